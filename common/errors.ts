@@ -1,0 +1,61 @@
+/**
+ * One error class for the whole project. Every failure that crosses a component boundary carries a
+ * stable `code` (documented in docs/errors.md) so callers, logs and metrics can branch on it without
+ * parsing messages.
+ */
+export const ErrorCodes = {
+  /** Command-line or option value is invalid. */
+  BAD_ARGS: 'DYNASPLIT_ERR_BAD_ARGS',
+  /** A file that should exist does not. */
+  FILE_NOT_FOUND: 'DYNASPLIT_ERR_FILE_NOT_FOUND',
+  /** The bytes are not a valid ONNX model. */
+  BAD_MODEL: 'DYNASPLIT_ERR_BAD_MODEL',
+  /** A valid ONNX model that dynasplit cannot split (control flow, several inputs, ...). */
+  UNSUPPORTED_MODEL: 'DYNASPLIT_ERR_UNSUPPORTED_MODEL',
+  /** An initializer points at an external-data file that is missing or too short. */
+  EXTERNAL_DATA: 'DYNASPLIT_ERR_EXTERNAL_DATA',
+  /** No model of that name in the zoo. */
+  UNKNOWN_MODEL: 'DYNASPLIT_ERR_UNKNOWN_MODEL',
+  /** The named tensor is not a single-tensor cut point of the model. */
+  UNKNOWN_CUT: 'DYNASPLIT_ERR_UNKNOWN_CUT',
+  /** An input tensor has the wrong shape or dtype for the model. */
+  BAD_INPUT: 'DYNASPLIT_ERR_BAD_INPUT',
+  /** A tensor message cannot be decoded (truncated data, unknown codec, bad scales). */
+  BAD_TENSOR: 'DYNASPLIT_ERR_BAD_TENSOR',
+  /** The requested execution provider is not available here. */
+  PROVIDER_UNAVAILABLE: 'DYNASPLIT_ERR_PROVIDER_UNAVAILABLE',
+  /** The inference runtime failed for a reason not covered above. */
+  INFERENCE: 'DYNASPLIT_ERR_INFERENCE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export interface DynasplitErrorOptions {
+  cause?: unknown;
+  /** Whether the same call may succeed if tried again later (a server restart, a timeout). */
+  retryable?: boolean;
+  /** Structured context for logs: file, cut, tensor, ... */
+  details?: Record<string, unknown>;
+}
+
+export class DynasplitError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: DynasplitErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DynasplitError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.details = options.details ?? {};
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, retryable: this.retryable, ...this.details };
+  }
+}
+
+export function isDynasplitError(err: unknown, code?: ErrorCode): err is DynasplitError {
+  return err instanceof DynasplitError && (code === undefined || err.code === code);
+}

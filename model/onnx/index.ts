@@ -1,0 +1,8 @@
+export { decodeModel, encodeModel, encodeTensor, decodeTensor } from './proto.ts';
+export type {
+  ModelProto, GraphProto, NodeProto, TensorProto, AttributeProto, ValueInfoProto, TypeProto, Dimension,
+  OperatorSetId, StringEntry,
+} from './proto.ts';
+export { DataType, dtypeName, dtypeBytes, dataTypeFromName } from './dtypes.ts';
+export { loadModelFile, writeModelFile, externalRef, tensorByteSize } from './model-file.ts';
+export type { ModelFile, ExternalRef } from './model-file.ts';

@@ -1,0 +1,81 @@
+/**
+ * Reading and writing `.onnx` files together with their external data (ONNX IR: "External Tensor
+ * Data": `location` is relative to the model's directory; `offset`/`length` are decimal strings).
+ */
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
+import { DynasplitError, ErrorCodes } from '../../common/index.ts';
+import { dtypeBytes } from './dtypes.ts';
+import { decodeModel, encodeModel, type ModelProto, type TensorProto } from './proto.ts';
+
+export interface ModelFile {
+  /** Path of the .onnx file as given. */
+  path: string;
+  /** Directory external-data locations are relative to. */
+  dir: string;
+  model: ModelProto;
+}
+
+export interface ExternalRef { location: string; offset: number; length: number | undefined }
+
+export function externalRef(tensor: TensorProto): ExternalRef | undefined {
+  if (tensor.data_location !== 1 && !(tensor.external_data?.length)) return undefined;
+  const entry = (key: string) => tensor.external_data?.find((e) => e.key === key)?.value;
+  const location = entry('location');
+  if (location === undefined) return undefined;
+  const length = entry('length');
+  return { location, offset: Number(entry('offset') ?? 0), length: length === undefined ? undefined : Number(length) };
+}
+
+/** Bytes of a tensor's data, wherever it is stored. */
+export function tensorByteSize(tensor: TensorProto): number {
+  const ref = externalRef(tensor);
+  if (ref?.length !== undefined) return ref.length;
+  const elements = tensor.dims.reduce((a, b) => a * b, 1);
+  return elements * dtypeBytes(tensor.data_type);
+}
+
+export function loadModelFile(path: string): ModelFile {
+  if (!existsSync(path)) {
+    throw new DynasplitError(ErrorCodes.FILE_NOT_FOUND, `model file not found: ${path}`, { details: { file: path } });
+  }
+  const model = decodeModel(readFileSync(path), path);
+  const file = { path, dir: dirname(path), model };
+  checkExternalData(file);
+  return file;
+}
+
+/** Every external initializer must name a file inside the model's directory that is long enough. */
+function checkExternalData({ path, dir, model }: ModelFile): void {
+  const sizes = new Map<string, number>();
+  for (const tensor of model.graph.initializer) {
+    const ref = externalRef(tensor);
+    if (!ref) continue;
+    const detail = { file: path, tensor: tensor.name, location: ref.location };
+    if (isAbsolute(ref.location) || normalize(ref.location).split(sep).includes('..')) {
+      throw new DynasplitError(ErrorCodes.EXTERNAL_DATA,
+        `${path}: initializer '${tensor.name}' points outside the model's directory (${ref.location})`, { details: detail });
+    }
+    let size = sizes.get(ref.location);
+    if (size === undefined) {
+      const full = join(dir, ref.location);
+      if (!existsSync(full)) {
+        throw new DynasplitError(ErrorCodes.EXTERNAL_DATA,
+          `${path}: external data file '${ref.location}' of initializer '${tensor.name}' is missing (looked for ${full})`,
+          { details: detail });
+      }
+      size = statSync(full).size;
+      sizes.set(ref.location, size);
+    }
+    const end = ref.offset + tensorByteSize(tensor);
+    if (end > size) {
+      throw new DynasplitError(ErrorCodes.EXTERNAL_DATA,
+        `${path}: initializer '${tensor.name}' needs bytes ${ref.offset}..${end} of '${ref.location}', which has ${size}`,
+        { details: detail });
+    }
+  }
+}
+
+export function writeModelFile(path: string, model: ModelProto): void {
+  writeFileSync(path, encodeModel(model));
+}
