@@ -24,6 +24,8 @@ export const ErrorCodes = {
   BAD_TENSOR: 'DYNASPLIT_ERR_BAD_TENSOR',
   /** The requested execution provider is not available here. */
   PROVIDER_UNAVAILABLE: 'DYNASPLIT_ERR_PROVIDER_UNAVAILABLE',
+  /** Loading a model would exceed the memory budget given to the session cache. */
+  MEMORY_BUDGET: 'DYNASPLIT_ERR_MEMORY_BUDGET',
   /** The inference runtime failed for a reason not covered above. */
   INFERENCE: 'DYNASPLIT_ERR_INFERENCE',
 } as const;

@@ -2,8 +2,8 @@
  * Reading and writing `.onnx` files together with their external data (ONNX IR: "External Tensor
  * Data": `location` is relative to the model's directory; `offset`/`length` are decimal strings).
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
+import { existsSync, linkSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { DynasplitError, ErrorCodes } from '../../common/index.ts';
 import { dtypeBytes } from './dtypes.ts';
 import { decodeModel, encodeModel, type ModelProto, type TensorProto } from './proto.ts';
@@ -78,4 +78,40 @@ function checkExternalData({ path, dir, model }: ModelFile): void {
 
 export function writeModelFile(path: string, model: ModelProto): void {
   writeFileSync(path, encodeModel(model));
+}
+
+/**
+ * Makes the external-data files of `model` (stored relative to `fromDir`) visible from `toDir`:
+ * hard links, or symlinks across file systems, never copies. onnxruntime resolves external data
+ * relative to the model file and refuses locations that leave its directory, so a model written into
+ * another directory needs its weights beside it. Returns the linked paths.
+ */
+export function linkExternalData(model: ModelProto, fromDir: string, toDir: string): string[] {
+  const locations = new Set<string>();
+  for (const t of model.graph.initializer) {
+    const ref = externalRef(t);
+    if (ref) locations.add(ref.location);
+  }
+  const linked: string[] = [];
+  for (const location of locations) {
+    const source = resolve(fromDir, location);
+    const target = resolve(toDir, location);
+    linked.push(target);
+    if (sameFile(source, target)) continue;
+    mkdirSync(dirname(target), { recursive: true });
+    rmSync(target, { force: true });
+    try {
+      linkSync(source, target);
+    } catch {
+      symlinkSync(realpathSync(source), target);
+    }
+  }
+  return linked;
+}
+
+function sameFile(a: string, b: string): boolean {
+  if (!existsSync(b)) return false;
+  const sa = statSync(a);
+  const sb = statSync(b);
+  return sa.ino === sb.ino && sa.dev === sb.dev;
 }

@@ -1,0 +1,110 @@
+/**
+ * A small command framework over node:util parseArgs: every command declares its options once, and
+ * `--help` text, validation and `--json` handling come from that declaration.
+ */
+import { parseArgs } from 'node:util';
+import { DynasplitError, ErrorCodes } from '../common/index.ts';
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  description: string;
+  short?: string;
+  /** Shown in help as `--name VALUE`. */
+  value?: string;
+  default?: string;
+  multiple?: boolean;
+}
+
+export interface Io {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Whether stderr is a terminal (progress redraws in place). */
+  isTTY: boolean;
+}
+
+export interface CommandArgs {
+  positionals: string[];
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+}
+
+export interface Command {
+  /** Words after `dynasplit`, e.g. ['model', 'inspect']. */
+  path: string[];
+  summary: string;
+  /** Positional part of the usage line, e.g. 'FILE'. */
+  usage: string;
+  positionals: { min: number; max: number };
+  options: Record<string, OptionSpec>;
+  /** Extra help text (examples, notes). */
+  details?: string;
+  run(args: CommandArgs, io: Io): Promise<number>;
+}
+
+const HELP: OptionSpec = { type: 'boolean', short: 'h', description: 'show this help' };
+
+export function parseCommandArgs(command: Command, argv: string[]): CommandArgs & { help: boolean } {
+  const options = { ...command.options, help: HELP };
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: Object.fromEntries(Object.entries(options).map(([name, o]) => [name, {
+        type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}),
+        ...(o.default !== undefined ? { default: o.default } : {}),
+      }])),
+    });
+  } catch (cause) {
+    throw badArgs(command, (cause as Error).message);
+  }
+  const help = parsed.values.help === true;
+  const { min, max } = command.positionals;
+  if (!help && (parsed.positionals.length < min || parsed.positionals.length > max)) {
+    throw badArgs(command, parsed.positionals.length < min ? `missing ${command.usage}` : `unexpected argument '${parsed.positionals[max]}'`);
+  }
+  return { positionals: parsed.positionals, values: parsed.values, help };
+}
+
+function badArgs(command: Command, message: string): DynasplitError {
+  return new DynasplitError(ErrorCodes.BAD_ARGS, `${message}\nusage: dynasplit ${command.path.join(' ')} ${usageLine(command)}`);
+}
+
+function usageLine(command: Command): string {
+  return `${command.usage}${Object.keys(command.options).length > 0 ? ' [options]' : ''}`.trim();
+}
+
+export function commandHelp(command: Command): string {
+  const rows = Object.entries({ ...command.options, help: HELP }).map(([name, o]) => {
+    const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`;
+    const def = o.default !== undefined ? ` (default ${o.default})` : '';
+    return [flag, `${o.description}${def}`];
+  });
+  const width = Math.max(...rows.map(([flag]) => flag.length));
+  return [
+    `usage: dynasplit ${command.path.join(' ')} ${usageLine(command)}`,
+    '',
+    command.summary,
+    '',
+    'options:',
+    ...rows.map(([flag, text]) => `  ${flag.padEnd(width)}  ${text}`),
+    ...(command.details ? ['', command.details] : []),
+    '',
+  ].join('\n');
+}
+
+/** Reads a string option that must be a positive integer. */
+export function intOption(args: CommandArgs, name: string, fallback: number): number {
+  const raw = args.values[name];
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, `--${name} must be a non-negative integer, got '${String(raw)}'`);
+  }
+  return value;
+}
+
+export function stringOption(args: CommandArgs, name: string): string | undefined {
+  const raw = args.values[name];
+  return typeof raw === 'string' ? raw : undefined;
+}

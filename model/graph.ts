@@ -1,0 +1,150 @@
+/**
+ * Pure analysis of an ONNX graph: topological order, constant folding of the "what depends on the
+ * input" question, and single-tensor cut points.
+ *
+ * A tensor `t` is a single-tensor cut point when the graph can be run as head(input) -> t and
+ * tail(t) -> outputs with nothing but `t` (and weights) crossing between them: every value the tail
+ * needs that depends on the input is `t` itself or is computed in the tail.
+ */
+import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import type { GraphProto, NodeProto } from './onnx/index.ts';
+
+/** Control-flow operators carry subgraphs whose captured values defeat single-tensor cuts. */
+const CONTROL_FLOW = new Set(['If', 'Loop', 'Scan', 'SequenceMap']);
+
+export interface GraphView {
+  /** Nodes that contribute to an output, in topological order. */
+  nodes: NodeProto[];
+  /** tensor -> index into `nodes` of the node that produces it. */
+  producer: Map<string, number>;
+  /** Graph inputs that are not initializers. */
+  inputs: string[];
+  outputs: string[];
+  initializers: Set<string>;
+  /** Tensors that do not depend on any graph input (weights and values folded from them). */
+  constant: Set<string>;
+}
+
+export function analyzeGraph(graph: GraphProto, source = '<model>'): GraphView {
+  refuseControlFlow(graph, source);
+  const initializers = new Set(graph.initializer.map((t) => t.name));
+  const inputs = graph.input.map((v) => v.name).filter((n) => !initializers.has(n));
+  const outputs = graph.output.map((v) => v.name);
+  const sorted = topologicalOrder(graph.node, new Set([...inputs, ...initializers]), source);
+  const nodes = pruneDead(sorted, outputs);
+  const producer = new Map<string, number>();
+  nodes.forEach((node, i) => node.output.forEach((t) => t && producer.set(t, i)));
+  for (const out of outputs) {
+    if (!producer.has(out) && !inputs.includes(out) && !initializers.has(out)) {
+      throw new DynasplitError(ErrorCodes.BAD_MODEL, `${source}: graph output '${out}' is produced by no node`, {
+        details: { file: source, tensor: out },
+      });
+    }
+  }
+  const constant = new Set(initializers);
+  for (const node of nodes) {
+    if (node.input.every((t) => t === '' || constant.has(t))) node.output.forEach((t) => constant.add(t));
+  }
+  return { nodes, producer, inputs, outputs, initializers, constant };
+}
+
+function refuseControlFlow(graph: GraphProto, source: string): void {
+  for (const node of graph.node) {
+    const subgraph = node.attribute?.some((a) => a.g?.length || a.graphs?.length);
+    if (CONTROL_FLOW.has(node.op_type) || subgraph) {
+      throw new DynasplitError(ErrorCodes.UNSUPPORTED_MODEL,
+        `${source}: node '${node.name || node.output[0]}' is a ${node.op_type} (control flow with a subgraph); ` +
+        'dynasplit splits only graphs without control flow', { details: { file: source, node: node.name, op: node.op_type } });
+    }
+  }
+}
+
+/** Kahn's algorithm, keeping the file's order among ready nodes (stable). */
+function topologicalOrder(nodes: NodeProto[], available: Set<string>, source: string): NodeProto[] {
+  const ready = new Set(available);
+  const pending = nodes.map((node) => node);
+  const order: NodeProto[] = [];
+  while (pending.length > 0) {
+    const before = order.length;
+    for (let i = 0; i < pending.length; ) {
+      const node = pending[i];
+      if (node.input.every((t) => t === '' || ready.has(t))) {
+        order.push(node);
+        node.output.forEach((t) => ready.add(t));
+        pending.splice(i, 1);
+      } else {
+        i++;
+      }
+    }
+    if (order.length === before) {
+      const node = pending[0];
+      const missing = node.input.find((t) => t !== '' && !ready.has(t));
+      throw new DynasplitError(ErrorCodes.BAD_MODEL,
+        `${source}: node '${node.name || node.output[0]}' reads '${missing}', which no node, input or initializer provides (or the graph has a cycle)`,
+        { details: { file: source, node: node.name, tensor: missing } });
+    }
+  }
+  return order;
+}
+
+function pruneDead(nodes: NodeProto[], outputs: string[]): NodeProto[] {
+  const needed = new Set(outputs);
+  const keep: boolean[] = new Array(nodes.length).fill(false);
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    if (nodes[i].output.some((t) => needed.has(t))) {
+      keep[i] = true;
+      nodes[i].input.forEach((t) => t && needed.add(t));
+    }
+  }
+  return nodes.filter((_, i) => keep[i]);
+}
+
+/**
+ * Indices of the nodes needed to compute `targets`, not looking past `stopAt` (tensors that are
+ * given). Returned in topological order.
+ */
+export function requiredNodes(view: GraphView, targets: Iterable<string>, stopAt: ReadonlySet<string> = new Set()): number[] {
+  const seen = new Set<number>();
+  const stack = [...targets];
+  while (stack.length > 0) {
+    const tensor = stack.pop()!;
+    if (stopAt.has(tensor)) continue;
+    const index = view.producer.get(tensor);
+    if (index === undefined || seen.has(index)) continue;
+    seen.add(index);
+    for (const t of view.nodes[index].input) if (t) stack.push(t);
+  }
+  return [...seen].sort((a, b) => a - b);
+}
+
+/** Single-tensor cut points, in topological order of their producers (graph inputs and outputs excluded). */
+export function findCutPoints(view: GraphView): string[] {
+  const outputs = new Set(view.outputs);
+  const cuts: string[] = [];
+  view.nodes.forEach((node, index) => {
+    for (const tensor of node.output) {
+      if (!tensor || outputs.has(tensor) || view.constant.has(tensor)) continue;
+      if (isCut(view, tensor, index)) cuts.push(tensor);
+    }
+  });
+  return cuts;
+}
+
+function isCut(view: GraphView, tensor: string, producerIndex: number): boolean {
+  const head = new Set(requiredNodes(view, [tensor]));
+  head.add(producerIndex);
+  const dynamicFromHead = (t: string): boolean => {
+    if (t === '' || t === tensor || view.constant.has(t)) return false;
+    const p = view.producer.get(t);
+    return p === undefined ? view.inputs.includes(t) : head.has(p);
+  };
+  for (let i = 0; i < view.nodes.length; i++) {
+    if (head.has(i)) {
+      if (view.nodes[i].output.some((t) => t !== tensor && view.outputs.includes(t))) return false;
+      continue;
+    }
+    if (view.nodes[i].input.some(dynamicFromHead)) return false;
+  }
+  // A graph input that is itself an output, or unused by the head, would also have to cross.
+  return view.outputs.every((t) => !view.inputs.includes(t));
+}

@@ -1,0 +1,22 @@
+/** The model toolkit: zoo, cut-point analysis, splitting, sessions and verification. */
+export { ZOO_MODELS, isZooModel, generateModel, zooParamCount } from './zoo/index.ts';
+export type { ZooModelName, GenerateOptions, GeneratedModel } from './zoo/index.ts';
+export { resolveModel } from './resolve.ts';
+export type { ResolveOptions } from './resolve.ts';
+export { analyzeGraph, findCutPoints, requiredNodes } from './graph.ts';
+export type { GraphView } from './graph.ts';
+export { inspectModel } from './inspect.ts';
+export type { CutPointInfo, ModelInspection, InspectOptions } from './inspect.ts';
+export { splitModel, INPUT_CUT, OUTPUT_CUT } from './split.ts';
+export type { SplitModels } from './split.ts';
+export { splitModelFile } from './split-file.ts';
+export type { SplitFiles } from './split-file.ts';
+export { openSession, checkFeeds } from './runner.ts';
+export type { ModelSession, RunnerOptions, InputSpec, GraphOptimizationLevel } from './runner.ts';
+export { SessionCache, modelWeightBytes, DEFAULT_MEMORY_BUDGET_BYTES } from './session-cache.ts';
+export type { SessionCacheOptions, SessionLease, SessionCacheStats } from './session-cache.ts';
+export { nodeFlops } from './flops.ts';
+export { loadModelFile, decodeModel, encodeModel } from './onnx/index.ts';
+export type { ModelFile, ModelProto } from './onnx/index.ts';
+export { verifyModel, FP32_TOLERANCE } from './verify.ts';
+export type { VerifyReport, CutReport, CodecReport, VerifyOptions } from './verify.ts';

@@ -1,0 +1,123 @@
+/**
+ * A thin layer over onnxruntime-node sessions: thread count, graph optimisation level and execution
+ * provider, with a CPU fallback that says why, and input checks that name the offending tensor.
+ */
+import * as ort from 'onnxruntime-node';
+import { DynasplitError, ErrorCodes } from '../common/index.ts';
+
+export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+export interface RunnerOptions {
+  /** Intra-op threads; default 0 = onnxruntime's choice (one per core). */
+  threads?: number;
+  /** default 'all' */
+  graphOptimizationLevel?: GraphOptimizationLevel;
+  /** onnxruntime execution provider name ('cpu', 'cuda', 'tensorrt', 'webgpu', ...); default 'cpu'. */
+  executionProvider?: string;
+  /** Called once when the requested provider cannot be used and the session falls back to CPU. */
+  onFallback?: (message: string) => void;
+}
+
+export interface InputSpec { name: string; dtype: string; shape: ReadonlyArray<number | string> }
+
+export interface ModelSession {
+  readonly path: string;
+  /** The provider the session actually runs on. */
+  readonly provider: string;
+  /** Why the requested provider was not used, when it was not. */
+  readonly fallback?: string;
+  readonly inputs: readonly InputSpec[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
+  release(): Promise<void>;
+}
+
+export async function openSession(path: string, options: RunnerOptions = {}): Promise<ModelSession> {
+  const requested = options.executionProvider ?? 'cpu';
+  let provider = requested;
+  let fallback: string | undefined;
+  let session: ort.InferenceSession;
+  try {
+    session = await create(path, options, requested);
+  } catch (cause) {
+    if (requested === 'cpu') throw loadError(path, cause);
+    const backend = ort.listSupportedBackends().find((b) => b.name === requested);
+    fallback = backend
+      ? `execution provider '${requested}' could not start (${firstLine(cause)}); running ${path} on CPU`
+      : `execution provider '${requested}' is not available in this onnxruntime build; running ${path} on CPU`;
+    options.onFallback?.(fallback);
+    provider = 'cpu';
+    session = await create(path, options, 'cpu').catch((err: unknown) => { throw loadError(path, err); });
+  }
+  const inputs = session.inputMetadata.map((m): InputSpec => ({
+    name: m.name,
+    dtype: m.isTensor ? m.type : 'non-tensor',
+    shape: m.isTensor ? m.shape : [],
+  }));
+  return {
+    path,
+    provider,
+    fallback,
+    inputs,
+    outputNames: session.outputNames,
+    async run(feeds) {
+      checkFeeds(path, inputs, feeds);
+      try {
+        return await session.run(feeds);
+      } catch (cause) {
+        throw new DynasplitError(ErrorCodes.INFERENCE, `${path}: inference failed: ${firstLine(cause)}`, { cause, details: { file: path } });
+      }
+    },
+    release: () => session.release(),
+  };
+}
+
+function create(path: string, options: RunnerOptions, provider: string): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(path, {
+    executionProviders: [provider],
+    graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+    intraOpNumThreads: options.threads ?? 0,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+  });
+}
+
+function loadError(path: string, cause: unknown): DynasplitError {
+  return new DynasplitError(ErrorCodes.BAD_MODEL, `${path}: onnxruntime cannot load the model: ${firstLine(cause)}`, {
+    cause,
+    details: { file: path },
+  });
+}
+
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0];
+}
+
+/** Rejects feeds whose names, dtypes or shapes do not match the model, naming the tensor. */
+export function checkFeeds(path: string, inputs: readonly InputSpec[], feeds: Record<string, ort.Tensor>): void {
+  for (const spec of inputs) {
+    const tensor = feeds[spec.name];
+    const details = { file: path, tensor: spec.name };
+    if (!tensor) {
+      throw new DynasplitError(ErrorCodes.BAD_INPUT, `${path}: missing input tensor '${spec.name}'`, { details });
+    }
+    if (tensor.type !== spec.dtype) {
+      throw new DynasplitError(ErrorCodes.BAD_INPUT,
+        `${path}: input '${spec.name}' must be ${spec.dtype}, got ${tensor.type}`, { details });
+    }
+    const dims = tensor.dims;
+    const matches = spec.shape.length === 0 || (dims.length === spec.shape.length &&
+      spec.shape.every((d, i) => typeof d !== 'number' || d < 0 || d === dims[i]));
+    if (!matches) {
+      throw new DynasplitError(ErrorCodes.BAD_INPUT,
+        `${path}: input '${spec.name}' must have shape [${spec.shape.join(', ')}], got [${dims.join(', ')}]`, { details });
+    }
+  }
+  for (const name of Object.keys(feeds)) {
+    if (!inputs.some((s) => s.name === name)) {
+      throw new DynasplitError(ErrorCodes.BAD_INPUT, `${path}: the model has no input named '${name}'`, {
+        details: { file: path, tensor: name },
+      });
+    }
+  }
+}

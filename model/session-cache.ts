@@ -1,0 +1,106 @@
+/**
+ * Keeps onnxruntime sessions warm within a memory budget. A device with little memory cannot hold a
+ * session for every split of every model, so idle sessions are released least-recently-used first
+ * when a new one would exceed the budget. A session's size is estimated as the bytes of its weights
+ * (onnxruntime keeps them resident; activations are transient and small beside them for batch 1).
+ */
+import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { loadModelFile, tensorByteSize } from './onnx/index.ts';
+import { openSession, type ModelSession, type RunnerOptions } from './runner.ts';
+
+export interface SessionCacheOptions extends RunnerOptions {
+  /** bytes; default 1 GiB */
+  memoryBudgetBytes?: number;
+}
+
+export const DEFAULT_MEMORY_BUDGET_BYTES = 1024 ** 3;
+
+interface Entry {
+  key: string;
+  bytes: number;
+  session: Promise<ModelSession>;
+  leases: number;
+  lastUsed: number;
+}
+
+export interface SessionLease {
+  session: ModelSession;
+  /** Marks the session idle again; it stays loaded until the budget needs the room. */
+  release(): void;
+}
+
+export interface SessionCacheStats { sessions: number; bytes: number; budgetBytes: number; evictions: number }
+
+/** Bytes of all initializers of a model file. */
+export function modelWeightBytes(path: string): number {
+  return loadModelFile(path).model.graph.initializer.reduce((sum, t) => sum + tensorByteSize(t), 0);
+}
+
+export class SessionCache {
+  readonly #entries = new Map<string, Entry>();
+  readonly #options: SessionCacheOptions;
+  readonly #budget: number;
+  #clock = 0;
+  #evictions = 0;
+
+  constructor(options: SessionCacheOptions = {}) {
+    this.#options = options;
+    this.#budget = options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
+  }
+
+  async acquire(path: string, options: RunnerOptions = {}): Promise<SessionLease> {
+    const merged = { ...this.#options, ...options };
+    const key = JSON.stringify([path, merged.threads, merged.graphOptimizationLevel, merged.executionProvider]);
+    let entry = this.#entries.get(key);
+    if (!entry) {
+      const bytes = modelWeightBytes(path);
+      if (bytes > this.#budget) {
+        throw new DynasplitError(ErrorCodes.MEMORY_BUDGET,
+          `${path} needs ~${mib(bytes)} MiB of weights, more than the session budget of ${mib(this.#budget)} MiB`,
+          { details: { file: path, bytes, budgetBytes: this.#budget } });
+      }
+      await this.#makeRoom(bytes);
+      entry = { key, bytes, session: openSession(path, merged), leases: 0, lastUsed: 0 };
+      this.#entries.set(key, entry);
+      entry.session.catch(() => this.#entries.delete(key));
+    }
+    entry.leases++;
+    entry.lastUsed = ++this.#clock;
+    const held = entry;
+    let released = false;
+    try {
+      const session = await held.session;
+      return { session, release: () => { if (!released) { released = true; held.leases--; } } };
+    } catch (err) {
+      held.leases--;
+      throw err;
+    }
+  }
+
+  stats(): SessionCacheStats {
+    const bytes = [...this.#entries.values()].reduce((s, e) => s + e.bytes, 0);
+    return { sessions: this.#entries.size, bytes, budgetBytes: this.#budget, evictions: this.#evictions };
+  }
+
+  /** Releases every session; leases still held become invalid. Idempotent. */
+  async close(): Promise<void> {
+    const entries = [...this.#entries.values()];
+    this.#entries.clear();
+    await Promise.allSettled(entries.map(async (e) => (await e.session).release()));
+  }
+
+  async #makeRoom(bytes: number): Promise<void> {
+    let used = this.stats().bytes;
+    const idle = [...this.#entries.values()].filter((e) => e.leases === 0).sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const entry of idle) {
+      if (used + bytes <= this.#budget) break;
+      this.#entries.delete(entry.key);
+      this.#evictions++;
+      used -= entry.bytes;
+      await (await entry.session).release();
+    }
+    // Sessions in use are never torn down under a caller; the budget is exceeded until they are released.
+  }
+}
+
+const mib = (bytes: number) => (bytes / 1024 ** 2).toFixed(1);
