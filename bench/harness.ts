@@ -1,0 +1,28 @@
+/** Minimal benchmark helpers: warm-up, then the median of timed runs. All figures are measured. */
+
+export interface Timing { medianMs: number; p90Ms: number; runs: number }
+
+export async function time(fn: () => unknown, options: { warmup?: number; runs?: number; minMs?: number } = {}): Promise<Timing> {
+  const { warmup = 3, runs = 15, minMs = 0 } = options;
+  for (let i = 0; i < warmup; i++) await fn();
+  const samples: number[] = [];
+  const started = performance.now();
+  while (samples.length < runs || performance.now() - started < minMs) {
+    const t0 = performance.now();
+    await fn();
+    samples.push(performance.now() - t0);
+  }
+  samples.sort((a, b) => a - b);
+  const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
+  return { medianMs: at(0.5), p90Ms: at(0.9), runs: samples.length };
+}
+
+export function printTable(title: string, header: string[], rows: (string | number)[][]): void {
+  const cells = rows.map((r) => r.map(String));
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(`\n## ${title}\n`);
+  console.log(line(header));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  for (const r of cells) console.log(line(r));
+}

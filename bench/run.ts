@@ -1,0 +1,26 @@
+/**
+ * `npm run bench`: every benchmark of the project, in one run, on this machine. Each table says what
+ * it measured and next to which baseline. Pass section names to run only some: `npm run bench -- codecs`.
+ */
+import { benchCodecs } from './codecs.ts';
+import { benchCutLatency, benchSplitVgg16 } from './model.ts';
+
+const SECTIONS: Record<string, () => Promise<void>> = {
+  'cuts': async () => {
+    await benchCutLatency('vgg16-tiny');
+    await benchCutLatency('vit-tiny');
+  },
+  'codecs': benchCodecs,
+  'split': benchSplitVgg16,
+};
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((w) => !(w in SECTIONS));
+if (unknown.length > 0) {
+  console.error(`unknown bench section(s): ${unknown.join(', ')}; sections: ${Object.keys(SECTIONS).join(', ')}`);
+  process.exit(2);
+}
+console.log(`# dynasplit benchmarks — node ${process.version}, ${new Date().toISOString()}`);
+for (const [name, run] of Object.entries(SECTIONS)) {
+  if (wanted.length === 0 || wanted.includes(name)) await run();
+}

@@ -1,0 +1,90 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { main } from '../../../cli/main.ts';
+import type { Io } from '../../../cli/command.ts';
+
+const zoo = inject('zooDir');
+const scratch = mkdtempSync(join(tmpdir(), 'dynasplit-cli-'));
+let savedCache: string | undefined;
+beforeAll(() => {
+  savedCache = process.env.DYNASPLIT_CACHE_DIR;
+  process.env.DYNASPLIT_CACHE_DIR = join(scratch, 'cache');
+});
+afterAll(() => {
+  if (savedCache === undefined) delete process.env.DYNASPLIT_CACHE_DIR;
+  else process.env.DYNASPLIT_CACHE_DIR = savedCache;
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: Io = { stdout: (t) => { out += t; }, stderr: (t) => { err += t; }, isTTY: false };
+  const code = await main(argv, io);
+  return { code, out, err };
+}
+
+describe('dynasplit model', () => {
+  it('--help works on every subcommand and lists the commands at the top', async () => {
+    const top = await run('--help');
+    expect(top.code).toBe(0);
+    for (const sub of ['gen', 'inspect', 'split', 'verify']) {
+      expect(top.out).toContain(`model ${sub}`);
+      const help = await run('model', sub, '--help');
+      expect(help.code).toBe(0);
+      expect(help.out).toMatch(new RegExp(`^usage: dynasplit model ${sub} `));
+    }
+    expect((await run('model')).out).toContain('model toolkit');
+  });
+
+  it('bad arguments exit 2 with a coded error and the usage', async () => {
+    const unknown = await run('model', 'frobnicate');
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('DYNASPLIT_ERR_BAD_ARGS');
+    const flag = await run('model', 'inspect', 'x.onnx', '--no-such-flag');
+    expect(flag.code).toBe(2);
+    expect(flag.err).toMatch(/usage: dynasplit model inspect FILE\|NAME/);
+    const missing = await run('model', 'split', join(zoo, 'vgg16-tiny.onnx'));
+    expect(missing.err).toContain('missing --at CUT');
+  });
+
+  it('inspect --json prints the cut points as data', async () => {
+    const r = await run('model', 'inspect', join(zoo, 'vgg16-tiny.onnx'), '--json');
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.out);
+    expect(json.params).toBe(256_690);
+    expect(json.cutPoints).toHaveLength(36);
+    expect(Object.keys(json.cutPoints[0]).sort()).toEqual(
+      ['bytesPerSample', 'dtype', 'flopsAfter', 'flopsBefore', 'name', 'paramBytesAfter', 'paramBytesBefore', 'shape'].sort());
+  });
+
+  it('errors come out as JSON too when --json is given', async () => {
+    const r = await run('model', 'inspect', join(scratch, 'missing.onnx'), '--json');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out).error.code).toBe('DYNASPLIT_ERR_FILE_NOT_FOUND');
+  });
+
+  it('gen, split and verify by zoo name (generated once into the cache)', async () => {
+    const gen = await run('model', 'gen', 'vit-tiny', '--out', join(scratch, 'gen'), '--json');
+    expect(JSON.parse(gen.out).params).toBe(142_026);
+    const split = await run('model', 'split', join(scratch, 'gen', 'vit-tiny.onnx'), '--at', 'block1.out', '--out', join(scratch, 'parts'));
+    expect(split.code).toBe(0);
+    expect(existsSync(join(scratch, 'parts', 'head.onnx')) && existsSync(join(scratch, 'parts', 'tail.onnx'))).toBe(true);
+    const verify = await run('model', 'verify', 'vit-tiny', '--inputs', '2', '--threads', '1');
+    expect(verify.code).toBe(0);
+    expect(verify.out).toContain('all splits agree with the full model');
+    expect(verify.err).toContain('verifying cuts');
+    expect(existsSync(join(scratch, 'cache', 'vit-tiny-seed0', 'vit-tiny.onnx'))).toBe(true);
+  });
+});
+
+describe('the dynasplit bin', () => {
+  it('runs through node with no build step', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [join(import.meta.dirname, '../../../bin/dynasplit.js'), 'model', 'inspect', join(zoo, 'vit-tiny.onnx'), '--json']);
+    expect(JSON.parse(stdout).cutPoints.length).toBeGreaterThan(8);
+  });
+});

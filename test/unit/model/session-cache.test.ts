@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { isDynasplitError } from '../../../common/index.ts';
+import { modelWeightBytes, openSession, SessionCache } from '../../../model/index.ts';
+
+const zoo = inject('zooDir');
+const vgg = () => join(zoo, 'vgg16-tiny.onnx');
+const vit = () => join(zoo, 'vit-tiny.onnx');
+
+describe('SessionCache', () => {
+  it('keeps sessions warm and evicts the least recently used idle one when the budget is full', async () => {
+    const budget = Math.max(modelWeightBytes(vgg()), modelWeightBytes(vit())) + 1024;
+    const cache = new SessionCache({ memoryBudgetBytes: budget, threads: 1 });
+    try {
+      const a = await cache.acquire(vgg());
+      a.release();
+      const again = await cache.acquire(vgg());
+      expect(again.session).toBe(a.session);
+      again.release();
+      expect(cache.stats()).toMatchObject({ sessions: 1, evictions: 0 });
+      const b = await cache.acquire(vit());
+      expect(cache.stats()).toMatchObject({ sessions: 1, evictions: 1 });
+      b.release();
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('never evicts a session in use', async () => {
+    const cache = new SessionCache({ memoryBudgetBytes: modelWeightBytes(vgg()) + 1024, threads: 1 });
+    try {
+      const held = await cache.acquire(vgg());
+      await cache.acquire(vit());
+      expect(cache.stats().sessions).toBe(2);
+      const result = await held.session.run({ input: new (await import('onnxruntime-node')).Tensor('float32', new Float32Array(3 * 32 * 32), [1, 3, 32, 32]) });
+      expect(Object.keys(result)).toEqual(['logits']);
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('refuses a model larger than the whole budget', async () => {
+    const cache = new SessionCache({ memoryBudgetBytes: 1024 });
+    await expect(cache.acquire(vgg())).rejects.toSatisfy((err) => isDynasplitError(err, 'DYNASPLIT_ERR_MEMORY_BUDGET'));
+    await cache.close();
+  });
+});
+
+describe('execution providers', () => {
+  it('falls back to CPU with a message saying why when the accelerator is absent', async () => {
+    const messages: string[] = [];
+    const session = await openSession(vgg(), { executionProvider: 'no-such-accelerator', onFallback: (m) => messages.push(m) });
+    expect(session.provider).toBe('cpu');
+    expect(session.fallback).toMatch(/execution provider 'no-such-accelerator' is not available in this onnxruntime build; running .* on CPU/);
+    expect(messages).toEqual([session.fallback]);
+    await session.release();
+  });
+
+  it('runs on CPU when asked, with no fallback', async () => {
+    const session = await openSession(vgg(), { executionProvider: 'cpu', threads: 1, graphOptimizationLevel: 'basic' });
+    expect(session.fallback).toBeUndefined();
+    await session.release();
+  });
+});
