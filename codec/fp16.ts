@@ -1,0 +1,131 @@
+/**
+ * float32 <-> IEEE 754 binary16 conversion. Node 20 has no Float16Array, so both directions run on
+ * the bit patterns through lookup tables:
+ *  - half -> float: one 64 Ki-entry table of float32 bit patterns (256 KiB), one load per element.
+ *  - float -> half: J. van der Zijp, "Fast Half Float Conversions" (2008): a base and a shift table
+ *    indexed by the 9 sign+exponent bits; extended here with round-to-nearest-even (the paper
+ *    truncates), so the result equals a correctly rounded conversion.
+ * Values beyond ±65504 round to ±Infinity, as IEEE 754 requires; NaN stays NaN (quiet, payload
+ * dropped); subnormal halves (|x| < 2^-14) are produced and read exactly.
+ */
+
+/** float32 bit pattern of every binary16 bit pattern. */
+const HALF_TO_FLOAT_BITS = new Uint32Array(65536);
+/** Half bits (sign, exponent and the implicit-1 offset) added for each float sign+exponent. */
+const BASE = new Uint16Array(512);
+/** Right shift that turns the 24-bit float significand into the half significand. */
+const SHIFT = new Uint8Array(512);
+/** Half an output ulp minus one, in significand units: (1 << (SHIFT - 1)) - 1. */
+const ROUND = new Uint32Array(512);
+/** One float32 seen as bits, for the scalar conversions. */
+const SCRATCH_F32 = new Float32Array(1);
+const SCRATCH_U32 = new Uint32Array(SCRATCH_F32.buffer);
+
+buildTables();
+
+function buildTables(): void {
+  for (let h = 0; h < 65536; h++) HALF_TO_FLOAT_BITS[h] = halfBitsToFloatBits(h);
+  for (let e = 0; e < 256; e++) {
+    let base: number;
+    let shift: number;
+    if (e < 102) {
+      base = 0; // |x| < 2^-25 rounds to ±0 (2^-25 itself ties to even, i.e. 0)
+      shift = 25;
+    } else if (e < 113) {
+      base = 0; // subnormal half: the significand, implicit 1 included, shifted further right
+      shift = 126 - e;
+    } else if (e < 143) {
+      base = (e - 113) << 10; // normal half; the implicit 1 (bit 10 after the shift) adds 1 to it
+      shift = 13;
+    } else {
+      base = 0x7c00; // overflow to infinity (NaN and Inf inputs take a separate branch)
+      shift = 25;
+    }
+    BASE[e] = base;
+    BASE[e | 0x100] = base | 0x8000;
+    SHIFT[e] = shift;
+    SHIFT[e | 0x100] = shift;
+    ROUND[e] = (1 << (shift - 1)) - 1;
+    ROUND[e | 0x100] = ROUND[e];
+  }
+}
+
+function halfBitsToFloatBits(h: number): number {
+  const sign = (h & 0x8000) << 16;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0x1f) return (sign | 0x7f800000 | (mant << 13)) >>> 0; // Inf, NaN (payload kept)
+  if (exp !== 0) return (sign | ((exp + 112) << 23) | (mant << 13)) >>> 0;
+  if (mant === 0) return sign >>> 0;
+  // Subnormal half: normalise the significand into a float32 normal number.
+  let e = 113;
+  let m = mant;
+  while ((m & 0x400) === 0) {
+    m <<= 1;
+    e--;
+  }
+  return (sign | (e << 23) | ((m & 0x3ff) << 13)) >>> 0;
+}
+
+/**
+ * Half bits of one float32 bit pattern, rounded to nearest, ties to even. The rounding bias is
+ * half an output ulp minus one, plus the output's lowest bit; a carry out of the significand
+ * moves into the exponent, which is the correct rounding up to the next binade (or to Infinity).
+ * encodeFp16 inlines the same expression; keep the two in step.
+ */
+function floatBitsToHalfBits(x: number): number {
+  if ((x & 0x7f800000) === 0x7f800000) return infOrNaN(x);
+  const se = x >>> 23;
+  const shift = SHIFT[se];
+  const m = (x & 0x7fffff) | 0x800000;
+  return BASE[se] + ((m + ROUND[se] + ((m >>> shift) & 1)) >>> shift);
+}
+
+/** ±Infinity stays infinite; every NaN becomes the quiet NaN 0x7e00 with its sign. */
+function infOrNaN(x: number): number {
+  return ((x >>> 16) & 0x8000) | ((x & 0x7fffff) === 0 ? 0x7c00 : 0x7e00);
+}
+
+/** Rounds one number to the nearest binary16 and returns its 16-bit pattern. */
+export function floatToHalf(value: number): number {
+  SCRATCH_F32[0] = value;
+  return floatBitsToHalfBits(SCRATCH_U32[0]);
+}
+
+/** The number a 16-bit binary16 pattern stands for. */
+export function halfToFloat(bits: number): number {
+  SCRATCH_U32[0] = HALF_TO_FLOAT_BITS[bits & 0xffff];
+  return SCRATCH_F32[0];
+}
+
+/** Converts every float to half bits; writes into `out` when given (same length), else allocates. */
+export function encodeFp16(src: Float32Array, out: Uint16Array = new Uint16Array(src.length)): Uint16Array {
+  if (out.length !== src.length) throw new RangeError(`fp16 output has ${out.length} elements, expected ${src.length}`);
+  // The float bits are read through a view of the same memory: no copy.
+  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  // floatBitsToHalfBits written out: measured 1.5x faster than the call on a 12.8 MB tensor.
+  const base = BASE;
+  const shifts = SHIFT;
+  const round = ROUND;
+  const n = bits.length;
+  for (let i = 0; i < n; i++) {
+    const x = bits[i];
+    if ((x & 0x7f800000) !== 0x7f800000) {
+      const se = x >>> 23;
+      const shift = shifts[se];
+      const m = (x & 0x7fffff) | 0x800000;
+      out[i] = base[se] + ((m + round[se] + ((m >>> shift) & 1)) >>> shift);
+    } else {
+      out[i] = infOrNaN(x);
+    }
+  }
+  return out;
+}
+
+/** Converts half bits to floats; writes into `out` when given (same length), else allocates. */
+export function decodeFp16(src: Uint16Array, out: Float32Array = new Float32Array(src.length)): Float32Array {
+  if (out.length !== src.length) throw new RangeError(`fp32 output has ${out.length} elements, expected ${src.length}`);
+  const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
+  for (let i = 0; i < src.length; i++) bits[i] = HALF_TO_FLOAT_BITS[src[i]];
+  return out;
+}

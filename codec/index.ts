@@ -1,0 +1,27 @@
+/**
+ * Front door of the tensor codecs: pure functions between float32 tensors and the wire `Tensor`
+ * message (schemas/tensor.proto). Wire format and error figures: docs/codecs.md.
+ */
+export {
+  CODEC_NAMES,
+  codecFromName,
+  codecName,
+  decodeTensor,
+  encodedDataBytes,
+  encodeTensor,
+} from './codecs.ts';
+export { decodeTensorBytes, encodeTensorBytes } from './wire.ts';
+export type { CodecName, FloatTensor } from './codecs.ts';
+export { tensorError } from './error.ts';
+export type { TensorErrorStats } from './error.ts';
+export { decodeFp16, encodeFp16, floatToHalf, halfToFloat } from './fp16.ts';
+export {
+  channelBlocks,
+  dequantizeInt8Blocks,
+  dequantizeUint8,
+  quantizeInt8Blocks,
+  quantizeUint8,
+  tokenBlocks,
+} from './quantize.ts';
+export type { Int8Quantized, Uint8Params, Uint8Quantized } from './quantize.ts';
+export { MAX_TENSOR_ELEMENTS } from './validate.ts';

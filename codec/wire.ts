@@ -1,0 +1,117 @@
+/**
+ * Float32 tensor <-> protobuf wire bytes of a `dynasplit.v1.Tensor` (docs/codecs.md).
+ *
+ * Encoding writes the small fields through the generated code, then appends `data` itself as the
+ * last field and converts or quantizes the values straight into the output buffer: one pass over
+ * the input and one allocation, where encode-then-serialize would copy the payload twice more.
+ * Protobuf parsers accept fields in any order (protobuf.dev/programming-guides/encoding, "Field
+ * Order"), so the result is an ordinary Tensor message.
+ */
+import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { Tensor, type Codec } from '../schemas/index.ts';
+import { BYTES_PER_ELEMENT, ENUM_BY_NAME, decodeTensor, planEncode, type CodecName, type EncodePlan, type FloatTensor } from './codecs.ts';
+import { encodeFp16 } from './fp16.ts';
+import { int8Scales, uint8Params, writeInt8, writeUint8, type Uint8Params } from './quantize.ts';
+import { badTensor } from './validate.ts';
+
+/** Tag of `bytes data = 4` (tensor.proto): field 4, wire type 2 (length-delimited). */
+const DATA_TAG = (4 << 3) | 2;
+/** Largest length-delimited field protobuf implementations accept: 2 GiB - 1 bytes. */
+const MAX_FIELD_BYTES = 0x7fffffff;
+
+/** Parameters known before the values are written: they go into the header. */
+type Params = { scales: Float32Array } | { uint8: Uint8Params } | null;
+
+/**
+ * Serializes a float32 tensor to protobuf wire bytes. The result views a fresh buffer in which the
+ * payload starts 4-byte aligned. Throws like encodeTensor, and BAD_TENSOR above 2 GiB of payload.
+ */
+export function encodeTensorBytes(t: FloatTensor, codec: CodecName | Codec): Uint8Array {
+  const plan = planEncode(t, codec);
+  const dataBytes = plan.count * BYTES_PER_ELEMENT[plan.codec];
+  if (dataBytes > MAX_FIELD_BYTES) {
+    throw badTensor(t.name, `${dataBytes} bytes of ${plan.codec} data exceed the 2 GiB protobuf field limit`);
+  }
+  const params = computeParams(t, plan);
+  const header = encodeHeader(t, plan, params);
+  const prefix = header.length + 1 + varintSize(dataBytes);
+  // Start the message so that the payload lands on a 4-byte boundary of the buffer, which lets
+  // fp32 and fp16 write through typed-array views.
+  const pad = (4 - (prefix % 4)) % 4;
+  const buffer = new ArrayBuffer(pad + prefix + dataBytes);
+  const out = new Uint8Array(buffer, pad, prefix + dataBytes);
+  out.set(header, 0);
+  out[header.length] = DATA_TAG;
+  writeVarint(out, header.length + 1, dataBytes);
+  writeValues(t, plan, params, buffer, pad + prefix);
+  return out;
+}
+
+function computeParams(t: FloatTensor, plan: EncodePlan): Params {
+  switch (plan.codec) {
+    case 'fp32':
+    case 'fp16':
+      return null;
+    case 'uint8':
+      return { uint8: uint8Params(t.data, t.name) };
+    case 'int8':
+    case 'int8-channel':
+    case 'int8-token':
+      return { scales: int8Scales(t.data, t.name, plan.layout.scales, plan.layout.blockLen) };
+  }
+}
+
+/** Every field but `data`, serialized by the generated code. */
+function encodeHeader(t: FloatTensor, plan: EncodePlan, params: Params): Uint8Array {
+  const quant = params === null
+    ? { scales: [], zero_points: [] }
+    : 'uint8' in params
+      ? { scales: [params.uint8.scale], zero_points: [params.uint8.zeroPoint] }
+      : { scales: Array.from(params.scales), zero_points: [] };
+  return Tensor.encode({ name: t.name, shape: t.shape, codec: ENUM_BY_NAME[plan.codec], axis: plan.layout.axis, ...quant }).finish();
+}
+
+function writeValues(t: FloatTensor, plan: EncodePlan, params: Params, buffer: ArrayBuffer, offset: number): void {
+  const n = plan.count;
+  if (params === null) {
+    if (plan.codec === 'fp32') new Float32Array(buffer, offset, n).set(t.data);
+    else encodeFp16(t.data, new Uint16Array(buffer, offset, n));
+  } else if ('uint8' in params) {
+    writeUint8(t.data, params.uint8, new Uint8Array(buffer, offset, n));
+  } else {
+    writeInt8(t.data, params.scales, plan.layout.blockLen, new Int8Array(buffer, offset, n));
+  }
+}
+
+function varintSize(value: number): number {
+  let size = 1;
+  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) size++;
+  return size;
+}
+
+/** Base-128 varint, least significant group first (protobuf encoding guide, "Base 128 Varints"). */
+function writeVarint(out: Uint8Array, pos: number, value: number): void {
+  let v = value;
+  while (v >= 0x80) {
+    out[pos++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  out[pos] = v;
+}
+
+/**
+ * Parses and validates protobuf wire bytes (see decodeTensor for the checks and for when the
+ * result views `bytes`). Protobuf failures become BAD_TENSOR.
+ */
+export function decodeTensorBytes(bytes: Uint8Array): FloatTensor {
+  let msg: Tensor;
+  try {
+    msg = Tensor.decode(bytes);
+  } catch (cause) {
+    throw new DynasplitError(ErrorCodes.BAD_TENSOR, `tensor message is not valid protobuf: ${(cause as Error).message}`, {
+      cause,
+      details: { bytes: bytes.byteLength },
+    });
+  }
+  return decodeTensor(msg);
+}
