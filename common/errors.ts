@@ -26,6 +26,24 @@ export const ErrorCodes = {
   PROVIDER_UNAVAILABLE: 'DYNASPLIT_ERR_PROVIDER_UNAVAILABLE',
   /** Loading a model would exceed the memory budget given to the session cache. */
   MEMORY_BUDGET: 'DYNASPLIT_ERR_MEMORY_BUDGET',
+  /** A frame from a sensor cannot be decoded or is invalid (wrong input shape, missing fields). */
+  BAD_FRAME: 'DYNASPLIT_ERR_BAD_FRAME',
+  /** A message is larger than the configured limit. */
+  PAYLOAD_TOO_LARGE: 'DYNASPLIT_ERR_PAYLOAD_TOO_LARGE',
+  /** The request's latency budget had already run out when it arrived. */
+  EXPIRED: 'DYNASPLIT_ERR_EXPIRED',
+  /** No reply within the time allowed. */
+  TIMEOUT: 'DYNASPLIT_ERR_TIMEOUT',
+  /** No cloud worker is listening for the request. */
+  NO_WORKERS: 'DYNASPLIT_ERR_NO_WORKERS',
+  /** A broker or messaging server failed or the connection was lost. */
+  TRANSPORT: 'DYNASPLIT_ERR_TRANSPORT',
+  /** A policy message cannot be decoded or is invalid. */
+  BAD_POLICY: 'DYNASPLIT_ERR_BAD_POLICY',
+  /** The node's queue is full; the request was not accepted. */
+  OVERLOADED: 'DYNASPLIT_ERR_OVERLOADED',
+  /** The component is shutting down and takes no new work. */
+  CLOSED: 'DYNASPLIT_ERR_CLOSED',
   /** The inference runtime failed for a reason not covered above. */
   INFERENCE: 'DYNASPLIT_ERR_INFERENCE',
 } as const;

@@ -20,3 +20,7 @@ export { loadModelFile, decodeModel, encodeModel } from './onnx/index.ts';
 export type { ModelFile, ModelProto } from './onnx/index.ts';
 export { verifyModel, FP32_TOLERANCE } from './verify.ts';
 export type { VerifyReport, CutReport, CodecReport, VerifyOptions } from './verify.ts';
+export { ModelStore } from './model-store.ts';
+export type { ServedModel, Part, ModelStoreOptions } from './model-store.ts';
+export { topK } from './topk.ts';
+export type { Prediction } from './topk.ts';

@@ -1,0 +1,119 @@
+/**
+ * The models a node serves and their parts. Heads and tails are split on first use into a work
+ * directory (a millisecond each; the weights file is linked, not copied) and their sessions live in
+ * a SessionCache, so the memory budget decides how many stay warm.
+ */
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { inspectModel, type ModelInspection } from './inspect.ts';
+import type { RunnerOptions } from './runner.ts';
+import { SessionCache, type SessionLease } from './session-cache.ts';
+import { splitModelFile, type SplitFiles } from './split-file.ts';
+import { INPUT_CUT, OUTPUT_CUT } from './split.ts';
+
+export interface ServedModel {
+  name: string;
+  path: string;
+  inspection: ModelInspection;
+  /** Name and per-sample shape of the model's input. */
+  inputName: string;
+  inputShape: number[];
+  /** Valid cuts: input, every single-tensor cut point, output. */
+  cuts: string[];
+}
+
+export type Part = 'head' | 'tail';
+
+export interface ModelStoreOptions {
+  /** Where split parts are written. */
+  workDir: string;
+  sessions: SessionCache;
+}
+
+export class ModelStore {
+  readonly #models = new Map<string, ServedModel>();
+  readonly #splits = new Map<string, SplitFiles>();
+  readonly #options: ModelStoreOptions;
+
+  constructor(options: ModelStoreOptions) {
+    this.#options = options;
+  }
+
+  async add(name: string, path: string): Promise<ServedModel> {
+    const inspection = await inspectModel(path);
+    const served: ServedModel = {
+      name,
+      path,
+      inspection,
+      inputName: inspection.input.name,
+      inputShape: inspection.input.shape,
+      cuts: [INPUT_CUT, ...inspection.cutPoints.map((c) => c.name), OUTPUT_CUT],
+    };
+    this.#models.set(name, served);
+    return served;
+  }
+
+  get(name: string): ServedModel {
+    const model = this.#models.get(name);
+    if (!model) {
+      throw new DynasplitError(ErrorCodes.UNKNOWN_MODEL, `model '${name}' is not served here; served: ${this.names().join(', ') || '(none)'}`, {
+        details: { model: name },
+      });
+    }
+    return model;
+  }
+
+  has(name: string): boolean {
+    return this.#models.has(name);
+  }
+
+  names(): string[] {
+    return [...this.#models.keys()];
+  }
+
+  /**
+   * A session for one part of a model split at `cut`. The head of `output` and the tail of `input`
+   * are the whole model; the head of `input` and the tail of `output` do not exist.
+   */
+  async session(model: string, part: Part, cut: string, options: RunnerOptions = {}): Promise<SessionLease> {
+    const served = this.get(model);
+    const path = this.#partPath(served, part, cut);
+    return this.#options.sessions.acquire(path, options);
+  }
+
+  /** Runs a part on one tensor and returns its (single) output. */
+  async run(model: string, part: Part, cut: string, input: ort.Tensor, options: RunnerOptions = {}): Promise<ort.Tensor> {
+    const lease = await this.session(model, part, cut, options);
+    try {
+      const { session } = lease;
+      const outputs = await session.run({ [session.inputs[0].name]: input });
+      return outputs[session.outputNames[0]];
+    } finally {
+      lease.release();
+    }
+  }
+
+  #partPath(served: ServedModel, part: Part, cut: string): string {
+    if ((part === 'head' && cut === OUTPUT_CUT) || (part === 'tail' && cut === INPUT_CUT)) return served.path;
+    if ((part === 'head' && cut === INPUT_CUT) || (part === 'tail' && cut === OUTPUT_CUT)) {
+      throw new DynasplitError(ErrorCodes.UNKNOWN_CUT, `the ${part} of ${served.name} at '${cut}' is empty`, { details: { model: served.name, cut } });
+    }
+    const key = `${served.name}\u0000${cut}`;
+    let files = this.#splits.get(key);
+    if (!files) {
+      const dir = join(this.#options.workDir, safeName(served.name), safeName(cut));
+      files = splitModelFile(served.path, cut, dir);
+      this.#splits.set(key, files);
+    }
+    return (part === 'head' ? files.headPath : files.tailPath)!;
+  }
+}
+
+/** A file-system-safe, collision-free directory name for a model or cut name. */
+function safeName(name: string): string {
+  const readable = name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 80);
+  let hash = 0;
+  for (const ch of name) hash = (Math.imul(hash, 31) + ch.charCodeAt(0)) | 0;
+  return `${readable}-${(hash >>> 0).toString(16)}`;
+}
