@@ -1,21 +1,16 @@
 /** `dynasplit model ...`: the model toolkit's commands. */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { createProgress, DynasplitError, ErrorCodes, type Progress } from '../common/index.ts';
 import {
-  generateModel, inspectModel, resolveModel, splitModelFile, verifyModel, ZOO_MODELS,
+  DEFAULT_MODEL_CACHE_DIR, generateModel, inspectModel, resolveModel, splitModelFile, verifyModel, ZOO_MODELS,
   type CutPointInfo, type ModelInspection, type VerifyReport,
 } from '../model/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
+import { modelCacheDir } from './env.ts';
 import { formatBytes, formatCount, table } from './format.ts';
 
 const JSON_OPTION = { type: 'boolean', description: 'print the result as JSON on stdout' } as const;
 const SEED_OPTION = { type: 'string', value: 'N', description: 'weight seed of zoo models', default: '0' } as const;
 
-/** Where zoo models named on the command line are generated once: $DYNASPLIT_CACHE_DIR, else ~/.cache/dynasplit. */
-export function cacheDir(): string {
-  return process.env.DYNASPLIT_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'dynasplit', 'models');
-}
 
 const print = (io: Io, args: CommandArgs, data: unknown, text: () => string) =>
   io.stdout(args.values.json ? `${JSON.stringify(data, null, 2)}\n` : text());
@@ -114,7 +109,7 @@ export const modelCommands: Command[] = [gen, inspect, split, verify];
 async function resolve(args: CommandArgs, io: Io): Promise<string> {
   const [name] = args.positionals;
   return resolveModel(name, {
-    cacheDir: cacheDir(),
+    cacheDir: modelCacheDir() ?? DEFAULT_MODEL_CACHE_DIR,
     seed: intOption(args, 'seed', 0),
     onProgress: progressCallback(io, `generating ${name}`, formatCount),
   });

@@ -5,3 +5,7 @@ export type { Progress, ProgressSink } from './progress.ts';
 export { connectMqtt } from './mqtt.ts';
 export type { MqttClient, MqttConnectOptions } from './mqtt.ts';
 export { stripUndefined, requirePositiveIntegers } from './options.ts';
+export { Limiter } from './limiter.ts';
+export { silentLogger, rootLogger } from './log.ts';
+export type { Logger } from './log.ts';
+export { Rng, tensorRng } from './random.ts';

@@ -25,7 +25,10 @@ export async function connectMqtt(url: string, options: MqttConnectOptions): Pro
     password: options.password,
   };
   try {
-    return await mqtt.connectAsync(url, settings, false);
+    const client = await mqtt.connectAsync(url, settings, false);
+    noDelay(client);
+    client.on('connect', () => noDelay(client));
+    return client;
   } catch (cause) {
     throw new DynasplitError(ErrorCodes.TRANSPORT, `cannot connect to the MQTT broker at ${url}: ${(cause as Error).message}`, {
       cause,
@@ -33,4 +36,14 @@ export async function connectMqtt(url: string, options: MqttConnectOptions): Pro
       details: { url },
     });
   }
+}
+
+/**
+ * Small QoS 1 packets on a socket with Nagle's algorithm wait for the previous packet's ACK, which
+ * the peer delays (up to 40 ms on Linux): request/response latency jumps from sub-millisecond to
+ * tens of ms. MQTT.js does not set TCP_NODELAY, so we do, on every (re)connection.
+ */
+function noDelay(client: MqttClient): void {
+  const stream = client.stream as { setNoDelay?: (on: boolean) => void } | undefined;
+  stream?.setNoDelay?.(true);
 }

@@ -1,7 +1,7 @@
 /** The model toolkit: zoo, cut-point analysis, splitting, sessions and verification. */
 export { ZOO_MODELS, isZooModel, generateModel, zooParamCount } from './zoo/index.ts';
 export type { ZooModelName, GenerateOptions, GeneratedModel } from './zoo/index.ts';
-export { resolveModel } from './resolve.ts';
+export { resolveModel, DEFAULT_MODEL_CACHE_DIR } from './resolve.ts';
 export type { ResolveOptions } from './resolve.ts';
 export { analyzeGraph, findCutPoints, requiredNodes } from './graph.ts';
 export type { GraphView } from './graph.ts';

@@ -3,6 +3,7 @@
  * directory (a millisecond each; the weights file is linked, not copied) and their sessions live in
  * a SessionCache, so the memory budget decides how many stay warm.
  */
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
@@ -92,6 +93,14 @@ export class ModelStore {
     } finally {
       lease.release();
     }
+  }
+
+  /** Removes the split parts this store wrote (they are derived data, rewritten in a millisecond). */
+  removeParts(): void {
+    for (const files of this.#splits.values()) {
+      for (const path of [files.headPath, files.tailPath, ...files.weights]) if (path) rmSync(path, { force: true });
+    }
+    this.#splits.clear();
   }
 
   #partPath(served: ServedModel, part: Part, cut: string): string {

@@ -4,8 +4,12 @@
  * into place, so an interrupted run never leaves a half-written model behind.
  */
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { generateModel, isZooModel, type GenerateOptions } from './zoo/index.ts';
+
+/** Default home of generated zoo models (the CLI lets $DYNASPLIT_CACHE_DIR override it). */
+export const DEFAULT_MODEL_CACHE_DIR = join(homedir(), '.cache', 'dynasplit', 'models');
 
 export interface ResolveOptions extends GenerateOptions {
   /** Where generated zoo models are kept. */

@@ -13,7 +13,7 @@ import { inspectModel } from './inspect.ts';
 import { openSession, type ModelSession } from './runner.ts';
 import { splitModelFile } from './split-file.ts';
 import { INPUT_CUT } from './split.ts';
-import { tensorRng } from './zoo/random.ts';
+import { tensorRng } from '../common/index.ts';
 
 /** fp32 split must reproduce the full model to this, relative to the logits' magnitude (max(1, |y|max)). */
 export const FP32_TOLERANCE = 1e-5;

@@ -4,7 +4,7 @@
  */
 import type { ConfigurationProperties } from '../schemas/index.ts';
 
-export type Configuration = Required<Pick<ConfigurationProperties, 'name' | 'cut' | 'codec'>> & ConfigurationProperties;
+export type Configuration = ConfigurationProperties & { name: string; cut: string; codec: string };
 
 export const EDGE_ONLY_CUT = 'output';
 export const CLOUD_ONLY_CUT = 'input';

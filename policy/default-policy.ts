@@ -6,6 +6,7 @@
  * serves every request and gives the metrics store measurements of each kind of configuration, which
  * is what the optimizer needs to publish a real policy.
  */
+import { CODEC_NAMES } from '../codec/index.ts';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { Policy, type PolicyProperties } from '../schemas/index.ts';
 import { CLOUD_ONLY_CUT, configuration, EDGE_ONLY_CUT } from './configuration.ts';
@@ -55,6 +56,10 @@ export function decodePolicy(bytes: Uint8Array): Policy {
   if (policy.entries.length === 0) throw new DynasplitError(ErrorCodes.BAD_POLICY, `policy for ${policy.model} has no entries`);
   for (const [i, e] of policy.entries.entries()) {
     if (!e.configuration?.cut) throw new DynasplitError(ErrorCodes.BAD_POLICY, `policy for ${policy.model}: entry ${i} has no cut`);
+    const codec = e.configuration.codec;
+    if (codec && !(CODEC_NAMES as readonly string[]).includes(codec)) {
+      throw new DynasplitError(ErrorCodes.BAD_POLICY, `policy for ${policy.model}: entry ${i} names unknown codec '${codec}'`);
+    }
     const numbers = [e.latency_ms, e.latency_p95_ms, e.energy_j, e.accuracy].map((n) => n ?? 0);
     if (numbers.some((n) => !Number.isFinite(n) || n < 0)) {
       throw new DynasplitError(ErrorCodes.BAD_POLICY, `policy for ${policy.model}: entry ${i} has a negative or non-finite figure`);

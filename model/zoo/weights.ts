@@ -5,7 +5,7 @@
  */
 import { open } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { tensorRng, type Rng } from './random.ts';
+import { tensorRng, type Rng } from '../../common/index.ts';
 
 /**
  * How a parameter is initialised.

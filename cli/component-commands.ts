@@ -1,0 +1,123 @@
+/** `dynasplit edge|cloud|sensor`: each component as its own process, configured by flags and env. */
+import { startCloudWorker } from '../cloud-worker/index.ts';
+import { startEdgeNode } from '../edge-node/index.ts';
+import { runSensor } from '../sensor/index.ts';
+import { intOption, stringOption, type Command } from './command.ts';
+import {
+  flagOrEnv, LOG_LEVEL_OPTION, loggerFor, MODEL_OPTION, modelCacheDir, modelsFlag, MQTT_OPTION, NATS_OPTION, numberFlag,
+  TRANSPORT_OPTION, transportFlag, untilSignal,
+} from './env.ts';
+import { sensorProgress, summaryText } from './summary-format.ts';
+
+const edge: Command = {
+  path: ['edge'],
+  summary: 'run an edge node: frames in over MQTT, head inference, tail in the cloud, results out',
+  usage: '',
+  positionals: { min: 0, max: 0 },
+  options: {
+    id: { type: 'string', value: 'ID', description: 'edge node id (env DYNASPLIT_EDGE_ID; default edge-HOST-PID)' },
+    class: { type: 'string', value: 'CLASS', description: 'edge class whose policies to follow (env DYNASPLIT_EDGE_CLASS; default default)' },
+    mqtt: MQTT_OPTION,
+    nats: NATS_OPTION,
+    transport: TRANSPORT_OPTION,
+    model: MODEL_OPTION,
+    group: { type: 'string', value: 'NAME', description: 'shared-subscription group of the frame stream (default edge)' },
+    threads: { type: 'string', value: 'N', description: 'onnxruntime threads (default 0: one per core)' },
+    concurrency: { type: 'string', value: 'N', description: 'frames processed at once (default 2)' },
+    'log-level': LOG_LEVEL_OPTION,
+  },
+  async run(args) {
+    const logger = loggerFor(args);
+    const node = await startEdgeNode({
+      edgeId: flagOrEnv(args, 'id', 'DYNASPLIT_EDGE_ID'),
+      edgeClass: flagOrEnv(args, 'class', 'DYNASPLIT_EDGE_CLASS'),
+      mqttUrl: flagOrEnv(args, 'mqtt', 'DYNASPLIT_MQTT_URL'),
+      natsUrl: flagOrEnv(args, 'nats', 'DYNASPLIT_NATS_URL'),
+      transport: transportFlag(args),
+      models: modelsFlag(args),
+      group: stringOption(args, 'group'),
+      threads: numberFlag(args, 'threads'),
+      concurrency: numberFlag(args, 'concurrency'),
+      modelCacheDir: modelCacheDir(),
+    }, { logger });
+    logger.info({ signal: await untilSignal() }, 'stopping');
+    await node.close();
+    return 0;
+  },
+};
+
+const cloud: Command = {
+  path: ['cloud'],
+  summary: 'run a cloud worker: serves model tails to edge nodes (workers share the load)',
+  usage: '',
+  positionals: { min: 0, max: 0 },
+  options: {
+    id: { type: 'string', value: 'ID', description: 'worker id (env DYNASPLIT_WORKER_ID; default cloud-HOST-PID)' },
+    mqtt: MQTT_OPTION,
+    nats: NATS_OPTION,
+    transport: TRANSPORT_OPTION,
+    model: MODEL_OPTION,
+    group: { type: 'string', value: 'NAME', description: 'worker group sharing requests (default cloud)' },
+    threads: { type: 'string', value: 'N', description: 'onnxruntime threads (default 0: one per core)' },
+    provider: { type: 'string', value: 'EP', description: "onnxruntime execution provider, e.g. cuda (falls back to cpu, saying so; default cpu)" },
+    'log-level': LOG_LEVEL_OPTION,
+  },
+  async run(args) {
+    const logger = loggerFor(args);
+    const worker = await startCloudWorker({
+      workerId: flagOrEnv(args, 'id', 'DYNASPLIT_WORKER_ID'),
+      mqttUrl: flagOrEnv(args, 'mqtt', 'DYNASPLIT_MQTT_URL'),
+      natsUrl: flagOrEnv(args, 'nats', 'DYNASPLIT_NATS_URL'),
+      transport: transportFlag(args),
+      models: modelsFlag(args),
+      group: stringOption(args, 'group'),
+      threads: numberFlag(args, 'threads'),
+      executionProvider: stringOption(args, 'provider'),
+      modelCacheDir: modelCacheDir(),
+    }, { logger });
+    logger.info({ signal: await untilSignal() }, 'stopping');
+    await worker.close();
+    return 0;
+  },
+};
+
+const sensor: Command = {
+  path: ['sensor'],
+  summary: 'publish frames at a rate with latency budgets, collect results, print a summary',
+  usage: '',
+  positionals: { min: 0, max: 0 },
+  options: {
+    id: { type: 'string', value: 'ID', description: 'sensor id (env DYNASPLIT_SENSOR_ID; default sensor-1)' },
+    mqtt: MQTT_OPTION,
+    model: { type: 'string', value: 'NAME', description: 'model to request (default vgg16-tiny)' },
+    'model-file': { type: 'string', value: 'FILE', description: "where to read the model's input shape (default: the zoo model of that name)" },
+    count: { type: 'string', value: 'N', description: 'frames to send (default 200)' },
+    rate: { type: 'string', value: 'HZ', description: 'frames per second (default 50)' },
+    budgets: { type: 'string', value: 'DIST', description: 'latency budgets, ms: fixed:MS, uniform:MIN:MAX, exponential:MEAN, weibull:SHAPE:SCALE or file:PATH (default uniform:5:50)' },
+    images: { type: 'string', value: 'DIR', description: 'send the JPEG/PNG images of DIR (default: synthetic tensors)' },
+    encoded: { type: 'boolean', description: 'send images encoded, for the edge to preprocess' },
+    seed: { type: 'string', value: 'N', description: 'seed of budgets and synthetic inputs (default 1)' },
+    json: { type: 'boolean', description: 'print the summary as JSON on stdout' },
+    'log-level': LOG_LEVEL_OPTION,
+  },
+  async run(args, io) {
+    const logger = loggerFor(args, 'warn');
+    const summary = await runSensor({
+      sensorId: flagOrEnv(args, 'id', 'DYNASPLIT_SENSOR_ID'),
+      mqttUrl: flagOrEnv(args, 'mqtt', 'DYNASPLIT_MQTT_URL'),
+      model: stringOption(args, 'model'),
+      modelSource: stringOption(args, 'model-file'),
+      count: numberFlag(args, 'count'),
+      rate: numberFlag(args, 'rate'),
+      budgets: stringOption(args, 'budgets'),
+      imagesDir: stringOption(args, 'images'),
+      sendEncoded: args.values.encoded === true,
+      seed: args.values.seed === undefined ? undefined : intOption(args, 'seed', 1),
+      modelCacheDir: modelCacheDir(),
+    }, { logger, onProgress: sensorProgress(io) });
+    io.stdout(args.values.json ? `${JSON.stringify(summary, null, 2)}\n` : summaryText(summary));
+    return summary.results + summary.errors === summary.requests ? 0 : 1;
+  },
+};
+
+export const componentCommands: Command[] = [edge, cloud, sensor];

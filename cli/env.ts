@@ -1,0 +1,71 @@
+/**
+ * Where the command line meets the environment: flags win, then DYNASPLIT_* variables, then the
+ * component's defaults. The only module besides cli/main.ts that reads process.env.
+ */
+import { DynasplitError, ErrorCodes, rootLogger, type Logger } from '../common/index.ts';
+import type { CommandArgs, OptionSpec } from './command.ts';
+import { stringOption } from './command.ts';
+
+export const LOG_LEVEL_OPTION: OptionSpec = { type: 'string', value: 'LEVEL', description: 'log level: fatal, error, warn, info, debug, silent (env DYNASPLIT_LOG_LEVEL)', default: 'info' };
+export const MQTT_OPTION: OptionSpec = { type: 'string', value: 'URL', description: 'MQTT broker (env DYNASPLIT_MQTT_URL; default mqtt://127.0.0.1:1883)' };
+export const NATS_OPTION: OptionSpec = { type: 'string', value: 'URL', description: 'NATS server(s), comma-separated (env DYNASPLIT_NATS_URL; default nats://127.0.0.1:4222)' };
+export const TRANSPORT_OPTION: OptionSpec = { type: 'string', value: 'KIND', description: 'tensor transport to the cloud: mqtt or nats (env DYNASPLIT_TRANSPORT; default mqtt)' };
+export const MODEL_OPTION: OptionSpec = {
+  type: 'string', multiple: true, value: 'NAME[=FILE]',
+  description: 'model to serve: a zoo name, or NAME=path/to/model.onnx (repeatable; env DYNASPLIT_MODELS, comma-separated; default vgg16-tiny)',
+};
+
+/** A flag's value, else the environment variable's, else undefined. */
+export function flagOrEnv(args: CommandArgs, flag: string, env: string): string | undefined {
+  return stringOption(args, flag) ?? (process.env[env] || undefined);
+}
+
+export function numberFlag(args: CommandArgs, flag: string, env?: string): number | undefined {
+  const raw = env ? flagOrEnv(args, flag, env) : stringOption(args, flag);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new DynasplitError(ErrorCodes.BAD_ARGS, `--${flag} must be a number, got '${raw}'`);
+  return value;
+}
+
+/** `--model a --model b=/x.onnx` (or DYNASPLIT_MODELS=a,b=/x.onnx) as { a: 'a', b: '/x.onnx' }. */
+export function modelsFlag(args: CommandArgs): Record<string, string> | undefined {
+  const raw = args.values.model;
+  const list = Array.isArray(raw) ? raw.map(String) : (process.env.DYNASPLIT_MODELS?.split(',').filter(Boolean) ?? []);
+  if (list.length === 0) return undefined;
+  return Object.fromEntries(list.map((entry) => {
+    const [name, ...path] = entry.split('=');
+    return [name, path.length ? path.join('=') : name];
+  }));
+}
+
+export function transportFlag(args: CommandArgs): 'mqtt' | 'nats' | undefined {
+  const raw = flagOrEnv(args, 'transport', 'DYNASPLIT_TRANSPORT');
+  if (raw === undefined || raw === 'mqtt' || raw === 'nats') return raw;
+  throw new DynasplitError(ErrorCodes.BAD_ARGS, `--transport must be mqtt or nats, got '${raw}'`);
+}
+
+export function loggerFor(args: CommandArgs, fallback = 'info'): Logger {
+  const level = flagOrEnv(args, 'log-level', 'DYNASPLIT_LOG_LEVEL') ?? fallback;
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, `--log-level must be one of fatal, error, warn, info, debug, trace, silent; got '${level}'`);
+  }
+  return rootLogger(level);
+}
+
+export function modelCacheDir(): string | undefined {
+  return process.env.DYNASPLIT_CACHE_DIR || undefined;
+}
+
+/** Resolves when the process is asked to stop (SIGINT or SIGTERM). */
+export function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const stop = (signal: string) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(signal);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

@@ -1,0 +1,204 @@
+/**
+ * The edge node: takes frames from the shared MQTT subscription, runs the head of the model under
+ * the configuration its policy picks, has a cloud worker run the tail, and publishes the result.
+ * Every frame that reaches it is answered exactly once: a result, an edge-completed result, or a
+ * coded error (malformed frames included), and the node keeps serving.
+ */
+import { connectMqtt, DynasplitError, ErrorCodes, isDynasplitError, silentLogger, Limiter, type Logger, type MqttClient } from '../common/index.ts';
+import { ModelStore, resolveModel, SessionCache } from '../model/index.ts';
+import { decide, defaultPolicy } from '../policy/index.ts';
+import { Result, topics, type ResultProperties } from '../schemas/index.ts';
+import { createMqttTransport, createNatsTransport, type TensorTransport } from '../transport/index.ts';
+import { RecentRequests } from './dedupe.ts';
+import { execute, type ExecuteContext } from './execute.ts';
+import { admit, decodeFrame } from './frames.ts';
+import { parseEdgeOptions, type EdgeNodeOptions } from './options.ts';
+import { PolicyStore } from './policy-store.ts';
+import { errorResult, successResult } from './results.ts';
+import { EdgeStats } from './stats.ts';
+
+export interface EdgeNodeDeps {
+  logger?: Logger;
+  /** A transport to use instead of creating one from the options (then close() leaves it open). */
+  transport?: TensorTransport;
+}
+
+export interface EdgeNode {
+  readonly edgeId: string;
+  readonly options: EdgeNodeOptions;
+  stats(): ReturnType<EdgeStats['snapshot']>;
+  /** Stops taking frames, answers those already taken, then disconnects. Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function startEdgeNode(partial: Partial<EdgeNodeOptions>, deps: EdgeNodeDeps = {}): Promise<EdgeNode> {
+  const options = parseEdgeOptions(partial);
+  const logger = (deps.logger ?? silentLogger()).child({ component: 'edge-node', node: options.edgeId });
+  const sessions = new SessionCache({ memoryBudgetBytes: options.memoryBudgetMb * 1024 * 1024, threads: options.threads });
+  const models = new ModelStore({ workDir: options.workDir, sessions });
+  for (const [name, spec] of Object.entries(options.models)) {
+    await models.add(name, await resolveModel(spec, { cacheDir: options.modelCacheDir }));
+  }
+  const policies = new PolicyStore(
+    models.names().map((m) => defaultPolicy(m, models.get(m).inspection.cutPoints, models.get(m).inspection.flops, options.edgeClass)),
+    new Map(models.names().map((m) => [m, new Set(models.get(m).cuts)])),
+    options.edgeClass,
+    logger,
+  );
+  await warmUp(models, policies, options);
+  const transport = deps.transport ?? await openTransport(options, logger);
+  const mqtt = await connectMqtt(options.mqttUrl, { clientId: options.edgeId });
+  const node = new EdgeNodeRuntime(options, logger, models, policies, transport, mqtt);
+  await node.subscribe();
+  return {
+    edgeId: options.edgeId,
+    options,
+    stats: () => node.stats.snapshot(policies.stats()),
+    close: async () => {
+      await node.close();
+      if (!deps.transport) await transport.close();
+      await sessions.close();
+      models.removeParts();
+    },
+  };
+}
+
+function openTransport(options: EdgeNodeOptions, logger: Logger): Promise<TensorTransport> {
+  return options.transport === 'nats'
+    ? createNatsTransport({ servers: options.natsUrl, name: options.edgeId, logger })
+    : createMqttTransport({ url: options.mqttUrl, edgeId: options.edgeId, clientId: `${options.edgeId}-t`, logger });
+}
+
+/** Loads the sessions the current policies use, so the first frames do not pay for it. */
+async function warmUp(models: ModelStore, policies: PolicyStore, options: EdgeNodeOptions): Promise<void> {
+  for (const model of models.names()) {
+    for (const entry of policies.get(model).entries) {
+      const cut = entry.configuration.cut;
+      for (const part of ['head', 'tail'] as const) {
+        if ((part === 'head' && cut === 'input') || (part === 'tail' && cut === 'output')) continue;
+        (await models.session(model, part, cut, { threads: options.threads })).release();
+      }
+    }
+  }
+}
+
+class EdgeNodeRuntime {
+  readonly stats = new EdgeStats();
+  readonly #queue: Limiter;
+  readonly #recent: RecentRequests;
+  readonly #tailEstimates = new Map<string, number>();
+  readonly #turns = new Map<string, number>();
+  readonly #context: ExecuteContext;
+  #closing: Promise<void> | undefined;
+
+  constructor(
+    readonly options: EdgeNodeOptions,
+    readonly logger: Logger,
+    readonly models: ModelStore,
+    readonly policies: PolicyStore,
+    readonly transport: TensorTransport,
+    readonly mqtt: MqttClient,
+  ) {
+    this.#queue = new Limiter(options.concurrency, options.maxQueue);
+    this.#recent = new RecentRequests(options.dedupeWindow);
+    this.#context = {
+      models,
+      transport,
+      edgeId: options.edgeId,
+      threads: options.threads,
+      minCloudWaitMs: options.minCloudWaitMs,
+      tailEstimateMs: (model, cut) => this.#tailEstimates.get(`${model}\u0000${cut}`) ?? 0,
+      recordTail: (model, cut, ms) => {
+        const key = `${model}\u0000${cut}`;
+        const previous = this.#tailEstimates.get(key);
+        this.#tailEstimates.set(key, previous === undefined ? ms : 0.8 * previous + 0.2 * ms);
+      },
+    };
+  }
+
+  async subscribe(): Promise<void> {
+    this.mqtt.on('message', (topic, payload) => this.#onMessage(topic, payload));
+    // Policies first, so retained policies are in place before the first frame is handled.
+    await this.mqtt.subscribeAsync(this.policies.topics(), { qos: 1 });
+    await this.mqtt.subscribeAsync(topics.framesShared(this.options.group), { qos: 1 });
+    this.logger.info({ models: this.models.names(), group: this.options.group, transport: this.transport.kind }, 'edge node serving');
+  }
+
+  #onMessage(topic: string, payload: Buffer): void {
+    if (this.policies.handle(topic, payload)) return;
+    const arrivedAt = performance.now();
+    const sensorId = topics.sensorOfFrames(topic);
+    this.stats.frame();
+    if (sensorId === undefined) {
+      this.stats.error(ErrorCodes.BAD_FRAME);
+      this.logger.warn({ topic }, 'message on an unexpected topic: not answerable, dropped');
+      return;
+    }
+    if (this.#closing) {
+      this.#answerError(sensorId, new DynasplitError(ErrorCodes.CLOSED, 'edge node is shutting down', { retryable: true }));
+      return;
+    }
+    // #handle answers every failure itself; only a refusal by the full queue comes back here.
+    this.#queue.run(() => this.#handle(sensorId, payload, arrivedAt)).catch((err) => this.#answerError(sensorId, err));
+  }
+
+  async #handle(sensorId: string, payload: Buffer, arrivedAt: number): Promise<void> {
+    const queueMs = performance.now() - arrivedAt;
+    let frame;
+    try {
+      frame = decodeFrame(payload, this.options.maxFrameBytes);
+    } catch (err) {
+      this.#answerError(sensorId, err);
+      return;
+    }
+    const origin = { sensorId, requestId: frame.request_id, model: frame.model, budgetMs: frame.budget_ms };
+    const key = `${sensorId}/${frame.request_id}`;
+    const seen = this.#recent.check(key);
+    if (seen.duplicate) {
+      this.stats.duplicate();
+      if (seen.result) this.#publish(sensorId, seen.result);
+      return;
+    }
+    try {
+      const req = await admit(frame, sensorId, this.models, Date.now());
+      const policy = this.policies.get(req.model);
+      const turn = this.#turns.get(req.model) ?? 0;
+      this.#turns.set(req.model, turn + 1);
+      const entry = decide(policy, req.deadlineAtMs - Date.now(), { accuracyFloor: req.accuracyFloor, turn })!;
+      const outcome = await execute(req, entry, this.#context);
+      const result = successResult(req, entry, outcome, { queueMs }, { edgeId: this.options.edgeId, topK: this.options.topK });
+      this.stats.result(result, outcome.fallbackCode);
+      this.#recent.done(key, this.#publish(sensorId, result));
+    } catch (err) {
+      this.#recent.done(key, this.#answerError(sensorId, err, origin));
+    }
+  }
+
+  #answerError(sensorId: string, err: unknown, origin?: { requestId: string; model: string; budgetMs: number }): Uint8Array {
+    const code = isDynasplitError(err) ? err.code : ErrorCodes.INFERENCE;
+    this.stats.error(code);
+    this.logger.warn({ sensor: sensorId, request: origin?.requestId, code, err: (err as Error)?.message }, 'request failed');
+    const result = errorResult({ sensorId, requestId: origin?.requestId ?? '', model: origin?.model ?? '', budgetMs: origin?.budgetMs ?? 0 }, err, {
+      edgeId: this.options.edgeId, topK: this.options.topK,
+    });
+    return this.#publish(sensorId, result);
+  }
+
+  #publish(sensorId: string, result: ResultProperties | Uint8Array): Uint8Array {
+    const bytes = result instanceof Uint8Array ? result : Result.encode(Result.create(result)).finish();
+    this.mqtt.publish(topics.results(sensorId), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { qos: 1 }, (err) => {
+      if (err) this.logger.error({ sensor: sensorId, err: err.message }, 'result could not be published');
+    });
+    return bytes;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.mqtt.unsubscribeAsync(topics.framesShared(this.options.group)).catch(() => undefined);
+      await this.#queue.drain();
+      await this.mqtt.endAsync();
+      this.logger.info(this.stats.snapshot(this.policies.stats()), 'edge node closed');
+    })();
+    return this.#closing;
+  }
+}

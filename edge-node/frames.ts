@@ -1,0 +1,91 @@
+/**
+ * Admission of a frame: decode, validate, and turn its input into the model's input tensor. Every
+ * way a frame can be wrong ends in a coded error that the node answers on the sensor's result topic.
+ */
+import * as ort from 'onnxruntime-node';
+import { decodeTensor } from '../codec/index.ts';
+import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { preprocessImage } from '../image/index.ts';
+import type { ModelStore } from '../model/index.ts';
+import { Frame } from '../schemas/index.ts';
+
+export interface Admitted {
+  key: string;
+  requestId: string;
+  sensorId: string;
+  model: string;
+  budgetMs: number;
+  captureAtMs: number;
+  /** Absolute deadline, ms since the epoch. */
+  deadlineAtMs: number;
+  accuracyFloor: number;
+  input: ort.Tensor;
+  preprocessMs: number;
+}
+
+/** What is known of a frame before it is decoded: enough to address an error result. */
+export interface FrameOrigin { sensorId: string; requestId: string; model: string; budgetMs: number }
+
+export function decodeFrame(payload: Uint8Array, maxBytes: number): Frame {
+  if (payload.length > maxBytes) {
+    throw new DynasplitError(ErrorCodes.PAYLOAD_TOO_LARGE, `frame of ${payload.length} bytes exceeds the limit of ${maxBytes}`, {
+      details: { bytes: payload.length, limit: maxBytes },
+    });
+  }
+  try {
+    return Frame.decode(payload);
+  } catch (cause) {
+    throw new DynasplitError(ErrorCodes.BAD_FRAME, `frame cannot be decoded: ${(cause as Error).message}`, { cause });
+  }
+}
+
+export async function admit(frame: Frame, sensorId: string, models: ModelStore, nowMs: number): Promise<Admitted> {
+  if (!frame.request_id) throw badFrame('frame has no request_id');
+  if (frame.sensor_id && frame.sensor_id !== sensorId) throw badFrame(`frame from topic of sensor '${sensorId}' claims sensor '${frame.sensor_id}'`);
+  if (!(frame.budget_ms > 0) || !Number.isFinite(frame.budget_ms)) throw badFrame(`budget_ms must be a positive number, got ${frame.budget_ms}`);
+  if (!(frame.capture_at_ms > 0) || !Number.isFinite(frame.capture_at_ms)) throw badFrame('capture_at_ms must be a positive timestamp');
+  const served = models.get(frame.model);
+  const deadlineAtMs = frame.capture_at_ms + frame.budget_ms;
+  if (deadlineAtMs <= nowMs) {
+    throw new DynasplitError(ErrorCodes.EXPIRED,
+      `budget of ${frame.budget_ms} ms had run out ${(nowMs - deadlineAtMs).toFixed(1)} ms before the frame arrived`,
+      { details: { budgetMs: frame.budget_ms } });
+  }
+  const started = performance.now();
+  const input = await inputTensor(frame, served.inputName, served.inputShape);
+  return {
+    key: `${sensorId}/${frame.request_id}`,
+    requestId: frame.request_id,
+    sensorId,
+    model: frame.model,
+    budgetMs: frame.budget_ms,
+    captureAtMs: frame.capture_at_ms,
+    deadlineAtMs,
+    accuracyFloor: frame.accuracy_floor,
+    input,
+    preprocessMs: performance.now() - started,
+  };
+}
+
+async function inputTensor(frame: Frame, inputName: string, shape: number[]): Promise<ort.Tensor> {
+  if (frame.tensor) {
+    const tensor = decodeTensor(frame.tensor);
+    if (tensor.shape.length !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
+      throw new DynasplitError(ErrorCodes.BAD_INPUT,
+        `input '${inputName}' of ${frame.model} must have shape [${shape.join(', ')}], got [${tensor.shape.join(', ')}]`,
+        { details: { tensor: inputName } });
+    }
+    return new ort.Tensor('float32', tensor.data, shape);
+  }
+  if (frame.image?.data?.length) {
+    if (shape.length !== 4 || shape[1] !== 3) {
+      throw badFrame(`${frame.model} takes input [${shape.join(', ')}], not an RGB image`);
+    }
+    return new ort.Tensor('float32', await preprocessImage(frame.image.data, { height: shape[2], width: shape[3] }), shape);
+  }
+  throw badFrame('frame carries neither a tensor nor an image');
+}
+
+function badFrame(message: string): DynasplitError {
+  return new DynasplitError(ErrorCodes.BAD_FRAME, message);
+}

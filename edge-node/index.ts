@@ -1,0 +1,5 @@
+/** The edge node component. */
+export { startEdgeNode } from './edge-node.ts';
+export type { EdgeNode, EdgeNodeDeps } from './edge-node.ts';
+export { parseEdgeOptions, defaultEdgeOptions } from './options.ts';
+export type { EdgeNodeOptions } from './options.ts';

@@ -1,0 +1,64 @@
+/** Building the Result messages an edge node publishes: pure functions of what happened. */
+import { DynasplitError, ErrorCodes, isDynasplitError } from '../common/index.ts';
+import { topK } from '../model/index.ts';
+import type { Entry } from '../policy/index.ts';
+import type { ErrorInfoProperties, ResultProperties } from '../schemas/index.ts';
+import type { Outcome } from './execute.ts';
+import type { Admitted } from './frames.ts';
+
+export interface ResultContext { edgeId: string; topK: number }
+
+export function successResult(req: Admitted, entry: Entry, outcome: Outcome, timing: { queueMs: number }, ctx: ResultContext): ResultProperties {
+  const completedAt = Date.now();
+  const endToEnd = completedAt - req.captureAtMs;
+  const predictions = topK(outcome.logits, ctx.topK);
+  return {
+    request_id: req.requestId,
+    sensor_id: req.sensorId,
+    model: req.model,
+    edge_id: ctx.edgeId,
+    class_index: predictions[0].index,
+    top_k: predictions,
+    configuration: entry.configuration,
+    latency: {
+      edge_queue_ms: timing.queueMs,
+      preprocess_ms: req.preprocessMs,
+      edge_compute_ms: outcome.edgeComputeMs,
+      encode_ms: outcome.encodeMs,
+      transfer_ms: outcome.transferMs,
+      cloud_queue_ms: outcome.cloudQueueMs,
+      cloud_compute_ms: outcome.cloudComputeMs,
+      end_to_end_ms: endToEnd,
+    },
+    // No energy meter is wired into the node: source "" says the joule fields carry nothing.
+    energy: { source: '' },
+    budget_ms: req.budgetMs,
+    budget_met: endToEnd <= req.budgetMs,
+    edge_fallback: outcome.edgeFallback,
+    completed_at_ms: completedAt,
+    tensor_bytes: outcome.tensorBytes,
+    worker_id: outcome.workerId,
+  };
+}
+
+export interface ErrorOrigin { sensorId: string; requestId: string; model: string; budgetMs: number }
+
+export function errorResult(origin: ErrorOrigin, err: unknown, ctx: ResultContext): ResultProperties {
+  return {
+    request_id: origin.requestId,
+    sensor_id: origin.sensorId,
+    model: origin.model,
+    edge_id: ctx.edgeId,
+    budget_ms: origin.budgetMs,
+    budget_met: false,
+    error: errorInfo(err),
+    completed_at_ms: Date.now(),
+  };
+}
+
+export function errorInfo(err: unknown): ErrorInfoProperties {
+  const coded = isDynasplitError(err)
+    ? err
+    : new DynasplitError(ErrorCodes.INFERENCE, err instanceof Error ? err.message : String(err), { cause: err });
+  return { code: coded.code, message: coded.message, retryable: coded.retryable };
+}

@@ -1,0 +1,59 @@
+/** Sensor options: one place, with defaults and units, validated by parseSensorOptions. */
+import { DynasplitError, ErrorCodes, requirePositiveIntegers, stripUndefined } from '../common/index.ts';
+import { DEFAULT_MODEL_CACHE_DIR } from '../model/index.ts';
+import { checkId, checkModelName } from '../schemas/index.ts';
+import { budgetSampler } from './budgets.ts';
+
+export interface SensorOptions {
+  /** default 'sensor-1' */
+  sensorId: string;
+  /** default mqtt://127.0.0.1:1883 */
+  mqttUrl: string;
+  /** Model name as the edge nodes serve it; default 'vgg16-tiny' */
+  model: string;
+  /** Where the sensor reads the model's input shape: .onnx path or zoo name; default = model */
+  modelSource?: string;
+  /** Frames to send; default 200 */
+  count: number;
+  /** Frames per second; default 50 */
+  rate: number;
+  /** Budget distribution (sensor/budgets.ts); default 'uniform:5:50' (ms) */
+  budgets: string;
+  /** Seed of budgets and synthetic inputs; default 1 */
+  seed: number;
+  /** Directory of JPEG/PNG images to send (cycled); default: synthetic inputs */
+  imagesDir?: string;
+  /** Send images encoded (the edge decodes them) instead of preprocessed tensors; default false */
+  sendEncoded: boolean;
+  /** ms to wait for outstanding results after the last frame; default 10000 */
+  drainMs: number;
+  /** default ~/.cache/dynasplit/models */
+  modelCacheDir: string;
+}
+
+export function defaultSensorOptions(): SensorOptions {
+  return {
+    sensorId: 'sensor-1',
+    mqttUrl: 'mqtt://127.0.0.1:1883',
+    model: 'vgg16-tiny',
+    count: 200,
+    rate: 50,
+    budgets: 'uniform:5:50',
+    seed: 1,
+    sendEncoded: false,
+    drainMs: 10_000,
+    modelCacheDir: DEFAULT_MODEL_CACHE_DIR,
+  };
+}
+
+export function parseSensorOptions(partial: Partial<SensorOptions>): SensorOptions {
+  const options = { ...defaultSensorOptions(), ...stripUndefined(partial) };
+  checkId('sensor', options.sensorId);
+  checkModelName(options.model);
+  requirePositiveIntegers('sensor', options, ['count', 'drainMs']);
+  if (!(options.rate > 0) || !Number.isFinite(options.rate)) throw new DynasplitError(ErrorCodes.BAD_ARGS, `sensor: rate must be a positive number of frames/s, got ${options.rate}`);
+  if (!Number.isInteger(options.seed) || options.seed < 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'sensor: seed must be an integer >= 0');
+  if (options.sendEncoded && !options.imagesDir) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'sensor: sending encoded images needs an images directory');
+  budgetSampler(options.budgets, options.seed); // validates the spec now rather than mid-run
+  return options;
+}

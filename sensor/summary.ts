@@ -1,0 +1,89 @@
+/** The sensor's end-of-run summary: pure arithmetic over the results it received. */
+import type { Result } from '../schemas/index.ts';
+
+export interface Summary {
+  /** Frames sent. */
+  requests: number;
+  /** Answered with a prediction. */
+  results: number;
+  /** Answered with a coded error. */
+  errors: number;
+  errorsByCode: Record<string, number>;
+  /** Never answered within the wait. */
+  unanswered: number;
+  /** Share of requests answered with a prediction within their budget (unanswered count as missed). */
+  budgetMetRate: number;
+  /** End to end at the sensor (capture to result received), successful results only; measured. */
+  latencyMs: { p50: number; p95: number; p99: number; mean: number };
+  edgeFallbacks: number;
+  /** Mean joules per successful inference and where the figure comes from; null when no node metered energy. */
+  energy: { meanJ: number; source: string } | null;
+  /** Successful results per configuration name. */
+  configurations: Record<string, number>;
+  /** Successful results per cloud worker id (results computed on the edge alone are not counted). */
+  workers: Record<string, number>;
+}
+
+export interface Received { result: Result; latencyMs: number }
+
+export function summarize(requests: number, received: Iterable<Received>): Summary {
+  let results = 0;
+  let errors = 0;
+  let met = 0;
+  let fallbacks = 0;
+  const errorsByCode: Record<string, number> = {};
+  const configurations: Record<string, number> = {};
+  const workers: Record<string, number> = {};
+  const latencies: number[] = [];
+  const joules: number[] = [];
+  const sources = new Set<string>();
+  for (const { result, latencyMs } of received) {
+    if (result.error?.code) {
+      errors++;
+      errorsByCode[result.error.code] = (errorsByCode[result.error.code] ?? 0) + 1;
+      continue;
+    }
+    results++;
+    latencies.push(latencyMs);
+    if (latencyMs <= result.budget_ms) met++;
+    if (result.edge_fallback) fallbacks++;
+    const name = result.configuration?.name ?? '?';
+    configurations[name] = (configurations[name] ?? 0) + 1;
+    if (result.worker_id) workers[result.worker_id] = (workers[result.worker_id] ?? 0) + 1;
+    if (result.energy?.source) {
+      sources.add(result.energy.source);
+      joules.push(result.energy.joules ?? 0);
+    }
+  }
+  latencies.sort((a, b) => a - b);
+  return {
+    requests,
+    results,
+    errors,
+    errorsByCode,
+    unanswered: Math.max(0, requests - results - errors),
+    budgetMetRate: requests > 0 ? met / requests : 0,
+    latencyMs: {
+      p50: percentile(latencies, 0.5),
+      p95: percentile(latencies, 0.95),
+      p99: percentile(latencies, 0.99),
+      mean: latencies.length ? latencies.reduce((a, b) => a + b, 0) / latencies.length : 0,
+    },
+    edgeFallbacks: fallbacks,
+    // Mixed sources are reported as the weakest claim: any modelled figure makes the mean modelled.
+    energy: joules.length ? { meanJ: joules.reduce((a, b) => a + b, 0) / joules.length, source: weakest(sources) } : null,
+    configurations,
+    workers,
+  };
+}
+
+/** Nearest-rank percentile of sorted values; 0 for none. */
+export function percentile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+function weakest(sources: Set<string>): string {
+  for (const s of ['modelled', 'emulated', 'measured']) if (sources.has(s)) return sources.size > 1 ? `${s} (mixed)` : s;
+  return [...sources].join(',');
+}
