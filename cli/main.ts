@@ -4,9 +4,12 @@
  */
 import { isDynasplitError } from '../common/index.ts';
 import { commandHelp, parseCommandArgs, type Command, type Io } from './command.ts';
+import { brokerCommand } from './broker-command.ts';
+import { componentCommands } from './component-commands.ts';
+import { demoCommand } from './demo-command.ts';
 import { modelCommands } from './model-commands.ts';
 
-const COMMANDS: Command[] = [...modelCommands];
+const COMMANDS: Command[] = [demoCommand, brokerCommand, ...componentCommands, ...modelCommands];
 
 const GROUPS: Record<string, string> = {
   model: 'model toolkit: generate zoo models, inspect cut points, split, verify',

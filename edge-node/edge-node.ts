@@ -153,7 +153,8 @@ class EdgeNodeRuntime {
     }
     const origin = { sensorId, requestId: frame.request_id, model: frame.model, budgetMs: frame.budget_ms };
     const key = `${sensorId}/${frame.request_id}`;
-    const seen = this.#recent.check(key);
+    // A frame without a request id cannot be a duplicate of anything: admit() refuses it below.
+    const seen = frame.request_id ? this.#recent.check(key) : { duplicate: false as const };
     if (seen.duplicate) {
       this.stats.duplicate();
       if (seen.result) this.#publish(sensorId, seen.result);

@@ -27,6 +27,7 @@ export async function runSensor(partial: Partial<SensorOptions>, deps: SensorDep
   const runId = `${options.sensorId}-${Date.now().toString(36)}`;
   const mqtt = await connectMqtt(options.mqttUrl, { clientId: `${options.sensorId}-${process.pid}` });
   let sent = 0;
+  let duplicates = 0;
   let allAnswered: () => void = () => undefined;
   const done = new Promise<void>((resolve) => { allAnswered = resolve; });
   mqtt.on('message', (_topic, payload) => {
@@ -39,7 +40,11 @@ export async function runSensor(partial: Partial<SensorOptions>, deps: SensorDep
       return;
     }
     const id = result.request_id;
-    if (!id.startsWith(`${runId}-`) || received.has(id)) return;
+    if (!id.startsWith(`${runId}-`)) return;
+    if (received.has(id)) {
+      duplicates++;
+      return;
+    }
     received.set(id, { result, latencyMs: at - captureTimes.get(id)! });
     deps.onProgress?.(sent, received.size, options.count);
     if (received.size === options.count) allAnswered();
@@ -65,7 +70,7 @@ export async function runSensor(partial: Partial<SensorOptions>, deps: SensorDep
   } finally {
     await mqtt.endAsync();
   }
-  const summary = summarize(options.count, received.values());
+  const summary = summarize(options.count, received.values(), duplicates);
   logger.info(summary, 'sensor run finished');
   return summary;
 }

@@ -11,6 +11,8 @@ export interface Summary {
   errorsByCode: Record<string, number>;
   /** Never answered within the wait. */
   unanswered: number;
+  /** Result messages beyond the first for a request id (re-sent results of redelivered frames). */
+  duplicateResults: number;
   /** Share of requests answered with a prediction within their budget (unanswered count as missed). */
   budgetMetRate: number;
   /** End to end at the sensor (capture to result received), successful results only; measured. */
@@ -26,7 +28,7 @@ export interface Summary {
 
 export interface Received { result: Result; latencyMs: number }
 
-export function summarize(requests: number, received: Iterable<Received>): Summary {
+export function summarize(requests: number, received: Iterable<Received>, duplicateResults = 0): Summary {
   let results = 0;
   let errors = 0;
   let met = 0;
@@ -62,6 +64,7 @@ export function summarize(requests: number, received: Iterable<Received>): Summa
     errors,
     errorsByCode,
     unanswered: Math.max(0, requests - results - errors),
+    duplicateResults,
     budgetMetRate: requests > 0 ? met / requests : 0,
     latencyMs: {
       p50: percentile(latencies, 0.5),

@@ -1,0 +1,213 @@
+/**
+ * The dynasplit MQTT broker: aedes 1.x behind a TCP listener and, optionally, a WebSocket one, with
+ * shared subscriptions (./shared-subscriptions.ts) and a packet-size bound (./packet-size.ts).
+ * Used standalone (`dynasplit broker`) and embedded in-process by the demo and the tests.
+ *
+ * MQTT 3.1 and 3.1.1 only: aedes 1.2 answers a CONNECT with protocol level 5 with return code 1,
+ * "unacceptable protocol version" (lib/handlers/connect.js init, [MQTT-3.1.2-2]).
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Aedes, type Client, type PublishPacket } from 'aedes';
+import { pino, type Logger } from 'pino';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { parseBrokerOptions, type BrokerOptions } from './options.ts';
+import { guardPacketSize, type PacketSizeViolation } from './packet-size.ts';
+import { SharedSubscriptions, type SharedSubscriptionStats } from './shared-subscriptions.ts';
+
+export interface BrokerDeps {
+  /** Parent logger; the broker logs through `child({ component: 'broker' })`. Default: silent. */
+  logger?: Logger;
+}
+
+export interface BrokerStats {
+  /** MQTT clients connected (CONNECT accepted) */
+  clients: number;
+  /** open network connections, including ones that have not sent CONNECT yet */
+  connections: number;
+  /** PUBLISH packets received from clients */
+  published: number;
+  /** connections closed for a packet over maxPacketBytes (or a malformed length) */
+  oversized: number;
+  shared: SharedSubscriptionStats;
+}
+
+export interface BrokerHandle {
+  readonly aedes: Aedes;
+  readonly options: Readonly<BrokerOptions>;
+  /** the TCP port listened on (the real one when options.port is 0) */
+  readonly tcpPort: number;
+  /** the WebSocket port, when there is a WebSocket listener */
+  readonly wsPort?: number;
+  /** `mqtt://host:port` to connect to; a wildcard host (0.0.0.0, ::) becomes loopback */
+  readonly url: string;
+  /** `ws://host:port/mqtt`, when there is a WebSocket listener */
+  readonly wsUrl?: string;
+  stats(): BrokerStats;
+  /** Stops accepting, disconnects clients, closes aedes and the listeners; idempotent. */
+  close(): Promise<void>;
+}
+
+interface Listeners {
+  tcp: NetServer;
+  http?: HttpServer;
+  wss?: WebSocketServer;
+}
+
+export async function startBroker(options: Partial<BrokerOptions> = {}, deps: BrokerDeps = {}): Promise<BrokerHandle> {
+  const opts = parseBrokerOptions(options);
+  const logger = (deps.logger ?? pino({ level: 'silent' })).child({ component: 'broker' });
+  const shared = new SharedSubscriptions(logger);
+  const aedes = await Aedes.createBroker({
+    authorizePublish,
+    authorizeSubscribe: shared.authorizeSubscribe,
+    authorizeForward: shared.authorizeForward,
+  });
+  shared.attach(aedes);
+  const counters = { published: 0, oversized: 0 };
+  watchClients(aedes, logger, counters);
+
+  const connections = new Set<Duplex>();
+  const accept = (conn: Duplex, req?: IncomingMessage): void => {
+    connections.add(conn);
+    conn.once('close', () => connections.delete(conn));
+    aedes.handle(conn, req);
+    guardPacketSize(conn, opts.maxPacketBytes, (violation) => {
+      counters.oversized += 1;
+      return oversizeError(violation, opts.maxPacketBytes);
+    });
+  };
+
+  const listeners: Listeners = { tcp: createNetServer((socket) => { socket.setNoDelay(true); accept(socket); }) };
+  let tcpPort: number;
+  let wsPort: number | undefined;
+  try {
+    tcpPort = await listen(listeners.tcp, opts.port, opts.host);
+    if (opts.wsPort !== undefined) wsPort = await listenWebSocket(listeners, opts, accept, logger);
+  } catch (cause) {
+    await shutdown(aedes, listeners, connections, opts.closeTimeoutMs, logger);
+    throw new DynasplitError(ErrorCodes.TRANSPORT, `broker cannot listen on ${opts.host}: ${(cause as Error).message}`,
+      { cause, details: { host: opts.host, port: opts.port, wsPort: opts.wsPort } });
+  }
+
+  const host = connectHost(opts.host);
+  logger.info({ host: opts.host, tcpPort, wsPort }, 'broker listening');
+  let closing: Promise<void> | undefined;
+  return {
+    aedes,
+    options: opts,
+    tcpPort,
+    wsPort,
+    url: `mqtt://${host}:${tcpPort}`,
+    wsUrl: wsPort === undefined ? undefined : `ws://${host}:${wsPort}/mqtt`,
+    stats: () => ({ clients: aedes.connectedClients, connections: connections.size, ...counters, shared: shared.stats() }),
+    close: () => (closing ??= shutdown(aedes, listeners, connections, opts.closeTimeoutMs, logger)),
+  };
+}
+
+/**
+ * aedes reserves `$SYS/`; `$share/` names a subscription, never a topic (MQTT 5 §4.8.2), and topics
+ * starting with `$` are the server's (MQTT 3.1.1 §4.7.2). Refusing closes the connection, the
+ * MQTT 3.1.1 answer to an unauthorized PUBLISH (§3.3.5).
+ */
+function authorizePublish(_client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void {
+  const topic = packet.topic;
+  if (topic.startsWith('$SYS/') || topic.startsWith('$share/')) {
+    callback(new Error(`publishing to '${topic.split('/')[0]}/...' is not allowed: the prefix is reserved`));
+    return;
+  }
+  callback(null);
+}
+
+function watchClients(aedes: Aedes, logger: Logger, counters: { published: number }): void {
+  aedes.on('client', (client) => logger.debug({ clientId: client.id }, 'client connected'));
+  aedes.on('clientDisconnect', (client) => logger.debug({ clientId: client.id }, 'client disconnected'));
+  aedes.on('keepaliveTimeout', (client) => logger.debug({ clientId: client.id }, 'client keepalive timed out'));
+  aedes.on('publish', (_packet, client) => { if (client) counters.published += 1; });
+  const onError = (client: Client, err: Error): void => {
+    const code = (err as NodeJS.ErrnoException).code;
+    // A peer that goes away without DISCONNECT is routine on edge links; anything else is worth a warning.
+    const level = code === 'ECONNRESET' || code === 'EPIPE' ? 'debug' : 'warn';
+    logger[level]({ clientId: client.id ?? undefined, err }, 'client connection error');
+  };
+  aedes.on('clientError', onError);
+  aedes.on('connectionError', onError);
+}
+
+function oversizeError(violation: PacketSizeViolation, maxPacketBytes: number): DynasplitError {
+  const message = violation.kind === 'malformed'
+    ? 'malformed MQTT packet: Remaining Length longer than 4 bytes (MQTT 3.1.1 §2.2.3)'
+    : `MQTT packet of ${violation.packetBytes} bytes exceeds the broker's limit of ${maxPacketBytes} bytes`;
+  return new DynasplitError(ErrorCodes.PAYLOAD_TOO_LARGE, message, { details: { ...violation, maxPacketBytes } });
+}
+
+function listen(server: NetServer | HttpServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** MQTT over WebSocket (MQTT 3.1.1 §6): one binary stream per socket, any path, subprotocol 'mqtt'. */
+async function listenWebSocket(listeners: Listeners, opts: BrokerOptions,
+  accept: (conn: Duplex, req: IncomingMessage) => void, logger: Logger): Promise<number> {
+  listeners.http = createHttpServer((_req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('MQTT over WebSocket only\n');
+  });
+  // mqtt.js and browsers send one WebSocket message per MQTT packet, so the same bound applies.
+  listeners.wss = new WebSocketServer({ server: listeners.http, maxPayload: opts.maxPacketBytes });
+  listeners.wss.on('connection', (socket, req) => accept(createWebSocketStream(socket), req));
+  listeners.wss.on('error', (err) => logger.warn({ err }, 'websocket server error'));
+  return listen(listeners.http, opts.wsPort!, opts.host);
+}
+
+/**
+ * Stop accepting, let aedes close every client (lib/client.js close: routes removed, will sent,
+ * socket destroyed), then destroy whatever is left (connections that never sent CONNECT, or all of
+ * them once closeTimeoutMs has passed), and wait for the listeners to report closed.
+ */
+async function shutdown(aedes: Aedes, listeners: Listeners, connections: Set<Duplex>, closeTimeoutMs: number,
+  logger: Logger): Promise<void> {
+  const deadline = Date.now() + closeTimeoutMs;
+  const listenersClosed = Promise.all([
+    closeServer(listeners.tcp),
+    listeners.http ? closeServer(listeners.http) : undefined,
+    listeners.wss ? new Promise<void>((resolve) => listeners.wss!.close(() => resolve())) : undefined,
+  ]);
+  const aedesClosed = await within(new Promise<void>((resolve) => aedes.close(() => resolve())), deadline);
+  if (!aedesClosed) logger.warn({ closeTimeoutMs }, 'clients did not close in time; cutting them off');
+  for (const conn of connections) conn.destroy();
+  listeners.http?.closeAllConnections();
+  if (!(await within(listenersClosed, deadline + 1000))) logger.warn('listeners did not close in time');
+  logger.info('broker closed');
+}
+
+function closeServer(server: NetServer | HttpServer): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+  });
+}
+
+/** Whether `promise` settled before `deadline` (ms since the epoch). */
+async function within(promise: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => { timer = setTimeout(resolve, Math.max(0, deadline - Date.now()), false); });
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A host clients can connect to: a wildcard address becomes loopback; IPv6 literals get brackets. */
+function connectHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::' || host === '[::]') return '[::1]';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}

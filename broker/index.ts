@@ -1,0 +1,11 @@
+/** The broker component's front door: start an MQTT broker (aedes) with shared subscriptions. */
+export { startBroker } from './broker.ts';
+export type { BrokerDeps, BrokerHandle, BrokerStats } from './broker.ts';
+export {
+  DEFAULT_BROKER_OPTIONS, DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_HOST, DEFAULT_MAX_PACKET_BYTES, DEFAULT_PORT,
+  MQTT_MAX_PACKET_BYTES, parseBrokerOptions,
+} from './options.ts';
+export type { BrokerOptions } from './options.ts';
+export type { SharedSubscriptionStats } from './shared-subscriptions.ts';
+export { parseSharedFilter, topicMatches } from './topic-filter.ts';
+export type { SharedFilter } from './topic-filter.ts';

@@ -1,0 +1,77 @@
+/**
+ * The broker's options in one place: typed, with defaults and units, validated by one function.
+ * Only the CLI reads argv and the environment; it hands the result to `parseBrokerOptions`.
+ */
+import { DynasplitError, ErrorCodes } from '../common/index.ts';
+
+/** Interface to listen on; default '0.0.0.0' (every IPv4 interface). Tests pass '127.0.0.1'. */
+export const DEFAULT_HOST = '0.0.0.0';
+/** TCP port; default 1883, the IANA port for MQTT without TLS. */
+export const DEFAULT_PORT = 1883;
+/** bytes; default 64 MiB. A VGG16 cut tensor is up to 12.8 MB fp32 and travels in one MQTT packet. */
+export const DEFAULT_MAX_PACKET_BYTES = 64 * 1024 * 1024;
+/** ms; default 5000. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
+
+/**
+ * bytes; the largest MQTT control packet there is: 1 header byte, 4 length bytes and a Remaining
+ * Length of at most 268,435,455 (MQTT 3.1.1 §2.2.3).
+ */
+export const MQTT_MAX_PACKET_BYTES = 1 + 4 + 268_435_455;
+
+export interface BrokerOptions {
+  /** Interface to listen on; default '0.0.0.0'. */
+  host: string;
+  /** TCP port for MQTT; default 1883; 0 = an ephemeral port (read it back from the handle). */
+  port: number;
+  /**
+   * Port of the MQTT-over-WebSocket listener (any path; clients conventionally use `/mqtt`);
+   * default undefined = no WebSocket listener; 0 = an ephemeral port.
+   */
+  wsPort?: number;
+  /**
+   * bytes; default 64 MiB. Largest control packet a client may send, counted as MQTT 5 §3.1.2.11.4
+   * counts it (the whole packet, fixed header included). Larger packets close the connection.
+   */
+  maxPacketBytes: number;
+  /** ms; default 5000. How long `close()` waits for clients to go before cutting them off. */
+  closeTimeoutMs: number;
+}
+
+export const DEFAULT_BROKER_OPTIONS: Readonly<BrokerOptions> = Object.freeze({
+  host: DEFAULT_HOST,
+  port: DEFAULT_PORT,
+  wsPort: undefined,
+  maxPacketBytes: DEFAULT_MAX_PACKET_BYTES,
+  closeTimeoutMs: DEFAULT_CLOSE_TIMEOUT_MS,
+});
+
+/** Fills defaults and validates; throws DYNASPLIT_ERR_BAD_ARGS naming the first bad option. */
+export function parseBrokerOptions(partial: Partial<BrokerOptions> = {}): BrokerOptions {
+  const unknown = Object.keys(partial).find((key) => !(key in DEFAULT_BROKER_OPTIONS));
+  if (unknown !== undefined) throw bad(unknown, partial[unknown as keyof BrokerOptions], 'is not a broker option');
+  // An explicit undefined means "the default", as an absent key does.
+  const given = Object.fromEntries(Object.entries(partial).filter(([, value]) => value !== undefined));
+  const options: BrokerOptions = { ...DEFAULT_BROKER_OPTIONS, ...given };
+  if (typeof options.host !== 'string' || options.host.trim() === '') throw bad('host', options.host, 'must be a non-empty host name or address');
+  checkInteger('port', options.port, 0, 65_535);
+  if (options.wsPort !== undefined) checkInteger('wsPort', options.wsPort, 0, 65_535);
+  if (options.wsPort !== undefined && options.wsPort !== 0 && options.wsPort === options.port) {
+    throw bad('wsPort', options.wsPort, 'must differ from port');
+  }
+  // 1 KiB floor: below it even a CONNECT with a long client id and will message might not fit.
+  checkInteger('maxPacketBytes', options.maxPacketBytes, 1024, MQTT_MAX_PACKET_BYTES);
+  checkInteger('closeTimeoutMs', options.closeTimeoutMs, 0, 600_000);
+  return options;
+}
+
+function checkInteger(name: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw bad(name, value, `must be an integer from ${min} to ${max}`);
+  }
+}
+
+function bad(name: string, value: unknown, rule: string): DynasplitError {
+  return new DynasplitError(ErrorCodes.BAD_ARGS, `broker option ${name} ${rule}, got ${JSON.stringify(value) ?? String(value)}`,
+    { details: { option: name } });
+}

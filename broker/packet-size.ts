@@ -1,0 +1,100 @@
+/**
+ * A byte bound on MQTT packets, checked from the fixed header before the packet is buffered.
+ *
+ * aedes 1.x has no packet-size option: its parser (mqtt-packet) accepts any Remaining Length up to
+ * 256 MiB and buffers the whole packet first, and the aedes docs (docs/Aedes.md, maxInflightInbound)
+ * advise pairing it with "a transport-level frame limit". This is that limit: a small state machine
+ * that follows the framing of the byte stream (MQTT 3.1.1 §2.2: one header byte, then the Remaining
+ * Length as a variable byte integer of 1-4 bytes, §2.2.3) and reports the first packet that is
+ * larger than the bound, before its body arrives.
+ */
+import type { Duplex } from 'node:stream';
+
+/** What `PacketSizeMeter.feed` found wrong with the stream. */
+export interface PacketSizeViolation {
+  /** 'too-large': a packet over the bound; 'malformed': a Remaining Length longer than 4 bytes. */
+  kind: 'too-large' | 'malformed';
+  /** bytes; the whole packet's size as its header declares it (too-large only). */
+  packetBytes?: number;
+}
+
+type State = 'header' | 'length' | 'body';
+
+export class PacketSizeMeter {
+  readonly #maxPacketBytes: number;
+  #state: State = 'header';
+  #length = 0;
+  #lengthBytes = 0;
+  #multiplier = 1;
+  /** bytes of the current packet's body still to skip */
+  #remaining = 0;
+
+  /** @param maxPacketBytes bytes; the largest whole packet (fixed header included) allowed. */
+  constructor(maxPacketBytes: number) {
+    this.#maxPacketBytes = maxPacketBytes;
+  }
+
+  /** Follows the framing over the next chunk; returns the first violation, or undefined. */
+  feed(chunk: Uint8Array): PacketSizeViolation | undefined {
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.#state === 'body') {
+        const skip = Math.min(this.#remaining, chunk.length - i);
+        i += skip;
+        this.#remaining -= skip;
+        if (this.#remaining === 0) this.#state = 'header';
+        continue;
+      }
+      const byte = chunk[i++];
+      if (this.#state === 'header') {
+        this.#startLength();
+        continue;
+      }
+      const violation = this.#lengthByte(byte);
+      if (violation) return violation;
+    }
+    return undefined;
+  }
+
+  #startLength(): void {
+    this.#state = 'length';
+    this.#length = 0;
+    this.#lengthBytes = 0;
+    this.#multiplier = 1;
+  }
+
+  /** One byte of the Remaining Length: 7 bits of value, the high bit says another byte follows. */
+  #lengthByte(byte: number): PacketSizeViolation | undefined {
+    this.#length += (byte & 0x7f) * this.#multiplier;
+    this.#multiplier *= 128;
+    this.#lengthBytes += 1;
+    if ((byte & 0x80) !== 0) {
+      return this.#lengthBytes >= 4 ? { kind: 'malformed' } : undefined;
+    }
+    const packetBytes = 1 + this.#lengthBytes + this.#length;
+    if (packetBytes > this.#maxPacketBytes) return { kind: 'too-large', packetBytes };
+    this.#remaining = this.#length;
+    this.#state = this.#length === 0 ? 'header' : 'body';
+    return undefined;
+  }
+}
+
+/**
+ * Destroys `conn` with the error `onViolation` returns at the first packet over the bound.
+ *
+ * Call it after `aedes.handle(conn)`. aedes reads in paused mode (a 'readable' listener and
+ * `conn.read(null)`, lib/client.js nextBatch); a Node stream in that mode emits 'data' for each
+ * chunk `read()` returns and a later 'data' listener does not switch it to flowing mode, so this
+ * sees every chunk just before aedes parses it, without changing how aedes reads.
+ */
+export function guardPacketSize(conn: Duplex, maxPacketBytes: number,
+  onViolation: (violation: PacketSizeViolation) => Error): void {
+  const meter = new PacketSizeMeter(maxPacketBytes);
+  const onData = (chunk: Buffer): void => {
+    const violation = meter.feed(chunk);
+    if (!violation) return;
+    conn.off('data', onData);
+    conn.destroy(onViolation(violation));
+  };
+  conn.on('data', onData);
+}

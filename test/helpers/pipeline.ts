@@ -1,0 +1,93 @@
+/**
+ * Test scaffolding for the pipeline: an MQTT test client that publishes frames and collects
+ * results by request id, and the local reference (the full model run in-process) to check answers.
+ */
+import * as ort from 'onnxruntime-node';
+import { encodeTensor } from '../../codec/index.ts';
+import { connectMqtt, tensorRng, type MqttClient } from '../../common/index.ts';
+import { openSession } from '../../model/index.ts';
+import { Frame, Result, topics, type FrameProperties } from '../../schemas/index.ts';
+
+export interface ResultSink {
+  client: MqttClient;
+  /** Every result received, in arrival order. */
+  all: Result[];
+  byId: Map<string, Result[]>;
+  publishFrame(sensorId: string, frame: FrameProperties): Promise<void>;
+  publishRaw(sensorId: string, payload: Uint8Array): Promise<void>;
+  /** Resolves when at least `count` results have arrived; rejects after `timeoutMs`. */
+  waitFor(count: number, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function resultSink(url: string, sensorIds: string[]): Promise<ResultSink> {
+  const client = await connectMqtt(url, { clientId: `test-sink-${process.pid}-${Math.random().toString(36).slice(2, 8)}` });
+  const all: Result[] = [];
+  const byId = new Map<string, Result[]>();
+  const waiters: (() => void)[] = [];
+  client.on('message', (_topic, payload) => {
+    const result = Result.decode(payload);
+    all.push(result);
+    byId.set(result.request_id, [...(byId.get(result.request_id) ?? []), result]);
+    waiters.splice(0).forEach((wake) => wake());
+  });
+  await client.subscribeAsync(sensorIds.map((id) => topics.results(id)), { qos: 1 });
+  return {
+    client,
+    all,
+    byId,
+    publishFrame: async (sensorId, frame) => {
+      await client.publishAsync(topics.frames(sensorId), Buffer.from(Frame.encode(Frame.create(frame)).finish()), { qos: 1 });
+    },
+    publishRaw: async (sensorId, payload) => {
+      await client.publishAsync(topics.frames(sensorId), Buffer.from(payload), { qos: 1 });
+    },
+    waitFor: async (count, timeoutMs = 30_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (all.length < count) {
+        if (Date.now() > deadline) throw new Error(`timed out with ${all.length}/${count} results`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 200);
+        });
+      }
+    },
+    close: () => client.endAsync(),
+  };
+}
+
+/** Seeded input tensors for a model input shape. */
+export function inputs(shape: number[], count: number, seed = 11): Float32Array[] {
+  return Array.from({ length: count }, (_, i) => {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    tensorRng(seed, `pipeline-test-${i}`).fillNormal(data, 0, 1);
+    return data;
+  });
+}
+
+export function frame(requestId: string, sensorId: string, model: string, shape: number[], data: Float32Array, budgetMs = 5_000): FrameProperties {
+  return {
+    request_id: requestId,
+    sensor_id: sensorId,
+    model,
+    budget_ms: budgetMs,
+    capture_at_ms: Date.now(),
+    tensor: encodeTensor({ name: 'input', shape, data }, 'fp32'),
+  };
+}
+
+/** Top-1 classes of the unsplit model run in-process: the reference answers. */
+export async function referenceClasses(modelPath: string, shape: number[], data: Float32Array[]): Promise<number[]> {
+  const session = await openSession(modelPath, { threads: 1 });
+  try {
+    const classes: number[] = [];
+    for (const x of data) {
+      const out = await session.run({ [session.inputs[0].name]: new ort.Tensor('float32', x, shape) });
+      const logits = out[session.outputNames[0]].data as Float32Array;
+      classes.push(logits.indexOf(Math.max(...logits)));
+    }
+    return classes;
+  } finally {
+    await session.release();
+  }
+}

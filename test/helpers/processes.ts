@@ -1,0 +1,62 @@
+/** Runs `dynasplit` subcommands as separate OS processes, as a deployment would, with cleanup. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'dynasplit.js');
+const running = new Set<ChildProcess>();
+process.on('exit', () => running.forEach((p) => p.kill('SIGKILL')));
+
+export interface Spawned {
+  proc: ChildProcess;
+  /** stdout and stderr interleaved. */
+  output(): string;
+  stdout(): string;
+  /** Resolves when stdout or stderr has printed a line matching `pattern`. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** Sends a signal and resolves with the exit code (null when killed by a signal). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+export function spawnDynasplit(args: string[], env: Record<string, string> = {}): Spawned {
+  const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(proc);
+  let text = '';
+  let stdout = '';
+  const listeners: (() => void)[] = [];
+  const onData = (chunk: Buffer) => {
+    text += chunk.toString();
+    listeners.forEach((l) => l());
+  };
+  proc.stdout!.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    onData(chunk);
+  });
+  proc.stderr!.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => {
+    running.delete(proc);
+    resolve(code);
+  }));
+  return {
+    proc,
+    output: () => text,
+    stdout: () => stdout,
+    exited,
+    waitFor: (pattern, timeoutMs = 60_000) => new Promise((resolve, reject) => {
+      const check = () => {
+        if (pattern.test(text)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; output:\n${text}`)), timeoutMs);
+      listeners.push(check);
+      proc.on('exit', () => setTimeout(() => reject(new Error(`process exited before printing ${pattern}; output:\n${text}`)), 50));
+      check();
+    }),
+    stop: async (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}

@@ -1,0 +1,43 @@
+/** When no cloud worker answers in time, the edge completes the request itself and says so. */
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { startBroker, type BrokerHandle } from '../../broker/index.ts';
+import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
+import { frame, inputs, referenceClasses, resultSink, type ResultSink } from '../helpers/pipeline.ts';
+
+const MODEL = 'vit-tiny';
+const SHAPE = [1, 3, 32, 32];
+const zoo = inject('zooDir');
+let broker: BrokerHandle;
+let edge: EdgeNode;
+let sink: ResultSink;
+
+beforeAll(async () => {
+  broker = await startBroker({ host: '127.0.0.1', port: 0 });
+  edge = await startEdgeNode({ edgeId: 'lonely-edge', mqttUrl: broker.url, models: { [MODEL]: join(zoo, `${MODEL}.onnx`) }, threads: 1 });
+  sink = await resultSink(broker.url, ['s-fallback']);
+});
+
+afterAll(async () => {
+  await sink?.close();
+  await edge?.close();
+  await broker?.close();
+});
+
+it('with no cloud worker, split and cloud-only requests finish on the edge, correctly', async () => {
+  const data = inputs(SHAPE, 6, 4);
+  const expected = await referenceClasses(join(zoo, `${MODEL}.onnx`), SHAPE, data);
+  for (const [i, x] of data.entries()) await sink.publishFrame('s-fallback', frame(`fb-${i}`, 's-fallback', MODEL, SHAPE, x, 1000));
+  await sink.waitFor(data.length);
+  const offloaded = sink.all.filter((r) => r.configuration!.cut !== 'output');
+  expect(offloaded.length).toBe(4);
+  for (const r of sink.all) {
+    expect(r.error?.code ?? '').toBe('');
+    expect(r.class_index).toBe(expected[Number(r.request_id.slice(3))]);
+  }
+  for (const r of offloaded) {
+    expect(r.edge_fallback).toBe(true);
+    expect(r.worker_id).toBe('');
+  }
+  expect(edge.stats().fallbackCauses).toEqual({ DYNASPLIT_ERR_TIMEOUT: 4 });
+});

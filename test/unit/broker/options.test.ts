@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_HOST, DEFAULT_MAX_PACKET_BYTES, DEFAULT_PORT, parseBrokerOptions,
+  type BrokerOptions,
+} from '../../../broker/index.ts';
+import { isDynasplitError } from '../../../common/index.ts';
+
+function badArgs(partial: Record<string, unknown>): string {
+  try {
+    parseBrokerOptions(partial as Partial<BrokerOptions>);
+  } catch (err) {
+    expect(isDynasplitError(err, 'DYNASPLIT_ERR_BAD_ARGS')).toBe(true);
+    return (err as Error).message;
+  }
+  throw new Error(`accepted ${JSON.stringify(partial)}`);
+}
+
+describe('parseBrokerOptions', () => {
+  it('fills the defaults: all interfaces, 1883, no WebSocket, 64 MiB packets', () => {
+    expect(parseBrokerOptions()).toEqual({
+      host: DEFAULT_HOST, port: DEFAULT_PORT, wsPort: undefined,
+      maxPacketBytes: DEFAULT_MAX_PACKET_BYTES, closeTimeoutMs: DEFAULT_CLOSE_TIMEOUT_MS,
+    });
+    expect([DEFAULT_HOST, DEFAULT_PORT, DEFAULT_MAX_PACKET_BYTES]).toEqual(['0.0.0.0', 1883, 64 * 1024 * 1024]);
+  });
+
+  it('takes given values and treats undefined as the default', () => {
+    expect(parseBrokerOptions({ host: '127.0.0.1', port: 0, wsPort: 0, maxPacketBytes: 2048, closeTimeoutMs: undefined }))
+      .toMatchObject({ host: '127.0.0.1', port: 0, wsPort: 0, maxPacketBytes: 2048, closeTimeoutMs: DEFAULT_CLOSE_TIMEOUT_MS });
+  });
+
+  it('rejects bad values with DYNASPLIT_ERR_BAD_ARGS naming the option', () => {
+    expect(badArgs({ host: '' })).toMatch(/host/);
+    expect(badArgs({ port: 65_536 })).toMatch(/port must be an integer from 0 to 65535/);
+    expect(badArgs({ port: 1.5 })).toMatch(/port/);
+    expect(badArgs({ wsPort: -1 })).toMatch(/wsPort/);
+    expect(badArgs({ port: 1883, wsPort: 1883 })).toMatch(/wsPort must differ from port/);
+    expect(badArgs({ maxPacketBytes: 100 })).toMatch(/maxPacketBytes/);
+    expect(badArgs({ maxPacketBytes: 2 ** 30 })).toMatch(/maxPacketBytes/);
+    expect(badArgs({ closeTimeoutMs: '5' })).toMatch(/closeTimeoutMs/);
+    expect(badArgs({ tcpPort: 1 })).toMatch(/tcpPort is not a broker option/);
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * What both transports do the same way on either side of the link: decode and check a TailRequest
+ * from the wire, run the worker's handler so that it never throws, turn failures into the ErrorInfo
+ * of a TailReply, and track in-flight work so `close()` can drain it. No I/O here.
+ */
+import { pino, type Logger } from 'pino';
+import { DynasplitError, ErrorCodes, isDynasplitError } from '../common/index.ts';
+import { TailReply, TailRequest, type ErrorInfoProperties, type TailReplyProperties } from '../schemas/index.ts';
+import type { TailHandler } from './tensor-transport.ts';
+
+/** Library code logs nothing unless a logger is injected (STYLE.md 7). */
+export function quietLogger(): Logger {
+  return pino({ enabled: false });
+}
+
+/** Largest TailRequest/TailReply either transport accepts, bytes: the MQTT packet limit (256 MiB). */
+export const MAX_MESSAGE_BYTES = 268_435_455;
+
+/** Decodes a TailRequest received from the network and checks it (decodeTailRequest, checkTailRequest). */
+export function decodeRequest(bytes: Uint8Array): TailRequest {
+  return checkTailRequest(decodeTailRequest(bytes));
+}
+
+/** The protobuf decoding alone; undecodable bytes are BAD_FRAME. */
+export function decodeTailRequest(bytes: Uint8Array): TailRequest {
+  try {
+    return TailRequest.decode(bytes);
+  } catch (err) {
+    throw new DynasplitError(ErrorCodes.BAD_FRAME, `tail request cannot be decoded (${bytes.length} bytes)`, { cause: err });
+  }
+}
+
+/** Random bytes sometimes parse as protobuf; a request without a tensor is never a real one: BAD_TENSOR. */
+export function checkTailRequest(request: TailRequest): TailRequest {
+  if (request.tensor === null || request.tensor === undefined) {
+    throw new DynasplitError(ErrorCodes.BAD_TENSOR, `tail request '${request.request_id}' carries no tensor`, {
+      details: { requestId: request.request_id },
+    });
+  }
+  return request;
+}
+
+/** Decodes the TailReply that answers a request; the edge side only. */
+export function decodeReply(bytes: Uint8Array): TailReply {
+  try {
+    return TailReply.decode(bytes);
+  } catch (err) {
+    throw new DynasplitError(ErrorCodes.BAD_FRAME, `tail reply cannot be decoded (${bytes.length} bytes)`, { cause: err });
+  }
+}
+
+/** The wire form of an error: a DynasplitError keeps its code, anything else is INFERENCE. */
+export function errorInfo(err: unknown): ErrorInfoProperties {
+  if (isDynasplitError(err)) return { code: err.code, message: err.message, retryable: err.retryable };
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: ErrorCodes.INFERENCE, message, retryable: false };
+}
+
+/** A reply that carries only an error, for a request the worker could not even hand to its handler. */
+export function errorReply(requestId: string, err: unknown, receivedAtMs: number): TailReplyProperties {
+  return { request_id: requestId, error: errorInfo(err), received_at_ms: receivedAtMs };
+}
+
+/**
+ * Runs the worker's handler. Never rejects: a throw becomes an error reply, so the requester gets an
+ * answer instead of waiting for its timeout. Fills `request_id` and `received_at_ms` when the handler
+ * leaves them out, since the edge matches replies to requests by them.
+ */
+export async function runHandler(handler: TailHandler, request: TailRequest, receivedAtMs: number, logger: Logger): Promise<TailReplyProperties> {
+  try {
+    const reply = await handler(request);
+    return { ...reply, request_id: reply.request_id || request.request_id, received_at_ms: reply.received_at_ms || receivedAtMs };
+  } catch (err) {
+    logger.warn({ err, requestId: request.request_id, model: request.model }, 'tail handler failed');
+    return errorReply(request.request_id, err, receivedAtMs);
+  }
+}
+
+/** Promises of work in progress, so that a close can wait for them to finish. */
+export class InFlight {
+  readonly #running = new Set<Promise<unknown>>();
+
+  get size(): number {
+    return this.#running.size;
+  }
+
+  /** Registers `work`; it must not reject (callers catch inside). */
+  track(work: Promise<unknown>): void {
+    this.#running.add(work);
+    void work.finally(() => this.#running.delete(work));
+  }
+
+  /** Resolves when everything tracked so far has settled. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#running]);
+  }
+}
+
+/**
+ * Requests waiting for their reply; `close()` rejects them all with CLOSED at once instead of
+ * letting each run into its timeout.
+ */
+export class PendingRequests {
+  readonly #rejects = new Set<(err: Error) => void>();
+
+  /** Races `work` against a close of the transport; `work` still cleans up after itself. */
+  run<T>(work: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#rejects.add(reject);
+      work.then(resolve, reject).finally(() => this.#rejects.delete(reject));
+    });
+  }
+
+  rejectAll(): void {
+    const err = closedError();
+    for (const reject of this.#rejects) reject(err);
+    this.#rejects.clear();
+  }
+}
+
+export function closedError(): DynasplitError {
+  return new DynasplitError(ErrorCodes.CLOSED, 'the tensor transport is closed');
+}
+
+export function timeoutError(what: string, timeoutMs: number, cause?: unknown): DynasplitError {
+  return new DynasplitError(ErrorCodes.TIMEOUT, `no reply to ${what} within ${timeoutMs} ms`, {
+    retryable: true,
+    cause,
+    details: { timeoutMs },
+  });
+}
+
+/** Validates RequestOptions.timeoutMs: a positive finite number of ms. */
+export function checkTimeout(timeoutMs: number): number {
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, `timeoutMs must be a positive number of ms, got ${timeoutMs}`);
+  }
+  return timeoutMs;
+}

@@ -1,0 +1,9 @@
+/**
+ * Front door of the tensor transports: the contract (tensor-transport.ts) and its two
+ * implementations. Wire protocol: docs/protocol.md.
+ */
+export type { RequestOptions, Serving, ServeOptions, TailHandler, TensorTransport } from './tensor-transport.ts';
+export { createNatsTransport } from './nats-transport.ts';
+export type { NatsTransportOptions } from './nats-transport.ts';
+export { createMqttTransport, DEFAULT_MQTT_URL } from './mqtt-transport.ts';
+export type { MqttTransportOptions } from './mqtt-transport.ts';

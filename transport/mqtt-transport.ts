@@ -1,0 +1,264 @@
+/**
+ * TensorTransport over MQTT 3.1.1 (protocolVersion 4, so aedes and Mosquitto both serve it;
+ * docs/protocol.md). MQTT has no request/reply of its own (that is MQTT 5's response topic, §4.10),
+ * so the TailRequest carries it: `reply_to` = this edge's `topics.tailReplies(edgeId)` and a unique
+ * `correlation_id`, which the worker echoes in the TailReply it publishes there. The edge subscribes
+ * to its reply topic once and dispatches replies by correlation id.
+ *
+ * - Load sharing: workers subscribe through a shared subscription (`$share/<group>/...`), which
+ *   Mosquitto and our aedes broker support; the broker hands each request to one member.
+ * - No responders: MQTT cannot tell that nobody is subscribed, so such a request simply runs into
+ *   its timeout (DYNASPLIT_ERR_TIMEOUT). It never rejects with DYNASPLIT_ERR_NO_WORKERS.
+ * - Size: no chunking. A PUBLISH carries up to 256 MB (remaining length, §2.2.3), but the broker's
+ *   own limit applies (Mosquitto `max_packet_size`, unlimited by default; aedes 1.x sets none): a
+ *   broker that refuses a packet drops it or closes the connection, which the edge sees as a
+ *   timeout or a TRANSPORT error.
+ * - One serve() per transport: an MQTT 3.1.1 PUBLISH does not say which subscription it matched, so
+ *   two servings on one connection could not tell their messages apart.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { connectMqtt, DynasplitError, ErrorCodes } from '../common/index.ts';
+import {
+  checkId, CLOUD_GROUP, MQTT_PREFIX, TailReply, TailRequest, topics, type TailReplyProperties, type TailRequestProperties,
+} from '../schemas/index.ts';
+import {
+  checkTailRequest, checkTimeout, closedError, decodeReply, decodeTailRequest, errorReply, InFlight, PendingRequests, quietLogger,
+  runHandler, timeoutError,
+} from './handling.ts';
+import type { RequestOptions, Serving, ServeOptions, TailHandler, TensorTransport } from './tensor-transport.ts';
+
+export interface MqttTransportOptions {
+  /** Broker URL; default "mqtt://127.0.0.1:1883". Ignored when `client` is given. */
+  url?: string;
+  /** A connected client to reuse; `close()` then leaves it connected. */
+  client?: MqttClient;
+  /** Default: "dynasplit-" and 12 random hex digits (22 characters: MQTT 3.1.1 §3.1.3.1 asks servers to accept 23). */
+  clientId?: string;
+  /** Names this edge's reply topic (`topics.tailReplies(edgeId)`); default: a random id. */
+  edgeId?: string;
+  logger?: Logger;
+  /** QoS of requests, replies and subscriptions; default 1 (at least once, §4.3.2). */
+  qos?: 0 | 1;
+}
+
+export const DEFAULT_MQTT_URL = 'mqtt://127.0.0.1:1883';
+/** ms to wait for the CONNACK. */
+const CONNECT_TIMEOUT_MS = 10_000;
+const TAIL_PREFIX = `${MQTT_PREFIX}/tail/`;
+
+/** Connects (unless given a client) and returns the transport. Rejects with TRANSPORT or BAD_ARGS. */
+export async function createMqttTransport(options: MqttTransportOptions = {}): Promise<TensorTransport> {
+  const logger = (options.logger ?? quietLogger()).child({ component: 'mqtt-transport' });
+  const qos = options.qos ?? 1;
+  if (qos !== 0 && qos !== 1) throw new DynasplitError(ErrorCodes.BAD_ARGS, `qos must be 0 or 1, got ${String(qos)}`);
+  const edgeId = checkId('edge', options.edgeId ?? `edge-${randomUUID()}`);
+  if (options.client) return new MqttTransport(options.client, false, { logger, qos, edgeId });
+  const url = options.url ?? DEFAULT_MQTT_URL;
+  const clientId = options.clientId ?? `dynasplit-${randomBytes(6).toString('hex')}`;
+  const client = await connectMqtt(url, { clientId, connectTimeoutMs: CONNECT_TIMEOUT_MS });
+  return new MqttTransport(client, true, { logger, qos, edgeId });
+}
+
+interface Waiter {
+  resolve(reply: TailReply): void;
+  timer: NodeJS.Timeout;
+}
+
+interface ActiveServing {
+  handler: TailHandler;
+  inFlight: InFlight;
+  close(): Promise<void>;
+}
+
+class MqttTransport implements TensorTransport {
+  readonly kind = 'mqtt' as const;
+  readonly #client: MqttClient;
+  readonly #ownsClient: boolean;
+  readonly #logger: Logger;
+  readonly #qos: 0 | 1;
+  readonly #replyTopic: string;
+  readonly #waiters = new Map<string, Waiter>();
+  readonly #pending = new PendingRequests();
+  #replySubscription: Promise<void> | undefined;
+  #serving: ActiveServing | undefined;
+  #closing: Promise<void> | undefined;
+  readonly #onMessage = (topic: string, payload: Buffer): void => this.#route(topic, payload);
+
+  constructor(client: MqttClient, ownsClient: boolean, options: { logger: Logger; qos: 0 | 1; edgeId: string }) {
+    this.#client = client;
+    this.#ownsClient = ownsClient;
+    this.#logger = options.logger;
+    this.#qos = options.qos;
+    this.#replyTopic = topics.tailReplies(options.edgeId);
+    client.on('message', this.#onMessage);
+  }
+
+  request(request: TailRequestProperties, options: RequestOptions): Promise<TailReply> {
+    if (this.#closing) return Promise.reject(closedError());
+    try {
+      checkTimeout(options.timeoutMs);
+      const topic = topics.tailRequests(request.model ?? '');
+      // Fail fast while disconnected: the edge can run the tail itself instead of waiting.
+      if (!this.#client.connected) throw new DynasplitError(ErrorCodes.TRANSPORT, 'MQTT client is not connected', { retryable: true });
+      return this.#pending.run(this.#send(topic, request, options.timeoutMs));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  #send(topic: string, request: TailRequestProperties, timeoutMs: number): Promise<TailReply> {
+    const correlationId = randomUUID();
+    const body = TailRequest.encode({ ...request, reply_to: this.#replyTopic, correlation_id: correlationId }).finish();
+    return new Promise<TailReply>((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        this.#waiters.delete(correlationId);
+      };
+      const timer = setTimeout(() => {
+        settle();
+        reject(timeoutError(`'${topic}' (correlation ${correlationId})`, timeoutMs));
+      }, timeoutMs);
+      this.#waiters.set(correlationId, { resolve: (reply) => (settle(), resolve(reply)), timer });
+      this.#subscribeReplies()
+        .then(() => this.#client.publishAsync(topic, toBuffer(body), { qos: this.#qos }))
+        .catch((err: unknown) => {
+          settle();
+          reject(new DynasplitError(ErrorCodes.TRANSPORT, `cannot publish tail request on '${topic}': ${String(err)}`, { cause: err, retryable: true }));
+        });
+    });
+  }
+
+  /** Subscribes to this edge's reply topic once, before the first request goes out. */
+  #subscribeReplies(): Promise<void> {
+    this.#replySubscription ??= this.#subscribe([this.#replyTopic]).catch((err: unknown) => {
+      this.#replySubscription = undefined; // the next request tries again
+      throw err;
+    });
+    return this.#replySubscription;
+  }
+
+  async #subscribe(filters: string[]): Promise<void> {
+    const grants = await this.#client.subscribeAsync(filters, { qos: this.#qos });
+    const refused = grants.filter((g) => g.qos === 128); // SUBACK failure return code, §3.9.3
+    if (refused.length > 0) {
+      throw new DynasplitError(ErrorCodes.TRANSPORT, `broker refused subscription to ${refused.map((g) => g.topic).join(', ')}`, {
+        details: { filters },
+      });
+    }
+  }
+
+  #route(topic: string, payload: Buffer): void {
+    if (topic === this.#replyTopic) this.#onReply(payload);
+    else if (topic.startsWith(TAIL_PREFIX) && this.#serving) this.#serving.inFlight.track(this.#answer(this.#serving.handler, payload, topic));
+  }
+
+  #onReply(payload: Buffer): void {
+    let reply: TailReply;
+    try {
+      reply = decodeReply(payload);
+    } catch (err) {
+      this.#logger.warn({ err, topic: this.#replyTopic }, 'bad tail reply');
+      return;
+    }
+    const waiter = this.#waiters.get(reply.correlation_id);
+    // Late (after a timeout) or a duplicate (QoS 1 is at least once): nobody waits for it any more.
+    if (waiter) waiter.resolve(reply);
+    else this.#logger.debug({ correlationId: reply.correlation_id, requestId: reply.request_id }, 'tail reply nobody waits for');
+  }
+
+  async serve(handler: TailHandler, options: ServeOptions = {}): Promise<Serving> {
+    if (this.#closing) throw closedError();
+    if (this.#serving) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'this MQTT transport already serves; close that serving first or use another connection');
+    if (!this.#client.connected) throw new DynasplitError(ErrorCodes.TRANSPORT, 'MQTT client is not connected', { retryable: true });
+    const group = checkId('group', options.group ?? CLOUD_GROUP);
+    const filters = options.models?.map((m) => `$share/${group}/${topics.tailRequests(m)}`) ?? [topics.tailRequestsShared(group)];
+    let closing: Promise<void> | undefined;
+    const serving: ActiveServing = {
+      handler,
+      inFlight: new InFlight(),
+      close: () => (closing ??= this.#stopServing(serving, filters)),
+    };
+    this.#serving = serving; // before SUBSCRIBE: a request may arrive right after the SUBACK
+    try {
+      await this.#subscribe(filters);
+    } catch (err) {
+      this.#serving = undefined;
+      throw err instanceof DynasplitError ? err : new DynasplitError(ErrorCodes.TRANSPORT, `cannot subscribe to ${filters.join(', ')}`, { cause: err, retryable: true });
+    }
+    this.#logger.debug({ filters }, 'serving tail requests');
+    return { close: serving.close };
+  }
+
+  async #stopServing(serving: ActiveServing, filters: string[]): Promise<void> {
+    // Messages that arrive before the UNSUBACK are still handled: with QoS 1 the broker has already
+    // given them to this worker alone.
+    if (this.#client.connected) await this.#client.unsubscribeAsync(filters).catch((err: unknown) => this.#logger.warn({ err }, 'unsubscribe failed'));
+    if (this.#serving === serving) this.#serving = undefined;
+    await serving.inFlight.settled();
+  }
+
+  /** Handles one request message. Never rejects: every failure is logged or answered. */
+  async #answer(handler: TailHandler, payload: Buffer, topic: string): Promise<void> {
+    const receivedAtMs = Date.now();
+    let request: TailRequest;
+    try {
+      request = decodeTailRequest(payload);
+    } catch (err) {
+      // Without the decoded request there is no reply_to: log and drop.
+      this.#logger.warn({ err, topic, bytes: payload.length }, 'bad tail request');
+      return;
+    }
+    if (!isReplyTopic(request.reply_to)) {
+      this.#logger.warn({ topic, requestId: request.request_id, replyTo: request.reply_to }, 'tail request without a valid reply_to; dropped');
+      return;
+    }
+    let reply: TailReplyProperties;
+    try {
+      reply = await runHandler(handler, checkTailRequest(request), receivedAtMs, this.#logger);
+    } catch (err) {
+      this.#logger.warn({ err, topic, requestId: request.request_id }, 'bad tail request');
+      reply = errorReply(request.request_id, err, receivedAtMs);
+    }
+    const body = TailReply.encode({ ...reply, correlation_id: request.correlation_id }).finish();
+    await this.#client.publishAsync(request.reply_to, toBuffer(body), { qos: this.#qos })
+      .catch((err: unknown) => this.#logger.error({ err, requestId: request.request_id }, 'cannot publish tail reply'));
+  }
+
+  close(): Promise<void> {
+    return (this.#closing ??= this.#close());
+  }
+
+  async #close(): Promise<void> {
+    this.#pending.rejectAll();
+    for (const waiter of this.#waiters.values()) clearTimeout(waiter.timer);
+    this.#waiters.clear();
+    await this.#serving?.close();
+    this.#client.off('message', this.#onMessage);
+    if (this.#ownsClient) {
+      await this.#client.endAsync().catch((err: unknown) => this.#logger.warn({ err }, 'MQTT disconnect failed'));
+    } else if (this.#replySubscription && this.#client.connected) {
+      await this.#client.unsubscribeAsync(this.#replyTopic).catch((err: unknown) => this.#logger.warn({ err }, 'unsubscribe failed'));
+    }
+  }
+}
+
+/**
+ * A worker publishes only to a tail-replies topic: the request names where the reply goes, and a
+ * worker must not become a way to publish anywhere (retained policies, other components' topics).
+ */
+function isReplyTopic(topic: string): boolean {
+  const prefix = `${MQTT_PREFIX}/tail-replies/`;
+  if (!topic.startsWith(prefix)) return false;
+  try {
+    return topics.tailReplies(topic.slice(prefix.length)) === topic;
+  } catch {
+    return false;
+  }
+}
+
+/** mqtt.js wants a Buffer; protobufjs gives a Uint8Array (a Buffer on Node, but typed as the former). */
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

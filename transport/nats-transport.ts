@@ -1,0 +1,235 @@
+/**
+ * TensorTransport over NATS request/reply (docs/protocol.md). Edge: `request()` on
+ * `subjects.tail(model)`; cloud: a queue-group subscription per served model, so the server hands
+ * each request to one worker of the group. Bodies over the server's max_payload travel in chunks
+ * (nats-chunks.ts), in both directions.
+ */
+import {
+  ClosedConnectionError,
+  connect,
+  DrainingConnectionError,
+  Empty,
+  headers,
+  NoRespondersError,
+  RequestError,
+  TimeoutError,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { checkId, CLOUD_GROUP, subjects, TailReply, TailRequest, type TailReplyProperties, type TailRequestProperties } from '../schemas/index.ts';
+import {
+  checkTimeout, closedError, decodeReply, decodeRequest, errorReply, InFlight, PendingRequests, quietLogger, runHandler, timeoutError,
+} from './handling.ts';
+import { fetchChunks, fitsInline, HEADERS, offerChunks, parseChunkRef, type ChunkOffer, type ChunkRef } from './nats-chunks.ts';
+import type { RequestOptions, Serving, ServeOptions, TailHandler, TensorTransport } from './tensor-transport.ts';
+
+export interface NatsTransportOptions {
+  /** Server URL(s), e.g. "nats://127.0.0.1:4222"; ignored when `connection` is given. */
+  servers: string | string[];
+  /** Connection name shown by the server's monitoring. */
+  name?: string;
+  /** An open connection to reuse; `close()` then leaves it open. */
+  connection?: NatsConnection;
+  logger?: Logger;
+}
+
+/**
+ * ms a worker keeps a chunked reply on offer for the edge to fetch, and its time to fetch a chunked
+ * request: the edge's own timeout is not sent over the wire, so the worker bounds its side itself.
+ */
+const WORKER_TRANSFER_MS = 30_000;
+/** ms close() waits for edges still fetching chunked replies before it withdraws them. */
+const CLOSE_GRACE_MS = 5_000;
+
+/** Connects (unless given a connection) and returns the transport. Rejects with TRANSPORT. */
+export async function createNatsTransport(options: NatsTransportOptions): Promise<TensorTransport> {
+  const logger = (options.logger ?? quietLogger()).child({ component: 'nats-transport' });
+  if (options.connection) return new NatsTransport(options.connection, false, logger);
+  try {
+    const nc = await connect({ servers: options.servers, name: options.name });
+    return new NatsTransport(nc, true, logger);
+  } catch (err) {
+    throw new DynasplitError(ErrorCodes.TRANSPORT, `cannot connect to NATS at ${String(options.servers)}: ${errMessage(err)}`, {
+      cause: err,
+      retryable: true,
+      details: { servers: options.servers },
+    });
+  }
+}
+
+class NatsTransport implements TensorTransport {
+  readonly kind = 'nats' as const;
+  readonly #nc: NatsConnection;
+  readonly #ownsConnection: boolean;
+  readonly #logger: Logger;
+  readonly #pending = new PendingRequests();
+  readonly #servings = new Set<Serving>();
+  /** Chunked replies edges may still be fetching. */
+  readonly #replyOffers = new Set<ChunkOffer>();
+  #closing: Promise<void> | undefined;
+
+  constructor(nc: NatsConnection, ownsConnection: boolean, logger: Logger) {
+    this.#nc = nc;
+    this.#ownsConnection = ownsConnection;
+    this.#logger = logger;
+  }
+
+  request(request: TailRequestProperties, options: RequestOptions): Promise<TailReply> {
+    if (this.#closing) return Promise.reject(closedError());
+    try {
+      checkTimeout(options.timeoutMs);
+      const subject = subjects.tail(request.model ?? '');
+      return this.#pending.run(this.#send(subject, request, options.timeoutMs));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async #send(subject: string, request: TailRequestProperties, timeoutMs: number): Promise<TailReply> {
+    const deadline = Date.now() + timeoutMs;
+    let offer: ChunkOffer | undefined;
+    try {
+      const body = TailRequest.encode(request).finish();
+      if (!fitsInline(this.#nc, body)) offer = offerChunks(this.#nc, body, timeoutMs, this.#logger);
+      const h = offer?.headers ?? headers();
+      h.set(HEADERS.requestId, request.request_id ?? '');
+      const msg = await this.#nc.request(subject, offer ? Empty : body, { timeout: timeoutMs, headers: h });
+      const ref = parseChunkRef(msg.headers);
+      const replyBody = ref ? await this.#fetchReply(ref, deadline - Date.now()) : msg.data;
+      return decodeReply(replyBody);
+    } catch (err) {
+      throw this.#mapError(err, subject, timeoutMs);
+    } finally {
+      offer?.done();
+    }
+  }
+
+  /** A chunked reply; a worker that withdrew it is a TRANSPORT failure, not "no workers". */
+  async #fetchReply(ref: ChunkRef, timeoutMs: number): Promise<Uint8Array> {
+    try {
+      return await fetchChunks(this.#nc, ref, timeoutMs);
+    } catch (err) {
+      if (err instanceof DynasplitError || err instanceof TimeoutError) throw err;
+      throw new DynasplitError(ErrorCodes.TRANSPORT, `cannot fetch the chunks of the reply: ${errMessage(err)}`, { cause: err, retryable: true });
+    }
+  }
+
+  /** NATS client errors to the contract's codes. */
+  #mapError(err: unknown, subject: string, timeoutMs: number): DynasplitError {
+    if (err instanceof DynasplitError) return err;
+    if (err instanceof TimeoutError) return timeoutError(`'${subject}'`, timeoutMs, err);
+    if (err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders())) {
+      return new DynasplitError(ErrorCodes.NO_WORKERS, `no cloud worker serves '${subject}'`, { cause: err, retryable: true, details: { subject } });
+    }
+    if (this.#closing && (err instanceof ClosedConnectionError || err instanceof DrainingConnectionError)) return closedError();
+    return new DynasplitError(ErrorCodes.TRANSPORT, `NATS request on '${subject}' failed: ${errMessage(err)}`, {
+      cause: err,
+      retryable: true,
+      details: { subject },
+    });
+  }
+
+  async serve(handler: TailHandler, options: ServeOptions = {}): Promise<Serving> {
+    if (this.#closing) throw closedError();
+    const queue = checkId('group', options.group ?? CLOUD_GROUP);
+    const names = options.models?.map((m) => subjects.tail(m)) ?? [subjects.tailAll()];
+    const inFlight = new InFlight();
+    const subs: Subscription[] = [];
+    try {
+      for (const subject of names) {
+        subs.push(this.#nc.subscribe(subject, {
+          queue,
+          callback: (err, msg) => {
+            if (err) this.#logger.error({ err, subject }, 'tail subscription failed');
+            else inFlight.track(this.#answer(handler, msg));
+          },
+        }));
+      }
+      await this.#nc.flush(); // the server knows the subscriptions before serve() resolves
+    } catch (err) {
+      for (const sub of subs) if (!sub.isClosed()) sub.unsubscribe();
+      throw new DynasplitError(ErrorCodes.TRANSPORT, `cannot subscribe to ${names.join(', ')}: ${errMessage(err)}`, { cause: err, retryable: true });
+    }
+    let closing: Promise<void> | undefined;
+    const serving: Serving = {
+      close: () => (closing ??= (async () => {
+        await Promise.allSettled(subs.map((s) => s.drain()));
+        await inFlight.settled();
+        this.#servings.delete(serving);
+      })()),
+    };
+    this.#servings.add(serving);
+    this.#logger.debug({ subjects: names, queue }, 'serving tail requests');
+    return serving;
+  }
+
+  /** Handles one request message end to end. Never rejects: every failure is logged or answered. */
+  async #answer(handler: TailHandler, msg: Msg): Promise<void> {
+    const receivedAtMs = Date.now();
+    let reply: TailReplyProperties;
+    try {
+      const ref = parseChunkRef(msg.headers);
+      const request = decodeRequest(ref ? await fetchChunks(this.#nc, ref, WORKER_TRANSFER_MS) : msg.data);
+      reply = await runHandler(handler, request, receivedAtMs, this.#logger);
+    } catch (err) {
+      // runHandler never throws: this is a request that could not be read (headers, chunks, protobuf).
+      const coded = err instanceof DynasplitError ? err : new DynasplitError(ErrorCodes.TRANSPORT,
+        `cannot fetch the chunks of the request: ${errMessage(err)}`, { cause: err, retryable: true });
+      const requestId = msg.headers?.get(HEADERS.requestId) ?? '';
+      this.#logger.warn({ err: coded, subject: msg.subject, requestId, bytes: msg.data.length }, 'bad tail request');
+      reply = errorReply(requestId, coded, receivedAtMs);
+    }
+    this.#reply(msg, reply);
+  }
+
+  #reply(msg: Msg, reply: TailReplyProperties): void {
+    if (!msg.reply) {
+      this.#logger.warn({ subject: msg.subject, requestId: reply.request_id }, 'tail request without a reply subject; answer dropped');
+      return;
+    }
+    try {
+      const body = TailReply.encode(reply).finish();
+      if (fitsInline(this.#nc, body)) {
+        msg.respond(body);
+        return;
+      }
+      const offer = offerChunks(this.#nc, body, WORKER_TRANSFER_MS, this.#logger);
+      this.#replyOffers.add(offer);
+      void offer.finished.then(() => this.#replyOffers.delete(offer));
+      msg.respond(Empty, { headers: offer.headers });
+    } catch (err) {
+      this.#logger.error({ err, requestId: reply.request_id }, 'cannot send tail reply');
+    }
+  }
+
+  /** Gives edges up to CLOSE_GRACE_MS to finish fetching chunked replies, then ends the offers. */
+  async #withdrawReplyOffers(): Promise<void> {
+    if (this.#replyOffers.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)));
+    await Promise.race([Promise.all([...this.#replyOffers].map((o) => o.finished)), grace]);
+    clearTimeout(timer);
+    for (const offer of this.#replyOffers) offer.done();
+  }
+
+  close(): Promise<void> {
+    return (this.#closing ??= this.#close());
+  }
+
+  async #close(): Promise<void> {
+    this.#pending.rejectAll();
+    await Promise.allSettled([...this.#servings].map((s) => s.close()));
+    await this.#withdrawReplyOffers();
+    if (this.#ownsConnection && !this.#nc.isClosed()) {
+      // Flushes the replies just sent before the socket goes.
+      await this.#nc.drain().catch((err: unknown) => this.#logger.warn({ err }, 'NATS drain failed'));
+    }
+  }
+}
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
