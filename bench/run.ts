@@ -4,6 +4,7 @@
  */
 import { benchCodecs } from './codecs.ts';
 import { benchCutLatency, benchSplitVgg16 } from './model.ts';
+import { benchPipeline } from './pipeline.ts';
 
 const SECTIONS: Record<string, () => Promise<void>> = {
   'cuts': async () => {
@@ -12,6 +13,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   },
   'codecs': benchCodecs,
   'split': benchSplitVgg16,
+  'pipeline': benchPipeline,
 };
 
 const wanted = process.argv.slice(2);

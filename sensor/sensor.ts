@@ -66,7 +66,9 @@ export async function runSensor(partial: Partial<SensorOptions>, deps: SensorDep
       sent++;
       deps.onProgress?.(sent, received.size, options.count);
     }
-    await Promise.race([done, new Promise((resolve) => setTimeout(resolve, options.drainMs))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise((resolve) => { timer = setTimeout(resolve, options.drainMs); })]);
+    clearTimeout(timer);
   } finally {
     await mqtt.endAsync();
   }

@@ -1,0 +1,146 @@
+/**
+ * Pipeline benchmarks, everything measured on this machine in one run:
+ *  - framework overhead per request: sensor-side round trip minus the head and tail compute the
+ *    nodes report, over MQTT (aedes) and NATS (nats-server), for vgg16-tiny and full VGG16 split at
+ *    pool3 and pool5; next to the same head + tail called in-process with no messaging;
+ *  - requests per second for vgg16-tiny with one edge node and one cloud worker, next to the model
+ *    run in-process back to back.
+ * Edge, worker and broker share this process and its two cores, so the figures include their
+ * contention; a deployment on separate machines would not pay it.
+ */
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { startBroker } from '../broker/index.ts';
+import { startCloudWorker } from '../cloud-worker/index.ts';
+import { encodeTensor } from '../codec/index.ts';
+import { connectMqtt, tensorRng } from '../common/index.ts';
+import { startEdgeNode } from '../edge-node/index.ts';
+import { inspectModel, ModelStore, resolveModel, SessionCache } from '../model/index.ts';
+import { configuration, encodePolicy } from '../policy/index.ts';
+import { Frame, Result, topics } from '../schemas/index.ts';
+import { startNatsServer } from '../test/helpers/servers.ts';
+import { printTable, time } from './harness.ts';
+
+const CACHE = join(import.meta.dirname, '..', '.cache', 'bench-models');
+
+interface Case { model: string; cut: string; requests: number }
+
+export async function benchPipeline(): Promise<void> {
+  const cases: Case[] = [
+    { model: 'vgg16-tiny', cut: 'features.pool3', requests: 300 },
+    { model: 'vgg16', cut: 'features.pool3', requests: 15 },
+    { model: 'vgg16', cut: 'features.pool5', requests: 15 },
+  ];
+  const nats = await startNatsServer();
+  const broker = await startBroker({ host: '127.0.0.1', port: 0 });
+  const rows: (string | number)[][] = [];
+  let throughput: (string | number)[][] = [];
+  try {
+    for (const c of cases) {
+      process.stderr.write(`pipeline bench: ${c.model} at ${c.cut}...\n`);
+      const path = await resolveModel(c.model, { cacheDir: CACHE });
+      const local = await inProcess(path, c);
+      rows.push([c.model, c.cut, 'in-process (baseline)', ms(local.computeMs), '-', '-', '-']);
+      for (const transport of ['mqtt', 'nats'] as const) {
+        const r = await overPipeline(path, c, transport, broker.url, nats.url);
+        rows.push([c.model, c.cut, transport, ms(r.computeP50), ms(r.roundTripP50), ms(r.overheadP50), ms(r.overheadP95)]);
+        if (c.model === 'vgg16-tiny') throughput.push([transport, r.rps.toFixed(0), (r.rps / local.rps).toFixed(2)]);
+      }
+      if (c.model === 'vgg16-tiny') throughput = [['in-process head + tail (baseline)', local.rps.toFixed(0), '1.00'], ...throughput];
+    }
+  } finally {
+    await broker.close();
+    await nats.stop();
+  }
+  printTable('per-request framework overhead: round trip minus head+tail compute, batch 1, 1 thread per node (measured, ms)',
+    ['model', 'cut', 'path', 'compute p50', 'round trip p50', 'overhead p50', 'overhead p95'], rows);
+  printTable('vgg16-tiny throughput, split at features.pool3, one edge node + one cloud worker (measured)',
+    ['path', 'requests/s', 'vs in-process'], throughput);
+}
+
+async function inProcess(path: string, c: Case): Promise<{ computeMs: number; rps: number }> {
+  const sessions = new SessionCache({ threads: 1 });
+  const store = new ModelStore({ workDir: join(CACHE, 'bench-parts'), sessions });
+  try {
+    const served = await store.add(c.model, path);
+    const input = new ort.Tensor('float32', sample(served.inputShape), served.inputShape);
+    const run = async () => store.run(c.model, 'tail', c.cut, await store.run(c.model, 'head', c.cut, input));
+    const t = await time(run, { runs: Math.min(c.requests, 50), warmup: 2 });
+    return { computeMs: t.medianMs, rps: 1000 / t.medianMs };
+  } finally {
+    store.removeParts();
+    await sessions.close();
+  }
+}
+
+async function overPipeline(path: string, c: Case, transport: 'mqtt' | 'nats', mqttUrl: string, natsUrl: string) {
+  const models = { [c.model]: path };
+  const ids = `${transport}-${c.model}`;
+  const cloud = await startCloudWorker({ workerId: `bench-cloud-${ids}`, transport, mqttUrl, natsUrl, models, threads: 1 });
+  const edge = await startEdgeNode({ edgeId: `bench-edge-${ids}`, transport, mqttUrl, natsUrl, models, threads: 1 });
+  const client = await connectMqtt(mqttUrl, { clientId: `bench-client-${ids}` });
+  try {
+    const policy = configuration({ cut: c.cut, codec: 'fp32' });
+    await client.publishAsync(topics.policy(c.model, 'default'), Buffer.from(encodePolicy({
+      version: 1, model: c.model, edge_class: 'default', rule: 'energy-first', entries: [{ configuration: policy }],
+    })), { qos: 1, retain: true });
+    while (edge.stats().policies.versions[c.model] !== 1) await new Promise((r) => setTimeout(r, 10));
+    const shape = (await inspectModel(path)).input.shape;
+    const tensor = encodeTensor({ name: 'input', shape, data: sample(shape) }, 'fp32');
+    const frame = (id: string) => Buffer.from(Frame.encode(Frame.create({
+      request_id: id, sensor_id: 'bench', model: c.model, budget_ms: 60_000, capture_at_ms: Date.now(), tensor,
+    })).finish());
+    const pending = new Map<string, (r: { result: Result; at: number }) => void>();
+    client.on('message', (_t, payload) => {
+      const result = Result.decode(payload);
+      pending.get(result.request_id)?.({ result, at: performance.now() });
+    });
+    await client.subscribeAsync(topics.results('bench'), { qos: 1 });
+    const send = async (id: string) => {
+      const answered = new Promise<{ result: Result; at: number }>((resolve) => pending.set(id, resolve));
+      const payload = frame(id);
+      const sentAt = performance.now();
+      await client.publishAsync(topics.frames('bench'), payload, { qos: 1 });
+      const { result, at } = await answered;
+      pending.delete(id);
+      if (result.error?.code || result.edge_fallback) throw new Error(`bench request failed: ${result.error?.code ?? 'edge fallback'}`);
+      const compute = (result.latency?.edge_compute_ms ?? 0) + (result.latency?.cloud_compute_ms ?? 0);
+      return { roundTrip: at - sentAt, compute };
+    };
+    for (let i = 0; i < 3; i++) await send(`warm-${i}`);
+    const samples = [];
+    for (let i = 0; i < c.requests; i++) samples.push(await send(`seq-${i}`));
+    let rps = 0;
+    if (c.model === 'vgg16-tiny') {
+      const started = performance.now();
+      const inFlight = 16;
+      let next = 0;
+      await Promise.all(Array.from({ length: inFlight }, async () => {
+        while (next < 1000) await send(`par-${next++}`);
+      }));
+      rps = 1000 / ((performance.now() - started) / 1000);
+    }
+    const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+    const overheads = samples.map((s) => s.roundTrip - s.compute);
+    await client.publishAsync(topics.policy(c.model, 'default'), Buffer.alloc(0), { qos: 1, retain: true });
+    return {
+      computeP50: q(samples.map((s) => s.compute), 0.5),
+      roundTripP50: q(samples.map((s) => s.roundTrip), 0.5),
+      overheadP50: q(overheads, 0.5),
+      overheadP95: q(overheads, 0.95),
+      rps,
+    };
+  } finally {
+    await client.endAsync();
+    await edge.close();
+    await cloud.close();
+  }
+}
+
+function sample(shape: number[]): Float32Array {
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  tensorRng(3, 'bench-input').fillNormal(data, 0, 1);
+  return data;
+}
+
+const ms = (x: number) => x.toFixed(3);
