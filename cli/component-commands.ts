@@ -2,12 +2,35 @@
 import { startCloudWorker } from '../cloud-worker/index.ts';
 import { startEdgeNode } from '../edge-node/index.ts';
 import { runSensor } from '../sensor/index.ts';
-import { intOption, stringOption, type Command } from './command.ts';
+import { intOption, stringOption, type Command, type CommandArgs } from './command.ts';
 import {
   flagOrEnv, LOG_LEVEL_OPTION, loggerFor, MODEL_OPTION, modelCacheDir, modelsFlag, MQTT_OPTION, NATS_OPTION, numberFlag,
   TRANSPORT_OPTION, transportFlag, untilSignal,
 } from './env.ts';
 import { sensorProgress, summaryText } from './summary-format.ts';
+
+/** Options edge nodes and cloud workers share. */
+const NODE_OPTIONS = {
+  mqtt: MQTT_OPTION,
+  nats: NATS_OPTION,
+  transport: TRANSPORT_OPTION,
+  model: MODEL_OPTION,
+  threads: { type: 'string', value: 'N', description: 'onnxruntime threads (default 0: one per core)' },
+  'log-level': LOG_LEVEL_OPTION,
+} as const satisfies Command['options'];
+
+/** The settings edge nodes and cloud workers share, from flags and the environment. */
+function nodeSettings(args: CommandArgs) {
+  return {
+    mqttUrl: flagOrEnv(args, 'mqtt', 'DYNASPLIT_MQTT_URL'),
+    natsUrl: flagOrEnv(args, 'nats', 'DYNASPLIT_NATS_URL'),
+    transport: transportFlag(args),
+    models: modelsFlag(args),
+    group: stringOption(args, 'group'),
+    threads: numberFlag(args, 'threads'),
+    modelCacheDir: modelCacheDir(),
+  };
+}
 
 const edge: Command = {
   path: ['edge'],
@@ -17,28 +40,17 @@ const edge: Command = {
   options: {
     id: { type: 'string', value: 'ID', description: 'edge node id (env DYNASPLIT_EDGE_ID; default edge-HOST-PID)' },
     class: { type: 'string', value: 'CLASS', description: 'edge class whose policies to follow (env DYNASPLIT_EDGE_CLASS; default default)' },
-    mqtt: MQTT_OPTION,
-    nats: NATS_OPTION,
-    transport: TRANSPORT_OPTION,
-    model: MODEL_OPTION,
     group: { type: 'string', value: 'NAME', description: 'shared-subscription group of the frame stream (default edge)' },
-    threads: { type: 'string', value: 'N', description: 'onnxruntime threads (default 0: one per core)' },
     concurrency: { type: 'string', value: 'N', description: 'frames processed at once (default 2)' },
-    'log-level': LOG_LEVEL_OPTION,
+    ...NODE_OPTIONS,
   },
   async run(args) {
     const logger = loggerFor(args);
     const node = await startEdgeNode({
       edgeId: flagOrEnv(args, 'id', 'DYNASPLIT_EDGE_ID'),
       edgeClass: flagOrEnv(args, 'class', 'DYNASPLIT_EDGE_CLASS'),
-      mqttUrl: flagOrEnv(args, 'mqtt', 'DYNASPLIT_MQTT_URL'),
-      natsUrl: flagOrEnv(args, 'nats', 'DYNASPLIT_NATS_URL'),
-      transport: transportFlag(args),
-      models: modelsFlag(args),
-      group: stringOption(args, 'group'),
-      threads: numberFlag(args, 'threads'),
       concurrency: numberFlag(args, 'concurrency'),
-      modelCacheDir: modelCacheDir(),
+      ...nodeSettings(args),
     }, { logger });
     logger.info({ signal: await untilSignal() }, 'stopping');
     await node.close();
@@ -53,27 +65,16 @@ const cloud: Command = {
   positionals: { min: 0, max: 0 },
   options: {
     id: { type: 'string', value: 'ID', description: 'worker id (env DYNASPLIT_WORKER_ID; default cloud-HOST-PID)' },
-    mqtt: MQTT_OPTION,
-    nats: NATS_OPTION,
-    transport: TRANSPORT_OPTION,
-    model: MODEL_OPTION,
     group: { type: 'string', value: 'NAME', description: 'worker group sharing requests (default cloud)' },
-    threads: { type: 'string', value: 'N', description: 'onnxruntime threads (default 0: one per core)' },
     provider: { type: 'string', value: 'EP', description: "onnxruntime execution provider, e.g. cuda (falls back to cpu, saying so; default cpu)" },
-    'log-level': LOG_LEVEL_OPTION,
+    ...NODE_OPTIONS,
   },
   async run(args) {
     const logger = loggerFor(args);
     const worker = await startCloudWorker({
       workerId: flagOrEnv(args, 'id', 'DYNASPLIT_WORKER_ID'),
-      mqttUrl: flagOrEnv(args, 'mqtt', 'DYNASPLIT_MQTT_URL'),
-      natsUrl: flagOrEnv(args, 'nats', 'DYNASPLIT_NATS_URL'),
-      transport: transportFlag(args),
-      models: modelsFlag(args),
-      group: stringOption(args, 'group'),
-      threads: numberFlag(args, 'threads'),
       executionProvider: stringOption(args, 'provider'),
-      modelCacheDir: modelCacheDir(),
+      ...nodeSettings(args),
     }, { logger });
     logger.info({ signal: await untilSignal() }, 'stopping');
     await worker.close();

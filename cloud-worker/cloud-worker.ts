@@ -40,7 +40,7 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
     await models.add(name, await resolveModel(spec, { cacheDir: options.modelCacheDir }));
   }
   const transport = deps.transport ?? await (options.transport === 'nats'
-    ? createNatsTransport({ servers: options.natsUrl, name: options.workerId, logger })
+    ? createNatsTransport({ servers: options.natsUrl.split(','), name: options.workerId, logger })
     : createMqttTransport({ url: options.mqttUrl, clientId: options.workerId, logger }));
   const stats: CloudWorkerStats = { requests: 0, replies: 0, errors: {}, active: 0, queued: 0 };
   const slots = new Limiter(options.concurrency, options.maxQueue);

@@ -3,15 +3,9 @@
  * from the wire, run the worker's handler so that it never throws, turn failures into the ErrorInfo
  * of a TailReply, and track in-flight work so `close()` can drain it. No I/O here.
  */
-import { pino, type Logger } from 'pino';
-import { DynasplitError, ErrorCodes, isDynasplitError } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, isDynasplitError, type Logger } from '../common/index.ts';
 import { TailReply, TailRequest, type ErrorInfoProperties, type TailReplyProperties } from '../schemas/index.ts';
 import type { TailHandler } from './tensor-transport.ts';
-
-/** Library code logs nothing unless a logger is injected (STYLE.md 7). */
-export function quietLogger(): Logger {
-  return pino({ enabled: false });
-}
 
 /** Largest TailRequest/TailReply either transport accepts, bytes: the MQTT packet limit (256 MiB). */
 export const MAX_MESSAGE_BYTES = 268_435_455;

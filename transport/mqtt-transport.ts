@@ -19,12 +19,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { connectMqtt, DynasplitError, ErrorCodes } from '../common/index.ts';
+import { connectMqtt, DynasplitError, ErrorCodes, silentLogger } from '../common/index.ts';
 import {
   checkId, CLOUD_GROUP, MQTT_PREFIX, TailReply, TailRequest, topics, type TailReplyProperties, type TailRequestProperties,
 } from '../schemas/index.ts';
 import {
-  checkTailRequest, checkTimeout, closedError, decodeReply, decodeTailRequest, errorReply, InFlight, PendingRequests, quietLogger,
+  checkTailRequest, checkTimeout, closedError, decodeReply, decodeTailRequest, errorReply, InFlight, PendingRequests,
   runHandler, timeoutError,
 } from './handling.ts';
 import type { RequestOptions, Serving, ServeOptions, TailHandler, TensorTransport } from './tensor-transport.ts';
@@ -50,7 +50,7 @@ const TAIL_PREFIX = `${MQTT_PREFIX}/tail/`;
 
 /** Connects (unless given a client) and returns the transport. Rejects with TRANSPORT or BAD_ARGS. */
 export async function createMqttTransport(options: MqttTransportOptions = {}): Promise<TensorTransport> {
-  const logger = (options.logger ?? quietLogger()).child({ component: 'mqtt-transport' });
+  const logger = (options.logger ?? silentLogger()).child({ component: 'mqtt-transport' });
   const qos = options.qos ?? 1;
   if (qos !== 0 && qos !== 1) throw new DynasplitError(ErrorCodes.BAD_ARGS, `qos must be 0 or 1, got ${String(qos)}`);
   const edgeId = checkId('edge', options.edgeId ?? `edge-${randomUUID()}`);

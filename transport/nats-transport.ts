@@ -18,10 +18,10 @@ import {
   type Subscription,
 } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, silentLogger } from '../common/index.ts';
 import { checkId, CLOUD_GROUP, subjects, TailReply, TailRequest, type TailReplyProperties, type TailRequestProperties } from '../schemas/index.ts';
 import {
-  checkTimeout, closedError, decodeReply, decodeRequest, errorReply, InFlight, PendingRequests, quietLogger, runHandler, timeoutError,
+  checkTimeout, closedError, decodeReply, decodeRequest, errorReply, InFlight, PendingRequests, runHandler, timeoutError,
 } from './handling.ts';
 import { fetchChunks, fitsInline, HEADERS, offerChunks, parseChunkRef, type ChunkOffer, type ChunkRef } from './nats-chunks.ts';
 import type { RequestOptions, Serving, ServeOptions, TailHandler, TensorTransport } from './tensor-transport.ts';
@@ -46,7 +46,7 @@ const CLOSE_GRACE_MS = 5_000;
 
 /** Connects (unless given a connection) and returns the transport. Rejects with TRANSPORT. */
 export async function createNatsTransport(options: NatsTransportOptions): Promise<TensorTransport> {
-  const logger = (options.logger ?? quietLogger()).child({ component: 'nats-transport' });
+  const logger = (options.logger ?? silentLogger()).child({ component: 'nats-transport' });
   if (options.connection) return new NatsTransport(options.connection, false, logger);
   try {
     const nc = await connect({ servers: options.servers, name: options.name });
