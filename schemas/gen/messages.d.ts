@@ -813,6 +813,15 @@ export namespace dynasplit {
             /** Encoding the reply, ms. */
             encode_ms: number;
 
+            /** The worker's energy for this request (its node's power times the request's share), joules. */
+            energy_j: number;
+
+            /** Source of energy_j: "measured", "modelled"; "" = not metered. */
+            energy_source: string;
+
+            /** Source of compute_ms: "measured" on the worker's own hardware, "emulated" when dilated to a device profile. */
+            latency_source: string;
+
             /** Echo of TailRequest.correlation_id (MQTT transport). */
             correlation_id: string;
 
@@ -927,6 +936,15 @@ export namespace dynasplit {
                 /** Encoding the reply, ms. */
                 encode_ms?: (number|null);
 
+                /** The worker's energy for this request (its node's power times the request's share), joules. */
+                energy_j?: (number|null);
+
+                /** Source of energy_j: "measured", "modelled"; "" = not metered. */
+                energy_source?: (string|null);
+
+                /** Source of compute_ms: "measured" on the worker's own hardware, "emulated" when dilated to a device profile. */
+                latency_source?: (string|null);
+
                 /** Echo of TailRequest.correlation_id (MQTT transport). */
                 correlation_id?: (string|null);
 
@@ -980,6 +998,12 @@ export namespace dynasplit {
 
             /** Capture to result, as seen by the edge node. */
             end_to_end_ms: number;
+
+            /** "measured", or "emulated" when compute times were dilated to a device profile. */
+            source: string;
+
+            /** Applying the configuration's hardware settings (CPU frequency), ms; 0 when nothing changed. */
+            reconfigure_ms: number;
 
             /**
              * Creates a new Latency instance using the specified properties.
@@ -1088,6 +1112,12 @@ export namespace dynasplit {
 
                 /** Capture to result, as seen by the edge node. */
                 end_to_end_ms?: (number|null);
+
+                /** "measured", or "emulated" when compute times were dilated to a device profile. */
+                source?: (string|null);
+
+                /** Applying the configuration's hardware settings (CPU frequency), ms; 0 when nothing changed. */
+                reconfigure_ms?: (number|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -2202,6 +2202,9 @@ export const dynasplit = $root.dynasplit = (() => {
              * @property {number|null} [decode_ms] Decoding the request tensor, ms.
              * @property {number|null} [compute_ms] Tail inference, ms.
              * @property {number|null} [encode_ms] Encoding the reply, ms.
+             * @property {number|null} [energy_j] The worker's energy for this request (its node's power times the request's share), joules.
+             * @property {string|null} [energy_source] Source of energy_j: "measured", "modelled"; "" = not metered.
+             * @property {string|null} [latency_source] Source of compute_ms: "measured" on the worker's own hardware, "emulated" when dilated to a device profile.
              * @property {string|null} [correlation_id] Echo of TailRequest.correlation_id (MQTT transport).
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
@@ -2307,6 +2310,30 @@ export const dynasplit = $root.dynasplit = (() => {
             TailReply.prototype.encode_ms = 0;
 
             /**
+             * The worker's energy for this request (its node's power times the request's share), joules.
+             * @member {number} energy_j
+             * @memberof dynasplit.v1.TailReply
+             * @instance
+             */
+            TailReply.prototype.energy_j = 0;
+
+            /**
+             * Source of energy_j: "measured", "modelled"; "" = not metered.
+             * @member {string} energy_source
+             * @memberof dynasplit.v1.TailReply
+             * @instance
+             */
+            TailReply.prototype.energy_source = "";
+
+            /**
+             * Source of compute_ms: "measured" on the worker's own hardware, "emulated" when dilated to a device profile.
+             * @member {string} latency_source
+             * @memberof dynasplit.v1.TailReply
+             * @instance
+             */
+            TailReply.prototype.latency_source = "";
+
+            /**
              * Echo of TailRequest.correlation_id (MQTT transport).
              * @member {string} correlation_id
              * @memberof dynasplit.v1.TailReply
@@ -2364,6 +2391,12 @@ export const dynasplit = $root.dynasplit = (() => {
                     writer.uint32(/* id 8, wireType 1 =*/65).double(message.compute_ms);
                 if (message.encode_ms != null && $Object.hasOwnProperty.call(message, "encode_ms") && !$Object.is(message.encode_ms, 0))
                     writer.uint32(/* id 9, wireType 1 =*/73).double(message.encode_ms);
+                if (message.energy_j != null && $Object.hasOwnProperty.call(message, "energy_j") && !$Object.is(message.energy_j, 0))
+                    writer.uint32(/* id 10, wireType 1 =*/81).double(message.energy_j);
+                if (message.energy_source != null && $Object.hasOwnProperty.call(message, "energy_source") && message.energy_source !== "")
+                    writer.uint32(/* id 11, wireType 2 =*/90).string(message.energy_source);
+                if (message.latency_source != null && $Object.hasOwnProperty.call(message, "latency_source") && message.latency_source !== "")
+                    writer.uint32(/* id 12, wireType 2 =*/98).string(message.latency_source);
                 if (message.correlation_id != null && $Object.hasOwnProperty.call(message, "correlation_id") && message.correlation_id !== "")
                     writer.uint32(/* id 20, wireType 2 =*/162).string(message.correlation_id);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
@@ -2498,6 +2531,33 @@ export const dynasplit = $root.dynasplit = (() => {
                                 delete message.encode_ms;
                             continue;
                         }
+                    case 10: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.energy_j = value;
+                            else
+                                delete message.energy_j;
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.energy_source = value;
+                            else
+                                delete message.energy_source;
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.latency_source = value;
+                            else
+                                delete message.latency_source;
+                            continue;
+                        }
                     case 20: {
                             if (wireType !== 2)
                                 break;
@@ -2586,6 +2646,15 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (message.encode_ms != null && $Object.hasOwnProperty.call(message, "encode_ms"))
                     if (typeof message.encode_ms !== "number")
                         return "encode_ms: number expected";
+                if (message.energy_j != null && $Object.hasOwnProperty.call(message, "energy_j"))
+                    if (typeof message.energy_j !== "number")
+                        return "energy_j: number expected";
+                if (message.energy_source != null && $Object.hasOwnProperty.call(message, "energy_source"))
+                    if (!$util.isString(message.energy_source))
+                        return "energy_source: string expected";
+                if (message.latency_source != null && $Object.hasOwnProperty.call(message, "latency_source"))
+                    if (!$util.isString(message.latency_source))
+                        return "latency_source: string expected";
                 if (message.correlation_id != null && $Object.hasOwnProperty.call(message, "correlation_id"))
                     if (!$util.isString(message.correlation_id))
                         return "correlation_id: string expected";
@@ -2641,6 +2710,15 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (object.encode_ms != null)
                     if (!$Object.is($Number(object.encode_ms), 0))
                         message.encode_ms = $Number(object.encode_ms);
+                if (object.energy_j != null)
+                    if (!$Object.is($Number(object.energy_j), 0))
+                        message.energy_j = $Number(object.energy_j);
+                if (object.energy_source != null)
+                    if (typeof object.energy_source !== "string" || object.energy_source.length)
+                        message.energy_source = $String(object.energy_source);
+                if (object.latency_source != null)
+                    if (typeof object.latency_source !== "string" || object.latency_source.length)
+                        message.latency_source = $String(object.latency_source);
                 if (object.correlation_id != null)
                     if (typeof object.correlation_id !== "string" || object.correlation_id.length)
                         message.correlation_id = $String(object.correlation_id);
@@ -2674,6 +2752,9 @@ export const dynasplit = $root.dynasplit = (() => {
                     object.decode_ms = 0;
                     object.compute_ms = 0;
                     object.encode_ms = 0;
+                    object.energy_j = 0;
+                    object.energy_source = "";
+                    object.latency_source = "";
                     object.correlation_id = "";
                 }
                 if (message.request_id != null && $Object.hasOwnProperty.call(message, "request_id"))
@@ -2694,6 +2775,12 @@ export const dynasplit = $root.dynasplit = (() => {
                     object.compute_ms = options.json && !$isFinite(message.compute_ms) ? $String(message.compute_ms) : message.compute_ms;
                 if (message.encode_ms != null && $Object.hasOwnProperty.call(message, "encode_ms"))
                     object.encode_ms = options.json && !$isFinite(message.encode_ms) ? $String(message.encode_ms) : message.encode_ms;
+                if (message.energy_j != null && $Object.hasOwnProperty.call(message, "energy_j"))
+                    object.energy_j = options.json && !$isFinite(message.energy_j) ? $String(message.energy_j) : message.energy_j;
+                if (message.energy_source != null && $Object.hasOwnProperty.call(message, "energy_source"))
+                    object.energy_source = message.energy_source;
+                if (message.latency_source != null && $Object.hasOwnProperty.call(message, "latency_source"))
+                    object.latency_source = message.latency_source;
                 if (message.correlation_id != null && $Object.hasOwnProperty.call(message, "correlation_id"))
                     object.correlation_id = message.correlation_id;
                 return object;
@@ -2740,6 +2827,8 @@ export const dynasplit = $root.dynasplit = (() => {
              * @property {number|null} [cloud_queue_ms] Latency cloud_queue_ms
              * @property {number|null} [cloud_compute_ms] Latency cloud_compute_ms
              * @property {number|null} [end_to_end_ms] Capture to result, as seen by the edge node.
+             * @property {string|null} [source] "measured", or "emulated" when compute times were dilated to a device profile.
+             * @property {number|null} [reconfigure_ms] Applying the configuration's hardware settings (CPU frequency), ms; 0 when nothing changed.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2836,6 +2925,22 @@ export const dynasplit = $root.dynasplit = (() => {
             Latency.prototype.end_to_end_ms = 0;
 
             /**
+             * "measured", or "emulated" when compute times were dilated to a device profile.
+             * @member {string} source
+             * @memberof dynasplit.v1.Latency
+             * @instance
+             */
+            Latency.prototype.source = "";
+
+            /**
+             * Applying the configuration's hardware settings (CPU frequency), ms; 0 when nothing changed.
+             * @member {number} reconfigure_ms
+             * @memberof dynasplit.v1.Latency
+             * @instance
+             */
+            Latency.prototype.reconfigure_ms = 0;
+
+            /**
              * Creates a new Latency instance using the specified properties.
              * @function create
              * @memberof dynasplit.v1.Latency
@@ -2883,6 +2988,10 @@ export const dynasplit = $root.dynasplit = (() => {
                     writer.uint32(/* id 7, wireType 1 =*/57).double(message.cloud_compute_ms);
                 if (message.end_to_end_ms != null && $Object.hasOwnProperty.call(message, "end_to_end_ms") && !$Object.is(message.end_to_end_ms, 0))
                     writer.uint32(/* id 8, wireType 1 =*/65).double(message.end_to_end_ms);
+                if (message.source != null && $Object.hasOwnProperty.call(message, "source") && message.source !== "")
+                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.source);
+                if (message.reconfigure_ms != null && $Object.hasOwnProperty.call(message, "reconfigure_ms") && !$Object.is(message.reconfigure_ms, 0))
+                    writer.uint32(/* id 10, wireType 1 =*/81).double(message.reconfigure_ms);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3012,6 +3121,24 @@ export const dynasplit = $root.dynasplit = (() => {
                                 delete message.end_to_end_ms;
                             continue;
                         }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.source = value;
+                            else
+                                delete message.source;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.reconfigure_ms = value;
+                            else
+                                delete message.reconfigure_ms;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -3084,6 +3211,12 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (message.end_to_end_ms != null && $Object.hasOwnProperty.call(message, "end_to_end_ms"))
                     if (typeof message.end_to_end_ms !== "number")
                         return "end_to_end_ms: number expected";
+                if (message.source != null && $Object.hasOwnProperty.call(message, "source"))
+                    if (!$util.isString(message.source))
+                        return "source: string expected";
+                if (message.reconfigure_ms != null && $Object.hasOwnProperty.call(message, "reconfigure_ms"))
+                    if (typeof message.reconfigure_ms !== "number")
+                        return "reconfigure_ms: number expected";
                 return null;
             };
 
@@ -3129,6 +3262,12 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (object.end_to_end_ms != null)
                     if (!$Object.is($Number(object.end_to_end_ms), 0))
                         message.end_to_end_ms = $Number(object.end_to_end_ms);
+                if (object.source != null)
+                    if (typeof object.source !== "string" || object.source.length)
+                        message.source = $String(object.source);
+                if (object.reconfigure_ms != null)
+                    if (!$Object.is($Number(object.reconfigure_ms), 0))
+                        message.reconfigure_ms = $Number(object.reconfigure_ms);
                 return message;
             };
 
@@ -3158,6 +3297,8 @@ export const dynasplit = $root.dynasplit = (() => {
                     object.cloud_queue_ms = 0;
                     object.cloud_compute_ms = 0;
                     object.end_to_end_ms = 0;
+                    object.source = "";
+                    object.reconfigure_ms = 0;
                 }
                 if (message.edge_queue_ms != null && $Object.hasOwnProperty.call(message, "edge_queue_ms"))
                     object.edge_queue_ms = options.json && !$isFinite(message.edge_queue_ms) ? $String(message.edge_queue_ms) : message.edge_queue_ms;
@@ -3175,6 +3316,10 @@ export const dynasplit = $root.dynasplit = (() => {
                     object.cloud_compute_ms = options.json && !$isFinite(message.cloud_compute_ms) ? $String(message.cloud_compute_ms) : message.cloud_compute_ms;
                 if (message.end_to_end_ms != null && $Object.hasOwnProperty.call(message, "end_to_end_ms"))
                     object.end_to_end_ms = options.json && !$isFinite(message.end_to_end_ms) ? $String(message.end_to_end_ms) : message.end_to_end_ms;
+                if (message.source != null && $Object.hasOwnProperty.call(message, "source"))
+                    object.source = message.source;
+                if (message.reconfigure_ms != null && $Object.hasOwnProperty.call(message, "reconfigure_ms"))
+                    object.reconfigure_ms = options.json && !$isFinite(message.reconfigure_ms) ? $String(message.reconfigure_ms) : message.reconfigure_ms;
                 return object;
             };
 
