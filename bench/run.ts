@@ -4,6 +4,7 @@
  */
 import { benchCodecs } from './codecs.ts';
 import { benchCutLatency, benchSplitVgg16 } from './model.ts';
+import { benchMetrics } from './metrics.ts';
 import { benchPipeline } from './pipeline.ts';
 
 const SECTIONS: Record<string, () => Promise<void>> = {
@@ -14,6 +15,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   'codecs': benchCodecs,
   'split': benchSplitVgg16,
   'pipeline': benchPipeline,
+  'metrics': benchMetrics,
 };
 
 const wanted = process.argv.slice(2);

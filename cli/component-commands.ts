@@ -4,6 +4,7 @@ import { startEdgeNode } from '../edge-node/index.ts';
 import { runSensor } from '../sensor/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs } from './command.ts';
 import {
+  ENERGY_OPTION, energyMeterFlag, METRICS_OPTION, metricsStoreFlag, PROFILE_OPTION,
   flagOrEnv, LOG_LEVEL_OPTION, loggerFor, MODEL_OPTION, modelCacheDir, modelsFlag, MQTT_OPTION, NATS_OPTION, numberFlag,
   TRANSPORT_OPTION, transportFlag, untilSignal,
 } from './env.ts';
@@ -16,6 +17,10 @@ const NODE_OPTIONS = {
   transport: TRANSPORT_OPTION,
   model: MODEL_OPTION,
   threads: { type: 'string', value: 'N', description: 'onnxruntime threads (default 0: one per core)' },
+  profile: PROFILE_OPTION,
+  'energy-meter': ENERGY_OPTION,
+  'power-topic': { type: 'string', value: 'TOPIC', description: 'MQTT topic of the smart plug measuring this node (with --energy-meter mqtt)' },
+  metrics: METRICS_OPTION,
   'log-level': LOG_LEVEL_OPTION,
 } as const satisfies Command['options'];
 
@@ -29,6 +34,9 @@ function nodeSettings(args: CommandArgs) {
     group: stringOption(args, 'group'),
     threads: numberFlag(args, 'threads'),
     modelCacheDir: modelCacheDir(),
+    profile: flagOrEnv(args, 'profile', 'DYNASPLIT_PROFILE'),
+    energyMeter: energyMeterFlag(args),
+    powerMeterTopic: stringOption(args, 'power-topic'),
   };
 }
 
@@ -46,14 +54,16 @@ const edge: Command = {
   },
   async run(args) {
     const logger = loggerFor(args);
+    const metrics = metricsStoreFlag(args, logger);
     const node = await startEdgeNode({
       edgeId: flagOrEnv(args, 'id', 'DYNASPLIT_EDGE_ID'),
       edgeClass: flagOrEnv(args, 'class', 'DYNASPLIT_EDGE_CLASS'),
       concurrency: numberFlag(args, 'concurrency'),
       ...nodeSettings(args),
-    }, { logger });
+    }, { logger, metrics });
     logger.info({ signal: await untilSignal() }, 'stopping');
     await node.close();
+    await metrics.close();
     return 0;
   },
 };

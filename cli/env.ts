@@ -3,6 +3,7 @@
  * component's defaults. The only module besides cli/main.ts that reads process.env.
  */
 import { DynasplitError, ErrorCodes, rootLogger, type Logger } from '../common/index.ts';
+import { createMetricsStore, parseInfluxEnv, type MetricsStore } from '../metrics/index.ts';
 import type { CommandArgs, OptionSpec } from './command.ts';
 import { stringOption } from './command.ts';
 
@@ -68,4 +69,32 @@ export function untilSignal(): Promise<string> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+}
+
+export const METRICS_OPTION: OptionSpec = {
+  type: 'string', value: 'STORE',
+  description: 'where per-request metrics go: embedded (in-process, bounded) or influxdb (INFLUX_URL, INFLUX_TOKEN, INFLUX_ORG, INFLUX_BUCKET; or INFLUX_API=v1 with INFLUX_DB) (env DYNASPLIT_METRICS; default embedded)',
+};
+
+/** The metrics store named by --metrics / DYNASPLIT_METRICS, configured from the INFLUX_* variables. */
+export function metricsStoreFlag(args: CommandArgs, logger: Logger): MetricsStore {
+  const kind = flagOrEnv(args, 'metrics', 'DYNASPLIT_METRICS') ?? 'embedded';
+  if (kind === 'embedded') return createMetricsStore('embedded');
+  if (kind === 'influxdb') return createMetricsStore('influxdb', { ...parseInfluxEnv(process.env), logger });
+  throw new DynasplitError(ErrorCodes.BAD_ARGS, `--metrics must be embedded or influxdb, got '${kind}'`);
+}
+
+export const PROFILE_OPTION: OptionSpec = {
+  type: 'string', value: 'NAME',
+  description: "device profile to run as: host (this machine, measured) or a profile to emulate (rpi4, jetson-nano, gpu-server, or a JSON file) (env DYNASPLIT_PROFILE; default host)",
+};
+export const ENERGY_OPTION: OptionSpec = {
+  type: 'string', value: 'KIND',
+  description: 'energy meter: modelled (from the profile), rapl (powercap counters) or mqtt (a Tasmota/Shelly plug; with --power-topic) (default modelled)',
+};
+
+export function energyMeterFlag(args: CommandArgs): 'modelled' | 'rapl' | 'mqtt' | undefined {
+  const raw = flagOrEnv(args, 'energy-meter', 'DYNASPLIT_ENERGY_METER');
+  if (raw === undefined || raw === 'modelled' || raw === 'rapl' || raw === 'mqtt') return raw;
+  throw new DynasplitError(ErrorCodes.BAD_ARGS, `--energy-meter must be modelled, rapl or mqtt, got '${raw}'`);
 }

@@ -6,6 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import { decodeTensor, encodeTensor } from '../codec/index.ts';
 import { DynasplitError, ErrorCodes, isDynasplitError, Limiter, silentLogger, type Logger } from '../common/index.ts';
+import { startNodeHardware, type DeviceProfile } from '../hardware/index.ts';
 import { ModelStore, resolveModel, SessionCache } from '../model/index.ts';
 import type { TailReplyProperties, TailRequest } from '../schemas/index.ts';
 import { createMqttTransport, createNatsTransport, type Serving, type TensorTransport } from '../transport/index.ts';
@@ -15,6 +16,8 @@ export interface CloudWorkerDeps {
   logger?: Logger;
   /** A transport to use instead of creating one (then close() leaves it open). */
   transport?: TensorTransport;
+  /** A calibrated host profile to reuse (otherwise calibrated once per process). */
+  host?: DeviceProfile;
 }
 
 export interface CloudWorkerStats { requests: number; replies: number; errors: Record<string, number>; active: number; queued: number }
@@ -39,6 +42,10 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
   for (const [name, spec] of Object.entries(options.models)) {
     await models.add(name, await resolveModel(spec, { cacheDir: options.modelCacheDir }));
   }
+  const hardware = await startNodeHardware({
+    profile: options.profile, energyMeter: options.energyMeter, powerMeterUrl: options.mqttUrl, powerMeterTopic: options.powerMeterTopic,
+    host: deps.host, logger,
+  });
   const transport = deps.transport ?? await (options.transport === 'nats'
     ? createNatsTransport({ servers: options.natsUrl.split(','), name: options.workerId, logger })
     : createMqttTransport({ url: options.mqttUrl, clientId: options.workerId, logger }));
@@ -73,7 +80,12 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
     if (!served.cuts.includes(request.cut) || request.cut === 'output') {
       throw new DynasplitError(ErrorCodes.UNKNOWN_CUT, `${request.model} has no tail at '${request.cut}'`, { details: { cut: request.cut } });
     }
+    // This request's share of the node: it ran alongside the others active at its start.
+    const share = 1 / Math.max(1, slots.active);
+    const mark = hardware.meter.start();
     const output = await models.run(request.model, 'tail', request.cut, new ort.Tensor('float32', input.data, input.shape));
+    const computeMs = await hardware.dilate(performance.now() - t1, { cloudMode: request.cloud_accelerator || undefined });
+    const energy = await hardware.meter.stop(mark, { computeMs, idleMs: 0, cloudMode: request.cloud_accelerator || undefined, share });
     const t2 = performance.now();
     const encoded = encodeTensor({ name: 'output', shape: [...output.dims], data: output.data as Float32Array }, 'fp32');
     const t3 = performance.now();
@@ -85,8 +97,11 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
       received_at_ms: receivedAt,
       queue_ms: queueMs,
       decode_ms: t1 - t0,
-      compute_ms: t2 - t1,
+      compute_ms: computeMs,
       encode_ms: t3 - t2,
+      energy_j: energy.joules,
+      energy_source: energy.source,
+      latency_source: hardware.latencySource,
     };
   };
   const serving: Serving = await transport.serve(handler, { models: models.names(), group: options.group });
@@ -102,6 +117,7 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
         if (!deps.transport) await transport.close();
         await sessions.close();
         models.removeParts();
+        await hardware.close();
         logger.info({ ...stats }, 'cloud worker closed');
       })();
       return closing;

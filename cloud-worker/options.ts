@@ -32,6 +32,12 @@ export interface CloudWorkerOptions {
   workDir: string;
   /** Where zoo models are generated once; default ~/.cache/dynasplit/models */
   modelCacheDir: string;
+  /** Device profile the worker runs as: 'host' (measured) or a cloud profile to emulate ('gpu-server'). default 'host' */
+  profile: string;
+  /** How energy is known: 'modelled' from the profile, 'rapl' (powercap counters), 'mqtt' (a smart plug). default 'modelled' */
+  energyMeter: 'modelled' | 'rapl' | 'mqtt';
+  /** MQTT topic of the smart plug measuring this node (energyMeter 'mqtt'). */
+  powerMeterTopic?: string;
 }
 
 export function defaultCloudOptions(): CloudWorkerOptions {
@@ -50,6 +56,8 @@ export function defaultCloudOptions(): CloudWorkerOptions {
     memoryBudgetMb: 4096,
     workDir: join(tmpdir(), `dynasplit-${workerId}`),
     modelCacheDir: DEFAULT_MODEL_CACHE_DIR,
+    profile: 'host',
+    energyMeter: 'modelled',
   };
 }
 

@@ -5,10 +5,13 @@
  * coded error (malformed frames included), and the node keeps serving.
  */
 import { connectMqtt, DynasplitError, ErrorCodes, isDynasplitError, silentLogger, Limiter, type Logger, type MqttClient } from '../common/index.ts';
+import { startNodeHardware, type DeviceProfile, type NodeHardware } from '../hardware/index.ts';
+import type { MetricsStore } from '../metrics/index.ts';
 import { ModelStore, resolveModel, SessionCache } from '../model/index.ts';
 import { decide, defaultPolicy } from '../policy/index.ts';
 import { Result, topics, type ResultProperties } from '../schemas/index.ts';
 import { createMqttTransport, createNatsTransport, type TensorTransport } from '../transport/index.ts';
+import { Accounting, combinedSource } from './accounting.ts';
 import { RecentRequests } from './dedupe.ts';
 import { execute, type ExecuteContext } from './execute.ts';
 import { admit, decodeFrame } from './frames.ts';
@@ -21,6 +24,10 @@ export interface EdgeNodeDeps {
   logger?: Logger;
   /** A transport to use instead of creating one from the options (then close() leaves it open). */
   transport?: TensorTransport;
+  /** Where per-request metrics go (not closed by the node); none: not recorded. */
+  metrics?: MetricsStore;
+  /** A calibrated host profile to reuse (otherwise calibrated once per process). */
+  host?: DeviceProfile;
 }
 
 export interface EdgeNode {
@@ -46,9 +53,14 @@ export async function startEdgeNode(partial: Partial<EdgeNodeOptions>, deps: Edg
     logger,
   );
   await warmUp(models, policies, options);
+  const hardware = await startNodeHardware({
+    profile: options.profile, energyMeter: options.energyMeter, powerMeterUrl: options.mqttUrl, powerMeterTopic: options.powerMeterTopic,
+    sysfsRoot: options.sysfsRoot, host: deps.host, logger,
+  });
   const transport = deps.transport ?? await openTransport(options, logger);
   const mqtt = await connectMqtt(options.mqttUrl, { clientId: options.edgeId });
-  const node = new EdgeNodeRuntime(options, logger, models, policies, transport, mqtt);
+  const accounting = new Accounting(hardware, deps.metrics, models, options, logger);
+  const node = new EdgeNodeRuntime(options, logger, models, policies, transport, mqtt, hardware, accounting);
   await node.subscribe();
   return {
     edgeId: options.edgeId,
@@ -57,6 +69,7 @@ export async function startEdgeNode(partial: Partial<EdgeNodeOptions>, deps: Edg
     close: async () => {
       await node.close();
       if (!deps.transport) await transport.close();
+      await hardware.close();
       await sessions.close();
       models.removeParts();
     },
@@ -98,12 +111,15 @@ class EdgeNodeRuntime {
     readonly policies: PolicyStore,
     readonly transport: TensorTransport,
     readonly mqtt: MqttClient,
+    readonly hardware: NodeHardware,
+    readonly accounting: Accounting,
   ) {
     this.#queue = new Limiter(options.concurrency, options.maxQueue);
     this.#recent = new RecentRequests(options.dedupeWindow);
     this.#context = {
       models,
       transport,
+      hardware,
       edgeId: options.edgeId,
       threads: options.threads,
       minCloudWaitMs: options.minCloudWaitMs,
@@ -162,14 +178,19 @@ class EdgeNodeRuntime {
     }
     try {
       const req = await admit(frame, sensorId, this.models, Date.now());
+      const mark = this.accounting.start();
+      const started = performance.now();
       const policy = this.policies.get(req.model);
       const turn = this.#turns.get(req.model) ?? 0;
       this.#turns.set(req.model, turn + 1);
       const entry = decide(policy, req.deadlineAtMs - Date.now(), { accuracyFloor: req.accuracyFloor, turn })!;
       const outcome = await execute(req, entry, this.#context);
-      const result = successResult(req, entry, outcome, { queueMs }, { edgeId: this.options.edgeId, topK: this.options.topK });
+      const energy = await this.accounting.energy(mark, outcome, performance.now() - started, entry);
+      const latencySource = outcome.workerId ? combinedSource(this.hardware.latencySource, outcome.cloudLatencySource) : this.hardware.latencySource;
+      const result = successResult(req, entry, outcome, { queueMs, energy, latencySource }, { edgeId: this.options.edgeId, topK: this.options.topK });
       this.stats.result(result, outcome.fallbackCode);
       this.#recent.done(key, this.#publish(sensorId, result));
+      this.accounting.record(result, req, outcome);
     } catch (err) {
       this.#recent.done(key, this.#answerError(sensorId, err, origin));
     }
@@ -182,6 +203,7 @@ class EdgeNodeRuntime {
     const result = errorResult({ sensorId, requestId: origin?.requestId ?? '', model: origin?.model ?? '', budgetMs: origin?.budgetMs ?? 0 }, err, {
       edgeId: this.options.edgeId, topK: this.options.topK,
     });
+    this.accounting.record(result);
     return this.#publish(sensorId, result);
   }
 

@@ -1,11 +1,15 @@
 /**
- * Runs one admitted request under one configuration: head on the edge, the cut tensor to a cloud
- * worker through the TensorTransport, the tail there. When the cloud does not answer in time (or
+ * Runs one admitted request under one configuration: applies its edge settings (CPU frequency,
+ * threads), runs the head on the edge, sends the cut tensor to a cloud worker through the
+ * TensorTransport, and takes the tail's output back. When the cloud does not answer in time (or
  * answers with an error) the edge runs the tail itself, so the request still gets its answer.
+ * Compute times are the device's: measured, or dilated to the emulated device's profile.
  */
+import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { codecFromName, decodeTensor, encodeTensor } from '../codec/index.ts';
 import { DynasplitError, ErrorCodes, isDynasplitError } from '../common/index.ts';
+import type { DilationSetting, NodeHardware } from '../hardware/index.ts';
 import type { ModelStore } from '../model/index.ts';
 import { EDGE_ONLY_CUT, type Entry } from '../policy/index.ts';
 import type { TensorTransport } from '../transport/index.ts';
@@ -13,21 +17,28 @@ import type { Admitted } from './frames.ts';
 
 export interface Outcome {
   logits: Float32Array;
+  /** Device compute time on the edge (head, plus the tail after a fallback), ms. */
   edgeComputeMs: number;
   encodeMs: number;
   transferMs: number;
   cloudQueueMs: number;
   cloudComputeMs: number;
+  reconfigureMs: number;
   tensorBytes: number;
   workerId: string;
   edgeFallback: boolean;
   /** Why the cloud's answer was not used, when it was not. */
   fallbackCode?: string;
+  /** The cloud worker's energy for this request and where it comes from ('' = not metered). */
+  cloudEnergyJ: number;
+  cloudEnergySource: string;
+  cloudLatencySource: string;
 }
 
 export interface ExecuteContext {
   models: ModelStore;
   transport: TensorTransport;
+  hardware: NodeHardware;
   edgeId: string;
   threads: number;
   minCloudWaitMs: number;
@@ -36,18 +47,33 @@ export interface ExecuteContext {
   recordTail(model: string, cut: string, ms: number): void;
 }
 
+const HOST_CORES = availableParallelism();
+
 export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext): Promise<Outcome> {
-  const { cut, codec } = entry.configuration;
-  const runOptions = { threads: ctx.threads };
-  const started = performance.now();
+  const config = entry.configuration;
+  const { cut, codec } = config;
+  const reconfigureMs = await ctx.hardware.applyFrequency(config.edge_frequency_mhz ?? 0);
+  // The host session never runs more threads than the host has; dilation accounts for the rest.
+  const hostThreads = Math.min(config.edge_threads || ctx.threads || HOST_CORES, HOST_CORES);
+  const setting: DilationSetting = {
+    frequencyMhz: config.edge_frequency_mhz || undefined,
+    threads: config.edge_threads || undefined,
+    accelerator: config.edge_accelerator || undefined,
+    hostThreads,
+  };
+  const compute = async (part: 'head' | 'tail', input: ort.Tensor) => {
+    const t0 = performance.now();
+    const out = await ctx.models.run(req.model, part, cut, input, { threads: hostThreads });
+    return { out, ms: await ctx.hardware.dilate(performance.now() - t0, setting) };
+  };
+  const base = { reconfigureMs, cloudEnergyJ: 0, cloudEnergySource: '', cloudLatencySource: '' };
   if (cut === EDGE_ONLY_CUT) {
-    const out = await ctx.models.run(req.model, 'head', cut, req.input, runOptions);
-    return { ...local(out, performance.now() - started), edgeFallback: false };
+    const head = await compute('head', req.input);
+    return { ...base, ...local(head.out.data as Float32Array, head.ms), edgeFallback: false };
   }
-  const cutTensor = cut === 'input' ? req.input : await ctx.models.run(req.model, 'head', cut, req.input, runOptions);
-  const headMs = performance.now() - started;
+  const head = cut === 'input' ? { out: req.input, ms: 0 } : await compute('head', req.input);
   const encodeStart = performance.now();
-  const tensor = encodeTensor({ name: cut, shape: [...cutTensor.dims], data: cutTensor.data as Float32Array }, codecFromName(codec || 'fp32'));
+  const tensor = encodeTensor({ name: cut, shape: [...head.out.dims], data: head.out.data as Float32Array }, codecFromName(codec || 'fp32'));
   const encodeMs = performance.now() - encodeStart;
   const tensorBytes = tensor.data.length;
   const timeoutMs = Math.max(ctx.minCloudWaitMs, req.deadlineAtMs - Date.now() - ctx.tailEstimateMs(req.model, cut));
@@ -61,7 +87,7 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
       deadline_at_ms: req.deadlineAtMs,
       edge_id: ctx.edgeId,
       sent_at_ms: Date.now(),
-      cloud_accelerator: entry.configuration.cloud_accelerator ?? '',
+      cloud_accelerator: config.cloud_accelerator ?? '',
     }, { timeoutMs });
     const roundTrip = performance.now() - sentAt;
     if (reply.error?.code) {
@@ -70,8 +96,9 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
     if (!reply.output) throw new DynasplitError(ErrorCodes.TRANSPORT, `cloud worker ${reply.worker_id} sent no output`);
     const cloudMs = reply.queue_ms + reply.decode_ms + reply.compute_ms + reply.encode_ms;
     return {
+      ...base,
       logits: decodeTensor(reply.output).data,
-      edgeComputeMs: headMs,
+      edgeComputeMs: head.ms,
       encodeMs,
       transferMs: Math.max(0, roundTrip - cloudMs),
       cloudQueueMs: reply.queue_ms,
@@ -79,18 +106,21 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
       tensorBytes,
       workerId: reply.worker_id,
       edgeFallback: false,
+      cloudEnergyJ: reply.energy_j,
+      cloudEnergySource: reply.energy_source,
+      cloudLatencySource: reply.latency_source,
     };
   } catch (err) {
     if (!isDynasplitError(err)) throw err;
     // The cloud did not deliver: finish on the edge from the (unencoded) cut tensor.
-    const tailStart = performance.now();
-    const out = await ctx.models.run(req.model, 'tail', cut, cutTensor, runOptions);
-    const tailMs = performance.now() - tailStart;
-    ctx.recordTail(req.model, cut, tailMs);
+    const waited = performance.now() - sentAt;
+    const tail = await compute('tail', head.out);
+    ctx.recordTail(req.model, cut, tail.ms);
     return {
-      ...local(out, headMs + tailMs),
+      ...base,
+      ...local(tail.out.data as Float32Array, head.ms + tail.ms),
       encodeMs,
-      transferMs: performance.now() - sentAt - tailMs,
+      transferMs: waited,
       tensorBytes,
       edgeFallback: true,
       fallbackCode: err.code,
@@ -98,15 +128,6 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
   }
 }
 
-function local(out: ort.Tensor, computeMs: number): Omit<Outcome, 'edgeFallback'> {
-  return {
-    logits: out.data as Float32Array,
-    edgeComputeMs: computeMs,
-    encodeMs: 0,
-    transferMs: 0,
-    cloudQueueMs: 0,
-    cloudComputeMs: 0,
-    tensorBytes: 0,
-    workerId: '',
-  };
+function local(logits: Float32Array, computeMs: number) {
+  return { logits, edgeComputeMs: computeMs, encodeMs: 0, transferMs: 0, cloudQueueMs: 0, cloudComputeMs: 0, tensorBytes: 0, workerId: '' };
 }

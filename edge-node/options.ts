@@ -40,6 +40,16 @@ export interface EdgeNodeOptions {
   workDir: string;
   /** Where zoo models named in `models` are generated once; default ~/.cache/dynasplit/models */
   modelCacheDir: string;
+  /** Device profile the node runs as: 'host' (this machine, measured) or a profile to emulate ('rpi4', ...). default 'host' */
+  profile: string;
+  /** How energy is known: 'modelled' from the profile, 'rapl' (powercap counters), 'mqtt' (a smart plug). default 'modelled' */
+  energyMeter: 'modelled' | 'rapl' | 'mqtt';
+  /** MQTT topic of the smart plug measuring this node (energyMeter 'mqtt'); read from the same broker. */
+  powerMeterTopic?: string;
+  /** Root of the cpufreq sysfs tree; default /sys */
+  sysfsRoot: string;
+  /** Share of requests (0..1) also run through the unsplit model to measure top-1 agreement; default 0.05 */
+  agreementSampleRate: number;
 }
 
 export function defaultEdgeOptions(): EdgeNodeOptions {
@@ -62,6 +72,10 @@ export function defaultEdgeOptions(): EdgeNodeOptions {
     dedupeWindow: 10_000,
     workDir: join(tmpdir(), `dynasplit-${edgeId}`),
     modelCacheDir: DEFAULT_MODEL_CACHE_DIR,
+    profile: 'host',
+    energyMeter: 'modelled',
+    sysfsRoot: '/sys',
+    agreementSampleRate: 0.05,
   };
 }
 
@@ -76,6 +90,9 @@ export function parseEdgeOptions(partial: Partial<EdgeNodeOptions>): EdgeNodeOpt
   requirePositiveIntegers('edge node', options, ['concurrency', 'maxQueue', 'topK', 'dedupeWindow', 'maxFrameBytes', 'memoryBudgetMb']);
   if (!Number.isInteger(options.threads) || options.threads < 0) throw bad('threads must be an integer >= 0');
   if (!(options.minCloudWaitMs >= 0)) throw bad('minCloudWaitMs must be >= 0');
+  if (!(options.agreementSampleRate >= 0 && options.agreementSampleRate <= 1)) throw bad('agreementSampleRate must be within 0..1');
+  if (!['modelled', 'rapl', 'mqtt'].includes(options.energyMeter)) throw bad(`energyMeter must be modelled, rapl or mqtt, got '${options.energyMeter}'`);
+  if (options.energyMeter === 'mqtt' && !options.powerMeterTopic) throw bad('energyMeter mqtt needs powerMeterTopic');
   return options;
 }
 

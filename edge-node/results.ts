@@ -8,7 +8,14 @@ import type { Admitted } from './frames.ts';
 
 export interface ResultContext { edgeId: string; topK: number }
 
-export function successResult(req: Admitted, entry: Entry, outcome: Outcome, timing: { queueMs: number }, ctx: ResultContext): ResultProperties {
+export interface Measured {
+  queueMs: number;
+  energy: NonNullable<ResultProperties['energy']>;
+  /** 'measured', or 'emulated' when compute times were dilated to a device profile. */
+  latencySource: string;
+}
+
+export function successResult(req: Admitted, entry: Entry, outcome: Outcome, measured: Measured, ctx: ResultContext): ResultProperties {
   const completedAt = Date.now();
   const endToEnd = completedAt - req.captureAtMs;
   const predictions = topK(outcome.logits, ctx.topK);
@@ -21,7 +28,7 @@ export function successResult(req: Admitted, entry: Entry, outcome: Outcome, tim
     top_k: predictions,
     configuration: entry.configuration,
     latency: {
-      edge_queue_ms: timing.queueMs,
+      edge_queue_ms: measured.queueMs,
       preprocess_ms: req.preprocessMs,
       edge_compute_ms: outcome.edgeComputeMs,
       encode_ms: outcome.encodeMs,
@@ -29,9 +36,10 @@ export function successResult(req: Admitted, entry: Entry, outcome: Outcome, tim
       cloud_queue_ms: outcome.cloudQueueMs,
       cloud_compute_ms: outcome.cloudComputeMs,
       end_to_end_ms: endToEnd,
+      source: measured.latencySource,
+      reconfigure_ms: outcome.reconfigureMs,
     },
-    // No energy meter is wired into the node: source "" says the joule fields carry nothing.
-    energy: { source: '' },
+    energy: measured.energy,
     budget_ms: req.budgetMs,
     budget_met: endToEnd <= req.budgetMs,
     edge_fallback: outcome.edgeFallback,

@@ -11,10 +11,11 @@ set -euo pipefail
 DRY_RUN=0
 [[ "${1:-}" == "--dry-run" ]] && DRY_RUN=1
 
-# binary -> Debian package -> service name. Later: influxd/influxdb, victoria-metrics.
-BINARIES=(nats-server mosquitto)
-declare -A PACKAGE=([nats-server]=nats-server [mosquitto]=mosquitto)
-declare -A SERVICE=([nats-server]=nats-server [mosquitto]=mosquitto)
+# binary -> Debian package -> service name. Debian's influxdb is 1.6.7 (v1 write + InfluxQL);
+# victoria-metrics (1.79) accepts the InfluxDB line protocol on /write and /api/v2/write.
+BINARIES=(nats-server mosquitto influxd victoria-metrics)
+declare -A PACKAGE=([nats-server]=nats-server [mosquitto]=mosquitto [influxd]=influxdb [victoria-metrics]=victoria-metrics)
+declare -A SERVICE=([nats-server]=nats-server [mosquitto]=mosquitto [influxd]=influxdb [victoria-metrics]=victoria-metrics)
 
 say() { echo "install-test-deps: $*"; }
 run() {

@@ -186,3 +186,91 @@ async function waitForPort(child: SpawnedServer, port: number): Promise<void> {
     socket.once('error', () => resolve(undefined));
   }));
 }
+
+export interface InfluxDbOptions {
+  /** Fixed HTTP port and existing temp dir: restart a killed server on its port with its data. */
+  port?: number;
+  dir?: string;
+  /** Database created at start; default `dynasplit`. */
+  database?: string;
+}
+
+/**
+ * Starts Debian's influxd 1.6.7 (v1 write + InfluxQL) with a generated config: its own meta/data/wal
+ * dirs, HTTP on 127.0.0.1, the backup RPC port moved off 8088 (two test files would collide there),
+ * usage reporting, the _internal monitor store, UDP and Graphite off.
+ */
+export async function startInfluxDb(options: InfluxDbOptions = {}): Promise<RunningServer & { database: string }> {
+  const bin = findBinary('influxd');
+  const database = options.database ?? 'dynasplit';
+  // influxd cannot pick its own port: take free ones and retry if another process wins the race.
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port ?? (await freePort());
+    const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'dynasplit-influxdb-'));
+    const config = join(dir, 'influxdb.conf');
+    if (!existsSync(config)) writeFileSync(config, influxConfig(dir, port, await freePort()));
+    const child = launch(bin, ['-config', config]);
+    try {
+      await waitFor(child, () => httpStatus(`http://127.0.0.1:${port}/ping`).then((s) => (s === 204 ? true : undefined)));
+      const created = await fetch(`http://127.0.0.1:${port}/query?q=${encodeURIComponent(`CREATE DATABASE "${database}"`)}`, { method: 'POST' });
+      if (!created.ok) throw new Error(`CREATE DATABASE failed: ${created.status} ${await created.text()}`);
+      return { ...handle(child, dir, `http://127.0.0.1:${port}`, port), database };
+    } catch (err) {
+      await terminate(child);
+      if (!options.dir) rmSync(dir, { recursive: true, force: true });
+      if (attempt >= 3 || options.port !== undefined) throw err;
+    }
+  }
+}
+
+function influxConfig(dir: string, httpPort: number, rpcPort: number): string {
+  return [
+    'reporting-disabled = true',
+    `bind-address = "127.0.0.1:${rpcPort}"`,
+    '[meta]',
+    `  dir = ${JSON.stringify(join(dir, 'meta'))}`,
+    '[data]',
+    `  dir = ${JSON.stringify(join(dir, 'data'))}`,
+    `  wal-dir = ${JSON.stringify(join(dir, 'wal'))}`,
+    '  query-log-enabled = false',
+    '[monitor]',
+    '  store-enabled = false',
+    '[http]',
+    `  bind-address = "127.0.0.1:${httpPort}"`,
+    '  log-enabled = false',
+    '[[graphite]]',
+    '  enabled = false',
+    '[[udp]]',
+    '  enabled = false',
+    '',
+  ].join('\n');
+}
+
+/** Starts VictoriaMetrics (single node) on a free port with its own storage dir; it accepts InfluxDB line protocol. */
+export async function startVictoriaMetrics(): Promise<RunningServer> {
+  const bin = findBinary('victoria-metrics');
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'dynasplit-vm-'));
+    const child = launch(bin, [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${join(dir, 'data')}`, '-loggerLevel=WARN']);
+    try {
+      await waitFor(child, () => httpStatus(`http://127.0.0.1:${port}/health`).then((s) => (s === 200 ? true : undefined)));
+      return handle(child, dir, `http://127.0.0.1:${port}`, port);
+    } catch (err) {
+      await terminate(child);
+      rmSync(dir, { recursive: true, force: true });
+      if (attempt >= 3) throw err;
+    }
+  }
+}
+
+/** The HTTP status of a GET, or undefined while nothing answers. */
+async function httpStatus(url: string): Promise<number | undefined> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+    await response.arrayBuffer();
+    return response.status;
+  } catch {
+    return undefined;
+  }
+}

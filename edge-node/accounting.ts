@@ -1,0 +1,131 @@
+/**
+ * What each request cost and how well it did, on the way out: the edge's energy from its meter plus
+ * the cloud's share from the worker's reply, one RequestMetric (and a LinkMetric when a tensor
+ * crossed the link) per answered request, and, on a sampled share of requests, top-1 agreement with
+ * the unsplit model run on the edge. Nothing here delays the result to the sensor.
+ */
+import type { Logger } from '../common/index.ts';
+import type { EnergyMark, NodeHardware } from '../hardware/index.ts';
+import type { FigureSource, MetricsStore } from '../metrics/index.ts';
+import type { ModelStore } from '../model/index.ts';
+import type { Entry } from '../policy/index.ts';
+import type { ResultProperties } from '../schemas/index.ts';
+import type { Outcome } from './execute.ts';
+import type { Admitted } from './frames.ts';
+
+export interface AccountingOptions { edgeId: string; edgeClass: string; agreementSampleRate: number }
+
+/** Weakest first: a total with any modelled part is modelled. */
+const STRENGTH: FigureSource[] = ['', 'modelled', 'emulated', 'measured'];
+
+export function combinedSource(a: string, b: string): FigureSource {
+  const rank = (s: string) => STRENGTH.indexOf(s as FigureSource);
+  if (!a) return b as FigureSource;
+  if (!b) return a as FigureSource;
+  return rank(a) <= rank(b) ? (a as FigureSource) : (b as FigureSource);
+}
+
+export class Accounting {
+  constructor(
+    readonly hardware: NodeHardware,
+    readonly metrics: MetricsStore | undefined,
+    readonly models: ModelStore,
+    readonly options: AccountingOptions,
+    readonly logger: Logger,
+  ) {}
+
+  start(): EnergyMark {
+    return this.hardware.meter.start();
+  }
+
+  /** The Energy of a result: the edge's reading over the request plus the cloud's share. */
+  async energy(mark: EnergyMark, outcome: Outcome, elapsedMs: number, entry: Entry): Promise<NonNullable<ResultProperties['energy']>> {
+    const config = entry.configuration;
+    const edge = await this.hardware.meter.stop(mark, {
+      computeMs: outcome.edgeComputeMs,
+      idleMs: Math.max(0, elapsedMs - outcome.edgeComputeMs),
+      frequencyMhz: config.edge_frequency_mhz || undefined,
+      threads: config.edge_threads || undefined,
+      accelerator: config.edge_accelerator || undefined,
+    });
+    const cloudSource = outcome.workerId ? outcome.cloudEnergySource : '';
+    return {
+      joules: edge.joules + (cloudSource ? outcome.cloudEnergyJ : 0),
+      edge_joules: edge.joules,
+      cloud_joules: cloudSource ? outcome.cloudEnergyJ : 0,
+      // An offloaded request whose worker did not meter energy has no complete figure.
+      source: outcome.workerId && !cloudSource ? '' : combinedSource(edge.source, cloudSource),
+    };
+  }
+
+  /** Writes the request's metrics; on sampled requests first checks top-1 agreement (in the background). */
+  record(result: ResultProperties, req?: Admitted, outcome?: Outcome): void {
+    if (!this.metrics) return;
+    const metric = requestMetric(result, this.options);
+    if (outcome?.tensorBytes && !outcome.edgeFallback) {
+      this.metrics.writeLink({ timeMs: metric.timeMs, edgeId: this.options.edgeId, bytes: outcome.tensorBytes, transferMs: outcome.transferMs, rttMs: outcome.transferMs });
+    }
+    if (!req || metric.errorCode || !sampled(result.request_id ?? '', this.options.agreementSampleRate)) {
+      this.metrics.writeRequest(metric);
+      return;
+    }
+    this.#agreement(req, result.class_index ?? -1)
+      .then((agree) => this.metrics!.writeRequest({ ...metric, top1Agreement: agree ? 1 : 0 }))
+      .catch((err) => {
+        this.logger.warn({ err: (err as Error).message }, 'agreement check failed');
+        this.metrics!.writeRequest(metric);
+      });
+  }
+
+  async #agreement(req: Admitted, classIndex: number): Promise<boolean> {
+    const out = await this.models.run(req.model, 'head', 'output', req.input, { threads: 1 });
+    const logits = out.data as Float32Array;
+    let best = 0;
+    for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+    return best === classIndex;
+  }
+}
+
+/** Deterministic sampling by request id, so a redelivered request is sampled the same way. */
+function sampled(requestId: string, rate: number): boolean {
+  if (rate <= 0) return false;
+  let hash = 2166136261;
+  for (let i = 0; i < requestId.length; i++) hash = Math.imul(hash ^ requestId.charCodeAt(i), 16777619);
+  return ((hash >>> 0) % 10_000) < rate * 10_000;
+}
+
+function requestMetric(r: ResultProperties, o: AccountingOptions) {
+  const c = r.configuration ?? {};
+  const l = r.latency ?? {};
+  return {
+    timeMs: r.completed_at_ms ?? Date.now(),
+    model: r.model ?? '',
+    configuration: c.name ?? '',
+    cut: c.cut ?? '',
+    codec: c.codec ?? '',
+    edgeId: o.edgeId,
+    edgeClass: o.edgeClass,
+    workerId: r.worker_id ?? '',
+    sensorId: r.sensor_id ?? '',
+    errorCode: r.error?.code ?? '',
+    latencySource: (l.source ?? '') as FigureSource,
+    energySource: (r.energy?.source ?? '') as FigureSource,
+    endToEndMs: l.end_to_end_ms ?? 0,
+    edgeComputeMs: l.edge_compute_ms ?? 0,
+    encodeMs: l.encode_ms ?? 0,
+    transferMs: l.transfer_ms ?? 0,
+    cloudQueueMs: l.cloud_queue_ms ?? 0,
+    cloudComputeMs: l.cloud_compute_ms ?? 0,
+    budgetMs: r.budget_ms ?? 0,
+    budgetMet: r.budget_met ?? false,
+    edgeFallback: r.edge_fallback ?? false,
+    tensorBytes: r.tensor_bytes ?? 0,
+    energyJ: r.energy?.joules ?? 0,
+    edgeEnergyJ: r.energy?.edge_joules ?? 0,
+    cloudEnergyJ: r.energy?.cloud_joules ?? 0,
+    frequencyMhz: c.edge_frequency_mhz ?? 0,
+    threads: c.edge_threads ?? 0,
+    accelerator: c.edge_accelerator ?? '',
+    cloudMode: c.cloud_accelerator ?? '',
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * The in-process MetricsStore: the last `capacity` points of each measurement in a ring buffer,
+ * queries computed natively (stats.ts) with the same definitions as the InfluxQL ones. For a single
+ * node or a test; nothing survives the process.
+ */
+import { requirePositiveIntegers, stripUndefined } from '../common/index.ts';
+import type { ConfigStats, LinkMetric, LinkQuery, LinkStats, MetricsStore, MetricsStoreStats, RequestMetric, WindowQuery } from './metrics-store.ts';
+import { RingBuffer } from './ring-buffer.ts';
+import { configurationStatsOf, linkStatsOf } from './stats.ts';
+
+export interface EmbeddedStoreOptions {
+  /** Points kept per measurement; the oldest is evicted beyond it. Default 100,000. */
+  capacity?: number;
+}
+
+export const EMBEDDED_DEFAULTS = { capacity: 100_000 } as const satisfies Required<EmbeddedStoreOptions>;
+
+/** Stored timestamps are whole ms, as in InfluxDB, so windows cut at the same points in both stores. */
+function inWindow(timeMs: number, sinceMs: number, untilMs: number | undefined): boolean {
+  const t = Math.floor(timeMs);
+  return t >= sinceMs && (untilMs === undefined || t < untilMs);
+}
+
+export class EmbeddedMetricsStore implements MetricsStore {
+  readonly kind = 'embedded';
+  private readonly requests: RingBuffer<RequestMetric>;
+  private readonly links: RingBuffer<LinkMetric>;
+  private written = 0;
+  private dropped = 0;
+
+  constructor(options: EmbeddedStoreOptions = {}) {
+    const resolved = { ...EMBEDDED_DEFAULTS, ...stripUndefined(options) };
+    requirePositiveIntegers('embedded metrics store', resolved, ['capacity']);
+    this.requests = new RingBuffer(resolved.capacity);
+    this.links = new RingBuffer(resolved.capacity);
+  }
+
+  writeRequest(m: RequestMetric): void {
+    this.written++;
+    if (this.requests.push(m) !== undefined) this.dropped++;
+  }
+
+  writeLink(m: LinkMetric): void {
+    this.written++;
+    if (this.links.push(m) !== undefined) this.dropped++;
+  }
+
+  async flush(): Promise<void> {
+    // Points are stored as they are written.
+  }
+
+  async configurationStats(q: WindowQuery): Promise<ConfigStats[]> {
+    const selected: RequestMetric[] = [];
+    this.requests.forEach((r) => {
+      if (r.model === q.model && r.errorCode === '' && inWindow(r.timeMs, q.sinceMs, q.untilMs)
+        && (q.edgeClass === undefined || r.edgeClass === q.edgeClass)) selected.push(r);
+    });
+    return configurationStatsOf(selected);
+  }
+
+  async linkStats(q: LinkQuery): Promise<LinkStats> {
+    const selected: LinkMetric[] = [];
+    this.links.forEach((l) => {
+      if (inWindow(l.timeMs, q.sinceMs, q.untilMs) && (q.edgeId === undefined || l.edgeId === q.edgeId)) selected.push(l);
+    });
+    return linkStatsOf(selected);
+  }
+
+  stats(): MetricsStoreStats {
+    return { written: this.written, dropped: this.dropped, buffered: 0, writeFailures: 0 }; // stored as written: nothing waits
+  }
+
+  async close(): Promise<void> {
+    // Nothing to release; the points stay readable.
+  }
+}

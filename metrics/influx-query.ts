@@ -1,0 +1,117 @@
+/**
+ * The read side of the Influx store: InfluxQL over GET /query, the one query language InfluxDB 1.x,
+ * 2.x (v1-compatible API) and 3.x all serve (Flux is not served by 3.x). The queries compute what
+ * stats.ts computes for the embedded store: PERCENTILE is the same nearest-rank definition, MEAN of a
+ * 0/1 field is a rate.
+ */
+import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import type { ResolvedInfluxOptions } from './influx-options.ts';
+import type { ConfigStats, LinkQuery, LinkStats, WindowQuery } from './metrics-store.ts';
+import { LINK, REQUEST } from './schema.ts';
+import { bandwidthMbps, sourceLabel } from './stats.ts';
+
+/** One series of an InfluxQL result (InfluxDB HTTP API, /query JSON). */
+export interface InfluxSeries {
+  name: string;
+  tags?: Record<string, string>;
+  columns: string[];
+  values: unknown[][];
+}
+
+interface QueryResponse {
+  results?: { statement_id?: number; series?: InfluxSeries[]; error?: string }[];
+  error?: string;
+}
+
+/** A string literal for InfluxQL: single quotes, with backslash and quote escaped. */
+export function literal(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** `time >= since AND time < until` in whole ms (InfluxQL duration literals on epoch time). */
+function timeRange(sinceMs: number, untilMs: number | undefined): string {
+  const since = `time >= ${Math.floor(sinceMs)}ms`;
+  return untilMs === undefined ? since : `${since} AND time < ${Math.floor(untilMs)}ms`;
+}
+
+export function configurationStatsQueries(q: WindowQuery): string[] {
+  const where = [`"model" = ${literal(q.model)}`, `"error_code" = ''`, timeRange(q.sinceMs, q.untilMs)];
+  if (q.edgeClass !== undefined) where.push(`"edge_class" = ${literal(q.edgeClass)}`);
+  const from = `FROM "${REQUEST}" WHERE ${where.join(' AND ')}`;
+  return [
+    `SELECT COUNT("end_to_end_ms") AS "count", PERCENTILE("end_to_end_ms", 50) AS "p50", PERCENTILE("end_to_end_ms", 95) AS "p95", `
+      + `MEAN("energy_j") AS "energy", MEAN("budget_met") AS "met", MEAN("top1_agreement") AS "agreement" ${from} GROUP BY "configuration"`,
+    `SELECT COUNT("end_to_end_ms") AS "count" ${from} GROUP BY "configuration", "energy_source"`,
+  ];
+}
+
+export function linkStatsQuery(q: LinkQuery): string {
+  const where = [timeRange(q.sinceMs, q.untilMs)];
+  if (q.edgeId !== undefined) where.push(`"edge_id" = ${literal(q.edgeId)}`);
+  return `SELECT COUNT("rtt_ms") AS "count", SUM("bytes") AS "bytes", SUM("transfer_ms") AS "transfer", PERCENTILE("rtt_ms", 50) AS "rtt" `
+    + `FROM "${LINK}" WHERE ${where.join(' AND ')}`;
+}
+
+/** The first row of a series as an object keyed by column. */
+function row(series: InfluxSeries): Record<string, unknown> {
+  return Object.fromEntries(series.columns.map((c, i) => [c, series.values[0]?.[i]]));
+}
+
+const num = (value: unknown): number => (typeof value === 'number' ? value : 0);
+
+export function toConfigStats(main: InfluxSeries[], sources: InfluxSeries[]): ConfigStats[] {
+  const sourcesOf = new Map<string, string[]>();
+  for (const s of sources) {
+    const configuration = s.tags?.configuration ?? '';
+    sourcesOf.set(configuration, [...(sourcesOf.get(configuration) ?? []), s.tags?.energy_source ?? '']);
+  }
+  const stats = main.map((series): ConfigStats => {
+    const r = row(series);
+    const configuration = series.tags?.configuration ?? '';
+    const out: ConfigStats = {
+      configuration,
+      count: num(r.count),
+      latencyP50Ms: num(r.p50),
+      latencyP95Ms: num(r.p95),
+      meanEnergyJ: num(r.energy),
+      budgetMetRate: num(r.met),
+      energySource: sourceLabel(sourcesOf.get(configuration) ?? []),
+    };
+    if (typeof r.agreement === 'number') out.agreement = r.agreement;
+    return out;
+  });
+  return stats.filter((s) => s.count > 0).sort((a, b) => (a.configuration < b.configuration ? -1 : a.configuration > b.configuration ? 1 : 0));
+}
+
+export function toLinkStats(series: InfluxSeries[]): LinkStats {
+  if (series.length === 0) return { samples: 0, bandwidthMbps: 0, rttMs: 0 };
+  const r = row(series[0]!);
+  return { samples: num(r.count), bandwidthMbps: bandwidthMbps(num(r.bytes), num(r.transfer)), rttMs: num(r.rtt) };
+}
+
+/** Runs InfluxQL statements (joined with ';') and returns each statement's series. */
+export async function runQueries(options: ResolvedInfluxOptions, statements: string[]): Promise<InfluxSeries[][]> {
+  const url = new URL('/query', options.url);
+  url.searchParams.set('db', options.queryDatabase);
+  url.searchParams.set('epoch', 'ms');
+  url.searchParams.set('q', statements.join(';\n'));
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (options.token) headers.authorization = `Token ${options.token}`;
+  else if (options.username) {
+    url.searchParams.set('u', options.username);
+    url.searchParams.set('p', options.password ?? '');
+  }
+  let body: QueryResponse;
+  try {
+    const response = await fetch(url, { headers, signal: AbortSignal.timeout(options.requestTimeoutMs) });
+    const text = await response.text();
+    body = (text ? JSON.parse(text) : {}) as QueryResponse;
+    if (!response.ok) throw new Error(`${response.status} ${body.error ?? text.slice(0, 200)}`);
+  } catch (cause) {
+    throw new DynasplitError(ErrorCodes.TRANSPORT, `InfluxDB query failed: ${(cause as Error).message}`, { cause, retryable: true });
+  }
+  const results = body.results ?? [];
+  const failed = results.find((r) => r.error) ?? (body.error ? { error: body.error } : undefined);
+  if (failed) throw new DynasplitError(ErrorCodes.TRANSPORT, `InfluxQL error: ${failed.error}`, { details: { statements } });
+  return statements.map((_, i) => results.find((r) => (r.statement_id ?? 0) === i)?.series ?? []);
+}

@@ -1,0 +1,213 @@
+/**
+ * The write side of the Influx store: a bounded buffer between the request path and the database.
+ * write() only appends to a ring buffer (no formatting, no I/O); a pump formats and sends batches in
+ * the background. A failed send puts its batch back and retries with exponential backoff; while the
+ * database is away the buffer keeps the newest maxBufferedPoints points and counts the dropped ones.
+ */
+import type { Logger } from '../common/index.ts';
+import type { ResolvedInfluxOptions } from './influx-options.ts';
+import { failureStatus, isPermanentStatus, type LineSink } from './influx-sinks.ts';
+import type { LinkMetric, MetricsStoreStats, RequestMetric } from './metrics-store.ts';
+import { RingBuffer } from './ring-buffer.ts';
+import { linkLine, requestLine, Timestamper } from './schema.ts';
+
+/** A point as written, formatted only when sent; seq orders points for flush(). */
+interface Entry {
+  seq: number;
+  request?: RequestMetric;
+  link?: LinkMetric;
+  /** Set by the first send: a retry sends the same line (and timestamp) again. */
+  line?: string;
+}
+
+/** ms; first backoff step after a failed write, doubled per further failure up to maxRetryDelayMs. */
+const MIN_RETRY_DELAY_MS = 100;
+
+export class InfluxWriter {
+  private readonly buffer: RingBuffer<Entry>;
+  private inFlight: Entry[] = [];
+  private readonly timestamps = new Timestamper();
+  private nextSeq = 0;
+  private written = 0;
+  private dropped = 0;
+  private writeFailures = 0;
+  /** Consecutive failures: the backoff exponent, and whether an outage is being logged. */
+  private failing = 0;
+  private sending: Promise<void> | undefined;
+  private warnedFull = false;
+  private scheduled = false;
+  private closed = false;
+  /** Set when close() stops waiting: a batch that fails then is dropped, not retried. */
+  private abandoned = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly interval: NodeJS.Timeout;
+  private waiters: { seq: number; resolve: () => void }[] = [];
+
+  constructor(private readonly options: ResolvedInfluxOptions, private readonly sink: LineSink, private readonly logger: Logger) {
+    this.buffer = new RingBuffer(options.maxBufferedPoints);
+    this.interval = setInterval(() => this.pumpSoon(), options.flushIntervalMs);
+    this.interval.unref(); // metrics alone must not keep a process alive; close() flushes
+  }
+
+  writeRequest(request: RequestMetric): void {
+    this.append({ seq: this.nextSeq++, request });
+  }
+
+  writeLink(link: LinkMetric): void {
+    this.append({ seq: this.nextSeq++, link });
+  }
+
+  private append(entry: Entry): void {
+    if (this.closed) {
+      this.dropped++;
+      return;
+    }
+    // The batch in flight counts against the bound: if it fails it comes back.
+    if (this.buffer.length + this.inFlight.length >= this.options.maxBufferedPoints) this.dropOldest();
+    this.buffer.push(entry);
+    if (this.buffer.length >= this.options.batchSize) this.pumpSoon();
+  }
+
+  /** Resolves when every point written before the call has been sent or dropped. */
+  flush(): Promise<void> {
+    const seq = this.nextSeq;
+    if (this.settledBefore(seq)) return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.waiters.push({ seq, resolve }));
+    this.retryNow();
+    return done;
+  }
+
+  /** Sends what it can within closeTimeoutMs, then drops (and counts) the rest. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.interval);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.flush(), new Promise((resolve) => (timer = setTimeout(resolve, this.options.closeTimeoutMs)))]);
+    clearTimeout(timer);
+    this.abandoned = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const left = this.buffer.take(this.buffer.length).length;
+    if (left > 0) this.logger.warn({ points: left }, 'metrics store closed with unsent points; dropped');
+    this.dropped += left;
+    await this.sending; // a batch in flight settles by itself, bounded by requestTimeoutMs
+    this.wake();
+    await this.sink.close();
+  }
+
+  stats(): MetricsStoreStats {
+    return { written: this.written, dropped: this.dropped, buffered: this.buffer.length + this.inFlight.length, writeFailures: this.writeFailures };
+  }
+
+  private dropOldest(): void {
+    if (this.buffer.shift() === undefined) return;
+    this.dropped++;
+    if (!this.warnedFull) this.logger.warn({ maxBufferedPoints: this.options.maxBufferedPoints }, 'metrics buffer full; dropping the oldest points');
+    this.warnedFull = true;
+    this.wake();
+  }
+
+  private settledBefore(seq: number): boolean {
+    const oldest = this.inFlight[0] ?? this.buffer.peek();
+    return oldest === undefined || oldest.seq >= seq;
+  }
+
+  private wake(): void {
+    if (this.waiters.length === 0) return;
+    const still: typeof this.waiters = [];
+    for (const w of this.waiters) {
+      if (this.settledBefore(w.seq)) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
+  }
+
+  /** Off the caller's stack: write() must not start I/O. */
+  private pumpSoon(): void {
+    if (this.buffer.length === 0 || this.scheduled || this.sending || this.retryTimer) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.pump();
+    });
+  }
+
+  private retryNow(): void {
+    if (this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+    }
+    this.pumpSoon();
+  }
+
+  private pump(): Promise<void> {
+    if (this.sending || this.retryTimer) return this.sending ?? Promise.resolve();
+    this.sending = this.drain().finally(() => {
+      this.sending = undefined;
+    });
+    return this.sending;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.buffer.length > 0 && !this.retryTimer) {
+      this.inFlight = this.buffer.take(this.options.batchSize);
+      await this.sendInFlight();
+      this.wake();
+    }
+  }
+
+  private async sendInFlight(): Promise<void> {
+    const batch = this.format(this.inFlight);
+    this.inFlight = batch;
+    const lines = batch.map((entry) => entry.line!);
+    try {
+      if (lines.length > 0) await this.sink.send(lines);
+      this.inFlight = [];
+      this.written += lines.length;
+      if (this.failing > 0) this.logger.info({ failures: this.failing, buffered: this.buffer.length }, 'metrics writes resumed');
+      this.failing = 0;
+      this.warnedFull = false;
+    } catch (err) {
+      this.inFlight = [];
+      this.writeFailures++;
+      this.failing++;
+      if (this.abandoned || isPermanentStatus(failureStatus(err))) {
+        // Sending the same lines again cannot succeed (bad line, unknown database, auth), or close() gave up.
+        this.dropped += batch.length;
+        this.logger.error({ err, points: batch.length }, 'metrics write failed; batch dropped');
+        return;
+      }
+      if (this.failing === 1) this.logger.warn({ err, buffered: this.buffer.length + batch.length }, 'metrics write failed; buffering and retrying');
+      const overflow = this.buffer.unshiftAll(batch);
+      this.dropped += overflow.length;
+      this.scheduleRetry();
+    }
+  }
+
+  /** The entries that have a line of protocol; one that cannot be formatted is dropped and counted. */
+  private format(batch: Entry[]): Entry[] {
+    const formatted: Entry[] = [];
+    for (const entry of batch) {
+      try {
+        entry.line ??= entry.request ? requestLine(entry.request, this.timestamps) : linkLine(entry.link!, this.timestamps);
+      } catch (err) {
+        this.logger.error({ err }, 'metric point cannot be formatted; dropped');
+      }
+      entry.request = entry.link = undefined; // the line is all a retry needs
+      if (entry.line) formatted.push(entry);
+      else this.dropped++;
+    }
+    return formatted;
+  }
+
+  private scheduleRetry(): void {
+    const base = Math.min(this.options.maxRetryDelayMs, MIN_RETRY_DELAY_MS * 2 ** Math.min(this.failing - 1, 20));
+    const delay = base / 2 + (Math.random() * base) / 2; // jitter: writers restarted together do not retry in step
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.pump();
+    }, delay);
+    // Background retries must not keep a process alive, but a pending flush() must not be abandoned.
+    if (this.waiters.length === 0) this.retryTimer.unref();
+  }
+}

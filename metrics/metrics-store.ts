@@ -1,0 +1,122 @@
+/**
+ * The MetricsStore contract: every answered request writes one RequestMetric, every tensor transfer
+ * may write one LinkMetric; the optimizer reads aggregates back per configuration and per link.
+ * Implementations: embedded-store.ts (in-process, bounded) and influx-store.ts (InfluxDB 1.x/2.x/3.x).
+ * The schema the figures take in InfluxDB is in docs/metrics.md.
+ */
+
+/** Where a latency or energy figure comes from (DESIGN.md §3); '' when unknown. */
+export type FigureSource = 'measured' | 'emulated' | 'modelled' | '';
+
+/** One answered request (measurement `request`). Times in ms, energy in J. */
+export interface RequestMetric {
+  /** Completion time, ms since the epoch. */
+  timeMs: number;
+  model: string;
+  configuration: string;
+  cut: string;
+  codec: string;
+  edgeId: string;
+  edgeClass: string;
+  workerId: string;
+  sensorId: string;
+  /** A DynasplitError code; '' on success. */
+  errorCode: string;
+  latencySource: FigureSource;
+  energySource: FigureSource;
+  endToEndMs: number;
+  edgeComputeMs: number;
+  encodeMs: number;
+  transferMs: number;
+  cloudQueueMs: number;
+  cloudComputeMs: number;
+  budgetMs: number;
+  budgetMet: boolean;
+  edgeFallback: boolean;
+  tensorBytes: number;
+  energyJ: number;
+  edgeEnergyJ: number;
+  cloudEnergyJ: number;
+  frequencyMhz: number;
+  threads: number;
+  accelerator: string;
+  cloudMode: string;
+  /** 1/0 on the sampled requests checked against the full model; absent on the others. */
+  top1Agreement?: number;
+}
+
+/** One tensor transfer edge -> cloud (measurement `link`). */
+export interface LinkMetric {
+  timeMs: number;
+  edgeId: string;
+  bytes: number;
+  transferMs: number;
+  rttMs: number;
+}
+
+/** Aggregates over the successful requests of one configuration in a window. */
+export interface ConfigStats {
+  configuration: string;
+  count: number;
+  /** Nearest-rank percentiles of end-to-end latency (see percentileRank in stats.ts). */
+  latencyP50Ms: number;
+  latencyP95Ms: number;
+  meanEnergyJ: number;
+  /** Share of requests that met their budget, 0..1. */
+  budgetMetRate: number;
+  /** Mean top-1 agreement over the sampled requests; absent when none was sampled. */
+  agreement?: number;
+  /** The energy sources seen, sorted and joined with '+' (e.g. 'measured', 'measured+modelled'). */
+  energySource: string;
+}
+
+export interface LinkStats {
+  samples: number;
+  /** sum(bytes·8) / sum(transferMs), in Mbit/s; 0 without samples. */
+  bandwidthMbps: number;
+  /** Nearest-rank median of rttMs; 0 without samples. */
+  rttMs: number;
+}
+
+/** A time window: sinceMs inclusive, untilMs exclusive (no upper bound when absent). */
+export interface WindowQuery {
+  model: string;
+  sinceMs: number;
+  untilMs?: number;
+  edgeClass?: string;
+}
+
+export interface LinkQuery {
+  sinceMs: number;
+  untilMs?: number;
+  edgeId?: string;
+}
+
+export interface MetricsStoreStats {
+  /** Points that reached the store. */
+  written: number;
+  /** Points lost: evicted by the bound, or left unsent at close. */
+  dropped: number;
+  /** Points written but not yet in the store (the Influx store's unsent points; 0 for the embedded store). */
+  buffered: number;
+  /** Write requests that failed (database down, HTTP error). */
+  writeFailures: number;
+}
+
+export interface MetricsStore {
+  readonly kind: 'embedded' | 'influxdb';
+  /**
+   * Never blocks and never throws on the request path. The store keeps the object until it is
+   * stored or sent: do not mutate it afterwards.
+   */
+  writeRequest(m: RequestMetric): void;
+  writeLink(m: LinkMetric): void;
+  /** Resolves when everything written so far has reached the store (or been dropped and counted). */
+  flush(): Promise<void>;
+  /** Successful requests only (errorCode ''), one entry per configuration, sorted by configuration. */
+  configurationStats(q: WindowQuery): Promise<ConfigStats[]>;
+  linkStats(q: LinkQuery): Promise<LinkStats>;
+  stats(): MetricsStoreStats;
+  /** Flushes, then releases timers and connections. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,82 @@
+/**
+ * The shipped Grafana dashboard (metrics/grafana/dynasplit-dashboard.json) against a real InfluxDB
+ * 1.6.7: after writing a realistic set of points through the Influx store, every query of every panel
+ * (and of the model variable) is run the way Grafana would send it and must return data.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMetricsStore } from '../../metrics/index.ts';
+import { startInfluxDb, type RunningServer } from '../helpers/servers.ts';
+import { seededRandom } from '../helpers/random.ts';
+import { seededLinks, seededRequests, uniqueName } from './metrics-contract.ts';
+
+interface Target { refId: string; query: string; rawQuery?: boolean; datasource?: { type: string } }
+interface Panel { id: number; title: string; type: string; datasource?: { type: string }; targets?: Target[]; panels?: Panel[] }
+interface Dashboard { schemaVersion: number; panels: Panel[]; templating: { list: { name: string; type: string; query: string }[] } }
+interface Series { values: unknown[][] }
+
+const dashboard = JSON.parse(readFileSync(new URL('../../metrics/grafana/dynasplit-dashboard.json', import.meta.url), 'utf8')) as Dashboard;
+const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== 'row');
+const model = uniqueName('grafana');
+let influx: RunningServer & { database: string };
+
+/** What Grafana's InfluxQL data source puts in place of the macros (a 1 h range, 10 s interval). */
+function substitute(query: string): string {
+  return query
+    .replaceAll('$timeFilter', 'time > now() - 1h')
+    .replaceAll('$__interval_ms', '10000') // before $__interval, its prefix
+    .replaceAll('$__interval', '10s')
+    .replaceAll('$model', model.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'));
+}
+
+async function run(query: string): Promise<Series[]> {
+  const url = `${influx.url}/query?db=${influx.database}&epoch=ms&q=${encodeURIComponent(query)}`;
+  const body = (await (await fetch(url)).json()) as { results: { series?: Series[]; error?: string }[]; error?: string };
+  expect(body.error ?? body.results[0]?.error, query).toBeUndefined();
+  return body.results[0]?.series ?? [];
+}
+
+beforeAll(async () => {
+  influx = await startInfluxDb();
+  const store = createMetricsStore('influxdb', { url: influx.url, api: 'v1', database: influx.database });
+  const start = Date.now() - 10 * 60_000; // the last 10 minutes, inside the 1 h range
+  for (const r of seededRequests(seededRandom(42), model, 1_200, start, 10 * 60_000)) store.writeRequest(r);
+  for (const l of seededLinks(seededRandom(43), ['edge-0', 'edge-1'], 200, start, 10 * 60_000)) store.writeLink(l);
+  await store.close();
+  expect(store.stats()).toMatchObject({ written: 1_400, dropped: 0 });
+});
+afterAll(async () => {
+  await influx?.stop();
+});
+
+describe('grafana dashboard', () => {
+  it('is a Grafana JSON model of InfluxQL panels on an influxdb data source', () => {
+    expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(36);
+    expect(panels.map((p) => p.title)).toEqual(expect.arrayContaining([
+      'Requests/s', 'End-to-end latency against budget', 'Budgets met', 'Energy per inference', 'Configuration mix', 'Tensor bytes', 'Worker load', 'Edge fallbacks',
+    ]));
+    for (const p of panels) {
+      expect(p.datasource?.type, p.title).toBe('influxdb');
+      expect(p.targets?.length, p.title).toBeGreaterThan(0);
+      for (const t of p.targets!) {
+        expect(t.rawQuery, `${p.title} ${t.refId}`).toBe(true);
+        expect(t.query).toContain('$timeFilter');
+        expect(t.query).toContain('GROUP BY time($__interval)');
+      }
+    }
+  });
+
+  it('lists the written model in its model variable', async () => {
+    const variable = dashboard.templating.list.find((v) => v.name === 'model')!;
+    const values = (await run(variable.query)).flatMap((s) => s.values.map((row) => row[1]));
+    expect(values).toContain(model);
+  });
+
+  const targets = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, ...t })));
+  it.each(targets)('$panel ($refId) returns rows with values', async ({ query }) => {
+    const series = await run(substitute(query));
+    const rows = series.flatMap((s) => s.values);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.some((row) => row.slice(1).some((v) => typeof v === 'number'))).toBe(true);
+  });
+});

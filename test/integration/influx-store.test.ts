@@ -1,0 +1,114 @@
+/**
+ * The Influx store against a real InfluxDB 1.6.7 (Debian) in v1 mode: the MetricsStore contract, then
+ * an outage (server killed mid-run, restarted on its port and data dir) and a rejected write.
+ */
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { ErrorCodes } from '../../common/index.ts';
+import { createMetricsStore, type InfluxStoreOptions, type MetricsStore } from '../../metrics/index.ts';
+import { startInfluxDb, type RunningServer } from '../helpers/servers.ts';
+import { seededRandom } from '../helpers/random.ts';
+import { describeMetricsStoreContract, requestMetric, seededRequests, uniqueName } from './metrics-contract.ts';
+
+type Influx = RunningServer & { database: string };
+let influx: Influx;
+
+beforeAll(async () => {
+  influx = await startInfluxDb();
+});
+afterAll(async () => {
+  await influx?.stop();
+});
+
+function store(server: Influx, options: Partial<InfluxStoreOptions> = {}): MetricsStore {
+  const s = createMetricsStore('influxdb', { url: server.url, api: 'v1', database: server.database, ...options });
+  onTestFinished(() => s.close());
+  return s;
+}
+
+/** COUNT of end_to_end_ms for `model` in [sinceMs, untilMs), straight from the server. */
+async function countRequests(server: Influx, model: string, sinceMs = 0, untilMs = Date.now() + 3_600_000): Promise<number> {
+  const q = `SELECT COUNT("end_to_end_ms") FROM "request" WHERE "model" = '${model}' AND time >= ${sinceMs}ms AND time < ${untilMs}ms`;
+  const response = await fetch(`${server.url}/query?db=${server.database}&q=${encodeURIComponent(q)}`);
+  const body = (await response.json()) as { results: { series?: { values: [unknown, number][] }[] }[] };
+  return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0;
+}
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const answers = (url: string) => fetch(`${url}/ping`).then(() => true, () => false);
+
+describeMetricsStoreContract('influxdb 1.6.7 (v1 write, InfluxQL)', async () =>
+  createMetricsStore('influxdb', { url: influx.url, api: 'v1', database: influx.database }));
+
+describe('influx metrics store', () => {
+  it('buffers through an outage, drops beyond its bound, and gets the rest in after a restart', async () => {
+    let server = await startInfluxDb({ database: 'outage' });
+    onTestFinished(() => server.stop());
+    const s = store(server, { batchSize: 100, flushIntervalMs: 50, maxBufferedPoints: 2_000, maxRetryDelayMs: 200 });
+    const model = uniqueName('m');
+    const base = Date.now() - 20 * 60_000;
+    const before = seededRequests(seededRandom(10), model, 500, base, 10_000);
+    for (const r of before) s.writeRequest(r);
+    await s.flush();
+    expect(await countRequests(server, model)).toBe(500);
+
+    server.kill9();
+    await until(async () => !(await answers(server.url)), 'the server to die');
+    const during = seededRequests(seededRandom(11), model, 3_000, base + 10_000, 50_000);
+    const calls: number[] = [];
+    for (const r of during) {
+      const t0 = performance.now();
+      s.writeRequest(r);
+      calls.push(performance.now() - t0);
+    }
+    calls.sort((a, b) => a - b);
+    expect(calls[Math.floor(calls.length * 0.99)]).toBeLessThan(5); // ms: a ring-buffer push, never a network wait
+    await until(() => s.stats().writeFailures >= 2, 'failed write attempts');
+    expect(s.stats()).toMatchObject({ written: 500, dropped: 1_000, buffered: 2_000 });
+
+    const port = server.port;
+    const dir = server.dir;
+    server = await startInfluxDb({ port, dir, database: 'outage' });
+    await until(() => s.stats().buffered === 0, 'the backoff retries to empty the buffer'); // no flush() needed
+    await s.flush();
+    expect(s.stats()).toMatchObject({ written: 2_500, dropped: 1_000, buffered: 0 });
+    expect(await countRequests(server, model)).toBe(2_500);
+    // The oldest were dropped: the newest 2,000 of the outage are in.
+    expect(await countRequests(server, model, during[1_000]!.timeMs)).toBe(2_000);
+
+    s.writeRequest(requestMetric({ model, timeMs: base + 70_000 }));
+    await s.flush();
+    expect(await countRequests(server, model)).toBe(2_501);
+  });
+
+  it('drops and counts a batch the server rejects (unknown database) instead of retrying it forever', async () => {
+    const s = store(influx, { database: uniqueName('missing') });
+    s.writeRequest(requestMetric());
+    s.writeRequest(requestMetric());
+    await s.flush();
+    expect(s.stats()).toEqual({ written: 0, dropped: 2, buffered: 0, writeFailures: 1 });
+  });
+
+  it('close() gives up after closeTimeoutMs while the server is away, counting what it could not send', async () => {
+    const s = createMetricsStore('influxdb', { url: 'http://127.0.0.1:9', api: 'v1', database: 'x', closeTimeoutMs: 300, maxRetryDelayMs: 50 });
+    for (let i = 0; i < 10; i++) s.writeRequest(requestMetric({ timeMs: 1_000 + i }));
+    await s.close();
+    expect(s.stats()).toMatchObject({ written: 0, dropped: 10, buffered: 0 });
+    expect(s.stats().writeFailures).toBeGreaterThan(0);
+    s.writeRequest(requestMetric()); // after close: counted, not thrown
+    expect(s.stats().dropped).toBe(11);
+  });
+
+  it('reports a query the server cannot answer as a coded TRANSPORT error', async () => {
+    const s = store(influx, { url: 'http://127.0.0.1:9' });
+    await expect(s.configurationStats({ model: 'm', sinceMs: 0 })).rejects.toMatchObject({ code: ErrorCodes.TRANSPORT });
+    const missing = store(influx, { database: uniqueName('missing') });
+    await expect(missing.linkStats({ sinceMs: 0 })).rejects.toMatchObject({ code: ErrorCodes.TRANSPORT });
+  });
+});
