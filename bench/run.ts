@@ -5,6 +5,7 @@
 import { benchCodecs } from './codecs.ts';
 import { benchCutLatency, benchSplitVgg16 } from './model.ts';
 import { benchMetrics } from './metrics.ts';
+import { benchOptimizer } from './optimizer.ts';
 import { benchPipeline } from './pipeline.ts';
 
 const SECTIONS: Record<string, () => Promise<void>> = {
@@ -16,6 +17,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   'split': benchSplitVgg16,
   'pipeline': benchPipeline,
   'metrics': benchMetrics,
+  'optimizer': benchOptimizer,
 };
 
 const wanted = process.argv.slice(2);

@@ -9,7 +9,8 @@ import { startCloudWorker } from '../cloud-worker/index.ts';
 import { startEdgeNode } from '../edge-node/index.ts';
 import { runSensor } from '../sensor/index.ts';
 import { stringOption, type Command } from './command.ts';
-import { LOG_LEVEL_OPTION, loggerFor, modelCacheDir, numberFlag } from './env.ts';
+import { processHost } from '../hardware/index.ts';
+import { LOG_LEVEL_OPTION, loggerFor, METRICS_OPTION, metricsStoreFlag, modelCacheDir, numberFlag } from './env.ts';
 import { sensorProgress, summaryText } from './summary-format.ts';
 
 export const demoCommand: Command = {
@@ -22,22 +23,32 @@ export const demoCommand: Command = {
     count: { type: 'string', value: 'N', description: 'frames to send', default: '200' },
     rate: { type: 'string', value: 'HZ', description: 'frames per second', default: '100' },
     budgets: { type: 'string', value: 'DIST', description: 'latency budgets, ms (see dynasplit sensor --help)', default: 'uniform:2:20' },
+    'edge-profile': { type: 'string', value: 'NAME', description: 'device the edge node emulates (host: this machine as it is)', default: 'rpi4' },
+    'cloud-profile': { type: 'string', value: 'NAME', description: 'device the cloud worker emulates (host: this machine as it is)', default: 'gpu-server' },
+    metrics: METRICS_OPTION,
     json: { type: 'boolean', description: 'print the summary as JSON on stdout' },
     'log-level': { ...LOG_LEVEL_OPTION, default: 'warn' },
   },
-  details: 'The edge node follows its built-in policy, which rotates through edge-only, one split and cloud-only.',
+  details: 'The edge node follows its built-in policy, which rotates through edge-only, one split and cloud-only.\n' +
+    'By default the edge node emulates a Raspberry Pi 4 and the cloud worker a GPU server: compute times are\n' +
+    "dilated to those devices' (emulated) and energy comes from their profiles (modelled).",
   async run(args, io) {
     const logger = loggerFor(args, 'warn');
     const model = stringOption(args, 'model') ?? 'vgg16-tiny';
     const cacheDir = modelCacheDir();
-    io.stderr(`embedded pipeline: broker, cloud worker, edge node and sensor in this process; model ${model}\n`);
+    const edgeProfile = stringOption(args, 'edge-profile') ?? 'rpi4';
+    const cloudProfile = stringOption(args, 'cloud-profile') ?? 'gpu-server';
+    io.stderr(`embedded pipeline: broker, cloud worker, edge node and sensor in this process; model ${model}\n` +
+      `edge node: ${describeProfile(edgeProfile)}; cloud worker: ${describeProfile(cloudProfile)}\n`);
+    const metrics = metricsStoreFlag(args, logger);
+    const host = await processHost();
     const broker = await startBroker({ host: '127.0.0.1', port: 0 }, { logger });
-    const closers: (() => Promise<void>)[] = [() => broker.close()];
+    const closers: (() => Promise<void>)[] = [() => broker.close(), () => metrics.close()];
     try {
       const models = { [model]: model };
-      const cloud = await startCloudWorker({ workerId: 'demo-cloud', mqttUrl: broker.url, models, modelCacheDir: cacheDir }, { logger });
+      const cloud = await startCloudWorker({ workerId: 'demo-cloud', mqttUrl: broker.url, models, modelCacheDir: cacheDir, profile: cloudProfile }, { logger, host });
       closers.unshift(() => cloud.close());
-      const edge = await startEdgeNode({ edgeId: 'demo-edge', mqttUrl: broker.url, models, modelCacheDir: cacheDir }, { logger });
+      const edge = await startEdgeNode({ edgeId: 'demo-edge', mqttUrl: broker.url, models, modelCacheDir: cacheDir, profile: edgeProfile }, { logger, host, metrics });
       closers.unshift(() => edge.close());
       const summary = await runSensor({
         sensorId: 'demo-sensor',
@@ -55,3 +66,9 @@ export const demoCommand: Command = {
     }
   },
 };
+
+function describeProfile(name: string): string {
+  return name === 'host'
+    ? 'this machine (compute times measured; energy modelled from host estimates)'
+    : `emulated ${name} (compute times dilated to the device's: emulated; energy from its profile: modelled)`;
+}

@@ -8,11 +8,13 @@ import { brokerCommand } from './broker-command.ts';
 import { componentCommands } from './component-commands.ts';
 import { demoCommand } from './demo-command.ts';
 import { modelCommands } from './model-commands.ts';
+import { optimizerCommands } from './optimizer-commands.ts';
 
-const COMMANDS: Command[] = [demoCommand, brokerCommand, ...componentCommands, ...modelCommands];
+const COMMANDS: Command[] = [demoCommand, brokerCommand, ...componentCommands, ...modelCommands, ...optimizerCommands];
 
 const GROUPS: Record<string, string> = {
   model: 'model toolkit: generate zoo models, inspect cut points, split, verify',
+  optimizer: 'optimizer: configuration space, measurement pools, Pareto front',
 };
 
 export function processIo(): Io {

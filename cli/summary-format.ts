@@ -28,7 +28,8 @@ export function summaryText(s: Summary): string {
     ['errors', `${s.errors}${s.errors ? ` (${Object.entries(s.errorsByCode).map(([c, n]) => `${c} ${n}`).join(', ')})` : ''}`],
     ['unanswered', String(s.unanswered)],
     ['budgets met', pct(s.budgetMetRate)],
-    ['latency p50 / p95 / p99 (measured)', `${ms(s.latencyMs.p50)} / ${ms(s.latencyMs.p95)} / ${ms(s.latencyMs.p99)}`],
+    [`latency p50 / p95 / p99 (measured at the sensor${s.computeSource.startsWith('emulated') ? '; compute emulated' : ''})`,
+      `${ms(s.latencyMs.p50)} / ${ms(s.latencyMs.p95)} / ${ms(s.latencyMs.p99)}`],
     ['completed on the edge after a cloud miss', String(s.edgeFallbacks)],
     ['energy per inference', s.energy ? `${s.energy.meanJ.toFixed(3)} J (${s.energy.source})` : 'not metered (no energy meter configured)'],
   ];

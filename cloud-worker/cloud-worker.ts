@@ -6,7 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import { decodeTensor, encodeTensor } from '../codec/index.ts';
 import { DynasplitError, ErrorCodes, isDynasplitError, Limiter, silentLogger, type Logger } from '../common/index.ts';
-import { startNodeHardware, type DeviceProfile } from '../hardware/index.ts';
+import { HOST_PROFILE, startNodeHardware, type DeviceProfile } from '../hardware/index.ts';
 import { ModelStore, resolveModel, SessionCache } from '../model/index.ts';
 import type { TailReplyProperties, TailRequest } from '../schemas/index.ts';
 import { createMqttTransport, createNatsTransport, type Serving, type TensorTransport } from '../transport/index.ts';
@@ -31,6 +31,9 @@ export interface CloudWorker {
 
 export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, deps: CloudWorkerDeps = {}): Promise<CloudWorker> {
   const options = parseCloudOptions(partial);
+  // An emulating node runs its host sessions on one thread: the device's threads are modelled in the
+  // dilation, and one host thread keeps sessions from contending for cores (jitter the dilation would amplify).
+  if (!options.threads && options.profile !== HOST_PROFILE) options.threads = 1;
   const logger = (deps.logger ?? silentLogger()).child({ component: 'cloud-worker', node: options.workerId });
   const sessions = new SessionCache({
     memoryBudgetBytes: options.memoryBudgetMb * 1024 * 1024,

@@ -10,10 +10,10 @@ import type { FigureSource, MetricsStore } from '../metrics/index.ts';
 import type { ModelStore } from '../model/index.ts';
 import type { Entry } from '../policy/index.ts';
 import type { ResultProperties } from '../schemas/index.ts';
-import type { Outcome } from './execute.ts';
+import { hostThreads, type Outcome } from './execute.ts';
 import type { Admitted } from './frames.ts';
 
-export interface AccountingOptions { edgeId: string; edgeClass: string; agreementSampleRate: number }
+export interface AccountingOptions { edgeId: string; edgeClass: string; agreementSampleRate: number; threads: number }
 
 /** Weakest first: a total with any modelled part is modelled. */
 const STRENGTH: FigureSource[] = ['', 'modelled', 'emulated', 'measured'];
@@ -78,7 +78,7 @@ export class Accounting {
   }
 
   async #agreement(req: Admitted, classIndex: number): Promise<boolean> {
-    const out = await this.models.run(req.model, 'head', 'output', req.input, { threads: 1 });
+    const out = await this.models.run(req.model, 'head', 'output', req.input, { threads: hostThreads(0, this.options.threads) });
     const logits = out.data as Float32Array;
     let best = 0;
     for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;

@@ -5,7 +5,7 @@
  * coded error (malformed frames included), and the node keeps serving.
  */
 import { connectMqtt, DynasplitError, ErrorCodes, isDynasplitError, silentLogger, Limiter, type Logger, type MqttClient } from '../common/index.ts';
-import { startNodeHardware, type DeviceProfile, type NodeHardware } from '../hardware/index.ts';
+import { HOST_PROFILE, startNodeHardware, type DeviceProfile, type NodeHardware } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
 import { ModelStore, resolveModel, SessionCache } from '../model/index.ts';
 import { decide, defaultPolicy } from '../policy/index.ts';
@@ -13,7 +13,7 @@ import { Result, topics, type ResultProperties } from '../schemas/index.ts';
 import { createMqttTransport, createNatsTransport, type TensorTransport } from '../transport/index.ts';
 import { Accounting, combinedSource } from './accounting.ts';
 import { RecentRequests } from './dedupe.ts';
-import { execute, type ExecuteContext } from './execute.ts';
+import { execute, hostThreads, type ExecuteContext } from './execute.ts';
 import { admit, decodeFrame } from './frames.ts';
 import { parseEdgeOptions, type EdgeNodeOptions } from './options.ts';
 import { PolicyStore } from './policy-store.ts';
@@ -40,6 +40,9 @@ export interface EdgeNode {
 
 export async function startEdgeNode(partial: Partial<EdgeNodeOptions>, deps: EdgeNodeDeps = {}): Promise<EdgeNode> {
   const options = parseEdgeOptions(partial);
+  // An emulating node runs its host sessions on one thread: the device's threads are modelled in the
+  // dilation, and one host thread keeps sessions from contending for cores (jitter the dilation would amplify).
+  if (!options.threads && options.profile !== HOST_PROFILE) options.threads = 1;
   const logger = (deps.logger ?? silentLogger()).child({ component: 'edge-node', node: options.edgeId });
   const sessions = new SessionCache({ memoryBudgetBytes: options.memoryBudgetMb * 1024 * 1024, threads: options.threads });
   const models = new ModelStore({ workDir: options.workDir, sessions });
@@ -89,7 +92,7 @@ async function warmUp(models: ModelStore, policies: PolicyStore, options: EdgeNo
       const cut = entry.configuration.cut;
       for (const part of ['head', 'tail'] as const) {
         if ((part === 'head' && cut === 'input') || (part === 'tail' && cut === 'output')) continue;
-        (await models.session(model, part, cut, { threads: options.threads })).release();
+        (await models.session(model, part, cut, { threads: hostThreads(entry.configuration.edge_threads, options.threads) })).release();
       }
     }
   }

@@ -49,21 +49,26 @@ export interface ExecuteContext {
 
 const HOST_CORES = availableParallelism();
 
+/** Threads the host session runs with: the configuration's, else the node's, never more than the host has. */
+export function hostThreads(configThreads: number | null | undefined, nodeThreads: number): number {
+  return Math.min(configThreads || nodeThreads || HOST_CORES, HOST_CORES);
+}
+
 export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext): Promise<Outcome> {
   const config = entry.configuration;
   const { cut, codec } = config;
   const reconfigureMs = await ctx.hardware.applyFrequency(config.edge_frequency_mhz ?? 0);
   // The host session never runs more threads than the host has; dilation accounts for the rest.
-  const hostThreads = Math.min(config.edge_threads || ctx.threads || HOST_CORES, HOST_CORES);
+  const threads = hostThreads(config.edge_threads, ctx.threads);
   const setting: DilationSetting = {
     frequencyMhz: config.edge_frequency_mhz || undefined,
     threads: config.edge_threads || undefined,
     accelerator: config.edge_accelerator || undefined,
-    hostThreads,
+    hostThreads: threads,
   };
   const compute = async (part: 'head' | 'tail', input: ort.Tensor) => {
     const t0 = performance.now();
-    const out = await ctx.models.run(req.model, part, cut, input, { threads: hostThreads });
+    const out = await ctx.models.run(req.model, part, cut, input, { threads });
     return { out, ms: await ctx.hardware.dilate(performance.now() - t0, setting) };
   };
   const base = { reconfigureMs, cloudEnergyJ: 0, cloudEnergySource: '', cloudLatencySource: '' };

@@ -17,6 +17,11 @@ export interface Summary {
   budgetMetRate: number;
   /** End to end at the sensor (capture to result received), successful results only; measured. */
   latencyMs: { p50: number; p95: number; p99: number; mean: number };
+  /**
+   * Where the compute inside those latencies comes from: 'measured', or 'emulated' when nodes dilated
+   * their compute to a device profile (the sensor still measures the wall time it observes).
+   */
+  computeSource: string;
   edgeFallbacks: number;
   /** Mean joules per successful inference and where the figure comes from; null when no node metered energy. */
   energy: { meanJ: number; source: string } | null;
@@ -39,6 +44,7 @@ export function summarize(requests: number, received: Iterable<Received>, duplic
   const latencies: number[] = [];
   const joules: number[] = [];
   const sources = new Set<string>();
+  const computeSources = new Set<string>();
   for (const { result, latencyMs } of received) {
     if (result.error?.code) {
       errors++;
@@ -49,6 +55,7 @@ export function summarize(requests: number, received: Iterable<Received>, duplic
     latencies.push(latencyMs);
     if (latencyMs <= result.budget_ms) met++;
     if (result.edge_fallback) fallbacks++;
+    if (result.latency?.source) computeSources.add(result.latency.source);
     const name = result.configuration?.name ?? '?';
     configurations[name] = (configurations[name] ?? 0) + 1;
     if (result.worker_id) workers[result.worker_id] = (workers[result.worker_id] ?? 0) + 1;
@@ -72,6 +79,7 @@ export function summarize(requests: number, received: Iterable<Received>, duplic
       p99: percentile(latencies, 0.99),
       mean: latencies.length ? latencies.reduce((a, b) => a + b, 0) / latencies.length : 0,
     },
+    computeSource: weakest(computeSources),
     edgeFallbacks: fallbacks,
     // Mixed sources are reported as the weakest claim: any modelled figure makes the mean modelled.
     energy: joules.length ? { meanJ: joules.reduce((a, b) => a + b, 0) / joules.length, source: weakest(sources) } : null,
