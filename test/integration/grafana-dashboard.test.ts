@@ -3,37 +3,20 @@
  * 1.6.7: after writing a realistic set of points through the Influx store, every query of every panel
  * (and of the model variable) is run the way Grafana would send it and must return data.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetricsStore } from '../../metrics/index.ts';
 import { startInfluxDb, type RunningServer } from '../helpers/servers.ts';
 import { seededRandom } from '../helpers/random.ts';
 import { seededLinks, seededRequests, uniqueName } from './metrics-contract.ts';
+import { dashboard, influxQuery, panels, substitute, targets, type Series } from '../helpers/grafana.ts';
 
-interface Target { refId: string; query: string; rawQuery?: boolean; datasource?: { type: string } }
-interface Panel { id: number; title: string; type: string; datasource?: { type: string }; targets?: Target[]; panels?: Panel[] }
-interface Dashboard { schemaVersion: number; panels: Panel[]; templating: { list: { name: string; type: string; query: string }[] } }
-interface Series { values: unknown[][] }
-
-const dashboard = JSON.parse(readFileSync(new URL('../../metrics/grafana/dynasplit-dashboard.json', import.meta.url), 'utf8')) as Dashboard;
-const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== 'row');
 const model = uniqueName('grafana');
 let influx: RunningServer & { database: string };
 
-/** What Grafana's InfluxQL data source puts in place of the macros (a 1 h range, 10 s interval). */
-function substitute(query: string): string {
-  return query
-    .replaceAll('$timeFilter', 'time > now() - 1h')
-    .replaceAll('$__interval_ms', '10000') // before $__interval, its prefix
-    .replaceAll('$__interval', '10s')
-    .replaceAll('$model', model.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'));
-}
-
 async function run(query: string): Promise<Series[]> {
-  const url = `${influx.url}/query?db=${influx.database}&epoch=ms&q=${encodeURIComponent(query)}`;
-  const body = (await (await fetch(url)).json()) as { results: { series?: Series[]; error?: string }[]; error?: string };
-  expect(body.error ?? body.results[0]?.error, query).toBeUndefined();
-  return body.results[0]?.series ?? [];
+  const { series, error } = await influxQuery(influx.url, influx.database, query);
+  expect(error, query).toBeUndefined();
+  return series;
 }
 
 beforeAll(async () => {
@@ -72,9 +55,8 @@ describe('grafana dashboard', () => {
     expect(values).toContain(model);
   });
 
-  const targets = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, ...t })));
   it.each(targets)('$panel ($refId) returns rows with values', async ({ query }) => {
-    const series = await run(substitute(query));
+    const series = await run(substitute(query, model));
     const rows = series.flatMap((s) => s.values);
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.some((row) => row.slice(1).some((v) => typeof v === 'number'))).toBe(true);
