@@ -20,7 +20,6 @@ const NODE_OPTIONS = {
   profile: PROFILE_OPTION,
   'energy-meter': ENERGY_OPTION,
   'power-topic': { type: 'string', value: 'TOPIC', description: 'MQTT topic of the smart plug measuring this node (with --energy-meter mqtt)' },
-  metrics: METRICS_OPTION,
   'log-level': LOG_LEVEL_OPTION,
 } as const satisfies Command['options'];
 
@@ -50,6 +49,8 @@ const edge: Command = {
     class: { type: 'string', value: 'CLASS', description: 'edge class whose policies to follow (env DYNASPLIT_EDGE_CLASS; default default)' },
     group: { type: 'string', value: 'NAME', description: 'shared-subscription group of the frame stream (default edge)' },
     concurrency: { type: 'string', value: 'N', description: 'frames processed at once (default 2)' },
+    // The edge node writes each request's metrics: it alone sees the whole request, the worker's share included.
+    metrics: METRICS_OPTION,
     ...NODE_OPTIONS,
   },
   async run(args) {

@@ -87,7 +87,8 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
     const share = 1 / Math.max(1, slots.active);
     const mark = hardware.meter.start();
     const output = await models.run(request.model, 'tail', request.cut, new ort.Tensor('float32', input.data, input.shape));
-    const computeMs = await hardware.dilate(performance.now() - t1, { cloudMode: request.cloud_accelerator || undefined });
+    const cut = request.cut === 'input' ? served.inspection.input : served.inspection.cutPoints.find((c) => c.name === request.cut);
+    const computeMs = await hardware.dilate(performance.now() - t1, { cloudMode: request.cloud_accelerator || undefined }, cut?.flopsAfter);
     const energy = await hardware.meter.stop(mark, { computeMs, idleMs: 0, cloudMode: request.cloud_accelerator || undefined, share });
     const t2 = performance.now();
     const encoded = encodeTensor({ name: 'output', shape: [...output.dims], data: output.data as Float32Array }, 'fp32');

@@ -62,7 +62,8 @@ export class Accounting {
   record(result: ResultProperties, req?: Admitted, outcome?: Outcome): void {
     if (!this.metrics) return;
     const metric = requestMetric(result, this.options);
-    if (outcome?.tensorBytes && !outcome.edgeFallback) {
+    // A transfer that ran out of time still says how slow the link was (a lower bound): keep it.
+    if (outcome?.tensorBytes && (!outcome.edgeFallback || outcome.fallbackCode === 'DYNASPLIT_ERR_TIMEOUT')) {
       this.metrics.writeLink({ timeMs: metric.timeMs, edgeId: this.options.edgeId, bytes: outcome.tensorBytes, transferMs: outcome.transferMs, rttMs: outcome.transferMs });
     }
     if (!req || metric.errorCode || !sampled(result.request_id ?? '', this.options.agreementSampleRate)) {

@@ -8,9 +8,9 @@ import { connectMqtt, DynasplitError, ErrorCodes, isDynasplitError, silentLogger
 import { HOST_PROFILE, startNodeHardware, type DeviceProfile, type NodeHardware } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
 import { ModelStore, resolveModel, SessionCache } from '../model/index.ts';
-import { decide, defaultPolicy } from '../policy/index.ts';
+import { decide, defaultPolicy, type CompiledPolicy } from '../policy/index.ts';
 import { Result, topics, type ResultProperties } from '../schemas/index.ts';
-import { createMqttTransport, createNatsTransport, type TensorTransport } from '../transport/index.ts';
+import { createMqttTransport, createNatsTransport, shapeTransport, type LinkSettings, type TensorTransport } from '../transport/index.ts';
 import { Accounting, combinedSource } from './accounting.ts';
 import { RecentRequests } from './dedupe.ts';
 import { execute, hostThreads, type ExecuteContext } from './execute.ts';
@@ -33,6 +33,9 @@ export interface EdgeNodeDeps {
 export interface EdgeNode {
   readonly edgeId: string;
   readonly options: EdgeNodeOptions;
+  /** The emulated uplink: read it, or change it while the node runs (a network getting slower). */
+  link(): LinkSettings;
+  setLink(link: LinkSettings): void;
   stats(): ReturnType<EdgeStats['snapshot']>;
   /** Stops taking frames, answers those already taken, then disconnects. Idempotent. */
   close(): Promise<void>;
@@ -55,12 +58,18 @@ export async function startEdgeNode(partial: Partial<EdgeNodeOptions>, deps: Edg
     options.edgeClass,
     logger,
   );
-  await warmUp(models, policies, options);
+  await Promise.all(models.names().map((m) => warmUp(models, policies.get(m), options)));
+  // A new policy's configurations are loaded right away, so requests do not pay for session creation.
+  policies.onApplied = (policy) => {
+    warmUp(models, policy, options).catch((err) => logger.warn({ model: policy.model, err: (err as Error).message }, 'warm-up failed'));
+  };
   const hardware = await startNodeHardware({
     profile: options.profile, energyMeter: options.energyMeter, powerMeterUrl: options.mqttUrl, powerMeterTopic: options.powerMeterTopic,
     sysfsRoot: options.sysfsRoot, host: deps.host, logger,
   });
-  const transport = deps.transport ?? await openTransport(options, logger);
+  const real = deps.transport ?? await openTransport(options, logger);
+  // An emulated link (demo, tests) adds the time a real uplink would take; its figures then say so.
+  const transport = shapeTransport(real, { mbps: options.linkMbps, rttMs: options.linkRttMs });
   const mqtt = await connectMqtt(options.mqttUrl, { clientId: options.edgeId });
   const accounting = new Accounting(hardware, deps.metrics, models, options, logger);
   const node = new EdgeNodeRuntime(options, logger, models, policies, transport, mqtt, hardware, accounting);
@@ -69,9 +78,11 @@ export async function startEdgeNode(partial: Partial<EdgeNodeOptions>, deps: Edg
     edgeId: options.edgeId,
     options,
     stats: () => node.stats.snapshot(policies.stats()),
+    link: () => transport.link(),
+    setLink: (link) => transport.setLink(link),
     close: async () => {
       await node.close();
-      if (!deps.transport) await transport.close();
+      if (!deps.transport) await real.close();
       await hardware.close();
       await sessions.close();
       models.removeParts();
@@ -85,15 +96,13 @@ function openTransport(options: EdgeNodeOptions, logger: Logger): Promise<Tensor
     : createMqttTransport({ url: options.mqttUrl, edgeId: options.edgeId, clientId: `${options.edgeId}-t`, logger });
 }
 
-/** Loads the sessions the current policies use, so the first frames do not pay for it. */
-async function warmUp(models: ModelStore, policies: PolicyStore, options: EdgeNodeOptions): Promise<void> {
-  for (const model of models.names()) {
-    for (const entry of policies.get(model).entries) {
-      const cut = entry.configuration.cut;
-      for (const part of ['head', 'tail'] as const) {
-        if ((part === 'head' && cut === 'input') || (part === 'tail' && cut === 'output')) continue;
-        (await models.session(model, part, cut, { threads: hostThreads(entry.configuration.edge_threads, options.threads) })).release();
-      }
+/** Loads the sessions a policy uses (heads, and tails for fallbacks), so frames do not pay for it. */
+async function warmUp(models: ModelStore, policy: CompiledPolicy, options: EdgeNodeOptions): Promise<void> {
+  for (const entry of policy.entries) {
+    const cut = entry.configuration.cut;
+    for (const part of ['head', 'tail'] as const) {
+      if ((part === 'head' && cut === 'input') || (part === 'tail' && cut === 'output')) continue;
+      (await models.session(policy.model, part, cut, { threads: hostThreads(entry.configuration.edge_threads, options.threads) })).release();
     }
   }
 }
@@ -186,10 +195,13 @@ class EdgeNodeRuntime {
       const policy = this.policies.get(req.model);
       const turn = this.#turns.get(req.model) ?? 0;
       this.#turns.set(req.model, turn + 1);
-      const entry = decide(policy, req.deadlineAtMs - Date.now(), { accuracyFloor: req.accuracyFloor, turn })!;
+      const entry = req.forced ?? decide(policy, req.deadlineAtMs - Date.now(), { accuracyFloor: req.accuracyFloor, turn })!;
       const outcome = await execute(req, entry, this.#context);
       const energy = await this.accounting.energy(mark, outcome, performance.now() - started, entry);
-      const latencySource = outcome.workerId ? combinedSource(this.hardware.latencySource, outcome.cloudLatencySource) : this.hardware.latencySource;
+      const link = this.options.linkMbps > 0 || this.options.linkRttMs > 0 ? 'emulated' : 'measured';
+      const latencySource = outcome.workerId
+        ? combinedSource(combinedSource(this.hardware.latencySource, outcome.cloudLatencySource), link)
+        : this.hardware.latencySource;
       const result = successResult(req, entry, outcome, { queueMs, energy, latencySource }, { edgeId: this.options.edgeId, topK: this.options.topK });
       this.stats.result(result, outcome.fallbackCode);
       this.#recent.done(key, this.#publish(sensorId, result));

@@ -66,10 +66,11 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
     accelerator: config.edge_accelerator || undefined,
     hostThreads: threads,
   };
+  const flops = partFlops(ctx.models, req.model, cut);
   const compute = async (part: 'head' | 'tail', input: ort.Tensor) => {
     const t0 = performance.now();
     const out = await ctx.models.run(req.model, part, cut, input, { threads });
-    return { out, ms: await ctx.hardware.dilate(performance.now() - t0, setting) };
+    return { out, ms: await ctx.hardware.dilate(performance.now() - t0, setting, flops[part]) };
   };
   const base = { reconfigureMs, cloudEnergyJ: 0, cloudEnergySource: '', cloudLatencySource: '' };
   if (cut === EDGE_ONLY_CUT) {
@@ -131,6 +132,13 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
       fallbackCode: err.code,
     };
   }
+}
+
+/** FLOPs of the head and the tail of a model cut at `cut`. */
+export function partFlops(models: ModelStore, model: string, cut: string): { head: number; tail: number } {
+  const { inspection } = models.get(model);
+  const info = cut === 'input' ? inspection.input : cut === 'output' ? inspection.output : inspection.cutPoints.find((c) => c.name === cut);
+  return { head: info?.flopsBefore ?? inspection.flops, tail: info?.flopsAfter ?? inspection.flops };
 }
 
 function local(logits: Float32Array, computeMs: number) {

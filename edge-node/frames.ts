@@ -3,11 +3,12 @@
  * way a frame can be wrong ends in a coded error that the node answers on the sensor's result topic.
  */
 import * as ort from 'onnxruntime-node';
-import { decodeTensor } from '../codec/index.ts';
+import { CODEC_NAMES, decodeTensor } from '../codec/index.ts';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { preprocessImage } from '../image/index.ts';
 import type { ModelStore } from '../model/index.ts';
-import { Frame } from '../schemas/index.ts';
+import { configuration, type Entry } from '../policy/index.ts';
+import { Frame, type ConfigurationProperties } from '../schemas/index.ts';
 
 export interface Admitted {
   key: string;
@@ -21,6 +22,8 @@ export interface Admitted {
   accuracyFloor: number;
   input: ort.Tensor;
   preprocessMs: number;
+  /** A configuration the frame asks for (profiling), checked against the model; else the policy decides. */
+  forced?: Entry;
 }
 
 /** What is known of a frame before it is decoded: enough to address an error result. */
@@ -51,6 +54,7 @@ export async function admit(frame: Frame, sensorId: string, models: ModelStore, 
       `budget of ${frame.budget_ms} ms had run out ${(nowMs - deadlineAtMs).toFixed(1)} ms before the frame arrived`,
       { details: { budgetMs: frame.budget_ms } });
   }
+  const forced = frame.configuration?.cut ? forcedEntry(frame.configuration, served.cuts) : undefined;
   const started = performance.now();
   const input = await inputTensor(frame, served.inputName, served.inputShape);
   return {
@@ -64,7 +68,16 @@ export async function admit(frame: Frame, sensorId: string, models: ModelStore, 
     accuracyFloor: frame.accuracy_floor,
     input,
     preprocessMs: performance.now() - started,
+    forced,
   };
+}
+
+function forcedEntry(requested: ConfigurationProperties, cuts: string[]): Entry {
+  const cut = requested.cut!;
+  if (!cuts.includes(cut)) throw new DynasplitError(ErrorCodes.UNKNOWN_CUT, `frame asks for cut '${cut}', which the model does not have`, { details: { cut } });
+  const codec = requested.codec || (cut === 'output' ? '' : 'fp32');
+  if (codec && !(CODEC_NAMES as readonly string[]).includes(codec)) throw badFrame(`frame asks for unknown codec '${codec}'`);
+  return { configuration: configuration({ ...requested, cut, codec }), latencyMs: 0, latencyP95Ms: 0, energyJ: 0, accuracy: 0 };
 }
 
 async function inputTensor(frame: Frame, inputName: string, shape: number[]): Promise<ort.Tensor> {

@@ -20,6 +20,9 @@ export class PolicyStore {
   #swaps = 0;
   #rejected = 0;
 
+  /** Called after a policy is swapped in (the node warms its sessions). */
+  onApplied: (policy: CompiledPolicy) => void = () => undefined;
+
   constructor(defaults: PolicyProperties[], validCuts: Map<string, Set<string>>, edgeClass: string, logger: Logger) {
     this.#validCuts = validCuts;
     this.#logger = logger;
@@ -58,6 +61,7 @@ export class PolicyStore {
       }
       this.#current.set(model, policy);
       this.#swaps++;
+      this.onApplied(policy);
       this.#logger.info({ model, version: policy.version, rule: policy.rule, entries: policy.entries.length }, 'policy applied');
     } catch (err) {
       this.#rejected++;

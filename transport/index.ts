@@ -7,3 +7,5 @@ export { createNatsTransport } from './nats-transport.ts';
 export type { NatsTransportOptions } from './nats-transport.ts';
 export { createMqttTransport, DEFAULT_MQTT_URL } from './mqtt-transport.ts';
 export type { MqttTransportOptions } from './mqtt-transport.ts';
+export { shapeTransport, oneWayMs } from './shaped-transport.ts';
+export type { LinkSettings, ShapedTransport } from './shaped-transport.ts';

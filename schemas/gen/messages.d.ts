@@ -51,6 +51,9 @@ export namespace dynasplit {
             /** Lowest acceptable accuracy (0..1) of the configuration chosen for this request; 0 = any. */
             accuracy_floor: number;
 
+            /** Profiling: run this configuration instead of the policy's choice (the optimizer's control channel). */
+            configuration?: (dynasplit.v1.Configuration.$Properties|null);
+
             /** Frame input. */
             input?: ("tensor"|"image");
 
@@ -162,6 +165,9 @@ export namespace dynasplit {
                 /** Lowest acceptable accuracy (0..1) of the configuration chosen for this request; 0 = any. */
                 accuracy_floor?: (number|null);
 
+                /** Profiling: run this configuration instead of the policy's choice (the optimizer's control channel). */
+                configuration?: (dynasplit.v1.Configuration.$Properties|null);
+
                 /** Frame input */
                 input?: ("tensor"|"image");
 
@@ -179,6 +185,7 @@ export namespace dynasplit {
               tensor?: dynasplit.v1.Tensor.$Shape|null;
               image?: dynasplit.v1.EncodedImage.$Shape|null;
               accuracy_floor?: number|null;
+              configuration?: dynasplit.v1.Configuration.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
               ({ input?: undefined; tensor?: null; image?: null }|{ input?: "tensor"; tensor: dynasplit.v1.Tensor.$Shape; image?: null }|{ input?: "image"; tensor?: null; image: dynasplit.v1.EncodedImage.$Shape })

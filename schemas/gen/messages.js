@@ -40,6 +40,7 @@ export const dynasplit = $root.dynasplit = (() => {
              * @property {dynasplit.v1.Tensor.$Properties|null} [tensor] Preprocessed model input (float32, the model's input shape).
              * @property {dynasplit.v1.EncodedImage.$Properties|null} [image] A JPEG or PNG the edge node decodes and preprocesses.
              * @property {number|null} [accuracy_floor] Lowest acceptable accuracy (0..1) of the configuration chosen for this request; 0 = any.
+             * @property {dynasplit.v1.Configuration.$Properties|null} [configuration] Profiling: run this configuration instead of the policy's choice (the optimizer's control channel).
              * @property {"tensor"|"image"} [input] Frame input
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
@@ -63,6 +64,7 @@ export const dynasplit = $root.dynasplit = (() => {
              *   tensor?: dynasplit.v1.Tensor.$Shape|null;
              *   image?: dynasplit.v1.EncodedImage.$Shape|null;
              *   accuracy_floor?: number|null;
+             *   configuration?: dynasplit.v1.Configuration.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
              *   ({ input?: undefined; tensor?: null; image?: null }|{ input?: "tensor"; tensor: dynasplit.v1.Tensor.$Shape; image?: null }|{ input?: "image"; tensor?: null; image: dynasplit.v1.EncodedImage.$Shape })
@@ -148,6 +150,14 @@ export const dynasplit = $root.dynasplit = (() => {
              */
             Frame.prototype.accuracy_floor = 0;
 
+            /**
+             * Profiling: run this configuration instead of the policy's choice (the optimizer's control channel).
+             * @member {dynasplit.v1.Configuration.$Properties|null|undefined} configuration
+             * @memberof dynasplit.v1.Frame
+             * @instance
+             */
+            Frame.prototype.configuration = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
@@ -210,6 +220,8 @@ export const dynasplit = $root.dynasplit = (() => {
                     $root.dynasplit.v1.EncodedImage.encode(message.image, writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
                 if (message.accuracy_floor != null && $Object.hasOwnProperty.call(message, "accuracy_floor") && !$Object.is(message.accuracy_floor, 0))
                     writer.uint32(/* id 8, wireType 1 =*/65).double(message.accuracy_floor);
+                if (message.configuration != null && $Object.hasOwnProperty.call(message, "configuration"))
+                    $root.dynasplit.v1.Configuration.encode(message.configuration, writer.uint32(/* id 9, wireType 2 =*/74).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -335,6 +347,12 @@ export const dynasplit = $root.dynasplit = (() => {
                                 delete message.accuracy_floor;
                             continue;
                         }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            message.configuration = $root.dynasplit.v1.Configuration.decode(reader, reader.size(), $undefined, _depth + 1, message.configuration);
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -420,6 +438,11 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (message.accuracy_floor != null && $Object.hasOwnProperty.call(message, "accuracy_floor"))
                     if (typeof message.accuracy_floor !== "number")
                         return "accuracy_floor: number expected";
+                if (message.configuration != null && $Object.hasOwnProperty.call(message, "configuration")) {
+                    let error = $root.dynasplit.v1.Configuration.verify(message.configuration, _depth + 1);
+                    if (error)
+                        return "configuration." + error;
+                }
                 return null;
             };
 
@@ -469,6 +492,11 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (object.accuracy_floor != null)
                     if (!$Object.is($Number(object.accuracy_floor), 0))
                         message.accuracy_floor = $Number(object.accuracy_floor);
+                if (object.configuration != null) {
+                    if (!$util.isObject(object.configuration))
+                        throw $TypeError(".dynasplit.v1.Frame.configuration: object expected");
+                    message.configuration = $root.dynasplit.v1.Configuration.fromObject(object.configuration, _depth + 1);
+                }
                 return message;
             };
 
@@ -496,6 +524,7 @@ export const dynasplit = $root.dynasplit = (() => {
                     object.budget_ms = 0;
                     object.capture_at_ms = 0;
                     object.accuracy_floor = 0;
+                    object.configuration = null;
                 }
                 if (message.request_id != null && $Object.hasOwnProperty.call(message, "request_id"))
                     object.request_id = message.request_id;
@@ -519,6 +548,8 @@ export const dynasplit = $root.dynasplit = (() => {
                 }
                 if (message.accuracy_floor != null && $Object.hasOwnProperty.call(message, "accuracy_floor"))
                     object.accuracy_floor = options.json && !$isFinite(message.accuracy_floor) ? $String(message.accuracy_floor) : message.accuracy_floor;
+                if (message.configuration != null && $Object.hasOwnProperty.call(message, "configuration"))
+                    object.configuration = $root.dynasplit.v1.Configuration.toObject(message.configuration, options, _depth + 1);
                 return object;
             };
 

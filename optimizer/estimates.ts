@@ -1,0 +1,131 @@
+/**
+ * What a configuration is expected to cost, from models (DESIGN.md §1: "profile per cut point once,
+ * predict the rest from models of frequency and link"):
+ *   latency = edge compute + transfer + cloud compute
+ *     edge compute  = head FLOPs / device GFLOP/s at (frequency, threads, accelerator)   [profile]
+ *     transfer      = rtt + encoded tensor bytes * 8 / bandwidth                        [link model]
+ *     cloud compute = tail FLOPs / cloud GFLOP/s in its mode                              [profile]
+ *   energy = edge active power * edge compute + edge idle power * (transfer + cloud compute)
+ *          + cloud active power * cloud compute
+ * Each component is then scaled by a correction fitted to measurements (median of measured/predicted),
+ * so the model's shape comes from physics and its level from the node's own numbers. Figures from
+ * here are modelled; measured configurations use their measurements (live.ts).
+ */
+import { codecFromName, encodedDataBytes } from '../codec/index.ts';
+import { activePowerW, idlePowerW, predictedComputeMs, type DeviceProfile } from '../hardware/index.ts';
+import type { ModelInspection } from '../model/index.ts';
+import type { Configuration } from '../policy/index.ts';
+
+export interface LinkModel {
+  /** Mbit/s */
+  bandwidthMbps: number;
+  /** ms */
+  rttMs: number;
+}
+
+/** Multipliers fitted to measurements; 1 = the profile's word. */
+export interface Corrections { edge: number; cloud: number; transfer: number; energy: number }
+export const NO_CORRECTION: Corrections = { edge: 1, cloud: 1, transfer: 1, energy: 1 };
+
+export interface PredictContext {
+  inspection: Pick<ModelInspection, 'input' | 'cutPoints' | 'output'>;
+  edge: DeviceProfile;
+  cloud: DeviceProfile;
+  link: LinkModel;
+  corrections?: Corrections;
+}
+
+export interface Prediction {
+  latencyMs: number;
+  energyJ: number;
+  edgeComputeMs: number;
+  transferMs: number;
+  cloudComputeMs: number;
+  tensorBytes: number;
+}
+
+/**
+ * Top-1 agreement assumed for a codec before any is measured: fp32 is exact, fp16's error (<1e-3
+ * relative) does not move a top-1; 8-bit codecs are taken at 0.99, a prior the measured agreement
+ * of sampled requests replaces.
+ */
+export function priorAccuracy(codec: string): number {
+  return codec === '' || codec === 'fp32' || codec === 'fp16' ? 1 : 0.99;
+}
+
+export function predict(config: Configuration, ctx: PredictContext): Prediction {
+  const k = ctx.corrections ?? NO_CORRECTION;
+  const cut = config.cut === 'input' ? ctx.inspection.input
+    : config.cut === 'output' ? ctx.inspection.output
+      : ctx.inspection.cutPoints.find((c) => c.name === config.cut);
+  if (!cut) throw new Error(`unknown cut ${config.cut}`);
+  const edgeSetting = {
+    frequencyMhz: config.edge_frequency_mhz || undefined,
+    threads: config.edge_threads || undefined,
+    accelerator: config.edge_accelerator || undefined,
+  };
+  const cloudSetting = { cloudMode: config.cloud_accelerator || undefined };
+  const edgeComputeMs = cut.flopsBefore > 0 ? k.edge * predictedComputeMs(cut.flopsBefore, ctx.edge, edgeSetting) : 0;
+  const offloaded = config.cut !== 'output';
+  const tensorBytes = offloaded ? encodedDataBytes(cut.shape, codecFromName(config.codec || 'fp32')) : 0;
+  const transferMs = offloaded ? k.transfer * transferTime(tensorBytes, ctx.link) : 0;
+  const cloudComputeMs = offloaded && cut.flopsAfter > 0 ? k.cloud * predictedComputeMs(cut.flopsAfter, ctx.cloud, cloudSetting) : 0;
+  const joules = (activePowerW(ctx.edge, edgeSetting) * edgeComputeMs
+    + idlePowerW(ctx.edge) * (transferMs + cloudComputeMs)
+    + (offloaded ? activePowerW(ctx.cloud, cloudSetting) * cloudComputeMs : 0)) / 1000;
+  return { latencyMs: edgeComputeMs + transferMs + cloudComputeMs, energyJ: k.energy * joules, edgeComputeMs, transferMs, cloudComputeMs, tensorBytes };
+}
+
+export function transferTime(bytes: number, link: LinkModel): number {
+  return link.rttMs + (link.bandwidthMbps > 0 ? (bytes * 8) / (link.bandwidthMbps * 1000) : 0);
+}
+
+export interface Observation {
+  config: Configuration;
+  edgeComputeMs: number;
+  transferMs: number;
+  cloudComputeMs: number;
+  energyJ: number;
+}
+
+/** Corrections as medians of measured/predicted per component (robust to a few odd runs). */
+export function fitCorrections(observations: readonly Observation[], ctx: PredictContext): Corrections {
+  const ratios = { edge: [] as number[], cloud: [] as number[], transfer: [] as number[], energy: [] as number[] };
+  const base = { ...ctx, corrections: NO_CORRECTION };
+  for (const o of observations) {
+    const p = predict(o.config, base);
+    const add = (list: number[], measured: number, predicted: number) => {
+      if (predicted > 1e-9 && measured > 0 && Number.isFinite(measured)) list.push(measured / predicted);
+    };
+    add(ratios.edge, o.edgeComputeMs, p.edgeComputeMs);
+    add(ratios.cloud, o.cloudComputeMs, p.cloudComputeMs);
+    add(ratios.transfer, o.transferMs, p.transferMs);
+    add(ratios.energy, o.energyJ, p.energyJ);
+  }
+  const median = (xs: number[]) => {
+    if (xs.length === 0) return 1;
+    const s = [...xs].sort((a, b) => a - b);
+    return s[Math.floor(s.length / 2)];
+  };
+  return { edge: median(ratios.edge), cloud: median(ratios.cloud), transfer: median(ratios.transfer), energy: median(ratios.energy) };
+}
+
+/**
+ * Fits the link model transfer = rtt + bytes * 8 / bandwidth to (bytes, ms) samples by least squares;
+ * with too few distinct sizes, keeps `fallback`'s rtt and fits the bandwidth alone.
+ */
+export function fitLink(samples: readonly { bytes: number; transferMs: number }[], fallback: LinkModel): LinkModel {
+  const n = samples.length;
+  if (n === 0) return fallback;
+  const mx = samples.reduce((s, p) => s + p.bytes, 0) / n;
+  const my = samples.reduce((s, p) => s + p.transferMs, 0) / n;
+  const sxx = samples.reduce((s, p) => s + (p.bytes - mx) ** 2, 0);
+  const sxy = samples.reduce((s, p) => s + (p.bytes - mx) * (p.transferMs - my), 0);
+  if (sxx > 0 && sxy > 0) {
+    const msPerByte = sxy / sxx;
+    return { bandwidthMbps: 8 / (msPerByte * 1000), rttMs: Math.max(0, my - msPerByte * mx) };
+  }
+  const bytes = samples.reduce((s, p) => s + p.bytes, 0);
+  const time = samples.reduce((s, p) => s + Math.max(1e-6, p.transferMs - fallback.rttMs), 0);
+  return { bandwidthMbps: (bytes * 8) / (time * 1000), rttMs: fallback.rttMs };
+}
