@@ -10,6 +10,7 @@ import { startEdgeNode } from '../edge-node/index.ts';
 import { runSensor } from '../sensor/index.ts';
 import { stringOption, type Command } from './command.ts';
 import { processHost } from '../hardware/index.ts';
+import { startOptimizer } from '../optimizer/index.ts';
 import { LOG_LEVEL_OPTION, loggerFor, METRICS_OPTION, metricsStoreFlag, modelCacheDir, numberFlag } from './env.ts';
 import { sensorProgress, summaryText } from './summary-format.ts';
 
@@ -26,6 +27,7 @@ export const demoCommand: Command = {
     'edge-profile': { type: 'string', value: 'NAME', description: 'device the edge node emulates (host: this machine as it is)', default: 'rpi4' },
     'cloud-profile': { type: 'string', value: 'NAME', description: 'device the cloud worker emulates (host: this machine as it is)', default: 'gpu-server' },
     metrics: METRICS_OPTION,
+    optimize: { type: 'boolean', description: 'also run the live optimizer in-process: after its first round the edge follows its policies' },
     json: { type: 'boolean', description: 'print the summary as JSON on stdout' },
     'log-level': { ...LOG_LEVEL_OPTION, default: 'warn' },
   },
@@ -50,6 +52,15 @@ export const demoCommand: Command = {
       closers.unshift(() => cloud.close());
       const edge = await startEdgeNode({ edgeId: 'demo-edge', mqttUrl: broker.url, models, modelCacheDir: cacheDir, profile: edgeProfile }, { logger, host, metrics });
       closers.unshift(() => edge.close());
+      if (args.values.optimize) {
+        const optimizer = await startOptimizer({
+          mqttUrl: broker.url, models, edgeProfile: edgeProfile === 'host' ? 'rpi4' : edgeProfile, cloudProfile: cloudProfile === 'host' ? 'gpu-server' : cloudProfile,
+          intervalMs: 500, windowMs: 3_000, modelCacheDir: cacheDir,
+        }, { metrics, logger });
+        closers.unshift(() => optimizer.close());
+        await optimizer.round();
+        io.stderr('live optimizer: running; its first policy is published\n');
+      }
       const summary = await runSensor({
         sensorId: 'demo-sensor',
         mqttUrl: broker.url,

@@ -9,12 +9,13 @@ import { componentCommands } from './component-commands.ts';
 import { demoCommand } from './demo-command.ts';
 import { modelCommands } from './model-commands.ts';
 import { optimizerCommands } from './optimizer-commands.ts';
+import { optimizerRunCommand } from './optimizer-run-command.ts';
 
-const COMMANDS: Command[] = [demoCommand, brokerCommand, ...componentCommands, ...modelCommands, ...optimizerCommands];
+const COMMANDS: Command[] = [demoCommand, brokerCommand, ...componentCommands, ...modelCommands, ...optimizerCommands, optimizerRunCommand];
 
 const GROUPS: Record<string, string> = {
   model: 'model toolkit: generate zoo models, inspect cut points, split, verify',
-  optimizer: 'optimizer: configuration space, measurement pools, Pareto front',
+  optimizer: 'optimizer: configuration space, profiling, measurement pools, Pareto front, live re-optimization',
 };
 
 export function processIo(): Io {

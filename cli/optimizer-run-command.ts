@@ -1,0 +1,59 @@
+/** `dynasplit optimizer run`: the live optimizer as its own process. */
+import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { startOptimizer } from '../optimizer/index.ts';
+import { DECISION_RULES, type DecisionRule } from '../policy/index.ts';
+import { stringOption, type Command } from './command.ts';
+import {
+  flagOrEnv, LOG_LEVEL_OPTION, loggerFor, METRICS_OPTION, metricsStoreFlag, MODEL_OPTION, modelCacheDir, modelsFlag, MQTT_OPTION, numberFlag,
+  untilSignal,
+} from './env.ts';
+
+export const optimizerRunCommand: Command = {
+  path: ['optimizer', 'run'],
+  summary: 'read live metrics, re-optimize the Pareto front, publish policies when the choice changes',
+  usage: '',
+  positionals: { min: 0, max: 0 },
+  options: {
+    mqtt: MQTT_OPTION,
+    model: MODEL_OPTION,
+    metrics: { ...METRICS_OPTION, description: 'where the edge nodes write their metrics: influxdb (INFLUX_* variables) (env DYNASPLIT_METRICS)' },
+    edge: { type: 'string', value: 'PROFILE', description: 'device profile of the edge class', default: 'rpi4' },
+    cloud: { type: 'string', value: 'PROFILE', description: 'device profile of the cloud workers', default: 'gpu-server' },
+    class: { type: 'string', value: 'CLASS', description: 'edge class the policies are for', default: 'default' },
+    interval: { type: 'string', value: 'MS', description: 'ms between rounds', default: '2000' },
+    window: { type: 'string', value: 'MS', description: 'ms of recent metrics read each round', default: '10000' },
+    memory: { type: 'string', value: 'MS', description: 'ms measurements of unused configurations are remembered', default: '60000' },
+    hysteresis: { type: 'string', value: 'SHARE', description: 'share of budgets whose outcome must change before publishing', default: '0.1' },
+    rule: { type: 'string', value: 'RULE', description: `decision rule in the policies: ${DECISION_RULES.join(', ')}`, default: 'energy-first' },
+    codecs: { type: 'string', value: 'LIST', description: 'codecs the policies may use, comma-separated (default all)' },
+    'log-level': LOG_LEVEL_OPTION,
+  },
+  details: 'Metrics must come from a store the edge nodes also write to (InfluxDB); an embedded store is per process.',
+  async run(args) {
+    const logger = loggerFor(args);
+    if ((flagOrEnv(args, 'metrics', 'DYNASPLIT_METRICS') ?? 'embedded') === 'embedded') {
+      throw new DynasplitError(ErrorCodes.BAD_ARGS,
+        'optimizer run needs the metrics the edge nodes write: use --metrics influxdb (an embedded store only sees its own process; `dynasplit demo --optimize` runs the optimizer in-process)');
+    }
+    const metrics = metricsStoreFlag(args, logger);
+    const rule = stringOption(args, 'rule');
+    const optimizer = await startOptimizer({
+      mqttUrl: flagOrEnv(args, 'mqtt', 'DYNASPLIT_MQTT_URL'),
+      models: modelsFlag(args),
+      edgeProfile: stringOption(args, 'edge'),
+      cloudProfile: stringOption(args, 'cloud'),
+      edgeClass: stringOption(args, 'class'),
+      intervalMs: numberFlag(args, 'interval'),
+      windowMs: numberFlag(args, 'window'),
+      memoryMs: numberFlag(args, 'memory'),
+      hysteresis: numberFlag(args, 'hysteresis'),
+      rule: rule as DecisionRule | undefined,
+      codecs: stringOption(args, 'codecs')?.split(',').filter(Boolean),
+      modelCacheDir: modelCacheDir(),
+    }, { metrics, logger });
+    logger.info({ signal: await untilSignal() }, 'stopping');
+    await optimizer.close();
+    await metrics.close();
+    return 0;
+  },
+};
