@@ -10,8 +10,9 @@ import { demoCommand } from './demo-command.ts';
 import { modelCommands } from './model-commands.ts';
 import { optimizerCommands } from './optimizer-commands.ts';
 import { optimizerRunCommand } from './optimizer-run-command.ts';
+import { profileCommand } from './profile-command.ts';
 
-const COMMANDS: Command[] = [demoCommand, brokerCommand, ...componentCommands, ...modelCommands, ...optimizerCommands, optimizerRunCommand];
+const COMMANDS: Command[] = [demoCommand, brokerCommand, ...componentCommands, ...modelCommands, ...optimizerCommands, profileCommand, optimizerRunCommand];
 
 const GROUPS: Record<string, string> = {
   model: 'model toolkit: generate zoo models, inspect cut points, split, verify',

@@ -41,7 +41,7 @@ export const profileCommand: Command = {
     'cloud-modes': { type: 'string', value: 'MODE,...', description: 'cloud execution modes (default: the profile\'s)' },
     codecs: { type: 'string', value: 'NAME,...', description: 'tensor codecs (default: all)' },
     out: { type: 'string', value: 'POOL', description: 'pool CSV to write (measured and predicted rows)' },
-    local: { type: 'boolean', description: 'profile an embedded pipeline started here (broker, cloud worker, edge node)' },
+    local: { type: 'boolean', description: 'profile an embedded pipeline started here (broker, cloud worker, edge node); --mqtt is not used' },
     'link-mbps': { type: 'string', value: 'MBPS', description: 'with --local: emulated uplink bandwidth of the edge node (default: none)' },
     'link-rtt-ms': { type: 'string', value: 'MS', description: 'with --local: emulated link round-trip time (default: none)' },
     json: { type: 'boolean', description: 'print the report (without rows) as JSON on stdout' },

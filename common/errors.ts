@@ -40,6 +40,8 @@ export const ErrorCodes = {
   TRANSPORT: 'DYNASPLIT_ERR_TRANSPORT',
   /** A policy message cannot be decoded or is invalid. */
   BAD_POLICY: 'DYNASPLIT_ERR_BAD_POLICY',
+  /** The sensor sends faster than its allowed rate; the frame was not run. */
+  RATE_LIMITED: 'DYNASPLIT_ERR_RATE_LIMITED',
   /** The node's queue is full; the request was not accepted. */
   OVERLOADED: 'DYNASPLIT_ERR_OVERLOADED',
   /** The component is shutting down and takes no new work. */

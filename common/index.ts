@@ -9,3 +9,4 @@ export { Limiter } from './limiter.ts';
 export { silentLogger, rootLogger } from './log.ts';
 export type { Logger } from './log.ts';
 export { Rng, tensorRng } from './random.ts';
+export { RateLimiter } from './rate-limiter.ts';

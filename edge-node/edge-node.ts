@@ -4,12 +4,12 @@
  * Every frame that reaches it is answered exactly once: a result, an edge-completed result, or a
  * coded error (malformed frames included), and the node keeps serving.
  */
-import { connectMqtt, DynasplitError, ErrorCodes, isDynasplitError, silentLogger, Limiter, type Logger, type MqttClient } from '../common/index.ts';
+import { connectMqtt, DynasplitError, ErrorCodes, isDynasplitError, silentLogger, Limiter, RateLimiter, type Logger, type MqttClient } from '../common/index.ts';
 import { HOST_PROFILE, startNodeHardware, type DeviceProfile, type NodeHardware } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
 import { ModelStore, resolveModel, SessionCache } from '../model/index.ts';
 import { decide, defaultPolicy, type CompiledPolicy } from '../policy/index.ts';
-import { Result, topics, type ResultProperties } from '../schemas/index.ts';
+import { Result, topics, type Frame, type ResultProperties } from '../schemas/index.ts';
 import { createMqttTransport, createNatsTransport, shapeTransport, type LinkSettings, type TensorTransport } from '../transport/index.ts';
 import { Accounting, combinedSource } from './accounting.ts';
 import { RecentRequests } from './dedupe.ts';
@@ -111,6 +111,7 @@ class EdgeNodeRuntime {
   readonly stats = new EdgeStats();
   readonly #queue: Limiter;
   readonly #recent: RecentRequests;
+  readonly #rates: RateLimiter;
   readonly #tailEstimates = new Map<string, number>();
   readonly #turns = new Map<string, number>();
   readonly #context: ExecuteContext;
@@ -128,6 +129,7 @@ class EdgeNodeRuntime {
   ) {
     this.#queue = new Limiter(options.concurrency, options.maxQueue);
     this.#recent = new RecentRequests(options.dedupeWindow);
+    this.#rates = new RateLimiter(options.maxSensorRate);
     this.#context = {
       models,
       transport,
@@ -162,23 +164,30 @@ class EdgeNodeRuntime {
       this.logger.warn({ topic }, 'message on an unexpected topic: not answerable, dropped');
       return;
     }
-    if (this.#closing) {
-      this.#answerError(sensorId, new DynasplitError(ErrorCodes.CLOSED, 'edge node is shutting down', { retryable: true }));
-      return;
-    }
-    // #handle answers every failure itself; only a refusal by the full queue comes back here.
-    this.#queue.run(() => this.#handle(sensorId, payload, arrivedAt)).catch((err) => this.#answerError(sensorId, err));
-  }
-
-  async #handle(sensorId: string, payload: Buffer, arrivedAt: number): Promise<void> {
-    const queueMs = performance.now() - arrivedAt;
-    let frame;
+    // Decoding first (cheap: tensor bytes stay a view) lets every refusal below name its request.
+    let frame: Frame;
     try {
       frame = decodeFrame(payload, this.options.maxFrameBytes);
     } catch (err) {
       this.#answerError(sensorId, err);
       return;
     }
+    const origin = { sensorId, requestId: frame.request_id, model: frame.model, budgetMs: frame.budget_ms };
+    if (this.#closing) {
+      this.#answerError(sensorId, new DynasplitError(ErrorCodes.CLOSED, 'edge node is shutting down', { retryable: true }), origin);
+      return;
+    }
+    if (!this.#rates.take(sensorId, Date.now())) {
+      this.#answerError(sensorId, new DynasplitError(ErrorCodes.RATE_LIMITED,
+        `sensor ${sensorId} exceeds ${this.options.maxSensorRate} frames/s`, { retryable: true }), origin);
+      return;
+    }
+    // #handle answers every failure itself; only a refusal by the full queue comes back here.
+    this.#queue.run(() => this.#handle(sensorId, frame, arrivedAt)).catch((err) => this.#answerError(sensorId, err, origin));
+  }
+
+  async #handle(sensorId: string, frame: Frame, arrivedAt: number): Promise<void> {
+    const queueMs = performance.now() - arrivedAt;
     const origin = { sensorId, requestId: frame.request_id, model: frame.model, budgetMs: frame.budget_ms };
     const key = `${sensorId}/${frame.request_id}`;
     // A frame without a request id cannot be a duplicate of anything: admit() refuses it below.

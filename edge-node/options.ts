@@ -50,6 +50,8 @@ export interface EdgeNodeOptions {
   sysfsRoot: string;
   /** Share of requests (0..1) also run through the unsplit model to measure top-1 agreement; default 0.05 */
   agreementSampleRate: number;
+  /** Frames per second one sensor may send (bursts up to that many); more are refused (DYNASPLIT_ERR_RATE_LIMITED). 0 = no limit; default 0 */
+  maxSensorRate: number;
   /** Emulated uplink to the cloud, Mbit/s (0 = the real network only); default 0 */
   linkMbps: number;
   /** Emulated link round-trip time, ms; default 0 */
@@ -80,6 +82,7 @@ export function defaultEdgeOptions(): EdgeNodeOptions {
     energyMeter: 'modelled',
     sysfsRoot: '/sys',
     agreementSampleRate: 0.05,
+    maxSensorRate: 0,
     linkMbps: 0,
     linkRttMs: 0,
   };
@@ -96,6 +99,7 @@ export function parseEdgeOptions(partial: Partial<EdgeNodeOptions>): EdgeNodeOpt
   requirePositiveIntegers('edge node', options, ['concurrency', 'maxQueue', 'topK', 'dedupeWindow', 'maxFrameBytes', 'memoryBudgetMb']);
   if (!Number.isInteger(options.threads) || options.threads < 0) throw bad('threads must be an integer >= 0');
   if (!(options.minCloudWaitMs >= 0)) throw bad('minCloudWaitMs must be >= 0');
+  if (!(options.maxSensorRate >= 0)) throw bad('maxSensorRate must be >= 0');
   if (!(options.linkMbps >= 0) || !(options.linkRttMs >= 0)) throw bad('linkMbps and linkRttMs must be >= 0');
   if (!(options.agreementSampleRate >= 0 && options.agreementSampleRate <= 1)) throw bad('agreementSampleRate must be within 0..1');
   if (!['modelled', 'rapl', 'mqtt'].includes(options.energyMeter)) throw bad(`energyMeter must be modelled, rapl or mqtt, got '${options.energyMeter}'`);

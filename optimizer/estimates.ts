@@ -88,26 +88,31 @@ export interface Observation {
   energyJ: number;
 }
 
-/** Corrections as medians of measured/predicted per component (robust to a few odd runs). */
+/**
+ * Corrections as medians of measured/predicted per component (robust to a few odd runs). The energy
+ * correction is fitted last, against predictions that already use the fitted stage times, so the
+ * stage corrections are not counted twice.
+ */
 export function fitCorrections(observations: readonly Observation[], ctx: PredictContext): Corrections {
   const ratios = { edge: [] as number[], cloud: [] as number[], transfer: [] as number[], energy: [] as number[] };
-  const base = { ...ctx, corrections: NO_CORRECTION };
+  const add = (list: number[], measured: number, predicted: number) => {
+    if (predicted > 1e-9 && measured > 0 && Number.isFinite(measured)) list.push(measured / predicted);
+  };
   for (const o of observations) {
-    const p = predict(o.config, base);
-    const add = (list: number[], measured: number, predicted: number) => {
-      if (predicted > 1e-9 && measured > 0 && Number.isFinite(measured)) list.push(measured / predicted);
-    };
+    const p = predict(o.config, { ...ctx, corrections: NO_CORRECTION });
     add(ratios.edge, o.edgeComputeMs, p.edgeComputeMs);
     add(ratios.cloud, o.cloudComputeMs, p.cloudComputeMs);
     add(ratios.transfer, o.transferMs, p.transferMs);
-    add(ratios.energy, o.energyJ, p.energyJ);
   }
-  const median = (xs: number[]) => {
-    if (xs.length === 0) return 1;
-    const s = [...xs].sort((a, b) => a - b);
-    return s[Math.floor(s.length / 2)];
-  };
-  return { edge: median(ratios.edge), cloud: median(ratios.cloud), transfer: median(ratios.transfer), energy: median(ratios.energy) };
+  const stages = { edge: median(ratios.edge), cloud: median(ratios.cloud), transfer: median(ratios.transfer), energy: 1 };
+  for (const o of observations) add(ratios.energy, o.energyJ, predict(o.config, { ...ctx, corrections: stages }).energyJ);
+  return { ...stages, energy: median(ratios.energy) };
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return 1;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
 }
 
 /**

@@ -28,3 +28,5 @@ export { startOptimizer } from './live.ts';
 export type { LiveOptimizer, OptimizerDeps, RoundReport } from './live.ts';
 export { parseOptimizerOptions, defaultOptimizerOptions } from './options.ts';
 export type { OptimizerOptions } from './options.ts';
+export { profileConfigurations, parseProfileOptions } from './profile.ts';
+export type { ProfileDeps, ProfileOptions, ProfileReport } from './profile.ts';

@@ -184,4 +184,9 @@ describe('dynasplit optimizer profile --local', () => {
     expect(rows).toHaveLength(3 * 2 + 2);
     expect(rows.filter((r) => r.latencySource === 'modelled')).toHaveLength(2);
   });
+
+  it('asks for what it needs', async () => {
+    await expect(cli(profileCommand, ['--model', MODEL, '--edge', 'rpi4', '--cloud', 'gpu-server'])).rejects.toThrow(/missing --out/);
+    await expect(cli(profileCommand, ['--model', MODEL, '--out', 'x.csv', '--cloud', 'gpu-server'])).rejects.toThrow(/missing --edge/);
+  });
 });
