@@ -13,7 +13,7 @@ import * as ort from 'onnxruntime-node';
 import { startBroker } from '../broker/index.ts';
 import { startCloudWorker } from '../cloud-worker/index.ts';
 import { encodeTensor } from '../codec/index.ts';
-import { connectMqtt, tensorRng } from '../common/index.ts';
+import { connectMqtt, seededTensor } from '../common/index.ts';
 import { startEdgeNode } from '../edge-node/index.ts';
 import { inspectModel, ModelStore, resolveModel, SessionCache } from '../model/index.ts';
 import { configuration, encodePolicy } from '../policy/index.ts';
@@ -63,7 +63,7 @@ async function inProcess(path: string, c: Case): Promise<{ computeMs: number; rp
   const store = new ModelStore({ workDir: join(CACHE, 'bench-parts'), sessions });
   try {
     const served = await store.add(c.model, path);
-    const input = new ort.Tensor('float32', sample(served.inputShape), served.inputShape);
+    const input = new ort.Tensor('float32', seededTensor(served.inputShape, 3, 'bench-input'), served.inputShape);
     const run = async () => store.run(c.model, 'tail', c.cut, await store.run(c.model, 'head', c.cut, input));
     const t = await time(run, { runs: Math.min(c.requests, 50), warmup: 2 });
     return { computeMs: t.medianMs, rps: 1000 / t.medianMs };
@@ -86,7 +86,7 @@ async function overPipeline(path: string, c: Case, transport: 'mqtt' | 'nats', m
     })), { qos: 1, retain: true });
     while (edge.stats().policies.versions[c.model] !== 1) await new Promise((r) => setTimeout(r, 10));
     const shape = (await inspectModel(path)).input.shape;
-    const tensor = encodeTensor({ name: 'input', shape, data: sample(shape) }, 'fp32');
+    const tensor = encodeTensor({ name: 'input', shape, data: seededTensor(shape, 3, 'bench-input') }, 'fp32');
     const frame = (id: string) => Buffer.from(Frame.encode(Frame.create({
       request_id: id, sensor_id: 'bench', model: c.model, budget_ms: 60_000, capture_at_ms: Date.now(), tensor,
     })).finish());
@@ -137,10 +137,5 @@ async function overPipeline(path: string, c: Case, transport: 'mqtt' | 'nats', m
   }
 }
 
-function sample(shape: number[]): Float32Array {
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  tensorRng(3, 'bench-input').fillNormal(data, 0, 1);
-  return data;
-}
 
 const ms = (x: number) => x.toFixed(3);

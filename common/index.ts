@@ -8,5 +8,5 @@ export { stripUndefined, requirePositiveIntegers } from './options.ts';
 export { Limiter } from './limiter.ts';
 export { silentLogger, rootLogger } from './log.ts';
 export type { Logger } from './log.ts';
-export { Rng, tensorRng } from './random.ts';
+export { Rng, seededTensor, tensorRng } from './random.ts';
 export { RateLimiter } from './rate-limiter.ts';

@@ -104,3 +104,10 @@ export function cyrb128(str: string): [number, number, number, number] {
   h4 ^= h1;
   return [h1 >>> 0, h2 >>> 0, h3 >>> 0, h4 >>> 0];
 }
+
+/** A seeded standard-normal float32 tensor of `shape`: synthetic model input for sensors, profiling and checks. */
+export function seededTensor(shape: readonly number[], seed: number, name: string): Float32Array {
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  tensorRng(seed, name).fillNormal(data, 0, 1);
+  return data;
+}

@@ -13,7 +13,7 @@ import { inspectModel } from './inspect.ts';
 import { openSession, type ModelSession } from './runner.ts';
 import { splitModelFile } from './split-file.ts';
 import { INPUT_CUT } from './split.ts';
-import { tensorRng } from '../common/index.ts';
+import { seededTensor } from '../common/index.ts';
 
 /** fp32 split must reproduce the full model to this, relative to the logits' magnitude (max(1, |y|max)). */
 export const FP32_TOLERANCE = 1e-5;
@@ -133,11 +133,7 @@ async function verifyCut(
 }
 
 function seededInputs(shape: number[], count: number, seed: number): ort.Tensor[] {
-  return Array.from({ length: count }, (_, i) => {
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    tensorRng(seed, `verify-input-${i}`).fillNormal(data, 0, 1);
-    return new ort.Tensor('float32', data, shape);
-  });
+  return Array.from({ length: count }, (_, i) => new ort.Tensor('float32', seededTensor(shape, seed, `verify-input-${i}`), shape));
 }
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): { maxAbs: number; scale: number } {

@@ -5,7 +5,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { encodeTensor } from '../codec/index.ts';
-import { connectMqtt, tensorRng, type Logger } from '../common/index.ts';
+import { connectMqtt, seededTensor, type Logger } from '../common/index.ts';
 import { openSession } from '../model/index.ts';
 import type { Configuration } from '../policy/index.ts';
 import { Frame, Result, topics, type TensorProperties } from '../schemas/index.ts';
@@ -71,10 +71,8 @@ export async function openChannel(options: ChannelOptions, logger: Logger): Prom
 
 /** Seeded normal(0, 1) inputs of the model's input shape, as fp32 wire tensors. */
 export function syntheticInputs(shape: number[], seed: number, variants: number): ProfileInput[] {
-  const size = shape.reduce((a, b) => a * b, 1);
   return Array.from({ length: variants }, (_, k) => {
-    const data = new Float32Array(size);
-    tensorRng(seed, `profile-input-${k}`).fillNormal(data, 0, 1);
+    const data = seededTensor(shape, seed, `profile-input-${k}`);
     return { tensor: encodeTensor({ name: 'input', shape, data }, 'fp32'), data };
   });
 }

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { encodeTensor } from '../codec/index.ts';
-import { DynasplitError, ErrorCodes, tensorRng } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, seededTensor } from '../common/index.ts';
 import { imageFormat, preprocessImage } from '../image/index.ts';
 import type { FrameProperties } from '../schemas/index.ts';
 
@@ -17,12 +17,8 @@ export type InputSource = (i: number) => FrameInput;
 const SYNTHETIC_VARIANTS = 16;
 
 export function syntheticInputs(shape: number[], seed: number): InputSource {
-  const size = shape.reduce((a, b) => a * b, 1);
-  const inputs = Array.from({ length: SYNTHETIC_VARIANTS }, (_, k) => {
-    const data = new Float32Array(size);
-    tensorRng(seed, `sensor-input-${k}`).fillNormal(data, 0, 1);
-    return { tensor: encodeTensor({ name: 'input', shape, data }, 'fp32') };
-  });
+  const inputs = Array.from({ length: SYNTHETIC_VARIANTS }, (_, k) =>
+    ({ tensor: encodeTensor({ name: 'input', shape, data: seededTensor(shape, seed, `sensor-input-${k}`) }, 'fp32') }));
   return (i) => inputs[i % inputs.length];
 }
 

@@ -4,7 +4,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { encodeTensor } from '../../codec/index.ts';
-import { connectMqtt, tensorRng, type MqttClient } from '../../common/index.ts';
+import { connectMqtt, seededTensor, type MqttClient } from '../../common/index.ts';
 import { openSession } from '../../model/index.ts';
 import { Frame, Result, topics, type FrameProperties } from '../../schemas/index.ts';
 
@@ -58,11 +58,7 @@ export async function resultSink(url: string, sensorIds: string[]): Promise<Resu
 
 /** Seeded input tensors for a model input shape. */
 export function inputs(shape: number[], count: number, seed = 11): Float32Array[] {
-  return Array.from({ length: count }, (_, i) => {
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    tensorRng(seed, `pipeline-test-${i}`).fillNormal(data, 0, 1);
-    return data;
-  });
+  return Array.from({ length: count }, (_, i) => seededTensor(shape, seed, `pipeline-test-${i}`));
 }
 
 export function frame(requestId: string, sensorId: string, model: string, shape: number[], data: Float32Array, budgetMs = 5_000): FrameProperties {
