@@ -1,6 +1,6 @@
 /**
  * Live re-optimization on the real pipeline: an edge node emulating a slow device sends tensors to
- * an emulated GPU worker over an emulated 5 Mbit/s uplink; the optimizer reads the metrics and
+ * an emulated GPU worker over an emulated 2 Mbit/s uplink; the optimizer reads the metrics and
  * publishes policies. Mid-run the uplink slows 10x. Within 10 s the published policy must move off
  * the large-tensor configurations, and the share of budgets met must return to within 5 points of
  * its level before the change.
@@ -19,7 +19,7 @@ import { frame, inputs, resultSink, type ResultSink } from '../helpers/pipeline.
 const zoo = inject('zooDir');
 const MODEL = 'vgg16-tiny';
 const SHAPE = [1, 3, 32, 32];
-const BUDGET_MS = 150;
+const BUDGET_MS = 300;
 const EDGE_PROFILE = join(import.meta.dirname, '..', 'fixtures', 'slow-edge.json');
 let broker: BrokerHandle;
 let cloud: CloudWorker;
@@ -33,18 +33,18 @@ beforeAll(async () => {
   const models = { [MODEL]: join(zoo, `${MODEL}.onnx`) };
   const metrics = createMetricsStore('embedded');
   cloud = await startCloudWorker({ workerId: 'adapt-cloud', mqttUrl: broker.url, models, profile: 'gpu-server' });
-  edge = await startEdgeNode({ edgeId: 'adapt-edge', mqttUrl: broker.url, models, profile: EDGE_PROFILE, linkMbps: 5, linkRttMs: 1, concurrency: 4 },
+  edge = await startEdgeNode({ edgeId: 'adapt-edge', mqttUrl: broker.url, models, profile: EDGE_PROFILE, linkMbps: 2, linkRttMs: 1, concurrency: 4 },
     { metrics });
   optimizer = await startOptimizer({
     mqttUrl: broker.url, models, edgeProfile: EDGE_PROFILE, cloudProfile: 'gpu-server', codecs: ['fp32'],
-    intervalMs: 500, windowMs: 3_000, memoryMs: 30_000, linkMbps: 5, linkRttMs: 1,
+    intervalMs: 500, windowMs: 3_000, memoryMs: 30_000, linkMbps: 2, linkRttMs: 1,
   }, { metrics });
   sink = await resultSink(broker.url, ['adapt-sensor']);
   const data = inputs(SHAPE, 8, 2);
   void (async () => {
     for (let i = 0; sending; i++) {
       await sink.publishFrame('adapt-sensor', frame(`a-${i}`, 'adapt-sensor', MODEL, SHAPE, data[i % data.length], BUDGET_MS));
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
   })();
 }, 60_000);
@@ -76,7 +76,7 @@ it('follows a 10x slower uplink within 10 s and meets budgets again', async () =
   const beforeRate = metRate(between(beforeFrom, Date.now()));
   expect(beforeRate).toBeGreaterThan(0.8);
 
-  edge.setLink({ mbps: 0.5, rttMs: 1 });
+  edge.setLink({ mbps: 0.2, rttMs: 1 });
   const slowedAt = Date.now();
   const sentBy = (name: string, from: number, to: number) => Math.max(0, ...between(from, to).filter((r) => r.configuration?.name === name).map((r) => r.tensor_bytes ?? 0));
   const sentBefore = sentBy(before.configuration.name, beforeFrom, slowedAt);
