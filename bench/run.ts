@@ -4,6 +4,7 @@
  */
 import { benchCodecs } from './codecs.ts';
 import { benchCutLatency, benchSplitVgg16 } from './model.ts';
+import { benchEval } from './eval.ts';
 import { benchMetrics } from './metrics.ts';
 import { benchOptimizer } from './optimizer.ts';
 import { benchPipeline } from './pipeline.ts';
@@ -18,6 +19,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   'pipeline': benchPipeline,
   'metrics': benchMetrics,
   'optimizer': benchOptimizer,
+  'eval': benchEval,
 };
 
 const wanted = process.argv.slice(2);

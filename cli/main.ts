@@ -7,16 +7,18 @@ import { commandHelp, parseCommandArgs, type Command, type Io } from './command.
 import { brokerCommand } from './broker-command.ts';
 import { componentCommands } from './component-commands.ts';
 import { demoCommand } from './demo-command.ts';
+import { evalCommands } from './eval-commands.ts';
 import { modelCommands } from './model-commands.ts';
 import { optimizerCommands } from './optimizer-commands.ts';
 import { optimizerRunCommand } from './optimizer-run-command.ts';
 import { profileCommand } from './profile-command.ts';
 
-const COMMANDS: Command[] = [demoCommand, brokerCommand, ...componentCommands, ...modelCommands, ...optimizerCommands, profileCommand, optimizerRunCommand];
+const COMMANDS: Command[] = [demoCommand, brokerCommand, ...componentCommands, ...modelCommands, ...optimizerCommands, profileCommand, optimizerRunCommand, ...evalCommands];
 
 const GROUPS: Record<string, string> = {
   model: 'model toolkit: generate zoo models, inspect cut points, split, verify',
   optimizer: 'optimizer: configuration space, profiling, measurement pools, Pareto front, live re-optimization',
+  eval: 'evaluation: trace-driven simulation of strategies over a measurement pool',
 };
 
 export function processIo(): Io {

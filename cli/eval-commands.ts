@@ -1,0 +1,103 @@
+/** `dynasplit eval simulate`: strategies replayed over a measurement pool (docs/evaluation.md). */
+import { readFileSync } from 'node:fs';
+import { createProgress, DynasplitError, ErrorCodes } from '../common/index.ts';
+import {
+  DISTRIBUTIONS, isDistribution, parseBudgetFile, simulate, STRATEGY_NAMES, type QueueOptions, type SimulationReport, type StrategyReport,
+} from '../eval/index.ts';
+import { readPool } from '../optimizer/index.ts';
+import { intOption, stringOption, type Command, type CommandArgs } from './command.ts';
+import { numberFlag } from './env.ts';
+import { formatCount, table } from './format.ts';
+
+/** Requests for a distribution when --requests is not given: the size of DynaSplit's evaluation. */
+const DEFAULT_REQUESTS = 10_000;
+/** Runs at least this long show progress on stderr. */
+const PROGRESS_FROM = 100_000;
+/** Configurations listed per strategy in the text output. */
+const MIX_SHOWN = 8;
+
+const simulateCommand: Command = {
+  path: ['eval', 'simulate'],
+  summary: 'trace-driven simulation: strategies replayed over a measurement pool',
+  usage: '',
+  positionals: { min: 0, max: 0 },
+  options: {
+    pool: { type: 'string', value: 'FILE', description: 'measurement pool CSV (docs/optimizer.md)' },
+    budgets: { type: 'string', value: 'FILE|DIST', description: `latency budgets, ms: a file (one per line, in order) or ${DISTRIBUTIONS.join(', ')}` },
+    requests: { type: 'string', value: 'N', description: `requests (default: the file's budgets, or ${formatCount(DEFAULT_REQUESTS)} for a distribution)` },
+    strategies: { type: 'string', value: 'A,B,...', description: `strategies, in report order (default: all: ${STRATEGY_NAMES.join(',')})` },
+    seed: { type: 'string', value: 'S', description: 'seeds the draws, the budgets and the arrivals', default: '1' },
+    model: { type: 'string', value: 'NAME', description: 'model whose runs to use (needed when the pool holds several)' },
+    edges: { type: 'string', value: 'K', description: 'queueing: edge devices (any of --edges/--workers/--rate turns it on; default 1)' },
+    workers: { type: 'string', value: 'M', description: 'queueing: cloud workers (default 1)' },
+    rate: { type: 'string', value: 'R', description: 'queueing: requests/s per edge device, Poisson (default 1)' },
+    'edge-share': { type: 'string', value: 'X', description: 'queueing: share of a split run\'s latency on the edge when the pool records no parts', default: '0.5' },
+    json: { type: 'boolean', description: 'print { "strategies": { NAME: figures } } as JSON on stdout' },
+  },
+  details: 'weibull:SHAPE is scaled to the pool: fastest median + (slowest - fastest median) x Weibull(SHAPE, 1).\n' +
+    'A budget file shorter than --requests is cycled. Each request draws one recorded run per configuration, the same for\n' +
+    'every strategy; the oracle chooses with that hindsight. Figures and the queueing model: docs/evaluation.md.',
+  async run(args, io) {
+    const poolFile = stringOption(args, 'pool');
+    if (!poolFile) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'missing --pool FILE');
+    const spec = stringOption(args, 'budgets');
+    if (!spec) throw new DynasplitError(ErrorCodes.BAD_ARGS, `missing --budgets FILE|DIST (${DISTRIBUTIONS.join(', ')})`);
+    const budgets = isDistribution(spec) ? spec : parseBudgetFile(readText(spec.replace(/^file:/, '')), spec);
+    const fallback = typeof budgets === 'string' ? DEFAULT_REQUESTS : budgets.length;
+    const requests = intOption(args, 'requests', fallback);
+    const progress = requests >= PROGRESS_FROM ? createProgress({ write: io.stderr, isTTY: io.isTTY }, 'simulate', requests, formatCount) : undefined;
+    const report = simulate({
+      rows: readPool(readText(poolFile)),
+      budgets,
+      requests,
+      strategies: (stringOption(args, 'strategies') ?? STRATEGY_NAMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean),
+      seed: intOption(args, 'seed', 1),
+      model: stringOption(args, 'model'),
+      edgeShare: numberFlag(args, 'edge-share'),
+      queueing: queueFlags(args),
+      onProgress: progress ? (done) => { if (done < requests) progress.update(done); } : undefined,
+    });
+    progress?.done();
+    io.stdout(args.values.json ? `${JSON.stringify(report, null, 2)}\n` : reportText(report, requests));
+    return 0;
+  },
+};
+
+export const evalCommands: Command[] = [simulateCommand];
+
+function queueFlags(args: CommandArgs): QueueOptions | undefined {
+  if (args.values.edges === undefined && args.values.workers === undefined && args.values.rate === undefined) return undefined;
+  return { edges: intOption(args, 'edges', 1), workers: intOption(args, 'workers', 1), ratePerSecond: numberFlag(args, 'rate') ?? 1 };
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new DynasplitError(ErrorCodes.FILE_NOT_FOUND, `cannot read ${file}: ${(cause as Error).message}`, { cause, details: { file } });
+  }
+}
+
+const pct = (x: number | null) => (x === null || Number.isNaN(x) ? 'n/a' : `${(x * 100).toFixed(1)}%`);
+
+function reportText(report: SimulationReport, requests: number): string {
+  const entries = Object.entries(report.strategies);
+  const queued = entries.some(([, r]) => r.meanQueueWaitMs !== undefined);
+  const header = ['strategy', 'mean J', 'median J', 'met', 'mean ms', 'p95 ms', 'accuracy', 'vs cloud-only', ...(queued ? ['queue ms', 'edge wait ms'] : [])];
+  const rows = entries.map(([name, r]) => [name, r.meanEnergyJ.toFixed(4), r.medianEnergyJ.toFixed(4), pct(r.budgetMetRate), r.meanLatencyMs.toFixed(1),
+    r.p95LatencyMs.toFixed(1), r.meanAccuracy.toFixed(4), pct(r.savingsVsCloudOnly),
+    ...(queued ? [r.meanQueueWaitMs!.toFixed(1), r.meanEdgeWaitMs!.toFixed(1)] : [])]);
+  return [
+    `${formatCount(requests)} requests; energy per request, budgets met, latency (mean, p95), accuracy, energy saved against cloud-only`,
+    '',
+    table(header, rows),
+    ...entries.map(([name, r]) => mixText(name, r)),
+  ].join('\n');
+}
+
+function mixText(name: string, r: StrategyReport): string {
+  const mix = Object.entries(r.configurations);
+  const rows = mix.slice(0, MIX_SHOWN).map(([config, count]) => [config, formatCount(count), pct(r.requests > 0 ? count / r.requests : NaN)]);
+  const more = mix.length - MIX_SHOWN;
+  return `${table([`${name}: configuration`, 'requests', 'share'], rows)}${more > 0 ? `... and ${more} more\n` : ''}`;
+}

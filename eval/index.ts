@@ -1,0 +1,17 @@
+/**
+ * Evaluation: strategies compared over recorded measurements. A trace-driven simulation (DynaSplit,
+ * May et al. 2024: 10,000 requests over recorded runs; here up to millions), the baselines and the
+ * oracle behind one Strategy interface, workloads of latency budgets, and an optional queueing model
+ * of K edge devices sharing M cloud workers. Pure core (no I/O); docs/evaluation.md.
+ */
+export { simulate } from './simulate.ts';
+export type { RequestRecord, SimulateOptions, SimulationReport } from './simulate.ts';
+export { cloudOnlyBaseline, createStrategies, createStrategy, edgeOnlyBaseline, frontPolicy, STRATEGY_NAMES } from './strategies.ts';
+export type { DrawContext, SimRequest, Strategy, StrategyName } from './strategies.ts';
+export { budgetDistribution, DISTRIBUTIONS, isDistribution, parseBudgetFile } from './budgets.ts';
+export type { Budgets } from './budgets.ts';
+export { Arrivals, checkQueueOptions, QueueSystem } from './queueing.ts';
+export type { Completion, QueueOptions } from './queueing.ts';
+export type { StrategyReport } from './stats.ts';
+export { drawIndex, drawKey, poolTable, requestKey } from './table.ts';
+export type { PoolTable, TableOptions } from './table.ts';

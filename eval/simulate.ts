@@ -1,0 +1,124 @@
+/**
+ * Trace-driven simulation (DynaSplit, May et al. 2024, evaluation: strategies replayed over recorded
+ * measurements). For each request: take its budget; every strategy chooses a configuration; the run it
+ * gets is a recorded run of that configuration drawn uniformly from the pool. Draws are per (request,
+ * configuration), counter-based (table.ts), so every strategy — the oracle too — sees the same run of
+ * the same configuration, and only the configurations a strategy asks about are drawn.
+ */
+import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import type { PoolRow } from '../optimizer/index.ts';
+import { budgetDistribution, type Budgets } from './budgets.ts';
+import { Arrivals, checkQueueOptions, QueueSystem, type QueueOptions } from './queueing.ts';
+import { rowOrder, Tally, type StrategyReport } from './stats.ts';
+import { cloudOnlyBaseline, createStrategies, type DrawContext, type SimRequest } from './strategies.ts';
+import { drawIndex, drawKey, poolTable, requestKey, type PoolTable } from './table.ts';
+
+export interface SimulateOptions {
+  rows: readonly PoolRow[];
+  /** ms: a list used in order (cycled), a sampler, or a distribution spec (budgets.ts; seeded with `seed`). */
+  budgets: Budgets | string;
+  /** Default: the list's length; required with a sampler or a distribution. */
+  requests?: number;
+  /** Strategy names (strategies.ts STRATEGY_NAMES), reported in this order. */
+  strategies: readonly string[];
+  /** Seeds the draws, the distribution and the arrivals; default 1. */
+  seed?: number;
+  /** Model whose runs to use; needed when the pool holds several. */
+  model?: string;
+  /** Share of the latency on the edge for split runs that record no parts (queueing); default 0.5. */
+  edgeShare?: number;
+  /** K edge devices sharing M cloud workers (queueing.ts); without it, requests do not interact. */
+  queueing?: QueueOptions;
+  /** Called about every 1% of the requests. */
+  onProgress?: (done: number, total: number) => void;
+  /** Called per request after every strategy chose (`rows[s]`: the pool row strategy s got); the arrays are reused. */
+  onRequest?: (record: RequestRecord) => void;
+}
+
+export interface RequestRecord {
+  index: number;
+  budgetMs: number;
+  /** Per strategy: configuration id (index into table.names) and the pool row drawn. */
+  choices: Int32Array;
+  rows: Int32Array;
+  /** The request's draws, for checks: ctx.run(c) is the row configuration c drew. */
+  ctx: DrawContext;
+}
+
+export interface SimulationReport {
+  strategies: Record<string, StrategyReport>;
+}
+
+export function simulate(options: SimulateOptions): SimulationReport {
+  const seed = options.seed ?? 1;
+  const { table, strategies, next, requests, tallies, systems, arrivals } = setup(options, seed);
+  const { members, latencyMs, energyJ } = table;
+  const ids = new Map(table.names.map((name, c) => [name, c]));
+  const key = drawKey(seed);
+  let rk = 0;
+  const ctx: DrawContext = { table, run: (c) => members[c][drawIndex(rk, c, members[c].length)] };
+  const baseline = cloudOnlyBaseline(table.aggregates, true);
+  const base = baseline ? ids.get(baseline.configuration.name)! : -1;
+  let baselineEnergy = 0;
+  const record: RequestRecord = { index: 0, budgetMs: 0, choices: new Int32Array(strategies.length), rows: new Int32Array(strategies.length), ctx };
+  const step = Math.max(1, Math.floor(requests / 100));
+
+  for (let i = 0; i < requests; i++) {
+    const budgetMs = next(i);
+    rk = requestKey(key, i);
+    const request: SimRequest = { budgetMs, index: i };
+    if (base >= 0) baselineEnergy += energyJ[ctx.run(base)];
+    arrivals?.next();
+    for (let s = 0; s < strategies.length; s++) {
+      const name = strategies[s].choose(request, ctx);
+      const c = ids.get(name);
+      if (c === undefined) throw new DynasplitError(ErrorCodes.BAD_ARGS, `strategy '${strategies[s].name}' chose '${name}', not in the pool`);
+      const row = ctx.run(c);
+      tallies[s].choose(c, row);
+      if (systems) systems[s].submit(arrivals!.timeMs, arrivals!.device, row, budgetMs);
+      else tallies[s].finish(latencyMs[row], budgetMs);
+      record.choices[s] = c;
+      record.rows[s] = row;
+    }
+    if (options.onRequest) {
+      record.index = i;
+      record.budgetMs = budgetMs;
+      options.onRequest(record);
+    }
+    if (options.onProgress && (i + 1) % step === 0) options.onProgress(i + 1, requests);
+  }
+  systems?.forEach((q) => q.flush());
+
+  const order = { energy: rowOrder(table, energyJ), latency: rowOrder(table, latencyMs) };
+  const baselineMean = base >= 0 && requests > 0 ? baselineEnergy / requests : null;
+  return { strategies: Object.fromEntries(strategies.map((s, k) => [s.name, tallies[k].report(order, baselineMean)])) };
+}
+
+function setup(options: SimulateOptions, seed: number) {
+  const table = poolTable(options.rows, { model: options.model, edgeShare: options.edgeShare });
+  const strategies = createStrategies(options.strategies, table);
+  const dupes = options.strategies.filter((s, i) => options.strategies.indexOf(s) !== i);
+  if (dupes.length > 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, `strategy listed twice: ${dupes.join(', ')}`);
+  const { next, requests } = budgetStream(options, table, seed);
+  const queueing = options.queueing ? checkQueueOptions(options.queueing) : undefined;
+  const tallies = strategies.map(() => new Tally(table, queueing ? requests : 0));
+  // With queueing a request's latency is known when the cloud has served it: the system reports it to the tally.
+  const systems = queueing ? tallies.map((t) => new QueueSystem(table, queueing, (...a) => t.finish(...a))) : undefined;
+  const arrivals = queueing ? new Arrivals(queueing, seed) : undefined;
+  return { table, strategies, next, requests, tallies, systems, arrivals };
+}
+
+function budgetStream(options: SimulateOptions, table: PoolTable, seed: number): { next: (i: number) => number; requests: number } {
+  const { budgets } = options;
+  const requests = options.requests ?? (Array.isArray(budgets) ? budgets.length : undefined);
+  if (requests === undefined) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'simulate: the number of requests is needed with a budget distribution');
+  if (!Number.isInteger(requests) || requests < 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, `simulate: requests must be a non-negative integer, got ${requests}`);
+  if (typeof budgets === 'string') {
+    const sampler = budgetDistribution(budgets, table, seed);
+    return { next: () => sampler(), requests };
+  }
+  if (typeof budgets === 'function') return { next: () => budgets(), requests };
+  const list = budgets as readonly number[];
+  if (list.length === 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'simulate: the budget list is empty');
+  return { next: (i) => list[i % list.length], requests };
+}

@@ -1,0 +1,123 @@
+/**
+ * Per-strategy tallies and the figures reported from them. Every outcome of the plain simulation is a
+ * recorded run, so its distributions are counts over the pool's rows: the median energy and the p95
+ * latency are exact, from those counts, in O(rows) memory whatever the number of requests. With
+ * queueing, latency adds waits and is no longer a pool value: each request's latency is kept (8 bytes
+ * a request) and sorted once at the end — still exact.
+ *
+ * Definitions follow optimizer/pool.ts: median = the middle value, or the mean of the middle two for an
+ * even count; p95 = nearest rank (the ceil(0.95 n)-th smallest).
+ */
+import type { PoolTable } from './table.ts';
+
+export interface StrategyReport {
+  requests: number;
+  /** J per request. */
+  meanEnergyJ: number;
+  medianEnergyJ: number;
+  /** Share of requests whose latency was within their budget, 0..1. */
+  budgetMetRate: number;
+  /** ms */
+  meanLatencyMs: number;
+  p95LatencyMs: number;
+  meanAccuracy: number;
+  /** 1 - meanEnergyJ / the cloud-only configuration's mean energy over the same requests; null without a cloud-only mark. */
+  savingsVsCloudOnly: number | null;
+  /** Requests per configuration name (most used first). */
+  configurations: Record<string, number>;
+  /** Queueing only: mean wait for a cloud worker, and for the edge device (busy with earlier requests), ms. */
+  meanQueueWaitMs?: number;
+  meanEdgeWaitMs?: number;
+}
+
+/** Rows of the table's model sorted by a per-row value (for exact quantiles over row counts). */
+export function rowOrder(table: PoolTable, values: Float64Array): Int32Array {
+  const rows = Int32Array.from(table.members.flatMap((m) => Array.from(m)));
+  return rows.sort((a, b) => values[a] - values[b] || a - b);
+}
+
+export class Tally {
+  private readonly rowCounts: Float64Array;
+  private readonly configCounts: Float64Array;
+  private readonly latencies: Float64Array | undefined;
+  private requests = 0;
+  private completed = 0;
+  private met = 0;
+  private energy = 0;
+  private latency = 0;
+  private accuracy = 0;
+  private queueWait = 0;
+  private edgeWait = 0;
+
+  /** `keepLatencies`: the number of requests, when latency is not a pool value (queueing). */
+  constructor(private readonly table: PoolTable, keepLatencies = 0) {
+    this.rowCounts = new Float64Array(table.latencyMs.length);
+    this.configCounts = new Float64Array(table.names.length);
+    this.latencies = keepLatencies > 0 ? new Float64Array(keepLatencies) : undefined;
+  }
+
+  /** A request ran configuration `c` and got pool row `row`. */
+  choose(c: number, row: number): void {
+    this.requests++;
+    this.rowCounts[row]++;
+    this.configCounts[c]++;
+    this.energy += this.table.energyJ[row];
+    this.accuracy += this.table.accuracy[row];
+  }
+
+  /** Its latency (ms), once known; waits only with queueing. */
+  finish(latencyMs: number, budgetMs: number, queueWaitMs = 0, edgeWaitMs = 0): void {
+    if (this.latencies) this.latencies[this.completed] = latencyMs;
+    this.completed++;
+    this.latency += latencyMs;
+    if (latencyMs <= budgetMs) this.met++;
+    this.queueWait += queueWaitMs;
+    this.edgeWait += edgeWaitMs;
+  }
+
+  /** The figures; `order` holds the rows sorted by energy and by latency (rowOrder); `baselineEnergyJ` is cloud-only's mean or null. */
+  report(order: { energy: Int32Array; latency: Int32Array }, baselineEnergyJ: number | null): StrategyReport {
+    const n = this.requests;
+    const { table } = this;
+    const meanEnergyJ = n > 0 ? this.energy / n : NaN;
+    const medianEnergyJ = n === 0 ? NaN : n % 2 === 1
+      ? kth(order.energy, table.energyJ, this.rowCounts, (n + 1) / 2)
+      : (kth(order.energy, table.energyJ, this.rowCounts, n / 2) + kth(order.energy, table.energyJ, this.rowCounts, n / 2 + 1)) / 2;
+    const rank = Math.min(n, Math.max(1, Math.ceil(0.95 * n)));
+    const p95LatencyMs = n === 0 ? NaN : this.latencies
+      ? this.latencies.subarray(0, this.completed).sort()[rank - 1]
+      : kth(order.latency, table.latencyMs, this.rowCounts, rank);
+    const report: StrategyReport = {
+      requests: n,
+      meanEnergyJ,
+      medianEnergyJ,
+      budgetMetRate: n > 0 ? this.met / n : NaN,
+      meanLatencyMs: n > 0 ? this.latency / n : NaN,
+      p95LatencyMs,
+      meanAccuracy: n > 0 ? this.accuracy / n : NaN,
+      savingsVsCloudOnly: baselineEnergyJ === null || !(baselineEnergyJ > 0) ? null : 1 - meanEnergyJ / baselineEnergyJ,
+      configurations: this.mix(),
+    };
+    if (this.latencies) {
+      report.meanQueueWaitMs = n > 0 ? this.queueWait / n : NaN;
+      report.meanEdgeWaitMs = n > 0 ? this.edgeWait / n : NaN;
+    }
+    return report;
+  }
+
+  private mix(): Record<string, number> {
+    const used = [...this.configCounts.keys()].filter((c) => this.configCounts[c] > 0);
+    used.sort((a, b) => this.configCounts[b] - this.configCounts[a] || a - b);
+    return Object.fromEntries(used.map((c) => [this.table.names[c], this.configCounts[c]]));
+  }
+}
+
+/** The k-th smallest (1-based) value when row r occurs counts[r] times; `order` sorts the rows by value. */
+function kth(order: Int32Array, values: Float64Array, counts: Float64Array, k: number): number {
+  let seen = 0;
+  for (let i = 0; i < order.length; i++) {
+    seen += counts[order[i]];
+    if (seen >= k) return values[order[i]];
+  }
+  return NaN;
+}
