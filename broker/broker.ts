@@ -1,6 +1,7 @@
 /**
- * The dynasplit MQTT broker: aedes 1.x behind a TCP listener and, optionally, a WebSocket one, with
- * shared subscriptions (./shared-subscriptions.ts) and a packet-size bound (./packet-size.ts).
+ * The dynasplit MQTT broker: aedes 1.x behind a TCP listener and, optionally, WebSocket and TLS ones,
+ * with shared subscriptions (./shared-subscriptions.ts), a packet-size bound (./packet-size.ts) and,
+ * given a users file, authentication and ACLs (./auth.ts; docs/security.md).
  * Used standalone (`dynasplit broker`) and embedded in-process by the demo and the tests.
  *
  * MQTT 3.1 and 3.1.1 only: aedes 1.2 answers a CONNECT with protocol level 5 with return code 1,
@@ -9,13 +10,17 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Aedes, type Client, type PublishPacket } from 'aedes';
+import type { Server as TlsServer } from 'node:tls';
+import { Aedes, type AedesOptions, type Client, type PublishPacket } from 'aedes';
 import { pino, type Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { AuthRefusal, BrokerAuth, type AuthStats } from './auth.ts';
 import { parseBrokerOptions, type BrokerOptions } from './options.ts';
 import { guardPacketSize, type PacketSizeViolation } from './packet-size.ts';
 import { SharedSubscriptions, type SharedSubscriptionStats } from './shared-subscriptions.ts';
+import { createTlsListener, loadTlsFiles } from './tls.ts';
+import { loadUsersFile } from './users.ts';
 
 export interface BrokerDeps {
   /** Parent logger; the broker logs through `child({ component: 'broker' })`. Default: silent. */
@@ -32,6 +37,8 @@ export interface BrokerStats {
   /** connections closed for a packet over maxPacketBytes (or a malformed length) */
   oversized: number;
   shared: SharedSubscriptionStats;
+  /** refusals, when a users file turned authentication on */
+  auth?: AuthStats;
 }
 
 export interface BrokerHandle {
@@ -45,6 +52,10 @@ export interface BrokerHandle {
   readonly url: string;
   /** `ws://host:port/mqtt`, when there is a WebSocket listener */
   readonly wsUrl?: string;
+  /** the TLS port, when there is a TLS listener */
+  readonly tlsPort?: number;
+  /** `mqtts://host:port`, when there is a TLS listener */
+  readonly tlsUrl?: string;
   stats(): BrokerStats;
   /** Stops accepting, disconnects clients, closes aedes and the listeners; idempotent. */
   close(): Promise<void>;
@@ -54,18 +65,19 @@ interface Listeners {
   tcp: NetServer;
   http?: HttpServer;
   wss?: WebSocketServer;
+  tls?: TlsServer;
 }
 
 export async function startBroker(options: Partial<BrokerOptions> = {}, deps: BrokerDeps = {}): Promise<BrokerHandle> {
   const opts = parseBrokerOptions(options);
   const logger = (deps.logger ?? pino({ level: 'silent' })).child({ component: 'broker' });
+  // Files first: a bad users file or certificate fails the start before anything listens.
+  const auth = opts.usersFile === undefined ? undefined : new BrokerAuth(await loadUsersFile(opts.usersFile), logger);
+  const tlsFiles = opts.tlsPort === undefined ? undefined : await loadTlsFiles(opts);
   const shared = new SharedSubscriptions(logger);
-  const aedes = await Aedes.createBroker({
-    authorizePublish,
-    authorizeSubscribe: shared.authorizeSubscribe,
-    authorizeForward: shared.authorizeForward,
-  });
+  const aedes = await Aedes.createBroker(hooks(shared, auth));
   shared.attach(aedes);
+  auth?.attach(aedes);
   const counters = { published: 0, oversized: 0 };
   watchClients(aedes, logger, counters);
 
@@ -83,17 +95,24 @@ export async function startBroker(options: Partial<BrokerOptions> = {}, deps: Br
   const listeners: Listeners = { tcp: createNetServer((socket) => { socket.setNoDelay(true); accept(socket); }) };
   let tcpPort: number;
   let wsPort: number | undefined;
+  let tlsPort: number | undefined;
   try {
     tcpPort = await listen(listeners.tcp, opts.port, opts.host);
     if (opts.wsPort !== undefined) wsPort = await listenWebSocket(listeners, opts, accept, logger);
+    if (tlsFiles) {
+      listeners.tls = createTlsListener(tlsFiles, (socket) => { socket.setNoDelay(true); accept(socket); }, logger);
+      tlsPort = await listen(listeners.tls, opts.tlsPort!, opts.host);
+    }
   } catch (cause) {
     await shutdown(aedes, listeners, connections, opts.closeTimeoutMs, logger);
     throw new DynasplitError(ErrorCodes.TRANSPORT, `broker cannot listen on ${opts.host}: ${(cause as Error).message}`,
-      { cause, details: { host: opts.host, port: opts.port, wsPort: opts.wsPort } });
+      { cause, details: { host: opts.host, port: opts.port, wsPort: opts.wsPort, tlsPort: opts.tlsPort } });
   }
 
   const host = connectHost(opts.host);
-  logger.info({ host: opts.host, tcpPort, wsPort }, 'broker listening');
+  logger.info({ host: opts.host, tcpPort, wsPort, tlsPort, auth: auth ? 'users file' : 'off', clientCertificates: tlsFiles?.ca !== undefined },
+    'broker listening');
+  if (!auth && !isLoopback(opts.host)) logger.warn({ host: opts.host }, 'no users file: anyone who reaches this broker may publish and subscribe to anything (development only)');
   let closing: Promise<void> | undefined;
   return {
     aedes,
@@ -102,8 +121,34 @@ export async function startBroker(options: Partial<BrokerOptions> = {}, deps: Br
     wsPort,
     url: `mqtt://${host}:${tcpPort}`,
     wsUrl: wsPort === undefined ? undefined : `ws://${host}:${wsPort}/mqtt`,
-    stats: () => ({ clients: aedes.connectedClients, connections: connections.size, ...counters, shared: shared.stats() }),
+    tlsPort,
+    tlsUrl: tlsPort === undefined ? undefined : `mqtts://${host}:${tlsPort}`,
+    stats: () => ({
+      clients: aedes.connectedClients, connections: connections.size, ...counters, shared: shared.stats(),
+      ...(auth ? { auth: auth.stats() } : {}),
+    }),
     close: () => (closing ??= shutdown(aedes, listeners, connections, opts.closeTimeoutMs, logger)),
+  };
+}
+
+/**
+ * aedes' hooks: reserved prefixes, then the ACL (when there is a users file), then shared
+ * subscriptions, which rewrite `$share/GROUP/F` to F — so the ACL sees the filter as the client sent
+ * it, and a refused filter never joins a group.
+ */
+function hooks(shared: SharedSubscriptions, auth: BrokerAuth | undefined): AedesOptions {
+  if (!auth) return { authorizePublish, authorizeSubscribe: shared.authorizeSubscribe, authorizeForward: shared.authorizeForward };
+  return {
+    authenticate: auth.authenticate,
+    authorizePublish: (client, packet, callback) => authorizePublish(client, packet, (err) => {
+      if (err) callback(err);
+      else auth.authorizePublish(client, packet, callback);
+    }),
+    authorizeSubscribe: (client, sub, callback) => auth.authorizeSubscribe(client, sub, (err, allowed) => {
+      if (err || !allowed) callback(err, null);
+      else shared.authorizeSubscribe(client, allowed, callback);
+    }),
+    authorizeForward: (client, packet) => (auth.mayForward(client, packet) ? shared.authorizeForward(client, packet) : null),
   };
 }
 
@@ -128,8 +173,9 @@ function watchClients(aedes: Aedes, logger: Logger, counters: { published: numbe
   aedes.on('publish', (_packet, client) => { if (client) counters.published += 1; });
   const onError = (client: Client, err: Error): void => {
     const code = (err as NodeJS.ErrnoException).code;
-    // A peer that goes away without DISCONNECT is routine on edge links; anything else is worth a warning.
-    const level = code === 'ECONNRESET' || code === 'EPIPE' ? 'debug' : 'warn';
+    // A peer that goes away without DISCONNECT is routine on edge links; auth.ts has logged its own
+    // refusals already; anything else is worth a warning.
+    const level = code === 'ECONNRESET' || code === 'EPIPE' || err instanceof AuthRefusal ? 'debug' : 'warn';
     logger[level]({ clientId: client.id ?? undefined, err }, 'client connection error');
   };
   aedes.on('clientError', onError);
@@ -143,7 +189,7 @@ function oversizeError(violation: PacketSizeViolation, maxPacketBytes: number): 
   return new DynasplitError(ErrorCodes.PAYLOAD_TOO_LARGE, message, { details: { ...violation, maxPacketBytes } });
 }
 
-function listen(server: NetServer | HttpServer, port: number, host: string): Promise<number> {
+function listen(server: NetServer | HttpServer | TlsServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -178,6 +224,7 @@ async function shutdown(aedes: Aedes, listeners: Listeners, connections: Set<Dup
     closeServer(listeners.tcp),
     listeners.http ? closeServer(listeners.http) : undefined,
     listeners.wss ? new Promise<void>((resolve) => listeners.wss!.close(() => resolve())) : undefined,
+    listeners.tls ? closeServer(listeners.tls) : undefined,
   ]);
   const aedesClosed = await within(new Promise<void>((resolve) => aedes.close(() => resolve())), deadline);
   if (!aedesClosed) logger.warn({ closeTimeoutMs }, 'clients did not close in time; cutting them off');
@@ -187,7 +234,7 @@ async function shutdown(aedes: Aedes, listeners: Listeners, connections: Set<Dup
   logger.info('broker closed');
 }
 
-function closeServer(server: NetServer | HttpServer): Promise<void> {
+function closeServer(server: NetServer | HttpServer | TlsServer): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve();
     server.close(() => resolve());
@@ -203,6 +250,10 @@ async function within(promise: Promise<unknown>, deadline: number): Promise<bool
   } finally {
     clearTimeout(timer);
   }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host.startsWith('127.') || host === '::1' || host === '[::1]';
 }
 
 /** A host clients can connect to: a wildcard address becomes loopback; IPv6 literals get brackets. */

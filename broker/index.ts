@@ -1,4 +1,4 @@
-/** The broker component's front door: start an MQTT broker (aedes) with shared subscriptions. */
+/** The broker component's front door: start an MQTT broker (aedes) with shared subscriptions, TLS, accounts and ACLs. */
 export { startBroker } from './broker.ts';
 export type { BrokerDeps, BrokerHandle, BrokerStats } from './broker.ts';
 export {
@@ -9,3 +9,11 @@ export type { BrokerOptions } from './options.ts';
 export type { SharedSubscriptionStats } from './shared-subscriptions.ts';
 export { parseSharedFilter, topicMatches } from './topic-filter.ts';
 export type { SharedFilter } from './topic-filter.ts';
+export { filterCovers, mayPublish, mayRead, maySubscribe, permissionsFor } from './acl.ts';
+export type { Permissions } from './acl.ts';
+export type { AuthStats } from './auth.ts';
+export {
+  DEFAULT_POWER_TOPICS, DEFAULT_SCRYPT, hashPassword, loadUsersFile, parseUsersConfig, ROLES, verifyPassword,
+} from './users.ts';
+export type { Role, UserAccount, UsersConfig } from './users.ts';
+export { mosquittoAcl } from './mosquitto-acl.ts';

@@ -36,6 +36,25 @@ export interface BrokerOptions {
   maxPacketBytes: number;
   /** ms; default 5000. How long `close()` waits for clients to go before cutting them off. */
   closeTimeoutMs: number;
+  /**
+   * Port of the MQTT-over-TLS listener (conventionally 8883); default undefined = none; 0 = an
+   * ephemeral port. Needs `certFile` and `keyFile`.
+   */
+  tlsPort?: number;
+  /** PEM file: the TLS listener's certificate chain. */
+  certFile?: string;
+  /** PEM file: the TLS listener's private key. */
+  keyFile?: string;
+  /**
+   * PEM file: the CA whose client certificates the TLS listener accepts; a verified certificate's CN
+   * logs in as the account with that `certificateCn`. Default: no client certificates.
+   */
+  caFile?: string;
+  /**
+   * JSON users file (broker/users.ts): turns on authentication and the ACLs on every listener.
+   * Default undefined: anyone may connect and do anything (an open broker, for development only).
+   */
+  usersFile?: string;
 }
 
 export const DEFAULT_BROKER_OPTIONS: Readonly<BrokerOptions> = Object.freeze({
@@ -44,6 +63,11 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<BrokerOptions> = Object.freeze({
   wsPort: undefined,
   maxPacketBytes: DEFAULT_MAX_PACKET_BYTES,
   closeTimeoutMs: DEFAULT_CLOSE_TIMEOUT_MS,
+  tlsPort: undefined,
+  certFile: undefined,
+  keyFile: undefined,
+  caFile: undefined,
+  usersFile: undefined,
 });
 
 /** Fills defaults and validates; throws DYNASPLIT_ERR_BAD_ARGS naming the first bad option. */
@@ -62,7 +86,28 @@ export function parseBrokerOptions(partial: Partial<BrokerOptions> = {}): Broker
   // 1 KiB floor: below it even a CONNECT with a long client id and will message might not fit.
   checkInteger('maxPacketBytes', options.maxPacketBytes, 1024, MQTT_MAX_PACKET_BYTES);
   checkInteger('closeTimeoutMs', options.closeTimeoutMs, 0, 600_000);
+  checkTls(options);
+  if (options.usersFile !== undefined) checkPath('usersFile', options.usersFile);
   return options;
+}
+
+function checkTls(options: BrokerOptions): void {
+  for (const name of ['certFile', 'keyFile', 'caFile'] as const) {
+    const value = options[name];
+    if (value === undefined) continue;
+    checkPath(name, value);
+    if (options.tlsPort === undefined) throw bad(name, value, 'needs tlsPort (it configures the TLS listener)');
+  }
+  if (options.tlsPort === undefined) return;
+  checkInteger('tlsPort', options.tlsPort, 0, 65_535);
+  if (options.tlsPort !== 0 && (options.tlsPort === options.port || options.tlsPort === options.wsPort)) {
+    throw bad('tlsPort', options.tlsPort, 'must differ from port and wsPort');
+  }
+  if (options.certFile === undefined || options.keyFile === undefined) throw bad('tlsPort', options.tlsPort, 'needs certFile and keyFile');
+}
+
+function checkPath(name: string, value: unknown): void {
+  if (typeof value !== 'string' || value.trim() === '') throw bad(name, value, 'must be a file path');
 }
 
 function checkInteger(name: string, value: unknown, min: number, max: number): void {

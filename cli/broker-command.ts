@@ -4,7 +4,10 @@
  * broker/options.ts; the environment is read here and nowhere else.
  */
 import { pino, type Logger } from 'pino';
-import { DEFAULT_HOST, DEFAULT_MAX_PACKET_BYTES, DEFAULT_PORT, startBroker, type BrokerOptions } from '../broker/index.ts';
+import {
+  DEFAULT_HOST, DEFAULT_MAX_PACKET_BYTES, DEFAULT_PORT, DEFAULT_SCRYPT, hashPassword, loadUsersFile, mosquittoAcl, parseUsersConfig, ROLES,
+  startBroker, type BrokerOptions,
+} from '../broker/index.ts';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
 
@@ -27,12 +30,21 @@ export const brokerCommand: Command = {
       type: 'string', value: 'MIB',
       description: `largest MQTT packet a client may send, in MiB (env DYNASPLIT_BROKER_MAX_PACKET_MB; default ${DEFAULT_MAX_PACKET_BYTES / MIB})`,
     },
+    'tls-port': { type: 'string', value: 'PORT', description: 'also serve MQTT over TLS on this port, e.g. 8883; needs --cert and --key (env DYNASPLIT_BROKER_TLS_PORT)' },
+    cert: { type: 'string', value: 'FILE', description: 'PEM certificate chain of the TLS listener (env DYNASPLIT_BROKER_CERT)' },
+    key: { type: 'string', value: 'FILE', description: 'PEM private key of the TLS listener (env DYNASPLIT_BROKER_KEY)' },
+    ca: { type: 'string', value: 'FILE', description: 'PEM CA of client certificates the TLS listener accepts (env DYNASPLIT_BROKER_CA)' },
+    users: {
+      type: 'string', value: 'FILE',
+      description: 'JSON users file: turns on logins and ACLs (env DYNASPLIT_BROKER_USERS_FILE; default: none, an OPEN broker for development only)',
+    },
     'log-level': { type: 'string', value: 'LEVEL', description: `${LOG_LEVELS.join(', ')} (env DYNASPLIT_LOG_LEVEL; default info)` },
   },
   details: [
     'Prints the URLs to connect to on stdout (one per line) and logs JSON lines on stderr.',
     'Clients share work with MQTT shared subscriptions: $share/GROUP/FILTER (see docs/broker.md).',
     'MQTT 3.1 and 3.1.1 clients only (aedes 1.x).',
+    'Without --users anyone who reaches the broker may publish and subscribe to anything: see docs/security.md.',
   ].join('\n'),
   async run(args, io) {
     const { stopped, dispose } = onSignals(STOP_SIGNALS);
@@ -52,7 +64,7 @@ export async function serveBroker(args: CommandArgs, io: Io, env: Env, stop: Pro
   const options = brokerOptionsFrom(args, env);
   const logger = stderrLogger(args, env, io);
   const broker = await startBroker(options, { logger });
-  io.stdout(`${broker.url}\n${broker.wsUrl ? `${broker.wsUrl}\n` : ''}`);
+  io.stdout([broker.url, broker.wsUrl, broker.tlsUrl].filter((url) => url !== undefined).map((url) => `${url}\n`).join(''));
   const reason = await stop;
   logger.info({ reason }, 'closing the broker');
   await broker.close();
@@ -70,7 +82,87 @@ export function brokerOptionsFrom(args: CommandArgs, env: Env): Partial<BrokerOp
     port: intOption(args, 'port', envInt(env, 'DYNASPLIT_BROKER_PORT') ?? DEFAULT_PORT),
     wsPort,
     maxPacketBytes: maxPacketMb * MIB,
+    tlsPort: args.values['tls-port'] !== undefined ? intOption(args, 'tls-port', 0) : envInt(env, 'DYNASPLIT_BROKER_TLS_PORT'),
+    certFile: stringOption(args, 'cert') ?? envString(env, 'DYNASPLIT_BROKER_CERT'),
+    keyFile: stringOption(args, 'key') ?? envString(env, 'DYNASPLIT_BROKER_KEY'),
+    caFile: stringOption(args, 'ca') ?? envString(env, 'DYNASPLIT_BROKER_CA'),
+    usersFile: stringOption(args, 'users') ?? envString(env, 'DYNASPLIT_BROKER_USERS_FILE'),
   };
+}
+
+/**
+ * `dynasplit broker hash-password`: an scrypt hash for a users file, from a password read on stdin
+ * (never from argv, where `ps` and shell history would show it). With --username and --role it
+ * prints a whole users-file entry, checked by the same validation the broker applies.
+ */
+export const brokerHashPasswordCommand: Command = {
+  path: ['broker', 'hash-password'],
+  summary: 'hash a password (read from stdin) for the broker\'s users file',
+  usage: '',
+  positionals: { min: 0, max: 0 },
+  options: {
+    username: { type: 'string', value: 'NAME', description: 'print a users-file entry for this account instead of the bare hash' },
+    role: { type: 'string', value: 'ROLE', description: `the entry's role: ${ROLES.join(', ')}` },
+    id: { type: 'string', value: 'ID', description: 'the sensor or edge id the account acts as (default: the username)' },
+    'certificate-cn': { type: 'string', value: 'CN', description: 'also let a client certificate with this CN log in as the account' },
+    'log2-n': { type: 'string', value: 'K', description: `scrypt cost N = 2^K (default ${Math.log2(DEFAULT_SCRYPT.N)})` },
+  },
+  details: [
+    'The first line of stdin is the password; the hash (scrypt$N$r$p$salt$hash) goes to stdout.',
+    'Example: printf %s "$PASSWORD" | dynasplit broker hash-password --username cam-1 --role sensor',
+  ].join('\n'),
+  async run(args, io) {
+    if (process.stdin.isTTY) io.stderr('password (echoed; end with Enter): ');
+    io.stdout(`${await hashPasswordOutput(args, await readFirstLine(process.stdin))}\n`);
+    return 0;
+  },
+};
+
+/** `dynasplit broker mosquitto-acl USERS_FILE`: the same ACL as an acl_file for Mosquitto 2.x. */
+export const brokerMosquittoAclCommand: Command = {
+  path: ['broker', 'mosquitto-acl'],
+  summary: 'print the ACL of a users file as a Mosquitto acl_file',
+  usage: 'USERS_FILE',
+  positionals: { min: 1, max: 1 },
+  options: {},
+  details: 'Passwords are not converted: give Mosquitto a password_file made with mosquitto_passwd (docs/security.md).',
+  async run(args, io) {
+    io.stdout(mosquittoAcl(await loadUsersFile(args.positionals[0]!)));
+    return 0;
+  },
+};
+
+/** The broker's helper commands; cli/main.ts lists them before `brokerCommand`, whose path is their prefix. */
+export const brokerToolCommands: Command[] = [brokerHashPasswordCommand, brokerMosquittoAclCommand];
+
+/** The hash, or a users-file entry as one JSON line; BAD_ARGS for an empty password or a bad entry. */
+export async function hashPasswordOutput(args: CommandArgs, password: string): Promise<string> {
+  const log2N = intOption(args, 'log2-n', Math.log2(DEFAULT_SCRYPT.N));
+  if (log2N < 10 || log2N > 20) throw new DynasplitError(ErrorCodes.BAD_ARGS, `--log2-n must be from 10 to 20, got ${log2N}`);
+  const passwordHash = await hashPassword(password, { ...DEFAULT_SCRYPT, N: 2 ** log2N });
+  const username = stringOption(args, 'username');
+  if (username === undefined) {
+    if (args.values.role !== undefined || args.values.id !== undefined || args.values['certificate-cn'] !== undefined) {
+      throw new DynasplitError(ErrorCodes.BAD_ARGS, '--role, --id and --certificate-cn describe an entry: give --username too');
+    }
+    return passwordHash;
+  }
+  const entry: Record<string, string> = { username, passwordHash, role: stringOption(args, 'role') ?? '' };
+  const id = stringOption(args, 'id');
+  const cn = stringOption(args, 'certificate-cn');
+  if (id !== undefined) entry.id = id;
+  if (cn !== undefined) entry.certificateCn = cn;
+  parseUsersConfig({ users: [entry] });
+  return JSON.stringify(entry);
+}
+
+async function readFirstLine(stream: NodeJS.ReadableStream): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) {
+    text += chunk.toString();
+    if (text.includes('\n')) break;
+  }
+  return text.split(/\r?\n/)[0]!;
 }
 
 /** The root logger of this process: JSON lines through io.stderr, so stdout keeps only the URLs. */

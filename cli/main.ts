@@ -4,7 +4,7 @@
  */
 import { isDynasplitError } from '../common/index.ts';
 import { commandHelp, parseCommandArgs, type Command, type Io } from './command.ts';
-import { brokerCommand } from './broker-command.ts';
+import { brokerCommand, brokerToolCommands } from './broker-command.ts';
 import { componentCommands } from './component-commands.ts';
 import { demoCommand } from './demo-command.ts';
 import { evalCommands } from './eval-commands.ts';
@@ -13,7 +13,7 @@ import { optimizerCommands } from './optimizer-commands.ts';
 import { optimizerRunCommand } from './optimizer-run-command.ts';
 import { profileCommand } from './profile-command.ts';
 
-const COMMANDS: Command[] = [demoCommand, brokerCommand, ...componentCommands, ...modelCommands, ...optimizerCommands, profileCommand, optimizerRunCommand, ...evalCommands];
+const COMMANDS: Command[] = [demoCommand, ...brokerToolCommands, brokerCommand, ...componentCommands, ...modelCommands, ...optimizerCommands, profileCommand, optimizerRunCommand, ...evalCommands];
 
 const GROUPS: Record<string, string> = {
   model: 'model toolkit: generate zoo models, inspect cut points, split, verify',

@@ -1,4 +1,5 @@
 /** Connecting to an MQTT broker the same way in every component (MQTT 3.1.1, so aedes and Mosquitto both serve it). */
+import { readFile } from 'node:fs/promises';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { DynasplitError, ErrorCodes } from './errors.ts';
 
@@ -10,9 +11,22 @@ export interface MqttConnectOptions {
   clean?: boolean;
   /** ms; default 5000 */
   connectTimeoutMs?: number;
+  /** Also accepted in the URL (`mqtt://user:pass@host:1883`, percent-encoded); the URL's win. */
   username?: string;
   password?: string;
+  /**
+   * TLS (`mqtts://` URLs; default port 8883): PEM contents, not paths (see `loadMqttTls`). `ca`
+   * trusts a private CA instead of the system's; `cert` and `key` present a client certificate.
+   */
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** default true: refuse a server whose certificate does not verify. false only for testing. */
+  rejectUnauthorized?: boolean;
 }
+
+/** CONNACK return codes that credentials will not fix by retrying (MQTT 3.1.1 §3.2.2.3). */
+const REFUSED = new Map([[2, 'identifier rejected'], [4, 'bad user name or password'], [5, 'not authorized']]);
 
 export async function connectMqtt(url: string, options: MqttConnectOptions): Promise<MqttClient> {
   const settings: IClientOptions = {
@@ -24,17 +38,56 @@ export async function connectMqtt(url: string, options: MqttConnectOptions): Pro
     username: options.username,
     password: options.password,
   };
+  // Only what was given: mqtt.js treats a present-but-undefined TLS key differently from an absent one.
+  if (options.ca !== undefined) settings.ca = options.ca;
+  if (options.cert !== undefined) settings.cert = options.cert;
+  if (options.key !== undefined) settings.key = options.key;
+  if (options.rejectUnauthorized !== undefined) settings.rejectUnauthorized = options.rejectUnauthorized;
   try {
     const client = await mqtt.connectAsync(url, settings, false);
     noDelay(client);
     client.on('connect', () => noDelay(client));
     return client;
   } catch (cause) {
-    throw new DynasplitError(ErrorCodes.TRANSPORT, `cannot connect to the MQTT broker at ${url}: ${(cause as Error).message}`, {
+    const safeUrl = redactUrl(url);
+    const returnCode = (cause as { code?: unknown }).code;
+    const refused = typeof returnCode === 'number' ? REFUSED.get(returnCode) : undefined;
+    throw new DynasplitError(ErrorCodes.TRANSPORT, `cannot connect to the MQTT broker at ${safeUrl}: ${(cause as Error).message}`, {
       cause,
-      retryable: true,
-      details: { url },
+      // A refused login stays refused until someone changes the credentials or the ACL.
+      retryable: refused === undefined,
+      details: { url: safeUrl, ...(refused ? { returnCode, refused } : {}) },
     });
+  }
+}
+
+/** Reads PEM files for `connectMqtt`'s TLS options; FILE_NOT_FOUND naming the one that cannot be read. */
+export async function loadMqttTls(files: { caFile?: string; certFile?: string; keyFile?: string }):
+  Promise<Pick<MqttConnectOptions, 'ca' | 'cert' | 'key'>> {
+  const read = async (file: string | undefined): Promise<Buffer | undefined> => {
+    if (file === undefined) return undefined;
+    try {
+      return await readFile(file);
+    } catch (cause) {
+      throw new DynasplitError(ErrorCodes.FILE_NOT_FOUND, `cannot read ${file}: ${(cause as Error).message}`, { cause, details: { file } });
+    }
+  };
+  const [ca, cert, key] = await Promise.all([read(files.caFile), read(files.certFile), read(files.keyFile)]);
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, 'a client certificate needs both its certificate and its key file');
+  }
+  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+}
+
+/** The URL without its password, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/[^/@]*@/, '//***@');
   }
 }
 

@@ -5,16 +5,20 @@
  * (nats-chunks.ts), in both directions.
  */
 import {
+  AuthorizationError,
   ClosedConnectionError,
   connect,
   DrainingConnectionError,
   Empty,
   headers,
+  nkeyAuthenticator,
+  nkeys,
   NoRespondersError,
   RequestError,
   TimeoutError,
   type Msg,
   type NatsConnection,
+  type NodeConnectionOptions,
   type Subscription,
 } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -34,6 +38,21 @@ export interface NatsTransportOptions {
   /** An open connection to reuse; `close()` then leaves it open. */
   connection?: NatsConnection;
   logger?: Logger;
+  /**
+   * Credentials, at most one kind (docs/security.md): `user` with `pass`; a `token`; or an
+   * `nkeySeed` (the account's private seed, "SU..."), which signs the server's nonce and never
+   * travels. Without these, credentials in the URLs count: `nats://user:pass@host:4222`, or
+   * `nats://token@host:4222` (nats.js itself ignores them).
+   */
+  user?: string;
+  pass?: string;
+  token?: string;
+  nkeySeed?: string;
+  /**
+   * TLS, when the server requires it (`tls://` URLs, or a server with a `tls` block): PEM file paths.
+   * `caFile` trusts a private CA; `certFile` and `keyFile` present a client certificate.
+   */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
 /**
@@ -48,16 +67,65 @@ const CLOSE_GRACE_MS = 5_000;
 export async function createNatsTransport(options: NatsTransportOptions): Promise<TensorTransport> {
   const logger = (options.logger ?? silentLogger()).child({ component: 'nats-transport' });
   if (options.connection) return new NatsTransport(options.connection, false, logger);
+  const { servers, credentials } = splitCredentials(options.servers);
   try {
-    const nc = await connect({ servers: options.servers, name: options.name });
+    const explicit = [options.user, options.pass, options.token, options.nkeySeed].some((v) => v !== undefined);
+    const nc = await connect({ servers, name: options.name, ...connectionSecurity(explicit ? options : { ...options, ...credentials }) });
     return new NatsTransport(nc, true, logger);
   } catch (err) {
-    throw new DynasplitError(ErrorCodes.TRANSPORT, `cannot connect to NATS at ${String(options.servers)}: ${errMessage(err)}`, {
+    if (err instanceof DynasplitError) throw err;
+    throw new DynasplitError(ErrorCodes.TRANSPORT, `cannot connect to NATS at ${servers.join(',')}: ${errMessage(err)}`, {
       cause: err,
-      retryable: true,
-      details: { servers: options.servers },
+      // Refused credentials stay refused until someone changes them.
+      retryable: !(err instanceof AuthorizationError),
+      details: { servers },
     });
   }
+}
+
+/** The credential and TLS part of the connect options; BAD_ARGS for more than one kind of credential or a bad seed. */
+function connectionSecurity(options: NatsTransportOptions): Partial<NodeConnectionOptions> {
+  const kinds = [options.user !== undefined || options.pass !== undefined, options.token !== undefined, options.nkeySeed !== undefined];
+  if (kinds.filter(Boolean).length > 1) throw badSecurity('give one of user/pass, token or nkeySeed, not several');
+  const security: Partial<NodeConnectionOptions> = {};
+  if (options.user !== undefined || options.pass !== undefined) {
+    if (!options.user || options.pass === undefined) throw badSecurity('user and pass go together');
+    security.user = options.user;
+    security.pass = options.pass;
+  }
+  if (options.token !== undefined) security.token = options.token;
+  if (options.nkeySeed !== undefined) {
+    const seed = new TextEncoder().encode(options.nkeySeed.trim());
+    try {
+      nkeys.fromSeed(seed); // fails now, with our code, instead of at the server's nonce
+    } catch {
+      throw badSecurity('nkeySeed is not an nkey seed (expected "S..." from nk -gen user, or nsc)');
+    }
+    security.authenticator = nkeyAuthenticator(seed);
+  }
+  if (options.tls) security.tls = { ...options.tls };
+  return security;
+}
+
+function badSecurity(message: string): DynasplitError {
+  return new DynasplitError(ErrorCodes.BAD_ARGS, `NATS transport: ${message}`);
+}
+
+/** Server URLs without their user info (kept out of messages and logs), and the credentials it held. */
+function splitCredentials(urls: string | string[]): { servers: string[]; credentials: Pick<NatsTransportOptions, 'user' | 'pass' | 'token'> } {
+  const found = new Set<string>();
+  const servers = (Array.isArray(urls) ? urls : [urls]).map((url) => {
+    const match = /^([a-z]+:\/\/)([^/@]*)@(.*)$/i.exec(url);
+    if (!match) return url;
+    found.add(match[2]!);
+    return `${match[1]}${match[3]}`;
+  });
+  if (found.size > 1) throw badSecurity('the server URLs carry different credentials');
+  const [info] = found;
+  if (info === undefined) return { servers, credentials: {} };
+  const colon = info.indexOf(':');
+  if (colon < 0) return { servers, credentials: { token: decodeURIComponent(info) } };
+  return { servers, credentials: { user: decodeURIComponent(info.slice(0, colon)), pass: decodeURIComponent(info.slice(colon + 1)) } };
 }
 
 class NatsTransport implements TensorTransport {

@@ -18,6 +18,8 @@ export interface NatsServerOptions {
   port?: number;
   /** Extra command-line arguments. */
   args?: string[];
+  /** Extra lines for the generated config file (authorization, tls blocks). */
+  config?: string[];
 }
 
 export interface RunningServer {
@@ -61,6 +63,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const lines = ['host: 127.0.0.1', `port: ${options.port ?? -1}`];
   if (options.maxPayload !== undefined) lines.push(`max_payload: ${options.maxPayload}`);
   if (options.jetstream) lines.push(`jetstream { store_dir: ${JSON.stringify(join(dir, 'jetstream'))} }`);
+  lines.push(...(options.config ?? []));
   writeFileSync(join(dir, 'nats.conf'), `${lines.join('\n')}\n`);
   const child = launch(bin, ['-c', join(dir, 'nats.conf'), '--ports_file_dir', dir, ...(options.args ?? [])]);
   try {
@@ -76,8 +79,11 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   }
 }
 
-/** Starts Mosquitto 2.x on a free port with anonymous access and no packet size limit below 256 MB. */
-export async function startMosquitto(): Promise<RunningServer> {
+/**
+ * Starts Mosquitto 2.x on a free port with anonymous access and no packet size limit below 256 MB.
+ * `config`: extra lines after those (later settings win: `allow_anonymous false`, `acl_file`, ...).
+ */
+export async function startMosquitto(options: { config?: string[] } = {}): Promise<RunningServer> {
   const bin = findBinary('mosquitto');
   // Mosquitto cannot pick its own port: take a free one and retry if another process wins the race.
   for (let attempt = 1; ; attempt++) {
@@ -92,6 +98,7 @@ export async function startMosquitto(): Promise<RunningServer> {
       // Without it Nagle's algorithm meets the client's delayed ACK: ~40 ms per hop on small messages.
       'set_tcp_nodelay true',
       'log_dest stderr',
+      ...(options.config ?? []),
       '',
     ].join('\n'));
     const child = launch(bin, ['-c', join(dir, 'mosquitto.conf')]);

@@ -1,0 +1,206 @@
+/**
+ * The broker with a users file: logins and their CONNACK codes, and each ACL rule through real
+ * mqtt.js clients (docs/security.md). TLS and client certificates: test/integration/security.test.ts.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword, startBroker, type BrokerHandle } from '../../../broker/index.ts';
+import { Clients, closed, collect, waitFor } from './helpers.ts';
+
+const ACCOUNTS: [string, string, string?][] = [
+  ['cam-1', 'sensor'], ['cam-2', 'sensor'], ['edge-1', 'edge'], ['edge-2', 'edge'], ['cloud', 'cloud'], ['opt', 'optimizer'], ['plug', 'meter'],
+];
+const dir = mkdtempSync(join(tmpdir(), 'dynasplit-auth-'));
+const logs: Record<string, unknown>[] = [];
+const clients = new Clients();
+let broker: BrokerHandle;
+
+beforeAll(async () => {
+  const users = await Promise.all(ACCOUNTS.map(async ([username, role]) => ({
+    username, role, passwordHash: await hashPassword(`${username}-pw`, { N: 1024, r: 8, p: 1 }),
+  })));
+  writeFileSync(join(dir, 'users.json'), JSON.stringify({ users, powerTopics: ['tele/#'] }));
+  const logger = pino({ level: 'debug' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
+  broker = await startBroker({ host: '127.0.0.1', port: 0, wsPort: 0, usersFile: join(dir, 'users.json') }, { logger });
+});
+afterEach(() => clients.endAll());
+afterAll(async () => {
+  await clients.endAll();
+  await broker?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+let nextId = 0;
+/** A client logged in as `username` with its password; a fresh client id unless one is given. */
+function as(username: string, options: IClientOptions = {}): Promise<MqttClient> {
+  return clients.connect(broker.url, { username, password: `${username}-pw`, clientId: `${username}-${nextId++}`, ...options });
+}
+
+async function refusal(options: IClientOptions & { url?: string }): Promise<number | undefined> {
+  const { url, ...rest } = options;
+  const err = await clients.connect(url ?? broker.url, { clientId: `refused-${nextId++}`, ...rest }).then(() => undefined, (e: unknown) => e);
+  return (err as { code?: number } | undefined)?.code;
+}
+
+/** The SUBACK return code for one filter: the granted QoS, or 0x80 (mqtt.js rejects on it). */
+async function granted(client: MqttClient, filter: string): Promise<number | undefined> {
+  try {
+    return (await client.subscribeAsync(filter, { qos: 1 }))[0]?.qos;
+  } catch (err) {
+    const packet = (err as { packet?: { granted?: number[] } }).packet;
+    if (packet?.granted) return packet.granted[0];
+    throw err;
+  }
+}
+
+function logged(msg: string, fields: Record<string, unknown>): boolean {
+  return logs.some((line) => line.msg === msg && Object.entries(fields).every(([k, v]) => line[k] === v));
+}
+
+describe('MQTT logins', () => {
+  it('accepts the right password and refuses others with CONNACK 4 or 5, logged', async () => {
+    const ok = await as('cam-1');
+    expect(ok.connected).toBe(true);
+    expect(await refusal({ username: 'cam-1', password: 'nope' })).toBe(4);
+    expect(await refusal({ username: 'nobody', password: 'nope' })).toBe(4);
+    expect(await refusal({})).toBe(5);
+    expect(logged('MQTT login refused', { username: 'cam-1', returnCode: 4, reason: 'wrong password' })).toBe(true);
+    expect(logged('MQTT login refused', { username: 'nobody', returnCode: 4, reason: 'unknown username' })).toBe(true);
+    expect(logged('MQTT login refused', { returnCode: 5, reason: 'no credentials' })).toBe(true);
+    expect(broker.stats().auth?.loginsRefused).toBeGreaterThanOrEqual(3);
+  });
+
+  it('applies to every listener: WebSocket clients log in the same way', async () => {
+    expect(await refusal({ url: broker.wsUrl })).toBe(5);
+    const ok = await clients.connect(broker.wsUrl!, { username: 'cam-1', password: 'cam-1-pw', clientId: `ws-${nextId++}` });
+    expect(await granted(ok, 'dynasplit/v1/results/cam-2')).toBe(128);
+  });
+
+  it("refuses a client id held by another account (CONNACK 2); the same account may take its own over", async () => {
+    const edge = await as('edge-1', { clientId: 'edge-1-main' });
+    expect(await refusal({ username: 'cam-1', password: 'cam-1-pw', clientId: 'edge-1-main' })).toBe(2);
+    expect(edge.connected).toBe(true);
+    const gone = closed(edge);
+    const again = await as('edge-1', { clientId: 'edge-1-main' });
+    await gone;
+    expect(again.connected).toBe(true);
+  });
+});
+
+describe('MQTT ACL', () => {
+  it('a sensor publishes its own frames; publishing as another sensor is refused, logged, and delivered to no one', async () => {
+    const edge = await as('edge-1');
+    const frames = collect(edge);
+    expect(await granted(edge, '$share/edge/dynasplit/v1/frames/+')).toBe(1);
+    const sensor = await as('cam-1');
+    await sensor.publishAsync('dynasplit/v1/frames/cam-1', 'mine', { qos: 1 });
+    const gone = closed(sensor);
+    sensor.publish('dynasplit/v1/frames/cam-2', 'forged', { qos: 1 }, () => {});
+    await gone;
+    await waitFor(() => frames.length >= 1, () => 'the own frame');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(frames.map((m) => m.payload)).toEqual(['mine']);
+    expect(logged('unauthorized PUBLISH refused; closing the connection',
+      { clientId: sensor.options.clientId, username: 'cam-1', topic: 'dynasplit/v1/frames/cam-2' })).toBe(true);
+  });
+
+  it('a QoS 0 publish out of bounds closes the connection as well', async () => {
+    const sensor = await as('cam-2');
+    const gone = closed(sensor);
+    sensor.publish('dynasplit/v1/results/cam-1', 'x', { qos: 0 });
+    await gone;
+  });
+
+  it('a sensor cannot read another sensor\'s results (SUBACK 0x80), and gets its own', async () => {
+    const own = await as('cam-1');
+    const other = await as('cam-2');
+    const ownGot = collect(own);
+    const otherGot = collect(other);
+    expect(await granted(own, 'dynasplit/v1/results/cam-1')).toBe(1);
+    for (const filter of ['dynasplit/v1/results/cam-1', 'dynasplit/v1/results/+', '#', '$share/x/dynasplit/v1/results/cam-1']) {
+      expect(await granted(other, filter), filter).toBe(128);
+    }
+    const edge = await as('edge-1');
+    await edge.publishAsync('dynasplit/v1/results/cam-1', 'result', { qos: 1 });
+    await waitFor(() => ownGot.length === 1, () => 'the result');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(otherGot).toEqual([]);
+    expect(logged('unauthorized SUBSCRIBE refused (granted 0x80)', { username: 'cam-2', topic: '#' })).toBe(true);
+  });
+
+  it('a forged policy from a sensor or an edge account never reaches an edge node; the optimizer\'s does', async () => {
+    const topic = 'dynasplit/v1/policy/vgg16_onnx/rpi4';
+    const edge = await as('edge-1');
+    const got = collect(edge);
+    await edge.subscribeAsync('dynasplit/v1/policy/+/+', { qos: 1 });
+    for (const forger of ['cam-1', 'edge-2']) {
+      const client = await as(forger);
+      const gone = closed(client);
+      client.publish(topic, `forged by ${forger}`, { qos: 1, retain: true }, () => {});
+      await gone;
+    }
+    const optimizer = await as('opt');
+    await optimizer.publishAsync(topic, 'policy v1', { qos: 1, retain: true });
+    await waitFor(() => got.length >= 1, () => 'the policy');
+    const late = await as('edge-2');
+    const lateGot = collect(late);
+    await late.subscribeAsync(topic, { qos: 1 });
+    await waitFor(() => lateGot.length >= 1, () => 'the retained policy');
+    expect(got.map((m) => m.payload)).toEqual(['policy v1']);
+    expect(lateGot).toEqual([{ topic, payload: 'policy v1', retain: true }]);
+    await optimizer.publishAsync(topic, '', { qos: 1, retain: true }); // clears the retained policy
+  });
+
+  it('shared subscriptions still split frames and tail requests; tail replies reach only their edge', async () => {
+    const edges = [await as('edge-1'), await as('edge-2')];
+    const frames = edges.map(collect);
+    for (const e of edges) await e.subscribeAsync('$share/edge/dynasplit/v1/frames/+', { qos: 1 });
+    const sensor = await as('cam-1');
+    for (let i = 0; i < 20; i++) await sensor.publishAsync('dynasplit/v1/frames/cam-1', String(i), { qos: 1 });
+    await waitFor(() => frames.flat().length === 20, () => `20 frames (got ${frames.flat().length})`);
+    expect(frames.every((list) => list.length > 0)).toBe(true);
+
+    const workers = [await as('cloud'), await as('cloud')];
+    const requests = workers.map(collect);
+    for (const w of workers) await w.subscribeAsync('$share/cloud/dynasplit/v1/tail/+', { qos: 1 });
+    expect(await granted(edges[1]!, 'dynasplit/v1/tail-replies/edge-1')).toBe(128);
+    await edges[0]!.subscribeAsync('dynasplit/v1/tail-replies/edge-1', { qos: 1 });
+    for (let i = 0; i < 10; i++) await edges[0]!.publishAsync('dynasplit/v1/tail/m', String(i), { qos: 1 });
+    await waitFor(() => requests.flat().length === 10, () => `10 tail requests (got ${requests.flat().length})`);
+    expect(requests.every((list) => list.length > 0)).toBe(true);
+
+    const before = [frames[0]!.length, frames[1]!.length];
+    await workers[0]!.publishAsync('dynasplit/v1/tail-replies/edge-1', 'reply', { qos: 1 });
+    await waitFor(() => frames[0]!.length === before[0]! + 1, () => 'the tail reply');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(frames[1]!.length).toBe(before[1]);
+    expect(broker.stats().shared.groups).toBeGreaterThanOrEqual(2);
+  });
+
+  it('power readings: a meter publishes (retained), edge and cloud read, a sensor may not', async () => {
+    const plug = await as('plug');
+    await plug.publishAsync('tele/plug-1/SENSOR', '{"ENERGY":{"Power":4.2}}', { qos: 0, retain: true });
+    for (const reader of ['edge-1', 'cloud']) {
+      const client = await as(reader);
+      const got = collect(client);
+      await client.subscribeAsync('tele/+/SENSOR');
+      await waitFor(() => got.length === 1, () => `${reader} to read the power reading`);
+    }
+    const sensor = await as('cam-1');
+    expect(await granted(sensor, 'tele/+/SENSOR')).toBe(128);
+    await plug.publishAsync('tele/plug-1/SENSOR', '', { qos: 0, retain: true });
+  });
+
+  it('a cloud worker may not read frames nor publish results', async () => {
+    const worker = await as('cloud');
+    expect(await granted(worker, '$share/edge/dynasplit/v1/frames/+')).toBe(128);
+    const gone = closed(worker);
+    worker.publish('dynasplit/v1/results/cam-1', 'forged', { qos: 1 }, () => {});
+    await gone;
+    expect(broker.stats().auth).toMatchObject({ publishesRefused: expect.any(Number), subscriptionsRefused: expect.any(Number) });
+  });
+});
