@@ -112,11 +112,14 @@ describe('NATS with TLS, credentials and subject permissions', () => {
     expect(String(anonymous)).toMatch(/Authorization Violation/);
   });
 
-  it('refuses bad credentials (not retryable, no password in the error), plain connections, and contradictory options', async () => {
+  it('takes credentials from the URL; refuses bad ones (not retryable, no password in the error), plain connections, contradictory options', async () => {
     const wrong = await createNatsTransport({ servers: server.url.replace('nats://', 'nats://edge-1:s3cret-wrong@'), tls }).catch((e: unknown) => e);
     expect(isDynasplitError(wrong, 'DYNASPLIT_ERR_TRANSPORT')).toBe(true);
     expect((wrong as { retryable: boolean }).retryable).toBe(false);
     expect(JSON.stringify(wrong) + String((wrong as Error).message)).not.toContain('s3cret-wrong');
+    // nats.js ignores user info in URLs; the transport takes it as the credentials.
+    const viaUrl = await createNatsTransport({ servers: server.url.replace('nats://', 'nats://edge-1:edge-1-pw@'), tls });
+    await viaUrl.close();
 
     const untrusted = await createNatsTransport({ servers: server.url, ...EDGE }).catch((e: unknown) => e);
     expect(isDynasplitError(untrusted, 'DYNASPLIT_ERR_TRANSPORT'), String(untrusted)).toBe(true);
