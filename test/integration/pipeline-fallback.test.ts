@@ -14,7 +14,8 @@ let sink: ResultSink;
 
 beforeAll(async () => {
   broker = await startBroker({ host: '127.0.0.1', port: 0 });
-  edge = await startEdgeNode({ edgeId: 'lonely-edge', mqttUrl: broker.url, models: { [MODEL]: join(zoo, `${MODEL}.onnx`) }, threads: 1 });
+  // Enough concurrency that no frame waits behind another's fallback wait (it would expire queued).
+  edge = await startEdgeNode({ edgeId: 'lonely-edge', mqttUrl: broker.url, models: { [MODEL]: join(zoo, `${MODEL}.onnx`) }, threads: 1, concurrency: 8 });
   sink = await resultSink(broker.url, ['s-fallback']);
 });
 
@@ -29,6 +30,7 @@ it('with no cloud worker, split and cloud-only requests finish on the edge, corr
   const expected = await referenceClasses(join(zoo, `${MODEL}.onnx`), SHAPE, data);
   for (const [i, x] of data.entries()) await sink.publishFrame('s-fallback', frame(`fb-${i}`, 's-fallback', MODEL, SHAPE, x, 1000));
   await sink.waitFor(data.length);
+  expect(sink.all.map((r) => r.error?.code ?? '')).toEqual(sink.all.map(() => ''));
   const offloaded = sink.all.filter((r) => r.configuration!.cut !== 'output');
   expect(offloaded.length).toBe(4);
   for (const r of sink.all) {
