@@ -7,7 +7,7 @@
 import type { Logger } from '../common/index.ts';
 import type { EnergyMark, NodeHardware } from '../hardware/index.ts';
 import type { FigureSource, MetricsStore } from '../metrics/index.ts';
-import type { ModelStore } from '../model/index.ts';
+import { argmax, type ModelStore } from '../model/index.ts';
 import type { Entry } from '../policy/index.ts';
 import type { ResultProperties } from '../schemas/index.ts';
 import { hostThreads, type Outcome } from './execute.ts';
@@ -80,10 +80,7 @@ export class Accounting {
 
   async #agreement(req: Admitted, classIndex: number): Promise<boolean> {
     const out = await this.models.run(req.model, 'head', 'output', req.input, { threads: hostThreads(0, this.options.threads) });
-    const logits = out.data as Float32Array;
-    let best = 0;
-    for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-    return best === classIndex;
+    return argmax(out.data as Float32Array) === classIndex;
   }
 }
 

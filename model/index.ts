@@ -24,3 +24,4 @@ export { ModelStore } from './model-store.ts';
 export type { ServedModel, Part, ModelStoreOptions } from './model-store.ts';
 export { topK } from './topk.ts';
 export type { Prediction } from './topk.ts';
+export { argmax, referenceClasses } from './reference.ts';

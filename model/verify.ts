@@ -10,6 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { CODEC_NAMES, decodeTensorBytes, encodeTensorBytes, tensorError, type CodecName } from '../codec/index.ts';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { inspectModel } from './inspect.ts';
+import { argmax } from './reference.ts';
 import { openSession, type ModelSession } from './runner.ts';
 import { splitModelFile } from './split-file.ts';
 import { INPUT_CUT } from './split.ts';
@@ -148,8 +149,3 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): { maxAbs: number; scale: 
   return { maxAbs, scale };
 }
 
-function argmax(data: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < data.length; i++) if (data[i] > data[best]) best = i;
-  return best;
-}

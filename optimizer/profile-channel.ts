@@ -3,10 +3,8 @@
  * whose `configuration` field forces a configuration, Results back on its result topic, one request
  * in flight) and the reference answers of the unsplit model, run here on the same inputs.
  */
-import * as ort from 'onnxruntime-node';
 import { encodeTensor } from '../codec/index.ts';
 import { connectMqtt, seededTensor, type Logger } from '../common/index.ts';
-import { openSession } from '../model/index.ts';
 import type { Configuration } from '../policy/index.ts';
 import { Frame, Result, topics, type TensorProperties } from '../schemas/index.ts';
 
@@ -77,18 +75,4 @@ export function syntheticInputs(shape: number[], seed: number, variants: number)
   });
 }
 
-/** Top-1 class of the unsplit model on each input: what a run's answer must agree with. */
-export async function referenceClasses(path: string, shape: number[], inputs: Float32Array[]): Promise<number[]> {
-  const session = await openSession(path, { threads: 1 });
-  try {
-    const classes: number[] = [];
-    for (const data of inputs) {
-      const out = await session.run({ [session.inputs[0].name]: new ort.Tensor('float32', data, shape) });
-      const logits = out[session.outputNames[0]].data as Float32Array;
-      classes.push(logits.indexOf(Math.max(...logits)));
-    }
-    return classes;
-  } finally {
-    await session.release();
-  }
-}
+export { referenceClasses } from '../model/index.ts';

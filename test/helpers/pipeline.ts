@@ -2,10 +2,8 @@
  * Test scaffolding for the pipeline: an MQTT test client that publishes frames and collects
  * results by request id, and the local reference (the full model run in-process) to check answers.
  */
-import * as ort from 'onnxruntime-node';
 import { encodeTensor } from '../../codec/index.ts';
 import { connectMqtt, seededTensor, type MqttClient } from '../../common/index.ts';
-import { openSession } from '../../model/index.ts';
 import { Frame, Result, topics, type FrameProperties } from '../../schemas/index.ts';
 
 export interface ResultSink {
@@ -72,18 +70,4 @@ export function frame(requestId: string, sensorId: string, model: string, shape:
   };
 }
 
-/** Top-1 classes of the unsplit model run in-process: the reference answers. */
-export async function referenceClasses(modelPath: string, shape: number[], data: Float32Array[]): Promise<number[]> {
-  const session = await openSession(modelPath, { threads: 1 });
-  try {
-    const classes: number[] = [];
-    for (const x of data) {
-      const out = await session.run({ [session.inputs[0].name]: new ort.Tensor('float32', x, shape) });
-      const logits = out[session.outputNames[0]].data as Float32Array;
-      classes.push(logits.indexOf(Math.max(...logits)));
-    }
-    return classes;
-  } finally {
-    await session.release();
-  }
-}
+export { referenceClasses } from '../../model/index.ts';
