@@ -82,8 +82,12 @@ export function writeInt8(src: Float32Array, scales: Float32Array, blockLen: num
   for (let b = 0, i = 0; i < src.length; b++) {
     const inv = inverse[b % groups];
     const end = i + blockLen;
-    // |x * inv| <= 127 (the float32 rounding of the scale moves it by 2^-17 at most): in range.
-    for (; i < end; i++) out[i] = src[i] * inv + ROUND_MAGIC - ROUND_MAGIC;
+    // |x * inv| <= 127 up to the float32 rounding of the scale, except when absmax / 127 rounds to a
+    // subnormal: then it can pass 127, and an Int8Array store would wrap the sign. Clamp.
+    for (; i < end; i++) {
+      const q = src[i] * inv + ROUND_MAGIC - ROUND_MAGIC;
+      out[i] = q > INT8_MAX ? INT8_MAX : q < -INT8_MAX ? -INT8_MAX : q;
+    }
   }
   return out;
 }

@@ -81,3 +81,10 @@ export class DynasplitError extends Error {
 export function isDynasplitError(err: unknown, code?: ErrorCode): err is DynasplitError {
   return err instanceof DynasplitError && (code === undefined || err.code === code);
 }
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
+
+/** Whether a string from the outside (a reply, a result) is one of our error codes. */
+export function isErrorCode(code: string): code is ErrorCode {
+  return KNOWN_CODES.has(code);
+}

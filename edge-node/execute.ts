@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { codecFromName, decodeTensor, encodeTensor } from '../codec/index.ts';
-import { DynasplitError, ErrorCodes, isDynasplitError } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, isDynasplitError, isErrorCode } from '../common/index.ts';
 import type { DilationSetting, NodeHardware } from '../hardware/index.ts';
 import type { ModelStore } from '../model/index.ts';
 import { EDGE_ONLY_CUT, type Entry } from '../policy/index.ts';
@@ -97,7 +97,9 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
     }, { timeoutMs });
     const roundTrip = performance.now() - sentAt;
     if (reply.error?.code) {
-      throw new DynasplitError(reply.error.code as never, `cloud worker ${reply.worker_id}: ${reply.error.message}`, { retryable: reply.error.retryable === true });
+      // A worker's code is only passed on when it is one of ours; anything else is a transport fault.
+      const code = isErrorCode(reply.error.code) ? reply.error.code : ErrorCodes.TRANSPORT;
+      throw new DynasplitError(code, `cloud worker ${reply.worker_id}: ${reply.error.code}: ${reply.error.message}`, { retryable: reply.error.retryable === true });
     }
     if (!reply.output) throw new DynasplitError(ErrorCodes.TRANSPORT, `cloud worker ${reply.worker_id} sent no output`);
     const cloudMs = reply.queue_ms + reply.decode_ms + reply.compute_ms + reply.encode_ms;

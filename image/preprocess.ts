@@ -10,6 +10,12 @@ import { DynasplitError, ErrorCodes } from '../common/index.ts';
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 
+/**
+ * Largest image accepted, pixels (a 24-megapixel camera frame). sharp refuses larger ones from the
+ * header alone; a few bytes declaring a huge image would otherwise cost seconds of CPU per frame.
+ */
+export const MAX_INPUT_PIXELS = 24_000_000;
+
 export interface PreprocessOptions {
   /** Target height and width, pixels. */
   height: number;
@@ -23,9 +29,10 @@ export async function preprocessImage(bytes: Uint8Array, options: PreprocessOpti
   const { height, width } = options;
   const mean = options.mean ?? IMAGENET_MEAN;
   const std = options.std ?? IMAGENET_STD;
+  refuseImpossiblePng(bytes);
   let pixels: Buffer;
   try {
-    pixels = await sharp(bytes, { failOn: 'error', limitInputPixels: 64 * 1024 * 1024 })
+    pixels = await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS })
       .removeAlpha()
       .toColourspace('srgb')
       .resize({ width, height, fit: 'cover', position: 'centre' })
@@ -53,4 +60,20 @@ export function imageFormat(bytes: Uint8Array): 'jpeg' | 'png' | undefined {
   if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'jpeg';
   if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return 'png';
   return undefined;
+}
+
+/**
+ * deflate compresses at most 1032:1 and a PNG pixel takes at least one bit, so a PNG cannot hold more
+ * than 8 * 1032 pixels per byte of file. One that declares more (a few bytes claiming a 64-megapixel
+ * image) is refused before libpng spends seconds walking rows that are not there.
+ */
+function refuseImpossiblePng(bytes: Uint8Array): void {
+  if (imageFormat(bytes) !== 'png' || bytes.length < 24) return;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const width = view.getUint32(16);
+  const height = view.getUint32(20);
+  if (width * height > 8 * 1032 * bytes.length) {
+    throw new DynasplitError(ErrorCodes.BAD_FRAME,
+      `PNG declares ${width} x ${height} pixels, more than its ${bytes.length} bytes can hold`);
+  }
 }

@@ -61,6 +61,9 @@ interface Columns {
 
 /** Throws BAD_ARGS when a named column is not in the header (listing the available ones). */
 export function importCsv(text: string, options: ImportOptions): ImportResult {
+  if (options.accuracyScale !== undefined && !(options.accuracyScale > 0 && Number.isFinite(options.accuracyScale))) {
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, `accuracy scale must be a positive number, got ${options.accuracyScale}`);
+  }
   const table = parseCsv(text);
   const columns = resolveColumns(table.header, options);
   const result: ImportResult = { rows: [], records: table.records.length, rejected: 0, errors: [] };
@@ -132,6 +135,7 @@ function importRow(record: CsvRecord, width: number, columns: Columns, options: 
   const energyJ = number(columns.energy, 'energy');
   const accuracy = columns.accuracy < 0 ? NaN : number(columns.accuracy, 'accuracy', true) * (options.accuracyScale ?? 1);
   if (accuracy > 1) problems.push(`accuracy ${accuracy} is over 1 (percentages need an accuracy scale of 0.01)`);
+  if (accuracy < 0) problems.push(`accuracy ${accuracy} is negative (the accuracy scale must be positive)`);
   const matches = (set: [number, string][]) => set.length > 0 && set.every(([at, value]) => cell(at) === value);
   const cloud = matches(columns.cloudOnly);
   const edge = matches(columns.edgeOnly);
