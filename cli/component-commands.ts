@@ -4,7 +4,7 @@ import { startEdgeNode } from '../edge-node/index.ts';
 import { runSensor } from '../sensor/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs } from './command.ts';
 import {
-  ENERGY_OPTION, energyMeterFlag, METRICS_OPTION, metricsStoreFlag, PROFILE_OPTION,
+  ENERGY_OPTION, energyMeterFlag, METRICS_OPTION, metricsStoreFlag, MQTT_TLS_OPTIONS, mqttTlsFlags, PROFILE_OPTION,
   flagOrEnv, LOG_LEVEL_OPTION, loggerFor, MODEL_OPTION, modelCacheDir, modelsFlag, MQTT_OPTION, NATS_OPTION, numberFlag,
   TRANSPORT_OPTION, transportFlag, untilSignal,
 } from './env.ts';
@@ -13,6 +13,7 @@ import { sensorProgress, summaryText } from './summary-format.ts';
 /** Options edge nodes and cloud workers share. */
 const NODE_OPTIONS = {
   mqtt: MQTT_OPTION,
+  ...MQTT_TLS_OPTIONS,
   nats: NATS_OPTION,
   transport: TRANSPORT_OPTION,
   model: MODEL_OPTION,
@@ -24,8 +25,9 @@ const NODE_OPTIONS = {
 } as const satisfies Command['options'];
 
 /** The settings edge nodes and cloud workers share, from flags and the environment. */
-function nodeSettings(args: CommandArgs) {
+async function nodeSettings(args: CommandArgs) {
   return {
+    mqttTls: await mqttTlsFlags(args),
     mqttUrl: flagOrEnv(args, 'mqtt', 'DYNASPLIT_MQTT_URL'),
     natsUrl: flagOrEnv(args, 'nats', 'DYNASPLIT_NATS_URL'),
     transport: transportFlag(args),
@@ -60,7 +62,7 @@ const edge: Command = {
       edgeId: flagOrEnv(args, 'id', 'DYNASPLIT_EDGE_ID'),
       edgeClass: flagOrEnv(args, 'class', 'DYNASPLIT_EDGE_CLASS'),
       concurrency: numberFlag(args, 'concurrency'),
-      ...nodeSettings(args),
+      ...(await nodeSettings(args)),
     }, { logger, metrics });
     logger.info({ signal: await untilSignal() }, 'stopping');
     await node.close();
@@ -85,7 +87,7 @@ const cloud: Command = {
     const worker = await startCloudWorker({
       workerId: flagOrEnv(args, 'id', 'DYNASPLIT_WORKER_ID'),
       executionProvider: stringOption(args, 'provider'),
-      ...nodeSettings(args),
+      ...(await nodeSettings(args)),
     }, { logger });
     logger.info({ signal: await untilSignal() }, 'stopping');
     await worker.close();
@@ -101,6 +103,7 @@ const sensor: Command = {
   options: {
     id: { type: 'string', value: 'ID', description: 'sensor id (env DYNASPLIT_SENSOR_ID; default sensor-1)' },
     mqtt: MQTT_OPTION,
+    ...MQTT_TLS_OPTIONS,
     model: { type: 'string', value: 'NAME', description: 'model to request (default vgg16-tiny)' },
     'model-file': { type: 'string', value: 'FILE', description: "where to read the model's input shape (default: the zoo model of that name)" },
     count: { type: 'string', value: 'N', description: 'frames to send (default 200)' },
@@ -117,6 +120,7 @@ const sensor: Command = {
     const summary = await runSensor({
       sensorId: flagOrEnv(args, 'id', 'DYNASPLIT_SENSOR_ID'),
       mqttUrl: flagOrEnv(args, 'mqtt', 'DYNASPLIT_MQTT_URL'),
+      mqttTls: await mqttTlsFlags(args),
       model: stringOption(args, 'model'),
       modelSource: stringOption(args, 'model-file'),
       count: numberFlag(args, 'count'),

@@ -2,7 +2,7 @@
  * Where the command line meets the environment: flags win, then DYNASPLIT_* variables, then the
  * component's defaults. The only module besides cli/main.ts that reads process.env.
  */
-import { DynasplitError, ErrorCodes, rootLogger, type Logger } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, loadMqttTls, rootLogger, type Logger, type MqttTls } from '../common/index.ts';
 import { createMetricsStore, parseInfluxEnv, type MetricsStore } from '../metrics/index.ts';
 import type { CommandArgs, OptionSpec } from './command.ts';
 import { stringOption } from './command.ts';
@@ -97,4 +97,21 @@ export function energyMeterFlag(args: CommandArgs): 'modelled' | 'rapl' | 'mqtt'
   const raw = flagOrEnv(args, 'energy-meter', 'DYNASPLIT_ENERGY_METER');
   if (raw === undefined || raw === 'modelled' || raw === 'rapl' || raw === 'mqtt') return raw;
   throw new DynasplitError(ErrorCodes.BAD_ARGS, `--energy-meter must be modelled, rapl or mqtt, got '${raw}'`);
+}
+
+/** TLS for mqtts:// brokers: a private CA and/or a client certificate (docs/security.md). */
+export const MQTT_TLS_OPTIONS = {
+  'mqtt-ca': { type: 'string', value: 'FILE', description: 'PEM CA that signed the broker certificate (env DYNASPLIT_MQTT_CA)' },
+  'mqtt-cert': { type: 'string', value: 'FILE', description: 'PEM client certificate for the broker (env DYNASPLIT_MQTT_CERT)' },
+  'mqtt-key': { type: 'string', value: 'FILE', description: 'PEM key of that certificate (env DYNASPLIT_MQTT_KEY)' },
+} as const satisfies Record<string, OptionSpec>;
+
+export async function mqttTlsFlags(args: CommandArgs): Promise<MqttTls | undefined> {
+  const files = {
+    caFile: flagOrEnv(args, 'mqtt-ca', 'DYNASPLIT_MQTT_CA'),
+    certFile: flagOrEnv(args, 'mqtt-cert', 'DYNASPLIT_MQTT_CERT'),
+    keyFile: flagOrEnv(args, 'mqtt-key', 'DYNASPLIT_MQTT_KEY'),
+  };
+  if (!files.caFile && !files.certFile && !files.keyFile) return undefined;
+  return loadMqttTls(files);
 }

@@ -4,7 +4,7 @@ import { startOptimizer } from '../optimizer/index.ts';
 import { DECISION_RULES, type DecisionRule } from '../policy/index.ts';
 import { stringOption, type Command } from './command.ts';
 import {
-  flagOrEnv, LOG_LEVEL_OPTION, loggerFor, METRICS_OPTION, metricsStoreFlag, MODEL_OPTION, modelCacheDir, modelsFlag, MQTT_OPTION, numberFlag,
+  flagOrEnv, LOG_LEVEL_OPTION, loggerFor, METRICS_OPTION, metricsStoreFlag, MODEL_OPTION, modelCacheDir, modelsFlag, MQTT_OPTION, MQTT_TLS_OPTIONS, mqttTlsFlags, numberFlag,
   untilSignal,
 } from './env.ts';
 
@@ -15,6 +15,7 @@ export const optimizerRunCommand: Command = {
   positionals: { min: 0, max: 0 },
   options: {
     mqtt: MQTT_OPTION,
+    ...MQTT_TLS_OPTIONS,
     model: MODEL_OPTION,
     metrics: { ...METRICS_OPTION, description: 'where the edge nodes write their metrics: influxdb (INFLUX_* variables) (env DYNASPLIT_METRICS)' },
     edge: { type: 'string', value: 'PROFILE', description: 'device profile of the edge class', default: 'rpi4' },
@@ -39,6 +40,7 @@ export const optimizerRunCommand: Command = {
     const rule = stringOption(args, 'rule');
     const optimizer = await startOptimizer({
       mqttUrl: flagOrEnv(args, 'mqtt', 'DYNASPLIT_MQTT_URL'),
+      mqttTls: await mqttTlsFlags(args),
       models: modelsFlag(args),
       edgeProfile: stringOption(args, 'edge'),
       cloudProfile: stringOption(args, 'cloud'),

@@ -1,7 +1,7 @@
 /** Cloud worker options: one place, with defaults and units, validated by parseCloudOptions. */
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynasplitError, ErrorCodes, requirePositiveIntegers, stripUndefined } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, requirePositiveIntegers, stripUndefined, type MqttTls } from '../common/index.ts';
 import { DEFAULT_MODEL_CACHE_DIR } from '../model/index.ts';
 import { CLOUD_GROUP, checkId, checkModelName } from '../schemas/index.ts';
 
@@ -16,6 +16,8 @@ export interface CloudWorkerOptions {
   mqttUrl: string;
   /** default nats://127.0.0.1:4222 */
   natsUrl: string;
+  /** TLS material for an mqtts:// broker (private CA, client certificate); default none. */
+  mqttTls?: MqttTls;
   /** Workers in one group share the requests; default 'cloud' */
   group: string;
   /** Intra-op threads per session; default 0 (onnxruntime's choice). */

@@ -3,7 +3,7 @@ export type { ErrorCode, DynasplitErrorOptions } from './errors.ts';
 export { createProgress } from './progress.ts';
 export type { Progress, ProgressSink } from './progress.ts';
 export { connectMqtt, loadMqttTls, redactUrl } from './mqtt.ts';
-export type { MqttClient, MqttConnectOptions } from './mqtt.ts';
+export type { MqttClient, MqttConnectOptions, MqttTls } from './mqtt.ts';
 export { stripUndefined, requirePositiveIntegers } from './options.ts';
 export { Limiter } from './limiter.ts';
 export { silentLogger, rootLogger } from './log.ts';

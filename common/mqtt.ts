@@ -62,6 +62,9 @@ export async function connectMqtt(url: string, options: MqttConnectOptions): Pro
 }
 
 /** Reads PEM files for `connectMqtt`'s TLS options; FILE_NOT_FOUND naming the one that cannot be read. */
+/** PEM contents of a private CA and/or a client certificate, for mqtts:// connections. */
+export type MqttTls = Pick<MqttConnectOptions, 'ca' | 'cert' | 'key'>;
+
 export async function loadMqttTls(files: { caFile?: string; certFile?: string; keyFile?: string }):
   Promise<Pick<MqttConnectOptions, 'ca' | 'cert' | 'key'>> {
   const read = async (file: string | undefined): Promise<Buffer | undefined> => {

@@ -70,7 +70,7 @@ export async function startEdgeNode(partial: Partial<EdgeNodeOptions>, deps: Edg
   const real = deps.transport ?? await openTransport(options, logger);
   // An emulated link (demo, tests) adds the time a real uplink would take; its figures then say so.
   const transport = shapeTransport(real, { mbps: options.linkMbps, rttMs: options.linkRttMs });
-  const mqtt = await connectMqtt(options.mqttUrl, { clientId: options.edgeId });
+  const mqtt = await connectMqtt(options.mqttUrl, { clientId: options.edgeId, ...options.mqttTls });
   const accounting = new Accounting(hardware, deps.metrics, models, options, logger);
   const node = new EdgeNodeRuntime(options, logger, models, policies, transport, mqtt, hardware, accounting);
   await node.subscribe();
@@ -93,7 +93,7 @@ export async function startEdgeNode(partial: Partial<EdgeNodeOptions>, deps: Edg
 function openTransport(options: EdgeNodeOptions, logger: Logger): Promise<TensorTransport> {
   return options.transport === 'nats'
     ? createNatsTransport({ servers: options.natsUrl.split(','), name: options.edgeId, logger })
-    : createMqttTransport({ url: options.mqttUrl, edgeId: options.edgeId, clientId: `${options.edgeId}-t`, logger });
+    : createMqttTransport({ url: options.mqttUrl, edgeId: options.edgeId, clientId: `${options.edgeId}-t`, logger, tls: options.mqttTls });
 }
 
 /** Loads the sessions a policy uses (heads, and tails for fallbacks), so frames do not pay for it. */

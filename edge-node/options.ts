@@ -1,7 +1,7 @@
 /** Edge node options: one place, with defaults and units, validated by parseEdgeOptions. */
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynasplitError, ErrorCodes, requirePositiveIntegers, stripUndefined } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, requirePositiveIntegers, stripUndefined, type MqttTls } from '../common/index.ts';
 import { DEFAULT_MODEL_CACHE_DIR } from '../model/index.ts';
 import { checkId, checkModelName, EDGE_GROUP } from '../schemas/index.ts';
 
@@ -20,6 +20,8 @@ export interface EdgeNodeOptions {
   transport: 'mqtt' | 'nats';
   /** default nats://127.0.0.1:4222 */
   natsUrl: string;
+  /** TLS material for an mqtts:// broker (private CA, client certificate); default none. */
+  mqttTls?: MqttTls;
   /** Intra-op threads of edge sessions; default 0 (onnxruntime's choice). */
   threads: number;
   /** MiB of model weights kept loaded; default 1024 */

@@ -60,7 +60,7 @@ export async function startOptimizer(partial: Partial<OptimizerOptions>, deps: O
     const inspection = await inspectModel(await resolveModel(spec, { cacheDir: options.modelCacheDir }));
     models.push({ name, inspection, configurations: spaceOf(inspection, edge, cloud, options.codecs), version: 0 });
   }
-  const mqtt = await connectMqtt(options.mqttUrl, { clientId: options.optimizerId });
+  const mqtt = await connectMqtt(options.mqttUrl, { clientId: options.optimizerId, ...options.mqttTls });
   let link: LinkModel = { bandwidthMbps: options.linkMbps, rttMs: options.linkRttMs };
   const round = async (): Promise<RoundReport[]> => {
     const now = Date.now();

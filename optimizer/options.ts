@@ -1,5 +1,5 @@
 /** Live optimizer options: one place, with defaults and units, validated by parseOptimizerOptions. */
-import { DynasplitError, ErrorCodes, requirePositiveIntegers, stripUndefined } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, requirePositiveIntegers, stripUndefined, type MqttTls } from '../common/index.ts';
 import { DEFAULT_MODEL_CACHE_DIR } from '../model/index.ts';
 import { DECISION_RULES, type DecisionRule } from '../policy/index.ts';
 import { checkId, checkModelName } from '../schemas/index.ts';
@@ -9,6 +9,8 @@ export interface OptimizerOptions {
   optimizerId: string;
   /** default mqtt://127.0.0.1:1883 */
   mqttUrl: string;
+  /** TLS material for an mqtts:// broker (private CA, client certificate); default none. */
+  mqttTls?: MqttTls;
   /** Models to optimize: name -> .onnx path or zoo name. default { 'vgg16-tiny': 'vgg16-tiny' } */
   models: Record<string, string>;
   /** The class of edge nodes the policies are for, and the device profile they run as. */

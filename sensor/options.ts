@@ -1,5 +1,5 @@
 /** Sensor options: one place, with defaults and units, validated by parseSensorOptions. */
-import { DynasplitError, ErrorCodes, requirePositiveIntegers, stripUndefined } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, requirePositiveIntegers, stripUndefined, type MqttTls } from '../common/index.ts';
 import { DEFAULT_MODEL_CACHE_DIR } from '../model/index.ts';
 import { checkId, checkModelName } from '../schemas/index.ts';
 import { budgetSampler } from './budgets.ts';
@@ -9,6 +9,8 @@ export interface SensorOptions {
   sensorId: string;
   /** default mqtt://127.0.0.1:1883 */
   mqttUrl: string;
+  /** TLS material for an mqtts:// broker (private CA, client certificate); default none. */
+  mqttTls?: MqttTls;
   /** Model name as the edge nodes serve it; default 'vgg16-tiny' */
   model: string;
   /** Where the sensor reads the model's input shape: .onnx path or zoo name; default = model */

@@ -25,7 +25,7 @@ export async function runSensor(partial: Partial<SensorOptions>, deps: SensorDep
   const captureTimes = new Map<string, number>();
   // Request ids are unique per run, so results of an earlier run on a retained session are ignored.
   const runId = `${options.sensorId}-${Date.now().toString(36)}`;
-  const mqtt = await connectMqtt(options.mqttUrl, { clientId: `${options.sensorId}-${process.pid}` });
+  const mqtt = await connectMqtt(options.mqttUrl, { clientId: `${options.sensorId}-${process.pid}`, ...options.mqttTls });
   let sent = 0;
   let duplicates = 0;
   let allAnswered: () => void = () => undefined;

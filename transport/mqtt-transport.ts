@@ -19,7 +19,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { connectMqtt, DynasplitError, ErrorCodes, silentLogger } from '../common/index.ts';
+import { connectMqtt, DynasplitError, ErrorCodes, silentLogger, type MqttTls } from '../common/index.ts';
 import {
   checkId, CLOUD_GROUP, MQTT_PREFIX, TailReply, TailRequest, topics, type TailReplyProperties, type TailRequestProperties,
 } from '../schemas/index.ts';
@@ -41,6 +41,8 @@ export interface MqttTransportOptions {
   logger?: Logger;
   /** QoS of requests, replies and subscriptions; default 1 (at least once, §4.3.2). */
   qos?: 0 | 1;
+  /** TLS material for mqtts:// URLs (common/mqtt.ts loadMqttTls). */
+  tls?: MqttTls;
 }
 
 export const DEFAULT_MQTT_URL = 'mqtt://127.0.0.1:1883';
@@ -57,7 +59,7 @@ export async function createMqttTransport(options: MqttTransportOptions = {}): P
   if (options.client) return new MqttTransport(options.client, false, { logger, qos, edgeId });
   const url = options.url ?? DEFAULT_MQTT_URL;
   const clientId = options.clientId ?? `dynasplit-${randomBytes(6).toString('hex')}`;
-  const client = await connectMqtt(url, { clientId, connectTimeoutMs: CONNECT_TIMEOUT_MS });
+  const client = await connectMqtt(url, { clientId, connectTimeoutMs: CONNECT_TIMEOUT_MS, ...options.tls });
   return new MqttTransport(client, true, { logger, qos, edgeId });
 }
 
