@@ -31,7 +31,7 @@ export function createSink(options: ResolvedInfluxOptions): LineSink {
 /**
  * One batch per flush(): the client's own batching is disabled (batchSize above ours, no interval)
  * and its retries too (maxRetries 0), because with more lines than its batchSize its flush() can
- * return before the last batches reach the server (DESIGN.md §5). writeFailed returning the
+ * return before the last batches reach the server. writeFailed returning the
  * rejection makes flush() reject without the client logging to the console.
  */
 function clientSink(options: ResolvedInfluxOptions): LineSink {

@@ -5,7 +5,7 @@
  * The schema the figures take in InfluxDB is in docs/metrics.md.
  */
 
-/** Where a latency or energy figure comes from (DESIGN.md §3); '' when unknown. */
+/** Where a latency or energy figure comes from (docs/hardware.md); '' when unknown. */
 export type FigureSource = 'measured' | 'emulated' | 'modelled' | '';
 
 /** One answered request (measurement `request`). Times in ms, energy in J. */

@@ -1,6 +1,6 @@
 /**
- * What a configuration is expected to cost, from models (DESIGN.md §1: "profile per cut point once,
- * predict the rest from models of frequency and link"):
+ * What a configuration is expected to cost, from models (profile per cut point once, predict the
+ * rest from models of frequency and link):
  *   latency = edge compute + transfer + cloud compute
  *     edge compute  = head FLOPs / device GFLOP/s at (frequency, threads, accelerator)   [profile]
  *     transfer      = rtt + encoded tensor bytes * 8 / bandwidth                        [link model]

@@ -2,7 +2,7 @@
  * The pure half of profiling: which configurations to measure (a seeded sample), fitting the cost
  * models of estimates.ts to what was measured, the held-out prediction error, and pool rows for the
  * configurations that were not measured — marked 'modelled', so nothing predicted passes as measured.
- * DESIGN.md §1: "profile per cut point once, predict the rest from models of frequency and link".
+ * Profile per cut point once, predict the rest from models of frequency and link.
  */
 import { ErrorCodes, isDynasplitError, tensorRng } from '../common/index.ts';
 import { activePowerW, idlePowerW, predictedComputeMs } from '../hardware/index.ts';

@@ -12,7 +12,7 @@ import { tensorRng, type Rng } from '../../common/index.ts';
  * - `uniform` in [-bound, bound). `zeroMean` then subtracts, per output unit, the mean over its
  *   fan-in: `'rows'` for layouts with the output unit first (Conv [out, in, kh, kw], Gemm transB
  *   [out, in]), `'columns'` for MatMul weights [in, out]. Without it the common (DC) component of
- *   the input reaches every logit alike and all inputs get the same top-1 class (DESIGN.md §5).
+ *   the input reaches every logit alike and all inputs get the same top-1 class.
  * - `normal(0, std)`, e.g. class token and position embedding (std 0.02 as in ViT).
  * - `constant`: biases (0), LayerNorm scale (1) and bias (0).
  */

@@ -1,6 +1,6 @@
 /**
  * What a fuzz property is, and the checks every decoder property shares. The contract being fuzzed
- * (docs/errors.md, STYLE.md rule 6): a bad message from the outside becomes a DynasplitError with a
+ * (docs/errors.md): a bad message from the outside becomes a DynasplitError with a
  * DYNASPLIT_ERR_* code: never another exception type, never a hang, never a crash.
  */
 import type fc from 'fast-check';

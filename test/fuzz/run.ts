@@ -1,5 +1,5 @@
 /**
- * The long fuzz run (issue 7, "Bad input"): every decoder property for 100,000 cases (or --runs),
+ * The long fuzz run: every decoder property for 100,000 cases (or --runs),
  * including the `known-bug:` ones the test suite leaves out. Prints per property and per decoder the
  * cases run, the time and the rate, how the decoder calls ended, and for each failure the
  * counterexample with the seed and path that replay it. Exits 1 on any failure, 2 on bad arguments.

@@ -25,7 +25,7 @@ export interface ContractPair {
   teardown(): Promise<void>;
 }
 
-/** The largest VGG16 cut (DESIGN.md §5): fp32 [1, 64, 224, 224] = 12,845,056 bytes. */
+/** The largest VGG16 cut: fp32 [1, 64, 224, 224] = 12,845,056 bytes. */
 export const VGG16_EARLY_SHAPE = [1, 64, 224, 224];
 const TIMEOUT_MS = 10_000;
 
