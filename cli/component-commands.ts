@@ -4,7 +4,7 @@ import { startEdgeNode } from '../edge-node/index.ts';
 import { runSensor } from '../sensor/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs } from './command.ts';
 import {
-  ENERGY_OPTION, energyMeterFlag, METRICS_OPTION, metricsStoreFlag, MQTT_TLS_OPTIONS, mqttTlsFlags, PROFILE_OPTION,
+  ENERGY_OPTION, energyMeterFlag, METRICS_OPTION, metricsStoreFlag, MQTT_TLS_OPTIONS, mqttTlsFlags, NATS_AUTH_OPTIONS, natsAuthFlags, PROFILE_OPTION,
   flagOrEnv, LOG_LEVEL_OPTION, loggerFor, MODEL_OPTION, modelCacheDir, modelsFlag, MQTT_OPTION, NATS_OPTION, numberFlag,
   TRANSPORT_OPTION, transportFlag, untilSignal,
 } from './env.ts';
@@ -15,6 +15,7 @@ const NODE_OPTIONS = {
   mqtt: MQTT_OPTION,
   ...MQTT_TLS_OPTIONS,
   nats: NATS_OPTION,
+  ...NATS_AUTH_OPTIONS,
   transport: TRANSPORT_OPTION,
   model: MODEL_OPTION,
   threads: { type: 'string', value: 'N', description: 'onnxruntime threads (default 0: one per core)' },
@@ -28,6 +29,7 @@ const NODE_OPTIONS = {
 async function nodeSettings(args: CommandArgs) {
   return {
     mqttTls: await mqttTlsFlags(args),
+    natsAuth: natsAuthFlags(args),
     mqttUrl: flagOrEnv(args, 'mqtt', 'DYNASPLIT_MQTT_URL'),
     natsUrl: flagOrEnv(args, 'nats', 'DYNASPLIT_NATS_URL'),
     transport: transportFlag(args),

@@ -3,7 +3,9 @@
  * component's defaults. The only module besides cli/main.ts that reads process.env.
  */
 import { DynasplitError, ErrorCodes, loadMqttTls, rootLogger, type Logger, type MqttTls } from '../common/index.ts';
+import { readFileSync } from 'node:fs';
 import { createMetricsStore, parseInfluxEnv, type MetricsStore } from '../metrics/index.ts';
+import type { NatsAuth } from '../transport/index.ts';
 import type { CommandArgs, OptionSpec } from './command.ts';
 import { stringOption } from './command.ts';
 
@@ -105,6 +107,34 @@ export const MQTT_TLS_OPTIONS = {
   'mqtt-cert': { type: 'string', value: 'FILE', description: 'PEM client certificate for the broker (env DYNASPLIT_MQTT_CERT)' },
   'mqtt-key': { type: 'string', value: 'FILE', description: 'PEM key of that certificate (env DYNASPLIT_MQTT_KEY)' },
 } as const satisfies Record<string, OptionSpec>;
+
+/** NATS nkey seed and TLS files for edge nodes and cloud workers (docs/security.md). */
+export const NATS_AUTH_OPTIONS = {
+  'nats-nkey-file': { type: 'string', value: 'FILE', description: 'file holding the NATS nkey seed (SU...) (env DYNASPLIT_NATS_NKEY_FILE)' },
+  'nats-ca': { type: 'string', value: 'FILE', description: 'PEM CA of the NATS server (env DYNASPLIT_NATS_CA)' },
+  'nats-cert': { type: 'string', value: 'FILE', description: 'PEM client certificate for NATS (env DYNASPLIT_NATS_CERT)' },
+  'nats-key': { type: 'string', value: 'FILE', description: 'PEM key of that certificate (env DYNASPLIT_NATS_KEY)' },
+} as const satisfies Record<string, OptionSpec>;
+
+export function natsAuthFlags(args: CommandArgs): NatsAuth | undefined {
+  const seedFile = flagOrEnv(args, 'nats-nkey-file', 'DYNASPLIT_NATS_NKEY_FILE');
+  const tls = {
+    caFile: flagOrEnv(args, 'nats-ca', 'DYNASPLIT_NATS_CA'),
+    certFile: flagOrEnv(args, 'nats-cert', 'DYNASPLIT_NATS_CERT'),
+    keyFile: flagOrEnv(args, 'nats-key', 'DYNASPLIT_NATS_KEY'),
+  };
+  const anyTls = Object.values(tls).some(Boolean);
+  if (!seedFile && !anyTls) return undefined;
+  let nkeySeed: string | undefined;
+  if (seedFile) {
+    try {
+      nkeySeed = readFileSync(seedFile, 'utf8').trim();
+    } catch (cause) {
+      throw new DynasplitError(ErrorCodes.FILE_NOT_FOUND, `nkey seed file ${seedFile} cannot be read: ${(cause as Error).message}`, { cause });
+    }
+  }
+  return { ...(nkeySeed ? { nkeySeed } : {}), ...(anyTls ? { tls } : {}) };
+}
 
 export async function mqttTlsFlags(args: CommandArgs): Promise<MqttTls | undefined> {
   const files = {

@@ -50,7 +50,7 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
     host: deps.host, logger,
   });
   const transport = deps.transport ?? await (options.transport === 'nats'
-    ? createNatsTransport({ servers: options.natsUrl.split(','), name: options.workerId, logger })
+    ? createNatsTransport({ servers: options.natsUrl.split(','), name: options.workerId, logger, ...options.natsAuth })
     : createMqttTransport({ url: options.mqttUrl, clientId: options.workerId, logger, tls: options.mqttTls }));
   const stats: CloudWorkerStats = { requests: 0, replies: 0, errors: {}, active: 0, queued: 0 };
   const slots = new Limiter(options.concurrency, options.maxQueue);

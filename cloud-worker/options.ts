@@ -3,6 +3,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynasplitError, ErrorCodes, requirePositiveIntegers, stripUndefined, type MqttTls } from '../common/index.ts';
 import { DEFAULT_MODEL_CACHE_DIR } from '../model/index.ts';
+import type { NatsAuth } from '../transport/index.ts';
 import { CLOUD_GROUP, checkId, checkModelName } from '../schemas/index.ts';
 
 export interface CloudWorkerOptions {
@@ -18,6 +19,8 @@ export interface CloudWorkerOptions {
   natsUrl: string;
   /** TLS material for an mqtts:// broker (private CA, client certificate); default none. */
   mqttTls?: MqttTls;
+  /** NATS nkey seed and TLS files (docs/security.md); passwords and tokens go in natsUrl. default none */
+  natsAuth?: NatsAuth;
   /** Workers in one group share the requests; default 'cloud' */
   group: string;
   /** Intra-op threads per session; default 0 (onnxruntime's choice). */

@@ -92,7 +92,7 @@ export async function startEdgeNode(partial: Partial<EdgeNodeOptions>, deps: Edg
 
 function openTransport(options: EdgeNodeOptions, logger: Logger): Promise<TensorTransport> {
   return options.transport === 'nats'
-    ? createNatsTransport({ servers: options.natsUrl.split(','), name: options.edgeId, logger })
+    ? createNatsTransport({ servers: options.natsUrl.split(','), name: options.edgeId, logger, ...options.natsAuth })
     : createMqttTransport({ url: options.mqttUrl, edgeId: options.edgeId, clientId: `${options.edgeId}-t`, logger, tls: options.mqttTls });
 }
 

@@ -3,6 +3,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynasplitError, ErrorCodes, requirePositiveIntegers, stripUndefined, type MqttTls } from '../common/index.ts';
 import { DEFAULT_MODEL_CACHE_DIR } from '../model/index.ts';
+import type { NatsAuth } from '../transport/index.ts';
 import { checkId, checkModelName, EDGE_GROUP } from '../schemas/index.ts';
 
 export interface EdgeNodeOptions {
@@ -22,6 +23,8 @@ export interface EdgeNodeOptions {
   natsUrl: string;
   /** TLS material for an mqtts:// broker (private CA, client certificate); default none. */
   mqttTls?: MqttTls;
+  /** NATS nkey seed and TLS files (docs/security.md); passwords and tokens go in natsUrl. default none */
+  natsAuth?: NatsAuth;
   /** Intra-op threads of edge sessions; default 0 (onnxruntime's choice). */
   threads: number;
   /** MiB of model weights kept loaded; default 1024 */

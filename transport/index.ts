@@ -4,7 +4,7 @@
  */
 export type { RequestOptions, Serving, ServeOptions, TailHandler, TensorTransport } from './tensor-transport.ts';
 export { createNatsTransport } from './nats-transport.ts';
-export type { NatsTransportOptions } from './nats-transport.ts';
+export type { NatsAuth, NatsTransportOptions } from './nats-transport.ts';
 export { createMqttTransport, DEFAULT_MQTT_URL } from './mqtt-transport.ts';
 export type { MqttTransportOptions } from './mqtt-transport.ts';
 export { shapeTransport, oneWayMs } from './shaped-transport.ts';

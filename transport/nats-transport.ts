@@ -30,6 +30,9 @@ import {
 import { fetchChunks, fitsInline, HEADERS, offerChunks, parseChunkRef, type ChunkOffer, type ChunkRef } from './nats-chunks.ts';
 import type { RequestOptions, Serving, ServeOptions, TailHandler, TensorTransport } from './tensor-transport.ts';
 
+/** The credentials and TLS files a component passes through from its options. */
+export type NatsAuth = Pick<NatsTransportOptions, 'nkeySeed' | 'tls'>;
+
 export interface NatsTransportOptions {
   /** Server URL(s), e.g. "nats://127.0.0.1:4222"; ignored when `connection` is given. */
   servers: string | string[];

@@ -5,8 +5,13 @@
  * account can do the other's job.
  */
 import { connect, nkeys, PermissionViolationError, type NatsConnection } from '@nats-io/transport-node';
+import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { startBroker } from '../../broker/index.ts';
+import { startCloudWorker } from '../../cloud-worker/index.ts';
+import { startEdgeNode } from '../../edge-node/index.ts';
+import { runSensor } from '../../sensor/index.ts';
 import { isDynasplitError } from '../../common/index.ts';
 import { TailRequest } from '../../schemas/index.ts';
 import { createNatsTransport, type NatsTransportOptions, type TensorTransport } from '../../transport/index.ts';
@@ -128,5 +133,23 @@ describe('NATS with TLS, credentials and subject permissions', () => {
       const err = await createNatsTransport({ servers: server.url, tls, ...bad }).catch((e: unknown) => e);
       expect(isDynasplitError(err, 'DYNASPLIT_ERR_BAD_ARGS'), JSON.stringify(bad)).toBe(true);
     }
+  });
+});
+
+describe('components on the secured NATS server', () => {
+  it('an edge node (password in the URL) and a cloud worker (nkey) serve frames end to end over TLS', async () => {
+    const model = join(inject('zooDir'), 'vgg16-tiny.onnx');
+    const broker = await startBroker({ host: '127.0.0.1', port: 0 });
+    onTestFinished(() => broker.close());
+    const models = { 'vgg16-tiny': model };
+    const cloud = await startCloudWorker({ workerId: 'sec-cloud', transport: 'nats', natsUrl: server.url, natsAuth: { nkeySeed: cloudSeed, tls }, mqttUrl: broker.url, models, threads: 1 });
+    onTestFinished(() => cloud.close());
+    const edge = await startEdgeNode({
+      edgeId: 'sec-edge', transport: 'nats', natsUrl: server.url.replace('://', '://edge-1:edge-1-pw@'), natsAuth: { tls }, mqttUrl: broker.url, models, threads: 1,
+    });
+    onTestFinished(() => edge.close());
+    const summary = await runSensor({ sensorId: 'sec-sensor', mqttUrl: broker.url, model: 'vgg16-tiny', modelSource: model, count: 12, rate: 100, budgets: 'fixed:5000' });
+    expect(summary).toMatchObject({ requests: 12, results: 12, errors: 0, edgeFallbacks: 0 });
+    expect(summary.workers).toEqual({ 'sec-cloud': 8 });
   });
 });
