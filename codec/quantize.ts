@@ -109,9 +109,20 @@ export function dequantizeInt8Blocks(
   for (let b = 0, i = 0; i < q.length; b++) {
     const s = scales[b % groups];
     const end = i + blockLen;
-    for (; i < end; i++) out[i] = q[i] * s;
+    for (; i < end; i++) out[i] = finite(q[i] * s);
   }
   return out;
+}
+
+/** Largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * A decoded value stays finite: a scale rounded up to float32 times 127 (or 255 steps) can land just
+ * past the largest float32 for inputs near it, and a message may carry any scale.
+ */
+function finite(x: number): number {
+  return x > FLOAT32_MAX ? FLOAT32_MAX : x < -FLOAT32_MAX ? -FLOAT32_MAX : x;
 }
 
 /** Blocks of per-channel quantization: C = shape[1] groups of H*W planes. Requires rank >= 2. */
@@ -169,7 +180,7 @@ export function quantizeUint8(src: Float32Array, name: string, out: Uint8Array =
 export function dequantizeUint8(q: Uint8Array, params: Uint8Params, out: Float32Array = new Float32Array(q.length)): Float32Array {
   checkBlocks(q.length, out.length, 1, q.length);
   const { scale, zeroPoint } = params;
-  for (let i = 0; i < q.length; i++) out[i] = (q[i] - zeroPoint) * scale;
+  for (let i = 0; i < q.length; i++) out[i] = finite((q[i] - zeroPoint) * scale);
   return out;
 }
 
