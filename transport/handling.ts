@@ -3,7 +3,7 @@
  * from the wire, run the worker's handler so that it never throws, turn failures into the ErrorInfo
  * of a TailReply, and track in-flight work so `close()` can drain it. No I/O here.
  */
-import { DynasplitError, ErrorCodes, isDynasplitError, type Logger } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, isDynasplitError, isErrorCode, type Logger } from '../common/index.ts';
 import { TailReply, TailRequest, type ErrorInfoProperties, type TailReplyProperties } from '../schemas/index.ts';
 import type { TailHandler } from './tensor-transport.ts';
 
@@ -36,11 +36,18 @@ export function checkTailRequest(request: TailRequest): TailRequest {
 
 /** Decodes the TailReply that answers a request; the edge side only. */
 export function decodeReply(bytes: Uint8Array): TailReply {
+  let reply: TailReply;
   try {
-    return TailReply.decode(bytes);
+    reply = TailReply.decode(bytes);
   } catch (err) {
     throw new DynasplitError(ErrorCodes.BAD_FRAME, `tail reply cannot be decoded (${bytes.length} bytes)`, { cause: err });
   }
+  // A code that is not one of ours (another version, a bug, a forgery) is passed on as a transport fault.
+  if (reply.error?.code && !isErrorCode(reply.error.code)) {
+    reply.error.message = `${reply.error.code}: ${reply.error.message}`;
+    reply.error.code = ErrorCodes.TRANSPORT;
+  }
+  return reply;
 }
 
 /** The wire form of an error: a DynasplitError keeps its code, anything else is INFERENCE. */

@@ -66,10 +66,6 @@ export const transportProperties: FuzzProperty[] = [
   {
     name: 'transport/decodeReply: the error code of an accepted reply is a DYNASPLIT_ERR_* code',
     decoder: 'transport',
-    knownBug: 'transport/handling.ts decodeReply checks nothing, and edge-node/execute.ts:100 rethrows reply.error.code ' +
-      '`as never` as a DynasplitError: a reply (from a faulty or forged worker) with error.code "x" makes the edge ' +
-      'answer its sensor with a Result whose error code is "x", not a DYNASPLIT_ERR_* code (docs/errors.md). ' +
-      'Counterexample: decodeReply(TailReply.encode({ error: { code: "x" } }).finish()) is accepted with code "x"',
     build: () => fc.property(hostileBytes(reply.map(encodeReply)), (bytes) => {
       const out = attempt(REPLY_CODES, () => decodeReply(bytes));
       if (out.ok && out.value.error?.code) check(CODES.has(out.value.error.code), `accepted error code ${JSON.stringify(out.value.error.code)}`);
