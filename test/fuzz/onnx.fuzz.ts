@@ -19,9 +19,8 @@ const ANALYSIS_CODES = [ErrorCodes.BAD_MODEL, ErrorCodes.UNSUPPORTED_MODEL, Erro
 /**
  * The cut-point definition, restated as reachability: `cut` is a single-tensor cut point when it is
  * produced by a live node, is neither a graph output nor constant, and every path from a graph
- * input to a graph output passes through it. findCutPoints is stricter in one case real models do
- * not have: it also refuses a cut when a node of the head produces a graph output, even a constant
- * one (which the tail could recompute), so that case is excluded here too.
+ * input to a graph output passes through it. (A graph output computed from weights alone does not
+ * matter: the tail recomputes it.)
  */
 function isCutByPaths(view: GraphView, cut: string): boolean {
   if (view.outputs.includes(cut) || view.constant.has(cut) || !view.producer.has(cut)) return false;
@@ -29,8 +28,7 @@ function isCutByPaths(view: GraphView, cut: string): boolean {
   for (const node of view.nodes) { // topological order: one pass reaches everything reachable
     if (node.input.some((t) => t !== '' && reached.has(t))) for (const t of node.output) if (t !== cut) reached.add(t);
   }
-  const headMakesOutput = requiredNodes(view, [cut]).some((i) => view.nodes[i].output.some((t) => view.outputs.includes(t)));
-  return view.outputs.every((t) => !reached.has(t)) && !headMakesOutput;
+  return view.outputs.every((t) => !reached.has(t));
 }
 
 /** Every property a cut of a valid graph must have; `model` is the graph the view was made from. */
