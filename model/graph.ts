@@ -59,32 +59,80 @@ function refuseControlFlow(graph: GraphProto, source: string): void {
   }
 }
 
-/** Kahn's algorithm, keeping the file's order among ready nodes (stable). */
+/**
+ * Kahn's algorithm: each node waits for a count of inputs not yet available; among ready nodes the
+ * one earliest in the file goes first (a min-heap of indices), so an already sorted graph keeps its
+ * order. O(N log N + edges).
+ */
 function topologicalOrder(nodes: NodeProto[], available: Set<string>, source: string): NodeProto[] {
   const ready = new Set(available);
-  const pending = nodes.map((node) => node);
-  const order: NodeProto[] = [];
-  while (pending.length > 0) {
-    const before = order.length;
-    for (let i = 0; i < pending.length; ) {
-      const node = pending[i];
-      if (node.input.every((t) => t === '' || ready.has(t))) {
-        order.push(node);
-        node.output.forEach((t) => ready.add(t));
-        pending.splice(i, 1);
-      } else {
-        i++;
-      }
+  const consumers = new Map<string, number[]>();
+  const waiting = new Int32Array(nodes.length);
+  const heap = new MinHeap();
+  nodes.forEach((node, i) => {
+    const missing = new Set(node.input.filter((t) => t !== '' && !ready.has(t)));
+    waiting[i] = missing.size;
+    for (const t of missing) {
+      const list = consumers.get(t);
+      if (list) list.push(i);
+      else consumers.set(t, [i]);
     }
-    if (order.length === before) {
-      const node = pending[0];
-      const missing = node.input.find((t) => t !== '' && !ready.has(t));
-      throw new DynasplitError(ErrorCodes.BAD_MODEL,
-        `${source}: node '${node.name || node.output[0]}' reads '${missing}', which no node, input or initializer provides (or the graph has a cycle)`,
-        { details: { file: source, node: node.name, tensor: missing } });
+    if (missing.size === 0) heap.push(i);
+  });
+  const order: NodeProto[] = [];
+  for (let i = heap.pop(); i !== undefined; i = heap.pop()) {
+    order.push(nodes[i]);
+    for (const t of nodes[i].output) {
+      if (!t || ready.has(t)) continue;
+      ready.add(t);
+      for (const c of consumers.get(t) ?? []) if (--waiting[c] === 0) heap.push(c);
     }
   }
+  if (order.length < nodes.length) {
+    const node = nodes[waiting.findIndex((w) => w > 0)];
+    const missing = node.input.find((t) => t !== '' && !ready.has(t));
+    throw new DynasplitError(ErrorCodes.BAD_MODEL,
+      `${source}: node '${node.name || node.output[0]}' reads '${missing}', which no node, input or initializer provides (or the graph has a cycle)`,
+      { details: { file: source, node: node.name, tensor: missing } });
+  }
   return order;
+}
+
+/** A binary min-heap of node indices. */
+class MinHeap {
+  readonly #items: number[] = [];
+
+  push(value: number): void {
+    const a = this.#items;
+    a.push(value);
+    for (let i = a.length - 1; i > 0;) {
+      const parent = (i - 1) >> 1;
+      if (a[parent] <= a[i]) break;
+      [a[parent], a[i]] = [a[i], a[parent]];
+      i = parent;
+    }
+  }
+
+  pop(): number | undefined {
+    const a = this.#items;
+    if (a.length === 0) return undefined;
+    const top = a[0];
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      for (let i = 0; ;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && a[l] < a[m]) m = l;
+        if (r < a.length && a[r] < a[m]) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i], a[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
 }
 
 function pruneDead(nodes: NodeProto[], outputs: string[]): NodeProto[] {
