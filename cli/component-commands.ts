@@ -6,7 +6,7 @@ import { intOption, stringOption, type Command, type CommandArgs } from './comma
 import {
   ENERGY_OPTION, energyMeterFlag, METRICS_OPTION, metricsStoreFlag, MQTT_TLS_OPTIONS, mqttTlsFlags, NATS_AUTH_OPTIONS, natsAuthFlags, PROFILE_OPTION,
   flagOrEnv, LOG_LEVEL_OPTION, loggerFor, MODEL_OPTION, modelCacheDir, modelsFlag, MQTT_OPTION, NATS_OPTION, numberFlag,
-  TRANSPORT_OPTION, transportFlag, untilSignal,
+  TRANSPORT_OPTION, transportFlag, serveUntilSignal,
 } from './env.ts';
 import { sensorProgress, summaryText } from './summary-format.ts';
 
@@ -66,10 +66,7 @@ const edge: Command = {
       concurrency: numberFlag(args, 'concurrency'),
       ...(await nodeSettings(args)),
     }, { logger, metrics });
-    logger.info({ signal: await untilSignal() }, 'stopping');
-    await node.close();
-    await metrics.close();
-    return 0;
+    return serveUntilSignal(logger, () => node.close(), () => metrics.close());
   },
 };
 
@@ -91,9 +88,7 @@ const cloud: Command = {
       executionProvider: stringOption(args, 'provider'),
       ...(await nodeSettings(args)),
     }, { logger });
-    logger.info({ signal: await untilSignal() }, 'stopping');
-    await worker.close();
-    return 0;
+    return serveUntilSignal(logger, () => worker.close());
   },
 };
 

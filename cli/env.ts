@@ -60,6 +60,13 @@ export function modelCacheDir(): string | undefined {
   return process.env.DYNASPLIT_CACHE_DIR || undefined;
 }
 
+/** Serves until SIGINT or SIGTERM, then closes what was started, in order; the command's exit code. */
+export async function serveUntilSignal(logger: Logger, ...closers: (() => Promise<void>)[]): Promise<number> {
+  logger.info({ signal: await untilSignal() }, 'stopping');
+  for (const close of closers) await close();
+  return 0;
+}
+
 /** Resolves when the process is asked to stop (SIGINT or SIGTERM). */
 export function untilSignal(): Promise<string> {
   return new Promise((resolve) => {

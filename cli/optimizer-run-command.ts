@@ -5,7 +5,7 @@ import { DECISION_RULES, type DecisionRule } from '../policy/index.ts';
 import { stringOption, type Command } from './command.ts';
 import {
   flagOrEnv, LOG_LEVEL_OPTION, loggerFor, METRICS_OPTION, metricsStoreFlag, MODEL_OPTION, modelCacheDir, modelsFlag, MQTT_OPTION, MQTT_TLS_OPTIONS, mqttTlsFlags, numberFlag,
-  untilSignal,
+  serveUntilSignal,
 } from './env.ts';
 
 export const optimizerRunCommand: Command = {
@@ -53,9 +53,6 @@ export const optimizerRunCommand: Command = {
       codecs: stringOption(args, 'codecs')?.split(',').filter(Boolean),
       modelCacheDir: modelCacheDir(),
     }, { metrics, logger });
-    logger.info({ signal: await untilSignal() }, 'stopping');
-    await optimizer.close();
-    await metrics.close();
-    return 0;
+    return serveUntilSignal(logger, () => optimizer.close(), () => metrics.close());
   },
 };
