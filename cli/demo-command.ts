@@ -54,7 +54,7 @@ export const demoCommand: Command = {
       closers.unshift(() => edge.close());
       if (args.values.optimize) {
         const optimizer = await startOptimizer({
-          mqttUrl: broker.url, models, edgeProfile: edgeProfile === 'host' ? 'rpi4' : edgeProfile, cloudProfile: cloudProfile === 'host' ? 'gpu-server' : cloudProfile,
+          mqttUrl: broker.url, models, edgeProfile, cloudProfile,
           intervalMs: 500, windowMs: 3_000, modelCacheDir: cacheDir,
         }, { metrics, logger });
         closers.unshift(() => optimizer.close());

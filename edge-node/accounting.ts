@@ -64,7 +64,7 @@ export class Accounting {
     const metric = requestMetric(result, this.options);
     // A transfer that ran out of time still says how slow the link was (a lower bound): keep it.
     if (outcome?.tensorBytes && (!outcome.edgeFallback || outcome.fallbackCode === 'DYNASPLIT_ERR_TIMEOUT')) {
-      this.metrics.writeLink({ timeMs: metric.timeMs, edgeId: this.options.edgeId, bytes: outcome.tensorBytes, transferMs: outcome.transferMs, rttMs: outcome.transferMs });
+      this.metrics.writeLink({ timeMs: metric.timeMs, edgeId: this.options.edgeId, bytes: outcome.tensorBytes, transferMs: outcome.transferMs, rttMs: outcome.roundTripMs });
     }
     if (!req || metric.errorCode || !sampled(result.request_id ?? '', this.options.agreementSampleRate)) {
       this.metrics.writeRequest(metric);

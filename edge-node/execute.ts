@@ -21,6 +21,8 @@ export interface Outcome {
   edgeComputeMs: number;
   encodeMs: number;
   transferMs: number;
+  /** Request sent to reply received (or to giving up), ms; 0 when nothing was sent. */
+  roundTripMs: number;
   cloudQueueMs: number;
   cloudComputeMs: number;
   reconfigureMs: number;
@@ -109,6 +111,7 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
       edgeComputeMs: head.ms,
       encodeMs,
       transferMs: Math.max(0, roundTrip - cloudMs),
+      roundTripMs: roundTrip,
       cloudQueueMs: reply.queue_ms,
       cloudComputeMs: reply.compute_ms,
       tensorBytes,
@@ -129,6 +132,7 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
       ...local(tail.out.data as Float32Array, head.ms + tail.ms),
       encodeMs,
       transferMs: waited,
+      roundTripMs: waited,
       tensorBytes,
       edgeFallback: true,
       fallbackCode: err.code,
@@ -144,5 +148,5 @@ export function partFlops(models: ModelStore, model: string, cut: string): { hea
 }
 
 function local(logits: Float32Array, computeMs: number) {
-  return { logits, edgeComputeMs: computeMs, encodeMs: 0, transferMs: 0, cloudQueueMs: 0, cloudComputeMs: 0, tensorBytes: 0, workerId: '' };
+  return { logits, edgeComputeMs: computeMs, encodeMs: 0, transferMs: 0, roundTripMs: 0, cloudQueueMs: 0, cloudComputeMs: 0, tensorBytes: 0, workerId: '' };
 }

@@ -50,7 +50,9 @@ export interface LinkMetric {
   timeMs: number;
   edgeId: string;
   bytes: number;
+  /** Time on the link alone: the round trip minus the worker's own time (queue, decode, compute, encode). */
   transferMs: number;
+  /** The whole exchange as the edge saw it: request sent to reply received (link plus worker). */
   rttMs: number;
 }
 

@@ -5,8 +5,8 @@
  * the hysteresis. Unlike the reference design's fixed front, the policy follows the network and the
  * nodes as they change; a node that stops reporting ages out with the window.
  */
-import { connectMqtt, silentLogger, type Logger, type MqttClient } from '../common/index.ts';
-import { loadProfile, type DeviceProfile } from '../hardware/index.ts';
+import { connectMqtt, DynasplitError, ErrorCodes, silentLogger, type Logger, type MqttClient } from '../common/index.ts';
+import { HOST_PROFILE, loadProfile, processHost, type DeviceProfile } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
 import { inspectModel, resolveModel, type ModelInspection } from '../model/index.ts';
 import { compilePolicy, encodePolicy, type CompiledPolicy, type Configuration } from '../policy/index.ts';
@@ -53,8 +53,10 @@ interface ModelState {
 export async function startOptimizer(partial: Partial<OptimizerOptions>, deps: OptimizerDeps): Promise<LiveOptimizer> {
   const options = parseOptimizerOptions(partial);
   const logger = (deps.logger ?? silentLogger()).child({ component: 'optimizer', node: options.optimizerId });
-  const edge = loadProfile(options.edgeProfile);
-  const cloud = loadProfile(options.cloudProfile);
+  // 'host' is this machine as calibrated, as the nodes themselves use it.
+  const profile = async (name: string) => (name === HOST_PROFILE ? processHost() : loadProfile(name));
+  const edge = await profile(options.edgeProfile);
+  const cloud = await profile(options.cloudProfile);
   const models: ModelState[] = [];
   for (const [name, spec] of Object.entries(options.models)) {
     const inspection = await inspectModel(await resolveModel(spec, { cacheDir: options.modelCacheDir }));
@@ -100,6 +102,9 @@ export async function startOptimizer(partial: Partial<OptimizerOptions>, deps: O
 function spaceOf(inspection: ModelInspection, edge: DeviceProfile, cloud: DeviceProfile, codecs?: string[]): Configuration[] {
   const knobs = { ...knobsFromProfiles(edge, cloud), ...(codecs ? { codecs } : {}) };
   const space = buildSpace(cutsFromInspection(inspection), knobs, profileCheck(edge));
+  if (space.size === 0) {
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, `optimizer: ${edge.name} and ${cloud.name} leave no valid configuration (${space.rules.map((r) => r.rule).join('; ')})`);
+  }
   return Array.from(space.indices, (index) => configurationAt(space, index));
 }
 

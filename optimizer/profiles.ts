@@ -6,10 +6,14 @@
 import { profileKnobs, validConfiguration, type DeviceProfile } from '../hardware/index.ts';
 import type { KnobSet, ValidityCheck } from './space.ts';
 
-/** Frequencies, threads and accelerator modes of the edge; cloud modes of the cloud node. */
+/**
+ * Frequencies, threads and accelerator modes of the edge; cloud modes of the cloud node. A cloud node
+ * without modes (a calibrated host) runs one way: '' is the worker's default (schemas/pipeline.proto).
+ */
 export function knobsFromProfiles(edge: DeviceProfile, cloud: DeviceProfile): KnobSet {
   const { frequenciesMhz, threads, accelerators } = profileKnobs(edge);
-  return { frequenciesMhz, threads, accelerators, cloudModes: profileKnobs(cloud).cloudModes };
+  const cloudModes = profileKnobs(cloud).cloudModes;
+  return { frequenciesMhz, threads, accelerators, cloudModes: cloudModes.length > 0 ? cloudModes : [''] };
 }
 
 /**
