@@ -53,6 +53,8 @@ const edge: Command = {
     class: { type: 'string', value: 'CLASS', description: 'edge class whose policies to follow (env DYNASPLIT_EDGE_CLASS; default default)' },
     group: { type: 'string', value: 'NAME', description: 'shared-subscription group of the frame stream (default edge)' },
     concurrency: { type: 'string', value: 'N', description: 'frames processed at once (default 2)' },
+    'state-dir': { type: 'string', value: 'DIR', description: 'keep a journal and the node id here: nothing acknowledged is lost across a restart, persistent MQTT session (env DYNASPLIT_EDGE_STATE_DIR; default none)' },
+    'max-sensor-rate': { type: 'string', value: 'HZ', description: 'frames per second one sensor may send; more are refused (default: no limit)' },
     // The edge node writes each request's metrics: it alone sees the whole request, the worker's share included.
     metrics: METRICS_OPTION,
     ...NODE_OPTIONS,
@@ -64,6 +66,8 @@ const edge: Command = {
       edgeId: flagOrEnv(args, 'id', 'DYNASPLIT_EDGE_ID'),
       edgeClass: flagOrEnv(args, 'class', 'DYNASPLIT_EDGE_CLASS'),
       concurrency: numberFlag(args, 'concurrency'),
+      stateDir: flagOrEnv(args, 'state-dir', 'DYNASPLIT_EDGE_STATE_DIR'),
+      maxSensorRate: numberFlag(args, 'max-sensor-rate'),
       ...(await nodeSettings(args)),
     }, { logger, metrics });
     return serveUntilSignal(logger, () => node.close(), () => metrics.close());

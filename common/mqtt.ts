@@ -23,6 +23,11 @@ export interface MqttConnectOptions {
   key?: string | Buffer;
   /** default true: refuse a server whose certificate does not verify. false only for testing. */
   rejectUnauthorized?: boolean;
+  /**
+   * Called with the client before it connects. A persistent session gets its queued messages right
+   * after the CONNACK, before the connection's promise settles: handlers attached here see them.
+   */
+  prepare?: (client: MqttClient) => void;
 }
 
 /** CONNACK return codes that credentials will not fix by retrying (MQTT 3.1.1 §3.2.2.3). */
@@ -44,7 +49,7 @@ export async function connectMqtt(url: string, options: MqttConnectOptions): Pro
   if (options.key !== undefined) settings.key = options.key;
   if (options.rejectUnauthorized !== undefined) settings.rejectUnauthorized = options.rejectUnauthorized;
   try {
-    const client = await mqtt.connectAsync(url, settings, false);
+    const client = await open(url, settings, options.prepare);
     noDelay(client);
     client.on('connect', () => noDelay(client));
     return client;
@@ -61,10 +66,28 @@ export async function connectMqtt(url: string, options: MqttConnectOptions): Pro
   }
 }
 
-/** Reads PEM files for `connectMqtt`'s TLS options; FILE_NOT_FOUND naming the one that cannot be read. */
+/** mqtt.connectAsync without retries before the first CONNACK, with a hook before the connection. */
+function open(url: string, settings: IClientOptions, prepare?: (client: MqttClient) => void): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    const client = mqtt.connect(url, settings);
+    prepare?.(client);
+    const settle = (err?: Error): void => {
+      client.off('connect', onConnect).off('error', onError).off('close', onClose);
+      if (!err) return resolve(client);
+      client.end(true);
+      reject(err);
+    };
+    const onConnect = (): void => settle();
+    const onError = (err: Error): void => settle(err);
+    const onClose = (): void => settle(new Error("Couldn't connect to server"));
+    client.on('connect', onConnect).on('error', onError).on('close', onClose);
+  });
+}
+
 /** PEM contents of a private CA and/or a client certificate, for mqtts:// connections. */
 export type MqttTls = Pick<MqttConnectOptions, 'ca' | 'cert' | 'key'>;
 
+/** Reads PEM files for `connectMqtt`'s TLS options; FILE_NOT_FOUND naming the one that cannot be read. */
 export async function loadMqttTls(files: { caFile?: string; certFile?: string; keyFile?: string }):
   Promise<Pick<MqttConnectOptions, 'ca' | 'cert' | 'key'>> {
   const read = async (file: string | undefined): Promise<Buffer | undefined> => {

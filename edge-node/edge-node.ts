@@ -12,11 +12,12 @@ import { decide, defaultPolicy, type CompiledPolicy } from '../policy/index.ts';
 import { Result, topics, type Frame, type ResultProperties } from '../schemas/index.ts';
 import { createMqttTransport, createNatsTransport, shapeTransport, type LinkSettings, type TensorTransport } from '../transport/index.ts';
 import { Accounting, combinedSource } from './accounting.ts';
-import { RecentRequests } from './dedupe.ts';
 import { execute, hostThreads, type ExecuteContext } from './execute.ts';
 import { admit, decodeFrame } from './frames.ts';
+import { stateIdentity } from './journal.ts';
 import { parseEdgeOptions, type EdgeNodeOptions } from './options.ts';
 import { PolicyStore } from './policy-store.ts';
+import { RequestLog, type Recovered } from './request-log.ts';
 import { errorResult, successResult } from './results.ts';
 import { EdgeStats } from './stats.ts';
 
@@ -42,7 +43,9 @@ export interface EdgeNode {
 }
 
 export async function startEdgeNode(partial: Partial<EdgeNodeOptions>, deps: EdgeNodeDeps = {}): Promise<EdgeNode> {
-  const options = parseEdgeOptions(partial);
+  let options = parseEdgeOptions(partial);
+  // A durable node keeps its id, so the broker finds its session again after a restart.
+  if (options.stateDir) options = parseEdgeOptions({ ...partial, edgeId: stateIdentity(options.stateDir, partial.edgeId, options.edgeId) });
   // An emulating node runs its host sessions on one thread: the device's threads are modelled in the
   // dilation, and one host thread keeps sessions from contending for cores (jitter the dilation would amplify).
   if (!options.threads && options.profile !== HOST_PROFILE) options.threads = 1;
@@ -70,10 +73,13 @@ export async function startEdgeNode(partial: Partial<EdgeNodeOptions>, deps: Edg
   const real = deps.transport ?? await openTransport(options, logger);
   // An emulated link (demo, tests) adds the time a real uplink would take; its figures then say so.
   const transport = shapeTransport(real, { mbps: options.linkMbps, rttMs: options.linkRttMs });
-  const mqtt = await connectMqtt(options.mqttUrl, { clientId: options.edgeId, ...options.mqttTls });
+  const { log: requests, recovered } = options.stateDir
+    ? RequestLog.open(options.dedupeWindow, options.stateDir, logger)
+    : { log: new RequestLog(options.dedupeWindow), recovered: undefined };
   const accounting = new Accounting(hardware, deps.metrics, models, options, logger);
-  const node = new EdgeNodeRuntime(options, logger, models, policies, transport, mqtt, hardware, accounting);
-  await node.subscribe();
+  const node = new EdgeNodeRuntime(options, logger, models, policies, transport, hardware, accounting, requests);
+  await node.connect();
+  if (recovered) node.recover(recovered);
   return {
     edgeId: options.edgeId,
     options,
@@ -110,12 +116,13 @@ async function warmUp(models: ModelStore, policy: CompiledPolicy, options: EdgeN
 class EdgeNodeRuntime {
   readonly stats = new EdgeStats();
   readonly #queue: Limiter;
-  readonly #recent: RecentRequests;
   readonly #rates: RateLimiter;
   readonly #tailEstimates = new Map<string, number>();
   readonly #turns = new Map<string, number>();
   readonly #context: ExecuteContext;
   #closing: Promise<void> | undefined;
+  /** Set as soon as the client exists: a persistent session's queued frames come before `connect` returns. */
+  mqtt!: MqttClient;
 
   constructor(
     readonly options: EdgeNodeOptions,
@@ -123,12 +130,11 @@ class EdgeNodeRuntime {
     readonly models: ModelStore,
     readonly policies: PolicyStore,
     readonly transport: TensorTransport,
-    readonly mqtt: MqttClient,
     readonly hardware: NodeHardware,
     readonly accounting: Accounting,
+    readonly requests: RequestLog,
   ) {
     this.#queue = new Limiter(options.concurrency, options.maxQueue);
-    this.#recent = new RecentRequests(options.dedupeWindow);
     this.#rates = new RateLimiter(options.maxSensorRate);
     this.#context = {
       models,
@@ -146,24 +152,59 @@ class EdgeNodeRuntime {
     };
   }
 
-  async subscribe(): Promise<void> {
-    this.mqtt.on('message', (topic, payload) => this.#onMessage(topic, payload));
+  /**
+   * Connects and subscribes. A durable node (a state directory) has a persistent session: the broker
+   * keeps its frames while it is away, and a frame is journaled before the broker is acknowledged.
+   */
+  async connect(): Promise<void> {
+    await connectMqtt(this.options.mqttUrl, {
+      clientId: this.options.edgeId,
+      clean: !this.requests.durable,
+      ...this.options.mqttTls,
+      prepare: (client) => {
+        this.mqtt = client;
+        client.on('message', (topic, payload) => this.#onMessage(topic, payload));
+        // mqtt.js sends a QoS 1 PUBACK once this calls back; an error withholds it (the broker redelivers).
+        client.handleMessage = (_packet, done) => {
+          try {
+            this.requests.sync();
+            done();
+          } catch (err) {
+            this.logger.error({ err: (err as Error).message }, 'journal cannot be made durable: frame left unacknowledged');
+            done(err as Error);
+          }
+        };
+      },
+    });
     // Policies first, so retained policies are in place before the first frame is handled.
     await this.mqtt.subscribeAsync(this.policies.topics(), { qos: 1 });
     await this.mqtt.subscribeAsync(topics.framesShared(this.options.group), { qos: 1 });
-    this.logger.info({ models: this.models.names(), group: this.options.group, transport: this.transport.kind }, 'edge node serving');
+    this.logger.info({ models: this.models.names(), group: this.options.group, transport: this.transport.kind, durable: this.requests.durable },
+      'edge node serving');
+  }
+
+  /** Finishes what the node had taken before it stopped: results to send again, frames to run. */
+  recover(recovered: Recovered): void {
+    for (const { key, sensorId, result } of recovered.unsent) this.#publish(sensorId, result, key);
+    for (const { sensorId, payload } of recovered.frames) this.#accept(sensorId, payload, true);
   }
 
   #onMessage(topic: string, payload: Buffer): void {
     if (this.policies.handle(topic, payload)) return;
-    const arrivedAt = performance.now();
     const sensorId = topics.sensorOfFrames(topic);
-    this.stats.frame();
     if (sensorId === undefined) {
+      this.stats.frame();
       this.stats.error(ErrorCodes.BAD_FRAME);
       this.logger.warn({ topic }, 'message on an unexpected topic: not answerable, dropped');
       return;
     }
+    this.#accept(sensorId, payload, false);
+  }
+
+  /** Takes one frame: answered exactly once, now (refused) or when it has run. `replayed`: recovered from the journal. */
+  #accept(sensorId: string, payload: Uint8Array, replayed: boolean): void {
+    const arrivedAt = performance.now();
+    this.stats.frame();
     // Decoding first (cheap: tensor bytes stay a view) lets every refusal below name its request.
     let frame: Frame;
     try {
@@ -173,30 +214,32 @@ class EdgeNodeRuntime {
       return;
     }
     const origin = { sensorId, requestId: frame.request_id, model: frame.model, budgetMs: frame.budget_ms };
+    // A frame without a request id cannot be a duplicate of anything: admit() refuses it.
+    const key = frame.request_id ? `${sensorId}/${frame.request_id}` : undefined;
+    if (key && !replayed) {
+      const seen = this.requests.check(key, sensorId, payload);
+      if (seen.duplicate) {
+        this.stats.duplicate();
+        if (seen.result) this.#publish(sensorId, seen.result);
+        return;
+      }
+    }
     if (this.#closing) {
-      this.#answerError(sensorId, new DynasplitError(ErrorCodes.CLOSED, 'edge node is shutting down', { retryable: true }), origin);
+      this.#answerError(sensorId, new DynasplitError(ErrorCodes.CLOSED, 'edge node is shutting down', { retryable: true }), origin, key);
       return;
     }
-    if (!this.#rates.take(sensorId, Date.now())) {
+    if (!replayed && !this.#rates.take(sensorId, Date.now())) {
       this.#answerError(sensorId, new DynasplitError(ErrorCodes.RATE_LIMITED,
-        `sensor ${sensorId} exceeds ${this.options.maxSensorRate} frames/s`, { retryable: true }), origin);
+        `sensor ${sensorId} exceeds ${this.options.maxSensorRate} frames/s`, { retryable: true }), origin, key);
       return;
     }
     // #handle answers every failure itself; only a refusal by the full queue comes back here.
-    this.#queue.run(() => this.#handle(sensorId, frame, arrivedAt)).catch((err) => this.#answerError(sensorId, err, origin));
+    this.#queue.run(() => this.#handle(sensorId, frame, arrivedAt, key)).catch((err) => this.#answerError(sensorId, err, origin, key));
   }
 
-  async #handle(sensorId: string, frame: Frame, arrivedAt: number): Promise<void> {
+  async #handle(sensorId: string, frame: Frame, arrivedAt: number, key: string | undefined): Promise<void> {
     const queueMs = performance.now() - arrivedAt;
     const origin = { sensorId, requestId: frame.request_id, model: frame.model, budgetMs: frame.budget_ms };
-    const key = `${sensorId}/${frame.request_id}`;
-    // A frame without a request id cannot be a duplicate of anything: admit() refuses it below.
-    const seen = frame.request_id ? this.#recent.check(key) : { duplicate: false as const };
-    if (seen.duplicate) {
-      this.stats.duplicate();
-      if (seen.result) this.#publish(sensorId, seen.result);
-      return;
-    }
     try {
       const req = await admit(frame, sensorId, this.models, Date.now());
       const mark = this.accounting.start();
@@ -213,14 +256,14 @@ class EdgeNodeRuntime {
         : this.hardware.latencySource;
       const result = successResult(req, entry, outcome, { queueMs, energy, latencySource }, { edgeId: this.options.edgeId, topK: this.options.topK });
       this.stats.result(result, outcome.fallbackCode);
-      this.#recent.done(key, this.#publish(sensorId, result));
+      this.#answer(sensorId, result, key);
       this.accounting.record(result, req, outcome);
     } catch (err) {
-      this.#recent.done(key, this.#answerError(sensorId, err, origin));
+      this.#answerError(sensorId, err, origin, key);
     }
   }
 
-  #answerError(sensorId: string, err: unknown, origin?: { requestId: string; model: string; budgetMs: number }): Uint8Array {
+  #answerError(sensorId: string, err: unknown, origin?: { requestId: string; model: string; budgetMs: number }, key?: string): void {
     const code = isDynasplitError(err) ? err.code : ErrorCodes.INFERENCE;
     this.stats.error(code);
     this.logger.warn({ sensor: sensorId, request: origin?.requestId, code, err: (err as Error)?.message }, 'request failed');
@@ -228,22 +271,31 @@ class EdgeNodeRuntime {
       edgeId: this.options.edgeId, topK: this.options.topK,
     });
     this.accounting.record(result);
-    return this.#publish(sensorId, result);
+    this.#answer(sensorId, result, key);
   }
 
-  #publish(sensorId: string, result: ResultProperties | Uint8Array): Uint8Array {
-    const bytes = result instanceof Uint8Array ? result : Result.encode(Result.create(result)).finish();
+  /** Publishes the answer to a request, remembered under `key` (so a duplicate gets it again). */
+  #answer(sensorId: string, result: ResultProperties, key: string | undefined): void {
+    const bytes = Result.encode(Result.create(result)).finish();
+    if (key) this.requests.answered(key, sensorId, bytes);
+    this.#publish(sensorId, bytes, key);
+  }
+
+  /** `key`: marked sent once the broker acknowledges (a durable node sends unacknowledged ones again after a restart). */
+  #publish(sensorId: string, bytes: Uint8Array, key?: string): void {
     this.mqtt.publish(topics.results(sensorId), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { qos: 1 }, (err) => {
       if (err) this.logger.error({ sensor: sensorId, err: err.message }, 'result could not be published');
+      else if (key) this.requests.sent(key);
     });
-    return bytes;
   }
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await this.mqtt.unsubscribeAsync(topics.framesShared(this.options.group)).catch(() => undefined);
+      // A durable node keeps its subscription: the broker holds frames for it until it is back.
+      if (!this.requests.durable) await this.mqtt.unsubscribeAsync(topics.framesShared(this.options.group)).catch(() => undefined);
       await this.#queue.drain();
       await this.mqtt.endAsync();
+      this.requests.close();
       this.logger.info(this.stats.snapshot(this.policies.stats()), 'edge node closed');
     })();
     return this.#closing;

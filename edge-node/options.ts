@@ -41,6 +41,12 @@ export interface EdgeNodeOptions {
   topK: number;
   /** Request ids remembered for duplicate suppression; default 10000 */
   dedupeWindow: number;
+  /**
+   * Where the node keeps its journal and id (docs/reliability.md): frames it acknowledged survive a
+   * restart, it remembers what it answered, and it uses a persistent MQTT session. default none
+   * (nothing kept: a clean session, and frames in flight at a crash are lost).
+   */
+  stateDir?: string;
   /** Where split parts are written; default $TMPDIR/dynasplit-edge-ID */
   workDir: string;
   /** Where zoo models named in `models` are generated once; default ~/.cache/dynasplit/models */
