@@ -18,7 +18,7 @@ const COMMANDS: Command[] = [demoCommand, ...brokerToolCommands, brokerCommand, 
 const GROUPS: Record<string, string> = {
   model: 'model toolkit: generate zoo models, inspect cut points, split, verify',
   optimizer: 'optimizer: configuration space, profiling, measurement pools, Pareto front, live re-optimization',
-  eval: 'evaluation: trace-driven simulation of strategies over a measurement pool',
+  eval: 'evaluation: strategies compared on a testbed run or in simulation, and reported with plots',
 };
 
 export function processIo(): Io {

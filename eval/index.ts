@@ -2,7 +2,8 @@
  * Evaluation: strategies compared over recorded measurements. A trace-driven simulation (DynaSplit,
  * May et al. 2024: 10,000 requests over recorded runs; here up to millions), the baselines and the
  * oracle behind one Strategy interface, workloads of latency budgets, and an optional queueing model
- * of K edge devices sharing M cloud workers. Pure core (no I/O); docs/evaluation.md.
+ * of K edge devices sharing M cloud workers; the report over results files (figures, claims, Markdown,
+ * Vega-Lite plot specs). Pure core (no I/O); docs/evaluation.md.
  */
 export { simulate } from './simulate.ts';
 export type { RequestRecord, SimulateOptions, SimulationReport } from './simulate.ts';
@@ -12,6 +13,12 @@ export { budgetDistribution, DISTRIBUTIONS, isDistribution, parseBudgetFile } fr
 export type { Budgets } from './budgets.ts';
 export { Arrivals, checkQueueOptions, QueueSystem } from './queueing.ts';
 export type { Completion, QueueOptions } from './queueing.ts';
-export type { StrategyReport } from './stats.ts';
+export type { RequestOutcome, StrategyReport } from './stats.ts';
 export { drawIndex, drawKey, poolTable, requestKey } from './table.ts';
 export type { PoolTable, TableOptions } from './table.ts';
+export { CLAIM_THRESHOLDS, describeSources, parseResults, provenance, reportMarkdown, summarize } from './report.ts';
+export type {
+  Claims, Provenance, ReportFigure, ReportSection, ResultRecord, Results, ResultsMeta, SectionSummary, SourceSpec, StrategyFigures, StrategySummary,
+} from './report.ts';
+export { configurationShares, MIX_TOP, reportPlots, SCATTER_POINTS, thin } from './report-specs.ts';
+export type { PlotPlan } from './report-specs.ts';

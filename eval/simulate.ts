@@ -9,7 +9,7 @@ import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import type { PoolRow } from '../optimizer/index.ts';
 import { budgetDistribution, type Budgets } from './budgets.ts';
 import { Arrivals, checkQueueOptions, QueueSystem, type QueueOptions } from './queueing.ts';
-import { rowOrder, Tally, type StrategyReport } from './stats.ts';
+import { outcome, RequestSample, rowOrder, Tally, type RequestOutcome, type StrategyReport } from './stats.ts';
 import { cloudOnlyBaseline, createStrategies, type DrawContext, type SimRequest } from './strategies.ts';
 import { drawIndex, drawKey, poolTable, requestKey, type PoolTable } from './table.ts';
 
@@ -29,6 +29,12 @@ export interface SimulateOptions {
   edgeShare?: number;
   /** K edge devices sharing M cloud workers (queueing.ts); without it, requests do not interact. */
   queueing?: QueueOptions;
+  /**
+   * Keep up to this many requests' outcomes per strategy (`records`): the same requests for every
+   * strategy, a seeded uniform sample when there are more. Plain simulation only: with queueing a
+   * latency is known in completion order, not request order. Default 0: none.
+   */
+  records?: number;
   /** Called about every 1% of the requests. */
   onProgress?: (done: number, total: number) => void;
   /** Called per request after every strategy chose (`rows[s]`: the pool row strategy s got); the arrays are reused. */
@@ -47,11 +53,15 @@ export interface RequestRecord {
 
 export interface SimulationReport {
   strategies: Record<string, StrategyReport>;
+  /** With `records`: per strategy, the kept requests in request order. */
+  records?: Record<string, RequestOutcome[]>;
+  /** With `records`: whether they are a sample (fewer than the requests). */
+  recordsSampled?: boolean;
 }
 
 export function simulate(options: SimulateOptions): SimulationReport {
   const seed = options.seed ?? 1;
-  const { table, strategies, next, requests, tallies, systems, arrivals } = setup(options, seed);
+  const { table, strategies, next, requests, tallies, systems, arrivals, sample } = setup(options, seed);
   const { members, latencyMs, energyJ } = table;
   const ids = new Map(table.names.map((name, c) => [name, c]));
   const key = drawKey(seed);
@@ -80,6 +90,7 @@ export function simulate(options: SimulateOptions): SimulationReport {
       record.choices[s] = c;
       record.rows[s] = row;
     }
+    if (sample?.take()) strategies.forEach((_, s) => sample.add(s, outcome(table, record.choices[s], record.rows[s], budgetMs)));
     if (options.onRequest) {
       record.index = i;
       record.budgetMs = budgetMs;
@@ -91,7 +102,8 @@ export function simulate(options: SimulateOptions): SimulationReport {
 
   const order = { energy: rowOrder(table, energyJ), latency: rowOrder(table, latencyMs) };
   const baselineMean = base >= 0 && requests > 0 ? baselineEnergy / requests : null;
-  return { strategies: Object.fromEntries(strategies.map((s, k) => [s.name, tallies[k].report(order, baselineMean)])) };
+  const report: SimulationReport = { strategies: Object.fromEntries(strategies.map((s, k) => [s.name, tallies[k].report(order, baselineMean)])) };
+  return sample ? { ...report, ...sample.result(strategies.map((s) => s.name)) } : report;
 }
 
 function setup(options: SimulateOptions, seed: number) {
@@ -105,7 +117,17 @@ function setup(options: SimulateOptions, seed: number) {
   // With queueing a request's latency is known when the cloud has served it: the system reports it to the tally.
   const systems = queueing ? tallies.map((t) => new QueueSystem(table, queueing, (...a) => t.finish(...a))) : undefined;
   const arrivals = queueing ? new Arrivals(queueing, seed) : undefined;
-  return { table, strategies, next, requests, tallies, systems, arrivals };
+  return { table, strategies, next, requests, tallies, systems, arrivals, sample: recordSample(options, requests, strategies.length, seed) };
+}
+
+function recordSample(options: SimulateOptions, requests: number, strategies: number, seed: number): RequestSample | undefined {
+  const wanted = options.records ?? 0;
+  if (!Number.isInteger(wanted) || wanted < 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, `simulate: records must be a non-negative integer, got ${wanted}`);
+  if (wanted === 0) return undefined;
+  if (options.queueing) {
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, 'simulate: per-request records are not available with queueing (latencies complete out of request order)');
+  }
+  return new RequestSample(requests, wanted, strategies, seed);
 }
 
 function budgetStream(options: SimulateOptions, table: PoolTable, seed: number): { next: (i: number) => number; requests: number } {

@@ -7,7 +7,10 @@
  *
  * Definitions follow optimizer/pool.ts: median = the middle value, or the mean of the middle two for an
  * even count; p95 = nearest rank (the ceil(0.95 n)-th smallest).
+ *
+ * Per-request records (for distributions in `eval report`) are a bounded, seeded sample: RequestSample.
  */
+import { tensorRng, type Rng } from '../common/index.ts';
 import type { PoolTable } from './table.ts';
 
 export interface StrategyReport {
@@ -28,6 +31,70 @@ export interface StrategyReport {
   /** Queueing only: mean wait for a cloud worker, and for the edge device (busy with earlier requests), ms. */
   meanQueueWaitMs?: number;
   meanEdgeWaitMs?: number;
+}
+
+/** One request as a strategy served it (the simulation's `records`, `eval report`'s distributions). */
+export interface RequestOutcome {
+  /** ms */
+  budgetMs: number;
+  latencyMs: number;
+  /** J */
+  energyJ: number;
+  /** 0..1 */
+  accuracy: number;
+  configuration: string;
+  /** latencyMs <= budgetMs */
+  met: boolean;
+}
+
+/** The outcome of pool row `row` of configuration `c` (plain simulation: the latency is the run's). */
+export function outcome(table: PoolTable, c: number, row: number, budgetMs: number): RequestOutcome {
+  const latencyMs = table.latencyMs[row];
+  return { budgetMs, latencyMs, energyJ: table.energyJ[row], accuracy: table.accuracy[row], configuration: table.names[c], met: latencyMs <= budgetMs };
+}
+
+/**
+ * Keeps the outcomes of `wanted` of `total` requests, chosen uniformly at random as they stream past,
+ * in request order: selection sampling (Knuth, TAOCP vol. 2, 3.4.2, Algorithm S). Request i is taken
+ * with probability (still wanted) / (still to come), so exactly min(wanted, total) are taken, every
+ * subset equally likely. Seeded, and one choice per request: every strategy keeps the same requests.
+ */
+export class RequestSample {
+  private readonly rng: Rng;
+  private readonly kept: RequestOutcome[][];
+  private seen = 0;
+  private taken = 0;
+
+  constructor(private readonly total: number, private readonly wanted: number, strategies: number, seed: number) {
+    this.rng = tensorRng(seed, 'eval/records');
+    this.kept = Array.from({ length: strategies }, () => []);
+  }
+
+  /** Whether all requests are kept (no sampling). */
+  get complete(): boolean {
+    return this.wanted >= this.total;
+  }
+
+  /** Call once per request, in order: whether to keep this one. */
+  take(): boolean {
+    const left = this.total - this.seen++;
+    if (this.taken >= this.wanted || left <= 0) return false;
+    if (this.complete || left * this.rng.nextFloat() < this.wanted - this.taken) {
+      this.taken++;
+      return true;
+    }
+    return false;
+  }
+
+  /** The outcome of strategy `s` for a request take() kept. */
+  add(s: number, kept: RequestOutcome): void {
+    this.kept[s].push(kept);
+  }
+
+  /** The report's `records` (per strategy name, in `names` order) and `recordsSampled`. */
+  result(names: readonly string[]): { records: Record<string, RequestOutcome[]>; recordsSampled: boolean } {
+    return { records: Object.fromEntries(names.map((name, s) => [name, this.kept[s]])), recordsSampled: !this.complete };
+  }
 }
 
 /** Rows of the table's model sorted by a per-row value (for exact quantiles over row counts). */
