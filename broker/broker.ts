@@ -1,8 +1,10 @@
 /**
  * The dynasplit MQTT broker: aedes 1.x behind a TCP listener and, optionally, WebSocket and TLS ones,
  * with shared subscriptions (./shared-subscriptions.ts), a packet-size bound (./packet-size.ts) and,
- * given a users file, authentication and ACLs (./auth.ts; docs/security.md).
- * Used standalone (`dynasplit broker`) and embedded in-process by the demo and the tests.
+ * given a users file, authentication and ACLs (./auth.ts; docs/security.md). Sessions live in memory
+ * or, with `persistence: { dir }`, in LevelDB (./session-store.ts), and a QoS 1 PUBLISH is
+ * acknowledged only once it is stored (./ack-after-store.ts). Used standalone (`dynasplit broker`)
+ * and embedded in-process by the demo and the tests.
  *
  * MQTT 3.1 and 3.1.1 only: aedes 1.2 answers a CONNECT with protocol level 5 with return code 1,
  * "unacceptable protocol version" (lib/handlers/connect.js init, [MQTT-3.1.2-2]).
@@ -15,9 +17,11 @@ import { Aedes, type AedesOptions, type Client, type PublishPacket } from 'aedes
 import { pino, type Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { AckAfterStore } from './ack-after-store.ts';
 import { AuthRefusal, BrokerAuth, type AuthStats } from './auth.ts';
 import { parseBrokerOptions, type BrokerOptions } from './options.ts';
 import { guardPacketSize, type PacketSizeViolation } from './packet-size.ts';
+import { openSessionStore, type SessionStore } from './session-store.ts';
 import { SharedSubscriptions, type SharedSubscriptionStats } from './shared-subscriptions.ts';
 import { createTlsListener, loadTlsFiles } from './tls.ts';
 import { loadUsersFile } from './users.ts';
@@ -57,7 +61,7 @@ export interface BrokerHandle {
   /** `mqtts://host:port`, when there is a TLS listener */
   readonly tlsUrl?: string;
   stats(): BrokerStats;
-  /** Stops accepting, disconnects clients, closes aedes and the listeners; idempotent. */
+  /** Stops accepting, disconnects clients, closes aedes, the listeners and the store; idempotent. */
   close(): Promise<void>;
 }
 
@@ -74,10 +78,17 @@ export async function startBroker(options: Partial<BrokerOptions> = {}, deps: Br
   // Files first: a bad users file or certificate fails the start before anything listens.
   const auth = opts.usersFile === undefined ? undefined : new BrokerAuth(await loadUsersFile(opts.usersFile), logger);
   const tlsFiles = opts.tlsPort === undefined ? undefined : await loadTlsFiles(opts);
+  const store = await openSessionStore(opts.persistence, logger);
   const shared = new SharedSubscriptions(logger);
-  const aedes = await Aedes.createBroker(hooks(shared, auth));
-  shared.attach(aedes);
-  auth?.attach(aedes);
+  const ack = new AckAfterStore();
+  let aedes: Aedes;
+  try {
+    aedes = await startAedes(store, shared, auth, ack);
+  } catch (cause) {
+    await store.close();
+    throw new DynasplitError(ErrorCodes.TRANSPORT, `broker cannot load its sessions from ${store.location}: ${(cause as Error).message}`,
+      { cause, details: { persistenceDir: opts.persistence?.dir } });
+  }
   const counters = { published: 0, oversized: 0 };
   watchClients(aedes, logger, counters);
 
@@ -104,13 +115,14 @@ export async function startBroker(options: Partial<BrokerOptions> = {}, deps: Br
       tlsPort = await listen(listeners.tls, opts.tlsPort!, opts.host);
     }
   } catch (cause) {
-    await shutdown(aedes, listeners, connections, opts.closeTimeoutMs, logger);
+    await shutdown(aedes, listeners, connections, store, opts.closeTimeoutMs, logger);
     throw new DynasplitError(ErrorCodes.TRANSPORT, `broker cannot listen on ${opts.host}: ${(cause as Error).message}`,
       { cause, details: { host: opts.host, port: opts.port, wsPort: opts.wsPort, tlsPort: opts.tlsPort } });
   }
 
   const host = connectHost(opts.host);
-  logger.info({ host: opts.host, tcpPort, wsPort, tlsPort, auth: auth ? 'users file' : 'off', clientCertificates: tlsFiles?.ca !== undefined },
+  logger.info({ host: opts.host, tcpPort, wsPort, tlsPort, auth: auth ? 'users file' : 'off', clientCertificates: tlsFiles?.ca !== undefined,
+    sessions: store.location },
     'broker listening');
   if (!auth && !isLoopback(opts.host)) logger.warn({ host: opts.host }, 'no users file: anyone who reaches this broker may publish and subscribe to anything (development only)');
   let closing: Promise<void> | undefined;
@@ -127,28 +139,56 @@ export async function startBroker(options: Partial<BrokerOptions> = {}, deps: Br
       clients: aedes.connectedClients, connections: connections.size, ...counters, shared: shared.stats(),
       ...(auth ? { auth: auth.stats() } : {}),
     }),
-    close: () => (closing ??= shutdown(aedes, listeners, connections, opts.closeTimeoutMs, logger)),
+    close: () => (closing ??= shutdown(aedes, listeners, connections, store, opts.closeTimeoutMs, logger)),
   };
+}
+
+/** aedes over the store, with the hooks and wrappers attached and the stored group members known. */
+async function startAedes(store: SessionStore, shared: SharedSubscriptions, auth: BrokerAuth | undefined, ack: AckAfterStore): Promise<Aedes> {
+  const aedes = await Aedes.createBroker({ ...hooks(shared, auth, ack), persistence: store.persistence });
+  try {
+    ack.attach(aedes);
+    shared.attach(aedes);
+    auth?.attach(aedes);
+    shared.restore(await store.sharedSubscriptions());
+    return aedes;
+  } catch (err) {
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw err;
+  }
 }
 
 /**
  * aedes' hooks: reserved prefixes, then the ACL (when there is a users file), then shared
  * subscriptions, which rewrite `$share/GROUP/F` to F — so the ACL sees the filter as the client sent
- * it, and a refused filter never joins a group.
+ * it, and a refused filter never joins a group. A PUBLISH that passes every check is published by
+ * `ack` before aedes acknowledges it.
  */
-function hooks(shared: SharedSubscriptions, auth: BrokerAuth | undefined): AedesOptions {
-  if (!auth) return { authorizePublish, authorizeSubscribe: shared.authorizeSubscribe, authorizeForward: shared.authorizeForward };
+function hooks(shared: SharedSubscriptions, auth: BrokerAuth | undefined, ack: AckAfterStore): AedesOptions {
+  const publishChecks = auth ? [authorizePublish, auth.authorizePublish, ack.authorizePublish] : [authorizePublish, ack.authorizePublish];
+  const base = { authorizePublish: inSeries(publishChecks), authorizeSubscribe: shared.authorizeSubscribe, authorizeForward: shared.authorizeForward };
+  if (!auth) return base;
   return {
+    ...base,
     authenticate: auth.authenticate,
-    authorizePublish: (client, packet, callback) => authorizePublish(client, packet, (err) => {
-      if (err) callback(err);
-      else auth.authorizePublish(client, packet, callback);
-    }),
     authorizeSubscribe: (client, sub, callback) => auth.authorizeSubscribe(client, sub, (err, allowed) => {
       if (err || !allowed) callback(err, null);
       else shared.authorizeSubscribe(client, allowed, callback);
     }),
     authorizeForward: (client, packet) => (auth.mayForward(client, packet) ? shared.authorizeForward(client, packet) : null),
+  };
+}
+
+type PublishCheck = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) => void;
+
+/** One authorizePublish hook from several: each runs when the one before has passed. */
+function inSeries(checks: PublishCheck[]): PublishCheck {
+  return (client, packet, callback) => {
+    const run = (index: number): void => {
+      if (index === checks.length) return callback(null);
+      checks[index]!(client, packet, (err) => (err ? callback(err) : run(index + 1)));
+    };
+    run(0);
   };
 }
 
@@ -178,6 +218,9 @@ function watchClients(aedes: Aedes, logger: Logger, counters: { published: numbe
     const level = code === 'ECONNRESET' || code === 'EPIPE' || err instanceof AuthRefusal ? 'debug' : 'warn';
     logger[level]({ clientId: client.id ?? undefined, err }, 'client connection error');
   };
+  // aedes emits 'error' for a failed store read while routing (aedes.js DoEnqueues) and a failed
+  // will sweep (not in its types); unheard, an EventEmitter 'error' would end the process.
+  (aedes as unknown as NodeJS.EventEmitter).on('error', (err: Error) => logger.error({ err }, 'broker error'));
   aedes.on('clientError', onError);
   aedes.on('connectionError', onError);
 }
@@ -215,10 +258,11 @@ async function listenWebSocket(listeners: Listeners, opts: BrokerOptions,
 /**
  * Stop accepting, let aedes close every client (lib/client.js close: routes removed, will sent,
  * socket destroyed), then destroy whatever is left (connections that never sent CONNECT, or all of
- * them once closeTimeoutMs has passed), and wait for the listeners to report closed.
+ * them once closeTimeoutMs has passed), wait for the listeners to report closed, and close the
+ * store last, when nothing writes to it any more.
  */
-async function shutdown(aedes: Aedes, listeners: Listeners, connections: Set<Duplex>, closeTimeoutMs: number,
-  logger: Logger): Promise<void> {
+async function shutdown(aedes: Aedes, listeners: Listeners, connections: Set<Duplex>, store: SessionStore,
+  closeTimeoutMs: number, logger: Logger): Promise<void> {
   const deadline = Date.now() + closeTimeoutMs;
   const listenersClosed = Promise.all([
     closeServer(listeners.tcp),
@@ -231,6 +275,11 @@ async function shutdown(aedes: Aedes, listeners: Listeners, connections: Set<Dup
   for (const conn of connections) conn.destroy();
   listeners.http?.closeAllConnections();
   if (!(await within(listenersClosed, deadline + 1000))) logger.warn('listeners did not close in time');
+  try {
+    await store.close();
+  } catch (err) {
+    logger.warn({ err, sessions: store.location }, 'closing the session store failed');
+  }
   logger.info('broker closed');
 }
 

@@ -5,7 +5,7 @@ export {
   DEFAULT_BROKER_OPTIONS, DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_HOST, DEFAULT_MAX_PACKET_BYTES, DEFAULT_PORT,
   MQTT_MAX_PACKET_BYTES, parseBrokerOptions,
 } from './options.ts';
-export type { BrokerOptions } from './options.ts';
+export type { BrokerOptions, PersistenceOptions } from './options.ts';
 export type { SharedSubscriptionStats } from './shared-subscriptions.ts';
 export { parseSharedFilter, topicMatches } from './topic-filter.ts';
 export type { SharedFilter } from './topic-filter.ts';

@@ -55,6 +55,16 @@ export interface BrokerOptions {
    * Default undefined: anyone may connect and do anything (an open broker, for development only).
    */
   usersFile?: string;
+  /**
+   * Where sessions, subscriptions, retained messages and queued QoS 1/2 messages are kept
+   * (./session-store.ts). Default undefined: in memory, gone when the broker process ends.
+   */
+  persistence?: PersistenceOptions;
+}
+
+export interface PersistenceOptions {
+  /** LevelDB directory; created when missing; one broker at a time (LevelDB's LOCK file). */
+  dir: string;
 }
 
 export const DEFAULT_BROKER_OPTIONS: Readonly<BrokerOptions> = Object.freeze({
@@ -68,6 +78,7 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<BrokerOptions> = Object.freeze({
   keyFile: undefined,
   caFile: undefined,
   usersFile: undefined,
+  persistence: undefined,
 });
 
 /** Fills defaults and validates; throws DYNASPLIT_ERR_BAD_ARGS naming the first bad option. */
@@ -88,6 +99,7 @@ export function parseBrokerOptions(partial: Partial<BrokerOptions> = {}): Broker
   checkInteger('closeTimeoutMs', options.closeTimeoutMs, 0, 600_000);
   checkTls(options);
   if (options.usersFile !== undefined) checkPath('usersFile', options.usersFile);
+  if (options.persistence !== undefined) checkPersistence(options.persistence);
   return options;
 }
 
@@ -104,6 +116,13 @@ function checkTls(options: BrokerOptions): void {
     throw bad('tlsPort', options.tlsPort, 'must differ from port and wsPort');
   }
   if (options.certFile === undefined || options.keyFile === undefined) throw bad('tlsPort', options.tlsPort, 'needs certFile and keyFile');
+}
+
+function checkPersistence(persistence: unknown): void {
+  const dir = (persistence as Partial<PersistenceOptions> | null)?.dir;
+  if (typeof persistence !== 'object' || typeof dir !== 'string' || dir.trim() === '') {
+    throw bad('persistence', persistence, 'must be { dir: DIRECTORY }');
+  }
 }
 
 function checkPath(name: string, value: unknown): void {

@@ -1,7 +1,8 @@
 /**
  * MQTT shared subscriptions (`$share/GROUP/FILTER`, MQTT 5 §4.8.2) on top of aedes 1.x hooks, so the
  * clients that load-balance through Mosquitto do the same through our broker: each message that
- * matches FILTER goes to exactly one connected member of GROUP, round-robin.
+ * matches FILTER goes to exactly one member of GROUP: a connected one, round-robin; when none is
+ * connected and the message is QoS 1 or 2, the queue of a member whose persistent session is away.
  *
  * How it sits on aedes (read from aedes 1.2.0; files under node_modules/aedes):
  * - SUBSCRIBE: `authorizeSubscribe` sees `$share/g/F`, records the membership and returns a copy of
@@ -18,18 +19,31 @@
  *   `deliverQoS` (QoS 1/2) in lib/client.js; both call `authorizeForward(client, packet)`
  *   synchronously after `dedupe`, before anything is written, and skip the client when it returns
  *   null. The first call for a packet picks the group's member (keyed by brokerId:brokerCounter,
- *   unique per published packet, aedes-packet), every later call of that loop reads the pick.
+ *   unique per published packet, aedes-packet), every later call of that loop reads the pick. A
+ *   QoS 1/2 packet has been picked for already, before it was emitted (persistent sessions below).
  * - `dedupe` (lib/client.js) lets one client receive a packet once even when several of its
  *   filters match, and it runs before `authorizeForward`; so the decision below looks at all of the
  *   client's subscriptions, not at the one whose listener fired.
- * - Offline: `enqueueOffline` (aedes.js) queues QoS>0 messages for stored subscriptions that match
- *   the topic; a stored `$share/g/F` matches none, so nothing is queued for offline members (the
- *   online ones share the stream). A message published while no member is connected reaches no one
- *   through the group, as for a plain filter without subscribers.
- * - Persistent-session member (clean=false): `deliverQoS` calls `persistence.outgoingUpdate`, which
- *   throws 'no such packet' (aedes-persistence asyncPersistence.js) for a packet that was never
- *   queued, and the client is then closed with an error. `attach` wraps outgoingUpdate to queue the
- *   chosen member's packet first, which also gives the in-flight message the session's guarantees.
+ * - Persistent sessions (clean=false): aedes' own offline queueing, `enqueueOffline` (aedes.js),
+ *   looks up the stored subscriptions that match the topic and hands them to
+ *   `persistence.outgoingEnqueueCombi`; a stored `$share/g/F` matches no topic, so aedes queues
+ *   nothing for a group. `attach` wraps outgoingEnqueueCombi: for each group whose filter matches,
+ *   the pick is made there, before the packet is emitted, and the chosen member's session queue is
+ *   added when it has one: a connected member with clean=false and a QoS>0 route, or, when no member
+ *   is connected, a member that is away with its persistent session (round-robin among those).
+ *   enqueueOffline runs before the publisher's PUBACK (./ack-after-store.ts), so an accepted
+ *   message is in a queue before it is acknowledged, and a member that drops between the pick and
+ *   the delivery finds it there when it comes back.
+ * - Away members: a clean=false member whose subscription is QoS 1 or 2 stays a target when it
+ *   disconnects (its session keeps the subscription); it is a connected member again when the
+ *   session's restore rejoins it. Connecting with clean=true ends the session: aedes calls
+ *   `persistence.cleanSubscriptions` (connect.js fetchSubs, after authentication), wrapped here to
+ *   forget the member. After a broker restart the away members come from the stored
+ *   subscriptions (`restore`, ./session-store.ts), before the listeners open.
+ * - Persistent-session member, QoS 0 route: `deliverQoS` still calls `persistence.outgoingUpdate`,
+ *   which throws 'no such packet' (aedes-persistence asyncPersistence.js) for a packet that was
+ *   never queued, and the client is then closed with an error. `attach` wraps outgoingUpdate to
+ *   queue the chosen member's packet first.
  * - Redelivery from a session queue (connect.js emptyQueue -> emptyQueueFilter) also calls
  *   `authorizeForward`, with a QoSPacket whose messageId is a number; live deliveries always carry
  *   messageId undefined (aedes-packet resets it). Whatever sits in a client's queue was queued for
@@ -46,57 +60,85 @@
  * route is gone), and the QoS of the later of the two subscriptions applies to both.
  *
  * Picks live in this process: brokers clustered through a shared mqemitter would each pick.
+ * MQTT 3.1.1 has no session expiry: a member that never comes back keeps its queue, and with it
+ * every message picked for it while no member was connected, until a client connects with its
+ * client id and clean=true.
  */
 import type { Aedes, AedesPublishPacket, Client, Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import { parseSharedFilter, topicMatches, type SharedFilter } from './topic-filter.ts';
 
-/** Packets whose pick is remembered; one mqemitter loop needs one, so this is generous. */
+/**
+ * Packets whose pick is remembered: from the enqueue (before the store write) to the end of the
+ * mqemitter loop; far more than are ever between the two at once.
+ */
 const MEMO_PACKETS = 4096;
 
 interface Group {
   key: string;
   group: string;
   filter: string;
+  /** connected members */
   members: Client[];
   /** index in `members` where the next round-robin search starts */
   next: number;
+  /** client ids of members away with a persistent session and a QoS>0 subscription; round-robin order */
+  away: string[];
+  /** index in `away` of the next one to queue for */
+  nextAway: number;
 }
 
 interface ClientState {
   /** plain topic filters of this client */
   normal: Set<string>;
-  groups: Set<Group>;
+  /** the groups it is a member of, with the QoS it subscribed at */
+  groups: Map<Group, number>;
   /** once true, every delivery to this client goes through the decision below */
   hadShared: boolean;
 }
 
-/** The route table of a client: lib/client.js `this.subscriptions`, keyed by topic filter. */
-type RoutedClient = Client & { subscriptions?: Record<string, unknown> };
+/** Who gets a packet in one group: a connected member, the id of an away one (its queue), no one. */
+type Pick = Client | string | null;
 
-interface OutgoingPersistence {
+/** The route table of a client: lib/client.js `this.subscriptions`, keyed by topic filter. */
+type RoutedClient = Client & { subscriptions?: Record<string, { qos?: number } | undefined> };
+
+interface QueueTarget {
+  clientId: string;
+}
+
+/** The persistence calls wrapped here (aedes-persistence's interface, promise form). */
+interface SessionPersistence {
   outgoingUpdate(client: Client, packet: AedesPublishPacket): Promise<unknown>;
-  outgoingEnqueue(sub: { clientId: string }, packet: AedesPublishPacket): Promise<unknown>;
+  outgoingEnqueue(sub: QueueTarget, packet: AedesPublishPacket): Promise<unknown>;
+  outgoingEnqueueCombi(subs: QueueTarget[] | null, packet: AedesPublishPacket): Promise<unknown>;
+  cleanSubscriptions(client: Client): Promise<unknown>;
 }
 
 export interface SharedSubscriptionStats {
   groups: number;
+  /** connected members */
   members: number;
+  /** members away with a persistent session, which QoS 1/2 messages are queued for */
+  away: number;
   /** messages forwarded to a group member chosen for them */
   delivered: number;
   /** (member, message) pairs skipped because another member was chosen */
   skipped: number;
+  /** messages queued for an away member because no member was connected */
+  queued: number;
 }
 
 export class SharedSubscriptions {
   readonly #logger: Logger;
   readonly #groups = new Map<string, Group>();
   readonly #clients = new Map<Client, ClientState>();
-  readonly #picks = new Map<string, Map<Group, Client | null>>();
+  readonly #picks = new Map<string, Map<Group, Pick>>();
   /** clientId|brokerId|brokerCounter of picks sent to persistent sessions, until their outgoingUpdate */
   readonly #pendingPersistent = new Set<string>();
   #delivered = 0;
   #skipped = 0;
+  #queued = 0;
 
   constructor(logger: Logger) {
     this.#logger = logger;
@@ -114,7 +156,7 @@ export class SharedSubscriptions {
       this.#logger.debug({ clientId: client.id, topic: sub.topic }, 'malformed shared subscription refused');
       return callback(null, null); // SUBACK return code 0x80 (MQTT 3.1.1 §3.9.3)
     }
-    this.#join(client, shared);
+    this.#join(client, shared, sub.qos);
     callback(null, { ...sub, topic: shared.filter });
   };
 
@@ -126,9 +168,12 @@ export class SharedSubscriptions {
     const state = this.#clients.get(client);
     if (!state?.hadShared) return packet;
     for (const filter of state.normal) if (topicMatches(filter, packet.topic)) return packet;
-    const key = `${packet.brokerId}:${packet.brokerCounter}`;
-    for (const group of state.groups) {
-      if (topicMatches(group.filter, packet.topic) && this.#pick(group, key) === client) {
+    const key = packetKey(packet);
+    for (const group of state.groups.keys()) {
+      if (!topicMatches(group.filter, packet.topic)) continue;
+      const chosen = this.#pick(group, key, false);
+      // `client.id`: queued for this member while it was away, and it is back before the emit.
+      if (chosen === client || chosen === client.id) {
         this.#delivered += 1;
         if (!client.clean && packet.qos > 0) this.#markPersistent(`${client.id}|${key}`);
         return packet;
@@ -142,56 +187,97 @@ export class SharedSubscriptions {
   attach(aedes: Aedes): void {
     aedes.on('unsubscribe', (topics, client) => this.#unsubscribed(topics, client));
     aedes.on('clientDisconnect', (client) => this.#disconnected(client));
-    this.#wrapOutgoingUpdate((aedes as unknown as { persistence: OutgoingPersistence }).persistence);
+    this.#wrapPersistence((aedes as unknown as { persistence: SessionPersistence }).persistence);
+  }
+
+  /**
+   * The members of a broker that ran before this one on the same store: every stored `$share/...`
+   * subscription of QoS 1 or 2 makes its client an away member. Call before the listeners open.
+   */
+  restore(stored: { clientId: string; topic: string; qos: number }[]): void {
+    for (const { clientId, topic, qos } of stored) {
+      const shared = parseSharedFilter(topic);
+      if (shared && qos > 0) this.#addAway(this.#group(shared), clientId);
+    }
+    if (stored.length > 0) this.#logger.info({ away: this.stats().away, groups: this.#groups.size }, 'shared subscriptions restored from the store');
   }
 
   stats(): SharedSubscriptionStats {
     let members = 0;
-    for (const group of this.#groups.values()) members += group.members.length;
-    return { groups: this.#groups.size, members, delivered: this.#delivered, skipped: this.#skipped };
+    let away = 0;
+    for (const group of this.#groups.values()) {
+      members += group.members.length;
+      away += group.away.length;
+    }
+    return { groups: this.#groups.size, members, away, delivered: this.#delivered, skipped: this.#skipped, queued: this.#queued };
   }
 
   #state(client: Client): ClientState {
     let state = this.#clients.get(client);
     if (!state) {
-      state = { normal: new Set(), groups: new Set(), hadShared: false };
+      state = { normal: new Set(), groups: new Map(), hadShared: false };
       this.#clients.set(client, state);
     }
     return state;
   }
 
-  #join(client: Client, { group, filter }: SharedFilter): void {
+  #group({ group, filter }: SharedFilter): Group {
     const key = `${group}/${filter}`; // a ShareName has no '/', so this is unambiguous
     let entry = this.#groups.get(key);
     if (!entry) {
-      entry = { key, group, filter, members: [], next: 0 };
+      entry = { key, group, filter, members: [], next: 0, away: [], nextAway: 0 };
       this.#groups.set(key, entry);
     }
+    return entry;
+  }
+
+  #join(client: Client, shared: SharedFilter, qos: number): void {
+    const entry = this.#group(shared);
     if (!entry.members.includes(client)) entry.members.push(client);
+    this.#removeAway(entry, client.id);
     const state = this.#state(client);
-    state.groups.add(entry);
+    state.groups.set(entry, qos);
     state.hadShared = true;
-    this.#logger.debug({ clientId: client.id, group, filter, members: entry.members.length }, 'joined shared subscription');
+    this.#logger.debug({ clientId: client.id, group: entry.group, filter: entry.filter, members: entry.members.length }, 'joined shared subscription');
   }
 
   #leave(client: Client, entry: Group): void {
     entry.members = entry.members.filter((member) => member !== client);
-    if (entry.members.length === 0) this.#groups.delete(entry.key);
+    this.#dropIfEmpty(entry);
     this.#clients.get(client)?.groups.delete(entry);
     this.#logger.debug({ clientId: client.id, group: entry.group, filter: entry.filter }, 'left shared subscription');
   }
 
-  /** The member that gets this packet: fixed at the first call for (packet, group), round-robin. */
-  #pick(entry: Group, packetKey: string): Client | null {
-    let picks = this.#picks.get(packetKey);
+  #addAway(entry: Group, clientId: string): void {
+    if (!entry.away.includes(clientId)) entry.away.push(clientId);
+  }
+
+  #removeAway(entry: Group, clientId: string): void {
+    const index = entry.away.indexOf(clientId);
+    if (index < 0) return;
+    entry.away.splice(index, 1);
+    if (entry.nextAway > index) entry.nextAway -= 1;
+    this.#dropIfEmpty(entry);
+  }
+
+  #dropIfEmpty(entry: Group): void {
+    if (entry.members.length === 0 && entry.away.length === 0) this.#groups.delete(entry.key);
+  }
+
+  /**
+   * The member that gets this packet: fixed at the first call for (packet, group); a connected one
+   * round-robin, else, where the packet can wait in a queue (`mayQueue`), an away one round-robin.
+   */
+  #pick(entry: Group, key: string, mayQueue: boolean): Pick {
+    let picks = this.#picks.get(key);
     if (!picks) {
       picks = new Map();
-      this.#picks.set(packetKey, picks);
+      this.#picks.set(key, picks);
       if (this.#picks.size > MEMO_PACKETS) this.#picks.delete(this.#picks.keys().next().value!);
     }
     const known = picks.get(entry);
     if (known !== undefined) return known;
-    const chosen = this.#nextMember(entry);
+    const chosen = this.#nextMember(entry) ?? (mayQueue ? this.#nextAway(entry) : null);
     picks.set(entry, chosen);
     return chosen;
   }
@@ -215,6 +301,13 @@ export class SharedSubscriptions {
     return null;
   }
 
+  #nextAway(entry: Group): string | null {
+    if (entry.away.length === 0) return null;
+    const index = entry.nextAway % entry.away.length;
+    entry.nextAway = index + 1;
+    return entry.away[index]!;
+  }
+
   #unsubscribed(topics: string[], client: Client): void {
     const state = this.#clients.get(client);
     if (!state) return;
@@ -226,14 +319,14 @@ export class SharedSubscriptions {
       }
       // A plain filter: aedes has removed the client's one route for it, shared or not.
       state.normal.delete(topic);
-      for (const entry of [...state.groups]) if (entry.filter === topic) this.#leave(client, entry);
+      for (const entry of [...state.groups.keys()]) if (entry.filter === topic) this.#leave(client, entry);
     }
   }
 
   #unsubscribeShared(client: Client, state: ClientState, shared: SharedFilter): void {
     const entry = this.#groups.get(`${shared.group}/${shared.filter}`);
     if (entry && state.groups.has(entry)) this.#leave(client, entry);
-    const stillWanted = state.normal.has(shared.filter) || [...state.groups].some((g) => g.filter === shared.filter);
+    const stillWanted = state.normal.has(shared.filter) || [...state.groups.keys()].some((g) => g.filter === shared.filter);
     if (!stillWanted && !client.closed) {
       // No UNSUBACK (no messageId) and no persistence change: aedes did both for `$share/g/F`.
       client.unsubscribe({ cmd: 'unsubscribe', unsubscriptions: [shared.filter] }, (err) => {
@@ -242,17 +335,53 @@ export class SharedSubscriptions {
     }
   }
 
+  /** A persistent session keeps its QoS>0 memberships while away, unless it is already back. */
   #disconnected(client: Client): void {
     const state = this.#clients.get(client);
     if (!state) return;
-    for (const entry of [...state.groups]) this.#leave(client, entry);
+    for (const [entry, qos] of [...state.groups]) {
+      const back = entry.members.some((member) => member !== client && member.id === client.id && !member.closed);
+      if (!client.clean && qos > 0 && client.id && !back) this.#addAway(entry, client.id);
+      this.#leave(client, entry);
+    }
     this.#clients.delete(client);
   }
 
-  #wrapOutgoingUpdate(persistence: OutgoingPersistence): void {
+  /**
+   * A clean=true CONNECT for `client.id`, authenticated: the session and its subscriptions end, so
+   * nothing more is queued for it, and the connection it replaces (taken over by aedes right after,
+   * [MQTT-3.1.4-2]) stops being picked.
+   */
+  #sessionEnded(client: Client): void {
+    for (const entry of [...this.#groups.values()]) this.#removeAway(entry, client.id);
+    for (const [other, state] of this.#clients) {
+      if (other === client || other.id !== client.id) continue;
+      for (const entry of [...state.groups.keys()]) this.#leave(other, entry);
+    }
+  }
+
+  /** The session queues of the members picked for a QoS 1/2 packet (see the header). */
+  #queueTargets(packet: AedesPublishPacket): QueueTarget[] {
+    if (!packet.brokerId) return [];
+    const key = packetKey(packet);
+    const targets: QueueTarget[] = [];
+    for (const entry of [...this.#groups.values()]) {
+      if (!topicMatches(entry.filter, packet.topic)) continue;
+      const chosen = this.#pick(entry, key, true);
+      if (typeof chosen === 'string') {
+        this.#queued += 1;
+        targets.push({ clientId: chosen });
+      } else if (chosen && !chosen.clean && ((chosen as RoutedClient).subscriptions?.[entry.filter]?.qos ?? 0) > 0) {
+        targets.push({ clientId: chosen.id });
+      }
+    }
+    return targets;
+  }
+
+  #wrapPersistence(persistence: SessionPersistence): void {
     const update = persistence.outgoingUpdate.bind(persistence);
     persistence.outgoingUpdate = async (client, packet) => {
-      const pending = this.#pendingPersistent.delete(`${client.id}|${packet.brokerId}:${packet.brokerCounter}`);
+      const pending = this.#pendingPersistent.delete(`${client.id}|${packetKey(packet)}`);
       try {
         return await update(client, packet);
       } catch (err) {
@@ -261,6 +390,18 @@ export class SharedSubscriptions {
         return update(client, packet);
       }
     };
+    const enqueueCombi = persistence.outgoingEnqueueCombi.bind(persistence);
+    persistence.outgoingEnqueueCombi = (subs, packet) => {
+      // One copy per client: the in-memory persistence queues a client once per entry.
+      const queued = new Set((subs ?? []).map((sub) => sub.clientId));
+      const extra = this.#queueTargets(packet).filter((target) => !queued.has(target.clientId) && queued.add(target.clientId));
+      return enqueueCombi(extra.length === 0 ? subs : [...(subs ?? []), ...extra], packet);
+    };
+    const cleanSubscriptions = persistence.cleanSubscriptions.bind(persistence);
+    persistence.cleanSubscriptions = (client) => {
+      this.#sessionEnded(client);
+      return cleanSubscriptions(client);
+    };
   }
 
   /** A pick sent over a QoS 0 route never reaches outgoingUpdate, so the set drops its oldest. */
@@ -268,4 +409,9 @@ export class SharedSubscriptions {
     this.#pendingPersistent.add(key);
     if (this.#pendingPersistent.size > MEMO_PACKETS) this.#pendingPersistent.delete(this.#pendingPersistent.values().next().value!);
   }
+}
+
+/** brokerId:brokerCounter, unique per published packet (aedes-packet). */
+function packetKey(packet: AedesPublishPacket): string {
+  return `${packet.brokerId}:${packet.brokerCounter}`;
 }

@@ -38,12 +38,18 @@ export const brokerCommand: Command = {
       type: 'string', value: 'FILE',
       description: 'JSON users file: turns on logins and ACLs (env DYNASPLIT_BROKER_USERS_FILE; default: none, an OPEN broker for development only)',
     },
+    persistence: {
+      type: 'string', value: 'DIR',
+      description: 'keep sessions, subscriptions, retained and queued QoS 1/2 messages in this LevelDB directory, so they survive a restart '
+        + '(env DYNASPLIT_BROKER_PERSISTENCE; default: in memory, lost when the broker stops)',
+    },
     'log-level': { type: 'string', value: 'LEVEL', description: `${LOG_LEVELS.join(', ')} (env DYNASPLIT_LOG_LEVEL; default info)` },
   },
   details: [
     'Prints the URLs to connect to on stdout (one per line) and logs JSON lines on stderr.',
     'Clients share work with MQTT shared subscriptions: $share/GROUP/FILTER (see docs/broker.md).',
     'MQTT 3.1 and 3.1.1 clients only (aedes 1.x).',
+    'Without --persistence, persistent sessions and their queued messages live in memory and end with the process.',
     'Without --users anyone who reaches the broker may publish and subscribe to anything: see docs/security.md.',
   ].join('\n'),
   async run(args, io) {
@@ -77,6 +83,7 @@ export function brokerOptionsFrom(args: CommandArgs, env: Env): Partial<BrokerOp
     : envInt(env, 'DYNASPLIT_BROKER_WS_PORT');
   const maxPacketMb = intOption(args, 'max-packet-mb', envInt(env, 'DYNASPLIT_BROKER_MAX_PACKET_MB') ?? DEFAULT_MAX_PACKET_BYTES / MIB);
   if (maxPacketMb < 1) throw new DynasplitError(ErrorCodes.BAD_ARGS, '--max-packet-mb must be at least 1');
+  const persistenceDir = stringOption(args, 'persistence') ?? envString(env, 'DYNASPLIT_BROKER_PERSISTENCE');
   return {
     host: stringOption(args, 'host') ?? envString(env, 'DYNASPLIT_BROKER_HOST') ?? DEFAULT_HOST,
     port: intOption(args, 'port', envInt(env, 'DYNASPLIT_BROKER_PORT') ?? DEFAULT_PORT),
@@ -87,6 +94,7 @@ export function brokerOptionsFrom(args: CommandArgs, env: Env): Partial<BrokerOp
     keyFile: stringOption(args, 'key') ?? envString(env, 'DYNASPLIT_BROKER_KEY'),
     caFile: stringOption(args, 'ca') ?? envString(env, 'DYNASPLIT_BROKER_CA'),
     usersFile: stringOption(args, 'users') ?? envString(env, 'DYNASPLIT_BROKER_USERS_FILE'),
+    persistence: persistenceDir === undefined ? undefined : { dir: persistenceDir },
   };
 }
 

@@ -38,6 +38,21 @@ export class Clients {
     return client;
   }
 
+  /**
+   * `connect` with `collect` attached before CONNACK: a resumed session's queued messages can
+   * arrive in the same read as the CONNACK, before a listener added after `connect` resolves.
+   */
+  async connectCollecting(url: string, options: IClientOptions = {}): Promise<{ client: MqttClient; got: Received[] }> {
+    const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 10_000, ...options });
+    this.#open.add(client);
+    const got = collect(client);
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    });
+    return { client, got };
+  }
+
   async endAll(): Promise<void> {
     const open = [...this.#open];
     this.#open.clear();

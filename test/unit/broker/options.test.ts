@@ -39,5 +39,12 @@ describe('parseBrokerOptions', () => {
     expect(badArgs({ maxPacketBytes: 2 ** 30 })).toMatch(/maxPacketBytes/);
     expect(badArgs({ closeTimeoutMs: '5' })).toMatch(/closeTimeoutMs/);
     expect(badArgs({ tcpPort: 1 })).toMatch(/tcpPort is not a broker option/);
+    expect(badArgs({ persistence: '/var/lib/dynasplit' })).toMatch(/persistence must be \{ dir: DIRECTORY \}/);
+    expect(badArgs({ persistence: { dir: ' ' } })).toMatch(/persistence/);
+  });
+
+  it('keeps sessions in memory unless given a persistence directory', () => {
+    expect(parseBrokerOptions().persistence).toBeUndefined();
+    expect(parseBrokerOptions({ persistence: { dir: '/var/lib/dynasplit/broker' } }).persistence).toEqual({ dir: '/var/lib/dynasplit/broker' });
   });
 });

@@ -1,0 +1,97 @@
+/**
+ * Where the broker keeps MQTT session state (MQTT 3.1.1 §4.1): the subscriptions of persistent
+ * sessions, their queued and in-flight QoS 1/2 messages, inbound QoS 2 state, wills and retained
+ * messages. By default aedes' in-memory persistence (aedes-persistence), gone when the process ends;
+ * with `persistence: { dir }`, aedes-persistence-level over a LevelDB directory, so a restarted broker
+ * carries on where the last one stopped.
+ *
+ * aedes-persistence-level 9.2 (asyncPersistence.js) stores msgpack-lite Buffers and asks for
+ * `valueEncoding: 'buffer'` on each call; the database is opened with the same default so that no
+ * value ever goes through level's utf8 encoding. Keys are utf8 strings, e.g.
+ * `subscriptions:<encodeURIComponent(clientId)>:<topic filter>`.
+ */
+import { Level } from 'level';
+import aedesPersistenceLevel, { type LevelPersistence } from 'aedes-persistence-level';
+import type { Logger } from 'pino';
+import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import type { PersistenceOptions } from './options.ts';
+import { SHARE_PREFIX } from './topic-filter.ts';
+
+/** A subscription of a persistent session, as stored. */
+export interface StoredSubscription {
+  clientId: string;
+  /** the topic filter as the client sent it, `$share/GROUP/FILTER` included */
+  topic: string;
+  qos: number;
+}
+
+export interface SessionStore {
+  /** for AedesOptions.persistence; undefined: aedes' in-memory default */
+  readonly persistence: LevelPersistence | undefined;
+  /** where it lives, for logs; 'memory' without a directory */
+  readonly location: string;
+  /** The stored `$share/...` subscriptions of every persistent session (none in memory at start). */
+  sharedSubscriptions(): Promise<StoredSubscription[]>;
+  /** Closes the database; idempotent. Call after aedes has closed. */
+  close(): Promise<void>;
+}
+
+/** aedes-persistence-level's key prefix of stored subscriptions (asyncPersistence.js SUBSCRIPTIONS). */
+const SUBSCRIPTIONS = 'subscriptions:';
+
+/**
+ * Opens the store: in memory without options, else the LevelDB directory (created when missing).
+ * A directory another broker holds open fails with DYNASPLIT_ERR_TRANSPORT, details.locked true.
+ */
+export async function openSessionStore(options: PersistenceOptions | undefined, logger: Logger): Promise<SessionStore> {
+  if (options === undefined) {
+    return { persistence: undefined, location: 'memory', sharedSubscriptions: async () => [], close: async () => {} };
+  }
+  const db = new Level<string, Buffer>(options.dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+  try {
+    await db.open();
+  } catch (cause) {
+    throw openError(options.dir, cause);
+  }
+  const persistence = aedesPersistenceLevel(db);
+  logger.info({ persistenceDir: options.dir }, 'sessions and queued messages persist in LevelDB');
+  let closing: Promise<void> | undefined;
+  return {
+    persistence,
+    location: options.dir,
+    sharedSubscriptions: () => storedSharedSubscriptions(db, persistence),
+    close: () => (closing ??= persistence.destroy()),
+  };
+}
+
+/**
+ * aedes-persistence has no call that lists every stored subscription, so the client ids come from
+ * the keys (`subscriptions:<client>:<filter>`; the id is URI-encoded, so its first ':' ends it) and
+ * the subscriptions themselves from `subscriptionsByClient`, the persistence's own reader.
+ */
+async function storedSharedSubscriptions(db: Level<string, Buffer>, persistence: LevelPersistence): Promise<StoredSubscription[]> {
+  const clientIds = new Set<string>();
+  for await (const key of db.keys({ gte: SUBSCRIPTIONS, lt: 'subscriptions;' })) {
+    const rest = key.slice(SUBSCRIPTIONS.length);
+    const end = rest.indexOf(':');
+    if (end > 0 && rest.startsWith(SHARE_PREFIX, end + 1)) clientIds.add(decodeURIComponent(rest.slice(0, end)));
+  }
+  const found: StoredSubscription[] = [];
+  for (const clientId of clientIds) {
+    for (const sub of await persistence.subscriptionsByClient({ id: clientId })) {
+      if (sub.topic.startsWith(SHARE_PREFIX)) found.push({ clientId, topic: sub.topic, qos: sub.qos });
+    }
+  }
+  return found;
+}
+
+function openError(dir: string, cause: unknown): DynasplitError {
+  // abstract-level: LEVEL_DATABASE_NOT_OPEN, caused by classic-level's LEVEL_LOCKED when another
+  // process (or another handle in this one) holds the directory's LOCK file.
+  const locked = (cause as { cause?: { code?: unknown } }).cause?.code === 'LEVEL_LOCKED';
+  const reason = locked
+    ? 'it is in use by another broker (LevelDB lock held); stop that broker or give this one its own directory'
+    : ((cause as { cause?: Error }).cause ?? (cause as Error)).message;
+  return new DynasplitError(ErrorCodes.TRANSPORT, `broker cannot open its persistence directory ${dir}: ${reason}`,
+    { cause, details: { persistenceDir: dir, locked } });
+}
