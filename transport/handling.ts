@@ -98,11 +98,15 @@ export class InFlight {
 }
 
 /**
- * Requests waiting for their reply; `close()` rejects them all with CLOSED at once instead of
- * letting each run into its timeout.
+ * Requests waiting for their reply; `close()` rejects them all with CLOSED at once (and a lost
+ * connection with TRANSPORT) instead of letting each run into its timeout.
  */
 export class PendingRequests {
   readonly #rejects = new Set<(err: Error) => void>();
+
+  get size(): number {
+    return this.#rejects.size;
+  }
 
   /** Races `work` against a close of the transport; `work` still cleans up after itself. */
   run<T>(work: Promise<T>): Promise<T> {
@@ -112,8 +116,7 @@ export class PendingRequests {
     });
   }
 
-  rejectAll(): void {
-    const err = closedError();
+  rejectAll(err: Error = closedError()): void {
     for (const reject of this.#rejects) reject(err);
     this.#rejects.clear();
   }

@@ -73,7 +73,15 @@ export async function createNatsTransport(options: NatsTransportOptions): Promis
   const { servers, credentials } = splitCredentials(options.servers);
   try {
     const explicit = [options.user, options.pass, options.token, options.nkeySeed].some((v) => v !== undefined);
-    const nc = await connect({ servers, name: options.name, ...connectionSecurity(explicit ? options : { ...options, ...credentials }) });
+    const nc = await connect({
+      servers,
+      name: options.name,
+      // Keep trying for as long as the node runs. nats.js's default (10 tries per server, 2 s apart)
+      // closes the connection for good after ~20 s without a server: a worker then serves nothing and
+      // an edge falls back on every request, although the servers are back.
+      maxReconnectAttempts: -1,
+      ...connectionSecurity(explicit ? options : { ...options, ...credentials }),
+    });
     return new NatsTransport(nc, true, logger);
   } catch (err) {
     if (err instanceof DynasplitError) throw err;
@@ -137,6 +145,10 @@ class NatsTransport implements TensorTransport {
   readonly #ownsConnection: boolean;
   readonly #logger: Logger;
   readonly #pending = new PendingRequests();
+  /** Requests sent on the connection as it is now; failed at once if it drops (#watchConnection). */
+  #onConnection = new PendingRequests();
+  /** False from a 'disconnect' until the next 'reconnect'. */
+  #connected = true;
   readonly #servings = new Set<Serving>();
   /** Chunked replies edges may still be fetching. */
   readonly #replyOffers = new Set<ChunkOffer>();
@@ -146,14 +158,40 @@ class NatsTransport implements TensorTransport {
     this.#nc = nc;
     this.#ownsConnection = ownsConnection;
     this.#logger = logger;
+    this.#watchConnection().catch((err: unknown) => logger.error({ err }, 'NATS status watch failed'));
+  }
+
+  /**
+   * Logs the connection going and coming back (nats.js reconnects to the next server of the list or
+   * cluster). While it is gone, requests fail at once with TRANSPORT instead of at their timeout, so
+   * the edge completes them itself with budget to spare: those in flight may never have reached a
+   * worker, and their replies, like anything sent before this client is back, are dropped (NATS is
+   * at most once; nats.js 3 also discards what is published while it waits to reconnect).
+   */
+  async #watchConnection(): Promise<void> {
+    // Ends when the connection closes; a reused one outlives the transport: stop at its next event.
+    for await (const status of this.#nc.status()) {
+      if (this.#closing) break;
+      if (status.type === 'disconnect') {
+        this.#connected = false;
+        const lost = this.#onConnection;
+        this.#onConnection = new PendingRequests();
+        this.#logger.warn({ server: status.server, requestsLost: lost.size }, 'NATS connection lost; reconnecting');
+        lost.rejectAll(disconnectedError(`the connection to NATS server ${status.server} was lost with the request in flight`));
+      } else if (status.type === 'reconnect') {
+        this.#connected = true;
+        this.#logger.info({ server: status.server }, 'NATS connection restored');
+      }
+    }
   }
 
   request(request: TailRequestProperties, options: RequestOptions): Promise<TailReply> {
     if (this.#closing) return Promise.reject(closedError());
     try {
       checkTimeout(options.timeoutMs);
+      if (!this.#connected) throw disconnectedError('no connection to a NATS server (reconnecting)');
       const subject = subjects.tail(request.model ?? '');
-      return this.#pending.run(this.#send(subject, request, options.timeoutMs));
+      return this.#pending.run(this.#onConnection.run(this.#send(subject, request, options.timeoutMs)));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -297,8 +335,14 @@ class NatsTransport implements TensorTransport {
     if (this.#ownsConnection && !this.#nc.isClosed()) {
       // Flushes the replies just sent before the socket goes.
       await this.#nc.drain().catch((err: unknown) => this.#logger.warn({ err }, 'NATS drain failed'));
+      // A drain that failed (no server reachable) leaves the connection reconnecting, for ever: end it.
+      if (!this.#nc.isClosed()) await this.#nc.close();
     }
   }
+}
+
+function disconnectedError(message: string): DynasplitError {
+  return new DynasplitError(ErrorCodes.TRANSPORT, message, { retryable: true });
 }
 
 function errMessage(err: unknown): string {

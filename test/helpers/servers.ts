@@ -20,6 +20,10 @@ export interface NatsServerOptions {
   args?: string[];
   /** Extra lines for the generated config file (authorization, tls blocks). */
   config?: string[];
+  /** Serve the HTTP monitoring endpoints (/varz, /connz, /routez) on a port the server picks. */
+  monitoring?: boolean;
+  /** Join a cluster: its name, the route listener's port (default: one the server picks), routes to other nodes. */
+  cluster?: { name: string; port?: number; routes?: string[] };
 }
 
 export interface RunningServer {
@@ -32,6 +36,13 @@ export interface RunningServer {
   stop(): Promise<void>;
   /** Crash it (SIGKILL) now, leaving the temp dir for stop() to remove. */
   kill9(): void;
+}
+
+export interface RunningNatsServer extends RunningServer {
+  /** http://127.0.0.1:PORT of the monitoring endpoints, when `monitoring` was asked for. */
+  monitorUrl?: string;
+  /** nats://127.0.0.1:PORT of the route listener, when clustered. */
+  clusterUrl?: string;
 }
 
 /** ms to wait for a server to accept connections. */
@@ -56,13 +67,18 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts nats-server 2.9+ with a generated config; it picks its own port (`port: -1`) and reports it in a ports file. */
-export async function startNatsServer(options: NatsServerOptions = {}): Promise<RunningServer> {
+/**
+ * Starts nats-server 2.9+ with a generated config; it picks its own ports (`-1`: client, monitoring,
+ * routes) and reports them in a ports file.
+ */
+export async function startNatsServer(options: NatsServerOptions = {}): Promise<RunningNatsServer> {
   const bin = findBinary('nats-server');
   const dir = mkdtempSync(join(tmpdir(), 'dynasplit-nats-'));
   const lines = ['host: 127.0.0.1', `port: ${options.port ?? -1}`];
   if (options.maxPayload !== undefined) lines.push(`max_payload: ${options.maxPayload}`);
   if (options.jetstream) lines.push(`jetstream { store_dir: ${JSON.stringify(join(dir, 'jetstream'))} }`);
+  if (options.monitoring) lines.push('http_port: -1');
+  if (options.cluster) lines.push(...clusterBlock(options.cluster));
   lines.push(...(options.config ?? []));
   writeFileSync(join(dir, 'nats.conf'), `${lines.join('\n')}\n`);
   const child = launch(bin, ['-c', join(dir, 'nats.conf'), '--ports_file_dir', dir, ...(options.args ?? [])]);
@@ -71,11 +87,105 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     const ports = await waitFor(child, () => (existsSync(portsFile) ? readPorts(portsFile) : undefined));
     const port = Number(new URL(ports.nats[0]!).port);
     await waitForPort(child, port);
-    return handle(child, dir, `nats://127.0.0.1:${port}`, port);
+    return { ...handle(child, dir, `nats://127.0.0.1:${port}`, port), monitorUrl: ports.monitoring?.[0], clusterUrl: ports.cluster?.[0] };
   } catch (err) {
     await terminate(child);
     rmSync(dir, { recursive: true, force: true });
     throw err;
+  }
+}
+
+export interface NatsCluster {
+  /** Client URL of each node (index = node); a restarted node keeps its URL. */
+  urls: string[];
+  /** The running server of each node; restart() replaces it. */
+  nodes: RunningNatsServer[];
+  /** Names of the client connections node `i` holds now (its /connz): where a named client is attached. */
+  clientNames(i: number): Promise<string[]>;
+  /** Crashes node `i` (SIGKILL) now; its routes and clients learn it from their closed sockets. */
+  kill(i: number): void;
+  /** Starts node `i` again on its client and route ports; resolves once the routes are back. */
+  restart(i: number): Promise<void>;
+  /** Resolves once every running node has a route to each other running node. */
+  waitForRoutes(): Promise<void>;
+  /** Stops every node. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a cluster of `size` nats-servers (default 3) with monitoring. Node 0 picks its route port;
+ * each later node routes to those before it, so no port is guessed. Clients given one node's URL
+ * learn the others from the servers' INFO (`connect_urls`).
+ */
+export async function startNatsCluster(options: { size?: number } = {}): Promise<NatsCluster> {
+  const name = `dynasplit-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const nodes: RunningNatsServer[] = [];
+  const down = new Set<number>();
+  const waitForRoutes = async (): Promise<void> => {
+    const up = nodes.filter((_, i) => !down.has(i));
+    for (const node of up) {
+      await poll(`${node.url} to have ${up.length - 1} routes`, async () =>
+        ((await monitor<{ num_routes: number }>(node, 'routez'))?.num_routes === up.length - 1 ? true : undefined));
+    }
+  };
+  try {
+    for (let i = 0; i < (options.size ?? 3); i++) {
+      nodes.push(await startNatsServer({ monitoring: true, cluster: { name, routes: nodes.map((n) => n.clusterUrl!) } }));
+    }
+    await waitForRoutes();
+  } catch (err) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    urls: nodes.map((n) => n.url),
+    nodes,
+    clientNames: async (i) => {
+      const connz = await monitor<{ connections?: { name?: string }[] }>(nodes[i]!, 'connz');
+      return (connz?.connections ?? []).map((c) => c.name ?? '');
+    },
+    kill: (i) => {
+      down.add(i);
+      nodes[i]!.kill9();
+    },
+    restart: async (i) => {
+      const old = nodes[i]!;
+      await old.stop();
+      const routes = nodes.filter((_, j) => j !== i).map((n) => n.clusterUrl!);
+      nodes[i] = await startNatsServer({ port: old.port, monitoring: true, cluster: { name, port: Number(new URL(old.clusterUrl!).port), routes } });
+      down.delete(i);
+      await waitForRoutes();
+    },
+    waitForRoutes,
+    stop: () => (stopping ??= Promise.all(nodes.map((n) => n.stop())).then(() => undefined)),
+  };
+}
+
+function clusterBlock(cluster: NonNullable<NatsServerOptions['cluster']>): string[] {
+  const routes = (cluster.routes ?? []).map((r) => JSON.stringify(r)).join(', ');
+  return ['cluster {', `  name: ${cluster.name}`, `  listen: "127.0.0.1:${cluster.port ?? -1}"`, `  routes: [${routes}]`, '}'];
+}
+
+/** A monitoring endpoint's JSON, or undefined while the server does not answer. */
+async function monitor<T>(server: RunningNatsServer, endpoint: string): Promise<T | undefined> {
+  if (!server.monitorUrl) throw new Error(`${server.url} was started without monitoring`);
+  try {
+    const response = await fetch(`${server.monitorUrl}/${endpoint}`, { signal: AbortSignal.timeout(1_000) });
+    return response.ok ? (await response.json()) as T : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls `probe` until it returns a value; fails after START_TIMEOUT_MS. */
+async function poll<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${START_TIMEOUT_MS} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
 
@@ -160,10 +270,12 @@ async function terminate(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function readPorts(file: string): { nats: string[] } | undefined {
+interface NatsPorts { nats: string[]; monitoring?: string[]; cluster?: string[] }
+
+function readPorts(file: string): NatsPorts | undefined {
   try {
-    const ports = JSON.parse(readFileSync(file, 'utf8')) as { nats?: string[] };
-    return ports.nats?.length ? { nats: ports.nats } : undefined;
+    const ports = JSON.parse(readFileSync(file, 'utf8')) as Partial<NatsPorts>;
+    return ports.nats?.length ? { ...ports, nats: ports.nats } : undefined;
   } catch {
     return undefined; // written but not complete yet
   }
