@@ -52,7 +52,8 @@ const edge: Command = {
     id: { type: 'string', value: 'ID', description: 'edge node id (env DYNASPLIT_EDGE_ID; default edge-HOST-PID)' },
     class: { type: 'string', value: 'CLASS', description: 'edge class whose policies to follow (env DYNASPLIT_EDGE_CLASS; default default)' },
     group: { type: 'string', value: 'NAME', description: 'shared-subscription group of the frame stream (default edge)' },
-    concurrency: { type: 'string', value: 'N', description: 'frames processed at once (default 2)' },
+    concurrency: { type: 'string', value: 'N', description: 'frames computed on the edge at once (default 2)' },
+    'max-in-flight': { type: 'string', value: 'N', description: 'frames in progress at once, computing or waiting for the cloud (default 16)' },
     'state-dir': { type: 'string', value: 'DIR', description: 'keep a journal and the node id here: nothing acknowledged is lost across a restart, persistent MQTT session (env DYNASPLIT_EDGE_STATE_DIR; default none)' },
     'max-sensor-rate': { type: 'string', value: 'HZ', description: 'frames per second one sensor may send; more are refused (default: no limit)' },
     // The edge node writes each request's metrics: it alone sees the whole request, the worker's share included.
@@ -66,6 +67,7 @@ const edge: Command = {
       edgeId: flagOrEnv(args, 'id', 'DYNASPLIT_EDGE_ID'),
       edgeClass: flagOrEnv(args, 'class', 'DYNASPLIT_EDGE_CLASS'),
       concurrency: numberFlag(args, 'concurrency'),
+      maxInFlight: numberFlag(args, 'max-in-flight'),
       stateDir: flagOrEnv(args, 'state-dir', 'DYNASPLIT_EDGE_STATE_DIR'),
       maxSensorRate: numberFlag(args, 'max-sensor-rate'),
       ...(await nodeSettings(args)),

@@ -134,7 +134,9 @@ class EdgeNodeRuntime {
     readonly accounting: Accounting,
     readonly requests: RequestLog,
   ) {
-    this.#queue = new Limiter(options.concurrency, options.maxQueue);
+    this.#queue = new Limiter(Math.max(options.maxInFlight, options.concurrency), options.maxQueue);
+    // Unbounded wait: the queue above bounds what can be waiting here.
+    const computing = new Limiter(options.concurrency, Number.POSITIVE_INFINITY);
     this.#rates = new RateLimiter(options.maxSensorRate);
     this.#context = {
       models,
@@ -143,6 +145,7 @@ class EdgeNodeRuntime {
       edgeId: options.edgeId,
       threads: options.threads,
       minCloudWaitMs: options.minCloudWaitMs,
+      onEdge: (work) => computing.run(work),
       tailEstimateMs: (model, cut) => this.#tailEstimates.get(`${model}\u0000${cut}`) ?? 0,
       recordTail: (model, cut, ms) => {
         const key = `${model}\u0000${cut}`;
@@ -238,10 +241,14 @@ class EdgeNodeRuntime {
   }
 
   async #handle(sensorId: string, frame: Frame, arrivedAt: number, key: string | undefined): Promise<void> {
-    const queueMs = performance.now() - arrivedAt;
     const origin = { sensorId, requestId: frame.request_id, model: frame.model, budgetMs: frame.budget_ms };
+    // Queueing: until the frame first gets a compute slot (later waits for one count in the compute times).
+    let queueMs = 0;
     try {
-      const req = await admit(frame, sensorId, this.models, Date.now());
+      const req = await this.#context.onEdge(() => {
+        queueMs = performance.now() - arrivedAt;
+        return admit(frame, sensorId, this.models, Date.now());
+      });
       const mark = this.accounting.start();
       const started = performance.now();
       const policy = this.policies.get(req.model);

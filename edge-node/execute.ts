@@ -44,6 +44,8 @@ export interface ExecuteContext {
   edgeId: string;
   threads: number;
   minCloudWaitMs: number;
+  /** Runs edge compute in one of the node's compute slots; waiting for the cloud holds none. */
+  onEdge<T>(work: () => Promise<T>): Promise<T>;
   /** Expected ms to run the tail on the edge, so the cloud's wait leaves room for a fallback. */
   tailEstimateMs(model: string, cut: string): number;
   recordTail(model: string, cut: string, ms: number): void;
@@ -76,13 +78,15 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
   };
   const base = { reconfigureMs, cloudEnergyJ: 0, cloudEnergySource: '', cloudLatencySource: '' };
   if (cut === EDGE_ONLY_CUT) {
-    const head = await compute('head', req.input);
+    const head = await ctx.onEdge(() => compute('head', req.input));
     return { ...base, ...local(head.out.data as Float32Array, head.ms), edgeFallback: false };
   }
-  const head = cut === 'input' ? { out: req.input, ms: 0 } : await compute('head', req.input);
-  const encodeStart = performance.now();
-  const tensor = encodeTensor({ name: cut, shape: [...head.out.dims], data: head.out.data as Float32Array }, codecFromName(codec || 'fp32'));
-  const encodeMs = performance.now() - encodeStart;
+  const { head, tensor, encodeMs } = await ctx.onEdge(async () => {
+    const head = cut === 'input' ? { out: req.input, ms: 0 } : await compute('head', req.input);
+    const encodeStart = performance.now();
+    const tensor = encodeTensor({ name: cut, shape: [...head.out.dims], data: head.out.data as Float32Array }, codecFromName(codec || 'fp32'));
+    return { head, tensor, encodeMs: performance.now() - encodeStart };
+  });
   const tensorBytes = tensor.data.length;
   const timeoutMs = Math.max(ctx.minCloudWaitMs, req.deadlineAtMs - Date.now() - ctx.tailEstimateMs(req.model, cut));
   const sentAt = performance.now();
@@ -125,7 +129,7 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
     if (!isDynasplitError(err)) throw err;
     // The cloud did not deliver: finish on the edge from the (unencoded) cut tensor.
     const waited = performance.now() - sentAt;
-    const tail = await compute('tail', head.out);
+    const tail = await ctx.onEdge(() => compute('tail', head.out));
     ctx.recordTail(req.model, cut, tail.ms);
     return {
       ...base,

@@ -31,9 +31,11 @@ export interface EdgeNodeOptions {
   memoryBudgetMb: number;
   /** bytes; frames larger than this are refused with DYNASPLIT_ERR_PAYLOAD_TOO_LARGE. default 16 MiB */
   maxFrameBytes: number;
-  /** Frames processed at once; default 2 */
+  /** Frames computed on the edge at once (preprocessing, head, encoding, a fallback tail); default 2 */
   concurrency: number;
-  /** Frames waiting beyond those being processed; more are refused (DYNASPLIT_ERR_OVERLOADED). default 256 */
+  /** Frames in progress at once, computing or waiting for a cloud worker's answer; default 16 */
+  maxInFlight: number;
+  /** Frames waiting beyond those in progress; more are refused (DYNASPLIT_ERR_OVERLOADED). default 256 */
   maxQueue: number;
   /** ms given to the cloud at least, even when the budget is nearly spent; default 5 */
   minCloudWaitMs: number;
@@ -83,6 +85,7 @@ export function defaultEdgeOptions(): EdgeNodeOptions {
     memoryBudgetMb: 1024,
     maxFrameBytes: 16 * 1024 * 1024,
     concurrency: 2,
+    maxInFlight: 16,
     maxQueue: 256,
     minCloudWaitMs: 5,
     topK: 5,
@@ -107,7 +110,7 @@ export function parseEdgeOptions(partial: Partial<EdgeNodeOptions>): EdgeNodeOpt
   if (Object.keys(options.models).length === 0) throw bad('at least one model must be served');
   Object.keys(options.models).forEach(checkModelName);
   if (options.transport !== 'mqtt' && options.transport !== 'nats') throw bad(`transport must be mqtt or nats, got '${options.transport}'`);
-  requirePositiveIntegers('edge node', options, ['concurrency', 'maxQueue', 'topK', 'dedupeWindow', 'maxFrameBytes', 'memoryBudgetMb']);
+  requirePositiveIntegers('edge node', options, ['concurrency', 'maxInFlight', 'maxQueue', 'topK', 'dedupeWindow', 'maxFrameBytes', 'memoryBudgetMb']);
   if (!Number.isInteger(options.threads) || options.threads < 0) throw bad('threads must be an integer >= 0');
   if (!(options.minCloudWaitMs >= 0)) throw bad('minCloudWaitMs must be >= 0');
   if (!(options.maxSensorRate >= 0)) throw bad('maxSensorRate must be >= 0');

@@ -10,18 +10,20 @@ const SHAPE = [1, 3, 32, 32];
 const zoo = inject('zooDir');
 let broker: BrokerHandle;
 let edge: EdgeNode;
+let single: EdgeNode;
 let sink: ResultSink;
 
 beforeAll(async () => {
   broker = await startBroker({ host: '127.0.0.1', port: 0 });
   // Enough concurrency that no frame waits behind another's fallback wait (it would expire queued).
   edge = await startEdgeNode({ edgeId: 'lonely-edge', mqttUrl: broker.url, models: { [MODEL]: join(zoo, `${MODEL}.onnx`) }, threads: 1, concurrency: 8 });
-  sink = await resultSink(broker.url, ['s-fallback']);
+  sink = await resultSink(broker.url, ['s-fallback', 's-slots']);
 });
 
 afterAll(async () => {
   await sink?.close();
   await edge?.close();
+  await single?.close();
   await broker?.close();
 });
 
@@ -42,4 +44,20 @@ it('with no cloud worker, split and cloud-only requests finish on the edge, corr
     expect(r.worker_id).toBe('');
   }
   expect(edge.stats().fallbackCauses).toEqual({ DYNASPLIT_ERR_TIMEOUT: 4 });
+});
+
+it('waiting for the cloud holds no compute slot: edge-only frames overtake a cloud request nobody answers', async () => {
+  await edge.close();
+  // One compute slot, in its own group so the first node takes none of these frames.
+  single = await startEdgeNode({ edgeId: 'single-slot-edge', group: 'slots', mqttUrl: broker.url, models: { [MODEL]: join(zoo, `${MODEL}.onnx`) },
+    threads: 1, concurrency: 1 });
+  const [x] = inputs(SHAPE, 1, 9);
+  const forced = (id: string, cut: string, budgetMs: number) => ({ ...frame(id, 's-slots', MODEL, SHAPE, x, budgetMs), configuration: { cut } });
+  const before = sink.all.length;
+  await sink.publishFrame('s-slots', forced('slot-cloud', 'input', 4000));
+  for (let i = 0; i < 3; i++) await sink.publishFrame('s-slots', forced(`slot-edge-${i}`, 'output', 4000));
+  await sink.waitFor(before + 4);
+  const order = sink.all.filter((r) => r.sensor_id === 's-slots').map((r) => r.request_id);
+  expect(order).toEqual(['slot-edge-0', 'slot-edge-1', 'slot-edge-2', 'slot-cloud']);
+  expect(sink.byId.get('slot-cloud')![0].edge_fallback).toBe(true);
 });
