@@ -3,8 +3,9 @@
  * with shared subscriptions (./shared-subscriptions.ts), a packet-size bound (./packet-size.ts) and,
  * given a users file, authentication and ACLs (./auth.ts; docs/security.md). Sessions live in memory
  * or, with `persistence: { dir }`, in LevelDB (./session-store.ts), and a QoS 1 PUBLISH is
- * acknowledged only once it is stored (./ack-after-store.ts). Used standalone (`dynasplit broker`)
- * and embedded in-process by the demo and the tests.
+ * acknowledged only once it is stored (./ack-after-store.ts). A client gets each message once even
+ * when stores finish out of order (./delivery-dedupe.ts). Used standalone (`dynasplit broker`) and
+ * embedded in-process by the demo and the tests.
  *
  * MQTT 3.1 and 3.1.1 only: aedes 1.2 answers a CONNECT with protocol level 5 with return code 1,
  * "unacceptable protocol version" (lib/handlers/connect.js init, [MQTT-3.1.2-2]).
@@ -19,6 +20,7 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { AckAfterStore } from './ack-after-store.ts';
 import { AuthRefusal, BrokerAuth, type AuthStats } from './auth.ts';
+import { attachDeliveryDedupe } from './delivery-dedupe.ts';
 import { parseBrokerOptions, type BrokerOptions } from './options.ts';
 import { guardPacketSize, type PacketSizeViolation } from './packet-size.ts';
 import { openSessionStore, type SessionStore } from './session-store.ts';
@@ -148,6 +150,7 @@ async function startAedes(store: SessionStore, shared: SharedSubscriptions, auth
   const aedes = await Aedes.createBroker({ ...hooks(shared, auth, ack), persistence: store.persistence });
   try {
     ack.attach(aedes);
+    attachDeliveryDedupe(aedes);
     shared.attach(aedes);
     auth?.attach(aedes);
     shared.restore(await store.sharedSubscriptions());

@@ -21,9 +21,10 @@
  *   null. The first call for a packet picks the group's member (keyed by brokerId:brokerCounter,
  *   unique per published packet, aedes-packet), every later call of that loop reads the pick. A
  *   QoS 1/2 packet has been picked for already, before it was emitted (persistent sessions below).
- * - `dedupe` (lib/client.js) lets one client receive a packet once even when several of its
- *   filters match, and it runs before `authorizeForward`; so the decision below looks at all of the
- *   client's subscriptions, not at the one whose listener fired.
+ * - `dedupe` (lib/client.js, made order-independent by ./delivery-dedupe.ts) lets one client
+ *   receive a packet once even when several of its filters match, and it runs before
+ *   `authorizeForward`; so the decision below looks at all of the client's subscriptions, not at
+ *   the one whose listener fired.
  * - Persistent sessions (clean=false): aedes' own offline queueing, `enqueueOffline` (aedes.js),
  *   looks up the stored subscriptions that match the topic and hands them to
  *   `persistence.outgoingEnqueueCombi`; a stored `$share/g/F` matches no topic, so aedes queues
