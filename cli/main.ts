@@ -8,12 +8,13 @@ import { brokerCommand, brokerToolCommands } from './broker-command.ts';
 import { componentCommands } from './component-commands.ts';
 import { demoCommand } from './demo-command.ts';
 import { evalCommands } from './eval-commands.ts';
+import { testbedCommand } from './eval-testbed-command.ts';
 import { modelCommands } from './model-commands.ts';
 import { optimizerCommands } from './optimizer-commands.ts';
 import { optimizerRunCommand } from './optimizer-run-command.ts';
 import { profileCommand } from './profile-command.ts';
 
-const COMMANDS: Command[] = [demoCommand, ...brokerToolCommands, brokerCommand, ...componentCommands, ...modelCommands, ...optimizerCommands, profileCommand, optimizerRunCommand, ...evalCommands];
+const COMMANDS: Command[] = [demoCommand, ...brokerToolCommands, brokerCommand, ...componentCommands, ...modelCommands, ...optimizerCommands, profileCommand, optimizerRunCommand, ...evalCommands, testbedCommand];
 
 const GROUPS: Record<string, string> = {
   model: 'model toolkit: generate zoo models, inspect cut points, split, verify',

@@ -5,6 +5,9 @@
  * turns each Result into a pool row. With `sample` < 1 only a seeded share of the space is measured;
  * the cost models are fitted to it (profile-fit.ts) and the rest is predicted, marked 'modelled'.
  *
+ * Rows of cloud-only configurations (cut 'input') carry the baseline mark 'cloud-only', and those of the
+ * fastest edge-only configuration 'edge-only' (profile-baselines.ts), so the evaluation finds its baselines.
+ *
  * Who writes what: the edge node writes every request's metrics (these included) to its metrics
  * store, since it alone sees the whole request; the profiler writes only pool rows, never metrics, so
  * no request is counted twice.
@@ -17,6 +20,7 @@ import type { Result } from '../schemas/index.ts';
 import { openChannel, referenceClasses, syntheticInputs, type Channel, type ProfileInput } from './profile-channel.ts';
 import type { LinkModel } from './estimates.ts';
 import { poolRow, type PoolRow } from './pool.ts';
+import { markBaselines } from './profile-baselines.ts';
 import {
   accuracyByCodec, configurationFields, DEFAULT_LINK, fitModel, heldOutError, predictedRow, sampleCount, sampleIndices, unpredictable,
   type FittedModel, type HeldOutError, type Measured, type ModelContext,
@@ -135,6 +139,7 @@ export async function profileConfigurations(partial: Partial<ProfileOptions> & P
     elapsedMs: 0,
   };
   if (options.sample < 1 && edge && cloud && measured.length > 0) predictRest(report, all, measured, { inspection, edge, cloud }, options);
+  markBaselines(report.measured, report.predicted);
   report.elapsedMs = performance.now() - started;
   logger.info({ ...report.counts, errors: report.errors, heldOut: report.heldOut }, 'profiling finished');
   return report;

@@ -1,0 +1,31 @@
+/**
+ * Baseline marks on profiled rows (the pool's `baseline` column, docs/optimizer.md), so the
+ * evaluation's cloud-only and edge-only strategies, and its savings against cloud-only, find their
+ * configurations in a pool the profiler wrote. Pure.
+ */
+import { CLOUD_ONLY_CUT, EDGE_ONLY_CUT } from '../policy/index.ts';
+import { aggregatePool, type PoolRow } from './pool.ts';
+
+/**
+ * Marks, in place, every run with cut 'input' as 'cloud-only', and the runs of the fastest edge-only
+ * configuration (cut 'output', least median latency; ties: less energy, then the first) as
+ * 'edge-only' — DynaSplit's edge-only baseline runs the whole model at the edge's fastest setting.
+ * The edge-only mark goes to a measured configuration when there is one, else to a predicted one.
+ */
+export function markBaselines(measured: PoolRow[], predicted: PoolRow[] = []): void {
+  const all = [...measured, ...predicted];
+  for (const row of all) if (row.cut === CLOUD_ONLY_CUT) row.baseline = 'cloud-only';
+  for (const model of new Set(all.map((r) => r.model))) {
+    const of = (rows: readonly PoolRow[]) => rows.filter((r) => r.model === model);
+    const fastest = fastestEdgeOnly(of(measured)) ?? fastestEdgeOnly(of(predicted));
+    for (const row of of(all)) if (row.configuration === fastest) row.baseline = 'edge-only';
+  }
+}
+
+/** The name of the edge-only configuration with the least median latency among `rows` (one model's). */
+function fastestEdgeOnly(rows: readonly PoolRow[]): string | undefined {
+  const candidates = aggregatePool(rows.filter((r) => r.cut === EDGE_ONLY_CUT));
+  let best = candidates[0];
+  for (const a of candidates) if (a.latencyMs < best.latencyMs || (a.latencyMs === best.latencyMs && a.energyJ < best.energyJ)) best = a;
+  return best?.configuration.name;
+}
