@@ -79,6 +79,20 @@ export function emulatedComputeMs(hostMs: number, host: DeviceProfile, device: D
   return hostMs * dilation(host, device, setting);
 }
 
+/**
+ * ms the device takes for a part of `flops` FLOPs that the host computed in `hostMs`: the FLOPs at the
+ * device's throughput, plus the host's time beyond its own throughput model (per-operator overhead,
+ * memory stalls, jitter). That excess is kept unscaled for a device slower than the host (dilating it
+ * would multiply overhead a tiny model is made of tens of times over) and shrinks by the device's
+ * speed-up for a faster one (a GPU server does not spend a 2-core VM's overhead, and its energy must
+ * not be charged for it).
+ */
+export function deviceComputeMs(hostMs: number, flops: number, host: DeviceProfile, device: DeviceProfile, setting: DilationSetting = {}): number {
+  const hostModelMs = predictedComputeMs(flops, host, { threads: setting.hostThreads });
+  const excess = Math.max(0, hostMs - hostModelMs);
+  return predictedComputeMs(flops, device, setting) + excess * Math.min(1, dilation(host, device, setting));
+}
+
 /** ms to sleep after the host's compute so the observed time is the emulated one (0 when the device is faster). */
 export function emulationDelayMs(hostMs: number, emulatedMs: number): number {
   return Math.max(0, emulatedMs - hostMs);

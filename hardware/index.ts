@@ -10,7 +10,7 @@ export type {
 } from './profile.ts';
 export { validateProfile } from './profile-validate.ts';
 export {
-  amdahlSpeedup, cpuGflops, deviceGflops, dilation, emulatedComputeMs, emulationDelayMs, hostGflops, predictedComputeMs,
+  amdahlSpeedup, cpuGflops, deviceComputeMs, deviceGflops, dilation, emulatedComputeMs, emulationDelayMs, hostGflops, predictedComputeMs,
 } from './emulation.ts';
 export type { DeviceSetting, DilationSetting } from './emulation.ts';
 export { calibrateHost, amdahlFraction, DEFAULT_CALIBRATION_MS } from './calibrate.ts';

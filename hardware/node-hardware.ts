@@ -10,7 +10,7 @@
  */
 import { DynasplitError, ErrorCodes, silentLogger, type Logger } from '../common/index.ts';
 import { calibrateHost } from './calibrate.ts';
-import { dilation, emulationDelayMs, predictedComputeMs, type DilationSetting } from './emulation.ts';
+import { deviceComputeMs, dilation, emulationDelayMs, type DilationSetting } from './emulation.ts';
 import type { EnergyMeter, EnergyMeterKind, FigureSource } from './energy.ts';
 import { createEnergyMeter } from './energy-factory.ts';
 import { createFrequencyController, type FrequencyController } from './frequency.ts';
@@ -71,7 +71,6 @@ export async function startNodeHardware(options: NodeHardwareOptions): Promise<N
   const profile = emulated ? loadProfile(options.profile) : host;
   const frequency = await createFrequencyController(profile, { sysfsRoot: options.sysfsRoot, logger });
   const meter = await meterFor(options, profile, logger);
-  const deviceTime = deviceTimeFor(host, profile);
   logger.info({ profile: profile.name, emulated, frequency: frequency.kind, energy: meter.source }, emulated
     ? `emulating ${profile.name}: compute times dilated to the device's, energy ${meter.source}`
     : `running as this host: compute times measured, energy ${meter.source}`);
@@ -88,7 +87,7 @@ export async function startNodeHardware(options: NodeHardwareOptions): Promise<N
     },
     async dilate(hostMs, setting, flops) {
       if (!emulated) return hostMs;
-      const deviceMs = flops === undefined ? hostMs * dilation(host, profile, setting) : deviceTime(hostMs, flops, setting);
+      const deviceMs = flops === undefined ? hostMs * dilation(host, profile, setting) : deviceComputeMs(hostMs, flops, host, profile, setting);
       const delay = emulationDelayMs(hostMs, deviceMs);
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       return deviceMs;
@@ -97,19 +96,6 @@ export async function startNodeHardware(options: NodeHardwareOptions): Promise<N
       await frequency.restore();
       await meter.close();
     },
-  };
-}
-
-/**
- * The device's time for a part: its FLOPs at the device's throughput, plus whatever the host spent
- * beyond its own throughput model (per-operator overhead, scheduling jitter) added unscaled. Scaling
- * the whole host time instead would multiply that overhead too: a 10 MFLOP model whose host time is
- * mostly overhead would come out tens of times slower than the device's throughput says.
- */
-function deviceTimeFor(host: DeviceProfile, device: DeviceProfile) {
-  return (hostMs: number, flops: number, setting: DilationSetting): number => {
-    const hostModelMs = predictedComputeMs(flops, host, { threads: setting.hostThreads });
-    return predictedComputeMs(flops, device, setting) + Math.max(0, hostMs - hostModelMs);
   };
 }
 

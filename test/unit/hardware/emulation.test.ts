@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  amdahlFraction, amdahlSpeedup, deviceGflops, dilation, emulatedComputeMs, emulationDelayMs, loadProfile, predictedComputeMs,
+  amdahlFraction, amdahlSpeedup, deviceComputeMs, deviceGflops, dilation, emulatedComputeMs, emulationDelayMs, loadProfile, predictedComputeMs,
   validateProfile, type DeviceProfile,
 } from '../../../hardware/index.ts';
 
@@ -69,6 +69,20 @@ describe('dilation', () => {
     expect(emulated).toBeCloseTo(100 * gpu, 10);
     expect(emulationDelayMs(100, emulated)).toBe(0);
     expect(emulationDelayMs(100, 250)).toBe(150);
+  });
+
+  it('deviceComputeMs: FLOPs at the device speed, plus the host excess unscaled for a slower device, shrunk for a faster one', () => {
+    const flops = 2e9;
+    const hostModel = predictedComputeMs(flops, host, { threads: 1 });
+    const excess = 50;
+    const pi = { frequencyMhz: 1800, threads: 4, hostThreads: 1 };
+    expect(deviceComputeMs(hostModel + excess, flops, host, rpi4, pi)).toBeCloseTo(predictedComputeMs(flops, rpi4, pi) + excess, 9);
+    const gpu = { cloudMode: 'gpu', hostThreads: 1 };
+    const gpuMs = deviceComputeMs(hostModel + excess, flops, host, server, gpu);
+    expect(gpuMs).toBeCloseTo(predictedComputeMs(flops, server, gpu) + excess * dilation(host, server, gpu), 9);
+    expect(gpuMs).toBeLessThan(excess / 10);
+    // A host faster than its model leaves no excess: the device's model alone.
+    expect(deviceComputeMs(hostModel / 2, flops, host, rpi4, pi)).toBeCloseTo(predictedComputeMs(flops, rpi4, pi), 9);
   });
 
   it('emulatedComputeMs scales the host time', () => {
