@@ -88,7 +88,8 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
     const mark = hardware.meter.start();
     const output = await models.run(request.model, 'tail', request.cut, new ort.Tensor('float32', input.data, input.shape));
     const cut = request.cut === 'input' ? served.inspection.input : served.inspection.cutPoints.find((c) => c.name === request.cut);
-    const computeMs = await hardware.dilate(performance.now() - t1, { cloudMode: request.cloud_accelerator || undefined }, cut?.flopsAfter);
+    const hostMs = performance.now() - t1;
+    const computeMs = await hardware.dilate(hostMs, { cloudMode: request.cloud_accelerator || undefined }, cut?.flopsAfter);
     const energy = await hardware.meter.stop(mark, { computeMs, idleMs: 0, cloudMode: request.cloud_accelerator || undefined, share });
     const t2 = performance.now();
     const encoded = encodeTensor({ name: 'output', shape: [...output.dims], data: output.data as Float32Array }, 'fp32');
@@ -106,6 +107,7 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
       energy_j: energy.joules,
       energy_source: energy.source,
       latency_source: hardware.latencySource,
+      unemulated_ms: hardware.emulated ? Math.max(0, hostMs - computeMs) : 0,
     };
   };
   const serving: Serving = await transport.serve(handler, { models: models.names(), group: options.group });

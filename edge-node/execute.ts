@@ -23,6 +23,8 @@ export interface Outcome {
   transferMs: number;
   /** Request sent to reply received (or to giving up), ms; 0 when nothing was sent. */
   roundTripMs: number;
+  /** Of the round trip, the worker host's time beyond its emulated device's (TailReply.unemulated_ms). */
+  unemulatedMs: number;
   cloudQueueMs: number;
   cloudComputeMs: number;
   reconfigureMs: number;
@@ -114,8 +116,9 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
       logits: decodeTensor(reply.output).data,
       edgeComputeMs: head.ms,
       encodeMs,
-      transferMs: Math.max(0, roundTrip - cloudMs),
+      transferMs: Math.max(0, roundTrip - cloudMs - reply.unemulated_ms),
       roundTripMs: roundTrip,
+      unemulatedMs: reply.unemulated_ms,
       cloudQueueMs: reply.queue_ms,
       cloudComputeMs: reply.compute_ms,
       tensorBytes,
@@ -152,5 +155,7 @@ export function partFlops(models: ModelStore, model: string, cut: string): { hea
 }
 
 function local(logits: Float32Array, computeMs: number) {
-  return { logits, edgeComputeMs: computeMs, encodeMs: 0, transferMs: 0, roundTripMs: 0, cloudQueueMs: 0, cloudComputeMs: 0, tensorBytes: 0, workerId: '' };
+  return {
+    logits, edgeComputeMs: computeMs, encodeMs: 0, transferMs: 0, roundTripMs: 0, unemulatedMs: 0, cloudQueueMs: 0, cloudComputeMs: 0, tensorBytes: 0, workerId: '',
+  };
 }

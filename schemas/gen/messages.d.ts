@@ -829,6 +829,12 @@ export namespace dynasplit {
             /** Source of compute_ms: "measured" on the worker's own hardware, "emulated" when dilated to a device profile. */
             latency_source: string;
 
+            /**
+             * Emulating a device faster than the worker's host: the host's compute time beyond compute_ms, ms.
+             * It cannot be slept away, so the edge sees it in its wait; it is no part of the emulated exchange.
+             */
+            unemulated_ms: number;
+
             /** Echo of TailRequest.correlation_id (MQTT transport). */
             correlation_id: string;
 
@@ -951,6 +957,12 @@ export namespace dynasplit {
 
                 /** Source of compute_ms: "measured" on the worker's own hardware, "emulated" when dilated to a device profile. */
                 latency_source?: (string|null);
+
+                /**
+                 * Emulating a device faster than the worker's host: the host's compute time beyond compute_ms, ms.
+                 * It cannot be slept away, so the edge sees it in its wait; it is no part of the emulated exchange.
+                 */
+                unemulated_ms?: (number|null);
 
                 /** Echo of TailRequest.correlation_id (MQTT transport). */
                 correlation_id?: (string|null);

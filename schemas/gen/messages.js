@@ -2236,6 +2236,8 @@ export const dynasplit = $root.dynasplit = (() => {
              * @property {number|null} [energy_j] The worker's energy for this request (its node's power times the request's share), joules.
              * @property {string|null} [energy_source] Source of energy_j: "measured", "modelled"; "" = not metered.
              * @property {string|null} [latency_source] Source of compute_ms: "measured" on the worker's own hardware, "emulated" when dilated to a device profile.
+             * @property {number|null} [unemulated_ms] Emulating a device faster than the worker's host: the host's compute time beyond compute_ms, ms.
+             * It cannot be slept away, so the edge sees it in its wait; it is no part of the emulated exchange.
              * @property {string|null} [correlation_id] Echo of TailRequest.correlation_id (MQTT transport).
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
@@ -2365,6 +2367,15 @@ export const dynasplit = $root.dynasplit = (() => {
             TailReply.prototype.latency_source = "";
 
             /**
+             * Emulating a device faster than the worker's host: the host's compute time beyond compute_ms, ms.
+             * It cannot be slept away, so the edge sees it in its wait; it is no part of the emulated exchange.
+             * @member {number} unemulated_ms
+             * @memberof dynasplit.v1.TailReply
+             * @instance
+             */
+            TailReply.prototype.unemulated_ms = 0;
+
+            /**
              * Echo of TailRequest.correlation_id (MQTT transport).
              * @member {string} correlation_id
              * @memberof dynasplit.v1.TailReply
@@ -2428,6 +2439,8 @@ export const dynasplit = $root.dynasplit = (() => {
                     writer.uint32(/* id 11, wireType 2 =*/90).string(message.energy_source);
                 if (message.latency_source != null && $Object.hasOwnProperty.call(message, "latency_source") && message.latency_source !== "")
                     writer.uint32(/* id 12, wireType 2 =*/98).string(message.latency_source);
+                if (message.unemulated_ms != null && $Object.hasOwnProperty.call(message, "unemulated_ms") && !$Object.is(message.unemulated_ms, 0))
+                    writer.uint32(/* id 13, wireType 1 =*/105).double(message.unemulated_ms);
                 if (message.correlation_id != null && $Object.hasOwnProperty.call(message, "correlation_id") && message.correlation_id !== "")
                     writer.uint32(/* id 20, wireType 2 =*/162).string(message.correlation_id);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
@@ -2589,6 +2602,15 @@ export const dynasplit = $root.dynasplit = (() => {
                                 delete message.latency_source;
                             continue;
                         }
+                    case 13: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.unemulated_ms = value;
+                            else
+                                delete message.unemulated_ms;
+                            continue;
+                        }
                     case 20: {
                             if (wireType !== 2)
                                 break;
@@ -2686,6 +2708,9 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (message.latency_source != null && $Object.hasOwnProperty.call(message, "latency_source"))
                     if (!$util.isString(message.latency_source))
                         return "latency_source: string expected";
+                if (message.unemulated_ms != null && $Object.hasOwnProperty.call(message, "unemulated_ms"))
+                    if (typeof message.unemulated_ms !== "number")
+                        return "unemulated_ms: number expected";
                 if (message.correlation_id != null && $Object.hasOwnProperty.call(message, "correlation_id"))
                     if (!$util.isString(message.correlation_id))
                         return "correlation_id: string expected";
@@ -2750,6 +2775,9 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (object.latency_source != null)
                     if (typeof object.latency_source !== "string" || object.latency_source.length)
                         message.latency_source = $String(object.latency_source);
+                if (object.unemulated_ms != null)
+                    if (!$Object.is($Number(object.unemulated_ms), 0))
+                        message.unemulated_ms = $Number(object.unemulated_ms);
                 if (object.correlation_id != null)
                     if (typeof object.correlation_id !== "string" || object.correlation_id.length)
                         message.correlation_id = $String(object.correlation_id);
@@ -2786,6 +2814,7 @@ export const dynasplit = $root.dynasplit = (() => {
                     object.energy_j = 0;
                     object.energy_source = "";
                     object.latency_source = "";
+                    object.unemulated_ms = 0;
                     object.correlation_id = "";
                 }
                 if (message.request_id != null && $Object.hasOwnProperty.call(message, "request_id"))
@@ -2812,6 +2841,8 @@ export const dynasplit = $root.dynasplit = (() => {
                     object.energy_source = message.energy_source;
                 if (message.latency_source != null && $Object.hasOwnProperty.call(message, "latency_source"))
                     object.latency_source = message.latency_source;
+                if (message.unemulated_ms != null && $Object.hasOwnProperty.call(message, "unemulated_ms"))
+                    object.unemulated_ms = options.json && !$isFinite(message.unemulated_ms) ? $String(message.unemulated_ms) : message.unemulated_ms;
                 if (message.correlation_id != null && $Object.hasOwnProperty.call(message, "correlation_id"))
                     object.correlation_id = message.correlation_id;
                 return object;

@@ -12,6 +12,7 @@ import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
 import { createMetricsStore, type MetricsStore } from '../../metrics/index.ts';
 import { runSensor } from '../../sensor/index.ts';
 import { influxQuery, substitute, targets } from '../helpers/grafana.ts';
+import { frame, inputs, resultSink } from '../helpers/pipeline.ts';
 import { startInfluxDb, type RunningServer } from '../helpers/servers.ts';
 
 const zoo = inject('zooDir');
@@ -64,9 +65,16 @@ describe('pipeline metrics in InfluxDB', () => {
     const summary = await sensor('metrics-sensor', 60);
     expect(summary).toMatchObject({ requests: 60, unanswered: 0 });
     expect(summary.energy?.source).toBe('modelled');
+    // And one answered with an error (its budget ran out before it arrived), for the error panels.
+    const sink = await resultSink(broker.url, ['metrics-late']);
+    const [x] = inputs([1, 3, 32, 32], 1);
+    await sink.publishFrame('metrics-late', { ...frame('late-1', 'metrics-late', MODEL, [1, 3, 32, 32], x, 50), capture_at_ms: Date.now() - 1_000 });
+    await sink.waitFor(1);
+    await sink.close();
+    expect(sink.all[0].error?.code).toBe('DYNASPLIT_ERR_EXPIRED');
     await influxStore.flush();
     const { series } = await influxQuery(influx.url, influx.database, `SELECT COUNT("end_to_end_ms") FROM "request" WHERE "model" = '${MODEL}'`);
-    expect(series[0].values[0][1]).toBe(60);
+    expect(series[0].values[0][1]).toBe(61);
     const sources = await influxQuery(influx.url, influx.database, `SHOW TAG VALUES FROM "request" WITH KEY IN ("latency_source", "energy_source")`);
     expect(sources.series[0].values.map((v) => v[1]).sort()).toEqual(['emulated', 'modelled']);
     for (const { panel, refId, query } of targets) {
