@@ -31,6 +31,7 @@ const simulateCommand: Command = {
     strategies: { type: 'string', value: 'A,B,...', description: `strategies, in report order (default: all: ${STRATEGY_NAMES.join(',')})` },
     seed: { type: 'string', value: 'S', description: 'seeds the draws, the budgets and the arrivals', default: '1' },
     model: { type: 'string', value: 'NAME', description: 'model whose runs to use (needed when the pool holds several)' },
+    'accuracy-floor': { type: 'string', value: 'A', description: 'leave out configurations whose mean accuracy is below A (0..1; baselines kept)' },
     edges: { type: 'string', value: 'K', description: 'queueing: edge devices (any of --edges/--workers/--rate turns it on; default 1)' },
     workers: { type: 'string', value: 'M', description: 'queueing: cloud workers (default 1)' },
     rate: { type: 'string', value: 'R', description: 'queueing: requests/s per edge device, Poisson (default 1)' },
@@ -62,6 +63,7 @@ const simulateCommand: Command = {
       seed: intOption(args, 'seed', 1),
       model: stringOption(args, 'model'),
       edgeShare: numberFlag(args, 'edge-share'),
+      accuracyFloor: numberFlag(args, 'accuracy-floor'),
       queueing: queueFlags(args),
       records,
       onProgress: progress ? (done) => { if (done < requests) progress.update(done); } : undefined,
@@ -96,6 +98,7 @@ function simulationMeta(args: CommandArgs, rows: readonly PoolRow[], run: { pool
   };
   return {
     source: 'simulated', pool: run.pool, model, seed: intOption(args, 'seed', 1), budgets: run.budgets, requests: run.requests,
+    ...(args.values['accuracy-floor'] === undefined ? {} : { accuracyFloor: numberFlag(args, 'accuracy-floor') }),
     sources: {
       latency: tally((r) => r.latencySource),
       energy: tally((r) => r.energySource),

@@ -28,7 +28,7 @@ import { openChannel, syntheticInputs, type ProfileInput } from '../optimizer/pr
 import { encodePolicy } from '../policy/index.ts';
 import { Frame, Result, topics, type FrameProperties } from '../schemas/index.ts';
 import { intOption, stringOption, type Command, type Io } from './command.ts';
-import { LOG_LEVEL_OPTION, loggerFor, METRICS_OPTION, metricsStoreFlag, modelCacheDir } from './env.ts';
+import { LOG_LEVEL_OPTION, loggerFor, METRICS_OPTION, metricsStoreFlag, modelCacheDir, numberFlag } from './env.ts';
 import { table } from './format.ts';
 
 export interface TestbedOptions {
@@ -50,6 +50,8 @@ export interface TestbedOptions {
   /** testbed-plan.ts parseSpace. */
   space: string;
   strategies: StrategyName[];
+  /** The strategies and the oracle choose among configurations at least this accurate (baselines excepted); default none. */
+  accuracyFloor?: number;
   /** ms to wait for each result. */
   timeoutMs: number;
   modelCacheDir?: string;
@@ -83,6 +85,7 @@ export const testbedCommand: Command = {
     'cloud-profile': { type: 'string', value: 'NAME', description: 'device the cloud worker emulates', default: 'gpu-server' },
     repetitions: { type: 'string', value: 'R', description: 'recorded runs per configuration when profiling', default: String(DEFAULTS.repetitions) },
     warmup: { type: 'string', value: 'N', description: 'unrecorded requests per cut before measuring it', default: String(DEFAULTS.warmup) },
+    'accuracy-floor': { type: 'string', value: 'A', description: 'strategies and oracle choose among configurations of mean accuracy >= A (0..1; baselines kept; default: all)' },
     space: { type: 'string', value: 'SPEC', description: 'configurations profiled: cuts=N|all|A,B;frequencies=min,max|all|MHZ,..;threads=..;accelerators=..;codecs=..;cloud=..', default: DEFAULT_SPACE },
     strategies: { type: 'string', value: 'A,B,...', description: `strategies (default: all: ${STRATEGY_NAMES.join(',')})` },
     'timeout-ms': { type: 'string', value: 'MS', description: 'wait for each result', default: String(DEFAULTS.timeoutMs) },
@@ -137,7 +140,7 @@ function testbedOptions(args: Parameters<Command['run']>[0]): TestbedOptions {
     models, requests, budgets, budgetsLabel: spec, seed: intOption(args, 'seed', DEFAULTS.seed), outDir: stringOption(args, 'out') ?? DEFAULTS.out,
     edgeProfile: stringOption(args, 'edge-profile') ?? 'rpi4', cloudProfile: stringOption(args, 'cloud-profile') ?? 'gpu-server',
     repetitions, warmup: intOption(args, 'warmup', DEFAULTS.warmup), space: stringOption(args, 'space') ?? DEFAULT_SPACE,
-    strategies: strategies as StrategyName[], timeoutMs: intOption(args, 'timeout-ms', DEFAULTS.timeoutMs), modelCacheDir: modelCacheDir(),
+    strategies: strategies as StrategyName[], accuracyFloor: numberFlag(args, 'accuracy-floor'), timeoutMs: intOption(args, 'timeout-ms', DEFAULTS.timeoutMs), modelCacheDir: modelCacheDir(),
   };
 }
 
@@ -301,7 +304,7 @@ async function strategyPhase(
   // The policy says where its figures come from when the runs agree on it (schemas/pipeline.proto Policy.source).
   const sources = new Set(rows.map((r) => r.latencySource));
   const poolSource = sources.size === 1 ? [...sources][0] : '';
-  const tableOfPool = poolTable(rows, { model: model.name });
+  const tableOfPool = poolTable(rows, { model: model.name, accuracyFloor: options.accuracyFloor });
   const budgets = budgetSequence(options.budgets, tableOfPool, options.seed, options.requests);
   const plans = strategyPlans(options.strategies, tableOfPool, { edgeClass: pipeline.edge.options.edgeClass, source: poolSource });
   const liveMs = liveCostMs(plans, tableOfPool, budgets);
@@ -323,7 +326,7 @@ async function strategyPhase(
   progress.done();
   const meta = {
     model: model.name, seed: options.seed, budgets: options.budgetsLabel, requests: options.requests, edgeProfile: options.edgeProfile,
-    cloudProfile: options.cloudProfile, repetitions: options.repetitions, space: options.space,
+    cloudProfile: options.cloudProfile, repetitions: options.repetitions, space: options.space, accuracyFloor: options.accuracyFloor ?? null,
     profile: { configurations: model.plan.configurations.length, runs: rows.length, notRecorded: profiled.errors, unmeasured: profiled.unmeasured },
   };
   return testbedResults(plans, live, { rows, budgets }, meta);
@@ -494,6 +497,8 @@ function summaryText(o: ModelOutcome): string {
     `  ${verdict(c.energyWithin5PctOfOracle)} mean energy within 5% of the oracle's: ratio ${fmt(c.energyRatio, 3, '')}`,
     `  ${verdict(c.budgetsWithin2PointsOfOracle)} budgets met within 2 points of the oracle's: ${fmt(c.budgetMetPoints, 1, ' points')}`,
     `  ${verdict(c.accuracyWithin1PointOfCloudOnly)} accuracy within 1 point of cloud-only: ${fmt(c.accuracyVsCloudOnlyPoints, 1, ' points')}`,
+    `  drift: live runs cost ${Object.entries(f.drift.strategies).map(([name, r]) => `${name} ${fmt(r, 3, 'x')}`).join(', ')} what the pool (the oracle's ` +
+      'runs) says their configurations cost',
     ...(notes.length ? ['notes:', ...notes] : []),
     profileLine(f.meta.profile as { configurations: number; runs: number; notRecorded: Record<string, number>; unmeasured: string[] }),
     `files: ${o.pool}, ${o.results} (${(o.elapsedMs / 60_000).toFixed(1)} min; phases ${JSON.stringify(f.meta.elapsedS)} s)`,

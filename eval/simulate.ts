@@ -27,6 +27,8 @@ export interface SimulateOptions {
   model?: string;
   /** Share of the latency on the edge for split runs that record no parts (queueing); default 0.5. */
   edgeShare?: number;
+  /** Leave out configurations less accurate than this (TableOptions.accuracyFloor). */
+  accuracyFloor?: number;
   /** K edge devices sharing M cloud workers (queueing.ts); without it, requests do not interact. */
   queueing?: QueueOptions;
   /**
@@ -107,7 +109,7 @@ export function simulate(options: SimulateOptions): SimulationReport {
 }
 
 function setup(options: SimulateOptions, seed: number) {
-  const table = poolTable(options.rows, { model: options.model, edgeShare: options.edgeShare });
+  const table = poolTable(options.rows, { model: options.model, edgeShare: options.edgeShare, accuracyFloor: options.accuracyFloor });
   const strategies = createStrategies(options.strategies, table);
   const dupes = options.strategies.filter((s, i) => options.strategies.indexOf(s) !== i);
   if (dupes.length > 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, `strategy listed twice: ${dupes.join(', ')}`);

@@ -34,12 +34,19 @@ export interface TableOptions {
   model?: string;
   /** Share of the latency put on the edge for split runs that record no parts; default 0.5. */
   edgeShare?: number;
+  /**
+   * Configurations whose mean accuracy is below this (0..1) are left out, the baselines' excepted: what
+   * a deployment that tolerates so much accuracy loss may choose from. default: none left out
+   */
+  accuracyFloor?: number;
 }
 
 export function poolTable(rows: readonly PoolRow[], options: TableOptions = {}): PoolTable {
   const model = selectModel(rows, options.model);
-  const aggregates = aggregatePool(rows).filter((a) => a.model === model);
-  if (aggregates.length === 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'the pool holds no runs');
+  const floor = options.accuracyFloor;
+  if (floor !== undefined && !(floor >= 0 && floor <= 1)) throw new DynasplitError(ErrorCodes.BAD_ARGS, `accuracy floor must be within 0..1, got ${floor}`);
+  const aggregates = aggregatePool(rows).filter((a) => a.model === model && (floor === undefined || a.accuracy >= floor || a.baseline !== ''));
+  if (aggregates.length === 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, floor === undefined ? 'the pool holds no runs' : `no configuration of the pool reaches accuracy ${floor}`);
   const id = new Map(aggregates.map((a, i) => [a.configuration.name, i]));
   const lists: number[][] = aggregates.map(() => []);
   const n = rows.length;
@@ -51,8 +58,8 @@ export function poolTable(rows: readonly PoolRow[], options: TableOptions = {}):
   const edgeShare = options.edgeShare ?? 0.5;
   if (!(edgeShare >= 0 && edgeShare <= 1)) throw new DynasplitError(ErrorCodes.BAD_ARGS, `edge share must be within 0..1, got ${edgeShare}`);
   rows.forEach((row, r) => {
-    if (row.model !== model) return;
-    const c = id.get(row.configuration)!;
+    const c = row.model === model ? id.get(row.configuration) : undefined;
+    if (c === undefined) return;
     lists[c].push(r);
     t.latencyMs[r] = row.latencyMs;
     t.energyJ[r] = row.energyJ;

@@ -104,10 +104,10 @@ export function liveFigures(model: string, records: readonly TestbedRecord[], ba
  * b_i — exactly `eval simulate`'s oracle on this pool and these budgets. Its figures are recorded runs
  * from the pool, not runs of this request; savingsVsCloudOnly is against the cloud-only draws.
  */
-export function oracleFigures(rows: readonly PoolRow[], budgets: readonly number[], seed: number, model: string): OracleFigures {
+export function oracleFigures(rows: readonly PoolRow[], budgets: readonly number[], seed: number, model: string, accuracyFloor?: number): OracleFigures {
   const out: OracleFigures = { report: undefined as unknown as StrategyReport, records: [], runs: [] };
   const report = simulate({
-    rows, budgets, requests: budgets.length, strategies: ['oracle'], seed, model,
+    rows, budgets, requests: budgets.length, strategies: ['oracle'], seed, model, accuracyFloor,
     onRequest: ({ budgetMs, choices, rows: drawn, ctx }) => {
       const { table } = ctx;
       const row = drawn[0];
@@ -166,6 +166,54 @@ export function testbedClaims(strategies: Readonly<Record<string, StrategyReport
   };
 }
 
+/** How a configuration's live runs (phase 2) compare with its profiled runs (phase 1, the oracle's pool). */
+export interface Drift {
+  liveRuns: number;
+  poolRuns: number;
+  /** live mean energy / pool mean energy */
+  energyRatio: number;
+  /** live median latency / pool median latency */
+  latencyRatio: number;
+}
+
+/**
+ * Per configuration that ran live, its live figures over its pool figures; and, for a strategy, the
+ * ratio of its live energy to what the pool says its configurations cost (the oracle's yardstick).
+ * The claims compare live runs with an oracle over the pool: a ratio above 1 here is the host
+ * drifting between the phases, not a worse decision.
+ */
+export function driftOf(live: Readonly<Record<string, readonly TestbedRecord[]>>, rows: readonly PoolRow[], model: string):
+  { configurations: Record<string, Drift>; strategies: Record<string, number | null> } {
+  const table = poolTable(rows, { model });
+  const pool = new Map(table.aggregates.map((a) => [a.configuration.name, a]));
+  const byConfiguration = new Map<string, TestbedRecord[]>();
+  for (const records of Object.values(live)) {
+    for (const r of records) byConfiguration.set(r.configuration, [...(byConfiguration.get(r.configuration) ?? []), r]);
+  }
+  const configurations: Record<string, Drift> = {};
+  for (const [name, records] of byConfiguration) {
+    const a = pool.get(name);
+    if (!a || !(a.energyJ > 0) || !(a.latencyMs > 0)) continue;
+    const latencies = records.map((r) => r.latencyMs).sort((x, y) => x - y);
+    configurations[name] = {
+      liveRuns: records.length, poolRuns: a.runs, energyRatio: records.reduce((t, r) => t + r.energyJ, 0) / records.length / a.energyJ,
+      latencyRatio: medianOf(latencies) / a.latencyMs,
+    };
+  }
+  const strategies: Record<string, number | null> = {};
+  for (const [strategy, records] of Object.entries(live)) {
+    const expected = records.reduce((t, r) => t + (pool.get(r.configuration)?.energyJ ?? Number.NaN), 0);
+    const ratio = records.reduce((t, r) => t + r.energyJ, 0) / expected;
+    strategies[strategy] = Number.isFinite(ratio) ? ratio : null;
+  }
+  return { configurations, strategies };
+}
+
+function medianOf(sorted: readonly number[]): number {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 /** One word when every value agrees ('emulated'), else runs per value ({ emulated: 40, modelled: 10 }); '' = not recorded. */
 export function sourceSpec(values: readonly string[]): string | Record<string, number> {
   const counts: Record<string, number> = {};
@@ -212,6 +260,8 @@ export interface TestbedResults {
   meta: Record<string, unknown> & { source: 'testbed'; sources: { latency: SourceSpec; energy: SourceSpec; accuracy: SourceSpec } };
   testbed: Record<string, StrategyRun>;
   claims: TestbedClaims;
+  /** Live runs against the pool's runs of the same configurations (driftOf). */
+  drift: ReturnType<typeof driftOf>;
 }
 
 type SourceSpec = ReturnType<typeof sourceSpec>;
@@ -222,7 +272,7 @@ type SourceSpec = ReturnType<typeof sourceSpec>;
  */
 export function testbedResults(
   plans: readonly StrategyPlan[], live: Readonly<Record<string, LiveRun>>, pool: { rows: readonly PoolRow[]; budgets: readonly number[] },
-  meta: { model: string; seed: number } & Record<string, unknown>,
+  meta: { model: string; seed: number; accuracyFloor?: number | null } & Record<string, unknown>,
 ): TestbedResults {
   const cloudOnly = live['cloud-only']?.records ?? [];
   const baseline = cloudOnly.length > 0 ? cloudOnly.reduce((s, r) => s + r.energyJ, 0) / cloudOnly.length : null;
@@ -233,7 +283,7 @@ export function testbedResults(
   const energy: string[] = [];
   for (const plan of plans) {
     if (plan.kind === 'oracle') {
-      const oracle = oracleFigures(pool.rows, pool.budgets, meta.seed, meta.model);
+      const oracle = oracleFigures(pool.rows, pool.budgets, meta.seed, meta.model, meta.accuracyFloor ?? undefined);
       strategies.oracle = oracle.report;
       records.oracle = oracle.records;
       testbed.oracle = { run: 'oracle', unforced: 0, fallbacks: 0, failures: {} };
@@ -248,8 +298,9 @@ export function testbedResults(
       energy.push(...run.energySources);
     }
   }
+  const liveRecords = Object.fromEntries(Object.entries(live).map(([name, run]) => [name, run.records]));
   return {
-    strategies, records, testbed, claims: testbedClaims(strategies),
+    strategies, records, testbed, claims: testbedClaims(strategies), drift: driftOf(liveRecords, pool.rows, meta.model),
     meta: {
       source: 'testbed', ...meta,
       sources: { latency: sourceSpec(latency), energy: sourceSpec(energy), accuracy: 'measured' },

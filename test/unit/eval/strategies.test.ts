@@ -37,6 +37,19 @@ function chooser(name: StrategyName, rows = handPool()) {
 }
 
 describe('strategies on a hand-made pool', () => {
+  it('an accuracy floor leaves the less accurate configurations out of every choice, the baselines kept', () => {
+    const table = poolTable(handPool(), { accuracyFloor: 0.99 });
+    expect(table.names).not.toContain('split@b/int8');
+    expect(table.names).toContain('split@a/fp16');
+    const choose = (name: StrategyName, budgetMs: number) => createStrategy(name, table).choose({ budgetMs, index: 0 }, firstRuns(table));
+    expect(choose('static-min-energy', 1e9)).toBe('edge-only[1800MHz]');
+    expect(choose('dynasplit', 300)).toBe('split@a/fp16');
+    expect(choose('oracle', 1000)).toBe('edge-only[1800MHz]');
+    const strict = poolTable(handPool().map((r) => ({ ...r, accuracy: r.baseline ? 1 : 0.5 })), { accuracyFloor: 0.9 });
+    expect(strict.names.sort()).toEqual(['cloud-only/fp32', 'cloud-only/fp32[cloud:cpu]']);
+    expect(() => poolTable(handPool(), { accuracyFloor: 1.5 })).toThrow(/within 0..1/);
+  });
+
   it('cloud-only takes the fastest configuration marked cloud-only; static-min-latency the least median latency', () => {
     expect(chooser('cloud-only')(10)).toBe('cloud-only/fp32');
     expect(chooser('static-min-latency')(10)).toBe('cloud-only/fp32');
