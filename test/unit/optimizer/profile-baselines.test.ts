@@ -3,11 +3,11 @@ import { poolRow, type PoolRow } from '../../../optimizer/index.ts';
 import { markBaselines } from '../../../optimizer/profile-baselines.ts';
 
 const row = (model: string, configuration: string, cut: string, latencyMs: number, energyJ = 1): PoolRow =>
-  poolRow({ model, configuration, cut, latencyMs, energyJ });
+  poolRow({ model, configuration, cut, latencyMs, energyJ, codec: /\/(\w+)/.exec(configuration)?.[1] ?? '' });
 const marks = (rows: PoolRow[]) => rows.map((r) => `${r.model} ${r.configuration} ${r.baseline}`);
 
 describe('baseline marks on profiled rows', () => {
-  it('marks every cloud-only run, and the runs of the edge-only configuration with the least median latency', () => {
+  it('marks the lossless cloud-only runs, and the runs of the edge-only configuration with the least median latency', () => {
     const rows = [
       row('m', 'cloud-only/fp32', 'input', 50), row('m', 'cloud-only/int8', 'input', 40),
       ...[1200, 1300, 100].map((l) => row('m', 'edge-only[600MHz]', 'output', l)),
@@ -16,7 +16,7 @@ describe('baseline marks on profiled rows', () => {
     ];
     markBaselines(rows);
     expect(marks(rows)).toEqual([
-      'm cloud-only/fp32 cloud-only', 'm cloud-only/int8 cloud-only',
+      'm cloud-only/fp32 cloud-only', 'm cloud-only/int8 ',
       'm edge-only[600MHz] ', 'm edge-only[600MHz] ', 'm edge-only[600MHz] ',
       'm edge-only[1800MHz] edge-only', 'm edge-only[1800MHz] edge-only',
       'm split@a/fp32 ',
@@ -28,6 +28,7 @@ describe('baseline marks on profiled rows', () => {
     const predicted = [row('m', 'edge-only[2000MHz]', 'output', 300), row('m', 'cloud-only/fp16', 'input', 20)];
     markBaselines(measured, predicted);
     expect(marks(measured)).toEqual(['m edge-only[1800MHz] edge-only', 'n edge-only[a] ', 'n edge-only[b] edge-only']);
+    // A model without a lossless cloud-only run: its cloud-only runs are the baseline, whatever their codec.
     expect(marks(predicted)).toEqual(['m edge-only[2000MHz] ', 'm cloud-only/fp16 cloud-only']);
     const onlyPredicted = [row('m', 'edge-only[2000MHz]', 'output', 300)];
     markBaselines([], onlyPredicted);
