@@ -14,7 +14,7 @@ import { connectMqtt, createProgress, DynasplitError, ErrorCodes, type Logger, t
 import { startEdgeNode, type EdgeNode } from '../edge-node/index.ts';
 import { isDistribution, parseBudgetFile, poolTable, STRATEGY_NAMES, type PoolTable, type StrategyName } from '../eval/index.ts';
 import {
-  budgetSequence, liveCostMs, recordOf, strategyPlans, testbedResults, type LiveRun, type StrategyPlan, type StrategyRun, type TestbedResults,
+  accuracyByCutAndCodec, budgetSequence, liveCostMs, recordOf, strategyPlans, testbedResults, type LiveRun, type StrategyPlan, type StrategyRun, type TestbedResults,
 } from '../eval/testbed-figures.ts';
 import {
   DEFAULT_SPACE, parseSpace, planConfigurations, predictedPool, profileCostsMs, referenceMs, sessionBudgetsMb, type PlanContext, type TestbedPlan,
@@ -304,7 +304,8 @@ async function strategyPhase(
   // The policy says where its figures come from when the runs agree on it (schemas/pipeline.proto Policy.source).
   const sources = new Set(rows.map((r) => r.latencySource));
   const poolSource = sources.size === 1 ? [...sources][0] : '';
-  const tableOfPool = poolTable(rows, { model: model.name, accuracyFloor: options.accuracyFloor });
+  const accuracyOf = options.accuracyFloor === undefined ? undefined : accuracyByCutAndCodec(rows, model.name);
+  const tableOfPool = poolTable(rows, { model: model.name, accuracyFloor: options.accuracyFloor, accuracyOf });
   const budgets = budgetSequence(options.budgets, tableOfPool, options.seed, options.requests);
   const plans = strategyPlans(options.strategies, tableOfPool, { edgeClass: pipeline.edge.options.edgeClass, source: poolSource });
   const liveMs = liveCostMs(plans, tableOfPool, budgets);
@@ -329,7 +330,7 @@ async function strategyPhase(
     cloudProfile: options.cloudProfile, repetitions: options.repetitions, space: options.space, accuracyFloor: options.accuracyFloor ?? null,
     profile: { configurations: model.plan.configurations.length, runs: rows.length, notRecorded: profiled.errors, unmeasured: profiled.unmeasured },
   };
-  return testbedResults(plans, live, { rows, budgets }, meta);
+  return testbedResults(plans, live, { rows, budgets, accuracyOf }, meta);
 }
 
 interface RunContext {

@@ -11,7 +11,7 @@ import { budgetDistribution, type Budgets } from './budgets.ts';
 import { Arrivals, checkQueueOptions, QueueSystem, type QueueOptions } from './queueing.ts';
 import { outcome, RequestSample, rowOrder, Tally, type RequestOutcome, type StrategyReport } from './stats.ts';
 import { cloudOnlyBaseline, createStrategies, type DrawContext, type SimRequest } from './strategies.ts';
-import { drawIndex, drawKey, poolTable, requestKey, type PoolTable } from './table.ts';
+import { drawIndex, drawKey, poolTable, requestKey, type PoolTable, type TableOptions } from './table.ts';
 
 export interface SimulateOptions {
   rows: readonly PoolRow[];
@@ -29,6 +29,7 @@ export interface SimulateOptions {
   edgeShare?: number;
   /** Leave out configurations less accurate than this (TableOptions.accuracyFloor). */
   accuracyFloor?: number;
+  accuracyOf?: TableOptions['accuracyOf'];
   /** K edge devices sharing M cloud workers (queueing.ts); without it, requests do not interact. */
   queueing?: QueueOptions;
   /**
@@ -109,7 +110,7 @@ export function simulate(options: SimulateOptions): SimulationReport {
 }
 
 function setup(options: SimulateOptions, seed: number) {
-  const table = poolTable(options.rows, { model: options.model, edgeShare: options.edgeShare, accuracyFloor: options.accuracyFloor });
+  const table = poolTable(options.rows, { model: options.model, edgeShare: options.edgeShare, accuracyFloor: options.accuracyFloor, accuracyOf: options.accuracyOf });
   const strategies = createStrategies(options.strategies, table);
   const dupes = options.strategies.filter((s, i) => options.strategies.indexOf(s) !== i);
   if (dupes.length > 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, `strategy listed twice: ${dupes.join(', ')}`);

@@ -39,13 +39,15 @@ export interface TableOptions {
    * a deployment that tolerates so much accuracy loss may choose from. default: none left out
    */
   accuracyFloor?: number;
+  /** The accuracy the floor is checked on; default the configuration's mean over its runs. */
+  accuracyOf?: (a: Aggregate) => number;
 }
 
 export function poolTable(rows: readonly PoolRow[], options: TableOptions = {}): PoolTable {
   const model = selectModel(rows, options.model);
   const floor = options.accuracyFloor;
   if (floor !== undefined && !(floor >= 0 && floor <= 1)) throw new DynasplitError(ErrorCodes.BAD_ARGS, `accuracy floor must be within 0..1, got ${floor}`);
-  const aggregates = aggregatePool(rows).filter((a) => a.model === model && (floor === undefined || a.accuracy >= floor || a.baseline !== ''));
+  const aggregates = aggregatePool(rows).filter((a) => a.model === model && (floor === undefined || (options.accuracyOf?.(a) ?? a.accuracy) >= floor || a.baseline !== ''));
   if (aggregates.length === 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, floor === undefined ? 'the pool holds no runs' : `no configuration of the pool reaches accuracy ${floor}`);
   const id = new Map(aggregates.map((a, i) => [a.configuration.name, i]));
   const lists: number[][] = aggregates.map(() => []);

@@ -5,14 +5,14 @@
  * and DynaSplit's claims checked on them. Pure: the command runs the pipeline. docs/evaluation.md.
  */
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import { frontToPolicy, paretoFront, poolRow, type PoolRow } from '../optimizer/index.ts';
+import { frontToPolicy, paretoFront, poolRow, type Aggregate, type PoolRow } from '../optimizer/index.ts';
 import type { Configuration, DecisionRule } from '../policy/index.ts';
 import type { PolicyProperties, ResultProperties } from '../schemas/index.ts';
 import { budgetDistribution } from './budgets.ts';
 import { simulate } from './simulate.ts';
 import { rowOrder, Tally, type StrategyReport } from './stats.ts';
 import { createStrategy, type DrawContext, type StrategyName } from './strategies.ts';
-import { poolTable, type PoolTable } from './table.ts';
+import { poolTable, type PoolTable, type TableOptions } from './table.ts';
 
 /** One request as a strategy served it: a results file's `records` (what `eval report` reads). */
 export interface TestbedRecord {
@@ -104,10 +104,12 @@ export function liveFigures(model: string, records: readonly TestbedRecord[], ba
  * b_i — exactly `eval simulate`'s oracle on this pool and these budgets. Its figures are recorded runs
  * from the pool, not runs of this request; savingsVsCloudOnly is against the cloud-only draws.
  */
-export function oracleFigures(rows: readonly PoolRow[], budgets: readonly number[], seed: number, model: string, accuracyFloor?: number): OracleFigures {
+export function oracleFigures(
+  rows: readonly PoolRow[], budgets: readonly number[], seed: number, model: string, floor: Pick<TableOptions, 'accuracyFloor' | 'accuracyOf'> = {},
+): OracleFigures {
   const out: OracleFigures = { report: undefined as unknown as StrategyReport, records: [], runs: [] };
   const report = simulate({
-    rows, budgets, requests: budgets.length, strategies: ['oracle'], seed, model, accuracyFloor,
+    rows, budgets, requests: budgets.length, strategies: ['oracle'], seed, model, ...floor,
     onRequest: ({ budgetMs, choices, rows: drawn, ctx }) => {
       const { table } = ctx;
       const row = drawn[0];
@@ -163,6 +165,28 @@ export function testbedClaims(strategies: Readonly<Record<string, StrategyReport
     accuracyVsCloudOnlyPoints,
     accuracyWithin1PointOfCloudOnly: check(accuracyVsCloudOnlyPoints, (p) => p >= t.accuracyPointsAtLeast - SLACK),
     thresholds: t,
+  };
+}
+
+/**
+ * A configuration's accuracy for the floor, from every run sharing its cut and codec: on an emulating
+ * testbed the frequency, threads, accelerator mode and cloud mode do not change the arithmetic (the
+ * host runs the same fp32 model), so those runs measure the same thing on more inputs than the
+ * configuration's own few runs (3 runs can all miss the one input in 8 that a codec flips).
+ */
+export function accuracyByCutAndCodec(rows: readonly PoolRow[], model: string): (a: Aggregate) => number {
+  const sums = new Map<string, { agree: number; runs: number }>();
+  const key = (cut: string, codec: string) => `${cut}\u0000${codec}`;
+  for (const r of rows) {
+    if (r.model !== model || !Number.isFinite(r.accuracy)) continue;
+    const s = sums.get(key(r.cut, r.codec)) ?? { agree: 0, runs: 0 };
+    s.agree += r.accuracy;
+    s.runs++;
+    sums.set(key(r.cut, r.codec), s);
+  }
+  return (a) => {
+    const s = sums.get(key(a.configuration.cut, a.configuration.codec ?? ''));
+    return s ? s.agree / s.runs : a.accuracy;
   };
 }
 
@@ -271,7 +295,8 @@ type SourceSpec = ReturnType<typeof sourceSpec>;
  * the live cloud-only runs of the same budgets, null without them), the oracle over the pool.
  */
 export function testbedResults(
-  plans: readonly StrategyPlan[], live: Readonly<Record<string, LiveRun>>, pool: { rows: readonly PoolRow[]; budgets: readonly number[] },
+  plans: readonly StrategyPlan[], live: Readonly<Record<string, LiveRun>>,
+  pool: { rows: readonly PoolRow[]; budgets: readonly number[]; accuracyOf?: TableOptions['accuracyOf'] },
   meta: { model: string; seed: number; accuracyFloor?: number | null } & Record<string, unknown>,
 ): TestbedResults {
   const cloudOnly = live['cloud-only']?.records ?? [];
@@ -283,7 +308,7 @@ export function testbedResults(
   const energy: string[] = [];
   for (const plan of plans) {
     if (plan.kind === 'oracle') {
-      const oracle = oracleFigures(pool.rows, pool.budgets, meta.seed, meta.model, meta.accuracyFloor ?? undefined);
+      const oracle = oracleFigures(pool.rows, pool.budgets, meta.seed, meta.model, { accuracyFloor: meta.accuracyFloor ?? undefined, accuracyOf: pool.accuracyOf });
       strategies.oracle = oracle.report;
       records.oracle = oracle.records;
       testbed.oracle = { run: 'oracle', unforced: 0, fallbacks: 0, failures: {} };

@@ -136,3 +136,22 @@ describe('testbed figures', () => {
     expect(results.claims.energyRatio).toBeCloseTo(results.strategies.dynasplit.meanEnergyJ / results.strategies.oracle.meanEnergyJ, 12);
   });
 });
+
+describe('accuracyByCutAndCodec', () => {
+  it('judges a configuration by every run sharing its cut and codec', async () => {
+    const { accuracyByCutAndCodec } = await import('../../../eval/testbed-figures.ts');
+    const { aggregatePool, poolRow } = await import('../../../optimizer/index.ts');
+    const run = (configuration: string, cut: string, codec: string, accuracy: number) =>
+      poolRow({ model: 'm', configuration, cut, codec, latencyMs: 100, energyJ: 1, accuracy });
+    const rows = [
+      ...[1, 1, 1].map((a) => run('split@b/int8[coral]', 'b', 'int8', a)),
+      ...[1, 0, 1, 1, 1].map((a) => run('split@b/int8[cpu]', 'b', 'int8', a)),
+      ...[1, 1, 1].map((a) => run('split@b/fp16[coral]', 'b', 'fp16', a)),
+    ];
+    const accuracyOf = accuracyByCutAndCodec(rows, 'm');
+    const byName = new Map(aggregatePool(rows).map((a) => [a.configuration.name, a]));
+    expect(byName.get('split@b/int8[coral]')!.accuracy).toBe(1);
+    expect(accuracyOf(byName.get('split@b/int8[coral]')!)).toBeCloseTo(7 / 8, 12);
+    expect(accuracyOf(byName.get('split@b/fp16[coral]')!)).toBe(1);
+  });
+});
