@@ -272,9 +272,14 @@ async function profilePhase(model: Prepared, pipeline: Pipeline, inputs: Profile
   const out: Profiled = { rows: [], errors: {}, unmeasured: [] };
   let before = 0;
   try {
+    // Every cut's sessions first: phase 1 then runs with the memory phase 2 will have (all of the plan
+    // loaded). Measured cut by cut instead, the first cuts ran beside a few sessions and came out up
+    // to ~20% cheaper than the same configurations did in phase 2.
+    for (const group of model.plan.groups) {
+      for (let w = 0; w < options.warmup && !deps.signal?.aborted; w++) await channel.send(group.configurations[0], inputs[w % inputs.length].tensor);
+    }
     for (const [g, group] of model.plan.groups.entries()) {
       if (deps.signal?.aborted) break;
-      for (let w = 0; w < options.warmup; w++) await channel.send(group.configurations[0], inputs[w % inputs.length].tensor);
       const report = await profileConfigurations({
         mqttUrl: pipeline.url, model: model.name, modelSource: model.path, modelCacheDir: options.modelCacheDir, configurations: group.configurations,
         warmup: 0, repetitions: options.repetitions, seed: options.seed, timeoutMs: options.timeoutMs, sensorId: 'testbed-profile',
