@@ -10,23 +10,12 @@ import type { Configuration, DecisionRule } from '../policy/index.ts';
 import type { PolicyProperties, ResultProperties } from '../schemas/index.ts';
 import { budgetDistribution } from './budgets.ts';
 import { simulate } from './simulate.ts';
-import { rowOrder, Tally, type StrategyReport } from './stats.ts';
+import { rowOrder, Tally, type RequestOutcome, type StrategyReport } from './stats.ts';
 import { createStrategy, type DrawContext, type StrategyName } from './strategies.ts';
 import { poolTable, type PoolTable, type TableOptions } from './table.ts';
 
-/** One request as a strategy served it: a results file's `records` (what `eval report` reads). */
-export interface TestbedRecord {
-  /** ms */
-  budgetMs: number;
-  latencyMs: number;
-  /** J */
-  energyJ: number;
-  /** 0..1: top-1 agreement with the unsplit fp32 model on the same input. */
-  accuracy: number;
-  configuration: string;
-  /** latencyMs <= budgetMs */
-  met: boolean;
-}
+/** One request as a strategy served it, the simulation's record (accuracy: top-1 agreement with the unsplit fp32 model on the same input). */
+export type TestbedRecord = RequestOutcome;
 
 /** A successful Result as a record: accuracy is 1 when its top-1 is the unsplit fp32 model's answer on the same input. */
 export function recordOf(result: ResultProperties, budgetMs: number, referenceClass: number): TestbedRecord {

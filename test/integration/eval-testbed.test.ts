@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runTestbed, type ModelOutcome, type TestbedOptions } from '../../cli/eval-testbed-command.ts';
+import { runTestbed, type ModelOutcome, type TestbedOptions } from '../../cli/testbed-runner.ts';
 import { silentLogger } from '../../common/index.ts';
 import { main } from '../../cli/main.ts';
 import { createStrategy, poolTable, simulate, STRATEGY_NAMES, type DrawContext, type StrategyName } from '../../eval/index.ts';

@@ -1,0 +1,380 @@
+/**
+ * The testbed's run (`dynasplit eval testbed`, ./eval-testbed-command.ts): everything in this process
+ * as in `dynasplit demo` (an aedes broker on an ephemeral loopback port, a cloud worker and an edge
+ * node emulating device profiles, the metrics store) with real ONNX inference and real protobuf over
+ * MQTT. Per model: (1) profile a reduced space through the control channel and write the pool; (2) run
+ * every strategy on the same budgets, one request at a time (static ones forced, DynaSplit's through a
+ * policy the edge decides with); (3) the oracle with hindsight over the pool. docs/evaluation.md.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { startBroker } from '../broker/index.ts';
+import { startCloudWorker, type CloudWorker } from '../cloud-worker/index.ts';
+import { connectMqtt, createProgress, DynasplitError, ErrorCodes, type Logger, type MqttClient, type Progress } from '../common/index.ts';
+import { startEdgeNode, type EdgeNode } from '../edge-node/index.ts';
+import { poolTable, type PoolTable, type StrategyName } from '../eval/index.ts';
+import { accuracyByCutAndCodec, budgetSequence, liveCostMs, recordOf, strategyPlans, testbedResults, type LiveRun, type StrategyPlan, type StrategyRun, type TestbedResults } from '../eval/testbed-figures.ts';
+import { parseSpace, planConfigurations, predictedPool, profileCostsMs, referenceMs, sessionBudgetsMb, type PlanContext, type TestbedPlan } from '../eval/testbed-plan.ts';
+import { HOST_PROFILE, loadProfile, processHost, type DeviceProfile } from '../hardware/index.ts';
+import type { MetricsStore } from '../metrics/index.ts';
+import { DEFAULT_MODEL_CACHE_DIR, inspectModel, referenceClasses, resolveModel } from '../model/index.ts';
+import { writePool, type PoolRow } from '../optimizer/index.ts';
+import { profileConfigurations } from '../optimizer/profile.ts';
+import { openChannel, syntheticInputs, type ProfileInput } from '../optimizer/profile-channel.ts';
+import { encodePolicy } from '../policy/index.ts';
+import { Frame, Result, topics, type FrameProperties } from '../schemas/index.ts';
+import { type Io } from './command.ts';
+
+export interface TestbedOptions {
+  /** Model name -> zoo name or ONNX file. */
+  models: Record<string, string>;
+  /** Requests per model per strategy. */
+  requests: number;
+  /** A distribution (eval/budgets.ts) or a list of budgets, ms; `budgetsLabel` names it in the results. */
+  budgets: string | number[];
+  budgetsLabel: string;
+  seed: number;
+  outDir: string;
+  edgeProfile: string;
+  cloudProfile: string;
+  /** Recorded runs per configuration in phase 1. */
+  repetitions: number;
+  /** Unrecorded requests per cut before its configurations are measured. */
+  warmup: number;
+  /** testbed-plan.ts parseSpace. */
+  space: string;
+  strategies: StrategyName[];
+  /** The strategies and the oracle choose among configurations at least this accurate (baselines excepted); default none. */
+  accuracyFloor?: number;
+  /** ms to wait for each result. */
+  timeoutMs: number;
+  modelCacheDir?: string;
+}
+
+export interface TestbedDeps {
+  logger: Logger;
+  metrics: MetricsStore;
+  io: Io;
+  signal?: AbortSignal;
+}
+
+export interface ModelOutcome { model: string; pool: string; results: string; figures: TestbedResults; elapsedMs: number }
+
+/** Distinct inputs, cycled: the profiler's (optimizer/profile.ts), so both phases see the same ones. */
+const INPUT_VARIANTS = 8;
+
+interface Prepared {
+  name: string;
+  path: string;
+  ctx: PlanContext;
+  plan: TestbedPlan;
+  /** Seeded inputs, cycled by both phases, and the unsplit model's top-1 class on each. */
+  inputs: ProfileInput[];
+  reference: number[];
+  /** Estimated ms of phase 1 per group of the plan, and of phase 2. */
+  groupMs: number[];
+  profileMs: number;
+  liveMs: number;
+}
+
+/** Runs the testbed for every model in turn, on one broker and one metrics store; writes the files and returns the figures. */
+export async function runTestbed(options: TestbedOptions, deps: TestbedDeps): Promise<ModelOutcome[]> {
+  const host = await processHost();
+  const device = async (name: string) => (name === HOST_PROFILE ? host : loadProfile(name));
+  const [edge, cloud] = [await device(options.edgeProfile), await device(options.cloudProfile)];
+  const prepared: Prepared[] = [];
+  for (const [name, spec] of Object.entries(options.models)) prepared.push(await prepare(name, spec, { edge, cloud, host }, options));
+  deps.io.stderr(estimateText(prepared, options));
+  mkdirSync(options.outDir, { recursive: true });
+  const broker = await startBroker({ host: '127.0.0.1', port: 0 }, { logger: deps.logger });
+  const outcomes: ModelOutcome[] = [];
+  try {
+    for (const model of prepared) {
+      if (deps.signal?.aborted) break;
+      outcomes.push(await runModel(model, { url: broker.url, host }, options, deps));
+    }
+  } finally {
+    await broker.close();
+  }
+  return outcomes;
+}
+
+async function prepare(name: string, spec: string, devices: { edge: DeviceProfile; cloud: DeviceProfile; host: DeviceProfile }, options: TestbedOptions): Promise<Prepared> {
+  const path = await resolveModel(spec, { cacheDir: options.modelCacheDir ?? DEFAULT_MODEL_CACHE_DIR });
+  const ctx: PlanContext = { inspection: await inspectModel(path), edge: devices.edge, cloud: devices.cloud };
+  // The unsplit model's answers on the inputs both phases use; timed, they say how fast the host runs this model.
+  const shape = ctx.inspection.input.shape;
+  const inputs = syntheticInputs(shape, options.seed, INPUT_VARIANTS);
+  const t0 = performance.now();
+  await referenceClasses(path, shape, [inputs[0].data]);
+  const t1 = performance.now();
+  const reference = await referenceClasses(path, shape, inputs.map((x) => x.data));
+  const perRunMs = (performance.now() - t1 - (t1 - t0)) / (inputs.length - 1);
+  ctx.hostFactor = Math.max(1, perRunMs / referenceMs(ctx, devices.host));
+  const plan = planConfigurations(parseSpace(options.space), ctx);
+  for (const [strategy, cut] of [['cloud-only', 'input'], ['edge-only', 'output']] as const) {
+    if (options.strategies.includes(strategy) && !plan.cuts.includes(cut)) {
+      throw new DynasplitError(ErrorCodes.BAD_ARGS, `testbed: strategy ${strategy} needs cut '${cut}', which the space leaves no valid configuration of`);
+    }
+  }
+  const groupMs = profileCostsMs(plan, ctx, devices.host, options);
+  // Phase 2 before anything is measured: the strategies' choices over predicted runs.
+  const predicted = poolTable(predictedPool(plan, ctx, devices.host, name), { model: name });
+  const live = strategyPlans(options.strategies, predicted, { edgeClass: 'default', source: 'modelled' });
+  const liveMs = liveCostMs(live, predicted, budgetSequence(options.budgets, predicted, options.seed, options.requests));
+  return { name, path, ctx, plan, inputs, reference, groupMs, profileMs: groupMs.reduce((a, b) => a + b, 0), liveMs };
+}
+
+function estimateText(prepared: Prepared[], options: TestbedOptions): string {
+  const min = (ms: number) => `${(ms / 60_000).toFixed(1)} min`;
+  const lines = prepared.map((p) => `  ${p.name}: ${p.plan.configurations.length} configurations over ${p.plan.cuts.length} cuts x ${options.repetitions} runs ` +
+    `(~${min(p.profileMs)}), ${options.strategies.filter((s) => s !== 'oracle').length} live strategies x ${options.requests} requests (~${min(p.liveMs)})`);
+  const total = prepared.reduce((s, p) => s + p.profileMs + p.liveMs, 0);
+  return `testbed: embedded pipeline, edge emulating ${options.edgeProfile}, cloud emulating ${options.cloudProfile}\n${lines.join('\n')}\n` +
+    `  estimate: ~${min(total)} (rough; each phase reports its ETA)\n`;
+}
+
+interface Pipeline { edge: EdgeNode; cloud: CloudWorker; url: string; close(): Promise<void> }
+
+async function startPipeline(model: Prepared, env: { url: string; host: DeviceProfile }, options: TestbedOptions, deps: TestbedDeps): Promise<Pipeline> {
+  const budgets = sessionBudgetsMb(model.plan, model.ctx);
+  const models = { [model.name]: model.path };
+  const common = { mqttUrl: env.url, models, modelCacheDir: options.modelCacheDir };
+  const cloud = await startCloudWorker({ ...common, workerId: `testbed-cloud-${process.pid}`, profile: options.cloudProfile, memoryBudgetMb: budgets.cloud },
+    { logger: deps.logger, host: env.host });
+  try {
+    // The testbed checks every answer against the unsplit model itself; the edge's own sampled check would run the
+    // whole model on the host beside the next request, and its time would show up in that request's figures.
+    const edge = await startEdgeNode({
+      ...common, edgeId: `testbed-edge-${process.pid}`, profile: options.edgeProfile, memoryBudgetMb: budgets.edge, agreementSampleRate: 0,
+    }, { logger: deps.logger, host: env.host, metrics: deps.metrics });
+    return { edge, cloud, url: env.url, close: async () => { await edge.close(); await cloud.close(); } };
+  } catch (err) {
+    await cloud.close();
+    throw err;
+  }
+}
+
+async function runModel(model: Prepared, env: { url: string; host: DeviceProfile }, options: TestbedOptions, deps: TestbedDeps): Promise<ModelOutcome> {
+  const started = performance.now();
+  const { inputs, reference } = model;
+  const pipeline = await startPipeline(model, env, options, deps);
+  try {
+    const profileStart = performance.now();
+    const profiled = await profilePhase(model, pipeline, inputs, options, deps);
+    const pool = join(options.outDir, `pool-${model.name}.csv`);
+    writeFileSync(pool, writePool(profiled.rows));
+    const liveStart = performance.now();
+    const figures = await strategyPhase(model, profiled, pipeline, { inputs, reference }, options, deps);
+    const seconds = (ms: number) => Math.round(ms / 100) / 10;
+    Object.assign(figures.meta, { pool: basename(pool), elapsedS: { profile: seconds(liveStart - profileStart), strategies: seconds(performance.now() - liveStart) } });
+    const results = join(options.outDir, `results-${model.name}.json`);
+    writeFileSync(results, `${JSON.stringify(figures, null, 2)}\n`);
+    return { model: model.name, pool, results, figures, elapsedMs: performance.now() - started };
+  } finally {
+    await pipeline.close();
+  }
+}
+
+/** Phase 1: per cut, `warmup` unrecorded requests, then every configuration of the cut `repetitions` times through the profiler. */
+async function profilePhase(model: Prepared, pipeline: Pipeline, inputs: ProfileInput[], options: TestbedOptions, deps: TestbedDeps): Promise<Profiled> {
+  const progress = workProgress(deps.io, `${model.name} profile`, model.profileMs);
+  const channel = await openChannel({ mqttUrl: pipeline.url, model: model.name, sensorId: 'testbed-warmup', budgetMs: 60_000, timeoutMs: options.timeoutMs }, deps.logger);
+  const out: Profiled = { rows: [], errors: {}, unmeasured: [] };
+  let before = 0;
+  try {
+    // Every cut's sessions first: phase 1 then runs with the memory phase 2 will have (all of the plan
+    // loaded). Measured cut by cut instead, the first cuts ran beside a few sessions and came out up
+    // to ~20% cheaper than the same configurations did in phase 2.
+    for (const group of model.plan.groups) {
+      for (let w = 0; w < options.warmup && !deps.signal?.aborted; w++) await channel.send(group.configurations[0], inputs[w % inputs.length].tensor);
+    }
+    for (const [g, group] of model.plan.groups.entries()) {
+      if (deps.signal?.aborted) break;
+      const report = await profileConfigurations({
+        mqttUrl: pipeline.url, model: model.name, modelSource: model.path, modelCacheDir: options.modelCacheDir, configurations: group.configurations,
+        warmup: 0, repetitions: options.repetitions, seed: options.seed, timeoutMs: options.timeoutMs, sensorId: 'testbed-profile',
+      }, { logger: deps.logger, signal: deps.signal, onProgress: (done, total) => progress.update(before + model.groupMs[g] * (done / total)) });
+      before += model.groupMs[g];
+      out.rows.push(...report.measured);
+      for (const [code, n] of Object.entries(report.errors)) out.errors[code] = (out.errors[code] ?? 0) + n;
+      out.unmeasured.push(...report.failed.map((f) => f.configuration));
+      for (const f of report.failed) deps.io.stderr(`\n${model.name}: ${f.configuration} not measured: ${f.code} ${f.message}\n`);
+    }
+  } finally {
+    await channel.close();
+  }
+  progress.done();
+  if (out.rows.length === 0) throw new DynasplitError(ErrorCodes.INFERENCE, `testbed: no configuration of ${model.name} could be measured`);
+  return out;
+}
+
+/** Phase 1's pool, the runs not recorded (by code) and the configurations without a recorded run. */
+interface Profiled { rows: PoolRow[]; errors: Record<string, number>; unmeasured: string[] }
+
+/** Phase 2 (live strategies) and 3 (the oracle over the pool), and the figures of all. */
+async function strategyPhase(
+  model: Prepared, profiled: Profiled, pipeline: Pipeline, data: { inputs: ProfileInput[]; reference: number[] }, options: TestbedOptions, deps: TestbedDeps,
+): Promise<TestbedResults> {
+  const { rows } = profiled;
+  // The policy says where its figures come from when the runs agree on it (schemas/pipeline.proto Policy.source).
+  const sources = new Set(rows.map((r) => r.latencySource));
+  const poolSource = sources.size === 1 ? [...sources][0] : '';
+  const accuracyOf = options.accuracyFloor === undefined ? undefined : accuracyByCutAndCodec(rows, model.name);
+  const tableOfPool = poolTable(rows, { model: model.name, accuracyFloor: options.accuracyFloor, accuracyOf });
+  const budgets = budgetSequence(options.budgets, tableOfPool, options.seed, options.requests);
+  const plans = strategyPlans(options.strategies, tableOfPool, { edgeClass: pipeline.edge.options.edgeClass, source: poolSource });
+  const liveMs = liveCostMs(plans, tableOfPool, budgets);
+  // The first estimate chose over modelled figures; what the strategies choose over measured ones can differ a lot.
+  deps.io.stderr(`${model.name}: the strategies' choices on the measured pool take ~${(liveMs / 60_000).toFixed(1)} min\n`);
+  const progress = workProgress(deps.io, `${model.name} strategies`, liveMs);
+  const live: Record<string, LiveRun> = {};
+  const versions = { last: 0 };
+  const publisher = await connectMqtt(pipeline.url, { clientId: `testbed-policy-${process.pid}` });
+  try {
+    for (const plan of plans) {
+      if (plan.kind === 'oracle' || deps.signal?.aborted) continue;
+      live[plan.name] = await runStrategy(plan, { model, budgets, data, pipeline, publisher, progress, table: tableOfPool, versions }, options, deps);
+    }
+    await publisher.publishAsync(topics.policy(model.name, pipeline.edge.options.edgeClass), Buffer.alloc(0), { qos: 1, retain: true });
+  } finally {
+    await publisher.endAsync();
+  }
+  progress.done();
+  const meta = {
+    model: model.name, seed: options.seed, budgets: options.budgetsLabel, requests: options.requests, edgeProfile: options.edgeProfile,
+    cloudProfile: options.cloudProfile, repetitions: options.repetitions, space: options.space, accuracyFloor: options.accuracyFloor ?? null,
+    profile: { configurations: model.plan.configurations.length, runs: rows.length, notRecorded: profiled.errors, unmeasured: profiled.unmeasured },
+  };
+  return testbedResults(plans, live, { rows, budgets, accuracyOf }, meta);
+}
+
+interface RunContext {
+  model: Prepared;
+  budgets: number[];
+  data: { inputs: ProfileInput[]; reference: number[] };
+  pipeline: Pipeline;
+  publisher: MqttClient;
+  progress: { add(ms: number): void };
+  table: PoolTable;
+  /** The last policy version published (versions only grow: the edge ignores an older one). */
+  versions: { last: number };
+}
+
+async function runStrategy(plan: Exclude<StrategyPlan, { kind: 'oracle' }>, run: RunContext, options: TestbedOptions, deps: TestbedDeps): Promise<LiveRun> {
+  const out: LiveRun = { records: [], latencySources: [], energySources: [], run: { run: plan.kind, unforced: 0, fallbacks: 0, failures: {} } };
+  if (plan.kind === 'forced') out.run.configuration = plan.configuration.name;
+  else {
+    out.run.policy = await applyPolicy(plan, run);
+    out.run.matchesPoolDecision = 0;
+  }
+  const median = new Map(run.table.aggregates.map((a) => [a.configuration.name, a.latencyMs]));
+  // Each strategy starts on a quiet host: nothing of the previous one still computing beside its first request.
+  await untilIdle(deps.signal);
+  const sensor = await openSensor(run.pipeline.url, `testbed-${plan.name}`, options.timeoutMs);
+  try {
+    for (const [i, budgetMs] of run.budgets.entries()) {
+      if (deps.signal?.aborted) break;
+      const input = i % run.data.inputs.length;
+      const frame: FrameProperties = { model: run.model.name, budget_ms: budgetMs, tensor: run.data.inputs[input].tensor };
+      if (plan.kind === 'forced') frame.configuration = plan.configuration;
+      const result = await sensor.send(frame);
+      const expected = plan.kind === 'forced' ? plan.configuration.name : plan.expected(budgetMs);
+      run.progress.add(median.get(expected) ?? 0);
+      if (!result || result.error?.code) {
+        const code = result?.error?.code || ErrorCodes.TIMEOUT;
+        out.run.failures[code] = (out.run.failures[code] ?? 0) + 1;
+        continue;
+      }
+      out.records.push(recordOf(result, budgetMs, run.data.reference[input]));
+      out.latencySources.push(result.latency?.source ?? '');
+      out.energySources.push(result.energy?.source ?? '');
+      if (!frame.configuration) out.run.unforced++;
+      if (result.edge_fallback) out.run.fallbacks++;
+      if (plan.kind === 'policy' && result.configuration?.name === expected) out.run.matchesPoolDecision!++;
+    }
+  } finally {
+    await sensor.close();
+  }
+  return out;
+}
+
+/** Publishes the policy retained on the model's policy topic (as the live optimizer does) and waits until the edge node has applied it and loaded its sessions. */
+async function applyPolicy(plan: Extract<StrategyPlan, { kind: 'policy' }>, run: RunContext): Promise<NonNullable<StrategyRun['policy']>> {
+  const { edge } = run.pipeline;
+  // Numbered as optimizer/live.ts numbers them: seconds since the epoch, at least one more than the last.
+  const version = run.versions.last = Math.max(run.versions.last + 1, Math.floor(Date.now() / 1000));
+  const policy = { ...plan.policy, version, published_at_ms: Date.now() };
+  await run.publisher.publishAsync(topics.policy(run.model.name, edge.options.edgeClass), Buffer.from(encodePolicy(policy)), { qos: 1, retain: true });
+  const deadline = Date.now() + 10_000;
+  while (edge.stats().policies.versions[run.model.name] !== version) {
+    if (Date.now() > deadline) throw new DynasplitError(ErrorCodes.TIMEOUT, `testbed: the edge node did not apply policy version ${version} of ${run.model.name}`);
+    await sleep(50);
+  }
+  // The node loads the policy's sessions in the background; runStrategy waits until the process is idle.
+  return { version, rule: plan.rule, entries: (policy.entries ?? []).map((e) => e.configuration?.name ?? '') };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Resolves once the process used under 10% of a core for 0.5 s (at most 30 s). */
+async function untilIdle(signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let last = process.cpuUsage();
+  while (Date.now() < deadline && !signal?.aborted) {
+    await sleep(500);
+    const now = process.cpuUsage();
+    const usedMs = (now.user - last.user + now.system - last.system) / 1000;
+    last = now;
+    if (usedMs < 50) return;
+  }
+}
+
+interface Sensor { send(frame: FrameProperties): Promise<Result | undefined>; close(): Promise<void> }
+
+/** A sensor of its own: frames with a budget and, or not, a configuration; one in flight, its Result or undefined after the timeout. */
+async function openSensor(url: string, sensorId: string, timeoutMs: number): Promise<Sensor> {
+  const runId = `${sensorId}-${Date.now().toString(36)}`;
+  const mqtt = await connectMqtt(url, { clientId: runId });
+  const pending = new Map<string, (r: Result) => void>();
+  mqtt.on('message', (_topic, payload) => {
+    try {
+      const result = Result.decode(payload);
+      pending.get(result.request_id)?.(result);
+    } catch {
+      // Not a Result: nothing waits for it.
+    }
+  });
+  await mqtt.subscribeAsync(topics.results(sensorId), { qos: 1 });
+  let sequence = 0;
+  return {
+    async send(properties) {
+      const requestId = `${runId}-${sequence++}`;
+      let timer: NodeJS.Timeout | undefined;
+      const answer = new Promise<Result | undefined>((resolve) => {
+        pending.set(requestId, resolve);
+        timer = setTimeout(() => resolve(undefined), timeoutMs);
+      });
+      const frame = Frame.create({ ...properties, request_id: requestId, sensor_id: sensorId, capture_at_ms: Date.now() });
+      try {
+        await mqtt.publishAsync(topics.frames(sensorId), Buffer.from(Frame.encode(frame).finish()), { qos: 1 });
+        return await answer;
+      } finally {
+        clearTimeout(timer);
+        pending.delete(requestId);
+      }
+    },
+    close: () => mqtt.endAsync(),
+  };
+}
+
+/** Progress in estimated ms of work, so the ETA weighs slow (edge-heavy) requests as such. */
+function workProgress(io: Io, label: string, totalMs: number): Progress & { add(ms: number): void } {
+  const progress = createProgress({ write: io.stderr, isTTY: io.isTTY }, `${label} (est. work)`, Math.max(1, totalMs), (ms) => `${Math.round(ms / 1000)}s`);
+  let done = 0;
+  return {
+    update: (ms, note) => { done = ms; progress.update(Math.min(ms, totalMs * 0.99), note); },
+    add: (ms) => { done += ms; progress.update(Math.min(done, totalMs * 0.99)); },
+    done: (note) => progress.done(note),
+  };
+}
