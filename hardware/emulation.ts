@@ -81,16 +81,17 @@ export function emulatedComputeMs(hostMs: number, host: DeviceProfile, device: D
 
 /**
  * ms the device takes for a part of `flops` FLOPs that the host computed in `hostMs`: the FLOPs at the
- * device's throughput, plus the host's time beyond its own throughput model (per-operator overhead,
- * memory stalls, jitter). That excess is kept unscaled for a device slower than the host (dilating it
- * would multiply overhead a tiny model is made of tens of times over) and shrinks by the device's
- * speed-up for a faster one (a GPU server does not spend a 2-core VM's overhead, and its energy must
- * not be charged for it).
+ * device's effective throughput, plus, for a device slower than the host, the host's time beyond its
+ * own throughput model (per-operator overhead, memory stalls, jitter), unscaled: dilating it would
+ * multiply the overhead a tiny model is made of tens of times over, and the slower device has at
+ * least the host's. A faster device (a GPU server, a USB TPU) gets none of it: its profile's effective
+ * throughput already holds its own overheads, and a 2-core VM's stalls say nothing about them (kept,
+ * they made an emulated GPU server's energy swing by a quarter between runs of one configuration).
  */
 export function deviceComputeMs(hostMs: number, flops: number, host: DeviceProfile, device: DeviceProfile, setting: DilationSetting = {}): number {
   const hostModelMs = predictedComputeMs(flops, host, { threads: setting.hostThreads });
   const excess = Math.max(0, hostMs - hostModelMs);
-  return predictedComputeMs(flops, device, setting) + excess * Math.min(1, dilation(host, device, setting));
+  return predictedComputeMs(flops, device, setting) + (dilation(host, device, setting) >= 1 ? excess : 0);
 }
 
 /** ms to sleep after the host's compute so the observed time is the emulated one (0 when the device is faster). */
