@@ -43,7 +43,7 @@ export class Accounting {
     const config = entry.configuration;
     const edge = await this.hardware.meter.stop(mark, {
       computeMs: outcome.edgeComputeMs,
-      // Waiting while an emulated worker's host runs slower than its device is no part of the emulated request.
+      // Host time beyond a faster emulated device's (edge or worker) is no part of the emulated request.
       idleMs: Math.max(0, elapsedMs - outcome.edgeComputeMs - outcome.unemulatedMs),
       frequencyMhz: config.edge_frequency_mhz || undefined,
       threads: config.edge_threads || undefined,

@@ -23,7 +23,11 @@ export interface Outcome {
   transferMs: number;
   /** Request sent to reply received (or to giving up), ms; 0 when nothing was sent. */
   roundTripMs: number;
-  /** Of the round trip, the worker host's time beyond its emulated device's (TailReply.unemulated_ms). */
+  /**
+   * Host time beyond the emulated devices' (a device faster than its host cannot be emulated by
+   * waiting): the edge's own compute parts and the worker's (TailReply.unemulated_ms). No part of the
+   * emulated request, so no idle energy is charged for it.
+   */
   unemulatedMs: number;
   cloudQueueMs: number;
   cloudComputeMs: number;
@@ -73,15 +77,19 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
     hostThreads: threads,
   };
   const flops = partFlops(ctx.models, req.model, cut);
+  let edgeUnemulatedMs = 0;
   const compute = async (part: 'head' | 'tail', input: ort.Tensor) => {
     const t0 = performance.now();
     const out = await ctx.models.run(req.model, part, cut, input, { threads });
-    return { out, ms: await ctx.hardware.dilate(performance.now() - t0, setting, flops[part]) };
+    const hostMs = performance.now() - t0;
+    const ms = await ctx.hardware.dilate(hostMs, setting, flops[part]);
+    if (ctx.hardware.emulated) edgeUnemulatedMs += Math.max(0, hostMs - ms);
+    return { out, ms };
   };
   const base = { reconfigureMs, cloudEnergyJ: 0, cloudEnergySource: '', cloudLatencySource: '' };
   if (cut === EDGE_ONLY_CUT) {
     const head = await ctx.onEdge(() => compute('head', req.input));
-    return { ...base, ...local(head.out.data as Float32Array, head.ms), edgeFallback: false };
+    return { ...base, ...local(head.out.data as Float32Array, head.ms), unemulatedMs: edgeUnemulatedMs, edgeFallback: false };
   }
   const { head, tensor, encodeMs } = await ctx.onEdge(async () => {
     const head = cut === 'input' ? { out: req.input, ms: 0 } : await compute('head', req.input);
@@ -118,7 +126,7 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
       encodeMs,
       transferMs: Math.max(0, roundTrip - cloudMs - reply.unemulated_ms),
       roundTripMs: roundTrip,
-      unemulatedMs: reply.unemulated_ms,
+      unemulatedMs: edgeUnemulatedMs + reply.unemulated_ms,
       cloudQueueMs: reply.queue_ms,
       cloudComputeMs: reply.compute_ms,
       tensorBytes,
@@ -137,6 +145,7 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
     return {
       ...base,
       ...local(tail.out.data as Float32Array, head.ms + tail.ms),
+      unemulatedMs: edgeUnemulatedMs,
       encodeMs,
       transferMs: waited,
       roundTripMs: waited,
