@@ -22,7 +22,7 @@ import { writePool, type PoolRow } from '../optimizer/index.ts';
 import { profileConfigurations } from '../optimizer/profile.ts';
 import { openChannel, syntheticInputs, type ProfileInput } from '../optimizer/profile-channel.ts';
 import { encodePolicy } from '../policy/index.ts';
-import { Frame, Result, topics, type FrameProperties } from '../schemas/index.ts';
+import { topics, type FrameProperties } from '../schemas/index.ts';
 import { type Io } from './command.ts';
 
 export interface TestbedOptions {
@@ -271,14 +271,15 @@ async function runStrategy(plan: Exclude<StrategyPlan, { kind: 'oracle' }>, run:
   const median = new Map(run.table.aggregates.map((a) => [a.configuration.name, a.latencyMs]));
   // Each strategy starts on a quiet host: nothing of the previous one still computing beside its first request.
   await untilIdle(deps.signal);
-  const sensor = await openSensor(run.pipeline.url, `testbed-${plan.name}`, options.timeoutMs);
+  // Frames carry their own model and budget; the channel's defaults are never used.
+  const sensor = await openChannel({ mqttUrl: run.pipeline.url, model: run.model.name, sensorId: `testbed-${plan.name}`, budgetMs: 0, timeoutMs: options.timeoutMs }, deps.logger);
   try {
     for (const [i, budgetMs] of run.budgets.entries()) {
       if (deps.signal?.aborted) break;
       const input = i % run.data.inputs.length;
       const frame: FrameProperties = { model: run.model.name, budget_ms: budgetMs, tensor: run.data.inputs[input].tensor };
       if (plan.kind === 'forced') frame.configuration = plan.configuration;
-      const result = await sensor.send(frame);
+      const result = await sensor.sendFrame(frame);
       const expected = plan.kind === 'forced' ? plan.configuration.name : plan.expected(budgetMs);
       run.progress.add(median.get(expected) ?? 0);
       if (!result || result.error?.code) {
@@ -328,44 +329,6 @@ async function untilIdle(signal?: AbortSignal): Promise<void> {
     last = now;
     if (usedMs < 50) return;
   }
-}
-
-interface Sensor { send(frame: FrameProperties): Promise<Result | undefined>; close(): Promise<void> }
-
-/** A sensor of its own: frames with a budget and, or not, a configuration; one in flight, its Result or undefined after the timeout. */
-async function openSensor(url: string, sensorId: string, timeoutMs: number): Promise<Sensor> {
-  const runId = `${sensorId}-${Date.now().toString(36)}`;
-  const mqtt = await connectMqtt(url, { clientId: runId });
-  const pending = new Map<string, (r: Result) => void>();
-  mqtt.on('message', (_topic, payload) => {
-    try {
-      const result = Result.decode(payload);
-      pending.get(result.request_id)?.(result);
-    } catch {
-      // Not a Result: nothing waits for it.
-    }
-  });
-  await mqtt.subscribeAsync(topics.results(sensorId), { qos: 1 });
-  let sequence = 0;
-  return {
-    async send(properties) {
-      const requestId = `${runId}-${sequence++}`;
-      let timer: NodeJS.Timeout | undefined;
-      const answer = new Promise<Result | undefined>((resolve) => {
-        pending.set(requestId, resolve);
-        timer = setTimeout(() => resolve(undefined), timeoutMs);
-      });
-      const frame = Frame.create({ ...properties, request_id: requestId, sensor_id: sensorId, capture_at_ms: Date.now() });
-      try {
-        await mqtt.publishAsync(topics.frames(sensorId), Buffer.from(Frame.encode(frame).finish()), { qos: 1 });
-        return await answer;
-      } finally {
-        clearTimeout(timer);
-        pending.delete(requestId);
-      }
-    },
-    close: () => mqtt.endAsync(),
-  };
 }
 
 /** Progress in estimated ms of work, so the ETA weighs slow (edge-heavy) requests as such. */

@@ -5,7 +5,7 @@
  * and DynaSplit's claims checked on them. Pure: the command runs the pipeline. docs/evaluation.md.
  */
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import { frontToPolicy, paretoFront, poolRow, type Aggregate, type PoolRow } from '../optimizer/index.ts';
+import { frontToPolicy, median, paretoFront, poolRow, type Aggregate, type PoolRow } from '../optimizer/index.ts';
 import type { Configuration, DecisionRule } from '../policy/index.ts';
 import type { PolicyProperties, ResultProperties } from '../schemas/index.ts';
 import { budgetDistribution } from './budgets.ts';
@@ -210,7 +210,7 @@ export function driftOf(live: Readonly<Record<string, readonly TestbedRecord[]>>
     const latencies = records.map((r) => r.latencyMs).sort((x, y) => x - y);
     configurations[name] = {
       liveRuns: records.length, poolRuns: a.runs, energyRatio: records.reduce((t, r) => t + r.energyJ, 0) / records.length / a.energyJ,
-      latencyRatio: medianOf(latencies) / a.latencyMs,
+      latencyRatio: median(latencies) / a.latencyMs,
     };
   }
   const strategies: Record<string, number | null> = {};
@@ -220,11 +220,6 @@ export function driftOf(live: Readonly<Record<string, readonly TestbedRecord[]>>
     strategies[strategy] = Number.isFinite(ratio) ? ratio : null;
   }
   return { configurations, strategies };
-}
-
-function medianOf(sorted: readonly number[]): number {
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** One word when every value agrees ('emulated'), else runs per value ({ emulated: 40, modelled: 10 }); '' = not recorded. */

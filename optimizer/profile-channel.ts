@@ -6,7 +6,7 @@
 import { encodeTensor } from '../codec/index.ts';
 import { connectMqtt, seededTensor, type Logger } from '../common/index.ts';
 import type { Configuration } from '../policy/index.ts';
-import { Frame, Result, topics, type TensorProperties } from '../schemas/index.ts';
+import { Frame, Result, topics, type FrameProperties, type TensorProperties } from '../schemas/index.ts';
 
 export interface ChannelOptions {
   mqttUrl: string;
@@ -23,6 +23,8 @@ export interface ProfileInput { tensor: TensorProperties; data: Float32Array }
 export interface Channel {
   /** Publishes one frame forcing `config`; resolves with its Result, or undefined after the timeout. */
   send(config: Configuration, tensor: TensorProperties): Promise<Result | undefined>;
+  /** Publishes one frame as given (its model and budget win over the channel's; no configuration: the edge decides). */
+  sendFrame(frame: FrameProperties): Promise<Result | undefined>;
   close(): Promise<void>;
 }
 
@@ -43,26 +45,27 @@ export async function openChannel(options: ChannelOptions, logger: Logger): Prom
     pending.get(result.request_id)?.(result);
   });
   await mqtt.subscribeAsync(topics.results(options.sensorId), { qos: 1 });
+  const sendFrame = async (properties: FrameProperties): Promise<Result | undefined> => {
+    const requestId = `${runId}-${sequence++}`;
+    let timer: NodeJS.Timeout | undefined;
+    const answer = new Promise<Result | undefined>((resolve) => {
+      pending.set(requestId, resolve);
+      timer = setTimeout(() => resolve(undefined), options.timeoutMs);
+    });
+    const frame = Frame.create({
+      model: options.model, budget_ms: options.budgetMs, ...properties, request_id: requestId, sensor_id: options.sensorId, capture_at_ms: Date.now(),
+    });
+    try {
+      await mqtt.publishAsync(topics.frames(options.sensorId), Buffer.from(Frame.encode(frame).finish()), { qos: 1 });
+      return await answer;
+    } finally {
+      clearTimeout(timer);
+      pending.delete(requestId);
+    }
+  };
   return {
-    async send(config, tensor) {
-      const requestId = `${runId}-${sequence++}`;
-      let timer: NodeJS.Timeout | undefined;
-      const answer = new Promise<Result | undefined>((resolve) => {
-        pending.set(requestId, resolve);
-        timer = setTimeout(() => resolve(undefined), options.timeoutMs);
-      });
-      const frame = Frame.create({
-        request_id: requestId, sensor_id: options.sensorId, model: options.model, budget_ms: options.budgetMs, capture_at_ms: Date.now(),
-        tensor, configuration: config,
-      });
-      try {
-        await mqtt.publishAsync(topics.frames(options.sensorId), Buffer.from(Frame.encode(frame).finish()), { qos: 1 });
-        return await answer;
-      } finally {
-        clearTimeout(timer);
-        pending.delete(requestId);
-      }
-    },
+    send: (config, tensor) => sendFrame({ tensor, configuration: config }),
+    sendFrame,
     close: () => mqtt.endAsync(),
   };
 }
