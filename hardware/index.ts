@@ -4,7 +4,8 @@
  * smart plug, or modelled from a profile). Every figure says whether it is measured, emulated or
  * modelled (docs/hardware.md).
  */
-export { listProfiles, loadProfile, profileKnobs, resolveAccelerator, resolveCloudMode, validConfiguration, NO_ACCELERATOR } from './profile.ts';
+export { profileKnobs, resolveAccelerator, resolveCloudMode, validConfiguration, NO_ACCELERATOR } from './profile.ts';
+export { listProfiles, loadProfile } from './profile-load.ts';
 export type {
   AcceleratorMode, AcceleratorSpec, CloudMode, CpuSpec, DeviceKind, DeviceProfile, PartPlacement, ProfileKnobs, Validity,
 } from './profile.ts';
@@ -15,7 +16,7 @@ export {
 export type { DeviceSetting, DilationSetting } from './emulation.ts';
 export { calibrateHost, amdahlFraction, DEFAULT_CALIBRATION_MS } from './calibrate.ts';
 export type { CalibrateOptions } from './calibrate.ts';
-export { createFrequencyController } from './frequency.ts';
+export { createFrequencyController } from './frequency-factory.ts';
 export type { FrequencyController, FrequencyControllerOptions } from './frequency.ts';
 export { createSysfsFrequencyController, DEFAULT_SYSFS_ROOT } from './sysfs-frequency.ts';
 export type { SysfsFrequencyOptions } from './sysfs-frequency.ts';

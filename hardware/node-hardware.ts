@@ -13,8 +13,10 @@ import { calibrateHost } from './calibrate.ts';
 import { deviceComputeMs, dilation, emulationDelayMs, type DilationSetting } from './emulation.ts';
 import type { EnergyMeter, EnergyMeterKind, FigureSource } from './energy.ts';
 import { createEnergyMeter } from './energy-factory.ts';
-import { createFrequencyController, type FrequencyController } from './frequency.ts';
-import { loadProfile, type DeviceProfile } from './profile.ts';
+import { createFrequencyController } from './frequency-factory.ts';
+import type { FrequencyController } from './frequency.ts';
+import type { DeviceProfile } from './profile.ts';
+import { loadProfile } from './profile-load.ts';
 
 export const HOST_PROFILE = 'host';
 

@@ -6,12 +6,11 @@
  *
  * Units: memory in MB (2^20 bytes), frequency in MHz, power in W, throughput in GFLOP/s (10^9
  * floating-point operations per second, a multiply-add counted as 2, as model/flops.ts counts them).
+ *
+ * This file is the contract (types and pure functions of a profile); `profile-load.ts` reads and
+ * validates profile files (`profile-validate.ts`), so neither imports the other in a cycle.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import { validateProfile } from './profile-validate.ts';
 
 export type DeviceKind = 'edge' | 'cloud';
 
@@ -79,42 +78,6 @@ export interface DeviceProfile {
 
 /** The accelerator knob's value for CPU-only execution. */
 export const NO_ACCELERATOR = 'none';
-
-const PROFILES_DIR = fileURLToPath(new URL('./profiles/', import.meta.url));
-
-/** Names of the built-in profiles (files in hardware/profiles/), sorted. */
-export function listProfiles(): string[] {
-  return readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.json')).map((f) => basename(f, '.json')).sort();
-}
-
-/**
- * A built-in profile by name, or a profile JSON file by path. Every field is validated; a bad one
- * throws DYNASPLIT_ERR_BAD_ARGS naming the file and the field.
- */
-export function loadProfile(nameOrPath: string): DeviceProfile {
-  const isPath = nameOrPath.includes('/') || nameOrPath.includes('\\') || nameOrPath.endsWith('.json');
-  if (!isPath) {
-    if (nameOrPath === 'host') {
-      throw new DynasplitError(ErrorCodes.BAD_ARGS, "the 'host' profile is measured, not loaded: use calibrateHost()");
-    }
-    if (!listProfiles().includes(nameOrPath)) {
-      throw new DynasplitError(ErrorCodes.BAD_ARGS,
-        `unknown device profile '${nameOrPath}'; built-in profiles: ${listProfiles().join(', ')} (or give a JSON file path)`,
-        { details: { profile: nameOrPath } });
-    }
-  }
-  const file = isPath ? nameOrPath : join(PROFILES_DIR, `${nameOrPath}.json`);
-  if (!existsSync(file)) {
-    throw new DynasplitError(ErrorCodes.FILE_NOT_FOUND, `device profile file ${file} does not exist`, { details: { file } });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (cause) {
-    throw new DynasplitError(ErrorCodes.BAD_ARGS, `${file}: not valid JSON: ${(cause as Error).message}`, { cause, details: { file } });
-  }
-  return validateProfile(raw, file);
-}
 
 export interface ProfileKnobs {
   frequenciesMhz: number[];
