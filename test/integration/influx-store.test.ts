@@ -7,7 +7,7 @@ import { ErrorCodes } from '../../common/index.ts';
 import { createMetricsStore, type InfluxStoreOptions, type MetricsStore } from '../../metrics/index.ts';
 import { startInfluxDb, type RunningServer } from '../helpers/servers.ts';
 import { seededRandom } from '../helpers/random.ts';
-import { describeMetricsStoreContract, requestMetric, seededRequests, uniqueName } from './metrics-contract.ts';
+import { describeMetricsStoreContract, requestMetric, seededRequests, uniqueName } from '../helpers/metrics-contract.ts';
 
 type Influx = RunningServer & { database: string };
 let influx: Influx;

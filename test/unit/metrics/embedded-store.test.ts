@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../../common/index.ts';
 import { createMetricsStore, EmbeddedMetricsStore } from '../../../metrics/index.ts';
-import { describeMetricsStoreContract, requestMetric } from '../../integration/metrics-contract.ts';
+import { describeMetricsStoreContract, requestMetric } from '../../helpers/metrics-contract.ts';
 
 describeMetricsStoreContract('embedded', async () => createMetricsStore('embedded'));
 

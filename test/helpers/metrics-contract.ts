@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { EmbeddedMetricsStore, type ConfigStats, type LinkMetric, type LinkStats, type MetricsStore, type RequestMetric } from '../../metrics/index.ts';
-import { seededRandom, type Random } from '../helpers/random.ts';
+import { seededRandom, type Random } from './random.ts';
 
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
