@@ -4,11 +4,12 @@
  * edge).
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../broker/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
 import { runSensor } from '../../sensor/index.ts';
+import { answerCounter } from '../helpers/progress.ts';
 import { startNatsServer, type RunningServer } from '../helpers/servers.ts';
 
 const zoo = inject('zooDir');
@@ -33,17 +34,21 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-const sensor = (sensorId: string, count: number) => runSensor({
+const sensor = (sensorId: string, count: number, onProgress?: (sent: number, answered: number, total: number) => void) => runSensor({
   sensorId, mqttUrl: broker.url, model: MODEL, modelSource: join(zoo, `${MODEL}.onnx`), count, rate: 50, budgets: 'fixed:1000', drainMs: 30_000,
-});
+}, { onProgress });
 
 describe('faults', () => {
   it('a NATS server restart mid-run: every request answered exactly once (by the cloud or on the edge)', async () => {
     const port = Number(new URL(nats.url).port);
-    const run = sensor('fault-nats', 150);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const answers = answerCounter();
+    const run = sensor('fault-nats', 150, answers.onProgress);
+    // The fault comes after 30 answers (a fifth of the run), whatever the machine's speed.
+    await answers.after(30);
+    const fallbacksBefore = edge.stats().fallbacks;
     await nats.stop();
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // NATS stays down until the edge has answered on its own at least once.
+    await vi.waitFor(() => expect(edge.stats().fallbacks).toBeGreaterThan(fallbacksBefore), { timeout: 20_000, interval: 20 });
     nats = await startNatsServer({ port });
     const summary = await run;
     expect(summary).toMatchObject({ requests: 150, results: 150, errors: 0, unanswered: 0, duplicateResults: 0 });
