@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const COMPONENTS = ['broker', 'edge-node', 'cloud-worker', 'optimizer', 'sensor'];
-const SHARED = ['common', 'model', 'codec', 'schemas', 'policy', 'transport', 'image', 'hardware', 'metrics'];
+const SHARED = ['common', 'model', 'codec', 'schemas', 'policy', 'transport', 'image', 'hardware', 'metrics', 'pareto', 'node-runtime'];
 
 const componentBoundaries = COMPONENTS.map((component) => ({
   files: [`${component}/**/*.ts`],

@@ -8,7 +8,7 @@
  */
 import { tensorRng } from '../common/index.ts';
 import { simulate, STRATEGY_NAMES, type SimulateOptions } from '../eval/index.ts';
-import { poolRow, type PoolRow } from '../optimizer/index.ts';
+import { poolRow, type PoolRow } from '../pareto/index.ts';
 import { printTable } from './harness.ts';
 
 export async function benchEval(): Promise<void> {

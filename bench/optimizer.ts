@@ -11,10 +11,7 @@
 import { join } from 'node:path';
 import { tensorRng } from '../common/index.ts';
 import { inspectModel, resolveModel, type ModelInspection } from '../model/index.ts';
-import {
-  buildSpace, configurationAt, cutsFromInspection, dominates, frontToPolicy, genesOf, hypervolumeRatio, indexOf, nsga2, paretoFront, paretoIndices,
-  type FrontPoint, type Objectives, type Space,
-} from '../optimizer/index.ts';
+import { buildSpace, configurationAt, cutsFromInspection, dominates, frontToPolicy, genesOf, hypervolumeRatio, indexOf, nsga2, paretoFront, paretoIndices, type FrontPoint, type Objectives, type Space } from '../pareto/index.ts';
 import { compilePolicy, decide, decodePolicy, encodePolicy, type CompiledPolicy, type Entry } from '../policy/index.ts';
 import { printTable, time } from './harness.ts';
 

@@ -4,7 +4,7 @@ import { createProgress, DynasplitError, ErrorCodes } from '../common/index.ts';
 import {
   DISTRIBUTIONS, isDistribution, parseBudgetFile, simulate, STRATEGY_NAMES, type QueueOptions, type SimulationReport, type StrategyReport,
 } from '../eval/index.ts';
-import { readPool, type PoolRow } from '../optimizer/index.ts';
+import { readPool, type PoolRow } from '../pareto/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs } from './command.ts';
 import { numberFlag } from './env.ts';
 import { reportCommand } from './eval-report-command.ts';

@@ -4,10 +4,7 @@ import { basename, extname } from 'node:path';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { listProfiles, loadProfile, profileKnobs } from '../hardware/index.ts';
 import { DEFAULT_MODEL_CACHE_DIR, inspectModel, resolveModel } from '../model/index.ts';
-import {
-  aggregatePool, cutsFromInspection, describeSpace, importCsv, KNOB_FIELDS, memoryCheck, paretoFront, profileCheck, readPool, writePool,
-  type Aggregate, type ImportResult, type KnobField, type KnobSet, type SpaceDescription, type ValidityCheck,
-} from '../optimizer/index.ts';
+import { aggregatePool, cutsFromInspection, describeSpace, importCsv, KNOB_FIELDS, memoryCheck, paretoFront, profileCheck, readPool, writePool, type Aggregate, type ImportResult, type KnobField, type KnobSet, type SpaceDescription, type ValidityCheck } from '../pareto/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
 import { modelCacheDir, numberFlag } from './env.ts';
 import { formatCount, table } from './format.ts';

@@ -18,7 +18,7 @@ import { parseSpace, planConfigurations, predictedPool, profileCostsMs, referenc
 import { HOST_PROFILE, loadProfile, processHost, type DeviceProfile } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
 import { DEFAULT_MODEL_CACHE_DIR, inspectModel, referenceClasses, resolveModel } from '../model/index.ts';
-import { writePool, type PoolRow } from '../optimizer/index.ts';
+import { writePool, type PoolRow } from '../pareto/index.ts';
 import { profileConfigurations } from '../optimizer/profile.ts';
 import { openChannel, syntheticInputs, type ProfileInput } from '../optimizer/profile-channel.ts';
 import { encodePolicy } from '../policy/index.ts';

@@ -6,7 +6,7 @@
  * the same configuration, and only the configurations a strategy asks about are drawn.
  */
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import type { PoolRow } from '../optimizer/index.ts';
+import { type PoolRow } from '../pareto/index.ts';
 import { budgetDistribution, type Budgets } from './budgets.ts';
 import { Arrivals, checkQueueOptions, QueueSystem, type QueueOptions } from './queueing.ts';
 import { outcome, RequestSample, rowOrder, Tally, type RequestOutcome, type StrategyReport } from './stats.ts';

@@ -5,7 +5,7 @@
  * queueing, latency adds waits and is no longer a pool value: each request's latency is kept (8 bytes
  * a request) and sorted once at the end — still exact.
  *
- * Definitions follow optimizer/pool.ts: median = the middle value, or the mean of the middle two for an
+ * Definitions follow pareto/pool.ts: median = the middle value, or the mean of the middle two for an
  * even count; p95 = nearest rank (the ceil(0.95 n)-th smallest).
  *
  * Per-request records (for distributions in `eval report`) are a bounded, seeded sample: RequestSample.

@@ -5,7 +5,7 @@
  * the pool's Pareto front, and the oracle chooses with hindsight.
  */
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import { frontToPolicy, paretoFront, type Aggregate } from '../optimizer/index.ts';
+import { frontToPolicy, paretoFront, type Aggregate } from '../pareto/index.ts';
 import { CLOUD_ONLY_CUT, compilePolicy, decide, EDGE_ONLY_CUT, type CompiledPolicy, type DecisionRule } from '../policy/index.ts';
 import type { PoolTable } from './table.ts';
 

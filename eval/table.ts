@@ -7,7 +7,7 @@
  * in whatever order, and whichever other strategies run beside it.
  */
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import { aggregatePool, type Aggregate, type PoolRow } from '../optimizer/index.ts';
+import { aggregatePool, type Aggregate, type PoolRow } from '../pareto/index.ts';
 import { CLOUD_ONLY_CUT, EDGE_ONLY_CUT } from '../policy/index.ts';
 
 export interface PoolTable {

@@ -5,7 +5,7 @@
  * and DynaSplit's claims checked on them. Pure: the command runs the pipeline. docs/evaluation.md.
  */
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import { frontToPolicy, median, paretoFront, poolRow, type Aggregate, type PoolRow } from '../optimizer/index.ts';
+import { frontToPolicy, median, paretoFront, poolRow, type Aggregate, type PoolRow } from '../pareto/index.ts';
 import type { Configuration, DecisionRule } from '../policy/index.ts';
 import type { PolicyProperties, ResultProperties } from '../schemas/index.ts';
 import { budgetDistribution } from './budgets.ts';

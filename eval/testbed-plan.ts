@@ -9,9 +9,7 @@ import { CODEC_NAMES } from '../codec/index.ts';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { hostGflops, NO_ACCELERATOR, predictedComputeMs, type DeviceProfile } from '../hardware/index.ts';
 import type { CutPointInfo, ModelInspection } from '../model/index.ts';
-import {
-  buildSpace, configurationAt, knobsFromProfiles, poolRow, predict, priorAccuracy, profileCheck, type KnobSet, type PoolRow, type SpaceCut,
-} from '../optimizer/index.ts';
+import { buildSpace, configurationAt, knobsFromProfiles, poolRow, predict, priorAccuracy, profileCheck, type KnobSet, type PoolRow, type SpaceCut } from '../pareto/index.ts';
 import { CLOUD_ONLY_CUT, EDGE_ONLY_CUT, type Configuration } from '../policy/index.ts';
 
 /** A knob's values: every one the profiles offer, or a list of words (min, max) and values. */

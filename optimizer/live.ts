@@ -11,11 +11,9 @@ import type { MetricsStore } from '../metrics/index.ts';
 import { inspectModel, resolveModel, type ModelInspection } from '../model/index.ts';
 import { compilePolicy, encodePolicy, type CompiledPolicy, type Configuration } from '../policy/index.ts';
 import { topics, type PolicyProperties } from '../schemas/index.ts';
-import type { LinkModel } from './estimates.ts';
+import { type LinkModel, knobsFromProfiles, profileCheck, buildSpace, configurationAt, cutsFromInspection } from '../pareto/index.ts';
 import { parseOptimizerOptions, type OptimizerOptions } from './options.ts';
-import { knobsFromProfiles, profileCheck } from './profiles.ts';
 import { choiceChange, estimate, front, policyFor } from './reoptimize.ts';
-import { buildSpace, configurationAt, cutsFromInspection } from './space.ts';
 
 export interface OptimizerDeps {
   metrics: MetricsStore;

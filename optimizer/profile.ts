@@ -18,15 +18,7 @@ import { DEFAULT_MODEL_CACHE_DIR, inspectModel, resolveModel, type ModelInspecti
 import { CLOUD_ONLY_CUT, EDGE_ONLY_CUT, type Configuration } from '../policy/index.ts';
 import type { Result } from '../schemas/index.ts';
 import { openChannel, referenceClasses, syntheticInputs, type Channel, type ProfileInput } from './profile-channel.ts';
-import type { LinkModel } from './estimates.ts';
-import { poolRow, type PoolRow } from './pool.ts';
-import { markBaselines } from './profile-baselines.ts';
-import {
-  accuracyByCodec, configurationFields, DEFAULT_LINK, fitModel, heldOutError, predictedRow, sampleCount, sampleIndices, unpredictable,
-  type FittedModel, type HeldOutError, type Measured, type ModelContext,
-} from './profile-fit.ts';
-import { knobsFromProfiles, profileCheck } from './profiles.ts';
-import { buildSpace, configurationAt, cutsFromInspection, type KnobSet } from './space.ts';
+import { type LinkModel, poolRow, type PoolRow, markBaselines, accuracyByCodec, configurationFields, DEFAULT_LINK, fitModel, heldOutError, predictedRow, sampleCount, sampleIndices, unpredictable, type FittedModel, type HeldOutError, type Measured, type ModelContext, knobsFromProfiles, profileCheck, buildSpace, configurationAt, cutsFromInspection, type KnobSet } from '../pareto/index.ts';
 
 export interface ProfileOptions {
   mqttUrl: string;

@@ -7,8 +7,7 @@
 import type { ConfigStats } from '../metrics/index.ts';
 import { compilePolicy, decide, type CompiledPolicy, type Configuration } from '../policy/index.ts';
 import type { PolicyProperties } from '../schemas/index.ts';
-import { predict, priorAccuracy, type PredictContext } from './estimates.ts';
-import { frontToPolicy, paretoIndices, type FrontPoint, type PolicyMeta } from './front.ts';
+import { predict, priorAccuracy, type PredictContext, frontToPolicy, paretoIndices, type FrontPoint, type PolicyMeta } from '../pareto/index.ts';
 
 export interface Estimate extends FrontPoint {
   /** 'measured' when from at least minRuns measurements in the window, else 'modelled'. */

@@ -5,9 +5,7 @@
  */
 import fc from 'fast-check';
 import { ErrorCodes } from '../../common/index.ts';
-import {
-  formatCsvField, importCsv, parseCsv, POOL_COLUMNS, readPool, writePool, type ImportOptions, type PoolRow,
-} from '../../optimizer/index.ts';
+import { formatCsvField, importCsv, parseCsv, POOL_COLUMNS, readPool, writePool, type ImportOptions, type PoolRow } from '../../pareto/index.ts';
 import { anyString } from './arbitraries.ts';
 import { attempt, check, type FuzzProperty } from './property.ts';
 

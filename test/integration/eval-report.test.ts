@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Io } from '../../cli/command.ts';
 import { main } from '../../cli/main.ts';
 import { svgToPng } from '../../cli/plot-render.ts';
-import { poolRow, writePool } from '../../optimizer/index.ts';
+import { poolRow, writePool } from '../../pareto/index.ts';
 import { spawnDynasplit } from '../helpers/processes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dynasplit-eval-report-'));

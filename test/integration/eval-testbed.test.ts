@@ -14,7 +14,7 @@ import { main } from '../../cli/main.ts';
 import { createStrategy, poolTable, simulate, STRATEGY_NAMES, type DrawContext, type StrategyName } from '../../eval/index.ts';
 import { budgetSequence } from '../../eval/testbed-figures.ts';
 import { EmbeddedMetricsStore, type RequestMetric } from '../../metrics/index.ts';
-import { aggregatePool, frontToPolicy, paretoFront, readPool, type PoolRow } from '../../optimizer/index.ts';
+import { aggregatePool, frontToPolicy, paretoFront, readPool, type PoolRow } from '../../pareto/index.ts';
 
 const MODEL = 'vgg16-tiny';
 const modelFile = () => join(inject('zooDir'), `${MODEL}.onnx`);

@@ -14,7 +14,7 @@ import { profileCommand } from '../../cli/profile-command.ts';
 import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
 import { ErrorCodes } from '../../common/index.ts';
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
-import { readPool, writePool } from '../../optimizer/index.ts';
+import { readPool, writePool } from '../../pareto/index.ts';
 import { profileConfigurations } from '../../optimizer/profile.ts';
 import { configuration } from '../../policy/index.ts';
 import { resultSink, type ResultSink } from '../helpers/pipeline.ts';

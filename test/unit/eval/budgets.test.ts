@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isDynasplitError } from '../../../common/index.ts';
 import { budgetDistribution, isDistribution, parseBudgetFile, poolTable } from '../../../eval/index.ts';
-import { poolRow } from '../../../optimizer/index.ts';
+import { poolRow } from '../../../pareto/index.ts';
 
 // Medians: a 100 ms, b 300 ms, c 500 ms.
 const table = poolTable([

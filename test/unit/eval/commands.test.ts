@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseCommandArgs, type Io } from '../../../cli/command.ts';
 import { evalCommands } from '../../../cli/eval-commands.ts';
 import { STRATEGY_NAMES } from '../../../eval/index.ts';
-import { poolRow, writePool } from '../../../optimizer/index.ts';
+import { poolRow, writePool } from '../../../pareto/index.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'dynasplit-eval-cli-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkQueueOptions, poolTable, QueueSystem, simulate, STRATEGY_NAMES } from '../../../eval/index.ts';
-import { poolRow, type PoolRow } from '../../../optimizer/index.ts';
+import { poolRow, type PoolRow } from '../../../pareto/index.ts';
 import { seededRandom } from '../../helpers/random.ts';
 
 /** cloud-only: 2 ms transfer + 10 ms cloud (+1 ms other); edge-only: 10 ms; split: 30 ms edge + 5 ms transfer + 5 ms cloud. */

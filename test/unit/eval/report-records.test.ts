@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { isDynasplitError } from '../../../common/index.ts';
 import { simulate, STRATEGY_NAMES } from '../../../eval/index.ts';
-import { poolRow, type PoolRow } from '../../../optimizer/index.ts';
+import { poolRow, type PoolRow } from '../../../pareto/index.ts';
 
 const pool: PoolRow[] = [
   poolRow({ model: 'm', configuration: 'cloud', cut: 'input', latencyMs: 50, energyJ: 2, accuracy: 1, baseline: 'cloud-only' }),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { drawIndex, drawKey, requestKey, simulate, STRATEGY_NAMES, type RequestRecord } from '../../../eval/index.ts';
-import { median, nearestRank, poolRow, type PoolRow } from '../../../optimizer/index.ts';
+import { median, nearestRank, poolRow, type PoolRow } from '../../../pareto/index.ts';
 import { seededRandom, type Random } from '../../helpers/random.ts';
 
 /** A random pool: cloud-only (marked), edge-only, and splits; a few runs each with spread. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isDynasplitError } from '../../../common/index.ts';
 import { createStrategies, createStrategy, poolTable, simulate, STRATEGY_NAMES, type DrawContext, type PoolTable, type StrategyName } from '../../../eval/index.ts';
-import { poolRow, type PoolRow } from '../../../optimizer/index.ts';
+import { poolRow, type PoolRow } from '../../../pareto/index.ts';
 
 /**
  * A pool whose answers are known by hand (one run each unless noted; ms, J):

@@ -5,7 +5,7 @@ import {
   type LiveRun, type TestbedRecord,
 } from '../../../eval/testbed-figures.ts';
 import type { StrategyReport } from '../../../eval/stats.ts';
-import { frontToPolicy, paretoFront, poolRow, type PoolRow } from '../../../optimizer/index.ts';
+import { frontToPolicy, paretoFront, poolRow, type PoolRow } from '../../../pareto/index.ts';
 
 /** Runs by hand (ms, J): cloud-only 50/60, edge-only 400, split@a 200, split@b 290/300/400 at less energy and accuracy 0.95. */
 function pool(): PoolRow[] {
@@ -140,7 +140,7 @@ describe('testbed figures', () => {
 describe('accuracyByCutAndCodec', () => {
   it('judges a configuration by every run sharing its cut and codec', async () => {
     const { accuracyByCutAndCodec } = await import('../../../eval/testbed-figures.ts');
-    const { aggregatePool, poolRow } = await import('../../../optimizer/index.ts');
+    const { aggregatePool, poolRow } = await import('../../../pareto/index.ts');
     const run = (configuration: string, cut: string, codec: string, accuracy: number) =>
       poolRow({ model: 'm', configuration, cut, codec, latencyMs: 100, energyJ: 1, accuracy });
     const rows = [

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { parseCommandArgs, type Io } from '../../../cli/command.ts';
 import { optimizerCommands } from '../../../cli/optimizer-commands.ts';
-import { aggregatePool, paretoFront, poolRow, readPool, writePool } from '../../../optimizer/index.ts';
+import { aggregatePool, paretoFront, poolRow, readPool, writePool } from '../../../pareto/index.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'dynasplit-optimizer-cli-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

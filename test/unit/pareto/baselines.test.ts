@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { poolRow, type PoolRow } from '../../../optimizer/index.ts';
-import { markBaselines } from '../../../optimizer/profile-baselines.ts';
+import { poolRow, type PoolRow, markBaselines } from '../../../pareto/index.ts';
 
 const row = (model: string, configuration: string, cut: string, latencyMs: number, energyJ = 1): PoolRow =>
   poolRow({ model, configuration, cut, latencyMs, energyJ, codec: /\/(\w+)/.exec(configuration)?.[1] ?? '' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadProfile } from '../../../hardware/index.ts';
-import { describeSpace, knobsFromProfiles, profileCheck, type SpaceCut } from '../../../optimizer/index.ts';
+import { describeSpace, knobsFromProfiles, profileCheck, type SpaceCut } from '../../../pareto/index.ts';
 
 const MB = 2 ** 20;
 

@@ -3,11 +3,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { ErrorCodes } from '../../../common/index.ts';
 import { loadProfile } from '../../../hardware/index.ts';
 import { inspectModel } from '../../../model/index.ts';
-import { buildSpace, configurationAt, cutsFromInspection, knobsFromProfiles, poolRow } from '../../../optimizer/index.ts';
-import {
-  accuracyByCodec, configurationFields, expected, fitModel, heldOutError, predictedRow, sampleCount, sampleIndices, unpredictable,
-  type FittedModel, type Measured, type ModelContext,
-} from '../../../optimizer/profile-fit.ts';
+import { buildSpace, configurationAt, cutsFromInspection, knobsFromProfiles, poolRow, accuracyByCodec, configurationFields, expected, fitModel, heldOutError, predictedRow, sampleCount, sampleIndices, unpredictable, type FittedModel, type Measured, type ModelContext } from '../../../pareto/index.ts';
 import { configuration, type Configuration } from '../../../policy/index.ts';
 
 let ctx: ModelContext;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tensorRng } from '../../../common/index.ts';
 import { compilePolicy, configuration, decide } from '../../../policy/index.ts';
-import { dominates, frontToPolicy, paretoFront, paretoIndices, type Objectives } from '../../../optimizer/index.ts';
+import { dominates, frontToPolicy, paretoFront, paretoIndices, type Objectives } from '../../../pareto/index.ts';
 
 /** Random points on a coarse grid, so equal values (ties and duplicates) are common. */
 function randomPoints(seed: number, n: number, levels: number): Objectives[] {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tensorRng } from '../../../common/index.ts';
-import { frontHypervolume, hypervolume3, hypervolumeRatio, normalize, objectiveBounds, type Point3 } from '../../../optimizer/index.ts';
+import { frontHypervolume, hypervolume3, hypervolumeRatio, normalize, objectiveBounds, type Point3 } from '../../../pareto/index.ts';
 
 /** Exact by cells: the grid of all coordinates; a cell counts when a point is <= its lower corner. */
 function gridVolume(points: Point3[], ref: Point3): number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregatePool, importCsv, readPool, writePool, type ImportOptions } from '../../../optimizer/index.ts';
+import { aggregatePool, importCsv, readPool, writePool, type ImportOptions } from '../../../pareto/index.ts';
 
 // A testbed's own export: a BOM, CRLF, names with spaces, parentheses and units, quoted fields.
 const CSV = '\ufeff' + [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tensorRng } from '../../../common/index.ts';
-import { dominates, hypervolumeRatio, nonDominatedFronts, nsga2, paretoFront, type Objectives } from '../../../optimizer/index.ts';
+import { dominates, hypervolumeRatio, nonDominatedFronts, nsga2, paretoFront, type Objectives } from '../../../pareto/index.ts';
 
 /**
  * A random space with the structure of the real one: a cut splits work between a slow edge and a fast

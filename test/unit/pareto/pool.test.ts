@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregatePool, median, nearestRank, POOL_COLUMNS, poolRow, readPool, writePool, type PoolRow } from '../../../optimizer/index.ts';
+import { aggregatePool, median, nearestRank, POOL_COLUMNS, poolRow, readPool, writePool, type PoolRow } from '../../../pareto/index.ts';
 
 const HEADER = POOL_COLUMNS.join(',');
 

@@ -1,10 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { inspectModel } from '../../../model/index.ts';
-import {
-  buildSpace, configurationAt, cutsFromInspection, describeSpace, genesOf, indexOf, isValidGenes, memoryCheck,
-  type KnobSet, type SpaceCut, type ValidityCheck,
-} from '../../../optimizer/index.ts';
+import { buildSpace, configurationAt, cutsFromInspection, describeSpace, genesOf, indexOf, isValidGenes, memoryCheck, type KnobSet, type SpaceCut, type ValidityCheck } from '../../../pareto/index.ts';
 
 const cut = (name: string, shape: number[], paramBytesBefore: number): SpaceCut => ({ name, shape, paramBytesBefore });
 const CUTS = [
