@@ -12,6 +12,10 @@ export const ErrorCodes = {
   BAD_MODEL: 'DYNASPLIT_ERR_BAD_MODEL',
   /** A valid ONNX model that dynasplit cannot split (control flow, several inputs, ...). */
   UNSUPPORTED_MODEL: 'DYNASPLIT_ERR_UNSUPPORTED_MODEL',
+  /** A symbolic dimension of a model input has no value: give it with --dim NAME=V or in the model card. */
+  UNRESOLVED_DIM: 'DYNASPLIT_ERR_UNRESOLVED_DIM',
+  /** A model card (NAME.card.json) is not valid JSON or declares an invalid field. */
+  BAD_MODEL_CARD: 'DYNASPLIT_ERR_BAD_MODEL_CARD',
   /** An initializer points at an external-data file that is missing or too short. */
   EXTERNAL_DATA: 'DYNASPLIT_ERR_EXTERNAL_DATA',
   /** No model of that name in the zoo. */
@@ -48,6 +52,8 @@ export const ErrorCodes = {
   CLOSED: 'DYNASPLIT_ERR_CLOSED',
   /** The inference runtime failed for a reason not covered above. */
   INFERENCE: 'DYNASPLIT_ERR_INFERENCE',
+  /** An installed dependency is a version the code that relies on its internals was not written for. */
+  UNSUPPORTED_VERSION: 'DYNASPLIT_ERR_UNSUPPORTED_VERSION',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

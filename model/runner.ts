@@ -16,6 +16,11 @@ export interface RunnerOptions {
   executionProvider?: string;
   /** Called once when the requested provider cannot be used and the session falls back to CPU. */
   onFallback?: (message: string) => void;
+  /**
+   * What errors call the model (default: its path). A part written to a work or temporary
+   * directory is named after the user's file, e.g. `net.onnx (tail at 'x')`.
+   */
+  label?: string;
 }
 
 export interface InputSpec { name: string; dtype: string; shape: ReadonlyArray<number | string> }
@@ -32,22 +37,23 @@ export interface ModelSession {
   release(): Promise<void>;
 }
 
-export async function openSession(path: string, options: RunnerOptions = {}): Promise<ModelSession> {
+export async function openSession(file: string, options: RunnerOptions = {}): Promise<ModelSession> {
+  const path = options.label ?? file;
   const requested = options.executionProvider ?? 'cpu';
   let provider = requested;
   let fallback: string | undefined;
   let session: ort.InferenceSession;
   try {
-    session = await create(path, options, requested);
+    session = await create(file, options, requested);
   } catch (cause) {
-    if (requested === 'cpu') throw loadError(path, cause);
+    if (requested === 'cpu') throw loadError(file, path, cause);
     const backend = ort.listSupportedBackends().find((b) => b.name === requested);
     fallback = backend
       ? `execution provider '${requested}' could not start (${firstLine(cause)}); running ${path} on CPU`
       : `execution provider '${requested}' is not available in this onnxruntime build; running ${path} on CPU`;
     options.onFallback?.(fallback);
     provider = 'cpu';
-    session = await create(path, options, 'cpu').catch((err: unknown) => { throw loadError(path, err); });
+    session = await create(file, options, 'cpu').catch((err: unknown) => { throw loadError(file, path, err); });
   }
   const inputs = session.inputMetadata.map((m): InputSpec => ({
     name: m.name,
@@ -55,7 +61,7 @@ export async function openSession(path: string, options: RunnerOptions = {}): Pr
     shape: m.isTensor ? m.shape : [],
   }));
   return {
-    path,
+    path: file,
     provider,
     fallback,
     inputs,
@@ -65,7 +71,7 @@ export async function openSession(path: string, options: RunnerOptions = {}): Pr
       try {
         return await session.run(feeds);
       } catch (cause) {
-        throw new DynasplitError(ErrorCodes.INFERENCE, `${path}: inference failed: ${firstLine(cause)}`, { cause, details: { file: path } });
+        throw new DynasplitError(ErrorCodes.INFERENCE, `${path}: inference failed: ${firstLine(cause).split(file).join(path)}`, { cause, details: { file: path } });
       }
     },
     release: () => session.release(),
@@ -82,8 +88,10 @@ function create(path: string, options: RunnerOptions, provider: string): Promise
   });
 }
 
-function loadError(path: string, cause: unknown): DynasplitError {
-  return new DynasplitError(ErrorCodes.BAD_MODEL, `${path}: onnxruntime cannot load the model: ${firstLine(cause)}`, {
+function loadError(file: string, path: string, cause: unknown): DynasplitError {
+  // onnxruntime's message names the file it was given; name the user's instead.
+  const message = firstLine(cause).split(file).join(path);
+  return new DynasplitError(ErrorCodes.BAD_MODEL, `${path}: onnxruntime cannot load the model: ${message}`, {
     cause,
     details: { file: path },
   });

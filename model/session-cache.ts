@@ -5,7 +5,8 @@
  * (onnxruntime keeps them resident; activations are transient and small beside them for batch 1).
  */
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import { loadModelFile, tensorByteSize } from './onnx/index.ts';
+import { loadModelFile } from './onnx/index.ts';
+import { weightTotals } from './weights.ts';
 import { openSession, type ModelSession, type RunnerOptions } from './runner.ts';
 
 export interface SessionCacheOptions extends RunnerOptions {
@@ -31,9 +32,9 @@ export interface SessionLease {
 
 export interface SessionCacheStats { sessions: number; bytes: number; budgetBytes: number; evictions: number }
 
-/** Bytes of all initializers of a model file. */
+/** Bytes of all stored tensors of a model file: initializers and Constant nodes. */
 export function modelWeightBytes(path: string): number {
-  return loadModelFile(path).model.graph.initializer.reduce((sum, t) => sum + tensorByteSize(t), 0);
+  return weightTotals(loadModelFile(path).model.graph).bytes;
 }
 
 export class SessionCache {
