@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
 import { spawnDynasplit, type Spawned } from '../helpers/processes.ts';
@@ -45,15 +45,16 @@ describe('pipeline through a broker restart', () => {
     edge = await startEdgeNode({ edgeId: 'restart-edge', mqttUrl: url, models, threads: 1, stateDir: join(dir, 'edge') });
     const sensor = await SoakSensor.connect(url, 'restart-sensor', MODEL, [1, 3, 32, 32]);
     const sending = sensor.send(40, 5, 30_000);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // The kill comes after 20 answers; the broker stays down while the sensor sends 20 more frames (or all it has).
+    await vi.waitFor(() => expect(sensor.books().delivered).toBeGreaterThanOrEqual(20), { timeout: 30_000, interval: 10 });
     first.proc.kill('SIGKILL');
     await first.exited;
     const answeredAtKill = sensor.books().delivered;
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const sentAtKill = sensor.sent;
+    await vi.waitFor(() => expect(sensor.sent).toBeGreaterThanOrEqual(Math.min(200, sentAtKill + 20)), { timeout: 30_000, interval: 10 });
     await broker(port);
     await sending;
-    const deadline = Date.now() + 60_000;
-    while (sensor.unanswered() + sensor.unacknowledged() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await vi.waitFor(() => expect(sensor.unanswered() + sensor.unacknowledged()).toBe(0), { timeout: 60_000, interval: 50 });
 
     const books = sensor.books();
     expect(answeredAtKill).toBeGreaterThan(0);
