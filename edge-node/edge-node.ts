@@ -5,12 +5,13 @@
  * coded error (malformed frames included), and the node keeps serving.
  */
 import { connectMqtt, DynasplitError, ErrorCodes, isDynasplitError, silentLogger, Limiter, RateLimiter, type Logger, type MqttClient } from '../common/index.ts';
-import { HOST_PROFILE, startNodeHardware, type DeviceProfile, type NodeHardware } from '../hardware/index.ts';
+import type { DeviceProfile, NodeHardware } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
-import { ModelStore, resolveModel, SessionCache } from '../model/index.ts';
+import type { ModelStore } from '../model/index.ts';
+import { startNodeRuntime, type NodeRuntime } from '../node-runtime/index.ts';
 import { decide, defaultPolicy, type CompiledPolicy } from '../policy/index.ts';
 import { Result, topics, type Frame, type ResultProperties } from '../schemas/index.ts';
-import { createMqttTransport, createNatsTransport, shapeTransport, type LinkSettings, type TensorTransport } from '../transport/index.ts';
+import { shapeTransport, type LinkSettings, type ShapedTransport, type TensorTransport } from '../transport/index.ts';
 import { Accounting, combinedSource } from './accounting.ts';
 import { execute, hostThreads, type ExecuteContext } from './execute.ts';
 import { admit, decodeFrame } from './frames.ts';
@@ -46,69 +47,60 @@ export async function startEdgeNode(partial: Partial<EdgeNodeOptions>, deps: Edg
   let options = parseEdgeOptions(partial);
   // A durable node keeps its id, so the broker finds its session again after a restart.
   if (options.stateDir) options = parseEdgeOptions({ ...partial, edgeId: stateIdentity(options.stateDir, partial.edgeId, options.edgeId) });
-  // An emulating node runs its host sessions on one thread: the device's threads are modelled in the
-  // dilation, and one host thread keeps sessions from contending for cores (jitter the dilation would amplify).
-  if (!options.threads && options.profile !== HOST_PROFILE) options.threads = 1;
   const logger = (deps.logger ?? silentLogger()).child({ component: 'edge-node', node: options.edgeId });
-  const sessions = new SessionCache({ memoryBudgetBytes: options.memoryBudgetMb * 1024 * 1024, threads: options.threads });
-  const models = new ModelStore({ workDir: options.workDir, sessions });
-  for (const [name, spec] of Object.entries(options.models)) {
-    await models.add(name, await resolveModel(spec, { cacheDir: options.modelCacheDir }));
+  const runtime = await startNodeRuntime({ ...options, role: 'edge', nodeId: options.edgeId }, { logger, transport: deps.transport, host: deps.host });
+  try {
+    const node = await startServing(options, runtime, deps.metrics, logger);
+    return {
+      edgeId: options.edgeId,
+      options,
+      stats: () => node.stats.snapshot(node.policies.stats()),
+      link: () => node.transport.link(),
+      setLink: (link) => node.transport.setLink(link),
+      close: async () => {
+        await node.close();
+        await runtime.close();
+      },
+    };
+  } catch (err) {
+    await runtime.close();
+    throw err;
   }
+}
+
+/** Policies (warmed up), the emulated link, the request log, and the subscriptions: the node serves. */
+async function startServing(options: EdgeNodeOptions, runtime: NodeRuntime, metrics: MetricsStore | undefined, logger: Logger): Promise<EdgeNodeRuntime> {
+  const { models, threads } = runtime;
   const policies = new PolicyStore(
     models.names().map((m) => defaultPolicy(m, models.get(m).inspection.cutPoints, models.get(m).inspection.flops, options.edgeClass)),
     new Map(models.names().map((m) => [m, new Set(models.get(m).cuts)])),
     options.edgeClass,
     logger,
   );
-  await Promise.all(models.names().map((m) => warmUp(models, policies.get(m), options)));
+  await Promise.all(models.names().map((m) => warmUp(models, policies.get(m), threads)));
   // A new policy's configurations are loaded right away, so requests do not pay for session creation.
   policies.onApplied = (policy) => {
-    warmUp(models, policy, options).catch((err) => logger.warn({ model: policy.model, err: (err as Error).message }, 'warm-up failed'));
+    warmUp(models, policy, threads).catch((err) => logger.warn({ model: policy.model, err: (err as Error).message }, 'warm-up failed'));
   };
-  const hardware = await startNodeHardware({
-    profile: options.profile, energyMeter: options.energyMeter, powerMeterUrl: options.mqttUrl, powerMeterTopic: options.powerMeterTopic,
-    sysfsRoot: options.sysfsRoot, host: deps.host, logger,
-  });
-  const real = deps.transport ?? await openTransport(options, logger);
   // An emulated link (demo, tests) adds the time a real uplink would take; its figures then say so.
-  const transport = shapeTransport(real, { mbps: options.linkMbps, rttMs: options.linkRttMs });
+  const transport = shapeTransport(runtime.transport, { mbps: options.linkMbps, rttMs: options.linkRttMs });
   const { log: requests, recovered } = options.stateDir
     ? RequestLog.open(options.dedupeWindow, options.stateDir, logger)
     : { log: new RequestLog(options.dedupeWindow), recovered: undefined };
-  const accounting = new Accounting(hardware, deps.metrics, models, options, logger);
-  const node = new EdgeNodeRuntime(options, logger, models, policies, transport, hardware, accounting, requests);
+  const accounting = new Accounting(runtime.hardware, metrics, models, { ...options, threads }, logger);
+  const node = new EdgeNodeRuntime(options, threads, logger, models, policies, transport, runtime.hardware, accounting, requests);
   await node.connect();
   if (recovered) node.recover(recovered);
-  return {
-    edgeId: options.edgeId,
-    options,
-    stats: () => node.stats.snapshot(policies.stats()),
-    link: () => transport.link(),
-    setLink: (link) => transport.setLink(link),
-    close: async () => {
-      await node.close();
-      if (!deps.transport) await real.close();
-      await hardware.close();
-      await sessions.close();
-      models.removeParts();
-    },
-  };
-}
-
-function openTransport(options: EdgeNodeOptions, logger: Logger): Promise<TensorTransport> {
-  return options.transport === 'nats'
-    ? createNatsTransport({ servers: options.natsUrl.split(','), name: options.edgeId, logger, ...options.natsAuth })
-    : createMqttTransport({ url: options.mqttUrl, edgeId: options.edgeId, clientId: `${options.edgeId}-t`, logger, tls: options.mqttTls });
+  return node;
 }
 
 /** Loads the sessions a policy uses (heads, and tails for fallbacks), so frames do not pay for it. */
-async function warmUp(models: ModelStore, policy: CompiledPolicy, options: EdgeNodeOptions): Promise<void> {
+async function warmUp(models: ModelStore, policy: CompiledPolicy, nodeThreads: number): Promise<void> {
   for (const entry of policy.entries) {
     const cut = entry.configuration.cut;
     for (const part of ['head', 'tail'] as const) {
       if ((part === 'head' && cut === 'input') || (part === 'tail' && cut === 'output')) continue;
-      (await models.session(policy.model, part, cut, { threads: hostThreads(entry.configuration.edge_threads, options.threads) })).release();
+      (await models.session(policy.model, part, cut, { threads: hostThreads(entry.configuration.edge_threads, nodeThreads) })).release();
     }
   }
 }
@@ -126,10 +118,12 @@ class EdgeNodeRuntime {
 
   constructor(
     readonly options: EdgeNodeOptions,
+    /** Session threads of the node (sessionThreads of its options). */
+    threads: number,
     readonly logger: Logger,
     readonly models: ModelStore,
     readonly policies: PolicyStore,
-    readonly transport: TensorTransport,
+    readonly transport: ShapedTransport,
     readonly hardware: NodeHardware,
     readonly accounting: Accounting,
     readonly requests: RequestLog,
@@ -143,7 +137,7 @@ class EdgeNodeRuntime {
       transport,
       hardware,
       edgeId: options.edgeId,
-      threads: options.threads,
+      threads,
       minCloudWaitMs: options.minCloudWaitMs,
       onEdge: (work) => computing.run(work),
       tailEstimateMs: (model, cut) => this.#tailEstimates.get(`${model}\u0000${cut}`) ?? 0,

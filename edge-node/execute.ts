@@ -8,11 +8,11 @@
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { codecFromName, decodeTensor, encodeTensor } from '../codec/index.ts';
-import { DynasplitError, ErrorCodes, isDynasplitError, isErrorCode } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, isDynasplitError } from '../common/index.ts';
 import type { DilationSetting, NodeHardware } from '../hardware/index.ts';
 import type { ModelStore } from '../model/index.ts';
 import { EDGE_ONLY_CUT, type Entry } from '../policy/index.ts';
-import type { TensorTransport } from '../transport/index.ts';
+import { replyError, type TensorTransport } from '../transport/index.ts';
 import type { Admitted } from './frames.ts';
 
 export interface Outcome {
@@ -112,11 +112,8 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
       cloud_accelerator: config.cloud_accelerator ?? '',
     }, { timeoutMs });
     const roundTrip = performance.now() - sentAt;
-    if (reply.error?.code) {
-      // A worker's code is only passed on when it is one of ours; anything else is a transport fault.
-      const code = isErrorCode(reply.error.code) ? reply.error.code : ErrorCodes.TRANSPORT;
-      throw new DynasplitError(code, `cloud worker ${reply.worker_id}: ${reply.error.code}: ${reply.error.message}`, { retryable: reply.error.retryable === true });
-    }
+    const failed = replyError(reply);
+    if (failed) throw failed;
     if (!reply.output) throw new DynasplitError(ErrorCodes.TRANSPORT, `cloud worker ${reply.worker_id} sent no output`);
     const cloudMs = reply.queue_ms + reply.decode_ms + reply.compute_ms + reply.encode_ms;
     return {

@@ -1,8 +1,8 @@
 /** Building the Result messages an edge node publishes: pure functions of what happened. */
-import { DynasplitError, ErrorCodes, isDynasplitError } from '../common/index.ts';
 import { topK } from '../model/index.ts';
 import type { Entry } from '../policy/index.ts';
-import type { ErrorInfoProperties, ResultProperties } from '../schemas/index.ts';
+import type { ResultProperties } from '../schemas/index.ts';
+import { errorInfo } from '../transport/index.ts';
 import type { Outcome } from './execute.ts';
 import type { Admitted } from './frames.ts';
 
@@ -62,11 +62,4 @@ export function errorResult(origin: ErrorOrigin, err: unknown, ctx: ResultContex
     error: errorInfo(err),
     completed_at_ms: Date.now(),
   };
-}
-
-export function errorInfo(err: unknown): ErrorInfoProperties {
-  const coded = isDynasplitError(err)
-    ? err
-    : new DynasplitError(ErrorCodes.INFERENCE, err instanceof Error ? err.message : String(err), { cause: err });
-  return { code: coded.code, message: coded.message, retryable: coded.retryable };
 }

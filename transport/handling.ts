@@ -3,7 +3,7 @@
  * from the wire, run the worker's handler so that it never throws, turn failures into the ErrorInfo
  * of a TailReply, and track in-flight work so `close()` can drain it. No I/O here.
  */
-import { DynasplitError, ErrorCodes, isDynasplitError, isErrorCode, type Logger } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, isDynasplitError, isErrorCode, type ErrorCode, type Logger } from '../common/index.ts';
 import { TailReply, TailRequest, type ErrorInfoProperties, type TailReplyProperties } from '../schemas/index.ts';
 import type { TailHandler } from './tensor-transport.ts';
 
@@ -24,7 +24,10 @@ export function decodeTailRequest(bytes: Uint8Array): TailRequest {
   }
 }
 
-/** Random bytes sometimes parse as protobuf; a request without a tensor is never a real one: BAD_TENSOR. */
+/**
+ * Random bytes sometimes parse as protobuf; a request without a tensor is never a real one: BAD_TENSOR.
+ * The one check of it: both transports run it before a handler sees the request.
+ */
 export function checkTailRequest(request: TailRequest): TailRequest {
   if (request.tensor === null || request.tensor === undefined) {
     throw new DynasplitError(ErrorCodes.BAD_TENSOR, `tail request '${request.request_id}' carries no tensor`, {
@@ -34,7 +37,10 @@ export function checkTailRequest(request: TailRequest): TailRequest {
   return request;
 }
 
-/** Decodes the TailReply that answers a request; the edge side only. */
+/**
+ * Decodes the TailReply that answers a request; the edge side only. The one place a reply's error
+ * code is normalised: every reply either transport resolves with has passed here.
+ */
 export function decodeReply(bytes: Uint8Array): TailReply {
   let reply: TailReply;
   try {
@@ -57,23 +63,48 @@ export function errorInfo(err: unknown): ErrorInfoProperties {
   return { code: ErrorCodes.INFERENCE, message, retryable: false };
 }
 
-/** A reply that carries only an error, for a request the worker could not even hand to its handler. */
-export function errorReply(requestId: string, err: unknown, receivedAtMs: number): TailReplyProperties {
-  return { request_id: requestId, error: errorInfo(err), received_at_ms: receivedAtMs };
+/**
+ * A reply's error as a DynasplitError (undefined when the reply has none), keeping the worker's
+ * `retryable`. Its code was normalised by decodeReply: one of ours, else TRANSPORT.
+ */
+export function replyError(reply: Pick<TailReplyProperties, 'error' | 'worker_id'>): DynasplitError | undefined {
+  const error = reply.error;
+  if (!error?.code) return undefined;
+  return new DynasplitError(error.code as ErrorCode, `cloud worker ${reply.worker_id ?? ''}: ${error.message ?? ''}`, {
+    retryable: error.retryable === true,
+    details: { workerId: reply.worker_id ?? '' },
+  });
 }
 
 /**
- * Runs the worker's handler. Never rejects: a throw becomes an error reply, so the requester gets an
- * answer instead of waiting for its timeout. Fills `request_id` and `received_at_ms` when the handler
- * leaves them out, since the edge matches replies to requests by them.
+ * A reply that carries only an error: the one place error replies are built, for a handler that
+ * threw and for a request the worker could not even hand to its handler. `workerId`: the serving
+ * worker (ServeOptions.workerId), '' when it did not say.
  */
-export async function runHandler(handler: TailHandler, request: TailRequest, receivedAtMs: number, logger: Logger): Promise<TailReplyProperties> {
+export function errorReply(requestId: string, err: unknown, receivedAtMs: number, workerId = ''): TailReplyProperties {
+  return { request_id: requestId, worker_id: workerId, error: errorInfo(err), received_at_ms: receivedAtMs };
+}
+
+/**
+ * Runs the worker's handler. Never rejects: a throw becomes an error reply (errorReply, with its code
+ * and `retryable`), so the requester gets an answer instead of waiting for its timeout. Fills
+ * `request_id`, `received_at_ms` and `worker_id` when the handler leaves them out, since the edge
+ * matches replies to requests by them (and names the worker in its errors).
+ */
+export async function runHandler(
+  handler: TailHandler, request: TailRequest, receivedAtMs: number, logger: Logger, workerId = '',
+): Promise<TailReplyProperties> {
   try {
     const reply = await handler(request);
-    return { ...reply, request_id: reply.request_id || request.request_id, received_at_ms: reply.received_at_ms || receivedAtMs };
+    return {
+      ...reply,
+      request_id: reply.request_id || request.request_id,
+      received_at_ms: reply.received_at_ms || receivedAtMs,
+      worker_id: reply.worker_id || workerId,
+    };
   } catch (err) {
     logger.warn({ err, requestId: request.request_id, model: request.model }, 'tail handler failed');
-    return errorReply(request.request_id, err, receivedAtMs);
+    return errorReply(request.request_id, err, receivedAtMs, workerId);
   }
 }
 

@@ -7,5 +7,6 @@ export { createNatsTransport } from './nats-transport.ts';
 export type { NatsAuth, NatsTransportOptions } from './nats-transport.ts';
 export { createMqttTransport, DEFAULT_MQTT_URL } from './mqtt-transport.ts';
 export type { MqttTransportOptions } from './mqtt-transport.ts';
+export { errorInfo, replyError } from './handling.ts';
 export { shapeTransport, oneWayMs } from './shaped-transport.ts';
 export type { LinkSettings, ShapedTransport } from './shaped-transport.ts';

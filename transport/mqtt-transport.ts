@@ -70,6 +70,8 @@ interface Waiter {
 
 interface ActiveServing {
   handler: TailHandler;
+  /** ServeOptions.workerId: set on the replies of this serving. */
+  workerId: string;
   inFlight: InFlight;
   close(): Promise<void>;
 }
@@ -153,7 +155,7 @@ class MqttTransport implements TensorTransport {
 
   #route(topic: string, payload: Buffer): void {
     if (topic === this.#replyTopic) this.#onReply(payload);
-    else if (topic.startsWith(TAIL_PREFIX) && this.#serving) this.#serving.inFlight.track(this.#answer(this.#serving.handler, payload, topic));
+    else if (topic.startsWith(TAIL_PREFIX) && this.#serving) this.#serving.inFlight.track(this.#answer(this.#serving, payload, topic));
   }
 
   #onReply(payload: Buffer): void {
@@ -179,6 +181,7 @@ class MqttTransport implements TensorTransport {
     let closing: Promise<void> | undefined;
     const serving: ActiveServing = {
       handler,
+      workerId: options.workerId ?? '',
       inFlight: new InFlight(),
       close: () => (closing ??= this.#stopServing(serving, filters)),
     };
@@ -202,7 +205,7 @@ class MqttTransport implements TensorTransport {
   }
 
   /** Handles one request message. Never rejects: every failure is logged or answered. */
-  async #answer(handler: TailHandler, payload: Buffer, topic: string): Promise<void> {
+  async #answer(serving: ActiveServing, payload: Buffer, topic: string): Promise<void> {
     const receivedAtMs = Date.now();
     let request: TailRequest;
     try {
@@ -218,10 +221,10 @@ class MqttTransport implements TensorTransport {
     }
     let reply: TailReplyProperties;
     try {
-      reply = await runHandler(handler, checkTailRequest(request), receivedAtMs, this.#logger);
+      reply = await runHandler(serving.handler, checkTailRequest(request), receivedAtMs, this.#logger, serving.workerId);
     } catch (err) {
       this.#logger.warn({ err, topic, requestId: request.request_id }, 'bad tail request');
-      reply = errorReply(request.request_id, err, receivedAtMs);
+      reply = errorReply(request.request_id, err, receivedAtMs, serving.workerId);
     }
     const body = TailReply.encode({ ...reply, correlation_id: request.correlation_id }).finish();
     await this.#client.publishAsync(request.reply_to, toBuffer(body), { qos: this.#qos })

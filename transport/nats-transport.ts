@@ -253,7 +253,7 @@ class NatsTransport implements TensorTransport {
           queue,
           callback: (err, msg) => {
             if (err) this.#logger.error({ err, subject }, 'tail subscription failed');
-            else inFlight.track(this.#answer(handler, msg));
+            else inFlight.track(this.#answer(handler, msg, options.workerId ?? ''));
           },
         }));
       }
@@ -276,20 +276,20 @@ class NatsTransport implements TensorTransport {
   }
 
   /** Handles one request message end to end. Never rejects: every failure is logged or answered. */
-  async #answer(handler: TailHandler, msg: Msg): Promise<void> {
+  async #answer(handler: TailHandler, msg: Msg, workerId: string): Promise<void> {
     const receivedAtMs = Date.now();
     let reply: TailReplyProperties;
     try {
       const ref = parseChunkRef(msg.headers);
       const request = decodeRequest(ref ? await fetchChunks(this.#nc, ref, WORKER_TRANSFER_MS) : msg.data);
-      reply = await runHandler(handler, request, receivedAtMs, this.#logger);
+      reply = await runHandler(handler, request, receivedAtMs, this.#logger, workerId);
     } catch (err) {
       // runHandler never throws: this is a request that could not be read (headers, chunks, protobuf).
       const coded = err instanceof DynasplitError ? err : new DynasplitError(ErrorCodes.TRANSPORT,
         `cannot fetch the chunks of the request: ${errMessage(err)}`, { cause: err, retryable: true });
       const requestId = msg.headers?.get(HEADERS.requestId) ?? '';
       this.#logger.warn({ err: coded, subject: msg.subject, requestId, bytes: msg.data.length }, 'bad tail request');
-      reply = errorReply(requestId, coded, receivedAtMs);
+      reply = errorReply(requestId, coded, receivedAtMs, workerId);
     }
     this.#reply(msg, reply);
   }

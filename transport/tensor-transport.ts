@@ -13,9 +13,10 @@ export interface RequestOptions {
 }
 
 /**
- * Handles one tail request on the cloud side; its reply is sent back to the requester. A throw
- * becomes a reply whose `error` carries the DynasplitError's code (else DYNASPLIT_ERR_INFERENCE);
- * `request_id` and `received_at_ms` are filled in when the handler leaves them empty.
+ * Handles one tail request on the cloud side; its reply is sent back to the requester. The request
+ * has been checked: it carries a tensor. A throw becomes a reply whose `error` carries the
+ * DynasplitError's code and `retryable` (else DYNASPLIT_ERR_INFERENCE, not retryable);
+ * `request_id`, `received_at_ms` and `worker_id` are filled in when the handler leaves them empty.
  */
 export type TailHandler = (request: TailRequest) => Promise<TailReplyProperties>;
 
@@ -24,6 +25,8 @@ export interface ServeOptions {
   models?: string[];
   /** Shared-subscription / queue group; default CLOUD_GROUP. Workers in one group share the load. */
   group?: string;
+  /** The serving worker's id, set on replies that leave it out (error replies included); default ''. */
+  workerId?: string;
 }
 
 export interface Serving {

@@ -1,0 +1,8 @@
+/**
+ * Front door of the node runtime: the set-up an edge node and a cloud worker share (models and
+ * their sessions, hardware, transport) and the rule for their session threads.
+ */
+export { startNodeRuntime } from './runtime.ts';
+export type { NodeRuntime, NodeRuntimeDeps, NodeRuntimeOptions } from './runtime.ts';
+export { sessionThreads } from './threads.ts';
+export type { ThreadOptions } from './threads.ts';

@@ -1,0 +1,104 @@
+/**
+ * What an edge node and a cloud worker set up the same way: the session cache and the model store
+ * with the node's models, the node's hardware (profile, frequency, energy meter) and its tensor
+ * transport. `close()` undoes it, once; a set-up that fails part-way undoes what it had done.
+ */
+import { silentLogger, type Logger, type MqttTls } from '../common/index.ts';
+import { startNodeHardware, type DeviceProfile, type NodeHardware } from '../hardware/index.ts';
+import { ModelStore, resolveModel, SessionCache } from '../model/index.ts';
+import { createMqttTransport, createNatsTransport, type NatsAuth, type TensorTransport } from '../transport/index.ts';
+import { sessionThreads } from './threads.ts';
+
+export interface NodeRuntimeOptions {
+  /**
+   * 'edge' opens its transport as an edge (MQTT: a client `ID-t` with reply topics of the edge `ID`,
+   * beside the node's own frames client `ID`); 'worker' as a worker (client `ID`).
+   */
+  role: 'edge' | 'worker';
+  /** The node's id: edgeId or workerId. */
+  nodeId: string;
+  /** Served models: name -> .onnx path or zoo name. */
+  models: Record<string, string>;
+  modelCacheDir: string;
+  /** Where split parts are written (removed on close). */
+  workDir: string;
+  /** MiB of model weights kept loaded. */
+  memoryBudgetMb: number;
+  /** Threads asked for; 0 = none asked (see sessionThreads). */
+  threads: number;
+  /** onnxruntime execution provider; default 'cpu'. */
+  executionProvider?: string;
+  profile: string;
+  energyMeter: 'modelled' | 'rapl' | 'mqtt';
+  powerMeterTopic?: string;
+  /** Root of the cpufreq sysfs tree; default /sys. */
+  sysfsRoot?: string;
+  transport: 'mqtt' | 'nats';
+  mqttUrl: string;
+  natsUrl: string;
+  mqttTls?: MqttTls;
+  natsAuth?: NatsAuth;
+}
+
+export interface NodeRuntimeDeps {
+  /** The node's logger (already a child naming the component and node). */
+  logger?: Logger;
+  /** A transport to use instead of opening one (then close() leaves it open). */
+  transport?: TensorTransport;
+  /** A calibrated host profile to reuse (otherwise calibrated once per process). */
+  host?: DeviceProfile;
+}
+
+export interface NodeRuntime {
+  /** Intra-op threads of the node's sessions (sessionThreads of the options). */
+  readonly threads: number;
+  readonly sessions: SessionCache;
+  readonly models: ModelStore;
+  readonly hardware: NodeHardware;
+  readonly transport: TensorTransport;
+  /** Closes the transport (unless handed in), the hardware and the sessions; removes split parts. Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function startNodeRuntime(options: NodeRuntimeOptions, deps: NodeRuntimeDeps = {}): Promise<NodeRuntime> {
+  const logger = deps.logger ?? silentLogger();
+  const threads = sessionThreads(options);
+  const sessions = new SessionCache({
+    memoryBudgetBytes: options.memoryBudgetMb * 1024 * 1024,
+    threads,
+    executionProvider: options.executionProvider,
+    onFallback: (message) => logger.warn(message),
+  });
+  const models = new ModelStore({ workDir: options.workDir, sessions });
+  // Undo steps, last first: on a failed set-up and on close.
+  const undo: Array<() => Promise<void> | void> = [() => models.removeParts(), () => sessions.close()];
+  const unwind = async () => {
+    for (const step of undo.splice(0).reverse()) await step();
+  };
+  try {
+    for (const [name, spec] of Object.entries(options.models)) {
+      await models.add(name, await resolveModel(spec, { cacheDir: options.modelCacheDir }));
+    }
+    const hardware = await startNodeHardware({
+      profile: options.profile, energyMeter: options.energyMeter, powerMeterUrl: options.mqttUrl, powerMeterTopic: options.powerMeterTopic,
+      sysfsRoot: options.sysfsRoot, host: deps.host, logger,
+    });
+    undo.push(() => hardware.close());
+    const transport = deps.transport ?? await openTransport(options, logger);
+    if (!deps.transport) undo.push(() => transport.close());
+    let closing: Promise<void> | undefined;
+    return { threads, sessions, models, hardware, transport, close: () => (closing ??= unwind()) };
+  } catch (err) {
+    await unwind().catch((cleanup: unknown) => logger.warn({ err: (cleanup as Error).message }, 'clean-up after a failed start failed'));
+    throw err;
+  }
+}
+
+function openTransport(options: NodeRuntimeOptions, logger: Logger): Promise<TensorTransport> {
+  if (options.transport === 'nats') {
+    return createNatsTransport({ servers: options.natsUrl.split(','), name: options.nodeId, logger, ...options.natsAuth });
+  }
+  return options.role === 'edge'
+    ? createMqttTransport({ url: options.mqttUrl, edgeId: options.nodeId, clientId: `${options.nodeId}-t`, logger, tls: options.mqttTls })
+    : createMqttTransport({ url: options.mqttUrl, clientId: options.nodeId, logger, tls: options.mqttTls });
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCodes, silentLogger } from '../../../common/index.ts';
+import { Accounting, combinedSource } from '../../../edge-node/accounting.ts';
+import type { Outcome } from '../../../edge-node/execute.ts';
+import { createModelledMeter, idlePowerW, loadProfile, modelledJoules, type NodeHardware } from '../../../hardware/index.ts';
+import { EmbeddedMetricsStore } from '../../../metrics/index.ts';
+import type { ModelStore } from '../../../model/index.ts';
+import { configuration, type Entry } from '../../../policy/index.ts';
+
+const RPI = loadProfile('rpi4');
+const options = { edgeId: 'e1', edgeClass: 'default', agreementSampleRate: 0, threads: 1 };
+const entry: Entry = { configuration: configuration({ cut: 'c1', codec: 'fp16', edge_frequency_mhz: 1000 }), latencyMs: 0, latencyP95Ms: 0, energyJ: 0, accuracy: 0 };
+
+/** Accounting over a modelled rpi4 meter: energy reads only `hardware.meter`, records only `metrics`. */
+function accounting(metrics?: EmbeddedMetricsStore): Accounting {
+  const hardware = { meter: createModelledMeter({ profile: RPI }) } as unknown as NodeHardware;
+  return new Accounting(hardware, metrics, undefined as unknown as ModelStore, options, silentLogger());
+}
+
+function outcome(over: Partial<Outcome>): Outcome {
+  return {
+    logits: new Float32Array(2), edgeComputeMs: 0, encodeMs: 0, transferMs: 0, roundTripMs: 0, unemulatedMs: 0, cloudQueueMs: 0,
+    cloudComputeMs: 0, reconfigureMs: 0, tensorBytes: 0, workerId: '', edgeFallback: false, cloudEnergyJ: 0, cloudEnergySource: '',
+    cloudLatencySource: '', ...over,
+  };
+}
+
+const edgeJ = (computeMs: number, idleMs: number) => modelledJoules(RPI, { computeMs, idleMs, frequencyMhz: 1000 });
+
+describe('edge accounting: energy', () => {
+  it('charges idle power for the time the request held the edge beyond its compute and the host-only time', async () => {
+    const a = accounting();
+    const split = outcome({ edgeComputeMs: 20, unemulatedMs: 30, workerId: 'w', cloudEnergyJ: 0.7, cloudEnergySource: 'modelled' });
+    const energy = await a.energy(a.start(), split, 100, entry);
+    // 100 ms elapsed - 20 ms computing - 30 ms of host time no emulated device spends = 50 ms idle.
+    expect(energy.edge_joules).toBeCloseTo(edgeJ(20, 50), 12);
+    expect(energy.edge_joules - edgeJ(20, 0)).toBeCloseTo(idlePowerW(RPI) * 50 / 1000, 12);
+    expect(energy.cloud_joules).toBe(0.7);
+    expect(energy.joules).toBeCloseTo(edgeJ(20, 50) + 0.7, 12);
+    expect(energy.source).toBe('modelled');
+  });
+
+  it('never charges negative idle time when host-only time exceeds what is left', async () => {
+    const a = accounting();
+    const energy = await a.energy(a.start(), outcome({ edgeComputeMs: 20, unemulatedMs: 30 }), 40, entry);
+    expect(energy.edge_joules).toBeCloseTo(edgeJ(20, 0), 12);
+    expect(energy.joules).toBe(energy.edge_joules);
+  });
+
+  it('has no complete figure for an offloaded request whose worker did not meter; ignores cloud figures of an edge-only one', async () => {
+    const a = accounting();
+    const unmetered = await a.energy(a.start(), outcome({ edgeComputeMs: 10, workerId: 'w', cloudEnergyJ: 5, cloudEnergySource: '' }), 10, entry);
+    expect(unmetered).toMatchObject({ source: '', cloud_joules: 0 });
+    expect(unmetered.joules).toBeCloseTo(edgeJ(10, 0), 12);
+    const local = await a.energy(a.start(), outcome({ edgeComputeMs: 10, cloudEnergyJ: 5, cloudEnergySource: 'measured' }), 10, entry);
+    expect(local).toMatchObject({ source: 'modelled', cloud_joules: 0 });
+  });
+
+  it('combines sources to the weakest: modelled < emulated < measured; an empty side is no part', () => {
+    expect(combinedSource('measured', 'modelled')).toBe('modelled');
+    expect(combinedSource('emulated', 'measured')).toBe('emulated');
+    expect(combinedSource('measured', 'measured')).toBe('measured');
+    expect(combinedSource('', 'emulated')).toBe('emulated');
+    expect(combinedSource('measured', '')).toBe('measured');
+  });
+});
+
+describe('edge accounting: metrics', () => {
+  it('records a link sample when a tensor crossed, and after a timeout (a lower bound), not after another fault', async () => {
+    const metrics = new EmbeddedMetricsStore();
+    const a = accounting(metrics);
+    const result = { request_id: 'r', model: 'm', completed_at_ms: 1_000 };
+    a.record(result, undefined, outcome({ tensorBytes: 4096, transferMs: 8, roundTripMs: 10, workerId: 'w' }));
+    a.record(result, undefined, outcome({ tensorBytes: 4096, transferMs: 50, roundTripMs: 50, edgeFallback: true, fallbackCode: ErrorCodes.TIMEOUT }));
+    a.record(result, undefined, outcome({ tensorBytes: 4096, transferMs: 1, roundTripMs: 1, edgeFallback: true, fallbackCode: ErrorCodes.TRANSPORT }));
+    a.record(result, undefined, outcome({}));
+    expect((await metrics.linkStats({ sinceMs: 0, edgeId: 'e1' })).samples).toBe(2);
+    expect(metrics.stats().written).toBe(4 + 2);
+  });
+});
