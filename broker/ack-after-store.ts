@@ -11,12 +11,12 @@
  *
  * The fix sits on `authorizePublish`, the hook aedes runs just before enqueuePublish, with the same
  * packet object (handlePublish: runSeries over [authorizePublish, enqueuePublish]). For a QoS 1
- * PUBLISH from a client it runs `broker.publish` itself and calls back once that has finished:
- * retained and queued copies are in the store, connected subscribers have been written to. aedes
- * then writes the PUBACK and calls `broker.publish` again with that packet object, which the wrapper
- * installed by `attach` completes at once instead of publishing twice. A failed publish (a store
- * error) becomes the hook's error: aedes closes the connection without a PUBACK and the client sends
- * the message again on its next connection.
+ * PUBLISH from a client it publishes the packet itself (`DynasplitAedes.publishAhead`,
+ * ./aedes-internals.ts) and calls back once that has finished: retained and queued copies are in
+ * the store, connected subscribers have been written to. aedes then writes the PUBACK and calls
+ * `publish` again with that packet object, which completes at once instead of publishing twice. A
+ * failed publish (a store error) becomes the hook's error: aedes closes the connection without a
+ * PUBACK and the client sends the message again on its next connection.
  *
  * What remains: "stored" means the persistence's write resolved. LevelDB (classic-level, no `sync`)
  * has then handed it to the operating system, which keeps it when the broker process dies
@@ -25,39 +25,26 @@
  * aedes' QoS 2 path does; a publisher's next packets were already waiting for them (lib/client.js
  * reads on only when the publish has completed).
  */
-import type { Aedes, Client, PublishPacket } from 'aedes';
+import type { Client, PublishPacket } from 'aedes';
+import type { DynasplitAedes } from './aedes-internals.ts';
 
 type PublishCallback = (error?: Error | null) => void;
-/** aedes.js `publish(packet, client, done)`, also callable as `publish(packet, done)` */
-type Publish = (packet: PublishPacket, client: Client | null | PublishCallback, done?: PublishCallback) => void;
 
 export class AckAfterStore {
-  /** PUBLISH packets already published by the hook, until aedes asks to publish them */
-  readonly #published = new WeakSet<PublishPacket>();
-  #publish: Publish | undefined;
+  #broker: DynasplitAedes | undefined;
+
+  /** The broker to publish through; until it is set, the hook lets every packet pass. */
+  use(broker: DynasplitAedes): void {
+    this.#broker = broker;
+  }
 
   /** The last step of aedes' `authorizePublish`: run it only once the packet has been authorized. */
   readonly authorizePublish = (client: Client | null, packet: PublishPacket, callback: PublishCallback): void => {
     // A client's QoS 1 PUBLISH carries its messageId; wills (lib/client.js close) carry none.
-    if (!this.#publish || !client || packet.qos !== 1 || packet.cmd !== 'publish' || typeof packet.messageId !== 'number') {
+    if (!this.#broker || !client || packet.qos !== 1 || packet.cmd !== 'publish' || typeof packet.messageId !== 'number') {
       callback(null);
       return;
     }
-    this.#published.add(packet);
-    this.#publish(packet, client, (err) => {
-      if (err) this.#published.delete(packet);
-      callback(err ?? null);
-    });
+    this.#broker.publishAhead(packet, client, callback);
   };
-
-  /** Wraps `aedes.publish`; call once, right after `Aedes.createBroker`. */
-  attach(aedes: Aedes): void {
-    const target = aedes as unknown as { publish: Publish };
-    const publish = target.publish.bind(aedes);
-    this.#publish = publish;
-    target.publish = (packet, client, done) => {
-      if (!this.#published.delete(packet)) return publish(packet, client, done);
-      (typeof client === 'function' ? client : done)?.(null);
-    };
-  }
 }

@@ -1,17 +1,10 @@
 /**
- * Types for aedes-persistence-level 9.x, which ships none: the factory and the part of the
- * persistence it returns (an aedes-persistence CallBackPersistence over AsyncLevelPersistence)
- * that broker/session-store.ts calls itself. aedes calls the rest.
+ * Types for aedes-persistence-level 9.x, which ships none. It returns an aedes-persistence
+ * CallBackPersistence over its AsyncLevelPersistence, whose promise forms are what aedes 1.x calls;
+ * broker/session-store.ts types it as ./persistence.ts's AsyncPersistence.
  */
 declare module 'aedes-persistence-level' {
-  export interface LevelPersistence {
-    /** The client's stored subscriptions, `$share/...` ones as the client sent them. */
-    subscriptionsByClient(client: { id: string }): Promise<{ topic: string; qos: number }[]>;
-    /** Closes the LevelDB instance it was given. */
-    destroy(): Promise<void>;
-  }
-
   /** `db`: an abstract-level database (level >= 9) whose values are Buffers (msgpack-lite). */
-  function aedesPersistenceLevel(db: unknown): LevelPersistence;
+  function aedesPersistenceLevel(db: unknown): unknown;
   export default aedesPersistenceLevel;
 }

@@ -7,6 +7,10 @@
  * when stores finish out of order (./delivery-dedupe.ts). Used standalone (`dynasplit broker`) and
  * embedded in-process by the demo and the tests.
  *
+ * The extensions reach aedes through what it is given at construction: its hooks and a persistence
+ * decorator (./persistence.ts). The few aedes internals they rely on are in ./aedes-internals.ts,
+ * whose version gate makes the broker refuse to start on an aedes they were not checked against.
+ *
  * MQTT 3.1 and 3.1.1 only: aedes 1.2 answers a CONNECT with protocol level 5 with return code 1,
  * "unacceptable protocol version" (lib/handlers/connect.js init, [MQTT-3.1.2-2]).
  */
@@ -14,15 +18,17 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Server as TlsServer } from 'node:tls';
-import { Aedes, type AedesOptions, type Client, type PublishPacket } from 'aedes';
+import type { Aedes, AedesOptions, AedesPublishPacket, Client, PublishPacket } from 'aedes';
 import { pino, type Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { AckAfterStore } from './ack-after-store.ts';
 import { AuthRefusal, BrokerAuth, type AuthStats } from './auth.ts';
-import { attachDeliveryDedupe } from './delivery-dedupe.ts';
+import { DynasplitAedes } from './aedes-internals.ts';
+import { DeliveryDedupe } from './delivery-dedupe.ts';
 import { parseBrokerOptions, type BrokerOptions } from './options.ts';
 import { guardPacketSize, type PacketSizeViolation } from './packet-size.ts';
+import { BrokerPersistence } from './persistence.ts';
 import { openSessionStore, type SessionStore } from './session-store.ts';
 import { SharedSubscriptions, type SharedSubscriptionStats } from './shared-subscriptions.ts';
 import { createTlsListener, loadTlsFiles } from './tls.ts';
@@ -82,12 +88,12 @@ export async function startBroker(options: Partial<BrokerOptions> = {}, deps: Br
   const tlsFiles = opts.tlsPort === undefined ? undefined : await loadTlsFiles(opts);
   const store = await openSessionStore(opts.persistence, logger);
   const shared = new SharedSubscriptions(logger);
-  const ack = new AckAfterStore();
   let aedes: Aedes;
   try {
-    aedes = await startAedes(store, shared, auth, ack);
+    aedes = await startAedes(store, shared, auth);
   } catch (cause) {
     await store.close();
+    if (cause instanceof DynasplitError) throw cause;
     throw new DynasplitError(ErrorCodes.TRANSPORT, `broker cannot load its sessions from ${store.location}: ${(cause as Error).message}`,
       { cause, details: { persistenceDir: opts.persistence?.dir } });
   }
@@ -145,14 +151,19 @@ export async function startBroker(options: Partial<BrokerOptions> = {}, deps: Br
   };
 }
 
-/** aedes over the store, with the hooks and wrappers attached and the stored group members known. */
-async function startAedes(store: SessionStore, shared: SharedSubscriptions, auth: BrokerAuth | undefined, ack: AckAfterStore): Promise<Aedes> {
-  const aedes = await Aedes.createBroker({ ...hooks(shared, auth, ack), persistence: store.persistence });
+/**
+ * aedes over the store (wrapped so that shared subscriptions take part in queueing), with the hooks,
+ * listening to its events, and the stored group members known. Refuses an aedes version the
+ * extensions were not written for (DYNASPLIT_ERR_UNSUPPORTED_VERSION, ./aedes-internals.ts).
+ */
+async function startAedes(store: SessionStore, shared: SharedSubscriptions, auth: BrokerAuth | undefined): Promise<Aedes> {
+  const ack = new AckAfterStore();
+  const aedes = new DynasplitAedes({ ...hooks(shared, auth, ack, new DeliveryDedupe()), persistence: new BrokerPersistence(store.persistence, shared) });
+  ack.use(aedes);
+  shared.listen(aedes);
+  auth?.attach(aedes);
   try {
-    ack.attach(aedes);
-    attachDeliveryDedupe(aedes);
-    shared.attach(aedes);
-    auth?.attach(aedes);
+    await aedes.listen();
     shared.restore(await store.sharedSubscriptions());
     return aedes;
   } catch (err) {
@@ -165,11 +176,17 @@ async function startAedes(store: SessionStore, shared: SharedSubscriptions, auth
  * aedes' hooks: reserved prefixes, then the ACL (when there is a users file), then shared
  * subscriptions, which rewrite `$share/GROUP/F` to F — so the ACL sees the filter as the client sent
  * it, and a refused filter never joins a group. A PUBLISH that passes every check is published by
- * `ack` before aedes acknowledges it.
+ * `ack` before aedes acknowledges it. A delivery is first checked for being a copy (`dedupe`), then
+ * against the ACL, then against the group picks.
  */
-function hooks(shared: SharedSubscriptions, auth: BrokerAuth | undefined, ack: AckAfterStore): AedesOptions {
+function hooks(shared: SharedSubscriptions, auth: BrokerAuth | undefined, ack: AckAfterStore, dedupe: DeliveryDedupe): AedesOptions {
   const publishChecks = auth ? [authorizePublish, auth.authorizePublish, ack.authorizePublish] : [authorizePublish, ack.authorizePublish];
-  const base = { authorizePublish: inSeries(publishChecks), authorizeSubscribe: shared.authorizeSubscribe, authorizeForward: shared.authorizeForward };
+  const base = {
+    preConnect: dedupe.preConnect,
+    authorizePublish: inSeries(publishChecks),
+    authorizeSubscribe: shared.authorizeSubscribe,
+    authorizeForward: (client: Client, packet: AedesPublishPacket) => (dedupe.isCopy(client, packet) ? null : shared.authorizeForward(client, packet)),
+  };
   if (!auth) return base;
   return {
     ...base,
@@ -178,7 +195,7 @@ function hooks(shared: SharedSubscriptions, auth: BrokerAuth | undefined, ack: A
       if (err || !allowed) callback(err, null);
       else shared.authorizeSubscribe(client, allowed, callback);
     }),
-    authorizeForward: (client, packet) => (auth.mayForward(client, packet) ? shared.authorizeForward(client, packet) : null),
+    authorizeForward: (client, packet) => (dedupe.isCopy(client, packet) || !auth.mayForward(client, packet) ? null : shared.authorizeForward(client, packet)),
   };
 }
 

@@ -21,45 +21,35 @@
  * The copies of one message reach a client within one synchronous call: mqemitter calls every
  * listener matching a packet in one loop (mqemitter.js `_do` -> fastparallel), and each
  * subscription's listener (lib/handlers/subscribe.js addSubs) calls `deliverQoS` or `deliver0`,
- * which runs `dedupe` synchronously. So "the same packet as the last one handed to this client"
- * tells a copy from a new message, whatever the order. `attachDeliveryDedupe` wraps each client's
- * two deliver functions (addSubs reads them when a subscription is added) so that `dedupe` refuses
- * exactly that: a packet whose counter is not the one recorded last is new, and the record is moved
- * just below its counter so that aedes' comparison passes. A QoS 0 packet on a QoS 1 subscription
- * goes from `deliverQoS` on to `deliver0` before `dedupe` has run: the record is still below, and
- * the packet goes out once.
+ * which runs `dedupe` and then `authorizeForward` synchronously. So "the same packet as the last one
+ * handed to this client" tells a copy from a new message, whatever the order. `preConnect` (the
+ * hook aedes runs on CONNECT, before any subscription of the client exists) turns aedes' counter
+ * dedupe off for the client (./aedes-internals.ts), and `isCopy`, the first step of the broker's
+ * `authorizeForward`, refuses exactly such a copy. A QoS 0 packet on a QoS 1 subscription goes
+ * from `deliverQoS` on to `deliver0` before either check: it is looked at once.
  */
-import type { Aedes, AedesPublishPacket } from 'aedes';
+import type { AedesPublishPacket, Client, ConnectPacket } from 'aedes';
+import { disableCounterDedupe } from './aedes-internals.ts';
 
-type Deliver = (packet: AedesPublishPacket, callback: () => void) => void;
+export class DeliveryDedupe {
+  /** brokerId:brokerCounter of the last live packet handed to each client */
+  readonly #last = new WeakMap<Client, string>();
 
-/** The parts of lib/client.js's Client used here (not in aedes' types). */
-interface DeliveringClient {
-  /** broker id -> brokerCounter of the last packet handed to this client */
-  duplicates: Record<string, number | undefined>;
-  deliver0: Deliver;
-  deliverQoS: Deliver;
-}
-
-/** Wraps `aedes.handle`, so every connection's client dedupes by packet; call once, before listening. */
-export function attachDeliveryDedupe(aedes: Aedes): void {
-  const handle = aedes.handle;
-  aedes.handle = (stream, request) => {
-    const client = handle(stream, request);
-    dedupeByPacket(client as unknown as DeliveringClient);
-    return client;
+  /** aedes `preConnect` hook: accepts every connection; aedes' own dedupe is off for it. */
+  readonly preConnect = (client: Client, _packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void): void => {
+    disableCounterDedupe(client);
+    callback(null, true);
   };
-}
 
-/** Runs before any subscription exists: aedes creates the client and reads CONNECT later. */
-function dedupeByPacket(client: DeliveringClient): void {
-  for (const name of ['deliver0', 'deliverQoS'] as const) {
-    const deliver = client[name];
-    client[name] = (packet, callback) => {
-      const brokerId = packet.brokerId;
-      // No brokerId: a retained message sent on SUBSCRIBE, which aedes never dedupes.
-      if (brokerId && client.duplicates[brokerId] !== packet.brokerCounter) client.duplicates[brokerId] = packet.brokerCounter - 1;
-      deliver(packet, callback);
-    };
+  /** Whether this delivery is another copy of the packet handed to `client` last (then skip it). */
+  isCopy(client: Client, packet: AedesPublishPacket): boolean {
+    // No brokerId: a retained message sent on SUBSCRIBE, which aedes never dedupes. A numeric
+    // messageId: a redelivery from the client's session queue (lib/handlers/connect.js
+    // emptyQueueFilter), which reaches authorizeForward without dedupe; live deliveries carry none.
+    if (!packet.brokerId || typeof packet.messageId === 'number') return false;
+    const key = `${packet.brokerId}:${packet.brokerCounter}`;
+    if (this.#last.get(client) === key) return true;
+    this.#last.set(client, key);
+    return false;
   }
 }

@@ -3,7 +3,7 @@
  * sessions, their queued and in-flight QoS 1/2 messages, inbound QoS 2 state, wills and retained
  * messages. By default aedes' in-memory persistence (aedes-persistence), gone when the process ends;
  * with `persistence: { dir }`, aedes-persistence-level over a LevelDB directory, so a restarted broker
- * carries on where the last one stopped.
+ * carries on where the last one stopped. aedes gets either through ./persistence.ts's decorator.
  *
  * aedes-persistence-level 9.2 (asyncPersistence.js) stores msgpack-lite Buffers and asks for
  * `valueEncoding: 'buffer'` on each call; the database is opened with the same default so that no
@@ -11,10 +11,12 @@
  * `subscriptions:<encodeURIComponent(clientId)>:<topic filter>`.
  */
 import { Level } from 'level';
-import aedesPersistenceLevel, { type LevelPersistence } from 'aedes-persistence-level';
+import aedesPersistence from 'aedes-persistence';
+import aedesPersistenceLevel from 'aedes-persistence-level';
 import type { Logger } from 'pino';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import type { PersistenceOptions } from './options.ts';
+import type { AsyncPersistence } from './persistence.ts';
 import { SHARE_PREFIX } from './topic-filter.ts';
 
 /** A subscription of a persistent session, as stored. */
@@ -26,8 +28,8 @@ export interface StoredSubscription {
 }
 
 export interface SessionStore {
-  /** for AedesOptions.persistence; undefined: aedes' in-memory default */
-  readonly persistence: LevelPersistence | undefined;
+  /** the store, for ./persistence.ts's BrokerPersistence to wrap */
+  readonly persistence: AsyncPersistence;
   /** where it lives, for logs; 'memory' without a directory */
   readonly location: string;
   /** The stored `$share/...` subscriptions of every persistent session (none in memory at start). */
@@ -35,6 +37,12 @@ export interface SessionStore {
   /** Closes the database; idempotent. Call after aedes has closed. */
   close(): Promise<void>;
 }
+
+/**
+ * aedes' own default (aedes.js listen). aedes-persistence is CommonJS whose types declare an ES
+ * default export, and only the callback forms: the module itself is the factory.
+ */
+const memoryPersistence = aedesPersistence as unknown as () => AsyncPersistence;
 
 /** aedes-persistence-level's key prefix of stored subscriptions (asyncPersistence.js SUBSCRIPTIONS). */
 const SUBSCRIPTIONS = 'subscriptions:';
@@ -45,7 +53,8 @@ const SUBSCRIPTIONS = 'subscriptions:';
  */
 export async function openSessionStore(options: PersistenceOptions | undefined, logger: Logger): Promise<SessionStore> {
   if (options === undefined) {
-    return { persistence: undefined, location: 'memory', sharedSubscriptions: async () => [], close: async () => {} };
+    const persistence = memoryPersistence();
+    return { persistence, location: 'memory', sharedSubscriptions: async () => [], close: async () => {} };
   }
   const db = new Level<string, Buffer>(options.dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
   try {
@@ -53,14 +62,14 @@ export async function openSessionStore(options: PersistenceOptions | undefined, 
   } catch (cause) {
     throw openError(options.dir, cause);
   }
-  const persistence = aedesPersistenceLevel(db);
+  const persistence = aedesPersistenceLevel(db) as unknown as AsyncPersistence;
   logger.info({ persistenceDir: options.dir }, 'sessions and queued messages persist in LevelDB');
   let closing: Promise<void> | undefined;
   return {
     persistence,
     location: options.dir,
     sharedSubscriptions: () => storedSharedSubscriptions(db, persistence),
-    close: () => (closing ??= persistence.destroy()),
+    close: () => (closing ??= persistence.destroy().then(() => {})),
   };
 }
 
@@ -69,7 +78,7 @@ export async function openSessionStore(options: PersistenceOptions | undefined, 
  * the keys (`subscriptions:<client>:<filter>`; the id is URI-encoded, so its first ':' ends it) and
  * the subscriptions themselves from `subscriptionsByClient`, the persistence's own reader.
  */
-async function storedSharedSubscriptions(db: Level<string, Buffer>, persistence: LevelPersistence): Promise<StoredSubscription[]> {
+async function storedSharedSubscriptions(db: Level<string, Buffer>, persistence: AsyncPersistence): Promise<StoredSubscription[]> {
   const clientIds = new Set<string>();
   for await (const key of db.keys({ gte: SUBSCRIPTIONS, lt: 'subscriptions;' })) {
     const rest = key.slice(SUBSCRIPTIONS.length);
