@@ -54,8 +54,6 @@ export const ErrorCodes = {
   INFERENCE: 'DYNASPLIT_ERR_INFERENCE',
   /** An installed dependency is a version the code that relies on its internals was not written for. */
   UNSUPPORTED_VERSION: 'DYNASPLIT_ERR_UNSUPPORTED_VERSION',
-  /** An installed dependency is a version the code that relies on its internals was not written for. */
-  UNSUPPORTED_VERSION: 'DYNASPLIT_ERR_UNSUPPORTED_VERSION',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
