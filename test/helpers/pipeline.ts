@@ -40,16 +40,15 @@ export async function resultSink(url: string, sensorIds: string[]): Promise<Resu
     publishRaw: async (sensorId, payload) => {
       await client.publishAsync(topics.frames(sensorId), Buffer.from(payload), { qos: 1 });
     },
-    waitFor: async (count, timeoutMs = 30_000) => {
-      const deadline = Date.now() + timeoutMs;
-      while (all.length < count) {
-        if (Date.now() > deadline) throw new Error(`timed out with ${all.length}/${count} results`);
-        await new Promise<void>((resolve) => {
-          waiters.push(resolve);
-          setTimeout(resolve, 200);
-        });
-      }
-    },
+    waitFor: (count, timeoutMs = 30_000) => new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out with ${all.length}/${count} results`)), timeoutMs);
+      const check = (): void => {
+        if (all.length < count) return void waiters.push(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      check();
+    }),
     close: () => client.endAsync(),
   };
 }

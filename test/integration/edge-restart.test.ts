@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../broker/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
 import { encodeTensor } from '../../codec/index.ts';
@@ -46,27 +46,31 @@ describe('edge node restart', () => {
     let node = edge();
     await node.waitFor(/edge node serving/);
     const tensors = inputs([1, 3, 32, 32], 8);
+    // Resolves on the broker's PUBACK: from here on the frame is accepted.
+    const publish = (id: string, i: number) => sink.publishFrame(SENSOR, {
+      request_id: id, model: MODEL, capture_at_ms: Date.now(), budget_ms: 120_000, tensor: encodeTensor({ name: 'input', shape: [1, 3, 32, 32], data: tensors[i % tensors.length] }, 'fp32'),
+    });
     const accepted: string[] = [];
     const sending = (async () => {
       for (let i = 0; i < FRAMES; i++) {
-        const id = `r${i}`;
-        // Resolves on the broker's PUBACK: from here on the frame is accepted.
-        await sink.publishFrame(SENSOR, {
-          request_id: id, model: MODEL, capture_at_ms: Date.now(), budget_ms: 120_000, tensor: encodeTensor({ name: 'input', shape: [1, 3, 32, 32], data: tensors[i % tensors.length] }, 'fp32'),
-        });
-        accepted.push(id);
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await publish(`r${i}`, i);
+        accepted.push(`r${i}`);
+        await new Promise((resolve) => setTimeout(resolve, 20)); // paced at ~50 frames/s, so the kill lands mid-run
       }
     })();
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    await sink.waitFor(20); // the kill comes after 20 answers
     node.proc.kill('SIGKILL');
     await node.exited;
     const answeredBeforeRestart = sink.byId.size;
     node = edge();
     await node.waitFor(/edge node serving/);
     await sending;
-    await sink.waitFor(FRAMES, 30_000).catch((err) => { throw new Error(`${(err as Error).message}; edge output:\n${node.output().slice(-3000)}`); });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Every request id answered (sink.waitFor would count a duplicate too).
+    await vi.waitFor(() => expect(sink.byId.size, `edge output:\n${node.output().slice(-3000)}`).toBeGreaterThanOrEqual(FRAMES), { timeout: 30_000, interval: 10 });
+    // A last frame, answered after every result the node had to send (its journal's replays come
+    // first, and one MQTT client's messages on a topic arrive in order): a duplicate would be in by now.
+    await publish('marker', 0);
+    await vi.waitFor(() => expect(sink.byId.has('marker')).toBe(true), { timeout: 30_000, interval: 10 });
     await node.stop();
 
     expect(accepted).toHaveLength(FRAMES);
