@@ -1,0 +1,95 @@
+/**
+ * A real cloud worker on an in-process aedes broker (port 0), asked through the edge side of the
+ * MQTT transport: its answers, and its error replies (code, retryable, worker id) counted in its stats.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startBroker, type BrokerHandle } from '../../../broker/index.ts';
+import { startCloudWorker, type CloudWorker } from '../../../cloud-worker/index.ts';
+import { decodeTensor, encodeTensor } from '../../../codec/index.ts';
+import { ErrorCodes } from '../../../common/index.ts';
+import type { TailReply } from '../../../schemas/index.ts';
+import { createMqttTransport, type TensorTransport } from '../../../transport/index.ts';
+
+const MODEL = 'vgg16-tiny';
+const SHAPE = [1, 3, 32, 32];
+const unique = (name: string) => `${name}-${Math.random().toString(36).slice(2, 8)}`;
+const WORKER = unique('cloud');
+
+let broker: BrokerHandle;
+let worker: CloudWorker;
+let edge: TensorTransport;
+
+beforeAll(async () => {
+  broker = await startBroker({ host: '127.0.0.1', port: 0 });
+  const zoo = inject('zooDir');
+  worker = await startCloudWorker({
+    workerId: WORKER, mqttUrl: broker.url, models: { [MODEL]: join(zoo, `${MODEL}.onnx`) }, modelCacheDir: zoo,
+    workDir: join(zoo, unique('work')), threads: 1, concurrency: 1, maxQueue: 1,
+  });
+  edge = await createMqttTransport({ url: broker.url, edgeId: unique('edge'), clientId: unique('edge-t') });
+});
+
+afterAll(async () => {
+  await edge?.close();
+  await worker?.close();
+  await broker?.close();
+});
+
+const tensor = () => encodeTensor({ name: 'input', shape: SHAPE, data: Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => (i % 17) / 17) }, 'fp32');
+const ask = (cut: string, over: { deadline_at_ms?: number } = {}): Promise<TailReply> =>
+  edge.request({ request_id: unique('r'), model: MODEL, cut, tensor: tensor(), edge_id: 'e', sent_at_ms: Date.now(), ...over }, { timeoutMs: 30_000 });
+
+describe('cloud worker', () => {
+  it('runs the tail and says who ran it', async () => {
+    const reply = await ask('input');
+    expect(reply.error?.code ?? '').toBe('');
+    expect(reply.worker_id).toBe(WORKER);
+    expect(decodeTensor(reply.output!).shape).toEqual([1, 10]);
+    expect(reply.energy_source).toBe('modelled');
+    expect(worker.stats()).toMatchObject({ requests: 1, replies: 1, errors: {} });
+  });
+
+  it('answers a request it cannot serve with a coded, non-retryable error reply naming the worker, and counts it', async () => {
+    const before = worker.stats();
+    const unknown = await ask('no-such-cut');
+    expect(unknown.error).toMatchObject({ code: ErrorCodes.UNKNOWN_CUT, retryable: false });
+    expect(unknown.error!.message).toContain("'no-such-cut'");
+    expect(unknown.worker_id).toBe(WORKER);
+    expect((await ask('output')).error?.code).toBe(ErrorCodes.UNKNOWN_CUT);
+    const late = await ask('input', { deadline_at_ms: Date.now() - 1 });
+    expect(late.error).toMatchObject({ code: ErrorCodes.EXPIRED, retryable: false });
+    expect(late.worker_id).toBe(WORKER);
+    expect(late.output ?? null).toBeNull();
+    const after = worker.stats();
+    expect(after.requests - before.requests).toBe(3);
+    expect(after.replies).toBe(before.replies);
+    expect(after.errors).toEqual({ [ErrorCodes.UNKNOWN_CUT]: 2, [ErrorCodes.EXPIRED]: 1 });
+  });
+
+  it('refuses what exceeds its queue with a retryable OVERLOADED reply, and serves the rest', async () => {
+    // One running, one waiting: a burst that arrives while a tail runs overflows. Bursts until one does.
+    const replies: TailReply[] = [];
+    for (let burst = 0; burst < 20 && !replies.some((r) => r.error?.code); burst++) {
+      replies.push(...await Promise.all(Array.from({ length: 16 }, () => ask('input'))));
+    }
+    const refused = replies.filter((r) => r.error?.code);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused) {
+      expect(r.error).toMatchObject({ code: ErrorCodes.OVERLOADED, retryable: true });
+      expect(r.worker_id).toBe(WORKER);
+    }
+    expect(replies.filter((r) => r.output).length).toBe(replies.length - refused.length);
+    expect(worker.stats().errors[ErrorCodes.OVERLOADED]).toBe(refused.length);
+  });
+
+  it('closes once, however often asked', async () => {
+    const w = await startCloudWorker({
+      workerId: unique('cloud'), mqttUrl: broker.url, models: { [MODEL]: join(inject('zooDir'), `${MODEL}.onnx`) },
+      modelCacheDir: inject('zooDir'), workDir: join(inject('zooDir'), unique('work')), threads: 1,
+    });
+    const first = w.close();
+    expect(w.close()).toBe(first);
+    await first;
+  });
+});

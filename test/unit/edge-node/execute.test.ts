@@ -1,0 +1,126 @@
+/**
+ * execute() against a real MQTT transport (aedes on port 0) and a worker-side transport whose
+ * handler each test chooses: the time the cloud is given, and the edge's fallback when the cloud is
+ * silent or answers with an error.
+ */
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { startBroker, type BrokerHandle } from '../../../broker/index.ts';
+import { DynasplitError, ErrorCodes } from '../../../common/index.ts';
+import { execute, type ExecuteContext } from '../../../edge-node/execute.ts';
+import type { Admitted } from '../../../edge-node/frames.ts';
+import { startNodeRuntime, type NodeRuntime } from '../../../node-runtime/index.ts';
+import { configuration, EDGE_ONLY_CUT, type Entry } from '../../../policy/index.ts';
+import type { TailReplyProperties, TailRequest } from '../../../schemas/index.ts';
+import { createMqttTransport, type Serving, type TensorTransport } from '../../../transport/index.ts';
+
+const MODEL = 'vgg16-tiny';
+const SHAPE = [1, 3, 32, 32];
+const unique = (name: string) => `${name}-${Math.random().toString(36).slice(2, 8)}`;
+
+let broker: BrokerHandle;
+let edge: NodeRuntime;
+let worker: TensorTransport;
+let serving: Serving;
+let cut: string;
+/** What the worker does with the next requests; a silent one waits until the test releases it. */
+let answer: (request: TailRequest) => Promise<TailReplyProperties>;
+const silent: Array<() => void> = [];
+
+beforeAll(async () => {
+  broker = await startBroker({ host: '127.0.0.1', port: 0 });
+  edge = await startNodeRuntime({
+    role: 'edge', nodeId: unique('edge'), models: { [MODEL]: join(inject('zooDir'), `${MODEL}.onnx`) }, modelCacheDir: inject('zooDir'),
+    workDir: join(inject('zooDir'), unique('work')), memoryBudgetMb: 256, threads: 1, profile: 'host', energyMeter: 'modelled',
+    transport: 'mqtt', mqttUrl: broker.url, natsUrl: '',
+  });
+  cut = edge.models.get(MODEL).inspection.cutPoints[0].name;
+  worker = await createMqttTransport({ url: broker.url, clientId: unique('worker') });
+  serving = await worker.serve((request) => answer(request), { models: [MODEL], workerId: 'w1' });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+  silent.splice(0).forEach((release) => release());
+});
+
+afterAll(async () => {
+  await serving?.close();
+  await worker?.close();
+  await edge?.close();
+  await broker?.close();
+});
+
+function context(tailEstimateMs: number) {
+  const timeouts: number[] = [];
+  const tails: Array<[string, string]> = [];
+  const transport: TensorTransport = {
+    kind: edge.transport.kind,
+    request: (request, options) => {
+      timeouts.push(options.timeoutMs);
+      return edge.transport.request(request, options);
+    },
+    serve: (handler, options) => edge.transport.serve(handler, options),
+    close: () => edge.transport.close(),
+  };
+  const ctx: ExecuteContext = {
+    models: edge.models, transport, hardware: edge.hardware, edgeId: 'e1', threads: 1, minCloudWaitMs: 50,
+    onEdge: (work) => work(),
+    tailEstimateMs: () => tailEstimateMs,
+    recordTail: (model, at) => tails.push([model, at]),
+  };
+  return { ctx, timeouts, tails };
+}
+
+function admitted(deadlineAtMs: number, seed = 1): Admitted {
+  const data = Float32Array.from({ length: SHAPE.reduce((a, b) => a * b) }, (_, i) => Math.sin(i * seed) * 0.5);
+  const requestId = unique('r');
+  return {
+    key: `s/${requestId}`, requestId, sensorId: 's', model: MODEL, budgetMs: 0, captureAtMs: 0, deadlineAtMs, accuracyFloor: 0,
+    input: new ort.Tensor('float32', data, SHAPE), preprocessMs: 0,
+  };
+}
+
+const entryAt = (at: string): Entry => ({ configuration: configuration({ cut: at, codec: 'fp32' }), latencyMs: 0, latencyP95Ms: 0, energyJ: 0, accuracy: 0 });
+const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+
+describe('execute', () => {
+  it('gives the cloud what is left of the budget after the expected edge tail, and at least minCloudWaitMs', async () => {
+    answer = async () => { throw new DynasplitError(ErrorCodes.BAD_INPUT, 'refused'); };
+    const now = Date.now();
+    // Date frozen (timers stay real): the time left is exact.
+    vi.useFakeTimers({ toFake: ['Date'], now });
+    const roomy = context(300);
+    await execute(admitted(now + 2_000), entryAt(cut), roomy.ctx);
+    expect(roomy.timeouts).toEqual([2_000 - 300]);
+    const tight = context(5_000);
+    await execute(admitted(now + 2_000), entryAt(cut), tight.ctx);
+    expect(tight.timeouts).toEqual([50]);
+  });
+
+  it('runs the tail on the edge when the cloud does not answer in time, and records its time', async () => {
+    answer = () => new Promise((resolve) => silent.push(() => resolve({}))); // answers only after the test
+    const { ctx, timeouts, tails } = context(1e9);
+    const req = admitted(Date.now() + 1_000, 2);
+    const outcome = await execute(req, entryAt(cut), ctx);
+    expect(timeouts).toEqual([50]);
+    expect(outcome).toMatchObject({ edgeFallback: true, fallbackCode: ErrorCodes.TIMEOUT, workerId: '', cloudEnergyJ: 0 });
+    expect(outcome.tensorBytes).toBe(edge.models.get(MODEL).inspection.cutPoints[0].bytesPerSample);
+    expect(tails).toEqual([[MODEL, cut]]);
+    // The edge's own tail gives the unsplit model's answer.
+    const local = await execute(req, entryAt(EDGE_ONLY_CUT), context(0).ctx);
+    expect(maxDiff(outcome.logits, local.logits)).toBeLessThan(1e-4);
+  });
+
+  it('falls back on a worker error with its code, and on a foreign code as a transport fault', async () => {
+    answer = async () => { throw new DynasplitError(ErrorCodes.MEMORY_BUDGET, 'no room', { retryable: true }); };
+    const coded = context(0);
+    const first = await execute(admitted(Date.now() + 30_000), entryAt(cut), coded.ctx);
+    expect(first).toMatchObject({ edgeFallback: true, fallbackCode: ErrorCodes.MEMORY_BUDGET });
+    expect(coded.tails).toEqual([[MODEL, cut]]);
+    answer = async (request) => ({ request_id: request.request_id, error: { code: 'E_SOMETHING_ELSE', message: 'not ours' } });
+    const foreign = await execute(admitted(Date.now() + 30_000), entryAt(cut), context(0).ctx);
+    expect(foreign).toMatchObject({ edgeFallback: true, fallbackCode: ErrorCodes.TRANSPORT });
+  });
+});
