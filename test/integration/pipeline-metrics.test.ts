@@ -5,7 +5,7 @@
  * its drops and resumes writing when the database returns.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../broker/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
@@ -24,11 +24,14 @@ let edge: EdgeNode;
 let influxStore: MetricsStore;
 const embedded = createMetricsStore('embedded');
 
+/** Request points written so far: a sampled request's point comes after its answer (its agreement check runs in the background). */
+let requestPoints = 0;
+
 /** Every point goes to both stores, so their answers can be compared. */
 function tee(a: MetricsStore, b: MetricsStore): MetricsStore {
   return {
     kind: a.kind,
-    writeRequest: (m) => { a.writeRequest(m); b.writeRequest(m); },
+    writeRequest: (m) => { requestPoints++; a.writeRequest(m); b.writeRequest(m); },
     writeLink: (m) => { a.writeLink(m); b.writeLink(m); },
     flush: async () => { await Promise.all([a.flush(), b.flush()]); },
     configurationStats: (q) => a.configurationStats(q),
@@ -72,6 +75,7 @@ describe('pipeline metrics in InfluxDB', () => {
     await sink.waitFor(1);
     await sink.close();
     expect(sink.all[0].error?.code).toBe('DYNASPLIT_ERR_EXPIRED');
+    await vi.waitFor(() => expect(requestPoints).toBe(61), { timeout: 10_000, interval: 10 });
     await influxStore.flush();
     const { series } = await influxQuery(influx.url, influx.database, `SELECT COUNT("end_to_end_ms") FROM "request" WHERE "model" = '${MODEL}'`);
     expect(series[0].values[0][1]).toBe(61);
@@ -85,7 +89,8 @@ describe('pipeline metrics in InfluxDB', () => {
   });
 
   it('the optimizer queries give the same figures on InfluxDB as on the embedded store', async () => {
-    await new Promise((resolve) => setTimeout(resolve, 300)); // sampled agreement checks finish in the background
+    // Sampled agreement checks finish in the background: every request's point is written first.
+    await vi.waitFor(() => expect(requestPoints).toBe(61), { timeout: 10_000, interval: 10 });
     await influxStore.flush();
     const window = { model: MODEL, sinceMs: Date.now() - 3_600_000 };
     const [fromInflux, fromEmbedded] = await Promise.all([influxStore.configurationStats(window), embedded.configurationStats(window)]);
