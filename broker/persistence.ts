@@ -38,7 +38,7 @@ export interface AsyncPersistence {
   subscriptionsByTopic(pattern: string): Promise<StoredSubscriber[]>;
   cleanSubscriptions(client: Client): Promise<unknown>;
   outgoingEnqueue(sub: { clientId: string }, packet: AedesPublishPacket): Promise<unknown>;
-  outgoingEnqueueCombi(subs: { clientId: string }[] | null, packet: AedesPublishPacket): Promise<unknown>;
+  outgoingEnqueueCombi(subs: { clientId: string }[], packet: AedesPublishPacket): Promise<unknown>;
   outgoingUpdate(client: Client, packet: AedesPublishPacket): Promise<unknown>;
   outgoingClearMessageId(client: Client, packet: AedesPublishPacket): Promise<unknown>;
   outgoingStream(client: Client): Readable;
@@ -86,13 +86,14 @@ export class BrokerPersistence implements AsyncPersistence {
     return this.#inner.setup(broker);
   }
 
-  outgoingEnqueueCombi(subs: { clientId: string }[] | null, packet: AedesPublishPacket): Promise<unknown> {
+  /** `subs`: the stored subscriptions matching the packet's topic (aedes.js DoEnqueues). */
+  outgoingEnqueueCombi(subs: { clientId: string }[], packet: AedesPublishPacket): Promise<unknown> {
     const extra = this.#hooks.queueTargets(packet);
     if (extra.length === 0) return this.#inner.outgoingEnqueueCombi(subs, packet);
     // One copy per client: the in-memory store queues a client once per entry.
-    const queued = new Set((subs ?? []).map((sub) => sub.clientId));
+    const queued = new Set(subs.map((sub) => sub.clientId));
     const added = extra.filter((clientId) => !queued.has(clientId) && queued.add(clientId)).map((clientId) => ({ clientId }));
-    return this.#inner.outgoingEnqueueCombi(added.length === 0 ? subs : [...(subs ?? []), ...added], packet);
+    return this.#inner.outgoingEnqueueCombi(added.length === 0 ? subs : [...subs, ...added], packet);
   }
 
   async outgoingUpdate(client: Client, packet: AedesPublishPacket): Promise<unknown> {
