@@ -1,8 +1,8 @@
 /** `dynasplit model ...`: the model toolkit's commands. */
 import { createProgress, DynasplitError, ErrorCodes, type Progress } from '../common/index.ts';
 import {
-  DEFAULT_MODEL_CACHE_DIR, generateModel, inspectModel, resolveModel, splitModelFile, verifyModel, ZOO_MODELS,
-  type CutPointInfo, type ModelInspection, type VerifyReport,
+  DEFAULT_MODEL_CACHE_DIR, generateModel, inspectModel, parseDimArgs, resolveModel, splitModelFile, verifyModel, ZOO_MODELS,
+  type CutPointInfo, type ModelInspection, type TensorDesc, type VerifyReport,
 } from '../model/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
 import { modelCacheDir } from './env.ts';
@@ -10,6 +10,10 @@ import { formatBytes, formatCount, table } from './format.ts';
 
 const JSON_OPTION = { type: 'boolean', description: 'print the result as JSON on stdout' } as const;
 const SEED_OPTION = { type: 'string', value: 'N', description: 'weight seed of zoo models', default: '0' } as const;
+const DIM_OPTION = {
+  type: 'string', multiple: true, value: 'NAME=V',
+  description: 'value of a symbolic dim of the model (repeatable); only the batch, the first dim of an input, defaults to 1',
+} as const;
 
 
 const print = (io: Io, args: CommandArgs, data: unknown, text: () => string) =>
@@ -43,14 +47,15 @@ const inspect: Command = {
   usage: 'FILE|NAME',
   positionals: { min: 1, max: 1 },
   options: {
-    dim: { type: 'string', multiple: true, value: 'NAME=N', description: 'value of a symbolic input dim (default 1; repeatable)' },
+    dim: DIM_OPTION,
     seed: SEED_OPTION,
     json: JSON_OPTION,
   },
-  details: 'Sizes are per sample. Shapes come from the file, or from one run on a zero input when it does not declare them.',
+  details: 'Sizes are per sample (the batch dim taken as 1 unless given). Shapes come from the file, or from one run on a ' +
+    'zero input for those it does not declare. Any other open dim of an input must be given with --dim.',
   async run(args, io) {
     const path = await resolve(args, io);
-    const report = await inspectModel(path, { dims: parseDims(args.values.dim) });
+    const report = await inspectModel(path, { dims: parseDimArgs(args.values.dim) });
     print(io, args, report, () => inspectText(report));
     return 0;
   },
@@ -64,6 +69,7 @@ const split: Command = {
   options: {
     at: { type: 'string', value: 'CUT', description: "cut point name from 'model inspect', or input / output" },
     out: { type: 'string', value: 'DIR', description: 'output directory for head.onnx and tail.onnx', default: '.' },
+    dim: { ...DIM_OPTION, description: 'fix a symbolic dim in the written parts (repeatable)' },
     seed: SEED_OPTION,
     json: JSON_OPTION,
   },
@@ -72,7 +78,7 @@ const split: Command = {
     if (!cut) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'missing --at CUT (see: dynasplit model inspect FILE)');
     const path = await resolve(args, io);
     const started = performance.now();
-    const files = splitModelFile(path, cut, stringOption(args, 'out') ?? '.');
+    const files = splitModelFile(path, cut, stringOption(args, 'out') ?? '.', { dims: parseDimArgs(args.values.dim) });
     const ms = performance.now() - started;
     print(io, args, { ...files, ms }, () =>
       `${files.headPath ?? '(no head: cloud-only)'}\n${files.tailPath ?? '(no tail: edge-only)'}\nsplit in ${ms.toFixed(1)} ms (measured)\n`);
@@ -88,15 +94,18 @@ const verify: Command = {
   options: {
     inputs: { type: 'string', value: 'N', description: 'seeded inputs per cut', default: '8' },
     threads: { type: 'string', value: 'N', description: 'onnxruntime intra-op threads (0: one per core)', default: '0' },
+    dim: DIM_OPTION,
     seed: SEED_OPTION,
     json: JSON_OPTION,
   },
-  details: 'Exits 1 when an fp32 split disagrees with the full model anywhere.',
+  details: 'Every output of every split is compared with the full model relative to the output\'s own scale ' +
+    '(its largest magnitude). Exits 1 when a split disagrees anywhere, or when an output is too small or not finite to judge.',
   async run(args, io) {
     const path = await resolve(args, io);
     const report = await verifyModel(path, {
       inputs: intOption(args, 'inputs', 8) || 1,
       threads: intOption(args, 'threads', 0),
+      dims: parseDimArgs(args.values.dim),
       onCut: progressCallback(io, 'verifying cuts'),
     });
     print(io, args, report, () => verifyText(report));
@@ -125,24 +134,16 @@ function progressCallback(io: Io, label: string, format?: (n: number) => string)
   };
 }
 
-function parseDims(raw: unknown): Record<string, number> {
-  const dims: Record<string, number> = {};
-  for (const entry of Array.isArray(raw) ? raw : []) {
-    const [name, value] = String(entry).split('=');
-    if (!name || !/^\d+$/.test(value ?? '') || Number(value) < 1) {
-      throw new DynasplitError(ErrorCodes.BAD_ARGS, `--dim takes NAME=N with N >= 1, got '${String(entry)}'`);
-    }
-    dims[name] = Number(value);
-  }
-  return dims;
-}
-
 function inspectText(r: ModelInspection): string {
-  const row = (c: CutPointInfo) => [c.name, `[${c.shape.join(',')}]`, c.dtype, formatBytes(c.bytesPerSample),
+  const row = (c: CutPointInfo) => [c.name, c.tensors.map((t) => `[${t.shape.join(',')}]`).join(' '), c.dtype, formatBytes(c.bytesPerSample),
     (c.flopsBefore / 1e9).toFixed(3), (c.flopsAfter / 1e9).toFixed(3), formatBytes(c.paramBytesBefore), formatBytes(c.paramBytesAfter)];
+  const tensor = (t: TensorDesc) => `${t.name} ${t.dtype}[${t.shape.join(',')}]`;
   return [
     `${r.file}: ${formatCount(r.params)} parameters (${formatBytes(r.paramBytes)}), ${(r.flops / 1e9).toFixed(2)} GFLOPs per sample, ` +
       `${r.cutPoints.length} cut points (shapes ${r.shapes})`,
+    `inputs: ${r.inputs.map(tensor).join(', ')}`,
+    `outputs: ${r.outputs.map(tensor).join(', ')}`,
+    ...(r.defaultedBatch.length > 0 ? [`batch dim ${r.defaultedBatch.join(', ')} taken as 1: sizes are per sample`] : []),
     table(['cut', 'shape', 'dtype', 'bytes', 'GFLOPs before', 'GFLOPs after', 'weights before', 'weights after'],
       [row(r.input), ...r.cutPoints.map(row), row(r.output)]),
   ].join('\n');
@@ -150,13 +151,16 @@ function inspectText(r: ModelInspection): string {
 
 function verifyText(r: VerifyReport): string {
   const codecs = r.cuts[0]?.codecs.map((c) => c.codec) ?? [];
-  const rows = r.cuts.map((c) => [c.cut, c.fp32MaxAbsDiff.toExponential(1), c.fp32Ok ? 'ok' : 'FAIL',
+  const rows = r.cuts.map((c) => [c.cut, c.fp32MaxRelErr.toExponential(1), c.fp32Ok ? 'ok' : c.outputs.find((o) => o.verdict !== 'ok')!.verdict.toUpperCase(),
     ...c.codecs.map((k) => `${(k.top1Agreement * 100).toFixed(0)}% ${k.relL2.toExponential(1)}`)]);
+  const verdict = r.ok ? 'all splits agree with the full model'
+    : r.unjudged.length > 0 ? `NOT VERIFIED: output ${r.unjudged.join(', ')} too small or not finite to judge on these inputs`
+    : 'SOME SPLITS DISAGREE WITH THE FULL MODEL';
   return [
-    `${r.model}: ${r.cuts.length} cuts x ${r.inputs} inputs; fp32 tolerance ${r.tolerance} (relative to max(1, |logit|))`,
+    `${r.model}: ${r.cuts.length} cuts x ${r.inputs} inputs; fp32 tolerance ${r.tolerance} relative to each output's largest magnitude`,
     `per codec: top-1 agreement with the full model, mean relative L2 error of the cut tensor`,
-    table(['cut', 'fp32 max|diff|', 'fp32', ...codecs], rows),
-    r.ok ? 'all splits agree with the full model' : 'SOME SPLITS DISAGREE WITH THE FULL MODEL',
+    table(['cut', 'fp32 max rel err', 'fp32', ...codecs], rows),
+    verdict,
     '',
   ].join('\n');
 }

@@ -6,6 +6,7 @@
  * name. Open dims of intermediate tensors are then measured by running the model once.
  */
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import type { ModelProto, ValueInfoProto } from './onnx/index.ts';
 import type { Dim, TensorInfo } from './tensor-info.ts';
 
 /** Value of each symbolic dim, and which batch dims took the default of 1. */
@@ -92,4 +93,19 @@ export function parseDimArgs(raw: unknown): Record<string, number> {
     dims[name] = Number(value);
   }
   return dims;
+}
+
+/**
+ * The model with the given dims fixed: every dim_param named in `values` becomes that dim_value in
+ * the graph's inputs, outputs and value_info (e.g. a part written for one camera resolution). Pure.
+ */
+export function fixDims(model: ModelProto, values: Readonly<Record<string, number>>): ModelProto {
+  const fix = (v: ValueInfoProto): ValueInfoProto => {
+    const t = v.type?.tensor_type;
+    if (!t?.shape) return v;
+    const dim = t.shape.dim.map((d) => (d.dim_param && values[d.dim_param] !== undefined ? { dim_value: values[d.dim_param] } : d));
+    return { ...v, type: { ...v.type, tensor_type: { ...t, shape: { dim } } } };
+  };
+  const g = model.graph;
+  return { ...model, graph: { ...g, input: g.input.map(fix), output: g.output.map(fix), value_info: g.value_info.map(fix) } };
 }

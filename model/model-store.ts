@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import { inspectModel, type ModelInspection } from './inspect.ts';
+import { inspectModel, type ModelInspection, type TensorDesc } from './inspect.ts';
 import type { RunnerOptions } from './runner.ts';
 import { SessionCache, type SessionLease } from './session-cache.ts';
 import { splitModelFile, type SplitFiles } from './split-file.ts';
@@ -17,9 +17,12 @@ export interface ServedModel {
   name: string;
   path: string;
   inspection: ModelInspection;
-  /** Name and per-sample shape of the model's input. */
+  /** Name and per-sample shape of the model's (first) input. */
   inputName: string;
   inputShape: number[];
+  /** Every input and output of the model, with the bound dims. */
+  inputs: TensorDesc[];
+  outputs: TensorDesc[];
   /** Valid cuts: input, every single-tensor cut point, output. */
   cuts: string[];
 }
@@ -41,14 +44,17 @@ export class ModelStore {
     this.#options = options;
   }
 
-  async add(name: string, path: string): Promise<ServedModel> {
-    const inspection = await inspectModel(path);
+  /** Serves the model at `path` as `name`; `dims` are its symbolic dims (the model card's). */
+  async add(name: string, path: string, dims: Record<string, number> = {}): Promise<ServedModel> {
+    const inspection = await inspectModel(path, { dims });
     const served: ServedModel = {
       name,
       path,
       inspection,
-      inputName: inspection.input.name,
-      inputShape: inspection.input.shape,
+      inputName: inspection.inputs[0].name,
+      inputShape: inspection.inputs[0].shape,
+      inputs: inspection.inputs,
+      outputs: inspection.outputs,
       cuts: [INPUT_CUT, ...inspection.cutPoints.map((c) => c.name), OUTPUT_CUT],
     };
     this.#models.set(name, served);
@@ -80,16 +86,34 @@ export class ModelStore {
   async session(model: string, part: Part, cut: string, options: RunnerOptions = {}): Promise<SessionLease> {
     const served = this.get(model);
     const path = this.#partPath(served, part, cut);
-    return this.#options.sessions.acquire(path, options);
+    const label = path === served.path ? path : `${served.path} (${part} at '${cut}')`;
+    return this.#options.sessions.acquire(path, { label, ...options });
   }
 
-  /** Runs a part on one tensor and returns its (single) output. */
+  /** Runs a part on one tensor and returns its first output (see runAll for several). */
   async run(model: string, part: Part, cut: string, input: ort.Tensor, options: RunnerOptions = {}): Promise<ort.Tensor> {
     const lease = await this.session(model, part, cut, options);
     try {
       const { session } = lease;
       const outputs = await session.run({ [session.inputs[0].name]: input });
       return outputs[session.outputNames[0]];
+    } finally {
+      lease.release();
+    }
+  }
+
+  /**
+   * Runs a part on named tensors and returns all its outputs: the head of a cut point returns the
+   * one cut tensor; the tail (or the head of `output`) returns every output of the model. Feeds the
+   * part does not read are left out (a head reads only the inputs it needs); a missing one is
+   * refused with DYNASPLIT_ERR_BAD_INPUT naming it.
+   */
+  async runAll(model: string, part: Part, cut: string, feeds: Record<string, ort.Tensor>, options: RunnerOptions = {}): Promise<Record<string, ort.Tensor>> {
+    const lease = await this.session(model, part, cut, options);
+    try {
+      const { session } = lease;
+      const taken = Object.fromEntries(session.inputs.filter((s) => s.name in feeds).map((s) => [s.name, feeds[s.name]]));
+      return await session.run(taken);
     } finally {
       lease.release();
     }

@@ -85,6 +85,9 @@ function create(path: string, options: RunnerOptions, provider: string): Promise
     intraOpNumThreads: options.threads ?? 0,
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    // Errors only: warnings (e.g. initializers also listed as graph inputs, as older exporters write
+    // them) would go to the process's stderr, bypassing the injected logger, once per session.
+    logSeverityLevel: 3,
   });
 }
 

@@ -1,33 +1,37 @@
 /**
- * `dynasplit model verify`: proves a model splits exactly. For every cut point, tail(head(x)) is
- * compared with full(x) over seeded inputs, and every tensor codec is applied at the cut to measure
- * what it costs: top-1 agreement with the full model and the tensor error.
+ * `dynasplit model verify`: proves a model splits exactly. For every cut, tail(head(x)) is compared
+ * with full(x) over seeded inputs (every input of the model, every output), judged relative to each
+ * output's own scale (verify-compare.ts), and every tensor codec is applied to what crosses the cut
+ * to measure what it costs: top-1 agreement with the full model and the tensor error.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CODEC_NAMES, decodeTensorBytes, encodeTensorBytes, tensorError, type CodecName } from '../codec/index.ts';
-import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import { inspectModel } from './inspect.ts';
+import { seededTensor } from '../common/index.ts';
+import { inspectModel, type TensorDesc } from './inspect.ts';
 import { argmax } from './reference.ts';
 import { openSession, type ModelSession } from './runner.ts';
+import { zeroArray } from './shape-probe.ts';
 import { splitModelFile } from './split-file.ts';
 import { INPUT_CUT } from './split.ts';
-import { seededTensor } from '../common/index.ts';
+import { FP32_TOLERANCE, OutputJudge, maxAbsDiff, outputScales, type OutputCheck } from './verify-compare.ts';
 
-/** fp32 split must reproduce the full model to this, relative to the logits' magnitude (max(1, |y|max)). */
-export const FP32_TOLERANCE = 1e-5;
+export { FP32_TOLERANCE, MIN_JUDGEABLE_SCALE } from './verify-compare.ts';
+export type { OutputCheck, Verdict } from './verify-compare.ts';
 
 export interface CodecReport {
   codec: CodecName;
-  /** Share of inputs whose top-1 class equals the full model's. */
+  /** Share of inputs whose top-1 class (argmax of the first output) equals the full model's. */
   top1Agreement: number;
-  /** Largest element error of the decoded cut tensor, over all inputs. */
+  /** Largest element error of the decoded cut tensors, over all inputs. */
   maxAbs: number;
-  /** Mean relative L2 error of the decoded cut tensor. */
+  /** Mean relative L2 error of the decoded cut tensors. */
   relL2: number;
-  /** Encoded protobuf message size for one sample. */
+  /** Largest error of any output, relative to that output's scale. */
+  outputRelErr: number;
+  /** Encoded protobuf message size of what crosses the cut, one sample. */
   wireBytes: number;
 }
 
@@ -35,15 +39,25 @@ export interface CutReport {
   cut: string;
   /** Largest |tail(head(x)) - full(x)| over all inputs and outputs. */
   fp32MaxAbsDiff: number;
+  /** Largest of the outputs' relative errors. */
+  fp32MaxRelErr: number;
+  /** Every output judged 'ok'. */
   fp32Ok: boolean;
+  outputs: OutputCheck[];
   codecs: CodecReport[];
 }
 
 export interface VerifyReport {
   model: string;
   inputs: number;
+  /** Relative to each output's own scale. */
   tolerance: number;
+  /** Every output of every cut judged 'ok'. */
   ok: boolean;
+  /** Outputs the full model's answers cannot judge (too small or not finite): verify does not pass them. */
+  unjudged: string[];
+  dims: Record<string, number>;
+  defaultedBatch: string[];
   cuts: CutReport[];
 }
 
@@ -53,34 +67,37 @@ export interface VerifyOptions {
   seed?: number;
   codecs?: readonly CodecName[];
   threads?: number;
+  /** Values of symbolic dims (see InspectOptions.dims). */
+  dims?: Record<string, number>;
   onCut?: (done: number, total: number, cut: string) => void;
 }
 
+type Feeds = Record<string, ort.Tensor>;
+
 export async function verifyModel(path: string, options: VerifyOptions = {}): Promise<VerifyReport> {
-  const inspection = await inspectModel(path);
+  const inspection = await inspectModel(path, { dims: options.dims });
   const count = options.inputs ?? 8;
   const codecs = options.codecs ?? CODEC_NAMES;
   const cuts = [INPUT_CUT, ...inspection.cutPoints.map((c) => c.name)];
+  const samples = seededInputs(inspection.inputs, count, options.seed ?? 1);
   const full = await openSession(path, { threads: options.threads });
-  const input = full.inputs[0];
-  if (full.inputs.length !== 1 || input.dtype !== 'float32') {
+  const expected: Feeds[] = [];
+  try {
+    for (const x of samples) expected.push(await full.run(x));
+  } finally {
     await full.release();
-    throw new DynasplitError(ErrorCodes.UNSUPPORTED_MODEL, `${path}: verify feeds one float32 input; the model takes ${full.inputs.map((i) => `${i.name} (${i.dtype})`).join(', ')}`, { details: { file: path } });
   }
-  const samples = seededInputs(inspection.input.shape, count, options.seed ?? 1);
-  const expected = [];
-  for (const x of samples) expected.push(await full.run({ [input.name]: x }));
-  await full.release();
   const dir = mkdtempSync(join(tmpdir(), 'dynasplit-verify-'));
   const reports: CutReport[] = [];
   try {
     for (const [k, cut] of cuts.entries()) {
       options.onCut?.(k, cuts.length, cut);
       const files = splitModelFile(path, cut, join(dir, String(k)));
-      const head = files.headPath ? await openSession(files.headPath, { threads: options.threads }) : undefined;
-      const tail = await openSession(files.tailPath!, { threads: options.threads });
+      const label = (part: string) => `${path} (${part} at '${cut}')`;
+      const head = files.headPath ? await openSession(files.headPath, { threads: options.threads, label: label('head') }) : undefined;
+      const tail = await openSession(files.tailPath!, { threads: options.threads, label: label('tail') });
       try {
-        reports.push(await verifyCut(cut, input.name, head, tail, samples, expected, codecs));
+        reports.push(await verifyCut(cut, head, tail, samples, expected, codecs));
       } finally {
         await head?.release();
         await tail.release();
@@ -91,61 +108,90 @@ export async function verifyModel(path: string, options: VerifyOptions = {}): Pr
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return { model: path, inputs: count, tolerance: FP32_TOLERANCE, ok: reports.every((r) => r.fp32Ok), cuts: reports };
-}
-
-type Outputs = Record<string, ort.Tensor>;
-
-async function verifyCut(
-  cut: string, inputName: string, head: ModelSession | undefined, tail: ModelSession,
-  samples: ort.Tensor[], expected: Outputs[], codecs: readonly CodecName[],
-): Promise<CutReport> {
-  const tailInput = tail.inputs[0].name;
-  let fp32MaxAbsDiff = 0;
-  let fp32Ok = true;
-  const acc = codecs.map((codec) => ({ codec, agree: 0, maxAbs: 0, relL2: 0, wireBytes: 0 }));
-  for (const [i, x] of samples.entries()) {
-    const cutTensor = head ? Object.values(await head.run({ [inputName]: x }))[0] : x;
-    const y = await tail.run({ [tailInput]: cutTensor });
-    for (const name of tail.outputNames) {
-      const diff = maxAbsDiff(y[name].data as Float32Array, expected[i][name].data as Float32Array);
-      fp32MaxAbsDiff = Math.max(fp32MaxAbsDiff, diff.maxAbs);
-      if (!(diff.maxAbs <= FP32_TOLERANCE * Math.max(1, diff.scale))) fp32Ok = false;
-    }
-    const data = cutTensor.data as Float32Array;
-    for (const a of acc) {
-      const bytes = encodeTensorBytes({ name: cut, shape: [...cutTensor.dims], data }, a.codec);
-      const decoded = decodeTensorBytes(bytes);
-      const err = tensorError(data, decoded.data);
-      a.maxAbs = Math.max(a.maxAbs, err.maxAbs);
-      a.relL2 += err.relL2 / samples.length;
-      a.wireBytes = bytes.length;
-      const out = await tail.run({ [tailInput]: new ort.Tensor('float32', decoded.data, decoded.shape) });
-      const first = tail.outputNames[0];
-      if (argmax(out[first].data as Float32Array) === argmax(expected[i][first].data as Float32Array)) a.agree++;
-    }
-  }
+  const unjudged = [...new Set(reports.flatMap((r) => r.outputs.filter((o) => o.verdict === 'too-small' || o.verdict === 'not-finite').map((o) => o.name)))];
   return {
-    cut,
-    fp32MaxAbsDiff,
-    fp32Ok,
-    codecs: acc.map((a) => ({ codec: a.codec, top1Agreement: a.agree / samples.length, maxAbs: a.maxAbs, relL2: a.relL2, wireBytes: a.wireBytes })),
+    model: path,
+    inputs: count,
+    tolerance: FP32_TOLERANCE,
+    ok: reports.every((r) => r.fp32Ok),
+    unjudged,
+    dims: inspection.dims,
+    defaultedBatch: inspection.defaultedBatch,
+    cuts: reports,
   };
 }
 
-function seededInputs(shape: number[], count: number, seed: number): ort.Tensor[] {
-  return Array.from({ length: count }, (_, i) => new ort.Tensor('float32', seededTensor(shape, seed, `verify-input-${i}`), shape));
+/** The feeds a session takes, out of a larger set. */
+function pick(session: ModelSession, feeds: Feeds): Feeds {
+  return Object.fromEntries(session.inputs.map((s) => [s.name, feeds[s.name]]));
 }
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): { maxAbs: number; scale: number } {
-  let maxAbs = a.length === b.length ? 0 : Infinity;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (Number.isNaN(d)) return { maxAbs: Infinity, scale };
-    if (d > maxAbs) maxAbs = d;
-    scale = Math.max(scale, Math.abs(b[i]));
+async function verifyCut(
+  cut: string, head: ModelSession | undefined, tail: ModelSession,
+  samples: Feeds[], expected: Feeds[], codecs: readonly CodecName[],
+): Promise<CutReport> {
+  const judge = new OutputJudge(expected);
+  const scales = outputScales(expected);
+  const acc = codecs.map((codec) => ({ codec, agree: 0, maxAbs: 0, relL2: 0, outputRelErr: 0, wireBytes: 0 }));
+  for (const [i, x] of samples.entries()) {
+    const crossing = head ? await head.run(pick(head, x)) : x;
+    judge.add(await tail.run(pick(tail, crossing)), expected[i]);
+    for (const a of acc) {
+      const coded = codedCrossing(crossing, a.codec);
+      a.maxAbs = Math.max(a.maxAbs, coded.maxAbs);
+      a.relL2 += coded.relL2 / samples.length;
+      a.wireBytes = coded.wireBytes;
+      const out = await tail.run(pick(tail, coded.feeds));
+      const first = tail.outputNames[0];
+      if (argmax(out[first].data as Float32Array) === argmax(expected[i][first].data as Float32Array)) a.agree++;
+      for (const name of tail.outputNames) {
+        a.outputRelErr = Math.max(a.outputRelErr, maxAbsDiff(out[name], expected[i][name]) / (scales.get(name) || 1));
+      }
+    }
   }
-  return { maxAbs, scale };
+  const outputs = judge.checks();
+  return {
+    cut,
+    fp32MaxAbsDiff: Math.max(0, ...outputs.map((o) => o.maxAbsDiff)),
+    fp32MaxRelErr: Math.max(0, ...outputs.map((o) => o.relErr)),
+    fp32Ok: outputs.every((o) => o.verdict === 'ok'),
+    outputs,
+    codecs: acc.map((a) => ({
+      codec: a.codec, top1Agreement: a.agree / samples.length, maxAbs: a.maxAbs, relL2: a.relL2, outputRelErr: a.outputRelErr, wireBytes: a.wireBytes,
+    })),
+  };
 }
 
+/** The crossing tensors through a codec and back; tensors that are not float32 cross as they are. */
+function codedCrossing(crossing: Feeds, codec: CodecName) {
+  const feeds: Feeds = {};
+  let maxAbs = 0;
+  let relL2 = 0;
+  let wireBytes = 0;
+  const floats = Object.values(crossing).filter((t) => t.type === 'float32').length || 1;
+  for (const [name, t] of Object.entries(crossing)) {
+    if (t.type !== 'float32') {
+      feeds[name] = t;
+      continue;
+    }
+    const data = t.data as Float32Array;
+    const bytes = encodeTensorBytes({ name, shape: [...t.dims], data }, codec);
+    const decoded = decodeTensorBytes(bytes);
+    const err = tensorError(data, decoded.data);
+    maxAbs = Math.max(maxAbs, err.maxAbs);
+    relL2 += err.relL2 / floats;
+    wireBytes += bytes.length;
+    feeds[name] = new ort.Tensor('float32', decoded.data, decoded.shape);
+  }
+  return { feeds, maxAbs, relL2, wireBytes };
+}
+
+/** Seeded normal values for float32 inputs; zeros for integer and bool inputs (ids, masks). */
+function seededInputs(inputs: readonly TensorDesc[], count: number, seed: number): Feeds[] {
+  return Array.from({ length: count }, (_, i) => Object.fromEntries(inputs.map((input, k) => {
+    const { shape, dtype } = input;
+    const name = k === 0 ? `verify-input-${i}` : `verify-input-${i}-${input.name}`;
+    const data = dtype === 'float32' ? seededTensor(shape, seed, name) : zeroArray(dtype, shape.reduce((a, b) => a * b, 1));
+    return [input.name, new ort.Tensor(dtype as ort.Tensor.Type, data as never, shape)];
+  })));
+}
