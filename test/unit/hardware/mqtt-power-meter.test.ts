@@ -3,7 +3,7 @@
  * publishing a known power trace every 20 ms, in Tasmota and Shelly formats.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../../broker/index.ts';
 import { connectMqtt } from '../../../common/index.ts';
 import { createEnergyMeter, createMqttPowerMeter, type MqttPowerMeter } from '../../../hardware/index.ts';
@@ -57,7 +57,9 @@ async function meterOn(topic: string): Promise<MqttPowerMeter> {
   return meter;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves once the meter holds at least `count` samples. */
+const samplesReach = (meter: MqttPowerMeter, count: number) =>
+  vi.waitFor(() => expect(meter.samples().length).toBeGreaterThanOrEqual(count), { timeout: 10_000, interval: 5 });
 
 describe('MQTT power meter', () => {
   it.each([
@@ -68,15 +70,15 @@ describe('MQTT power meter', () => {
     const meter = await meterOn(topic);
     expect(meter.source).toBe('measured');
     const plug = await startPlug(topic, format);
-    await sleep(150);
+    await samplesReach(meter, 5);
     const mark = meter.start();
-    await sleep(1300);
+    // 65 more samples (~1.3 s at 20 ms): the interval spans the ramp and both steps.
+    await samplesReach(meter, meter.samples().length + 65);
     const end = performance.now();
     const reading = await meter.stop(mark, { computeMs: 0, idleMs: 0 });
     const exact = exactJoules(mark.at - plug.t0, end - plug.t0);
     expect(reading.source).toBe('measured');
     expect(Math.abs(reading.joules - exact) / exact).toBeLessThan(0.01);
-    expect(meter.samples().length).toBeGreaterThan(20);
     expect(meter.ignored).toBe(0);
 
     const half = await meter.stop(mark, { computeMs: 0, idleMs: 0, share: 0.5 });
@@ -91,10 +93,10 @@ describe('MQTT power meter', () => {
     onTestFinished(() => plug.endAsync());
     await plug.publishAsync(topic, 'on');
     await plug.publishAsync(topic, '8.5', { qos: 1 });
-    const deadline = Date.now() + 5000;
-    while (meter.samples().length === 0 && Date.now() < deadline) await sleep(5);
+    await samplesReach(meter, 1);
     const mark = meter.start();
-    await sleep(200);
+    // The quiet interval the held value is integrated over: 200 ms of nothing from the plug.
+    await new Promise((resolve) => setTimeout(resolve, 200));
     const end = performance.now();
     const reading = await meter.stop(mark, { computeMs: 0, idleMs: 0 });
     // 8.5 W held over the interval (stop() waited one period for a sample that never came).
