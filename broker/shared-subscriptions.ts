@@ -19,14 +19,14 @@
  * - Delivery: mqemitter matches a message once and calls every matching listener in one
  *   synchronous loop (mqemitter.js `_do` -> fastparallel). Each listener runs `deliver0` (QoS 0) or
  *   `deliverQoS` (QoS 1/2) in lib/client.js; both call `authorizeForward(client, packet)`
- *   synchronously after `dedupe`, before anything is written, and skip the client when it returns
+ *   synchronously, before anything is written, and skip the client when it returns
  *   null. The first call for a packet picks the group's member (keyed by brokerId:brokerCounter,
  *   unique per published packet, aedes-packet), every later call of that loop reads the pick. A
  *   QoS 1/2 packet has been picked for already, before it was emitted (persistent sessions below).
- * - `dedupe` (lib/client.js, made order-independent by ./delivery-dedupe.ts) lets one client
- *   receive a packet once even when several of its filters match, and it runs before
- *   `authorizeForward`; so the decision below looks at all of the client's subscriptions, not at
- *   the one whose listener fired.
+ * - ./delivery-dedupe.ts lets one client receive a packet once even when several of its filters
+ *   match, and the broker's `authorizeForward` asks it before this one; so the decision below is
+ *   made once per client and packet and looks at all of the client's subscriptions, not at the one
+ *   whose listener fired.
  * - Persistent sessions (clean=false): aedes' own offline queueing, `enqueueOffline` (aedes.js),
  *   looks up the stored subscriptions that match the topic and hands them to
  *   `persistence.outgoingEnqueueCombi`; a stored `$share/g/F` matches no topic, so aedes queues
