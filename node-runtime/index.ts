@@ -6,3 +6,5 @@ export { startNodeRuntime } from './runtime.ts';
 export type { NodeRuntime, NodeRuntimeDeps, NodeRuntimeOptions } from './runtime.ts';
 export { sessionThreads } from './threads.ts';
 export type { ThreadOptions } from './threads.ts';
+export { checkNodeOptions, ENERGY_METERS } from './options.ts';
+export type { NodeOptions } from './options.ts';

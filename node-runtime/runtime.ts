@@ -3,13 +3,14 @@
  * with the node's models, the node's hardware (profile, frequency, energy meter) and its tensor
  * transport. `close()` undoes it, once; a set-up that fails part-way undoes what it had done.
  */
-import { silentLogger, type Logger, type MqttTls } from '../common/index.ts';
+import { silentLogger, type Logger } from '../common/index.ts';
 import { startNodeHardware, type DeviceProfile, type NodeHardware } from '../hardware/index.ts';
 import { ModelStore, resolveModel, SessionCache } from '../model/index.ts';
-import { createMqttTransport, createNatsTransport, type NatsAuth, type TensorTransport } from '../transport/index.ts';
+import { createMqttTransport, createNatsTransport, type TensorTransport } from '../transport/index.ts';
+import type { NodeOptions } from './options.ts';
 import { sessionThreads } from './threads.ts';
 
-export interface NodeRuntimeOptions {
+export interface NodeRuntimeOptions extends NodeOptions {
   /**
    * 'edge' opens its transport as an edge (MQTT: a client `ID-t` with reply topics of the edge `ID`,
    * beside the node's own frames client `ID`); 'worker' as a worker (client `ID`).
@@ -17,27 +18,10 @@ export interface NodeRuntimeOptions {
   role: 'edge' | 'worker';
   /** The node's id: edgeId or workerId. */
   nodeId: string;
-  /** Served models: name -> .onnx path or zoo name. */
-  models: Record<string, string>;
-  modelCacheDir: string;
-  /** Where split parts are written (removed on close). */
-  workDir: string;
-  /** MiB of model weights kept loaded. */
-  memoryBudgetMb: number;
-  /** Threads asked for; 0 = none asked (see sessionThreads). */
-  threads: number;
   /** onnxruntime execution provider; default 'cpu'. */
   executionProvider?: string;
-  profile: string;
-  energyMeter: 'modelled' | 'rapl' | 'mqtt';
-  powerMeterTopic?: string;
   /** Root of the cpufreq sysfs tree; default /sys. */
   sysfsRoot?: string;
-  transport: 'mqtt' | 'nats';
-  mqttUrl: string;
-  natsUrl: string;
-  mqttTls?: MqttTls;
-  natsAuth?: NatsAuth;
 }
 
 export interface NodeRuntimeDeps {

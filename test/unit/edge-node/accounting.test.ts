@@ -34,7 +34,7 @@ describe('edge accounting: energy', () => {
     const energy = await a.energy(a.start(), split, 100, entry);
     // 100 ms elapsed - 20 ms computing - 30 ms of host time no emulated device spends = 50 ms idle.
     expect(energy.edge_joules).toBeCloseTo(edgeJ(20, 50), 12);
-    expect(energy.edge_joules - edgeJ(20, 0)).toBeCloseTo(idlePowerW(RPI) * 50 / 1000, 12);
+    expect(energy.edge_joules! - edgeJ(20, 0)).toBeCloseTo(idlePowerW(RPI) * 50 / 1000, 12);
     expect(energy.cloud_joules).toBe(0.7);
     expect(energy.joules).toBeCloseTo(edgeJ(20, 50) + 0.7, 12);
     expect(energy.source).toBe('modelled');

@@ -6,8 +6,8 @@ import { topics, type PolicyProperties } from '../../../schemas/index.ts';
 
 const MODEL = 'm';
 const CUTS = [
-  { name: 'c1', flopsBefore: 10, flopsAfter: 90 },
-  { name: 'c2', flopsBefore: 50, flopsAfter: 50 },
+  { name: 'c1', bytesPerSample: 4096, flopsBefore: 10 },
+  { name: 'c2', bytesPerSample: 1024, flopsBefore: 50 },
 ];
 const TOPIC = topics.policy(MODEL, 'default');
 
