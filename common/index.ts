@@ -1,12 +1,15 @@
 export { DynasplitError, ErrorCodes, isDynasplitError, isErrorCode } from './errors.ts';
 export type { ErrorCode, DynasplitErrorOptions } from './errors.ts';
-export { createProgress } from './progress.ts';
-export type { Progress, ProgressSink } from './progress.ts';
-export { connectMqtt, loadMqttTls, redactUrl } from './mqtt.ts';
+export { createProgress, formatDuration, printAboveProgress, releaseProgressLine } from './progress.ts';
+export type { Progress, ProgressOptions, ProgressSink } from './progress.ts';
+export { checkMqttUrl, connectMqtt, loadMqttTls, MQTT_SCHEMES, redactUrl } from './mqtt.ts';
 export type { MqttClient, MqttConnectOptions, MqttTls } from './mqtt.ts';
 export { stripUndefined, requirePositiveIntegers } from './options.ts';
 export { Limiter } from './limiter.ts';
-export { silentLogger, rootLogger } from './log.ts';
-export type { Logger } from './log.ts';
+export { flushLogRepeats, LOG_FORMATS, silentLogger, rootLogger } from './log.ts';
+export type { LogFormat, Logger, RootLoggerOptions } from './log.ts';
 export { Rng, seededTensor, tensorRng } from './random.ts';
 export { RateLimiter } from './rate-limiter.ts';
+export {
+  ascending, influxPercentile, influxPercentileIndex, mean, median, medianByRank, medianOfSorted, nearestRank, nearestRankOf, percentile, sortedCopy,
+} from './stats.ts';

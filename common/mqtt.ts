@@ -33,7 +33,30 @@ export interface MqttConnectOptions {
 /** CONNACK return codes that credentials will not fix by retrying (MQTT 3.1.1 §3.2.2.3). */
 const REFUSED = new Map([[2, 'identifier rejected'], [4, 'bad user name or password'], [5, 'not authorized']]);
 
+/** URL schemes MQTT.js connects with in Node: TCP, TLS, WebSocket and secure WebSocket. */
+export const MQTT_SCHEMES = ['mqtt', 'mqtts', 'tcp', 'tls', 'ssl', 'ws', 'wss'] as const;
+
+/**
+ * Refuses an MQTT broker address that is not a URL with one of MQTT_SCHEMES. Without a scheme,
+ * `localhost:1883` parses as scheme `localhost:` and MQTT.js fails later with a protocol error
+ * ("Invalid header flag bits") far from the mistake. `source` names where the value came from.
+ */
+export function checkMqttUrl(url: string, source = 'the MQTT URL'): string {
+  let scheme: string | undefined;
+  try {
+    scheme = new URL(url).protocol.replace(/:$/, '');
+  } catch {
+    scheme = undefined;
+  }
+  if (scheme !== undefined && (MQTT_SCHEMES as readonly string[]).includes(scheme)) return url;
+  const hint = /^[\w.-]+:\d+$/.test(url) || /^[\w.-]+$/.test(url) ? ` (did you mean mqtt://${url}?)` : '';
+  throw new DynasplitError(ErrorCodes.BAD_ARGS,
+    `${source} must be a URL with a scheme, mqtt://HOST:PORT (or ${MQTT_SCHEMES.filter((s) => s !== 'mqtt').join(', ')}); got '${redactUrl(url)}'${hint}`,
+    { details: { url: redactUrl(url) } });
+}
+
 export async function connectMqtt(url: string, options: MqttConnectOptions): Promise<MqttClient> {
+  checkMqttUrl(url);
   const settings: IClientOptions = {
     clientId: options.clientId,
     clean: options.clean ?? true,

@@ -5,12 +5,12 @@
  * queueing, latency adds waits and is no longer a pool value: each request's latency is kept (8 bytes
  * a request) and sorted once at the end — still exact.
  *
- * Definitions follow pareto/pool.ts: median = the middle value, or the mean of the middle two for an
+ * Definitions are common/stats.ts's: median = the middle value, or the mean of the middle two for an
  * even count; p95 = nearest rank (the ceil(0.95 n)-th smallest).
  *
  * Per-request records (for distributions in `eval report`) are a bounded, seeded sample: RequestSample.
  */
-import { tensorRng, type Rng } from '../common/index.ts';
+import { medianByRank, nearestRank, nearestRankOf, tensorRng, type Rng } from '../common/index.ts';
 import type { PoolTable } from './table.ts';
 
 export interface StrategyReport {
@@ -147,13 +147,10 @@ export class Tally {
     const n = this.requests;
     const { table } = this;
     const meanEnergyJ = n > 0 ? this.energy / n : NaN;
-    const medianEnergyJ = n === 0 ? NaN : n % 2 === 1
-      ? kth(order.energy, table.energyJ, this.rowCounts, (n + 1) / 2)
-      : (kth(order.energy, table.energyJ, this.rowCounts, n / 2) + kth(order.energy, table.energyJ, this.rowCounts, n / 2 + 1)) / 2;
-    const rank = Math.min(n, Math.max(1, Math.ceil(0.95 * n)));
+    const medianEnergyJ = medianByRank(n, (k) => kth(order.energy, table.energyJ, this.rowCounts, k));
     const p95LatencyMs = n === 0 ? NaN : this.latencies
-      ? this.latencies.subarray(0, this.completed).sort()[rank - 1]
-      : kth(order.latency, table.latencyMs, this.rowCounts, rank);
+      ? nearestRank(this.latencies.subarray(0, this.completed).sort(), 0.95)
+      : kth(order.latency, table.latencyMs, this.rowCounts, nearestRankOf(n, 0.95));
     const report: StrategyReport = {
       requests: n,
       meanEnergyJ,

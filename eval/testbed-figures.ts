@@ -4,8 +4,8 @@
  * shape `eval simulate --json` gives (stats.ts does the arithmetic), the oracle over the profiled pool,
  * and DynaSplit's claims checked on them. Pure: the command runs the pipeline. docs/evaluation.md.
  */
-import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import { frontToPolicy, median, paretoFront, poolRow, type Aggregate, type PoolRow } from '../pareto/index.ts';
+import { DynasplitError, ErrorCodes, median } from '../common/index.ts';
+import { frontToPolicy, paretoFront, poolRow, type Aggregate, type PoolRow } from '../pareto/index.ts';
 import type { Configuration, DecisionRule } from '../policy/index.ts';
 import type { PolicyProperties, ResultProperties } from '../schemas/index.ts';
 import { budgetDistribution } from './budgets.ts';

@@ -9,4 +9,3 @@ export { InfluxMetricsStore } from './influx-store.ts';
 export { INFLUX_DEFAULTS, parseInfluxEnv, resolveInfluxOptions } from './influx-options.ts';
 export type { InfluxApi, InfluxStoreOptions, ResolvedInfluxOptions } from './influx-options.ts';
 export { LINK, REQUEST, REQUEST_FLOAT_FIELDS, REQUEST_INT_FIELDS, REQUEST_TAGS } from './schema.ts';
-export { percentileIndex, percentileOfSorted } from './stats.ts';

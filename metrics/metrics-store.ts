@@ -76,7 +76,7 @@ export interface LinkStats {
   samples: number;
   /** sum(bytes·8) / sum(transferMs), in Mbit/s; 0 without samples. */
   bandwidthMbps: number;
-  /** Nearest-rank median of rttMs; 0 without samples. */
+  /** 50th percentile of rttMs as InfluxQL takes it (common/stats.ts influxPercentile: the lower middle for an even count); 0 without samples. */
   rttMs: number;
 }
 

@@ -1,28 +1,11 @@
 /**
  * Pure aggregation over plain metric objects: what the embedded store computes natively and what
  * the InfluxQL queries of the Influx store compute on the server, defined identically so both stores
- * give the same figures for the same points.
+ * give the same figures for the same points. Percentiles are therefore InfluxQL's (common/stats.ts,
+ * influxPercentile), not the nearest rank the rest of the project uses: a p50 here is not a median.
  */
+import { ascending, influxPercentile } from '../common/index.ts';
 import type { ConfigStats, LinkMetric, LinkStats, RequestMetric } from './metrics-store.ts';
-
-/**
- * Zero-based index of the p-th percentile in `n` sorted values, or -1 when there is none: nearest
- * rank with the rank rounded half up, rank = floor(n·p/100 + 0.5). This is InfluxQL's PERCENTILE
- * (influxdb 1.x query/call_iterator.go, NewFloatPercentileReduceSliceFunc:
- * `int(math.Floor(float64(len(a))*percentile/100.0+0.5)) - 1`), evaluated in the same float64
- * operations and order so the index agrees bit for bit. It differs from the textbook ceil(n·p/100)
- * when the fractional part of n·p/100 is below 0.5 (n = 12, p = 95: rank 11, not 12).
- */
-export function percentileIndex(n: number, p: number): number {
-  const i = Math.floor((n * p) / 100 + 0.5) - 1;
-  return i < 0 || i >= n ? -1 : i;
-}
-
-/** The p-th nearest-rank percentile of `sorted` (ascending), or undefined where InfluxQL gives null. */
-export function percentileOfSorted(sorted: readonly number[], p: number): number | undefined {
-  const i = percentileIndex(sorted.length, p);
-  return i < 0 ? undefined : sorted[i];
-}
 
 /** The label for a set of energy sources: sorted, joined with '+'; '' (unknown) shows as 'unknown' beside others. */
 export function sourceLabel(sources: Iterable<string>): string {
@@ -36,8 +19,6 @@ export function bandwidthMbps(bytes: number, transferMs: number): number {
   return transferMs > 0 ? (bytes * 8) / transferMs / 1000 : 0;
 }
 
-const ascending = (a: number, b: number): number => a - b;
-
 /** Per-configuration stats over `requests` (already filtered to the window and to successes). */
 export function configurationStatsOf(requests: Iterable<RequestMetric>): ConfigStats[] {
   const groups = new Map<string, RequestMetric[]>();
@@ -46,10 +27,10 @@ export function configurationStatsOf(requests: Iterable<RequestMetric>): ConfigS
     if (group) group.push(r);
     else groups.set(r.configuration, [r]);
   }
-  return [...groups.keys()].sort().map((configuration) => summarize(configuration, groups.get(configuration)!));
+  return [...groups.keys()].sort().map((configuration) => configStatsOf(configuration, groups.get(configuration)!));
 }
 
-function summarize(configuration: string, group: RequestMetric[]): ConfigStats {
+function configStatsOf(configuration: string, group: RequestMetric[]): ConfigStats {
   const latencies = group.map((r) => r.endToEndMs).sort(ascending);
   let energy = 0;
   let met = 0;
@@ -66,8 +47,8 @@ function summarize(configuration: string, group: RequestMetric[]): ConfigStats {
   const stats: ConfigStats = {
     configuration,
     count: group.length,
-    latencyP50Ms: percentileOfSorted(latencies, 50) ?? 0,
-    latencyP95Ms: percentileOfSorted(latencies, 95) ?? 0,
+    latencyP50Ms: influxPercentile(latencies, 50) ?? 0,
+    latencyP95Ms: influxPercentile(latencies, 95) ?? 0,
     meanEnergyJ: energy / group.length,
     budgetMetRate: met / group.length,
     energySource: sourceLabel(group.map((r) => r.energySource)),
@@ -86,5 +67,5 @@ export function linkStatsOf(links: Iterable<LinkMetric>): LinkStats {
     rtts.push(l.rttMs);
   }
   rtts.sort(ascending);
-  return { samples: rtts.length, bandwidthMbps: bandwidthMbps(bytes, transferMs), rttMs: percentileOfSorted(rtts, 50) ?? 0 };
+  return { samples: rtts.length, bandwidthMbps: bandwidthMbps(bytes, transferMs), rttMs: influxPercentile(rtts, 50) ?? 0 };
 }

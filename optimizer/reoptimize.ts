@@ -4,6 +4,7 @@
  * otherwise, scaled by how the measured ones compare with the model), the exact front over them, and
  * whether the resulting choice differs enough from the published one to be worth publishing.
  */
+import { median } from '../common/index.ts';
 import type { ConfigStats } from '../metrics/index.ts';
 import { compilePolicy, decide, type CompiledPolicy, type Configuration } from '../policy/index.ts';
 import type { PolicyProperties } from '../schemas/index.ts';
@@ -59,8 +60,9 @@ export function estimate(input: RoundInput): Estimate[] {
     }
     if (m.latencyP50Ms > 0) tails.push(m.latencyP95Ms / m.latencyP50Ms);
   });
-  const offset = (group: Offsets, key: 'latency' | 'energy') => median(group[key], 0);
-  const tail = Math.max(1, median(tails, DEFAULT_TAIL_RATIO));
+  const medianOr = (values: number[], fallback: number) => (values.length > 0 ? median(values) : fallback);
+  const offset = (group: Offsets, key: 'latency' | 'energy') => medianOr(group[key], 0);
+  const tail = Math.max(1, medianOr(tails, DEFAULT_TAIL_RATIO));
   const remembered = new Map((input.remembered ?? []).filter((s) => s.count >= input.minRuns && !measured.has(s.configuration)).map((s) => [s.configuration, s]));
   return input.configurations.map((configuration, i) => {
     const m = measured.get(configuration.name);
@@ -126,10 +128,4 @@ export function choiceChange(previous: CompiledPolicy | undefined, next: PolicyP
     if (!a || !b || differs(a.latencyMs, b.latencyMs) || differs(a.energyJ, b.energyJ)) changed++;
   }
   return changed / points;
-}
-
-function median(values: number[], fallback: number): number {
-  if (values.length === 0) return fallback;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }

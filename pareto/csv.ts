@@ -1,9 +1,11 @@
 /**
  * CSV as RFC 4180 defines it: comma-separated fields, a field with a comma, quote or line break is
- * quoted, a quote inside a quoted field is doubled. Read leniently where spreadsheets differ: LF or
- * CRLF, a UTF-8 byte order mark, blank lines skipped. Every record keeps the line it starts on, so
- * errors can name it.
+ * quoted, a quote inside a quoted field is doubled. Parsing is csv-parse's (sync API); this file sets
+ * it up to read leniently where spreadsheets differ — LF or CRLF (a lone CR is data), a UTF-8 byte
+ * order mark, blank lines skipped, a quote inside an unquoted field kept as written, rows of any
+ * width — and gives every record the line it starts on, so errors can name it.
  */
+import { parse, CsvError, type Info, type Options } from 'csv-parse/sync';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 
 export interface CsvRecord {
@@ -18,65 +20,85 @@ export interface CsvTable {
   records: CsvRecord[];
 }
 
+const OPTIONS: Options = {
+  bom: true,
+  // Only LF and CRLF end a record; csv-parse would otherwise guess from the first break it meets.
+  record_delimiter: ['\r\n', '\n'],
+  relax_quotes: true,
+  relax_column_count: true,
+  // `info` gives each record's end offset (UTF-8 bytes, delimiter included), from which its line follows.
+  info: true,
+};
+
+const LF = 0x0a;
+
 /** Parses a whole CSV text; throws BAD_ARGS (details.line) for an unterminated quoted field. */
 export function parseCsv(text: string): CsvTable {
-  const records = parseRecords(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  const records = parseRecords(text);
   const first = records.shift();
   if (!first) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'CSV is empty: no header line', { details: { line: 1 } });
   return { header: first.fields.map((h) => h.trim()), headerLine: first.line, records };
 }
 
-const QUOTE = 34;
-const COMMA = 44;
-const LF = 10;
-const CR = 13;
-
 function parseRecords(text: string): CsvRecord[] {
+  let parsed: { record: string[]; info: Info }[];
+  try {
+    parsed = parse(text, OPTIONS) as unknown as { record: string[]; info: Info }[];
+  } catch (cause) {
+    throw csvError(cause, text);
+  }
+  // Lines are counted as LFs before a record's first byte: csv-parse's own `info.lines` also counts a
+  // lone CR inside a quoted field, and ends where the record ends rather than where it starts.
+  const bytes = Buffer.from(text, 'utf8');
   const records: CsvRecord[] = [];
-  const cursor = { i: 0, line: 1 };
-  while (cursor.i < text.length) {
-    const start = cursor.line;
-    const fields: string[] = [];
-    for (;;) {
-      fields.push(text.charCodeAt(cursor.i) === QUOTE ? quotedField(text, cursor) : text.slice(cursor.i, (cursor.i = fieldEnd(text, cursor.i))));
-      if (cursor.i >= text.length) break;
-      const c = text.charCodeAt(cursor.i);
-      if (c === COMMA) { cursor.i++; continue; }
-      cursor.i += c === CR ? 2 : 1;
-      cursor.line++;
-      break;
-    }
-    if (!(fields.length === 1 && fields[0].trim() === '')) records.push({ line: start, fields });
+  let offset = 0;
+  let line = 1;
+  for (const { record, info } of parsed) {
+    // A blank line (nothing or only spaces) is one field of blanks: skipped, as spreadsheets write them.
+    if (!(record.length === 1 && record[0].trim() === '')) records.push({ line, fields: record });
+    line += countLf(bytes, offset, info.bytes);
+    offset = info.bytes;
   }
   return records;
 }
 
-/** Index of the comma, line break or end that ends an unquoted field starting at i. */
-function fieldEnd(text: string, i: number): number {
-  for (; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === COMMA || c === LF || (c === CR && text.charCodeAt(i + 1) === LF)) return i;
-  }
-  return i;
+function countLf(bytes: Buffer, from: number, to: number): number {
+  let n = 0;
+  for (let i = bytes.indexOf(LF, from); i >= 0 && i < to; i = bytes.indexOf(LF, i + 1)) n++;
+  return n;
 }
 
-/** A quoted field from the opening quote; text after the closing quote up to the delimiter is kept (lenient). */
-function quotedField(text: string, cursor: { i: number; line: number }): string {
-  const openedAt = cursor.line;
-  let value = '';
-  let j = cursor.i + 1;
-  for (;;) {
-    const q = text.indexOf('"', j);
-    if (q < 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, `line ${openedAt}: quoted field never closed`, { details: { line: openedAt } });
-    value += text.slice(j, q);
-    if (text.charCodeAt(q + 1) !== QUOTE) { j = q + 1; break; }
-    value += '"';
-    j = q + 2;
+/**
+ * csv-parse's error as BAD_ARGS naming a line. For an unclosed quote csv-parse names the line where
+ * the input ended; the field opened at the first quote of the last run of an odd number of quotes
+ * (after an opening quote, quotes come only as doubled pairs, else the field would have closed).
+ */
+function csvError(cause: unknown, text: string): DynasplitError {
+  if (!(cause instanceof CsvError)) return new DynasplitError(ErrorCodes.BAD_ARGS, `CSV: ${(cause as Error).message}`, { cause });
+  if (cause.code === 'CSV_QUOTE_NOT_CLOSED') {
+    const line = lineAt(text, lastOddQuoteRun(text));
+    return new DynasplitError(ErrorCodes.BAD_ARGS, `line ${line}: quoted field never closed`, { cause, details: { line } });
   }
-  for (let k = cursor.i; k < j; k++) if (text.charCodeAt(k) === LF) cursor.line++;
-  const end = fieldEnd(text, j);
-  cursor.i = end;
-  return value + text.slice(j, end);
+  const line = typeof cause.lines === 'number' ? cause.lines : 1;
+  return new DynasplitError(ErrorCodes.BAD_ARGS, `line ${line}: ${cause.message}`, { cause, details: { line } });
+}
+
+function lastOddQuoteRun(text: string): number {
+  let end = text.lastIndexOf('"');
+  while (end >= 0) {
+    let start = end;
+    while (start > 0 && text[start - 1] === '"') start--;
+    if ((end - start + 1) % 2 === 1) return start;
+    end = start > 0 ? text.lastIndexOf('"', start - 1) : -1;
+  }
+  return 0;
+}
+
+/** 1-based line of index i: one more than the LFs before it. */
+function lineAt(text: string, i: number): number {
+  let line = 1;
+  for (let k = text.indexOf('\n'); k >= 0 && k < i; k = text.indexOf('\n', k + 1)) line++;
+  return line;
 }
 
 /** One field, quoted when RFC 4180 requires it. */

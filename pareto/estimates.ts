@@ -12,6 +12,7 @@
  * here are modelled; measured configurations use their measurements (live.ts).
  */
 import { codecFromName, encodedDataBytes } from '../codec/index.ts';
+import { median } from '../common/index.ts';
 import { activePowerW, idlePowerW, predictedComputeMs, type DeviceProfile } from '../hardware/index.ts';
 import type { ModelInspection } from '../model/index.ts';
 import type { Configuration } from '../policy/index.ts';
@@ -104,15 +105,11 @@ export function fitCorrections(observations: readonly Observation[], ctx: Predic
     add(ratios.cloud, o.cloudComputeMs, p.cloudComputeMs);
     add(ratios.transfer, o.transferMs, p.transferMs);
   }
-  const stages = { edge: median(ratios.edge), cloud: median(ratios.cloud), transfer: median(ratios.transfer), energy: 1 };
+  // No ratio for a component (nothing measured there): no correction, the profile's word stands.
+  const fitted = (list: number[]) => (list.length > 0 ? median(list) : 1);
+  const stages = { edge: fitted(ratios.edge), cloud: fitted(ratios.cloud), transfer: fitted(ratios.transfer), energy: 1 };
   for (const o of observations) add(ratios.energy, o.energyJ, predict(o.config, { ...ctx, corrections: stages }).energyJ);
-  return { ...stages, energy: median(ratios.energy) };
-}
-
-function median(xs: number[]): number {
-  if (xs.length === 0) return 1;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  return { ...stages, energy: fitted(ratios.energy) };
 }
 
 /**

@@ -4,13 +4,13 @@
  * configurations that were not measured — marked 'modelled', so nothing predicted passes as measured.
  * Profile per cut point once, predict the rest from models of frequency and link.
  */
-import { ErrorCodes, isDynasplitError, tensorRng } from '../common/index.ts';
+import { ErrorCodes, isDynasplitError, medianOfSorted, nearestRank, tensorRng } from '../common/index.ts';
 import { activePowerW, idlePowerW, predictedComputeMs } from '../hardware/index.ts';
 import { CLOUD_ONLY_CUT, EDGE_ONLY_CUT, type Configuration } from '../policy/index.ts';
 import {
   fitCorrections, fitLink, predict, priorAccuracy, type Corrections, type LinkModel, type Observation, type PredictContext, type Prediction,
 } from './estimates.ts';
-import { median, nearestRank, poolRow, type PoolRow } from './pool.ts';
+import { poolRow, type PoolRow } from './pool.ts';
 
 /** The runs of one configuration that answered (warm-up runs excluded). */
 export interface Measured {
@@ -97,14 +97,14 @@ export function fitModel(measured: readonly Measured[], ctx: ModelContext, fallb
     .map(({ row }) => row.latencyMs - finite(row.edgeComputeMs) - finite(row.transferMs) - finite(row.cloudComputeMs))
     .sort((a, b) => a - b);
   const [local, remote] = [rest(true), rest(false)];
-  const overhead = (xs: number[], other: number[]) => Math.max(0, xs.length ? median(xs) : other.length ? median(other) : 0);
+  const overhead = (xs: number[], other: number[]) => Math.max(0, xs.length ? medianOfSorted(xs) : other.length ? medianOfSorted(other) : 0);
   const unscaled: FittedModel = { corrections, fixed, link, overheadMs: { local: overhead(local, remote), offloaded: overhead(remote, local) } };
   // No meter ('' source): the joules mean nothing.
   const ratios = runs.filter(({ row }) => row.energySource !== '' && row.energyJ > 0)
     .map(({ config, row }) => row.energyJ / expected(config, ctx, unscaled).energyJ)
     .filter(Number.isFinite)
     .sort((a, b) => a - b);
-  return { ...unscaled, corrections: { ...corrections, energy: ratios.length ? median(ratios) : 1 } };
+  return { ...unscaled, corrections: { ...corrections, energy: ratios.length ? medianOfSorted(ratios) : 1 } };
 }
 
 /**
@@ -143,7 +143,7 @@ function stagePoints(measured: readonly Measured[], ctx: ModelContext, stage: 'e
     const p = predict(config, { ...ctx, link: DEFAULT_LINK });
     const u = stage === 'edge' ? predictedComputeMs(MFLOP, ctx.edge, edgeSetting(config)) : 1;
     const ys = rows.map((r) => (stage === 'edge' ? r.edgeComputeMs : r.cloudComputeMs)).filter(Number.isFinite).sort((a, b) => a - b);
-    return { x: stage === 'edge' ? p.edgeComputeMs : p.cloudComputeMs, u, y: ys.length ? median(ys) : NaN };
+    return { x: stage === 'edge' ? p.edgeComputeMs : p.cloudComputeMs, u, y: ys.length ? medianOfSorted(ys) : NaN };
   });
 }
 
@@ -234,13 +234,13 @@ export function heldOutError(measured: readonly Measured[], ctx: ModelContext, s
   for (const i of held) {
     const m = usable[i];
     const p = predictedRow('', m.config, ctx, fitted, new Map());
-    latency.push(ape(p.latencyMs, median(m.rows.map((r) => r.latencyMs).sort((a, b) => a - b))));
+    latency.push(ape(p.latencyMs, medianOfSorted(m.rows.map((r) => r.latencyMs).sort((a, b) => a - b))));
     const withEnergy = m.rows.filter((r) => r.energySource !== '');
     if (withEnergy.length > 0) energy.push(ape(p.energyJ, withEnergy.reduce((s, r) => s + r.energyJ, 0) / withEnergy.length));
   }
   const summary = (xs: number[]) => {
     const sorted = xs.filter(Number.isFinite).sort((a, b) => a - b);
-    return sorted.length ? [median(sorted), nearestRank(sorted, 0.9)] : [NaN, NaN];
+    return sorted.length ? [medianOfSorted(sorted), nearestRank(sorted, 0.9)] : [NaN, NaN];
   };
   const [latencyMedianPct, latencyP90Pct] = summary(latency);
   const [energyMedianPct, energyP90Pct] = summary(energy);

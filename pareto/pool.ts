@@ -2,7 +2,7 @@
  * The measurement pool: one CSV row per measured run (format: docs/optimizer.md), and its aggregation
  * into one set of figures per configuration — what the front and the policy are built from.
  */
-import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, mean, medianOfSorted, nearestRank, sortedCopy } from '../common/index.ts';
 import type { Configuration } from '../policy/index.ts';
 import { formatCsv, parseCsv, type CsvRecord } from './csv.ts';
 
@@ -160,7 +160,7 @@ export function aggregatePool(rows: readonly PoolRow[], options: AggregateOption
 
 function aggregate(runs: PoolRow[], unknownAccuracy: number): Aggregate {
   const first = runs[0];
-  const latencies = Float64Array.from(runs, (r) => r.latencyMs).sort();
+  const latencies = sortedCopy(runs.map((r) => r.latencyMs));
   const accuracies = runs.map((r) => r.accuracy).filter(Number.isFinite);
   return {
     model: first.model,
@@ -169,7 +169,7 @@ function aggregate(runs: PoolRow[], unknownAccuracy: number): Aggregate {
       edge_threads: first.edgeThreads, edge_accelerator: first.edgeAccelerator, cloud_accelerator: first.cloudAccelerator,
     },
     runs: runs.length,
-    latencyMs: median(latencies),
+    latencyMs: medianOfSorted(latencies),
     latencyP95Ms: nearestRank(latencies, 0.95),
     energyJ: mean(runs.map((r) => r.energyJ)),
     accuracy: accuracies.length > 0 ? mean(accuracies) : unknownAccuracy,
@@ -178,21 +178,6 @@ function aggregate(runs: PoolRow[], unknownAccuracy: number): Aggregate {
     latencySource: common(runs.map((r) => r.latencySource)),
     energySource: common(runs.map((r) => r.energySource)),
   };
-}
-
-/** Median of sorted values (mean of the middle two for an even count). */
-export function median(sorted: ArrayLike<number>): number {
-  const n = sorted.length;
-  return n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-}
-
-/** Nearest-rank percentile of sorted values: the ceil(q * n)-th smallest. */
-export function nearestRank(sorted: ArrayLike<number>, q: number): number {
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length))) - 1];
-}
-
-function mean(values: readonly number[]): number {
-  return values.reduce((a, b) => a + b, 0) / values.length;
 }
 
 function common(values: readonly string[]): string {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { drawIndex, drawKey, requestKey, simulate, STRATEGY_NAMES, type RequestRecord } from '../../../eval/index.ts';
-import { median, nearestRank, poolRow, type PoolRow } from '../../../pareto/index.ts';
+import { medianOfSorted, nearestRank } from '../../../common/index.ts';
+import { poolRow, type PoolRow } from '../../../pareto/index.ts';
 import { seededRandom, type Random } from '../../helpers/random.ts';
 
 /** A random pool: cloud-only (marked), edge-only, and splits; a few runs each with spread. */
@@ -71,7 +72,7 @@ describe('simulate', () => {
       });
       ALL.forEach((name, s) => {
         const report = strategies[name];
-        expect(report.medianEnergyJ).toBe(median(Float64Array.from(energies[s]).sort()));
+        expect(report.medianEnergyJ).toBe(medianOfSorted(Float64Array.from(energies[s]).sort()));
         expect(report.p95LatencyMs).toBe(nearestRank(Float64Array.from(latencies[s]).sort(), 0.95));
         expect(report.budgetMetRate).toBe(met[s] / requests);
         expect(report.requests).toBe(requests);

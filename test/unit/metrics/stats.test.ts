@@ -1,19 +1,19 @@
-/** The pure parts: nearest-rank percentiles as InfluxQL defines them, source labels, the ring buffer. */
+/** The pure parts: per-configuration figures with InfluxQL's percentiles, source labels, the ring buffer. */
 import { describe, expect, it } from 'vitest';
-import { percentileIndex, percentileOfSorted } from '../../../metrics/index.ts';
 import { RingBuffer } from '../../../metrics/ring-buffer.ts';
-import { sourceLabel } from '../../../metrics/stats.ts';
+import { configurationStatsOf, linkStatsOf, sourceLabel } from '../../../metrics/stats.ts';
+import type { RequestMetric } from '../../../metrics/index.ts';
 
-describe('percentiles', () => {
-  it('takes rank floor(n·p/100 + 0.5), as InfluxQL PERCENTILE does', () => {
-    expect(percentileIndex(12, 95)).toBe(10); // 11.4 rounds to rank 11; ceil would give 12
-    expect(percentileIndex(10, 95)).toBe(9); // 9.5 rounds up to rank 10
-    expect(percentileIndex(4, 50)).toBe(1);
-    expect(percentileIndex(1, 50)).toBe(0);
-    expect(percentileIndex(1, 40)).toBe(-1); // rank 0: InfluxQL gives null
-    expect(percentileIndex(0, 50)).toBe(-1);
-    expect(percentileOfSorted([1, 2, 3], 50)).toBe(2);
-    expect(percentileOfSorted([], 95)).toBeUndefined();
+const request = (configuration: string, endToEndMs: number, energyJ = 1): RequestMetric => ({
+  configuration, endToEndMs, energyJ, budgetMet: endToEndMs <= 100, energySource: 'measured',
+}) as RequestMetric;
+
+describe('figures', () => {
+  it('takes p50 and p95 as InfluxQL does (rank rounded half up), so both stores agree', () => {
+    // 12 latencies 1..12: InfluxQL's p95 is rank round(11.4) = 11, its p50 rank round(6) = 6 (the lower middle).
+    const [stats] = configurationStatsOf(Array.from({ length: 12 }, (_, i) => request('a', i + 1)));
+    expect([stats.latencyP50Ms, stats.latencyP95Ms, stats.count]).toEqual([6, 11, 12]);
+    expect(linkStatsOf([1, 4, 2, 3].map((rttMs) => ({ timeMs: 0, edgeId: 'e', rttMs, bytes: 1000, transferMs: 1 }))).rttMs).toBe(2);
   });
 
   it('labels energy sources sorted and joined, unknown only beside known ones', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregatePool, median, nearestRank, POOL_COLUMNS, poolRow, readPool, writePool, type PoolRow } from '../../../pareto/index.ts';
+import { aggregatePool, POOL_COLUMNS, poolRow, readPool, writePool, type PoolRow } from '../../../pareto/index.ts';
 
 const HEADER = POOL_COLUMNS.join(',');
 
@@ -62,13 +62,5 @@ describe('aggregation per configuration', () => {
     const r = (model: string, configuration: string) => poolRow({ model, configuration, latencyMs: 1, energyJ: 1 });
     expect(aggregatePool([r('x', 'b'), r('y', 'a'), r('x', 'a'), r('x', 'b')]).map((g) => `${g.model}/${g.configuration.name}/${g.runs}`))
       .toEqual(['x/b/2', 'y/a/1', 'x/a/1']);
-  });
-
-  it('median and nearest rank on small samples', () => {
-    expect(median([7])).toBe(7);
-    expect(median([1, 2, 3, 10])).toBe(2.5);
-    expect(nearestRank([1, 2, 3], 0.95)).toBe(3);
-    expect(nearestRank([7], 0.95)).toBe(7);
-    expect(nearestRank(Array.from({ length: 100 }, (_, i) => i + 1), 0.95)).toBe(95);
   });
 });
