@@ -1,23 +1,56 @@
-// Lint rules, including the architecture's import boundaries: a component (broker, edge-node,
-// cloud-worker, optimizer, sensor) may import shared libraries and schemas/, never another component;
-// and outside a folder only its index.ts (its front door) is imported.
+// Lint rules, including the architecture's import boundaries (docs/architecture.md):
+// - outside a folder only its index.ts (its front door) is imported;
+// - a component (COMPONENTS) imports shared libraries and schemas/, never another component or an entry;
+// - a library (SHARED) imports other libraries only;
+// - an entry (ENTRIES: cli/, eval/, bench/) composes the front doors of libraries and components; nothing but
+//   tests imports an entry (cli/ has index.ts for them), and only bench/ may use test/helpers/ (the servers it starts);
+// - tests: a unit test under test/unit/<folder>/ may import <folder>'s internals (what it tests), never an
+//   integration test, and a fuzz target (test/fuzz/) the internal function it fuzzes; every other import from
+//   test/ goes through front doors, a nested folder's included (model/onnx/, model/zoo/).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const COMPONENTS = ['broker', 'edge-node', 'cloud-worker', 'optimizer', 'sensor'];
-const SHARED = ['common', 'model', 'codec', 'schemas', 'policy', 'transport', 'image', 'hardware', 'metrics', 'pareto', 'node-runtime'];
+const SHARED = ['common', 'model', 'codec', 'schemas', 'policy', 'transport', 'image', 'hardware', 'metrics', 'pareto', 'node-runtime', 'workload', 'client'];
+const ENTRIES = ['cli', 'eval', 'bench'];
+const FOLDERS = [...COMPONENTS, ...SHARED, ...ENTRIES];
 
-const componentBoundaries = COMPONENTS.map((component) => ({
-  files: [`${component}/**/*.ts`],
-  rules: {
-    'no-restricted-imports': ['error', {
-      patterns: [
-        { group: COMPONENTS.filter((c) => c !== component).map((c) => `**/${c}/**`), message: 'components do not import each other; share through a library or schemas/' },
-        { group: SHARED.map((s) => `**/${s}/*`).concat(SHARED.map((s) => `!**/${s}/index.ts`)), message: "import a shared library through its index.ts" },
-      ],
-    }],
-  },
-}));
+const others = (list, self) => list.filter((f) => f !== self);
+/** Deep imports into `folders`: anything in them but their index.ts. */
+const frontDoors = (folders) => ({
+  group: folders.flatMap((f) => [`**/${f}/*`, `!**/${f}/index.ts`]),
+  message: 'import another folder through its index.ts (its front door)',
+});
+/** For tests: a folder's index.ts, or a nested folder's (model/onnx/index.ts). */
+const testFrontDoors = (folders) => ({
+  group: folders.flatMap((f) => [`**/${f}/*.ts`, `!**/${f}/index.ts`, `**/${f}/*/**`, `!**/${f}/*/index.ts`]),
+  message: 'import another folder through its index.ts (its front door)',
+});
+const never = (folders, message) => ({ group: folders.map((f) => `**/${f}/**`), message });
+const restrict = (files, patterns) => ({ files, rules: { 'no-restricted-imports': ['error', { patterns: patterns.filter((p) => p.group.length > 0) }] } });
+
+const boundaries = [
+  ...COMPONENTS.map((c) => restrict([`${c}/**/*.ts`], [
+    never([...others(COMPONENTS, c), ...ENTRIES, 'test'], 'components do not import each other or entries; share through a library or schemas/'),
+    frontDoors(SHARED),
+  ])),
+  ...SHARED.map((s) => restrict([`${s}/**/*.ts`], [
+    never([...COMPONENTS, ...ENTRIES, 'test'], 'a library imports libraries only'),
+    frontDoors(others(SHARED, s)),
+  ])),
+  ...ENTRIES.map((e) => restrict([`${e}/**/*.ts`], [
+    ...(e === 'bench' ? [] : [never(['test'], 'only tests (and bench/) import test code')]),
+    frontDoors(others(FOLDERS, e)),
+  ])),
+  restrict(['test/**/*.ts'], [testFrontDoors(FOLDERS)]),
+  // A fuzz target reaches the internal function it fuzzes, as a unit test does.
+  restrict(['test/fuzz/**/*.ts'], []),
+  // Later entries win for the same rule: these replace the one above for the unit tests of each folder.
+  ...FOLDERS.map((f) => restrict([`test/unit/${f}/**/*.ts`], [
+    never(['integration'], 'a unit test does not import an integration test; share through test/helpers/'),
+    testFrontDoors(others(FOLDERS, f)),
+  ])),
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '.cache/**', 'schemas/gen/**', 'coverage/**'] },
@@ -36,5 +69,5 @@ export default tseslint.config(
     files: ['bench/**', 'test/**', 'bin/**'],
     rules: { 'no-console': 'off' },
   },
-  ...componentBoundaries,
+  ...boundaries,
 );

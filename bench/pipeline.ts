@@ -12,12 +12,13 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { startBroker } from '../broker/index.ts';
 import { startCloudWorker } from '../cloud-worker/index.ts';
-import { encodeTensor } from '../codec/index.ts';
-import { connectMqtt, seededTensor } from '../common/index.ts';
+import { connectFrameClient } from '../client/index.ts';
+import { connectMqtt } from '../common/index.ts';
 import { startEdgeNode } from '../edge-node/index.ts';
 import { inspectModel, ModelStore, resolveModel, SessionCache } from '../model/index.ts';
 import { configuration, encodePolicy } from '../policy/index.ts';
-import { Frame, Result, topics } from '../schemas/index.ts';
+import { topics } from '../schemas/index.ts';
+import { syntheticInputs } from '../workload/index.ts';
 import { startNatsServer } from '../test/helpers/servers.ts';
 import { printTable, time } from './harness.ts';
 
@@ -63,7 +64,7 @@ async function inProcess(path: string, c: Case): Promise<{ computeMs: number; rp
   const store = new ModelStore({ workDir: join(CACHE, 'bench-parts'), sessions });
   try {
     const served = await store.add(c.model, path);
-    const input = new ort.Tensor('float32', seededTensor(served.inputShape, 3, 'bench-input'), served.inputShape);
+    const input = new ort.Tensor('float32', syntheticInputs(served.inputShape, 3, 1)[0].data, served.inputShape);
     const run = async () => store.run(c.model, 'tail', c.cut, await store.run(c.model, 'head', c.cut, input));
     const t = await time(run, { runs: Math.min(c.requests, 50), warmup: 2 });
     return { computeMs: t.medianMs, rps: 1000 / t.medianMs };
@@ -78,7 +79,8 @@ async function overPipeline(path: string, c: Case, transport: 'mqtt' | 'nats', m
   const ids = `${transport}-${c.model}`;
   const cloud = await startCloudWorker({ workerId: `bench-cloud-${ids}`, transport, mqttUrl, natsUrl, models, threads: 1 });
   const edge = await startEdgeNode({ edgeId: `bench-edge-${ids}`, transport, mqttUrl, natsUrl, models, threads: 1 });
-  const client = await connectMqtt(mqttUrl, { clientId: `bench-client-${ids}` });
+  const client = await connectMqtt(mqttUrl, { clientId: `bench-policy-${ids}` });
+  const sensor = await connectFrameClient({ mqttUrl, sensorId: 'bench', timeoutMs: 60_000 });
   try {
     const policy = configuration({ cut: c.cut, codec: 'fp32' });
     await client.publishAsync(topics.policy(c.model, 'default'), Buffer.from(encodePolicy({
@@ -86,37 +88,23 @@ async function overPipeline(path: string, c: Case, transport: 'mqtt' | 'nats', m
     })), { qos: 1, retain: true });
     while (edge.stats().policies.versions[c.model] !== 1) await new Promise((r) => setTimeout(r, 10));
     const shape = (await inspectModel(path)).input.shape;
-    const tensor = encodeTensor({ name: 'input', shape, data: seededTensor(shape, 3, 'bench-input') }, 'fp32');
-    const frame = (id: string) => Buffer.from(Frame.encode(Frame.create({
-      request_id: id, sensor_id: 'bench', model: c.model, budget_ms: 60_000, capture_at_ms: Date.now(), tensor,
-    })).finish());
-    const pending = new Map<string, (r: { result: Result; at: number }) => void>();
-    client.on('message', (_t, payload) => {
-      const result = Result.decode(payload);
-      pending.get(result.request_id)?.({ result, at: performance.now() });
-    });
-    await client.subscribeAsync(topics.results('bench'), { qos: 1 });
-    const send = async (id: string) => {
-      const answered = new Promise<{ result: Result; at: number }>((resolve) => pending.set(id, resolve));
-      const payload = frame(id);
-      const sentAt = performance.now();
-      await client.publishAsync(topics.frames('bench'), payload, { qos: 1 });
-      const { result, at } = await answered;
-      pending.delete(id);
+    const { tensor } = syntheticInputs(shape, 3, 1)[0];
+    const send = async () => {
+      const { result, roundTripMs } = await sensor.request({ model: c.model, budget_ms: 60_000, tensor });
       if (result.error?.code || result.edge_fallback) throw new Error(`bench request failed: ${result.error?.code ?? 'edge fallback'}`);
       const compute = (result.latency?.edge_compute_ms ?? 0) + (result.latency?.cloud_compute_ms ?? 0);
-      return { roundTrip: at - sentAt, compute };
+      return { roundTrip: roundTripMs, compute };
     };
-    for (let i = 0; i < 3; i++) await send(`warm-${i}`);
+    for (let i = 0; i < 3; i++) await send();
     const samples = [];
-    for (let i = 0; i < c.requests; i++) samples.push(await send(`seq-${i}`));
+    for (let i = 0; i < c.requests; i++) samples.push(await send());
     let rps = 0;
     if (c.model === 'vgg16-tiny') {
       const started = performance.now();
       const inFlight = 16;
       let next = 0;
       await Promise.all(Array.from({ length: inFlight }, async () => {
-        while (next < 1000) await send(`par-${next++}`);
+        while (next++ < 1000) await send();
       }));
       rps = 1000 / ((performance.now() - started) / 1000);
     }
@@ -131,6 +119,7 @@ async function overPipeline(path: string, c: Case, transport: 'mqtt' | 'nats', m
       rps,
     };
   } finally {
+    await sensor.close();
     await client.endAsync();
     await edge.close();
     await cloud.close();

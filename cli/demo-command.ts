@@ -1,13 +1,14 @@
 /**
  * `dynasplit demo` (`npm start`): the whole pipeline in one process on the embedded default — an
  * aedes broker on an ephemeral loopback port, a cloud worker and an edge node talking through it,
- * and a sensor sending frames — then the sensor's summary. Real broker, real protobuf on the wire,
+ * and a sensor sending frames (through client/ FrameClient) — then the sensor's summary. Real broker, real protobuf on the wire,
  * real ONNX inference; only the servers are in-process.
  */
 import { startBroker } from '../broker/index.ts';
 import { startCloudWorker } from '../cloud-worker/index.ts';
 import { startEdgeNode } from '../edge-node/index.ts';
 import { runSensor } from '../sensor/index.ts';
+import { BUDGET_SPECS } from '../workload/index.ts';
 import { stringOption, type Command } from './command.ts';
 import { processHost } from '../hardware/index.ts';
 import { startOptimizer } from '../optimizer/index.ts';
@@ -23,7 +24,7 @@ export const demoCommand: Command = {
     model: { type: 'string', value: 'NAME', description: 'zoo model (generated on first use and cached)', default: 'vgg16-tiny' },
     count: { type: 'string', value: 'N', description: 'frames to send', default: '200' },
     rate: { type: 'string', value: 'HZ', description: 'frames per second', default: '100' },
-    budgets: { type: 'string', value: 'DIST', description: 'latency budgets, ms (see dynasplit sensor --help)', default: 'uniform:2:20' },
+    budgets: { type: 'string', value: 'DIST', description: `latency budgets, ms: ${BUDGET_SPECS}`, default: 'uniform:2:20' },
     'edge-profile': { type: 'string', value: 'NAME', description: 'device the edge node emulates (host: this machine as it is)', default: 'rpi4' },
     'cloud-profile': { type: 'string', value: 'NAME', description: 'device the cloud worker emulates (host: this machine as it is)', default: 'gpu-server' },
     metrics: METRICS_OPTION,

@@ -1,10 +1,9 @@
 /** `dynasplit eval simulate`: strategies replayed over a measurement pool (docs/evaluation.md). */
 import { readFileSync } from 'node:fs';
 import { createProgress, DynasplitError, ErrorCodes } from '../common/index.ts';
-import {
-  DISTRIBUTIONS, isDistribution, parseBudgetFile, simulate, STRATEGY_NAMES, type QueueOptions, type SimulationReport, type StrategyReport,
-} from '../eval/index.ts';
+import { simulate, STRATEGY_NAMES, type QueueOptions, type SimulationReport, type StrategyReport } from '../eval/index.ts';
 import { readPool, type PoolRow } from '../pareto/index.ts';
+import { BUDGET_SPECS, readBudgets } from '../workload/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs } from './command.ts';
 import { numberFlag } from './env.ts';
 import { reportCommand } from './eval-report-command.ts';
@@ -26,7 +25,7 @@ const simulateCommand: Command = {
   positionals: { min: 0, max: 0 },
   options: {
     pool: { type: 'string', value: 'FILE', description: 'measurement pool CSV (docs/optimizer.md)' },
-    budgets: { type: 'string', value: 'FILE|DIST', description: `latency budgets, ms: a file (one per line, in order) or ${DISTRIBUTIONS.join(', ')}` },
+    budgets: { type: 'string', value: 'FILE|DIST', description: `latency budgets, ms: ${BUDGET_SPECS}; a file holds one per line, used in order` },
     requests: { type: 'string', value: 'N', description: `requests (default: the file's budgets, or ${formatCount(DEFAULT_REQUESTS)} for a distribution)` },
     strategies: { type: 'string', value: 'A,B,...', description: `strategies, in report order (default: all: ${STRATEGY_NAMES.join(',')})` },
     seed: { type: 'string', value: 'S', description: 'seeds the draws, the budgets and the arrivals', default: '1' },
@@ -47,8 +46,8 @@ const simulateCommand: Command = {
     const poolFile = stringOption(args, 'pool');
     if (!poolFile) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'missing --pool FILE');
     const spec = stringOption(args, 'budgets');
-    if (!spec) throw new DynasplitError(ErrorCodes.BAD_ARGS, `missing --budgets FILE|DIST (${DISTRIBUTIONS.join(', ')})`);
-    const budgets = isDistribution(spec) ? spec : parseBudgetFile(readText(spec.replace(/^file:/, '')), spec);
+    if (!spec) throw new DynasplitError(ErrorCodes.BAD_ARGS, `missing --budgets FILE|DIST (${BUDGET_SPECS})`);
+    const budgets = readBudgets(spec);
     const fallback = typeof budgets === 'string' ? DEFAULT_REQUESTS : budgets.length;
     const requests = intOption(args, 'requests', fallback);
     const records = args.values.records === true ? intOption(args, 'records-max', DEFAULT_RECORDS) : 0;

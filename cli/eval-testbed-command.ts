@@ -1,15 +1,13 @@
 /**
- * `dynasplit eval testbed`: the strategies on the real pipeline (./testbed-runner.ts runs it), its
+ * `dynasplit eval testbed`: the strategies on the real pipeline (eval/ runTestbed runs it), its
  * options, and what it prints. docs/evaluation.md.
  */
-import { readFileSync } from 'node:fs';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import { isDistribution, parseBudgetFile, STRATEGY_NAMES, type StrategyName } from '../eval/index.ts';
-import { DEFAULT_SPACE } from '../eval/testbed-plan.ts';
+import { DEFAULT_SPACE, runTestbed, STRATEGY_NAMES, type ModelOutcome, type StrategyName, type TestbedOptions } from '../eval/index.ts';
+import { BUDGET_SPECS, readBudgets } from '../workload/index.ts';
 import { intOption, stringOption, type Command } from './command.ts';
 import { LOG_LEVEL_OPTION, loggerFor, METRICS_OPTION, metricsStoreFlag, modelCacheDir, numberFlag } from './env.ts';
 import { table } from './format.ts';
-import { runTestbed, type ModelOutcome, type TestbedOptions } from './testbed-runner.ts';
 
 const DEFAULTS = { models: 'vgg16,vit-b16', requests: 50, budgets: 'weibull:2', seed: 1, out: './testbed-out', repetitions: 3, warmup: 1, timeoutMs: 60_000 };
 
@@ -21,7 +19,7 @@ export const testbedCommand: Command = {
   options: {
     models: { type: 'string', value: 'A,B=FILE,...', description: 'zoo models (or NAME=model.onnx)', default: DEFAULTS.models },
     requests: { type: 'string', value: 'N', description: 'requests per model per strategy', default: String(DEFAULTS.requests) },
-    budgets: { type: 'string', value: 'DIST|FILE', description: 'latency budgets, ms (docs/evaluation.md; weibull:SHAPE is scaled to the profiled pool)', default: DEFAULTS.budgets },
+    budgets: { type: 'string', value: 'DIST|FILE', description: `latency budgets, ms: ${BUDGET_SPECS}; weibull:SHAPE is scaled to the profiled pool (docs/evaluation.md)`, default: DEFAULTS.budgets },
     seed: { type: 'string', value: 'S', description: 'seeds the inputs, the budgets and the oracle\'s draws', default: String(DEFAULTS.seed) },
     out: { type: 'string', value: 'DIR', description: 'where pool-MODEL.csv and results-MODEL.json go', default: DEFAULTS.out },
     'edge-profile': { type: 'string', value: 'NAME', description: 'device the edge node emulates', default: 'rpi4' },
@@ -75,7 +73,7 @@ function testbedOptions(args: Parameters<Command['run']>[0]): TestbedOptions {
     throw new DynasplitError(ErrorCodes.BAD_ARGS, `${what}; strategies: ${STRATEGY_NAMES.join(', ')}`);
   }
   const spec = stringOption(args, 'budgets') ?? DEFAULTS.budgets;
-  const budgets = isDistribution(spec) ? spec : parseBudgetFile(readText(spec.replace(/^file:/, '')), spec);
+  const budgets = readBudgets(spec);
   const requests = intOption(args, 'requests', DEFAULTS.requests);
   const repetitions = intOption(args, 'repetitions', DEFAULTS.repetitions);
   if (requests < 1 || repetitions < 1) throw new DynasplitError(ErrorCodes.BAD_ARGS, '--requests and --repetitions must be at least 1');
@@ -86,15 +84,6 @@ function testbedOptions(args: Parameters<Command['run']>[0]): TestbedOptions {
     strategies: strategies as StrategyName[], accuracyFloor: numberFlag(args, 'accuracy-floor'), timeoutMs: intOption(args, 'timeout-ms', DEFAULTS.timeoutMs), modelCacheDir: modelCacheDir(),
   };
 }
-
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new DynasplitError(ErrorCodes.FILE_NOT_FOUND, `cannot read ${file}: ${(cause as Error).message}`, { cause, details: { file } });
-  }
-}
-
 
 function jsonSummary(o: ModelOutcome): [string, unknown] {
   const { records: _records, ...figures } = o.figures;

@@ -10,7 +10,7 @@ import { startCloudWorker } from '../cloud-worker/index.ts';
 import { createProgress, DynasplitError, ErrorCodes, type Logger, type Progress } from '../common/index.ts';
 import { processHost } from '../hardware/index.ts';
 import { writePool, type FittedModel } from '../pareto/index.ts';
-import { profileConfigurations, type ProfileReport } from '../optimizer/profile.ts';
+import { measureConfigurations, type MeasureReport } from '../optimizer/index.ts';
 import { startEdgeNode } from '../edge-node/index.ts';
 import { DEFAULT_MQTT_URL } from '../transport/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
@@ -77,9 +77,9 @@ export const profileCommand: Command = {
     const abort = new AbortController();
     const stop = () => abort.abort();
     process.once('SIGINT', stop);
-    let report: ProfileReport;
+    let report: MeasureReport;
     try {
-      report = await profileConfigurations({ ...options, mqttUrl }, { logger, onProgress: progressBar(io), signal: abort.signal });
+      report = await measureConfigurations({ ...options, mqttUrl }, { logger, onProgress: progressBar(io), signal: abort.signal });
     } finally {
       process.off('SIGINT', stop);
       await local?.close();
@@ -162,7 +162,7 @@ function fittedRows({ corrections: k, fixed, link, overheadMs }: FittedModel): s
   ];
 }
 
-function reportText(r: ProfileReport, out: string): string {
+function reportText(r: MeasureReport, out: string): string {
   const pct = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)}%` : 'n/a');
   const c = r.counts;
   const rows = [

@@ -1,5 +1,5 @@
 /**
- * The testbed's run (`dynasplit eval testbed`, ./eval-testbed-command.ts): everything in this process
+ * The testbed's run (`dynasplit eval testbed`, cli/eval-testbed-command.ts): everything in this process
  * as in `dynasplit demo` (an aedes broker on an ephemeral loopback port, a cloud worker and an edge
  * node emulating device profiles, the metrics store) with real ONNX inference and real protobuf over
  * MQTT. Per model: (1) profile a reduced space through the control channel and write the pool; (2) run
@@ -9,28 +9,35 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { startBroker } from '../broker/index.ts';
+import { connectFrameClient } from '../client/index.ts';
 import { startCloudWorker, type CloudWorker } from '../cloud-worker/index.ts';
-import { connectMqtt, createProgress, DynasplitError, ErrorCodes, type Logger, type MqttClient, type Progress } from '../common/index.ts';
+import { connectMqtt, createProgress, DynasplitError, ErrorCodes, isDynasplitError, type Logger, type MqttClient, type Progress } from '../common/index.ts';
 import { startEdgeNode, type EdgeNode } from '../edge-node/index.ts';
-import { poolTable, type PoolTable, type StrategyName } from '../eval/index.ts';
-import { accuracyByCutAndCodec, budgetSequence, liveCostMs, recordOf, strategyPlans, testbedResults, type LiveRun, type StrategyPlan, type StrategyRun, type TestbedResults } from '../eval/testbed-figures.ts';
-import { parseSpace, planConfigurations, predictedPool, profileCostsMs, referenceMs, sessionBudgetsMb, type PlanContext, type TestbedPlan } from '../eval/testbed-plan.ts';
 import { HOST_PROFILE, loadProfile, processHost, type DeviceProfile } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
 import { DEFAULT_MODEL_CACHE_DIR, inspectModel, referenceClasses, resolveModel } from '../model/index.ts';
+import { measureConfigurations } from '../optimizer/index.ts';
 import { writePool, type PoolRow } from '../pareto/index.ts';
-import { profileConfigurations } from '../optimizer/profile.ts';
-import { openChannel, syntheticInputs, type ProfileInput } from '../optimizer/profile-channel.ts';
 import { encodePolicy } from '../policy/index.ts';
-import { topics, type FrameProperties } from '../schemas/index.ts';
-import { type Io } from './command.ts';
+import { topics, type FrameProperties, type Result } from '../schemas/index.ts';
+import { syntheticInputs, type SyntheticInput } from '../workload/index.ts';
+import type { StrategyName } from './strategies.ts';
+import { poolTable, type PoolTable } from './table.ts';
+import { accuracyByCutAndCodec, budgetSequence, liveCostMs, recordOf, strategyPlans, testbedResults, type LiveRun, type StrategyPlan, type StrategyRun, type TestbedResults } from './testbed-figures.ts';
+import { parseSpace, planConfigurations, predictedPool, profileCostsMs, referenceMs, sessionBudgetsMb, type PlanContext, type TestbedPlan } from './testbed-plan.ts';
+
+/** Where the run reports as it goes: stderr-like text and whether it is a terminal (progress redraws in place). */
+export interface TestbedIo {
+  stderr(text: string): void;
+  isTTY: boolean;
+}
 
 export interface TestbedOptions {
   /** Model name -> zoo name or ONNX file. */
   models: Record<string, string>;
   /** Requests per model per strategy. */
   requests: number;
-  /** A distribution (eval/budgets.ts) or a list of budgets, ms; `budgetsLabel` names it in the results. */
+  /** A budget spec (workload/; weibull:SHAPE scaled to the pool) or a list of budgets, ms; `budgetsLabel` names it in the results. */
   budgets: string | number[];
   budgetsLabel: string;
   seed: number;
@@ -54,14 +61,11 @@ export interface TestbedOptions {
 export interface TestbedDeps {
   logger: Logger;
   metrics: MetricsStore;
-  io: Io;
+  io: TestbedIo;
   signal?: AbortSignal;
 }
 
 export interface ModelOutcome { model: string; pool: string; results: string; figures: TestbedResults; elapsedMs: number }
-
-/** Distinct inputs, cycled: the profiler's (optimizer/profile.ts), so both phases see the same ones. */
-const INPUT_VARIANTS = 8;
 
 interface Prepared {
   name: string;
@@ -69,7 +73,7 @@ interface Prepared {
   ctx: PlanContext;
   plan: TestbedPlan;
   /** Seeded inputs, cycled by both phases, and the unsplit model's top-1 class on each. */
-  inputs: ProfileInput[];
+  inputs: SyntheticInput[];
   reference: number[];
   /** Estimated ms of phase 1 per group of the plan, and of phase 2. */
   groupMs: number[];
@@ -102,9 +106,10 @@ export async function runTestbed(options: TestbedOptions, deps: TestbedDeps): Pr
 async function prepare(name: string, spec: string, devices: { edge: DeviceProfile; cloud: DeviceProfile; host: DeviceProfile }, options: TestbedOptions): Promise<Prepared> {
   const path = await resolveModel(spec, { cacheDir: options.modelCacheDir ?? DEFAULT_MODEL_CACHE_DIR });
   const ctx: PlanContext = { inspection: await inspectModel(path), edge: devices.edge, cloud: devices.cloud };
-  // The unsplit model's answers on the inputs both phases use; timed, they say how fast the host runs this model.
+  // The unsplit model's answers on the inputs both phases use (the measurement run makes the same ones from
+  // the same seed); timed, they say how fast the host runs this model.
   const shape = ctx.inspection.input.shape;
-  const inputs = syntheticInputs(shape, options.seed, INPUT_VARIANTS);
+  const inputs = syntheticInputs(shape, options.seed);
   const t0 = performance.now();
   await referenceClasses(path, shape, [inputs[0].data]);
   const t1 = performance.now();
@@ -177,9 +182,9 @@ async function runModel(model: Prepared, env: { url: string; host: DeviceProfile
 }
 
 /** Phase 1: per cut, `warmup` unrecorded requests, then every configuration of the cut `repetitions` times through the profiler. */
-async function profilePhase(model: Prepared, pipeline: Pipeline, inputs: ProfileInput[], options: TestbedOptions, deps: TestbedDeps): Promise<Profiled> {
+async function profilePhase(model: Prepared, pipeline: Pipeline, inputs: SyntheticInput[], options: TestbedOptions, deps: TestbedDeps): Promise<Profiled> {
   const progress = workProgress(deps.io, `${model.name} profile`, model.profileMs);
-  const channel = await openChannel({ mqttUrl: pipeline.url, model: model.name, sensorId: 'testbed-warmup', budgetMs: 60_000, timeoutMs: options.timeoutMs }, deps.logger);
+  const warmup = await connectFrameClient({ mqttUrl: pipeline.url, sensorId: 'testbed-warmup', timeoutMs: options.timeoutMs, logger: deps.logger });
   const out: Profiled = { rows: [], errors: {}, unmeasured: [] };
   let before = 0;
   try {
@@ -187,11 +192,14 @@ async function profilePhase(model: Prepared, pipeline: Pipeline, inputs: Profile
     // loaded). Measured cut by cut instead, the first cuts ran beside a few sessions and came out up
     // to ~20% cheaper than the same configurations did in phase 2.
     for (const group of model.plan.groups) {
-      for (let w = 0; w < options.warmup && !deps.signal?.aborted; w++) await channel.send(group.configurations[0], inputs[w % inputs.length].tensor);
+      for (let w = 0; w < options.warmup && !deps.signal?.aborted; w++) {
+        // A warm-up answer is not used; one that does not come is the measurement's to report.
+        await warmup.request({ model: model.name, budget_ms: 60_000, configuration: group.configurations[0], tensor: inputs[w % inputs.length].tensor }).catch(() => undefined);
+      }
     }
     for (const [g, group] of model.plan.groups.entries()) {
       if (deps.signal?.aborted) break;
-      const report = await profileConfigurations({
+      const report = await measureConfigurations({
         mqttUrl: pipeline.url, model: model.name, modelSource: model.path, modelCacheDir: options.modelCacheDir, configurations: group.configurations,
         warmup: 0, repetitions: options.repetitions, seed: options.seed, timeoutMs: options.timeoutMs, sensorId: 'testbed-profile',
       }, { logger: deps.logger, signal: deps.signal, onProgress: (done, total) => progress.update(before + model.groupMs[g] * (done / total)) });
@@ -202,7 +210,7 @@ async function profilePhase(model: Prepared, pipeline: Pipeline, inputs: Profile
       for (const f of report.failed) deps.io.stderr(`\n${model.name}: ${f.configuration} not measured: ${f.code} ${f.message}\n`);
     }
   } finally {
-    await channel.close();
+    await warmup.close();
   }
   progress.done();
   if (out.rows.length === 0) throw new DynasplitError(ErrorCodes.INFERENCE, `testbed: no configuration of ${model.name} could be measured`);
@@ -214,7 +222,7 @@ interface Profiled { rows: PoolRow[]; errors: Record<string, number>; unmeasured
 
 /** Phase 2 (live strategies) and 3 (the oracle over the pool), and the figures of all. */
 async function strategyPhase(
-  model: Prepared, profiled: Profiled, pipeline: Pipeline, data: { inputs: ProfileInput[]; reference: number[] }, options: TestbedOptions, deps: TestbedDeps,
+  model: Prepared, profiled: Profiled, pipeline: Pipeline, data: { inputs: SyntheticInput[]; reference: number[] }, options: TestbedOptions, deps: TestbedDeps,
 ): Promise<TestbedResults> {
   const { rows } = profiled;
   // The policy says where its figures come from when the runs agree on it (schemas/pipeline.proto Policy.source).
@@ -252,7 +260,7 @@ async function strategyPhase(
 interface RunContext {
   model: Prepared;
   budgets: number[];
-  data: { inputs: ProfileInput[]; reference: number[] };
+  data: { inputs: SyntheticInput[]; reference: number[] };
   pipeline: Pipeline;
   publisher: MqttClient;
   progress: { add(ms: number): void };
@@ -271,19 +279,18 @@ async function runStrategy(plan: Exclude<StrategyPlan, { kind: 'oracle' }>, run:
   const median = new Map(run.table.aggregates.map((a) => [a.configuration.name, a.latencyMs]));
   // Each strategy starts on a quiet host: nothing of the previous one still computing beside its first request.
   await untilIdle(deps.signal);
-  // Frames carry their own model and budget; the channel's defaults are never used.
-  const sensor = await openChannel({ mqttUrl: run.pipeline.url, model: run.model.name, sensorId: `testbed-${plan.name}`, budgetMs: 0, timeoutMs: options.timeoutMs }, deps.logger);
+  const sensor = await connectFrameClient({ mqttUrl: run.pipeline.url, sensorId: `testbed-${plan.name}`, timeoutMs: options.timeoutMs, logger: deps.logger });
   try {
     for (const [i, budgetMs] of run.budgets.entries()) {
       if (deps.signal?.aborted) break;
       const input = i % run.data.inputs.length;
       const frame: FrameProperties = { model: run.model.name, budget_ms: budgetMs, tensor: run.data.inputs[input].tensor };
       if (plan.kind === 'forced') frame.configuration = plan.configuration;
-      const result = await sensor.sendFrame(frame);
+      const result = await answerOf(sensor.request(frame));
       const expected = plan.kind === 'forced' ? plan.configuration.name : plan.expected(budgetMs);
       run.progress.add(median.get(expected) ?? 0);
-      if (!result || result.error?.code) {
-        const code = result?.error?.code || ErrorCodes.TIMEOUT;
+      if (typeof result === 'string' || result.error?.code) {
+        const code = typeof result === 'string' ? result : result.error!.code!;
         out.run.failures[code] = (out.run.failures[code] ?? 0) + 1;
         continue;
       }
@@ -298,6 +305,16 @@ async function runStrategy(plan: Exclude<StrategyPlan, { kind: 'oracle' }>, run:
     await sensor.close();
   }
   return out;
+}
+
+/** The Result, or the code of why none came (DYNASPLIT_ERR_TIMEOUT). */
+async function answerOf(request: Promise<{ result: Result }>): Promise<Result | string> {
+  try {
+    return (await request).result;
+  } catch (err) {
+    if (isDynasplitError(err)) return err.code;
+    throw err;
+  }
 }
 
 /** Publishes the policy retained on the model's policy topic (as the live optimizer does) and waits until the edge node has applied it and loaded its sessions. */
@@ -332,7 +349,7 @@ async function untilIdle(signal?: AbortSignal): Promise<void> {
 }
 
 /** Progress in estimated ms of work, so the ETA weighs slow (edge-heavy) requests as such. */
-function workProgress(io: Io, label: string, totalMs: number): Progress & { add(ms: number): void } {
+function workProgress(io: TestbedIo, label: string, totalMs: number): Progress & { add(ms: number): void } {
   const progress = createProgress({ write: io.stderr, isTTY: io.isTTY }, `${label} (est. work)`, Math.max(1, totalMs), (ms) => `${Math.round(ms / 1000)}s`);
   let done = 0;
   return {

@@ -1,12 +1,13 @@
 /**
- * Profiling (`dynasplit optimizer profile`): measures configurations on live edge and cloud nodes
- * through the control channel — frames whose `configuration` field makes the edge node run that
- * configuration instead of its policy's choice (schemas/pipeline.proto Frame.configuration) — and
- * turns each Result into a pool row. With `sample` < 1 only a seeded share of the space is measured;
- * the cost models are fitted to it (profile-fit.ts) and the rest is predicted, marked 'modelled'.
+ * A measurement run (the command is `dynasplit optimizer profile`, DynaSplit's word for it): measures
+ * configurations on live edge and cloud nodes through the control channel — frames whose
+ * `configuration` field makes the edge node run that configuration instead of its policy's choice
+ * (schemas/pipeline.proto Frame.configuration), sent and answered through a FrameClient (client/) —
+ * and turns each Result into a pool row. With `sample` < 1 only a seeded share of the space is
+ * measured; the cost models are fitted to it (pareto/ fit) and the rest is predicted, marked 'modelled'.
  *
  * Rows of cloud-only configurations (cut 'input') carry the baseline mark 'cloud-only', and those of the
- * fastest edge-only configuration 'edge-only' (profile-baselines.ts), so the evaluation finds its baselines.
+ * fastest edge-only configuration 'edge-only' (pareto/ baselines), so the evaluation finds its baselines.
  *
  * Who writes what: the edge node writes every request's metrics (these included) to its metrics
  * store, since it alone sees the whole request; the profiler writes only pool rows, never metrics, so
@@ -14,13 +15,14 @@
  */
 import { DynasplitError, ErrorCodes, silentLogger, stripUndefined, type Logger } from '../common/index.ts';
 import { loadProfile, type DeviceProfile } from '../hardware/index.ts';
-import { DEFAULT_MODEL_CACHE_DIR, inspectModel, resolveModel, type ModelInspection } from '../model/index.ts';
+import { DEFAULT_MODEL_CACHE_DIR, inspectModel, referenceClasses, resolveModel, type ModelInspection } from '../model/index.ts';
 import { CLOUD_ONLY_CUT, EDGE_ONLY_CUT, type Configuration } from '../policy/index.ts';
-import type { Result } from '../schemas/index.ts';
-import { openChannel, referenceClasses, syntheticInputs, type Channel, type ProfileInput } from './profile-channel.ts';
+import { connectFrameClient, type FrameClient } from '../client/index.ts';
+import { Result } from '../schemas/index.ts';
+import { syntheticInputs, type SyntheticInput } from '../workload/index.ts';
 import { type LinkModel, poolRow, type PoolRow, markBaselines, accuracyByCodec, configurationFields, DEFAULT_LINK, fitModel, heldOutError, predictedRow, sampleCount, sampleIndices, unpredictable, type FittedModel, type HeldOutError, type Measured, type ModelContext, knobsFromProfiles, profileCheck, buildSpace, configurationAt, cutsFromInspection, type KnobSet } from '../pareto/index.ts';
 
-export interface ProfileOptions {
+export interface MeasureOptions {
   mqttUrl: string;
   /** Model name as the edge nodes serve it. */
   model: string;
@@ -53,7 +55,7 @@ export interface ProfileOptions {
   link: LinkModel;
 }
 
-export interface ProfileDeps {
+export interface MeasureDeps {
   logger?: Logger;
   /** After every request: requests done, requests in all, ms left at the pace so far. */
   onProgress?: (done: number, total: number, etaMs: number) => void;
@@ -61,7 +63,7 @@ export interface ProfileDeps {
   signal?: AbortSignal;
 }
 
-export interface ProfileReport {
+export interface MeasureReport {
   model: string;
   sensorId: string;
   /** Configurations considered, measured (at least one run recorded), predicted, failed. */
@@ -85,11 +87,9 @@ export interface ProfileReport {
 }
 
 const DEFAULTS = { sample: 1, warmup: 1, repetitions: 3, seed: 0, timeoutMs: 30_000, budgetMs: 60_000, link: DEFAULT_LINK };
-/** Distinct synthetic inputs, cycled; the unsplit model runs once on each for the reference answers. */
-const INPUT_VARIANTS = 8;
 
-export function parseProfileOptions(partial: Partial<ProfileOptions> & Pick<ProfileOptions, 'mqttUrl' | 'model'>): ProfileOptions {
-  const options = { ...DEFAULTS, sensorId: `profiler-${process.pid}`, ...stripUndefined(partial) } as ProfileOptions;
+export function parseMeasureOptions(partial: Partial<MeasureOptions> & Pick<MeasureOptions, 'mqttUrl' | 'model'>): MeasureOptions {
+  const options = { ...DEFAULTS, sensorId: `profiler-${process.pid}`, ...stripUndefined(partial) } as MeasureOptions;
   const bad = (message: string) => new DynasplitError(ErrorCodes.BAD_ARGS, `profile: ${message}`);
   if (!(options.sample > 0 && options.sample <= 1)) throw bad(`sample must be within (0, 1], got ${options.sample}`);
   for (const key of ['warmup', 'repetitions', 'seed'] as const) {
@@ -102,9 +102,9 @@ export function parseProfileOptions(partial: Partial<ProfileOptions> & Pick<Prof
   return options;
 }
 
-export async function profileConfigurations(partial: Partial<ProfileOptions> & Pick<ProfileOptions, 'mqttUrl' | 'model'>, deps: ProfileDeps = {}): Promise<ProfileReport> {
+export async function measureConfigurations(partial: Partial<MeasureOptions> & Pick<MeasureOptions, 'mqttUrl' | 'model'>, deps: MeasureDeps = {}): Promise<MeasureReport> {
   const started = performance.now();
-  const options = parseProfileOptions(partial);
+  const options = parseMeasureOptions(partial);
   const logger = (deps.logger ?? silentLogger()).child({ component: 'optimizer', node: options.sensorId });
   const path = await resolveModel(options.modelSource ?? options.model, { cacheDir: options.modelCacheDir ?? DEFAULT_MODEL_CACHE_DIR });
   const inspection = await inspectModel(path);
@@ -113,12 +113,13 @@ export async function profileConfigurations(partial: Partial<ProfileOptions> & P
   const all = options.configurations ?? spaceConfigurations(inspection, edge!, cloud!, options);
   if (all.length === 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'profile: no configurations to measure (the knobs and rules leave none)');
   const chosen = sampleIndices(all.length, sampleCount(all.length, options.sample), options.seed, 'profile-sample').map((i) => all[i]);
-  const inputs = syntheticInputs(inspection.input.shape, options.seed, INPUT_VARIANTS);
+  // Distinct synthetic inputs, cycled; the unsplit model runs once on each for the reference answers.
+  const inputs = syntheticInputs(inspection.input.shape, options.seed);
   const reference = await referenceClasses(path, inspection.input.shape, inputs.map((x) => x.data));
   logger.info({ model: options.model, configurations: all.length, chosen: chosen.length }, 'profiling');
-  const run = await measure(chosen, options, { inputs, reference }, deps, logger);
+  const run = await measureAll(chosen, options, { inputs, reference }, deps, logger);
   const measured = run.measured.filter((m) => m.rows.length > 0);
-  const report: ProfileReport = {
+  const report: MeasureReport = {
     model: options.model,
     sensorId: options.sensorId,
     counts: { configurations: all.length, chosen: chosen.length, measured: measured.length, predicted: 0, failed: run.failed.length },
@@ -141,7 +142,7 @@ export async function profileConfigurations(partial: Partial<ProfileOptions> & P
  * Fits the model to the measured configurations, reports its error on a held-out share, and predicts
  * every configuration neither measured nor failed (a chosen one the run did not reach is predicted).
  */
-function predictRest(report: ProfileReport, all: Configuration[], measured: Measured[], ctx: ModelContext, options: ProfileOptions): void {
+function predictRest(report: MeasureReport, all: Configuration[], measured: Measured[], ctx: ModelContext, options: MeasureOptions): void {
   // A configuration the profiles cannot describe (a frequency not among the DVFS steps) has no prediction.
   const usable = measured.filter((m) => unpredictable(m.config, ctx) === undefined);
   if (usable.length === 0) return;
@@ -159,7 +160,7 @@ function predictRest(report: ProfileReport, all: Configuration[], measured: Meas
 }
 
 /** The space of the profiles' knobs (replaced by options.knobs), cuts restricted, the edge's rules applied. */
-function spaceConfigurations(inspection: ModelInspection, edge: DeviceProfile, cloud: DeviceProfile, options: ProfileOptions): Configuration[] {
+function spaceConfigurations(inspection: ModelInspection, edge: DeviceProfile, cloud: DeviceProfile, options: MeasureOptions): Configuration[] {
   const aliases: Record<string, string> = { 'cloud-only': CLOUD_ONLY_CUT, 'edge-only': EDGE_ONLY_CUT };
   let cuts = cutsFromInspection(inspection);
   if (options.cuts) {
@@ -175,11 +176,11 @@ function spaceConfigurations(inspection: ModelInspection, edge: DeviceProfile, c
   return Array.from(space.indices, (index) => configurationAt(space, index));
 }
 
-interface Inputs { inputs: ProfileInput[]; reference: number[] }
-interface RunOutcome { measured: Measured[]; errors: Record<string, number>; failed: ProfileReport['failed']; requests: number; aborted: boolean }
+interface Inputs { inputs: SyntheticInput[]; reference: number[] }
+interface RunOutcome { measured: Measured[]; errors: Record<string, number>; failed: MeasureReport['failed']; requests: number; aborted: boolean }
 
 /** Sends each configuration's frames one at a time and turns the Results into rows. */
-async function measure(chosen: Configuration[], options: ProfileOptions, inputs: Inputs, deps: ProfileDeps, logger: Logger): Promise<RunOutcome> {
+async function measureAll(chosen: Configuration[], options: MeasureOptions, inputs: Inputs, deps: MeasureDeps, logger: Logger): Promise<RunOutcome> {
   const out: RunOutcome = { measured: [], errors: {}, failed: [], requests: 0, aborted: false };
   const total = chosen.length * (options.warmup + options.repetitions);
   const started = performance.now();
@@ -189,24 +190,24 @@ async function measure(chosen: Configuration[], options: ProfileOptions, inputs:
     const elapsed = performance.now() - started;
     deps.onProgress?.(done, total, done > 0 ? (elapsed / done) * (total - done) : NaN);
   };
-  const channel = await openChannel(options, logger);
+  const client = await connectFrameClient({ mqttUrl: options.mqttUrl, sensorId: options.sensorId, timeoutMs: options.timeoutMs, logger });
   try {
     for (const config of chosen) {
       if (deps.signal?.aborted) break;
-      const { rows, last } = await measureOne(config, { channel, options, inputs, out, progress, signal: deps.signal, logger });
+      const { rows, last } = await measureOne(config, { client, options, inputs, out, progress, signal: deps.signal, logger });
       out.measured.push({ config, rows });
       if (rows.length === 0 && last) out.failed.push({ configuration: config.name, ...last });
     }
     out.aborted = deps.signal?.aborted === true;
   } finally {
-    await channel.close();
+    await client.close();
   }
   return out;
 }
 
 interface RunContext {
-  channel: Channel;
-  options: ProfileOptions;
+  client: FrameClient;
+  options: MeasureOptions;
   inputs: Inputs;
   out: RunOutcome;
   progress: (requests: number) => void;
@@ -223,11 +224,11 @@ async function measureOne(config: Configuration, run: RunContext): Promise<{ row
   let last: { code: string; message: string } | undefined;
   for (let r = 0; r < runs && !run.signal?.aborted; r++) {
     const input = out.requests++ % inputs.inputs.length;
-    const answer = await run.channel.send(config, inputs.inputs[input].tensor);
+    const answer = await ask(run, config, inputs.inputs[input]);
     run.progress(1);
-    const verdict = judge(answer, config, options.timeoutMs);
+    const verdict = judge(answer, config);
     if (!verdict) {
-      if (r >= options.warmup) rows.push(rowOf(options.model, config, answer!, answer!.class_index === inputs.reference[input] ? 1 : 0));
+      if (r >= options.warmup) rows.push(rowOf(options.model, config, answer, answer.class_index === inputs.reference[input] ? 1 : 0));
       continue;
     }
     out.errors[verdict.code] = (out.errors[verdict.code] ?? 0) + 1;
@@ -242,9 +243,19 @@ async function measureOne(config: Configuration, run: RunContext): Promise<{ row
   return { rows, last };
 }
 
+/** One frame forcing `config`; a timeout (or any coded failure to get an answer) comes back as an error Result. */
+async function ask(run: RunContext, config: Configuration, input: SyntheticInput): Promise<Result> {
+  try {
+    const { result } = await run.client.request({ model: run.options.model, budget_ms: run.options.budgetMs, tensor: input.tensor, configuration: config });
+    return result;
+  } catch (err) {
+    if (!(err instanceof DynasplitError)) throw err;
+    return Result.create({ error: { code: err.code, message: err.message, retryable: err.retryable } });
+  }
+}
+
 /** Why a Result cannot be recorded, or undefined when it can. */
-function judge(result: Result | undefined, config: Configuration, timeoutMs: number): { code: string; message: string; retryable: boolean } | undefined {
-  if (!result) return { code: ErrorCodes.TIMEOUT, message: `no result within ${timeoutMs} ms`, retryable: true };
+function judge(result: Result, config: Configuration): { code: string; message: string; retryable: boolean } | undefined {
   if (result.error?.code) return { code: result.error.code, message: result.error.message ?? '', retryable: result.error.retryable === true };
   if (result.configuration?.name !== config.name) {
     return { code: 'configuration-mismatch', message: `asked for ${config.name}, ${result.configuration?.name ?? 'nothing'} ran`, retryable: false };

@@ -3,7 +3,5 @@ export { runSensor } from './sensor.ts';
 export type { SensorDeps } from './sensor.ts';
 export { parseSensorOptions, defaultSensorOptions } from './options.ts';
 export type { SensorOptions } from './options.ts';
-export { budgetSampler } from './budgets.ts';
-export type { BudgetSampler } from './budgets.ts';
 export { summarize, percentile } from './summary.ts';
 export type { Summary } from './summary.ts';

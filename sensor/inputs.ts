@@ -1,24 +1,22 @@
 /**
- * What a sensor sends: seeded synthetic tensors, or images from a directory (decoded and
+ * What a sensor sends: seeded synthetic tensors (workload/), or images from a directory (decoded and
  * preprocessed here, or sent encoded for the edge node to preprocess).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { encodeTensor } from '../codec/index.ts';
-import { DynasplitError, ErrorCodes, seededTensor } from '../common/index.ts';
+import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { imageFormat, preprocessImage } from '../image/index.ts';
 import type { FrameProperties } from '../schemas/index.ts';
+import { syntheticInputs } from '../workload/index.ts';
 
 export type FrameInput = Pick<FrameProperties, 'tensor' | 'image'>;
 
 /** Returns the input of frame i (0-based), cycling through a fixed set of inputs. */
 export type InputSource = (i: number) => FrameInput;
 
-const SYNTHETIC_VARIANTS = 16;
-
-export function syntheticInputs(shape: number[], seed: number): InputSource {
-  const inputs = Array.from({ length: SYNTHETIC_VARIANTS }, (_, k) =>
-    ({ tensor: encodeTensor({ name: 'input', shape, data: seededTensor(shape, seed, `sensor-input-${k}`) }, 'fp32') }));
+export function syntheticSource(shape: number[], seed: number): InputSource {
+  const inputs = syntheticInputs(shape, seed).map(({ tensor }) => ({ tensor }));
   return (i) => inputs[i % inputs.length];
 }
 

@@ -2,7 +2,7 @@
 import { DynasplitError, ErrorCodes, requirePositiveIntegers, stripUndefined, type MqttTls } from '../common/index.ts';
 import { DEFAULT_MODEL_CACHE_DIR } from '../model/index.ts';
 import { checkId, checkModelName } from '../schemas/index.ts';
-import { budgetSampler } from './budgets.ts';
+import { budgetSampler } from '../workload/index.ts';
 
 export interface SensorOptions {
   /** default 'sensor-1' */
@@ -19,7 +19,7 @@ export interface SensorOptions {
   count: number;
   /** Frames per second; default 50 */
   rate: number;
-  /** Budget distribution (sensor/budgets.ts); default 'uniform:5:50' (ms) */
+  /** Budget spec (workload/ BUDGET_SPECS; weibull needs its SCALE here); default 'uniform:5:50' (ms) */
   budgets: string;
   /** Seed of budgets and synthetic inputs; default 1 */
   seed: number;
@@ -56,6 +56,6 @@ export function parseSensorOptions(partial: Partial<SensorOptions>): SensorOptio
   if (!(options.rate > 0) || !Number.isFinite(options.rate)) throw new DynasplitError(ErrorCodes.BAD_ARGS, `sensor: rate must be a positive number of frames/s, got ${options.rate}`);
   if (!Number.isInteger(options.seed) || options.seed < 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'sensor: seed must be an integer >= 0');
   if (options.sendEncoded && !options.imagesDir) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'sensor: sending encoded images needs an images directory');
-  budgetSampler(options.budgets, options.seed); // validates the spec now rather than mid-run
+  budgetSampler(options.budgets, { seed: options.seed }); // validates the spec now rather than mid-run
   return options;
 }

@@ -1,12 +1,12 @@
 /**
- * The sensor: publishes frames (QoS 1) at a steady rate, each with a latency budget drawn from the
- * configured distribution, collects the results on its own result topic, and summarizes the run.
+ * The sensor: publishes frames (QoS 1) at a steady rate through a FrameClient, each with a latency
+ * budget drawn from the configured distribution, collects the results, and summarizes the run.
  */
-import { connectMqtt, silentLogger, type Logger } from '../common/index.ts';
+import { connectFrameClient, type Answer } from '../client/index.ts';
+import { silentLogger, type Logger } from '../common/index.ts';
 import { inspectModel, resolveModel } from '../model/index.ts';
-import { Frame, Result, topics } from '../schemas/index.ts';
-import { budgetSampler } from './budgets.ts';
-import { imageInputs, syntheticInputs, type InputSource } from './inputs.ts';
+import { budgetSampler } from '../workload/index.ts';
+import { imageInputs, syntheticSource, type InputSource } from './inputs.ts';
 import { parseSensorOptions, type SensorOptions } from './options.ts';
 import { summarize, type Received, type Summary } from './summary.ts';
 
@@ -20,59 +20,37 @@ export async function runSensor(partial: Partial<SensorOptions>, deps: SensorDep
   const options = parseSensorOptions(partial);
   const logger = (deps.logger ?? silentLogger()).child({ component: 'sensor', node: options.sensorId });
   const inputs = await inputSource(options);
-  const budgets = budgetSampler(options.budgets, options.seed);
-  const received = new Map<string, Received>();
-  const captureTimes = new Map<string, number>();
-  // Request ids are unique per run, so results of an earlier run on a retained session are ignored.
-  const runId = `${options.sensorId}-${Date.now().toString(36)}`;
-  const mqtt = await connectMqtt(options.mqttUrl, { clientId: `${options.sensorId}-${process.pid}`, ...options.mqttTls });
+  const budgets = budgetSampler(options.budgets, { seed: options.seed });
+  const received: Received[] = [];
+  // No per-request timeout: every frame waits until drainMs after the last one went out.
+  const client = await connectFrameClient({ mqttUrl: options.mqttUrl, sensorId: options.sensorId, mqttTls: options.mqttTls, timeoutMs: Infinity, logger });
   let sent = 0;
-  let duplicates = 0;
   let allAnswered: () => void = () => undefined;
   const done = new Promise<void>((resolve) => { allAnswered = resolve; });
-  mqtt.on('message', (_topic, payload) => {
-    const at = Date.now();
-    let result: Result;
-    try {
-      result = Result.decode(payload);
-    } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'undecodable result ignored');
-      return;
-    }
-    const id = result.request_id;
-    if (!id.startsWith(`${runId}-`)) return;
-    if (received.has(id)) {
-      duplicates++;
-      return;
-    }
-    received.set(id, { result, latencyMs: at - captureTimes.get(id)! });
-    deps.onProgress?.(sent, received.size, options.count);
-    if (received.size === options.count) allAnswered();
-  });
+  const collect = ({ result, roundTripMs }: Answer) => {
+    received.push({ result, latencyMs: roundTripMs });
+    deps.onProgress?.(sent, received.length, options.count);
+    if (received.length === options.count) allAnswered();
+  };
   try {
-    await mqtt.subscribeAsync(topics.results(options.sensorId), { qos: 1 });
     const started = performance.now();
     for (let i = 0; i < options.count; i++) {
       const due = started + (i * 1000) / options.rate;
       const wait = due - performance.now();
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-      const requestId = `${runId}-${i}`;
-      const captureAt = Date.now();
-      captureTimes.set(requestId, captureAt);
-      const frame = Frame.encode(Frame.create({
-        request_id: requestId, sensor_id: options.sensorId, model: options.model, budget_ms: budgets(), capture_at_ms: captureAt, ...inputs(i),
-      })).finish();
-      await mqtt.publishAsync(topics.frames(options.sensorId), Buffer.from(frame), { qos: 1 });
+      const { answer } = await client.send({ model: options.model, budget_ms: budgets(), ...inputs(i) });
+      answer.then(collect, () => undefined);
       sent++;
-      deps.onProgress?.(sent, received.size, options.count);
+      deps.onProgress?.(sent, received.length, options.count);
     }
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([done, new Promise((resolve) => { timer = setTimeout(resolve, options.drainMs); })]);
     clearTimeout(timer);
   } finally {
-    await mqtt.endAsync();
+    await client.close();
   }
-  const summary = summarize(options.count, received.values(), duplicates);
+  // With no timeouts, a result no request waits for is a duplicate (a redelivered frame answered twice).
+  const summary = summarize(options.count, received, client.stats().unmatched);
   logger.info(summary, 'sensor run finished');
   return summary;
 }
@@ -80,5 +58,5 @@ export async function runSensor(partial: Partial<SensorOptions>, deps: SensorDep
 async function inputSource(options: SensorOptions): Promise<InputSource> {
   const path = await resolveModel(options.modelSource ?? options.model, { cacheDir: options.modelCacheDir });
   const shape = (await inspectModel(path)).input.shape;
-  return options.imagesDir ? imageInputs(options.imagesDir, shape, options.sendEncoded) : syntheticInputs(shape, options.seed);
+  return options.imagesDir ? imageInputs(options.imagesDir, shape, options.sendEncoded) : syntheticSource(shape, options.seed);
 }

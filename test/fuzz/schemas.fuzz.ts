@@ -4,8 +4,8 @@
  * fine only where the project wraps it:
  *  - Frame: edge-node/frames.ts decodeFrame -> BAD_FRAME;   Tensor: codec/wire.ts -> BAD_TENSOR;
  *  - Policy: policy decodePolicy -> BAD_POLICY;            TailRequest/TailReply: transport/handling.ts -> BAD_FRAME;
- *  - Result: sensor/sensor.ts and optimizer/profile-channel.ts catch, log and drop the message;
- *    bench/pipeline.ts does not (a bad payload on the bench's result topic throws in its MQTT handler).
+ *  - Result: client/frame-client.ts (the sensor's, the profiler's, the testbed's and the bench's) catches,
+ *    counts, logs and drops the message.
  * What is checked here: a raw decode throws only Error instances, never hangs, and whatever it
  * returns re-encodes to bytes that decode to the same message.
  */

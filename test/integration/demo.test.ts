@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { main } from '../../cli/main.ts';
+import { main } from '../../cli/index.ts';
 
 const cache = mkdtempSync(join(tmpdir(), 'dynasplit-demo-'));
 const saved = process.env.DYNASPLIT_CACHE_DIR;

@@ -8,11 +8,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runTestbed, type ModelOutcome, type TestbedOptions } from '../../cli/testbed-runner.ts';
 import { silentLogger } from '../../common/index.ts';
-import { main } from '../../cli/main.ts';
-import { createStrategy, poolTable, simulate, STRATEGY_NAMES, type DrawContext, type StrategyName } from '../../eval/index.ts';
-import { budgetSequence } from '../../eval/testbed-figures.ts';
+import { main } from '../../cli/index.ts';
+import {
+  budgetSequence, createStrategy, poolTable, runTestbed, simulate, STRATEGY_NAMES, type DrawContext, type ModelOutcome, type StrategyName, type TestbedOptions,
+} from '../../eval/index.ts';
 import { EmbeddedMetricsStore, type RequestMetric } from '../../metrics/index.ts';
 import { aggregatePool, frontToPolicy, paretoFront, readPool, type PoolRow } from '../../pareto/index.ts';
 

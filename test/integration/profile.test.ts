@@ -8,14 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../broker/index.ts';
-import { parseCommandArgs, type Io } from '../../cli/command.ts';
-import { optimizerCommands } from '../../cli/optimizer-commands.ts';
-import { profileCommand } from '../../cli/profile-command.ts';
+import { main, type Io } from '../../cli/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
 import { ErrorCodes } from '../../common/index.ts';
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
 import { readPool, writePool } from '../../pareto/index.ts';
-import { profileConfigurations } from '../../optimizer/profile.ts';
+import { measureConfigurations } from '../../optimizer/index.ts';
 import { configuration } from '../../policy/index.ts';
 import { resultSink, type ResultSink } from '../helpers/pipeline.ts';
 
@@ -45,11 +43,11 @@ afterAll(async () => {
 
 const base = () => ({ mqttUrl: broker.url, model: MODEL, modelSource: modelPath(), edge: 'rpi4', cloud: 'gpu-server' });
 
-async function cli(command: typeof profileCommand, argv: string[]): Promise<{ code: number; out: string; err: string }> {
+async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const io: Io = { stdout: (t) => { out += t; }, stderr: (t) => { err += t; }, isTTY: false };
-  const code = await command.run(parseCommandArgs(command, argv), io);
+  const code = await main(argv, io);
   return { code, out, err };
 }
 
@@ -60,7 +58,7 @@ describe('profiling through the control channel', () => {
     const sink: ResultSink = await resultSink(broker.url, [sensorId]);
     const progress: [number, number, number][] = [];
     try {
-      const report = await profileConfigurations({
+      const report = await measureConfigurations({
         ...base(), sensorId, cuts: ['input', 'features.pool2', 'output'], warmup: 1, repetitions: 2,
         knobs: { frequenciesMhz: [600, 1800], threads: [4], accelerators: ['none'], cloudModes: ['gpu'], codecs: ['fp32', 'int8'] },
       }, { onProgress: (done, total, eta) => progress.push([done, total, eta]) });
@@ -90,7 +88,7 @@ describe('profiling through the control channel', () => {
       expect([...ran.values()]).toEqual(Array(10).fill(3));
       const pool = join(scratch, 'restricted.csv');
       writeFileSync(pool, writePool(report.measured));
-      const front = JSON.parse((await cli(optimizerCommands.find((c) => c.path[1] === 'front')!, [pool, '--json'])).out);
+      const front = JSON.parse((await cli(['optimizer', 'front', pool, '--json'])).out);
       expect(front).toMatchObject({ model: MODEL, configurations: 10, runs: 20 });
       expect(front.front.length).toBeGreaterThan(0);
     } finally {
@@ -99,7 +97,7 @@ describe('profiling through the control channel', () => {
   });
 
   it('with sample 0.5 measures half, predicts the rest (modelled) and reports a finite held-out error', async () => {
-    const report = await profileConfigurations({
+    const report = await measureConfigurations({
       ...base(), sample: 0.5, warmup: 1, repetitions: 1, seed: 3,
       cuts: ['input', 'features.pool1', 'features.pool2', 'features.pool3', 'features.pool4', 'output'],
       knobs: { frequenciesMhz: [600, 1200, 1800], threads: [1, 4], accelerators: ['none'], cloudModes: ['gpu'], codecs: ['fp32', 'int8'] },
@@ -129,7 +127,7 @@ describe('profiling through the control channel', () => {
   it('reports a configuration the edge cannot run as an error, not a measurement', async () => {
     const good = configuration({ cut: 'output', edge_frequency_mhz: 1800, edge_threads: 1 });
     const bad = configuration({ cut: 'features.pool2', codec: 'fp16', edge_frequency_mhz: 700, edge_threads: 1, cloud_accelerator: 'gpu' });
-    const report = await profileConfigurations({ ...base(), configurations: [good, bad], warmup: 1, repetitions: 2 });
+    const report = await measureConfigurations({ ...base(), configurations: [good, bad], warmup: 1, repetitions: 2 });
     expect(report.counts).toMatchObject({ configurations: 2, measured: 1, failed: 1 });
     expect(report.measured.map((r) => r.configuration)).toEqual([good.name, good.name]);
     expect(report.errors).toEqual({ [ErrorCodes.BAD_ARGS]: 1 });
@@ -138,14 +136,14 @@ describe('profiling through the control channel', () => {
 
   it('counts error results by code, and a request nobody answers as a timeout', async () => {
     const config = configuration({ cut: 'output', edge_frequency_mhz: 1800 });
-    const unknown = await profileConfigurations({ ...base(), model: 'not-served', configurations: [config], warmup: 0, repetitions: 3 });
+    const unknown = await measureConfigurations({ ...base(), model: 'not-served', configurations: [config], warmup: 0, repetitions: 3 });
     // Not retryable: the rest of the configuration's runs are not sent.
     expect(unknown.counts.measured).toBe(0);
     expect(unknown.errors).toEqual({ [ErrorCodes.UNKNOWN_MODEL]: 1 });
     expect(unknown.requests).toBe(1);
     const empty = await startBroker({ host: '127.0.0.1', port: 0 });
     try {
-      const silent = await profileConfigurations({ ...base(), mqttUrl: empty.url, configurations: [config], warmup: 0, repetitions: 3, timeoutMs: 200 });
+      const silent = await measureConfigurations({ ...base(), mqttUrl: empty.url, configurations: [config], warmup: 0, repetitions: 3, timeoutMs: 200 });
       // Retryable: one more try, then the configuration is given up.
       expect(silent.errors).toEqual({ [ErrorCodes.TIMEOUT]: 2 });
       expect(silent.failed).toEqual([{ configuration: config.name, code: ErrorCodes.TIMEOUT, message: 'no result within 200 ms' }]);
@@ -156,7 +154,7 @@ describe('profiling through the control channel', () => {
 
   it('stops when asked, with what it measured so far', async () => {
     const abort = new AbortController();
-    const report = await profileConfigurations({ ...base(), cuts: ['output'], knobs: { frequenciesMhz: [600, 1200, 1800], threads: [1], accelerators: ['none'] }, warmup: 0, repetitions: 2 }, {
+    const report = await measureConfigurations({ ...base(), cuts: ['output'], knobs: { frequenciesMhz: [600, 1200, 1800], threads: [1], accelerators: ['none'] }, warmup: 0, repetitions: 2 }, {
       signal: abort.signal,
       onProgress: (done) => { if (done === 3) abort.abort(); },
     });
@@ -170,7 +168,7 @@ describe('profiling through the control channel', () => {
 describe('dynasplit optimizer profile --local', () => {
   it('profiles an embedded pipeline and writes a pool file', async () => {
     const out = join(scratch, 'local.csv');
-    const { code, out: stdout, err } = await cli(profileCommand, [
+    const { code, out: stdout, err } = await cli(['optimizer', 'profile',
       '--local', '--model', MODEL, '--model-file', modelPath(), '--edge', 'rpi4', '--cloud', 'gpu-server', '--cuts', 'input,features.pool3,output',
       '--frequencies', '1800', '--threads', '4', '--accelerators', 'none', '--cloud-modes', 'gpu', '--codecs', 'fp32,fp16',
       '--repetitions', '2', '--sample', '0.6', '--out', out, '--json',
@@ -186,7 +184,9 @@ describe('dynasplit optimizer profile --local', () => {
   });
 
   it('asks for what it needs', async () => {
-    await expect(cli(profileCommand, ['--model', MODEL, '--edge', 'rpi4', '--cloud', 'gpu-server'])).rejects.toThrow(/missing --out/);
-    await expect(cli(profileCommand, ['--model', MODEL, '--out', 'x.csv', '--cloud', 'gpu-server'])).rejects.toThrow(/missing --edge/);
+    const noOut = await cli(['optimizer', 'profile', '--model', MODEL, '--edge', 'rpi4', '--cloud', 'gpu-server']);
+    expect(noOut).toMatchObject({ code: 2, err: expect.stringMatching(/DYNASPLIT_ERR_BAD_ARGS: missing --out/) });
+    const noEdge = await cli(['optimizer', 'profile', '--model', MODEL, '--out', 'x.csv', '--cloud', 'gpu-server']);
+    expect(noEdge).toMatchObject({ code: 2, err: expect.stringMatching(/DYNASPLIT_ERR_BAD_ARGS: missing --edge/) });
   });
 });

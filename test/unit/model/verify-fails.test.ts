@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { main } from '../../../cli/main.ts';
+import { main } from '../../../cli/index.ts';
 import { inspectModel, loadModelFile, verifyModel } from '../../../model/index.ts';
 import { externalRef, writeModelFile } from '../../../model/onnx/index.ts';
 import { floatValue, model, node } from '../../helpers/onnx.ts';

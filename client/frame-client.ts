@@ -1,0 +1,146 @@
+/**
+ * Talking to the pipeline from outside, as a sensor does: publish a Frame (QoS 1) on the sensor's
+ * frame topic and match the Result that comes back on its result topic by request id. Request ids are
+ * `<sensorId>-<run>-<n>`, unique per client, so results of an earlier run on the same sensor id (a
+ * retained session, a redelivery) are told apart and ignored.
+ */
+import { connectMqtt, DynasplitError, ErrorCodes, silentLogger, type Logger, type MqttClient, type MqttTls } from '../common/index.ts';
+import { Frame, Result, topics, type FrameProperties } from '../schemas/index.ts';
+
+export interface FrameClientOptions {
+  mqttUrl: string;
+  /** Topics are the sensor's (topics.frames / topics.results). */
+  sensorId: string;
+  /** ms to wait for a Result unless a request says otherwise; Infinity: until close(). */
+  timeoutMs: number;
+  mqttTls?: MqttTls;
+  /** default `<sensorId>-<pid>-<n>` */
+  clientId?: string;
+  logger?: Logger;
+}
+
+/** A Result and the ms from just before its frame was published to its arrival (monotonic clock). */
+export interface Answer { result: Result; roundTripMs: number }
+
+export interface Sent {
+  requestId: string;
+  /** Resolves with the Result; rejects with DYNASPLIT_ERR_TIMEOUT, or DYNASPLIT_ERR_CLOSED when the client closes first. */
+  answer: Promise<Answer>;
+}
+
+export interface FrameClientStats {
+  sent: number;
+  answered: number;
+  timedOut: number;
+  /** Results of this client's requests that no request waits for: duplicates, or late after a timeout. */
+  unmatched: number;
+  undecodable: number;
+}
+
+export interface FrameClient {
+  readonly sensorId: string;
+  /**
+   * Publishes `frame` (its request_id, sensor_id and capture_at_ms are set here) and resolves once the
+   * broker has it; the Result arrives on `answer`.
+   */
+  send(frame: FrameProperties, options?: { timeoutMs?: number }): Promise<Sent>;
+  /** send() and wait for the Result. */
+  request(frame: FrameProperties, options?: { timeoutMs?: number }): Promise<Answer>;
+  stats(): FrameClientStats;
+  /** Rejects what still waits with DYNASPLIT_ERR_CLOSED and disconnects; idempotent. */
+  close(): Promise<void>;
+}
+
+interface Pending { resolve(answer: Answer): void; reject(err: Error): void; sentAt: number; timer?: NodeJS.Timeout }
+
+let clients = 0;
+
+export async function connectFrameClient(options: FrameClientOptions): Promise<FrameClient> {
+  const logger = options.logger ?? silentLogger();
+  const mqtt = await connectMqtt(options.mqttUrl, { clientId: options.clientId ?? `${options.sensorId}-${process.pid}-${clients++}`, ...options.mqttTls });
+  const runId = `${options.sensorId}-${Date.now().toString(36)}`;
+  const pending = new Map<string, Pending>();
+  const stats: FrameClientStats = { sent: 0, answered: 0, timedOut: 0, unmatched: 0, undecodable: 0 };
+  mqtt.on('message', (_topic, payload) => onResult(payload, { pending, stats, runId, logger }));
+  try {
+    await mqtt.subscribeAsync(topics.results(options.sensorId), { qos: 1 });
+  } catch (err) {
+    await mqtt.endAsync();
+    throw err;
+  }
+  let sequence = 0;
+  let closing: Promise<void> | undefined;
+  const send = async (frame: FrameProperties, sendOptions: { timeoutMs?: number } = {}): Promise<Sent> => {
+    if (closing) throw new DynasplitError(ErrorCodes.CLOSED, `frame client ${options.sensorId} is closed`);
+    const requestId = `${runId}-${sequence++}`;
+    const encoded = Frame.encode(Frame.create({ ...frame, request_id: requestId, sensor_id: options.sensorId, capture_at_ms: Date.now() })).finish();
+    // The round trip starts here, after encoding: what it measures is the pipeline's, not this process's.
+    const answer = waitFor(requestId, sendOptions.timeoutMs ?? options.timeoutMs, { pending, stats });
+    // Marked handled here: a timeout while the publish is in flight must not surface as an unhandled rejection.
+    answer.catch(() => undefined);
+    try {
+      await mqtt.publishAsync(topics.frames(options.sensorId), Buffer.from(encoded), { qos: 1 });
+    } catch (err) {
+      settle(pending, requestId)?.reject(err as Error);
+      throw err;
+    }
+    stats.sent++;
+    return { requestId, answer };
+  };
+  return {
+    sensorId: options.sensorId,
+    send,
+    request: async (frame, requestOptions) => (await send(frame, requestOptions)).answer,
+    stats: () => ({ ...stats }),
+    close: () => (closing ??= closeClient(mqtt, pending, options.sensorId)),
+  };
+}
+
+function waitFor(requestId: string, timeoutMs: number, state: { pending: Map<string, Pending>; stats: FrameClientStats }): Promise<Answer> {
+  return new Promise<Answer>((resolve, reject) => {
+    const entry: Pending = { resolve, reject, sentAt: performance.now() };
+    if (Number.isFinite(timeoutMs)) {
+      entry.timer = setTimeout(() => {
+        state.pending.delete(requestId);
+        state.stats.timedOut++;
+        reject(new DynasplitError(ErrorCodes.TIMEOUT, `no result within ${timeoutMs} ms`, { retryable: true, details: { requestId, timeoutMs } }));
+      }, timeoutMs);
+    }
+    state.pending.set(requestId, entry);
+  });
+}
+
+function onResult(payload: Buffer, state: { pending: Map<string, Pending>; stats: FrameClientStats; runId: string; logger: Logger }): void {
+  const at = performance.now();
+  let result: Result;
+  try {
+    result = Result.decode(payload);
+  } catch (err) {
+    state.stats.undecodable++;
+    state.logger.warn({ err: (err as Error).message }, 'undecodable result ignored');
+    return;
+  }
+  const entry = settle(state.pending, result.request_id);
+  if (entry) {
+    state.stats.answered++;
+    entry.resolve({ result, roundTripMs: at - entry.sentAt });
+  } else if (result.request_id.startsWith(`${state.runId}-`)) {
+    state.stats.unmatched++;
+  }
+}
+
+/** Takes a request out of the pending set and stops its timer. */
+function settle(pending: Map<string, Pending>, requestId: string): Pending | undefined {
+  const entry = pending.get(requestId);
+  if (!entry) return undefined;
+  pending.delete(requestId);
+  clearTimeout(entry.timer);
+  return entry;
+}
+
+async function closeClient(mqtt: MqttClient, pending: Map<string, Pending>, sensorId: string): Promise<void> {
+  for (const requestId of [...pending.keys()]) {
+    settle(pending, requestId)!.reject(new DynasplitError(ErrorCodes.CLOSED, `frame client ${sensorId} closed before the result of ${requestId}`));
+  }
+  await mqtt.endAsync();
+}

@@ -1,0 +1,3 @@
+/** Talking to the pipeline from outside: publish a Frame, await its Result by request id. Library. */
+export { connectFrameClient } from './frame-client.ts';
+export type { Answer, FrameClient, FrameClientOptions, FrameClientStats, Sent } from './frame-client.ts';
