@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { spawnDynasplit, type Spawned } from '../helpers/processes.ts';
 import { freePort } from '../helpers/servers.ts';
 
@@ -37,14 +37,6 @@ async function connect(url: string, options: mqtt.IClientOptions): Promise<MqttC
   client.on('error', () => {}); // connection refused while the broker is down: reconnectPeriod retries
   clients.push(client);
   return client;
-}
-
-async function until(check: () => boolean, what: () => string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('standalone broker restart with --persistence', () => {
@@ -76,7 +68,7 @@ describe('standalone broker restart with --persistence', () => {
       }
     })();
 
-    await until(() => received.size >= 80, () => `80 messages before the kill (got ${received.size})`, 30_000);
+    await vi.waitFor(() => expect(received.size, '80 messages before the kill').toBeGreaterThanOrEqual(80), { timeout: 30_000, interval: 20 });
     broker.proc.kill('SIGKILL');
     expect(await broker.exited).toBeNull();
     const ackedAtKill = acked.size;
@@ -85,9 +77,9 @@ describe('standalone broker restart with --persistence', () => {
 
     broker = await startBroker(port);
     await publishing;
-    await until(() => acked.size === total, () => `every message acknowledged (${acked.size} of ${total})`, 60_000);
+    await vi.waitFor(() => expect(acked.size, 'every message acknowledged').toBe(total), { timeout: 60_000, interval: 20 });
     const missing = () => [...acked].filter((n) => !received.has(n));
-    await until(() => missing().length === 0, () => `every acknowledged message delivered (missing ${missing().slice(0, 10).join(', ')}...)`, 60_000);
+    await vi.waitFor(() => expect(missing(), 'every acknowledged message delivered').toEqual([]), { timeout: 60_000, interval: 20 });
 
     const duplicates = [...received.values()].reduce((sum, copies) => sum + copies - 1, 0);
     expect(missing(), `acknowledged at the kill ${ackedAtKill}, duplicates ${duplicates}`).toEqual([]);

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it, vi } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../broker/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
 import { encodePolicy, configuration } from '../../policy/index.ts';
@@ -39,7 +39,7 @@ beforeAll(async () => {
     version: 1, model: 'vgg16-tiny', edge_class: 'default', rule: 'energy-first', entries: [{ configuration: configuration({ cut: 'output' }) }],
   })), { qos: 1, retain: true });
   await client.endAsync();
-  while (edge.stats().policies.versions['vgg16-tiny'] !== 1) await new Promise((r) => setTimeout(r, 10));
+  await vi.waitFor(() => expect(edge.stats().policies.versions['vgg16-tiny']).toBe(1), { timeout: 10_000, interval: 10 });
 });
 
 afterAll(async () => {

@@ -2,7 +2,7 @@
  * The Influx store against a real InfluxDB 1.6.7 (Debian) in v1 mode: the MetricsStore contract, then
  * an outage (server killed mid-run, restarted on its port and data dir) and a rejected write.
  */
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { ErrorCodes } from '../../common/index.ts';
 import { createMetricsStore, type InfluxStoreOptions, type MetricsStore } from '../../metrics/index.ts';
 import { startInfluxDb, type RunningServer } from '../helpers/servers.ts';
@@ -33,14 +33,6 @@ async function countRequests(server: Influx, model: string, sinceMs = 0, untilMs
   return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0;
 }
 
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 const answers = (url: string) => fetch(`${url}/ping`).then(() => true, () => false);
 
 describeMetricsStoreContract('influxdb 1.6.7 (v1 write, InfluxQL)', async () =>
@@ -59,7 +51,7 @@ describe('influx metrics store', () => {
     expect(await countRequests(server, model)).toBe(500);
 
     server.kill9();
-    await until(async () => !(await answers(server.url)), 'the server to die');
+    await vi.waitFor(async () => expect(await answers(server.url), 'the server to die').toBe(false), { timeout: 20_000, interval: 20 });
     const during = seededRequests(seededRandom(11), model, 3_000, base + 10_000, 50_000);
     const calls: number[] = [];
     for (const r of during) {
@@ -69,13 +61,13 @@ describe('influx metrics store', () => {
     }
     calls.sort((a, b) => a - b);
     expect(calls[Math.floor(calls.length * 0.99)]).toBeLessThan(5); // ms: a ring-buffer push, never a network wait
-    await until(() => s.stats().writeFailures >= 2, 'failed write attempts');
+    await vi.waitFor(() => expect(s.stats().writeFailures, 'failed write attempts').toBeGreaterThanOrEqual(2), { timeout: 20_000, interval: 20 });
     expect(s.stats()).toMatchObject({ written: 500, dropped: 1_000, buffered: 2_000 });
 
     const port = server.port;
     const dir = server.dir;
     server = await startInfluxDb({ port, dir, database: 'outage' });
-    await until(() => s.stats().buffered === 0, 'the backoff retries to empty the buffer'); // no flush() needed
+    await vi.waitFor(() => expect(s.stats().buffered, 'the backoff retries to empty the buffer').toBe(0), { timeout: 20_000, interval: 20 }); // no flush() needed
     await s.flush();
     expect(s.stats()).toMatchObject({ written: 2_500, dropped: 1_000, buffered: 0 });
     expect(await countRequests(server, model)).toBe(2_500);

@@ -4,7 +4,7 @@
  * the unsplit model run locally.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../broker/index.ts';
 import { encodeTensor } from '../../codec/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
@@ -145,13 +145,13 @@ describe('embedded pipeline', () => {
       version: 1, model: MODEL, edge_class: 'default', rule: 'energy-first', source: 'measured',
       entries: [{ configuration: only, latency_ms: 1, latency_p95_ms: 2, energy_j: 1, accuracy: 1 }],
     })), { qos: 1, retain: true });
-    await waitUntil(() => edge.stats().policies.versions[MODEL] === 1);
+    await vi.waitFor(() => expect(edge.stats().policies.versions[MODEL]).toBe(1), { timeout: 10_000, interval: 20 });
     const rejectedBefore = edge.stats().policies.rejected;
     await controller.publishAsync(policyTopic, Buffer.from(encodePolicy({
       version: 2, model: MODEL, edge_class: 'default', rule: 'energy-first',
       entries: [{ configuration: configuration({ cut: 'no.such.cut', codec: 'fp32' }) }],
     })), { qos: 1, retain: true });
-    await waitUntil(() => edge.stats().policies.rejected === rejectedBefore + 1);
+    await vi.waitFor(() => expect(edge.stats().policies.rejected).toBe(rejectedBefore + 1), { timeout: 10_000, interval: 20 });
     const data = inputs(SHAPE, 6, 21);
     const start = sink.all.length;
     for (const [i, x] of data.entries()) await sink.publishFrame(SENSOR, frame(`pol-${i}`, SENSOR, MODEL, SHAPE, x));
@@ -159,14 +159,6 @@ describe('embedded pipeline', () => {
     for (const r of sink.all.slice(start)) expect(r.configuration!.name).toBe(only.name);
     // Clearing the retained policy returns the node to its default.
     await controller.publishAsync(policyTopic, Buffer.alloc(0), { qos: 1, retain: true });
-    await waitUntil(() => edge.stats().policies.versions[MODEL] === 0);
+    await vi.waitFor(() => expect(edge.stats().policies.versions[MODEL]).toBe(0), { timeout: 10_000, interval: 20 });
   });
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

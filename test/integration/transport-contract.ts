@@ -211,12 +211,15 @@ export function describeTransportContract(name: string, setup: () => Promise<Con
       let release: () => void = () => undefined;
       const held = new Promise<void>((resolve) => (release = resolve));
       onTestFinished(release); // the worker's close waits for its handler
+      let arrived: () => void = () => undefined;
+      const inHandler = new Promise<void>((resolve) => (arrived = resolve));
       await cloud.serve(async (request) => {
+        arrived();
         await held;
         return { output: request.tensor };
       }, { models: [model], group: uniqueName('g') });
       const waiting = expectCode(edge.request(makeRequest(model, 'waiting', new Float32Array([1])), { timeoutMs: TIMEOUT_MS }), [ErrorCodes.CLOSED]);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await inHandler; // the request is out and held by the worker: close() finds it waiting
       await Promise.all([edge.close(), edge.close()]);
       await edge.close();
       await waiting;
