@@ -2,6 +2,7 @@
 import { startCloudWorker } from '../cloud-worker/index.ts';
 import { startEdgeNode } from '../edge-node/index.ts';
 import { runSensor } from '../sensor/index.ts';
+import { BUDGET_SPECS } from '../workload/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs } from './command.ts';
 import {
   ENERGY_OPTION, energyMeterFlag, METRICS_OPTION, metricsStoreFlag, MQTT_TLS_OPTIONS, mqttTlsFlags, NATS_AUTH_OPTIONS, natsAuthFlags, PROFILE_OPTION,
@@ -111,7 +112,7 @@ const sensor: Command = {
     'model-file': { type: 'string', value: 'FILE', description: "where to read the model's input shape (default: the zoo model of that name)" },
     count: { type: 'string', value: 'N', description: 'frames to send (default 200)' },
     rate: { type: 'string', value: 'HZ', description: 'frames per second (default 50)' },
-    budgets: { type: 'string', value: 'DIST', description: 'latency budgets, ms: fixed:MS, uniform:MIN:MAX, exponential:MEAN, weibull:SHAPE:SCALE or file:PATH (default uniform:5:50)' },
+    budgets: { type: 'string', value: 'DIST', description: `latency budgets, ms: ${BUDGET_SPECS} (default uniform:5:50)` },
     images: { type: 'string', value: 'DIR', description: 'send the JPEG/PNG images of DIR (default: synthetic tensors)' },
     encoded: { type: 'boolean', description: 'send images encoded, for the edge to preprocess' },
     seed: { type: 'string', value: 'N', description: 'seed of budgets and synthetic inputs (default 1)' },
