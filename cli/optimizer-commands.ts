@@ -1,4 +1,4 @@
-/** `dynasplit optimizer ...`: the configuration space, the exact front of a pool, CSV import. */
+/** `dynasplit optimizer ...`: the configuration space, the exact front of a pool, CSV import, search on a budget. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
@@ -8,6 +8,7 @@ import { aggregatePool, cutsFromInspection, describeSpace, importCsv, KNOB_FIELD
 import { intOption, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
 import { modelCacheDir, numberFlag } from './env.ts';
 import { formatCount, table } from './format.ts';
+import { searchCommand } from './optimizer-search-command.ts';
 
 const JSON_OPTION = { type: 'boolean', description: 'print the result as JSON on stdout' } as const;
 
@@ -145,7 +146,7 @@ const importCommand: Command = {
   },
 };
 
-export const optimizerCommands: Command[] = [space, front, importCommand];
+export const optimizerCommands: Command[] = [space, front, importCommand, searchCommand];
 
 function list(args: CommandArgs, flag: string, fallback = ''): string[] {
   return (stringOption(args, flag) ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
