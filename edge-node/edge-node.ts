@@ -69,7 +69,7 @@ export async function startEdgeNode(partial: Partial<EdgeNodeOptions>, deps: Edg
 }
 
 /** Policies (warmed up), the emulated link, the request log, and the subscriptions: the node serves. */
-async function startServing(options: EdgeNodeOptions, runtime: NodeRuntime, metrics: MetricsStore | undefined, logger: Logger): Promise<EdgeNodeRuntime> {
+async function startServing(options: EdgeNodeOptions, runtime: NodeRuntime, metrics: MetricsStore | undefined, logger: Logger): Promise<EdgeService> {
   const { models, threads } = runtime;
   const policies = new PolicyStore(
     models.names().map((m) => defaultPolicy(m, models.get(m).inspection.cutPoints, models.get(m).inspection.flops, options.edgeClass)),
@@ -88,7 +88,7 @@ async function startServing(options: EdgeNodeOptions, runtime: NodeRuntime, metr
     ? RequestLog.open(options.dedupeWindow, options.stateDir, logger)
     : { log: new RequestLog(options.dedupeWindow), recovered: undefined };
   const accounting = new Accounting(runtime.hardware, metrics, models, { ...options, threads }, logger);
-  const node = new EdgeNodeRuntime(options, threads, logger, models, policies, transport, runtime.hardware, accounting, requests);
+  const node = new EdgeService(options, threads, logger, models, policies, transport, runtime.hardware, accounting, requests);
   await node.connect();
   if (recovered) node.recover(recovered);
   return node;
@@ -105,7 +105,8 @@ async function warmUp(models: ModelStore, policy: CompiledPolicy, nodeThreads: n
   }
 }
 
-class EdgeNodeRuntime {
+/** The frames side of an edge node, over the node runtime's models, hardware and transport: subscriptions, admission, runs, answers. */
+class EdgeService {
   readonly stats = new EdgeStats();
   readonly #queue: Limiter;
   readonly #rates: RateLimiter;
