@@ -30,6 +30,7 @@ const simulateCommand: Command = {
     strategies: { type: 'string', value: 'A,B,...', description: `strategies, in report order (default: all: ${STRATEGY_NAMES.join(',')})` },
     seed: { type: 'string', value: 'S', description: 'seeds the draws, the budgets and the arrivals', default: '1' },
     model: { type: 'string', value: 'NAME', description: 'model whose runs to use (needed when the pool holds several)' },
+    'front-from': { type: 'string', value: 'SAMPLE.csv', description: 'schedule from a sample of the pool (optimizer search --out); outcomes still come from --pool' },
     'accuracy-floor': { type: 'string', value: 'A', description: 'leave out configurations whose mean accuracy is below A (0..1; baselines kept)' },
     edges: { type: 'string', value: 'K', description: 'queueing: edge devices (any of --edges/--workers/--rate turns it on; default 1)' },
     workers: { type: 'string', value: 'M', description: 'queueing: cloud workers (default 1)' },
@@ -41,7 +42,9 @@ const simulateCommand: Command = {
   },
   details: 'weibull:SHAPE is scaled to the pool: fastest median + (slowest - fastest median) x Weibull(SHAPE, 1).\n' +
     'A budget file shorter than --requests is cycled. Each request draws one recorded run per configuration, the same for\n' +
-    'every strategy; the oracle chooses with that hindsight. Figures and the queueing model: docs/evaluation.md.',
+    'every strategy; the oracle chooses with that hindsight. With --front-from, static-* and dynasplit* schedule from the\n' +
+    'sample\'s configurations only (a search on a measuring budget, docs/optimizer.md); baselines and oracle keep the pool.\n' +
+    'Figures and the queueing model: docs/evaluation.md.',
   async run(args, io) {
     const poolFile = stringOption(args, 'pool');
     if (!poolFile) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'missing --pool FILE');
@@ -53,6 +56,7 @@ const simulateCommand: Command = {
     const records = args.values.records === true ? intOption(args, 'records-max', DEFAULT_RECORDS) : 0;
     if (records > 0 && !args.values.json) throw new DynasplitError(ErrorCodes.BAD_ARGS, '--records goes with --json (records are written as JSON)');
     const rows = readPool(readText(poolFile));
+    const sampleFile = stringOption(args, 'front-from');
     const progress = requests >= PROGRESS_FROM ? createProgress({ write: io.stderr, isTTY: io.isTTY }, 'simulate', requests, formatCount) : undefined;
     const report = simulate({
       rows,
@@ -61,6 +65,7 @@ const simulateCommand: Command = {
       strategies: (stringOption(args, 'strategies') ?? STRATEGY_NAMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean),
       seed: intOption(args, 'seed', 1),
       model: stringOption(args, 'model'),
+      scheduleFrom: sampleFile === undefined ? undefined : readPool(readText(sampleFile)),
       edgeShare: numberFlag(args, 'edge-share'),
       accuracyFloor: numberFlag(args, 'accuracy-floor'),
       queueing: queueFlags(args),

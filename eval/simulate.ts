@@ -10,7 +10,7 @@ import { type PoolRow } from '../pareto/index.ts';
 import { budgetDistribution, type Budgets } from './budgets.ts';
 import { Arrivals, checkQueueOptions, QueueSystem, type QueueOptions } from './queueing.ts';
 import { outcome, RequestSample, rowOrder, Tally, type RequestOutcome, type StrategyReport } from './stats.ts';
-import { cloudOnlyBaseline, createStrategies, type DrawContext, type SimRequest } from './strategies.ts';
+import { cloudOnlyBaseline, createStrategies, createStrategy, type DrawContext, type SimRequest, type StrategyName } from './strategies.ts';
 import { drawIndex, drawKey, poolTable, requestKey, type PoolTable, type TableOptions } from './table.ts';
 
 export interface SimulateOptions {
@@ -30,6 +30,13 @@ export interface SimulateOptions {
   /** Leave out configurations less accurate than this (TableOptions.accuracyFloor). */
   accuracyFloor?: number;
   accuracyOf?: TableOptions['accuracyOf'];
+  /**
+   * A sample of the pool (`optimizer search --out`): the strategies that schedule from measurements
+   * (static-*, dynasplit*) use only its configurations and their figures, while every outcome is still
+   * drawn from `rows`; the baselines and the oracle keep the whole pool. Configurations of the sample
+   * that the pool lacks are left out: never scheduled. Default: schedule from the whole pool.
+   */
+  scheduleFrom?: readonly PoolRow[];
   /** K edge devices sharing M cloud workers (queueing.ts); without it, requests do not interact. */
   queueing?: QueueOptions;
   /**
@@ -111,7 +118,9 @@ export function simulate(options: SimulateOptions): SimulationReport {
 
 function setup(options: SimulateOptions, seed: number) {
   const table = poolTable(options.rows, { model: options.model, edgeShare: options.edgeShare, accuracyFloor: options.accuracyFloor, accuracyOf: options.accuracyOf });
-  const strategies = createStrategies(options.strategies, table);
+  const scheduled = scheduleTable(options, table);
+  // The baselines are known without measuring a sample, and the oracle's hindsight is the whole pool's.
+  const strategies = createStrategies(options.strategies, scheduled).map((s) => (WHOLE_POOL.has(s.name) ? createStrategy(s.name as StrategyName, table) : s));
   const dupes = options.strategies.filter((s, i) => options.strategies.indexOf(s) !== i);
   if (dupes.length > 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, `strategy listed twice: ${dupes.join(', ')}`);
   const { next, requests } = budgetStream(options, table, seed);
@@ -121,6 +130,19 @@ function setup(options: SimulateOptions, seed: number) {
   const systems = queueing ? tallies.map((t) => new QueueSystem(table, queueing, (...a) => t.finish(...a))) : undefined;
   const arrivals = queueing ? new Arrivals(queueing, seed) : undefined;
   return { table, strategies, next, requests, tallies, systems, arrivals, sample: recordSample(options, requests, strategies.length, seed) };
+}
+
+const WHOLE_POOL = new Set(['cloud-only', 'edge-only', 'oracle']);
+
+/** What the strategies schedule from: the pool, or the sample's configurations that the pool has. */
+function scheduleTable(options: SimulateOptions, table: PoolTable): PoolTable {
+  if (!options.scheduleFrom) return table;
+  const known = new Set(table.names);
+  const rows = options.scheduleFrom.filter((r) => r.model === table.model && known.has(r.configuration));
+  if (rows.length === 0) {
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, `the sample holds no configuration of model '${table.model}' that the pool has`, { details: { model: table.model } });
+  }
+  return poolTable(rows, { model: table.model, edgeShare: options.edgeShare, accuracyFloor: options.accuracyFloor, accuracyOf: options.accuracyOf });
 }
 
 function recordSample(options: SimulateOptions, requests: number, strategies: number, seed: number): RequestSample | undefined {
