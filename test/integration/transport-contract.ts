@@ -153,20 +153,22 @@ export function describeTransportContract(name: string, setup: () => Promise<Con
       expect(performance.now() - started).toBeLessThan(500 + 1_500);
     });
 
-    it('turns a throwing handler into a reply with ErrorInfo, keeping a DynasplitError code', async () => {
+    it('turns a throwing handler into a reply with ErrorInfo, keeping a DynasplitError code and retryable, naming the worker', async () => {
       const { edge, cloud } = await pair();
       const model = uniqueName('m');
       await cloud.serve(async (request) => {
-        if (request.request_id === 'coded') throw new DynasplitError(ErrorCodes.BAD_INPUT, 'wrong shape', { retryable: false });
+        if (request.request_id === 'coded') throw new DynasplitError(ErrorCodes.MEMORY_BUDGET, 'no room', { retryable: true });
         throw new Error('boom');
-      }, { models: [model], group: uniqueName('g') });
+      }, { models: [model], group: uniqueName('g'), workerId: 'w-contract' });
       const coded = await edge.request(makeRequest(model, 'coded', new Float32Array([1])), { timeoutMs: TIMEOUT_MS });
       const plain = await edge.request(makeRequest(model, 'plain', new Float32Array([1])), { timeoutMs: TIMEOUT_MS });
 
       expect(coded.request_id).toBe('coded');
-      expect(coded.error).toMatchObject({ code: ErrorCodes.BAD_INPUT, message: 'wrong shape', retryable: false });
+      expect(coded.error).toMatchObject({ code: ErrorCodes.MEMORY_BUDGET, message: 'no room', retryable: true });
+      expect(coded.worker_id).toBe('w-contract');
       expect(plain.request_id).toBe('plain');
-      expect(plain.error).toMatchObject({ code: ErrorCodes.INFERENCE, message: 'boom' });
+      expect(plain.error).toMatchObject({ code: ErrorCodes.INFERENCE, message: 'boom', retryable: false });
+      expect(plain.worker_id).toBe('w-contract');
     });
 
     it('survives garbage on the request subject/topic and keeps serving', async () => {
