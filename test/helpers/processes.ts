@@ -13,7 +13,7 @@ export interface Spawned {
   stdout(): string;
   /** Resolves when stdout or stderr has printed a line matching `pattern`. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
-  /** Sends a signal and resolves with the exit code (null when killed by a signal). */
+  /** Sends a signal and resolves with the exit code (null when killed by a signal) once the output is all in. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   exited: Promise<number | null>;
 }
@@ -33,8 +33,12 @@ export function spawnDynasplit(args: string[], env: Record<string, string> = {})
     onData(chunk);
   });
   proc.stderr!.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => {
+  // 'close' comes after 'exit' once stdout and stderr are drained: then all the output is in.
+  let closed = false;
+  const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => {
+    closed = true;
     running.delete(proc);
+    listeners.forEach((l) => l());
     resolve(code);
   }));
   return {
@@ -47,11 +51,13 @@ export function spawnDynasplit(args: string[], env: Record<string, string> = {})
         if (pattern.test(text)) {
           clearTimeout(timer);
           resolve();
+        } else if (closed) {
+          clearTimeout(timer);
+          reject(new Error(`process exited before printing ${pattern}; output:\n${text}`));
         }
       };
       const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; output:\n${text}`)), timeoutMs);
       listeners.push(check);
-      proc.on('exit', () => setTimeout(() => reject(new Error(`process exited before printing ${pattern}; output:\n${text}`)), 50));
       check();
     }),
     stop: async (signal = 'SIGTERM') => {

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { resultSink } from '../helpers/pipeline.ts';
 import { freePort } from '../helpers/servers.ts';
 import { spawnDynasplit, type Spawned } from '../helpers/processes.ts';
 
@@ -51,8 +52,11 @@ describe('separate processes over TCP', () => {
   });
 
   it('a cloud worker SIGKILLed mid-run: every request id still gets exactly one result', async () => {
+    // A second subscriber to the sensor's results: the kill comes after 20 answers.
+    const watcher = await resultSink(url, ['kill-sensor']);
     const run = sensor('kill-sensor', 150, 50);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await watcher.waitFor(20);
+    await watcher.close();
     const victim = started.find((p) => p.proc.spawnargs.includes('cloud-a'))!;
     victim.proc.kill('SIGKILL');
     const summary = await run;
