@@ -2,7 +2,8 @@
  * Optimizer benchmarks over the full VGG16 configuration space (38 cuts x 7 frequencies x 4 thread
  * counts x 3 accelerator modes x 6 codecs x 2 cloud modes, minus the rules): enumeration, the exact
  * front next to the naive all-pairs front, the per-request decision next to a linear scan and a
- * re-sort per request, and a policy swap on the edge next to decoding the policy per request.
+ * re-sort per request, a policy swap on the edge next to decoding the policy per request, and the
+ * budget/quality curve of a search on a measuring budget over the project's pools (optimizer-search.ts).
  *
  * The objective values are SYNTHETIC, for timing only: a seeded cost model (FLOPs before and after the
  * cut over a Pi-4-like edge with a USB TPU and a CPU/GPU cloud node, the cut tensor's codec bytes over
@@ -14,6 +15,7 @@ import { inspectModel, resolveModel, type ModelInspection } from '../model/index
 import { buildSpace, configurationAt, cutsFromInspection, dominates, frontToPolicy, genesOf, hypervolumeRatio, indexOf, nsga2, paretoFront, paretoIndices, type FrontPoint, type Objectives, type Space } from '../pareto/index.ts';
 import { compilePolicy, decide, decodePolicy, encodePolicy, type CompiledPolicy, type Entry } from '../policy/index.ts';
 import { printTable, time } from './harness.ts';
+import { benchSearch } from './optimizer-search.ts';
 
 const CACHE = join(import.meta.dirname, '..', '.cache', 'bench-models');
 const KNOBS = {
@@ -46,6 +48,7 @@ export async function benchOptimizer(): Promise<void> {
   const policy = frontToPolicy(points, { model: 'vgg16', edgeClass: 'pi4', version: 1, rule: 'energy-first', source: 'modelled' });
   await benchDecisions(compilePolicy(policy));
   await benchSwap(encodePolicy(policy));
+  await benchSearch();
 }
 
 /**
