@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import mqtt from 'mqtt';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { brokerCommand, brokerOptionsFrom, serveBroker } from '../../../cli/broker-command.ts';
 import { commandHelp, parseCommandArgs, type Io } from '../../../cli/command.ts';
 import { isDynasplitError } from '../../../common/index.ts';
@@ -13,21 +13,13 @@ function memoryIo(): Io & { out: () => string; err: () => string } {
 
 const args = (...argv: string[]) => parseCommandArgs(brokerCommand, argv);
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 describe('dynasplit broker', () => {
   it('starts, prints its URLs, serves clients and closes with exit code 0 when stopped', async () => {
     const io = memoryIo();
     let stop: (reason: string) => void = () => {};
     const exit = serveBroker(args('--host', '127.0.0.1', '--port', '0', '--ws-port', '0', '--log-level', 'info'), io, {},
       new Promise((resolve) => { stop = resolve; }));
-    await until(() => io.out().split('\n').length >= 3, 'the URLs');
+    await vi.waitFor(() => expect(io.out().split('\n').length, 'the URLs').toBeGreaterThanOrEqual(3), { timeout: 20_000, interval: 10 });
     const [url, wsUrl] = io.out().trim().split('\n');
     expect(url).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
     expect(wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/mqtt$/);
@@ -82,7 +74,7 @@ describe('dynasplit broker', () => {
     child.stderr.on('data', (d) => { err += d; });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      await until(() => out.includes('mqtt://'), `the URL (stderr: ${err})`);
+      await vi.waitFor(() => expect(out, `the URL (stderr: ${err})`).toContain('mqtt://'), { timeout: 20_000, interval: 10 });
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(err).toContain('"reason":"SIGTERM"');

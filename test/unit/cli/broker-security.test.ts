@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { parseUsersConfig, verifyPassword } from '../../../broker/index.ts';
 import {
   brokerCommand, brokerHashPasswordCommand, brokerMosquittoAclCommand, brokerOptionsFrom, hashPasswordOutput, serveBroker,
@@ -61,8 +61,7 @@ describe('dynasplit broker security options', () => {
       let stop: (reason: string) => void = () => {};
       const exit = serveBroker(args('--host', '127.0.0.1', '--port', '0', '--tls-port', '0', '--cert', pki.server.certFile,
         '--key', pki.server.keyFile, '--users', users, '--log-level', 'info'), io, {}, new Promise((resolve) => { stop = resolve; }));
-      const deadline = Date.now() + 10_000;
-      while (io.out().split('\n').length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      await vi.waitFor(() => expect(io.out().split('\n').length).toBeGreaterThanOrEqual(3), { timeout: 10_000, interval: 10 });
       expect(io.out()).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+\nmqtts:\/\/127\.0\.0\.1:\d+\n$/);
       stop('test');
       expect(await exit).toBe(0);
