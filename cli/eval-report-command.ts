@@ -6,7 +6,7 @@
 import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { createProgress, DynasplitError, ErrorCodes } from '../common/index.ts';
-import { parseResults, reportMarkdown, reportPlots, summarize, type PlotPlan, type ReportFigure } from '../eval/index.ts';
+import { parseResults, reportMarkdown, reportPlots, summarizeResults, type PlotPlan, type ReportFigure } from '../eval/index.ts';
 import { stringOption, type Command, type CommandArgs, type Io } from './command.ts';
 import type { PlotFormat } from './plot-render.ts';
 
@@ -38,7 +38,7 @@ export const reportCommand: Command = {
 
     const names = sectionNames(files);
     const sections = inputs.map(({ file, results }, i) => {
-      const summary = summarize(results, { name: names[i], file });
+      const summary = summarizeResults(results, { name: names[i], file });
       return { name: names[i], summary, plans: reportPlots(results, summary) };
     });
     const figures = await renderFigures(sections, out, format as PlotFormat, io);

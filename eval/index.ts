@@ -18,10 +18,12 @@ export type { Completion, QueueOptions } from './queueing.ts';
 export type { RequestOutcome, StrategyReport } from './stats.ts';
 export { drawIndex, drawKey, poolTable, requestKey } from './table.ts';
 export type { PoolTable, TableOptions } from './table.ts';
-export { CLAIM_THRESHOLDS, describeSources, parseResults, provenance, reportMarkdown, summarize } from './report.ts';
-export type {
-  Claims, Provenance, ReportFigure, ReportSection, ResultRecord, Results, ResultsMeta, SectionSummary, SourceSpec, StrategyFigures, StrategySummary,
-} from './report.ts';
+export { parseResults } from './results.ts';
+export type { Results, ResultsMeta, SourceSpec } from './results.ts';
+export { CLAIM_THRESHOLDS, describeSources, provenance, summarizeResults } from './claims.ts';
+export type { Claims, Provenance, SectionSummary, StrategySummary } from './claims.ts';
+export { reportMarkdown } from './report-markdown.ts';
+export type { ReportFigure, ReportSection } from './report-markdown.ts';
 export { configurationShares, MIX_TOP, reportPlots, SCATTER_POINTS, thin } from './report-specs.ts';
 export type { PlotPlan } from './report-specs.ts';
 export { runTestbed } from './testbed-run.ts';

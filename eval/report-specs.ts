@@ -5,7 +5,9 @@
  * out of the report still says where its figures came from (docs/hardware.md, the honesty rule).
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { CLAIM_THRESHOLDS, type ResultRecord, type Results, type SectionSummary } from './report.ts';
+import { CLAIM_THRESHOLDS, type SectionSummary } from './claims.ts';
+import type { Results } from './results.ts';
+import type { RequestOutcome } from './stats.ts';
 
 export interface PlotPlan {
   /** Short name, used in file names: `energy`, `latency-budget`, ... */
@@ -49,7 +51,7 @@ const strategyAxis = (names: string[]) => ({ field: 'strategy', type: 'nominal' 
 export function energyPlot(results: Results, s: SectionSummary): PlotPlan {
   const names = Object.keys(results.strategies);
   const title = 'Energy per inference';
-  const means = names.filter((n) => results.strategies[n].meanEnergyJ !== null).map((n) => ({ strategy: n, energyJ: results.strategies[n].meanEnergyJ }));
+  const means = names.filter((n) => Number.isFinite(results.strategies[n].meanEnergyJ)).map((n) => ({ strategy: n, energyJ: results.strategies[n].meanEnergyJ }));
   const y = { field: 'energyJ', type: 'quantitative' as const, title: 'energy per request (J)' };
   const records = results.records ?? {};
   const values = names.flatMap((n) => (records[n] ?? []).map((r) => ({ strategy: n, energyJ: r.energyJ })));
@@ -80,7 +82,7 @@ export function thin<T>(list: readonly T[], max: number): T[] {
 export function latencyPlot(results: Results, s: SectionSummary): PlotPlan {
   const title = 'Latency against budget';
   const names = Object.keys(results.strategies);
-  const records: Record<string, readonly ResultRecord[]> = results.records ?? {};
+  const records: Record<string, readonly RequestOutcome[]> = results.records ?? {};
   const shown = names.filter((n) => (records[n]?.length ?? 0) > 0);
   if (shown.length === 0) return { id: 'latency-budget', title, omitted: 'No per-request records in the input, so latency against budget is not plotted (`eval simulate --json --records` writes them).' };
   const values = shown.flatMap((n) => thin(records[n], SCATTER_POINTS).map((r) => ({ strategy: n, budgetMs: r.budgetMs, latencyMs: r.latencyMs, budget: r.met ? 'met' : 'missed' })));
@@ -116,7 +118,7 @@ export function latencyPlot(results: Results, s: SectionSummary): PlotPlan {
 export function budgetsPlot(results: Results, s: SectionSummary): PlotPlan {
   const title = 'Budgets met';
   const names = Object.keys(results.strategies);
-  const values = names.filter((n) => results.strategies[n].budgetMetRate !== null).map((n) => ({ strategy: n, met: results.strategies[n].budgetMetRate }));
+  const values = names.filter((n) => Number.isFinite(results.strategies[n].budgetMetRate)).map((n) => ({ strategy: n, met: results.strategies[n].budgetMetRate }));
   const y = { field: 'met', type: 'quantitative' as const, title: 'budgets met', axis: { format: '%' }, scale: { domain: [0, 1] } };
   const spec = { ...base(title, `latency: ${s.provenance.latency}`), data: { values }, width: 40 * names.length + 120, height: 240, layer: [
     { mark: { type: 'bar', color: PALETTE[4] }, encoding: { x: strategyAxis(names), y } },

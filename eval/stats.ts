@@ -13,6 +13,11 @@
 import { medianByRank, nearestRank, nearestRankOf, tensorRng, type Rng } from '../common/index.ts';
 import type { PoolTable } from './table.ts';
 
+/**
+ * One strategy's figures: what the simulation and the testbed compute, what `eval simulate --json`
+ * writes and what a results file reads back as (results.ts: JSON's null is NaN again). NaN where there
+ * were no requests.
+ */
 export interface StrategyReport {
   requests: number;
   /** J per request. */
@@ -33,7 +38,10 @@ export interface StrategyReport {
   meanEdgeWaitMs?: number;
 }
 
-/** One request as a strategy served it (the simulation's `records`, `eval report`'s distributions). */
+/**
+ * One request as a strategy served it (the simulation's and the testbed's `records`, `eval report`'s
+ * distributions); accuracy NaN where not known (null in a results file).
+ */
 export interface RequestOutcome {
   /** ms */
   budgetMs: number;

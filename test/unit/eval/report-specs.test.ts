@@ -1,17 +1,17 @@
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { describe, expect, it } from 'vitest';
 import {
-  configurationShares, reportPlots, SCATTER_POINTS, summarize, thin, type PlotPlan, type ResultRecord, type Results, type StrategyFigures,
+  configurationShares, reportPlots, SCATTER_POINTS, summarizeResults, thin, type PlotPlan, type RequestOutcome, type Results, type StrategyReport,
 } from '../../../eval/index.ts';
 
-function figures(over: Partial<StrategyFigures>): StrategyFigures {
+function figures(over: Partial<StrategyReport>): StrategyReport {
   return {
     requests: 10, meanEnergyJ: 1, medianEnergyJ: 1, budgetMetRate: 0.9, meanLatencyMs: 100, p95LatencyMs: 150, meanAccuracy: 1,
     savingsVsCloudOnly: 0.1, configurations: { a: 10 }, ...over,
   };
 }
 
-const record = (budgetMs: number, latencyMs: number, energyJ: number): ResultRecord =>
+const record = (budgetMs: number, latencyMs: number, energyJ: number): RequestOutcome =>
   ({ budgetMs, latencyMs, energyJ, accuracy: 1, configuration: 'a', met: latencyMs <= budgetMs });
 
 const full: Results = {
@@ -28,7 +28,7 @@ const full: Results = {
   meta: { source: 'testbed', sources: { latency: 'measured', energy: 'modelled' } },
 };
 
-const plans = (results: Results) => reportPlots(results, summarize(results, { name: 'x', file: 'x.json' }));
+const plans = (results: Results) => reportPlots(results, summarizeResults(results, { name: 'x', file: 'x.json' }));
 const byId = (list: PlotPlan[]): Record<string, PlotPlan> => Object.fromEntries(list.map((p) => [p.id, p]));
 
 /** Compiles with Vega-Lite and returns its warnings: a spec that compiles with none is well formed. */
