@@ -1,8 +1,8 @@
 /** `dynasplit model ...`: the model toolkit's commands. */
 import { createProgress, DynasplitError, ErrorCodes, type Progress } from '../common/index.ts';
 import {
-  DEFAULT_MODEL_CACHE_DIR, generateModel, inspectModel, parseDimArgs, resolveModel, splitModelFile, verifyModel, ZOO_MODELS,
-  type CutPointInfo, type ModelInspection, type TensorDesc, type VerifyReport,
+  checkCard, DEFAULT_MODEL_CACHE_DIR, generateModel, inspectModel, loadModelCard, parseDimArgs, resolveModel, splitModelFile,
+  verifyModel, ZOO_MODELS, type CutPointInfo, type LoadedCard, type ModelInspection, type TensorDesc, type VerifyReport,
 } from '../model/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
 import { modelCacheDir } from './env.ts';
@@ -10,6 +10,9 @@ import { formatBytes, formatCount, table } from './format.ts';
 
 const JSON_OPTION = { type: 'boolean', description: 'print the result as JSON on stdout' } as const;
 const SEED_OPTION = { type: 'string', value: 'N', description: 'weight seed of zoo models', default: '0' } as const;
+const CARD_OPTION = {
+  type: 'string', value: 'FILE', description: 'model card to use (default: NAME.card.json beside NAME.onnx, if there)',
+} as const;
 const DIM_OPTION = {
   type: 'string', multiple: true, value: 'NAME=V',
   description: 'value of a symbolic dim of the model (repeatable); only the batch, the first dim of an input, defaults to 1',
@@ -48,6 +51,7 @@ const inspect: Command = {
   positionals: { min: 1, max: 1 },
   options: {
     dim: DIM_OPTION,
+    card: CARD_OPTION,
     seed: SEED_OPTION,
     json: JSON_OPTION,
   },
@@ -55,8 +59,11 @@ const inspect: Command = {
     'zero input for those it does not declare. Any other open dim of an input must be given with --dim.',
   async run(args, io) {
     const path = await resolve(args, io);
-    const report = await inspectModel(path, { dims: parseDimArgs(args.values.dim) });
-    print(io, args, report, () => inspectText(report));
+    const card = cardFor(path, args);
+    const report = await inspectModel(path, { dims: card.card.dims });
+    const fit = cardFit(card, report);
+    print(io, args, { ...report, card, ...(fit ? { cardDoesNotFit: fit } : {}) }, () =>
+      `${inspectText(report)}\n${cardText(card)}\n${fit ? `the default card does not fit this model: ${fit}\n` : ''}`);
     return 0;
   },
 };
@@ -69,7 +76,8 @@ const split: Command = {
   options: {
     at: { type: 'string', value: 'CUT', description: "cut point name from 'model inspect', or input / output" },
     out: { type: 'string', value: 'DIR', description: 'output directory for head.onnx and tail.onnx', default: '.' },
-    dim: { ...DIM_OPTION, description: 'fix a symbolic dim in the written parts (repeatable)' },
+    dim: { ...DIM_OPTION, description: 'fix a symbolic dim in the written parts (repeatable; default: the card\'s dims)' },
+    card: CARD_OPTION,
     seed: SEED_OPTION,
     json: JSON_OPTION,
   },
@@ -78,7 +86,7 @@ const split: Command = {
     if (!cut) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'missing --at CUT (see: dynasplit model inspect FILE)');
     const path = await resolve(args, io);
     const started = performance.now();
-    const files = splitModelFile(path, cut, stringOption(args, 'out') ?? '.', { dims: parseDimArgs(args.values.dim) });
+    const files = splitModelFile(path, cut, stringOption(args, 'out') ?? '.', { dims: cardFor(path, args).card.dims });
     const ms = performance.now() - started;
     print(io, args, { ...files, ms }, () =>
       `${files.headPath ?? '(no head: cloud-only)'}\n${files.tailPath ?? '(no tail: edge-only)'}\nsplit in ${ms.toFixed(1)} ms (measured)\n`);
@@ -95,6 +103,7 @@ const verify: Command = {
     inputs: { type: 'string', value: 'N', description: 'seeded inputs per cut', default: '8' },
     threads: { type: 'string', value: 'N', description: 'onnxruntime intra-op threads (0: one per core)', default: '0' },
     dim: DIM_OPTION,
+    card: CARD_OPTION,
     seed: SEED_OPTION,
     json: JSON_OPTION,
   },
@@ -105,7 +114,7 @@ const verify: Command = {
     const report = await verifyModel(path, {
       inputs: intOption(args, 'inputs', 8) || 1,
       threads: intOption(args, 'threads', 0),
-      dims: parseDimArgs(args.values.dim),
+      dims: cardFor(path, args).card.dims,
       onCut: progressCallback(io, 'verifying cuts'),
     });
     print(io, args, report, () => verifyText(report));
@@ -122,6 +131,32 @@ async function resolve(args: CommandArgs, io: Io): Promise<string> {
     seed: intOption(args, 'seed', 0),
     onProgress: progressCallback(io, `generating ${name}`, formatCount),
   });
+}
+
+/** The model's card (beside it, or --card), its dims overridden by --dim. */
+function cardFor(path: string, args: CommandArgs): LoadedCard {
+  return loadModelCard(path, { path: stringOption(args, 'card'), dims: parseDimArgs(args.values.dim) });
+}
+
+/** Why the default card does not fit the model; a card file that does not fit is an error. */
+function cardFit(card: LoadedCard, report: ModelInspection): string | undefined {
+  try {
+    checkCard(card, report);
+    return undefined;
+  } catch (err) {
+    if (card.source !== undefined) throw err;
+    return (err as Error).message;
+  }
+}
+
+function cardText({ card, source }: LoadedCard): string {
+  const i = card.input;
+  const size = (s: number | readonly number[] | undefined) => (s === undefined ? 'model size' : Array.isArray(s) ? s.join('x') : String(s));
+  const output = card.output.kind === 'raw' ? 'raw: every output as it is'
+    : `classification: top-${card.output.topK}${card.output.labels ? ` labelled by ${card.output.labels}` : ''}`;
+  return `card: ${source ?? '(none: the default card)'}; input: resize ${i.resize === undefined ? 'to cover the crop' : size(i.resize)}, ` +
+    `crop ${size(i.crop)}, ${i.layout} ${i.colorOrder}, scale ${i.scale.toPrecision(4)}, mean [${i.mean.join(', ')}], std [${i.std.join(', ')}]; ` +
+    `output: ${output}`;
 }
 
 /** A (done, total) callback drawing a progress bar on stderr, created on first call, closed at done === total. */

@@ -1,14 +1,19 @@
 /**
- * JPEG/PNG to model input: decode, resize (shorter side to the target, then centre crop, as
- * torchvision's Resize + CenterCrop), scale to [0, 1], normalise per channel and lay out as NCHW
- * float32. Decoding and resizing are libvips through sharp.
+ * JPEG/PNG to model input: decode, resize, centre crop, scale, normalise per channel and lay out as
+ * float32 NCHW or NHWC in RGB or BGR order. By default the shorter side is resized to cover the
+ * target and the rest centre-cropped, with ImageNet statistics (torchvision's Resize + CenterCrop +
+ * Normalize at the model's own size); `resize` gives torchvision's Resize(256) + CenterCrop(224).
+ * Decoding and resizing are libvips through sharp.
  */
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 
-/** ImageNet channel statistics (torchvision's defaults). */
+/** ImageNet channel statistics (torchvision's defaults), RGB. */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+
+/** Pixel values 0..255 to 0..1 (torchvision's ToTensor). */
+export const UNIT_SCALE = 1 / 255;
 
 /**
  * Largest image accepted, pixels (a 24-megapixel camera frame). sharp refuses larger ones from the
@@ -16,41 +21,88 @@ export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
  */
 export const MAX_INPUT_PIXELS = 24_000_000;
 
+export type ImageLayout = 'NCHW' | 'NHWC';
+export type ColorOrder = 'RGB' | 'BGR';
+
 export interface PreprocessOptions {
-  /** Target height and width, pixels. */
+  /** Target (crop) height and width, pixels. */
   height: number;
   width: number;
+  /**
+   * Resize before the centre crop: a number resizes the shorter side to it keeping the aspect ratio
+   * (torchvision Resize(int)), [height, width] resizes to exactly that. Default: the shorter side to
+   * cover height x width.
+   */
+  resize?: number | readonly [number, number];
+  /** Per channel, in the model's channel order; default ImageNet's. */
   mean?: readonly number[];
   std?: readonly number[];
+  /** Pixel values (0..255) are multiplied by this before the mean and std apply; default 1/255. */
+  scale?: number;
+  /** default 'NCHW' */
+  layout?: ImageLayout;
+  /** Channel order the model expects; default 'RGB'. */
+  colorOrder?: ColorOrder;
 }
 
-/** Returns a [1, 3, height, width] float32 tensor's data. */
+/** Returns the data of a [1, 3, height, width] (NCHW) or [1, height, width, 3] (NHWC) float32 tensor. */
 export async function preprocessImage(bytes: Uint8Array, options: PreprocessOptions): Promise<Float32Array> {
   const { height, width } = options;
-  const mean = options.mean ?? IMAGENET_MEAN;
-  const std = options.std ?? IMAGENET_STD;
   refuseImpossiblePng(bytes);
   let pixels: Buffer;
   try {
-    pixels = await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS })
-      .removeAlpha()
-      .toColourspace('srgb')
-      .resize({ width, height, fit: 'cover', position: 'centre' })
-      .raw()
-      .toBuffer();
+    const image = sharp(bytes, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS }).removeAlpha().toColourspace('srgb');
+    pixels = await (await resized(image, bytes, options)).raw().toBuffer();
   } catch (cause) {
+    if (cause instanceof DynasplitError) throw cause;
     throw new DynasplitError(ErrorCodes.BAD_FRAME, `image cannot be decoded: ${(cause as Error).message}`, { cause });
   }
   const plane = height * width;
   if (pixels.length !== plane * 3) {
     throw new DynasplitError(ErrorCodes.BAD_FRAME, `image decoded to ${pixels.length} bytes, expected ${plane * 3} (RGB)`);
   }
+  return normalise(pixels, plane, options);
+}
+
+/** The resize and centre crop, as sharp operations. */
+async function resized(image: Sharp, bytes: Uint8Array, options: PreprocessOptions): Promise<Sharp> {
+  const { height, width, resize } = options;
+  if (resize === undefined) return image.resize({ width, height, fit: 'cover', position: 'centre' });
+  let rh: number;
+  let rw: number;
+  if (typeof resize === 'number') {
+    const meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
+    const [h, w] = [meta.height ?? 0, meta.width ?? 0];
+    // torchvision Resize(int): the shorter side becomes `resize`, the longer int(resize * long / short).
+    [rh, rw] = h <= w ? [resize, Math.floor((resize * w) / h)] : [Math.floor((resize * h) / w), resize];
+  } else {
+    [rh, rw] = resize;
+  }
+  if (rh < height || rw < width) {
+    throw new DynasplitError(ErrorCodes.BAD_FRAME, `image resized to ${rw} x ${rh} is smaller than the ${width} x ${height} crop`);
+  }
+  // torchvision CenterCrop: top = round((h - crop_h) / 2), left likewise.
+  const top = Math.round((rh - height) / 2);
+  const left = Math.round((rw - width) / 2);
+  return image.resize({ width: rw, height: rh, fit: 'fill' }).extract({ left, top, width, height });
+}
+
+/** Interleaved RGB bytes to normalised float32 in the model's layout and channel order. */
+function normalise(pixels: Buffer, plane: number, options: PreprocessOptions): Float32Array {
+  const mean = options.mean ?? IMAGENET_MEAN;
+  const std = options.std ?? IMAGENET_STD;
+  const scale = options.scale ?? UNIT_SCALE;
+  const nhwc = options.layout === 'NHWC';
+  const bgr = options.colorOrder === 'BGR';
   const out = new Float32Array(3 * plane);
   for (let c = 0; c < 3; c++) {
-    const m = mean[c];
-    const s = std[c] * 255;
-    const base = c * plane;
-    for (let i = 0; i < plane; i++) out[base + i] = (pixels[i * 3 + c] - m * 255) / s;
+    // Channel c of the model reads pixel channel c (RGB) or 2 - c (BGR).
+    const source = bgr ? 2 - c : c;
+    const k = scale / std[c];
+    const offset = mean[c] / std[c];
+    const base = nhwc ? c : c * plane;
+    const stride = nhwc ? 3 : 1;
+    for (let i = 0; i < plane; i++) out[base + i * stride] = pixels[i * 3 + source] * k - offset;
   }
   return out;
 }

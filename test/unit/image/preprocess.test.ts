@@ -29,3 +29,54 @@ describe('preprocessImage', () => {
       .rejects.toMatchObject({ code: 'DYNASPLIT_ERR_BAD_FRAME' });
   });
 });
+
+/** An image whose pixel (x, y) is R = x mod 256, G = y mod 256, B = 7: where each output pixel came from is readable. */
+function coordinates(width: number, height: number) {
+  const data = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) data.set([x % 256, y % 256, 7], (y * width + x) * 3);
+  }
+  return sharp(data, { raw: { width, height, channels: 3 } }).png().toBuffer();
+}
+
+const RAW = { mean: [0, 0, 0], std: [1, 1, 1], scale: 1 };
+
+describe('preprocessImage with a model card\'s parameters', () => {
+  it('Resize(256) + CenterCrop(224) takes the centre 224 x 224 of an image whose shorter side is already 256', async () => {
+    // 400 x 256: the resize keeps it, the crop starts at top = 16, left = round(176 / 2) = 88.
+    const data = await preprocessImage(await coordinates(400, 256), { height: 224, width: 224, resize: 256, ...RAW });
+    const plane = 224 * 224;
+    for (const [y, x] of [[0, 0], [0, 223], [223, 0], [111, 100], [223, 223]]) {
+      expect(data[y * 224 + x]).toBe((x + 88) % 256);
+      expect(data[plane + y * 224 + x]).toBe(y + 16);
+      expect(data[2 * plane + y * 224 + x]).toBe(7);
+    }
+  });
+
+  it('Resize(256) scales the shorter side to 256 before the crop (a 2:1 image of two halves)', async () => {
+    // 1024 x 512, left half red and right half green -> 512 x 256 -> crop left = 144: columns 0..111 red, 112..223 green.
+    const left = await sharp({ create: { width: 512, height: 512, channels: 3, background: { r: 255, g: 0, b: 0 } } }).png().toBuffer();
+    const image = await sharp({ create: { width: 1024, height: 512, channels: 3, background: { r: 0, g: 255, b: 0 } } })
+      .composite([{ input: left, left: 0, top: 0 }]).png().toBuffer();
+    const data = await preprocessImage(image, { height: 224, width: 224, resize: 256, ...RAW });
+    const plane = 224 * 224;
+    for (const y of [0, 100, 223]) {
+      expect([data[y * 224 + 5], data[plane + y * 224 + 5]]).toEqual([255, 0]);
+      expect([data[y * 224 + 218], data[plane + y * 224 + 218]]).toEqual([0, 255]);
+    }
+  });
+
+  it('lays out NHWC in BGR order with the given scale, mean and std', async () => {
+    const data = await preprocessImage(await solid(200, 100, 50, 'png'), {
+      height: 2, width: 3, layout: 'NHWC', colorOrder: 'BGR', scale: 1, mean: [10, 20, 30], std: [2, 4, 5],
+    });
+    expect(data).toHaveLength(18);
+    // channel 0 of the model is blue: (50 - 10) / 2; then green (100 - 20) / 4, red (200 - 30) / 5.
+    for (let i = 0; i < 6; i++) expect([...data.subarray(i * 3, i * 3 + 3)]).toEqual([20, 20, 34]);
+  });
+
+  it('refuses a resize smaller than the crop, with a coded error', async () => {
+    await expect(preprocessImage(await solid(1, 2, 3, 'png', 40, 20), { height: 16, width: 16, resize: [10, 10] }))
+      .rejects.toMatchObject({ code: 'DYNASPLIT_ERR_BAD_FRAME' });
+  });
+});

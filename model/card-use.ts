@@ -1,0 +1,82 @@
+/**
+ * Applying a model card to the model it describes: which input an image feeds and how to
+ * preprocess it for that input's shape, and what the outputs mean. Pure; checked once when the
+ * model is loaded (checkCard) so that serving never meets a card that does not fit its model.
+ */
+import type * as ort from 'onnxruntime-node';
+import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import type { PreprocessOptions } from '../image/index.ts';
+import { asPair } from './card.ts';
+import type { LoadedCard } from './card-load.ts';
+import type { ModelInspection, TensorDesc } from './inspect.ts';
+import { topK, type Prediction } from './topk.ts';
+
+export interface ImageInput {
+  /** The model input the image becomes. */
+  tensor: string;
+  /** Its shape: [1, 3, H, W] (NCHW) or [1, H, W, 3] (NHWC). */
+  shape: number[];
+  preprocess: PreprocessOptions;
+}
+
+export type LabelledPrediction = Prediction & { label?: string };
+
+/** What a model's outputs mean, by its card. */
+export type ModelAnswer =
+  | { kind: 'classification'; tensor: string; predictions: LabelledPrediction[] }
+  | { kind: 'raw'; tensors: Record<string, ort.Tensor> };
+
+function cardError(loaded: LoadedCard, field: string, message: string): DynasplitError {
+  const file = loaded.source ?? '(default model card)';
+  return new DynasplitError(ErrorCodes.BAD_MODEL_CARD, `${file}: ${field} ${message}`, { details: { file, field } });
+}
+
+/** The input an image feeds and how to make it, for the model's bound input shapes. */
+export function imageInputFor(loaded: LoadedCard, inputs: readonly TensorDesc[]): ImageInput {
+  const spec = loaded.card.input;
+  const desc = spec.tensor === undefined ? inputs[0] : inputs.find((i) => i.name === spec.tensor);
+  if (!desc) throw cardError(loaded, 'input.tensor', `names no input of the model (inputs: ${inputs.map((i) => i.name).join(', ')})`);
+  const { shape } = desc;
+  const channels = spec.layout === 'NHWC' ? shape[3] : shape[1];
+  if (desc.dtype !== 'float32' || shape.length !== 4 || channels !== 3) {
+    throw cardError(loaded, 'input.layout', `is ${spec.layout}, but input '${desc.name}' is ${desc.dtype}[${shape.join(', ')}], not a float32 ${spec.layout} image with 3 channels`);
+  }
+  const [height, width] = spec.layout === 'NHWC' ? [shape[1], shape[2]] : [shape[2], shape[3]];
+  if (spec.crop !== undefined) {
+    const [ch, cw] = asPair(spec.crop);
+    if (ch !== height || cw !== width) throw cardError(loaded, 'input.crop', `[${ch}, ${cw}] is not the size of input '${desc.name}' [${height}, ${width}]`);
+  }
+  return {
+    tensor: desc.name,
+    shape,
+    preprocess: {
+      height, width, resize: spec.resize, mean: spec.mean, std: spec.std, scale: spec.scale, layout: spec.layout, colorOrder: spec.colorOrder,
+    },
+  };
+}
+
+/** Checks a card against the model it describes (its inspection, with the card's dims bound). */
+export function checkCard(loaded: LoadedCard, inspection: Pick<ModelInspection, 'inputs' | 'outputs'>): void {
+  imageInputFor(loaded, inspection.inputs);
+  const out = loaded.card.output;
+  if (out.kind !== 'classification') return;
+  const desc = out.tensor === undefined ? inspection.outputs[0] : inspection.outputs.find((o) => o.name === out.tensor);
+  if (!desc) throw cardError(loaded, 'output.tensor', `names no output of the model (outputs: ${inspection.outputs.map((o) => o.name).join(', ')})`);
+  const classes = desc.shape.slice(1).reduce((a, b) => a * b, 1);
+  if (desc.dtype !== 'float32') throw cardError(loaded, 'output.kind', `is "classification", but output '${desc.name}' is ${desc.dtype}; use "raw"`);
+  if (loaded.labels && loaded.labels.length !== classes) {
+    throw cardError(loaded, 'output.labels', `has ${loaded.labels.length} labels for the ${classes} classes of output '${desc.name}'`);
+  }
+}
+
+/** The meaning of a model's outputs (every output of the model, by name) for one sample. */
+export function interpretOutputs(loaded: LoadedCard, outputs: Record<string, ort.Tensor>): ModelAnswer {
+  const out = loaded.card.output;
+  if (out.kind === 'raw') return { kind: 'raw', tensors: outputs };
+  const tensor = out.tensor ?? Object.keys(outputs)[0];
+  const logits = outputs[tensor];
+  if (!logits || logits.type !== 'float32') throw cardError(loaded, 'output.tensor', `'${tensor}' is not a float32 output of this run`);
+  const predictions = topK(logits.data as Float32Array, out.topK).map((p): LabelledPrediction =>
+    (loaded.labels ? { ...p, label: loaded.labels[p.index] } : p));
+  return { kind: 'classification', tensor, predictions };
+}
