@@ -58,7 +58,7 @@ describe('sysfs frequency controller', () => {
     expect(controller.current()).toBe(1800);
 
     const { tookMs } = await controller.set(1200);
-    expect(tookMs).toBeGreaterThanOrEqual(0);
+    expect(Number.isFinite(tookMs)).toBe(true);
     for (let cpu = 0; cpu < 4; cpu++) {
       expect(file(root, cpu, 'scaling_governor')).toBe('userspace');
       expect(file(root, cpu, 'scaling_setspeed')).toBe('1200000');
@@ -147,7 +147,7 @@ describe('falling back to the emulated clock', () => {
     expect(clock.kind).toBe('emulated');
     expect(clock.frequenciesMhz).toEqual([600, 1200, 1800]);
     expect(clock.current()).toBe(1800);
-    expect((await clock.set(600)).tookMs).toBeGreaterThanOrEqual(0);
+    expect(Number.isFinite((await clock.set(600)).tookMs)).toBe(true);
     expect(clock.current()).toBe(600);
     await expect(clock.set(700)).rejects.toMatchObject({ code: 'DYNASPLIT_ERR_BAD_ARGS' });
     await clock.restore();
