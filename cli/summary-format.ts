@@ -1,6 +1,6 @@
 /** How a sensor's run shows on a terminal: a progress line while it runs, a table at the end. */
 import { createProgress, type Progress } from '../common/index.ts';
-import type { Summary } from '../sensor/index.ts';
+import type { RunSummary } from '../sensor/index.ts';
 import type { Io } from './command.ts';
 import { table } from './format.ts';
 
@@ -19,7 +19,7 @@ export function sensorProgress(io: Io): (sent: number, answered: number, total: 
   };
 }
 
-export function summaryText(s: Summary): string {
+export function summaryText(s: RunSummary): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   const ms = (x: number) => `${x.toFixed(1)} ms`;
   const rows = [
@@ -29,7 +29,7 @@ export function summaryText(s: Summary): string {
     ['unanswered', String(s.unanswered)],
     ['budgets met', pct(s.budgetMetRate)],
     [`latency p50 / p95 / p99 (measured at the sensor${s.computeSource.startsWith('emulated') ? '; compute emulated' : ''})`,
-      `${ms(s.latencyMs.p50)} / ${ms(s.latencyMs.p95)} / ${ms(s.latencyMs.p99)}`],
+      s.latencyMs ? `${ms(s.latencyMs.p50)} / ${ms(s.latencyMs.p95)} / ${ms(s.latencyMs.p99)}` : 'none (no request answered with a prediction)'],
     ['completed on the edge after a cloud miss', String(s.edgeFallbacks)],
     ['energy per inference', s.energy ? `${s.energy.meanJ.toFixed(3)} J (${s.energy.source})` : 'not metered (no energy meter configured)'],
   ];

@@ -3,5 +3,5 @@ export { runSensor } from './sensor.ts';
 export type { SensorDeps } from './sensor.ts';
 export { parseSensorOptions, defaultSensorOptions } from './options.ts';
 export type { SensorOptions } from './options.ts';
-export { summarize, percentile } from './summary.ts';
-export type { Summary } from './summary.ts';
+export { summarizeRun } from './summary.ts';
+export type { RunSummary } from './summary.ts';

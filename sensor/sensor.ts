@@ -8,7 +8,7 @@ import { inspectModel, resolveModel } from '../model/index.ts';
 import { budgetSampler } from '../workload/index.ts';
 import { imageInputs, syntheticSource, type InputSource } from './inputs.ts';
 import { parseSensorOptions, type SensorOptions } from './options.ts';
-import { summarize, type Received, type Summary } from './summary.ts';
+import { summarizeRun, type Received, type RunSummary } from './summary.ts';
 
 export interface SensorDeps {
   logger?: Logger;
@@ -16,7 +16,7 @@ export interface SensorDeps {
   onProgress?: (sent: number, answered: number, total: number) => void;
 }
 
-export async function runSensor(partial: Partial<SensorOptions>, deps: SensorDeps = {}): Promise<Summary> {
+export async function runSensor(partial: Partial<SensorOptions>, deps: SensorDeps = {}): Promise<RunSummary> {
   const options = parseSensorOptions(partial);
   const logger = (deps.logger ?? silentLogger()).child({ component: 'sensor', node: options.sensorId });
   const inputs = await inputSource(options);
@@ -50,7 +50,7 @@ export async function runSensor(partial: Partial<SensorOptions>, deps: SensorDep
     await client.close();
   }
   // With no timeouts, a result no request waits for is a duplicate (a redelivered frame answered twice).
-  const summary = summarize(options.count, received, client.stats().unmatched);
+  const summary = summarizeRun(options.count, received, client.stats().unmatched);
   logger.info(summary, 'sensor run finished');
   return summary;
 }

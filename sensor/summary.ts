@@ -1,7 +1,8 @@
-/** The sensor's end-of-run summary: pure arithmetic over the results it received. */
+/** The sensor's end-of-run summary: pure arithmetic over the results it received (common/stats.ts's definitions). */
+import { mean, nearestRank, sortedCopy } from '../common/index.ts';
 import type { Result } from '../schemas/index.ts';
 
-export interface Summary {
+export interface RunSummary {
   /** Frames sent. */
   requests: number;
   /** Answered with a prediction. */
@@ -15,8 +16,11 @@ export interface Summary {
   duplicateResults: number;
   /** Share of requests answered with a prediction within their budget (unanswered count as missed). */
   budgetMetRate: number;
-  /** End to end at the sensor (capture to result received), successful results only; measured. */
-  latencyMs: { p50: number; p95: number; p99: number; mean: number };
+  /**
+   * End to end at the sensor (capture to result received), successful results only; measured.
+   * Nearest-rank percentiles; null when no request was answered with a prediction.
+   */
+  latencyMs: { p50: number; p95: number; p99: number; mean: number } | null;
   /**
    * Where the compute inside those latencies comes from: 'measured', or 'emulated' when nodes dilated
    * their compute to a device profile (the sensor still measures the wall time it observes).
@@ -33,7 +37,7 @@ export interface Summary {
 
 export interface Received { result: Result; latencyMs: number }
 
-export function summarize(requests: number, received: Iterable<Received>, duplicateResults = 0): Summary {
+export function summarizeRun(requests: number, received: Iterable<Received>, duplicateResults = 0): RunSummary {
   let results = 0;
   let errors = 0;
   let met = 0;
@@ -64,7 +68,7 @@ export function summarize(requests: number, received: Iterable<Received>, duplic
       joules.push(result.energy.joules ?? 0);
     }
   }
-  latencies.sort((a, b) => a - b);
+  const sorted = sortedCopy(latencies);
   return {
     requests,
     results,
@@ -73,25 +77,16 @@ export function summarize(requests: number, received: Iterable<Received>, duplic
     unanswered: Math.max(0, requests - results - errors),
     duplicateResults,
     budgetMetRate: requests > 0 ? met / requests : 0,
-    latencyMs: {
-      p50: percentile(latencies, 0.5),
-      p95: percentile(latencies, 0.95),
-      p99: percentile(latencies, 0.99),
-      mean: latencies.length ? latencies.reduce((a, b) => a + b, 0) / latencies.length : 0,
-    },
+    latencyMs: sorted.length > 0
+      ? { p50: nearestRank(sorted, 0.5), p95: nearestRank(sorted, 0.95), p99: nearestRank(sorted, 0.99), mean: mean(sorted) }
+      : null,
     computeSource: weakest(computeSources),
     edgeFallbacks: fallbacks,
     // Mixed sources are reported as the weakest claim: any modelled figure makes the mean modelled.
-    energy: joules.length ? { meanJ: joules.reduce((a, b) => a + b, 0) / joules.length, source: weakest(sources) } : null,
+    energy: joules.length ? { meanJ: mean(joules), source: weakest(sources) } : null,
     configurations,
     workers,
   };
-}
-
-/** Nearest-rank percentile of sorted values; 0 for none. */
-export function percentile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
 function weakest(sources: Set<string>): string {
