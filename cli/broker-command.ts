@@ -3,12 +3,11 @@
  * Options come from flags, then from DYNASPLIT_BROKER_* environment variables, then the defaults of
  * broker/options.ts; the environment is read here and nowhere else.
  */
-import { pino, type Logger } from 'pino';
 import {
   DEFAULT_HOST, DEFAULT_MAX_PACKET_BYTES, DEFAULT_PORT, DEFAULT_SCRYPT, hashPassword, loadUsersFile, mosquittoAcl, parseUsersConfig, ROLES,
   startBroker, type BrokerOptions,
 } from '../broker/index.ts';
-import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, LOG_FORMATS, rootLogger, type LogFormat, type Logger } from '../common/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
 
 const MIB = 1024 * 1024;
@@ -46,7 +45,7 @@ export const brokerCommand: Command = {
     'log-level': { type: 'string', value: 'LEVEL', description: `${LOG_LEVELS.join(', ')} (env DYNASPLIT_LOG_LEVEL; default info)` },
   },
   details: [
-    'Prints the URLs to connect to on stdout (one per line) and logs JSON lines on stderr.',
+    'Prints the URLs to connect to on stdout (one per line) and logs on stderr (JSON lines unless on a terminal).',
     'Clients share work with MQTT shared subscriptions: $share/GROUP/FILTER (see docs/broker.md).',
     'MQTT 3.1 and 3.1.1 clients only (aedes 1.x).',
     'Without --persistence, persistent sessions and their queued messages live in memory and end with the process.',
@@ -173,13 +172,20 @@ async function readFirstLine(stream: NodeJS.ReadableStream): Promise<string> {
   return text.split(/\r?\n/)[0]!;
 }
 
-/** The root logger of this process: JSON lines through io.stderr, so stdout keeps only the URLs. */
+/**
+ * The root logger of this process, through io.stderr so stdout keeps only the URLs: readable lines on
+ * a terminal, JSON lines otherwise or with --log-format json.
+ */
 function stderrLogger(args: CommandArgs, env: Env, io: Io): Logger {
   const level = stringOption(args, 'log-level') ?? envString(env, 'DYNASPLIT_LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(level)) {
     throw new DynasplitError(ErrorCodes.BAD_ARGS, `--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
   }
-  return pino({ level }, { write: (line: string) => io.stderr(line) });
+  const format = stringOption(args, 'log-format') ?? envString(env, 'DYNASPLIT_LOG_FORMAT') ?? (io.isTTY ? 'pretty' : 'json');
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) {
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, `--log-format must be one of ${LOG_FORMATS.join(', ')}, got '${format}'`);
+  }
+  return rootLogger(level, { format: format as LogFormat, colors: io.isTTY && !envString(env, 'NO_COLOR'), write: (line) => io.stderr(line) });
 }
 
 function envString(env: Env, name: string): string | undefined {

@@ -41,9 +41,20 @@ export interface Command {
 }
 
 const HELP: OptionSpec = { type: 'boolean', short: 'h', description: 'show this help' };
+/** Every command that logs (declares --log-level) also takes --log-format. */
+export const LOG_FORMAT_OPTION: OptionSpec = {
+  type: 'string', value: 'FORMAT',
+  description: 'log lines as pretty (readable) or json (one object a line) (env DYNASPLIT_LOG_FORMAT; default pretty on a terminal, json otherwise)',
+};
+
+/** The options a command accepts: its own, --log-format where it logs, and --help. */
+function allOptions(command: Command): Record<string, OptionSpec> {
+  const logs = 'log-level' in command.options && !('log-format' in command.options);
+  return { ...command.options, ...(logs ? { 'log-format': LOG_FORMAT_OPTION } : {}), help: HELP };
+}
 
 export function parseCommandArgs(command: Command, argv: string[]): CommandArgs & { help: boolean } {
-  const options = { ...command.options, help: HELP };
+  const options = allOptions(command);
   let parsed;
   try {
     parsed = parseArgs({
@@ -75,7 +86,7 @@ function usageLine(command: Command): string {
 }
 
 export function commandHelp(command: Command): string {
-  const rows = Object.entries({ ...command.options, help: HELP }).map(([name, o]) => {
+  const rows = Object.entries(allOptions(command)).map(([name, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`;
     const def = o.default !== undefined ? ` (default ${o.default})` : '';
     return [flag, `${o.description}${def}`];

@@ -6,7 +6,7 @@ import { BUDGET_SPECS } from '../workload/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs } from './command.ts';
 import {
   ENERGY_OPTION, energyMeterFlag, METRICS_OPTION, metricsStoreFlag, MQTT_TLS_OPTIONS, mqttTlsFlags, NATS_AUTH_OPTIONS, natsAuthFlags, PROFILE_OPTION,
-  flagOrEnv, LOG_LEVEL_OPTION, loggerFor, MODEL_OPTION, modelCacheDir, modelsFlag, MQTT_OPTION, NATS_OPTION, numberFlag,
+  flagOrEnv, LOG_LEVEL_OPTION, loggerFor, MODEL_OPTION, modelCacheDir, modelsFlag, MQTT_OPTION, mqttUrlFlag, NATS_OPTION, numberFlag,
   TRANSPORT_OPTION, transportFlag, serveUntilSignal,
 } from './env.ts';
 import { sensorProgress, summaryText } from './summary-format.ts';
@@ -31,7 +31,7 @@ async function nodeSettings(args: CommandArgs) {
   return {
     mqttTls: await mqttTlsFlags(args),
     natsAuth: natsAuthFlags(args),
-    mqttUrl: flagOrEnv(args, 'mqtt', 'DYNASPLIT_MQTT_URL'),
+    mqttUrl: mqttUrlFlag(args),
     natsUrl: flagOrEnv(args, 'nats', 'DYNASPLIT_NATS_URL'),
     transport: transportFlag(args),
     models: modelsFlag(args),
@@ -62,6 +62,7 @@ const edge: Command = {
     ...NODE_OPTIONS,
   },
   async run(args) {
+    const settings = await nodeSettings(args);
     const logger = loggerFor(args);
     const metrics = metricsStoreFlag(args, logger);
     const node = await startEdgeNode({
@@ -71,7 +72,7 @@ const edge: Command = {
       maxInFlight: numberFlag(args, 'max-in-flight'),
       stateDir: flagOrEnv(args, 'state-dir', 'DYNASPLIT_EDGE_STATE_DIR'),
       maxSensorRate: numberFlag(args, 'max-sensor-rate'),
-      ...(await nodeSettings(args)),
+      ...settings,
     }, { logger, metrics });
     return serveUntilSignal(logger, () => node.close(), () => metrics.close());
   },
@@ -89,11 +90,12 @@ const cloud: Command = {
     ...NODE_OPTIONS,
   },
   async run(args) {
+    const settings = await nodeSettings(args);
     const logger = loggerFor(args);
     const worker = await startCloudWorker({
       workerId: flagOrEnv(args, 'id', 'DYNASPLIT_WORKER_ID'),
       executionProvider: stringOption(args, 'provider'),
-      ...(await nodeSettings(args)),
+      ...settings,
     }, { logger });
     return serveUntilSignal(logger, () => worker.close());
   },
@@ -120,10 +122,11 @@ const sensor: Command = {
     'log-level': LOG_LEVEL_OPTION,
   },
   async run(args, io) {
+    const mqttUrl = mqttUrlFlag(args);
     const logger = loggerFor(args, 'warn');
     const summary = await runSensor({
       sensorId: flagOrEnv(args, 'id', 'DYNASPLIT_SENSOR_ID'),
-      mqttUrl: flagOrEnv(args, 'mqtt', 'DYNASPLIT_MQTT_URL'),
+      mqttUrl,
       mqttTls: await mqttTlsFlags(args),
       model: stringOption(args, 'model'),
       modelSource: stringOption(args, 'model-file'),

@@ -2,7 +2,9 @@
  * Where the command line meets the environment: flags win, then DYNASPLIT_* variables, then the
  * component's defaults. The only module besides cli/main.ts that reads process.env.
  */
-import { DynasplitError, ErrorCodes, loadMqttTls, rootLogger, type Logger, type MqttTls } from '../common/index.ts';
+import {
+  checkMqttUrl, DynasplitError, ErrorCodes, loadMqttTls, LOG_FORMATS, rootLogger, type LogFormat, type Logger, type MqttTls,
+} from '../common/index.ts';
 import { readFileSync } from 'node:fs';
 import { createMetricsStore, parseInfluxEnv, type MetricsStore } from '../metrics/index.ts';
 import type { NatsAuth } from '../transport/index.ts';
@@ -48,12 +50,40 @@ export function transportFlag(args: CommandArgs): 'mqtt' | 'nats' | undefined {
   throw new DynasplitError(ErrorCodes.BAD_ARGS, `--transport must be mqtt or nats, got '${raw}'`);
 }
 
-export function loggerFor(args: CommandArgs, fallback = 'info'): Logger {
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * The root logger from --log-level and --log-format (or DYNASPLIT_LOG_LEVEL, DYNASPLIT_LOG_FORMAT):
+ * readable lines on a terminal, JSON lines otherwise. `stderr` defaults to the process's.
+ */
+export function loggerFor(args: CommandArgs, fallback = 'info', stderr?: { write(text: string): void; isTTY: boolean }): Logger {
+  const level = logLevelFlag(args, fallback);
+  const isTTY = stderr ? stderr.isTTY : process.stderr.isTTY === true;
+  const format = logFormatFlag(args) ?? (isTTY ? 'pretty' : 'json');
+  // https://no-color.org: any non-empty NO_COLOR turns colours off.
+  const colors = isTTY && format === 'pretty' && !process.env.NO_COLOR;
+  return rootLogger(level, { format, colors, ...(stderr ? { write: (text: string) => stderr.write(text) } : {}) });
+}
+
+export function logLevelFlag(args: CommandArgs, fallback = 'info'): string {
   const level = flagOrEnv(args, 'log-level', 'DYNASPLIT_LOG_LEVEL') ?? fallback;
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
-    throw new DynasplitError(ErrorCodes.BAD_ARGS, `--log-level must be one of fatal, error, warn, info, debug, trace, silent; got '${level}'`);
+  if (!LOG_LEVELS.includes(level)) {
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, `--log-level must be one of ${LOG_LEVELS.join(', ')}; got '${level}'`);
   }
-  return rootLogger(level);
+  return level;
+}
+
+export function logFormatFlag(args: CommandArgs): LogFormat | undefined {
+  const raw = flagOrEnv(args, 'log-format', 'DYNASPLIT_LOG_FORMAT');
+  if (raw === undefined || (LOG_FORMATS as readonly string[]).includes(raw)) return raw as LogFormat | undefined;
+  throw new DynasplitError(ErrorCodes.BAD_ARGS, `--log-format must be one of ${LOG_FORMATS.join(', ')}; got '${raw}'`);
+}
+
+/** --mqtt (or DYNASPLIT_MQTT_URL), refused at once unless it is an MQTT URL with a scheme. */
+export function mqttUrlFlag(args: CommandArgs): string | undefined {
+  const fromFlag = stringOption(args, 'mqtt');
+  const url = fromFlag ?? (process.env.DYNASPLIT_MQTT_URL || undefined);
+  return url === undefined ? undefined : checkMqttUrl(url, fromFlag !== undefined ? '--mqtt' : 'DYNASPLIT_MQTT_URL');
 }
 
 export function modelCacheDir(): string | undefined {

@@ -2,7 +2,8 @@
  * Entry point of the `dynasplit` command. The only place that reads argv and writes to the process's
  * streams; commands receive an Io.
  */
-import { isDynasplitError } from '../common/index.ts';
+import { readFileSync } from 'node:fs';
+import { flushLogRepeats, isDynasplitError, releaseProgressLine } from '../common/index.ts';
 import { commandHelp, parseCommandArgs, type Command, type Io } from './command.ts';
 import { brokerCommand, brokerToolCommands } from './broker-command.ts';
 import { componentCommands } from './component-commands.ts';
@@ -30,7 +31,17 @@ export function processIo(): Io {
   };
 }
 
+/** The package's version, from the package.json beside cli/. */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    io.stdout(`dynasplit ${version()}\n`);
+    return 0;
+  }
   const command = COMMANDS.find((c) => c.path.every((word, i) => argv[i] === word));
   if (!command) return groupHelp(argv, io);
   const rest = argv.slice(command.path.length);
@@ -43,6 +54,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     }
     return await command.run(args, io);
   } catch (err) {
+    // A bar left mid-line and repeats held back come first, so the error is the last thing printed.
+    releaseProgressLine();
+    flushLogRepeats();
     return reportError(err, json, io);
   }
 }
@@ -51,15 +65,16 @@ function groupHelp(argv: string[], io: Io): number {
   const words = argv.filter((a) => !a.startsWith('-'));
   const prefix = words.length > 0 && GROUPS[words[0]] ? [words[0]] : [];
   const listed = COMMANDS.filter((c) => prefix.every((w, i) => c.path[i] === w));
+  const width = Math.max(...listed.map((c) => c.path.join(' ').length));
   const asked = argv.length === 0 || argv.includes('--help') || argv.includes('-h') || (prefix.length > 0 && words.length === 1);
   const lines = [
     `usage: dynasplit ${prefix.length ? `${prefix[0]} ` : ''}COMMAND [options]`,
     '',
     ...(prefix.length ? [GROUPS[prefix[0]], ''] : ['Split neural-network inference between edge and cloud, per request.', '']),
     'commands:',
-    ...listed.map((c) => `  ${c.path.join(' ').padEnd(16)} ${c.summary}`),
+    ...listed.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`),
     '',
-    `Run 'dynasplit COMMAND --help' for a command's options.`,
+    `Run 'dynasplit COMMAND --help' for a command's options, 'dynasplit --version' for the version.`,
     '',
   ];
   if (asked) {

@@ -4,7 +4,7 @@ import { startOptimizer } from '../optimizer/index.ts';
 import { DECISION_RULES, type DecisionRule } from '../policy/index.ts';
 import { stringOption, type Command } from './command.ts';
 import {
-  flagOrEnv, LOG_LEVEL_OPTION, loggerFor, METRICS_OPTION, metricsStoreFlag, MODEL_OPTION, modelCacheDir, modelsFlag, MQTT_OPTION, MQTT_TLS_OPTIONS, mqttTlsFlags, numberFlag,
+  flagOrEnv, LOG_LEVEL_OPTION, loggerFor, METRICS_OPTION, metricsStoreFlag, MODEL_OPTION, modelCacheDir, modelsFlag, MQTT_OPTION, MQTT_TLS_OPTIONS, mqttTlsFlags, mqttUrlFlag, numberFlag,
   serveUntilSignal,
 } from './env.ts';
 
@@ -16,7 +16,11 @@ export const optimizerRunCommand: Command = {
   options: {
     mqtt: MQTT_OPTION,
     ...MQTT_TLS_OPTIONS,
-    model: MODEL_OPTION,
+    model: {
+      ...MODEL_OPTION,
+      description: 'model the edge nodes serve, whose configurations to optimize: a zoo name, or NAME=path/to/model.onnx for an ONNX file '
+        + '(repeatable; env DYNASPLIT_MODELS, comma-separated; default vgg16-tiny)',
+    },
     metrics: { ...METRICS_OPTION, description: 'where the edge nodes write their metrics: influxdb (INFLUX_* variables) (env DYNASPLIT_METRICS)' },
     edge: { type: 'string', value: 'PROFILE', description: 'device profile of the edge class', default: 'rpi4' },
     cloud: { type: 'string', value: 'PROFILE', description: 'device profile of the cloud workers', default: 'gpu-server' },
@@ -31,6 +35,7 @@ export const optimizerRunCommand: Command = {
   },
   details: 'Metrics must come from a store the edge nodes also write to (InfluxDB); an embedded store is per process.',
   async run(args) {
+    const mqttUrl = mqttUrlFlag(args);
     const logger = loggerFor(args);
     if ((flagOrEnv(args, 'metrics', 'DYNASPLIT_METRICS') ?? 'embedded') === 'embedded') {
       throw new DynasplitError(ErrorCodes.BAD_ARGS,
@@ -39,7 +44,7 @@ export const optimizerRunCommand: Command = {
     const metrics = metricsStoreFlag(args, logger);
     const rule = stringOption(args, 'rule');
     const optimizer = await startOptimizer({
-      mqttUrl: flagOrEnv(args, 'mqtt', 'DYNASPLIT_MQTT_URL'),
+      mqttUrl,
       mqttTls: await mqttTlsFlags(args),
       models: modelsFlag(args),
       edgeProfile: stringOption(args, 'edge'),

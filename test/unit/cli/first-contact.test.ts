@@ -1,0 +1,90 @@
+/**
+ * What a new user meets first, through the real `dynasplit` command in a child process: the exit
+ * code, a single line on stderr and the error code in it.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const VERSION = (JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { version: string }).version;
+
+interface Run { code: number; stdout: string; stderr: string }
+
+function dynasplit(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const childEnv: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', ...env };
+    // The variables a user may have set must not leak into what is tested.
+    for (const name of ['DYNASPLIT_MQTT_URL', 'DYNASPLIT_LOG_FORMAT', 'DYNASPLIT_LOG_LEVEL']) if (!(name in env)) delete childEnv[name];
+    execFile(process.execPath, ['bin/dynasplit.js', ...args], { cwd: ROOT, env: childEnv, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function oneErrorLine(run: Run): string {
+  const lines = run.stderr.trimEnd().split('\n');
+  expect(lines, run.stderr).toHaveLength(1);
+  return lines[0];
+}
+
+describe('dynasplit first contact', () => {
+  it('prints its version with --version and -V', async () => {
+    const [long, short] = await Promise.all([dynasplit(['--version']), dynasplit(['-V'])]);
+    for (const run of [long, short]) {
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(run.stdout).toBe(`dynasplit ${VERSION}\n`);
+    }
+  });
+
+  it('lists the commands with their summaries in one aligned column', async () => {
+    const run = await dynasplit(['--help']);
+    expect(run.code).toBe(0);
+    const rows = run.stdout.split('\n').filter((line) => /^ {2}\S/.test(line));
+    expect(rows.length).toBeGreaterThan(10);
+    // The summary starts after the longest command name and two spaces, on every row.
+    const column = new Set(rows.map((row) => /^ {2}\S+(?: \S+)? +/.exec(row)![0].length));
+    expect([...column]).toHaveLength(1);
+  });
+
+  it('refuses an MQTT URL without a scheme before connecting, naming the flag and the URL meant', async () => {
+    const runs = await Promise.all([
+      dynasplit(['edge', '--mqtt', 'localhost:1883']),
+      dynasplit(['optimizer', 'run', '--mqtt', 'localhost:1883', '--metrics', 'influxdb']),
+    ]);
+    for (const run of runs) {
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(oneErrorLine(run)).toBe(
+        "error DYNASPLIT_ERR_BAD_ARGS: --mqtt must be a URL with a scheme, mqtt://HOST:PORT (or mqtts, tcp, tls, ssl, ws, wss); got 'localhost:1883' (did you mean mqtt://localhost:1883?)",
+      );
+    }
+  });
+
+  it('names DYNASPLIT_MQTT_URL when the bad URL came from the environment', async () => {
+    const run = await dynasplit(['sensor'], { DYNASPLIT_MQTT_URL: 'broker.local:1883' });
+    expect(run.code).toBe(2);
+    expect(oneErrorLine(run)).toMatch(/^error DYNASPLIT_ERR_BAD_ARGS: DYNASPLIT_MQTT_URL must be a URL with a scheme.*mqtt:\/\/broker\.local:1883/);
+  });
+
+  it('refuses an unknown log format, from the flag or the environment', async () => {
+    const [flag, env] = await Promise.all([
+      dynasplit(['edge', '--log-format', 'xml']),
+      dynasplit(['cloud'], { DYNASPLIT_LOG_FORMAT: 'yaml', DYNASPLIT_MQTT_URL: 'mqtt://127.0.0.1:1' }),
+    ]);
+    expect(flag.code).toBe(2);
+    expect(oneErrorLine(flag)).toBe("error DYNASPLIT_ERR_BAD_ARGS: --log-format must be one of json, pretty; got 'xml'");
+    expect(env.code).toBe(2);
+    expect(oneErrorLine(env)).toBe("error DYNASPLIT_ERR_BAD_ARGS: --log-format must be one of json, pretty; got 'yaml'");
+  });
+
+  it("says what optimizer run's --model is, and offers --log-format wherever --log-level is", async () => {
+    const run = await dynasplit(['optimizer', 'run', '--help']);
+    expect(run.code).toBe(0);
+    const model = run.stdout.split('\n').find((line) => line.includes('--model'))!;
+    expect(model).toMatch(/model the edge nodes serve.*a zoo name, or NAME=path\/to\/model\.onnx/);
+    expect(run.stdout).toMatch(/--log-format FORMAT +log lines as pretty \(readable\) or json/);
+  });
+});
