@@ -21,6 +21,7 @@ export { dominates, frontToPolicy, paretoFront, paretoIndices } from './front.ts
 export type { FrontPoint, Objectives, PolicyMeta } from './front.ts';
 export { nonDominatedFronts, nsga2 } from './nsga2.ts';
 export type { Individual, Nsga2Options, Nsga2Result } from './nsga2.ts';
+export { divisionsFor, nichePick, referenceDirections } from './nsga3.ts';
 export { DEFAULT_REFERENCE, frontHypervolume, hypervolume3, hypervolumeRatio, normalize, objectiveBounds } from './hypervolume.ts';
 export type { ObjectiveBounds, Point3 } from './hypervolume.ts';
 export { predict, fitCorrections, fitLink, priorAccuracy, transferTime, NO_CORRECTION } from './estimates.ts';

@@ -129,13 +129,22 @@ describe('eval report', () => {
 
   it('writes a section per input saying where its figures come from', () => {
     const md = readFileSync(at('svg', 'report.md'), 'utf8');
-    expect(md).toMatch(/^# Hand-made\n/);
-    expect(md).toContain('## sim\n');
-    expect(md).toContain('## testbed\n');
-    expect(md).toContain('Latency: simulated: drawn from a pool of 3 measured runs. Energy: simulated: drawn from a pool of 3 modelled runs.');
-    expect(md).toContain('Latency: testbed: measured. Energy: testbed: measured.');
-    expect(md).toContain('![Latency against budget](sim-latency-budget.svg)');
-    expect(md).toContain('- Energy within 5% of the oracle: **no**: dynasplit\'s mean energy is 1.060× the oracle\'s');
+    // The title and one section per input, in input order.
+    expect(md.split('\n').filter((l) => /^##? /.test(l))).toEqual([`# ${summary.title}`, ...summary.sections.map((s) => `## ${s.name}`)]);
+    // Every plot summary.json lists is linked from the report, and nothing else is.
+    const linked = [...md.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => m[1]).sort();
+    expect(linked).toEqual(summary.sections.flatMap((s) => s.plots.map((p) => p.file).filter((f) => f !== null)).sort());
+    // Each section says where its latency and energy come from: the sim's from pools of measured and
+    // modelled runs, the testbed's measured.
+    const [sim, bed] = md.split(/^## /m).slice(1);
+    expect(sim).toMatch(/Latency: simulated\b.*\b3 measured runs/);
+    expect(sim).toMatch(/Energy: simulated\b.*\b3 modelled runs/);
+    expect(bed).toMatch(/Latency: testbed: measured/);
+    expect(bed).toMatch(/Energy: testbed: measured/);
+    // The claims' verdicts and numbers are summary.json's (checked above), not recomputed for the text.
+    const ratio = (summary.sections[1].claims.numbers as { energyRatio: number }).energyRatio;
+    expect(bed).toMatch(new RegExp(`Energy within 5% of the oracle: \\*\\*no\\*\\*.*${ratio.toFixed(3).replace('.', '\\.')}×`));
+    expect(sim).toMatch(/Energy within 5% of the oracle: \*\*yes\*\*/);
   });
 });
 
