@@ -14,7 +14,7 @@ import { printTable } from './harness.ts';
 
 const POOLS = ['vgg16', 'vit-b16'];
 const SHARES = [0.05, 0.1, 0.2, 0.5];
-const STRATEGIES: SearchStrategy[] = ['random', 'nsga2', 'model'];
+const STRATEGIES: SearchStrategy[] = ['random', 'nsga2', 'nsga3', 'model'];
 const SEEDS = Array.from({ length: 10 }, (_, i) => i + 1);
 /** Requests per simulation: Weibull(2) budgets scaled to the pool, as in the evaluation (docs/results). */
 const REQUESTS = 10_000;

@@ -1,7 +1,8 @@
 /**
  * NSGA-II (Deb, Pratap, Agarwal & Meyarivan 2002) for configuration spaces too large to enumerate or
  * to measure whole. DynaSplit (May et al., 2024) used NSGA-III over ~20% of its space; with three
- * objectives NSGA-II's crowding distance spreads the front as well and needs no reference directions.
+ * objectives NSGA-II's crowding distance spreads the front as well and needs no reference directions;
+ * NSGA-III's reference-point survival (nsga3.ts) is the `selection: 'reference-points'` option.
  *
  * The genome is one integer per knob (gene g in [0, radices[g])); `evaluate` returns the objectives
  * of a configuration, or undefined when it is invalid (it never enters a population). Each distinct
@@ -10,6 +11,7 @@
  */
 import { tensorRng, type Rng } from '../common/index.ts';
 import { dominates, paretoFront, type Objectives } from './front.ts';
+import { divisionsFor, nichePick, referenceDirections } from './nsga3.ts';
 
 export interface Nsga2Options {
   /** Number of values of each gene. */
@@ -26,6 +28,11 @@ export interface Nsga2Options {
   crossoverRate?: number;
   /** Probability that a gene mutates; default 1 / number of genes. */
   mutationRate?: number;
+  /**
+   * How the last admitted front is cut: 'crowding' (NSGA-II, default), or 'reference-points' (NSGA-III,
+   * nsga3.ts: niches around reference directions; parents are then drawn at random, as Deb & Jain 2014 do).
+   */
+  selection?: 'crowding' | 'reference-points';
 }
 
 export interface Individual extends Objectives {
@@ -55,14 +62,15 @@ export function nsga2(options: Nsga2Options): Nsga2Result {
   const rng = tensorRng(options.seed ?? 0, 'optimizer/nsga2');
   const size = options.populationSize ?? 40;
   const evaluator = cachedEvaluator(options);
-  let population = rankAndCrowd(initialPopulation(options, rng, evaluator, size));
+  const niche = options.selection === 'reference-points' ? nicheOf(size, rng) : undefined;
+  let population = survivors(initialPopulation(options, rng, evaluator, size), size, niche);
   let generations = 0;
   let stalled = 0;
   while (evaluator.spent() < options.budget && stalled < MAX_STALLED_GENERATIONS) {
     const spent = evaluator.spent();
-    const children = offspring(population, options, rng, evaluator, size);
+    const children = offspring(population, options, rng, evaluator, size, niche !== undefined);
     if (children.length === 0) break;
-    population = survivors([...population, ...children], size);
+    population = survivors([...population, ...children], size, niche);
     generations++;
     stalled = evaluator.spent() === spent ? stalled + 1 : 0;
   }
@@ -111,15 +119,15 @@ function initialPopulation(options: Nsga2Options, rng: Rng, evaluator: Evaluator
 }
 
 /** Up to `size` children not already in the population: tournament, uniform crossover, mutation. */
-function offspring(population: Ranked[], options: Nsga2Options, rng: Rng, evaluator: Evaluator, size: number): Individual[] {
+function offspring(population: Ranked[], options: Nsga2Options, rng: Rng, evaluator: Evaluator, size: number, randomParents: boolean): Individual[] {
   if (population.length === 0) return [];
   const seen = new Set(population.map((p) => p.genes.join(',')));
   const children: Individual[] = [];
   const crossoverRate = options.crossoverRate ?? 0.9;
   const mutationRate = options.mutationRate ?? 1 / options.radices.length;
   for (let tries = 0; children.length < size && tries < size * TRIES_PER_CHILD; tries++) {
-    const a = tournament(population, rng);
-    const b = tournament(population, rng);
+    const a = randomParents ? population[randomInt(rng, population.length)] : tournament(population, rng);
+    const b = randomParents ? population[randomInt(rng, population.length)] : tournament(population, rng);
     const mix = rng.nextFloat() < crossoverRate;
     const genes = a.genes.map((g, i) => (mix && rng.nextFloat() < 0.5 ? b.genes[i] : g));
     mutate(genes, options.radices, mutationRate, rng);
@@ -150,20 +158,25 @@ function mutate(genes: Int32Array, radices: readonly number[], rate: number, rng
   }
 }
 
-/** The next population: whole fronts in rank order, the last one cut by crowding distance. */
-function survivors(union: Individual[], size: number): Ranked[] {
+/** Which of `last` to admit after `kept`, `count` of them (NSGA-III's niching). */
+type Niche = (kept: readonly Individual[], last: readonly Individual[], count: number) => number[];
+
+function nicheOf(size: number, rng: Rng): Niche {
+  const directions = referenceDirections(divisionsFor(size));
+  return (kept, last, count) => nichePick(kept, last, count, directions, rng);
+}
+
+/** The next population: whole fronts in rank order, the last one cut by crowding distance (or by niche). */
+function survivors(union: Individual[], size: number, niche?: Niche): Ranked[] {
   const next: Ranked[] = [];
   for (const front of nonDominatedFronts(union)) {
     const ranked = crowding(front, next.length === 0 ? 0 : next[next.length - 1].rank + 1);
     if (next.length + ranked.length <= size) next.push(...ranked);
+    else if (niche) next.push(...niche(next, ranked, size - next.length).map((i) => ranked[i]));
     else next.push(...ranked.sort((x, y) => y.crowding - x.crowding).slice(0, size - next.length));
     if (next.length >= size) break;
   }
   return next;
-}
-
-function rankAndCrowd(population: Individual[]): Ranked[] {
-  return survivors(population, population.length);
 }
 
 /** Fast non-dominated sorting (Deb et al. 2002, §III-A): fronts F1, F2, ... in O(M N^2). */

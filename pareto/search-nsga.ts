@@ -1,5 +1,5 @@
 /**
- * NSGA-II (nsga2.ts) as a search strategy. nsga2 calls a synchronous `evaluate`, but a measurement may
+ * NSGA-II and NSGA-III (nsga2.ts, nsga3.ts) as search strategies. nsga2 calls a synchronous `evaluate`, but a measurement may
  * be a run on live nodes; nsga2 is deterministic per seed, so it is replayed: each replay answers from
  * what was measured and stops at the first configuration not measured yet, which the strategy yields;
  * the next replay follows the same path one measurement further. A replay costs a few milliseconds of
@@ -17,7 +17,8 @@ import { indexOf } from './space.ts';
 const PENDING = Symbol('pending');
 const POPULATION = { share: 0.2, min: 8, max: 40 };
 
-export function* nsgaProposer(ctx: SearchContext): Proposer {
+/** NSGA-II ('crowding') or NSGA-III ('reference-points', nsga3.ts) as the strategy. */
+export function* nsgaProposer(ctx: SearchContext, selection: 'crowding' | 'reference-points'): Proposer {
   const { space } = ctx;
   const populationSize = Math.min(POPULATION.max, Math.max(POPULATION.min, Math.round(ctx.budget * POPULATION.share)));
   for (;;) {
@@ -28,6 +29,7 @@ export function* nsgaProposer(ctx: SearchContext): Proposer {
         budget: space.sizeBeforeRules + 1,
         populationSize,
         seed: ctx.seed,
+        selection,
         evaluate: (genes) => {
           const index = indexOf(space, genes);
           if (!inSpace(space, index)) return undefined;

@@ -20,7 +20,7 @@ import { nsgaProposer } from './search-nsga.ts';
 import { inSpace, type Outcome, type Proposer, type SearchContext } from './search-types.ts';
 import type { Space } from './space.ts';
 
-export const SEARCH_STRATEGIES = ['nsga2', 'random', 'model'] as const;
+export const SEARCH_STRATEGIES = ['nsga2', 'nsga3', 'random', 'model'] as const;
 export type SearchStrategy = (typeof SEARCH_STRATEGIES)[number];
 
 export interface SearchProgress {
@@ -136,7 +136,8 @@ export async function searchAsync(space: Space, measure: (index: number) => Prom
 function createProposer(strategy: SearchStrategy, ctx: SearchContext): Proposer {
   switch (strategy) {
     case 'random': return shuffled(ctx.space, ctx);
-    case 'nsga2': return nsgaProposer(ctx);
+    case 'nsga2': return nsgaProposer(ctx, 'crowding');
+    case 'nsga3': return nsgaProposer(ctx, 'reference-points');
     case 'model': return modelProposer(ctx);
   }
 }
