@@ -6,9 +6,7 @@ import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Io } from '../../cli/command.ts';
-import { main } from '../../cli/main.ts';
-import { svgToPng } from '../../cli/plot-render.ts';
+import { main, svgToPng, type Io } from '../../cli/index.ts';
 import { poolRow, writePool } from '../../pareto/index.ts';
 import { spawnDynasplit } from '../helpers/processes.ts';
 
