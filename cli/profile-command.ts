@@ -14,7 +14,7 @@ import { measureConfigurations, type MeasureReport } from '../optimizer/index.ts
 import { startEdgeNode } from '../edge-node/index.ts';
 import { DEFAULT_MQTT_URL } from '../transport/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
-import { flagOrEnv, LOG_LEVEL_OPTION, loggerFor, modelCacheDir, MQTT_OPTION, numberFlag } from './env.ts';
+import { LOG_LEVEL_OPTION, loggerFor, modelCacheDir, MQTT_OPTION, mqttUrlFlag, numberFlag } from './env.ts';
 import { table } from './format.ts';
 
 export const profileCommand: Command = {
@@ -72,7 +72,7 @@ export const profileCommand: Command = {
       timeoutMs: numberFlag(args, 'timeout-ms'),
     };
     const local = args.values.local === true ? await startLocal(args, model, options.modelSource, edge, cloud, logger) : undefined;
-    const mqttUrl = local?.url ?? flagOrEnv(args, 'mqtt', 'DYNASPLIT_MQTT_URL') ?? DEFAULT_MQTT_URL;
+    const mqttUrl = local?.url ?? mqttUrlFlag(args) ?? DEFAULT_MQTT_URL;
     io.stderr(`profiling ${model} through ${local ? `an embedded pipeline (edge emulating ${edge}, cloud emulating ${cloud})` : mqttUrl}\n`);
     const abort = new AbortController();
     const stop = () => abort.abort();
