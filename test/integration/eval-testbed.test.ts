@@ -7,7 +7,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { silentLogger } from '../../common/index.ts';
 import { main } from '../../cli/index.ts';
 import {
@@ -49,7 +49,7 @@ beforeAll(async () => {
   results = JSON.parse(readFileSync(outcome.results, 'utf8'));
   // The edge writes a sampled request's metrics after its agreement check, which may end after the run.
   const expected = pool.length + 3 + Object.values(results.records).reduce((s: number, r) => s + (r as unknown[]).length, 0) - results.records.oracle.length;
-  for (let i = 0; i < 50 && store.kept.length < expected; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  await vi.waitFor(() => expect(store.kept.length).toBeGreaterThanOrEqual(expected), { timeout: 5_000, interval: 20 });
 }, 120_000);
 
 afterAll(async () => {
