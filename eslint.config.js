@@ -2,11 +2,11 @@
 // - outside a folder only its index.ts (its front door) is imported;
 // - a component (COMPONENTS) imports shared libraries and schemas/, never another component or an entry;
 // - a library (SHARED) imports other libraries only;
-// - an entry (ENTRIES: cli/, eval/, bench/) composes the front doors of libraries and components; nothing but
-//   tests imports an entry (cli/ has index.ts for them), and only bench/ may use test/helpers/ (the servers it starts);
+// - an entry (ENTRIES: cli/, eval/, bench/) composes the front doors of libraries and components (a nested
+//   folder's index.ts is one too: eval/testbed/, model/onnx/); only bench/ may use test/helpers/ (the servers it starts);
 // - tests: a unit test under test/unit/<folder>/ may import <folder>'s internals (what it tests), never an
 //   integration test, and a fuzz target (test/fuzz/) the internal function it fuzzes; every other import from
-//   test/ goes through front doors, a nested folder's included (model/onnx/, model/zoo/).
+//   test/ goes through front doors, a nested folder's included (cli/index.ts is the command's, for tests).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -21,8 +21,8 @@ const frontDoors = (folders) => ({
   group: folders.flatMap((f) => [`**/${f}/*`, `!**/${f}/index.ts`]),
   message: 'import another folder through its index.ts (its front door)',
 });
-/** For tests: a folder's index.ts, or a nested folder's (model/onnx/index.ts). */
-const testFrontDoors = (folders) => ({
+/** For entries and tests: a folder's index.ts, or a nested folder's (eval/testbed/index.ts, model/onnx/index.ts). */
+const nestedFrontDoors = (folders) => ({
   group: folders.flatMap((f) => [`**/${f}/*.ts`, `!**/${f}/index.ts`, `**/${f}/*/**`, `!**/${f}/*/index.ts`]),
   message: 'import another folder through its index.ts (its front door)',
 });
@@ -40,15 +40,15 @@ const boundaries = [
   ])),
   ...ENTRIES.map((e) => restrict([`${e}/**/*.ts`], [
     ...(e === 'bench' ? [] : [never(['test'], 'only tests (and bench/) import test code')]),
-    frontDoors(others(FOLDERS, e)),
+    nestedFrontDoors(others(FOLDERS, e)),
   ])),
-  restrict(['test/**/*.ts'], [testFrontDoors(FOLDERS)]),
+  restrict(['test/**/*.ts'], [nestedFrontDoors(FOLDERS)]),
   // A fuzz target reaches the internal function it fuzzes, as a unit test does.
   restrict(['test/fuzz/**/*.ts'], []),
   // Later entries win for the same rule: these replace the one above for the unit tests of each folder.
   ...FOLDERS.map((f) => restrict([`test/unit/${f}/**/*.ts`], [
     never(['integration'], 'a unit test does not import an integration test; share through test/helpers/'),
-    testFrontDoors(others(FOLDERS, f)),
+    nestedFrontDoors(others(FOLDERS, f)),
   ])),
 ];
 

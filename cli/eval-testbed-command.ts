@@ -1,9 +1,10 @@
 /**
- * `dynasplit eval testbed`: the strategies on the real pipeline (eval/ runTestbed runs it), its
+ * `dynasplit eval testbed`: the strategies on the real pipeline (eval/testbed/ runTestbed runs it), its
  * options, and what it prints. docs/evaluation.md.
  */
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import { DEFAULT_SPACE, runTestbed, STRATEGY_NAMES, type ModelOutcome, type StrategyName, type TestbedOptions } from '../eval/index.ts';
+import { DEFAULT_SPACE, STRATEGY_NAMES, type StrategyName } from '../eval/index.ts';
+import { runTestbed, type ModelOutcome, type TestbedOptions } from '../eval/testbed/index.ts';
 import { BUDGET_SPECS, readBudgets } from '../workload/index.ts';
 import { intOption, stringOption, type Command } from './command.ts';
 import { LOG_LEVEL_OPTION, loggerFor, METRICS_OPTION, metricsStoreFlag, modelCacheDir, numberFlag } from './env.ts';

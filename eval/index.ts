@@ -3,9 +3,9 @@
  * May et al. 2024: 10,000 requests over recorded runs; here up to millions), the baselines and the
  * oracle behind one Strategy interface, workloads of latency budgets, and an optional queueing model
  * of K edge devices sharing M cloud workers; the report over results files (figures, claims, Markdown,
- * Vega-Lite plot specs). All of that is a pure core (no I/O). The testbed (testbed-run.ts) is the one
- * adapter: it runs the strategies on an embedded pipeline, composing the components' front doors as
- * cli/ does. docs/evaluation.md.
+ * Vega-Lite plot specs), and the testbed's plan and figures. All of that is a pure core (no I/O); the
+ * testbed's run, which starts an embedded pipeline, has its own front door, eval/testbed/index.ts.
+ * docs/evaluation.md.
  */
 export { simulate } from './simulate.ts';
 export type { RequestRecord, SimulateOptions, SimulationReport } from './simulate.ts';
@@ -26,8 +26,6 @@ export { reportMarkdown } from './report-markdown.ts';
 export type { ReportFigure, ReportSection } from './report-markdown.ts';
 export { configurationShares, MIX_TOP, reportPlots, SCATTER_POINTS, thin } from './report-specs.ts';
 export type { PlotPlan } from './report-specs.ts';
-export { runTestbed } from './testbed-run.ts';
-export type { ModelOutcome, TestbedDeps, TestbedIo, TestbedOptions } from './testbed-run.ts';
 export { budgetSequence } from './testbed-figures.ts';
 export type { TestbedResults } from './testbed-figures.ts';
 export { DEFAULT_SPACE } from './testbed-plan.ts';

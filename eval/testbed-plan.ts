@@ -11,6 +11,7 @@ import { hostGflops, NO_ACCELERATOR, predictedComputeMs, type DeviceProfile } fr
 import type { CutPointInfo, ModelInspection } from '../model/index.ts';
 import { buildSpace, configurationAt, knobsFromProfiles, poolRow, predict, priorAccuracy, profileCheck, type KnobSet, type PoolRow, type SpaceCut } from '../pareto/index.ts';
 import { CLOUD_ONLY_CUT, EDGE_ONLY_CUT, type Configuration } from '../policy/index.ts';
+import { SYNTHETIC_VARIANTS } from '../workload/index.ts';
 
 /** A knob's values: every one the profiles offer, or a list of words (min, max) and values. */
 export type Selection = 'all' | string[];
@@ -201,13 +202,12 @@ export function referenceMs(ctx: PlanContext, host: DeviceProfile): number {
  * `repetitions` of each configuration.
  */
 export function profileCostsMs(plan: TestbedPlan, ctx: PlanContext, host: DeviceProfile, runs: { warmup: number; repetitions: number }): number[] {
-  const perCall = REFERENCE_INPUTS * referenceMs(ctx, host) + CALL_OVERHEAD_MS;
+  // The measurement run answers each of its synthetic inputs with the unsplit model once per call.
+  const perCall = SYNTHETIC_VARIANTS * referenceMs(ctx, host) + CALL_OVERHEAD_MS;
   return plan.groups.map((g) => perCall + runs.warmup * estimateRequestMs(g.configurations[0], ctx, host)
     + runs.repetitions * g.configurations.reduce((s, c) => s + estimateRequestMs(c, ctx, host), 0));
 }
 
-/** Distinct inputs the profiler answers with the unsplit model (optimizer/profile.ts). */
-const REFERENCE_INPUTS = 8;
 /** ms to inspect the model and open the unsplit model's session, per profiling call (1-2 s for the full models here). */
 const CALL_OVERHEAD_MS = 1500;
 

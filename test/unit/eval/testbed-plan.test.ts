@@ -7,10 +7,13 @@ import { loadProfile, type DeviceProfile } from '../../../hardware/index.ts';
 import type { CutPointInfo } from '../../../model/index.ts';
 
 const MB = 1e6;
-const cut = (name: string, shape: number[], flopsBefore: number, paramBytesBefore: number): CutPointInfo => ({
-  name, shape, dtype: 'float32', bytesPerSample: 4 * shape.reduce((a, b) => a * b, 1),
-  flopsBefore, flopsAfter: 1e9 - flopsBefore, paramBytesBefore, paramBytesAfter: 200 * MB - paramBytesBefore,
-});
+const cut = (name: string, shape: number[], flopsBefore: number, paramBytesBefore: number): CutPointInfo => {
+  const bytesPerSample = 4 * shape.reduce((a, b) => a * b, 1);
+  return {
+    name, shape, dtype: 'float32', bytesPerSample, tensors: [{ name, shape, dtype: 'float32', bytesPerSample }],
+    flopsBefore, flopsAfter: 1e9 - flopsBefore, paramBytesBefore, paramBytesAfter: 200 * MB - paramBytesBefore,
+  };
+};
 
 /**
  * A model of 1 GFLOP and 200 MB of weights with three cut points: `a`'s head fits the rpi4's Coral

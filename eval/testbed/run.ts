@@ -8,23 +8,23 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { startBroker } from '../broker/index.ts';
-import { connectFrameClient } from '../client/index.ts';
-import { startCloudWorker, type CloudWorker } from '../cloud-worker/index.ts';
-import { connectMqtt, createProgress, DynasplitError, ErrorCodes, isDynasplitError, type Logger, type MqttClient, type Progress } from '../common/index.ts';
-import { startEdgeNode, type EdgeNode } from '../edge-node/index.ts';
-import { HOST_PROFILE, loadProfile, processHost, type DeviceProfile } from '../hardware/index.ts';
-import type { MetricsStore } from '../metrics/index.ts';
-import { DEFAULT_MODEL_CACHE_DIR, inspectModel, referenceClasses, resolveModel } from '../model/index.ts';
-import { measureConfigurations } from '../optimizer/index.ts';
-import { writePool, type PoolRow } from '../pareto/index.ts';
-import { encodePolicy } from '../policy/index.ts';
-import { topics, type FrameProperties, type Result } from '../schemas/index.ts';
-import { syntheticInputs, type SyntheticInput } from '../workload/index.ts';
-import type { StrategyName } from './strategies.ts';
-import { poolTable, type PoolTable } from './table.ts';
-import { accuracyByCutAndCodec, budgetSequence, liveCostMs, recordOf, strategyPlans, testbedResults, type LiveRun, type StrategyPlan, type StrategyRun, type TestbedResults } from './testbed-figures.ts';
-import { parseSpace, planConfigurations, predictedPool, profileCostsMs, referenceMs, sessionBudgetsMb, type PlanContext, type TestbedPlan } from './testbed-plan.ts';
+import { startBroker } from '../../broker/index.ts';
+import { connectFrameClient } from '../../client/index.ts';
+import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
+import { connectMqtt, createProgress, DynasplitError, ErrorCodes, isDynasplitError, type Logger, type MqttClient, type Progress } from '../../common/index.ts';
+import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
+import { HOST_PROFILE, loadProfile, processHost, type DeviceProfile } from '../../hardware/index.ts';
+import type { MetricsStore } from '../../metrics/index.ts';
+import { DEFAULT_MODEL_CACHE_DIR, inspectModel, referenceClasses, resolveModel } from '../../model/index.ts';
+import { measureConfigurations } from '../../optimizer/index.ts';
+import { writePool, type PoolRow } from '../../pareto/index.ts';
+import { encodePolicy } from '../../policy/index.ts';
+import { topics, type FrameProperties, type Result } from '../../schemas/index.ts';
+import { syntheticInputs, type SyntheticInput } from '../../workload/index.ts';
+import type { StrategyName } from '../strategies.ts';
+import { poolTable, type PoolTable } from '../table.ts';
+import { accuracyByCutAndCodec, budgetSequence, liveCostMs, recordOf, strategyPlans, testbedResults, type LiveRun, type StrategyPlan, type StrategyRun, type TestbedResults } from '../testbed-figures.ts';
+import { parseSpace, planConfigurations, predictedPool, profileCostsMs, referenceMs, sessionBudgetsMb, type PlanContext, type TestbedPlan } from '../testbed-plan.ts';
 
 /** Where the run reports as it goes: stderr-like text and whether it is a terminal (progress redraws in place). */
 export interface TestbedIo {
