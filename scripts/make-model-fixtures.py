@@ -10,6 +10,7 @@ For each fixture NAME this writes NAME.onnx and NAME.expected.json:
   dims               values for the symbolic dims other than the batch (pass as --dim)
   tensorShapes       every tensor's shape by ONNX's own shape inference with the inputs fixed at those
                      dims (an implementation independent of dynasplit's)
+  torchShapes        shapes torch itself sees for some tensors ONNX shape inference cannot size
   exportedParams     elements of the float weights of rank >= 1 in the file (initializers and Constant
                      nodes), counted by onnx; torchParams: of the torch module's parameters and buffers
                      (more where the exporter folded batch norm into convolutions)
@@ -122,6 +123,34 @@ def tiny_vit():
     return vit
 
 
+def vit_hooks(vit):
+    """Tensors of the ViT export that ONNX shape inference cannot size (their shapes come from
+    Shape/Gather/Div arithmetic), each by the module whose input or output it is in torch."""
+    hooks = [('/Concat_2_output_0', vit.encoder, 'in'), ('/encoder/ln/LayerNormalization_output_0', vit.encoder.ln, 'out'),
+             ('/Gather_4_output_0', vit.heads, 'in')]
+    for i, layer in enumerate(vit.encoder.layers):
+        hooks.append((f'/encoder/layers/encoder_layer_{i}/Add_1_output_0', layer, 'out'))
+    return hooks
+
+
+def torch_shapes(module, hooks, args, model):
+    """Shapes torch sees at module boundaries, by the ONNX names of the same tensors."""
+    shapes = {}
+    names = {o for n in model.graph.node for o in n.output}
+    handles = []
+    for name, sub, where in hooks:
+        assert name in names, f'{name} is not a tensor of the export'
+        if where == 'in':
+            handles.append(sub.register_forward_pre_hook(lambda _m, inp, name=name: shapes.__setitem__(name, list(inp[0].shape))))
+        else:
+            handles.append(sub.register_forward_hook(lambda _m, _i, out, name=name: shapes.__setitem__(name, list(out.shape))))
+    with torch.no_grad():
+        module(*args)
+    for h in handles:
+        h.remove()
+    return shapes
+
+
 def initializers_to_constants(model):
     """Moves every initializer into a Constant node, as Paddle2ONNX writes weights."""
     graph = model.graph
@@ -163,7 +192,7 @@ FIXTURES = [
          export=dict(opset_version=13, do_constant_folding=False, keep_initializers_as_inputs=True)),
     dict(name='vit-tiny-torchvision', module=tiny_vit, inputs=[('input', [1, 3, 32, 32], {0: 'batch'})],
          outputs=[('logits', {0: 'batch'})], dims={}, export=dict(opset_version=17, do_constant_folding=True),
-         post=with_inferred_value_info,
+         post=with_inferred_value_info, hooks=vit_hooks,
          card={'input': {'resize': 36, 'crop': 32}, 'output': {'kind': 'classification', 'topK': 3, 'labels': 'vit-tiny-torchvision.labels.txt'}},
          labels=[f'class {i}' for i in range(10)]),
     dict(name='mlp-constant-weights', module=Mlp, inputs=[('input', [1, 3, 16, 16], {0: 'batch'})],
@@ -207,6 +236,7 @@ def export(fx):
         'exportedParams': exported_params(model),
         'torchParams': sum(t.numel() for t in list(module.parameters()) + list(module.buffers()) if t.is_floating_point()),
         'tensorShapes': inferred_shapes(model, {n: list(a.shape) for (n, _, _), a in zip(fx['inputs'], args)}),
+        'torchShapes': torch_shapes(module, fx['hooks'](module), args, model) if 'hooks' in fx else {},
         'probe': {n: [round(float(v), 7) for v in o.flatten()] for (n, _), o in zip(fx['outputs'], outs)},
     }
     with open(os.path.join(OUT, fx['name'] + '.expected.json'), 'w') as f:

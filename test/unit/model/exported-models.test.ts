@@ -1,0 +1,84 @@
+/**
+ * Models exported by torch.onnx.export (test/fixtures/models, made by scripts/make-model-fixtures.py):
+ * inspected sizes agree with what the exporter and ONNX's own shape inference say, the full model
+ * reproduces torch's outputs, and every split reproduces the full model.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { checkCard, inspectModel, loadModelCard, openSession, verifyModel } from '../../../model/index.ts';
+
+const dir = join(import.meta.dirname, '../../fixtures/models');
+
+interface Expected {
+  dims: Record<string, number>;
+  inputs: { name: string; shape: number[] }[];
+  outputs: { name: string; shape: number[] }[];
+  exportedParams: number;
+  tensorShapes: Record<string, number[]>;
+  torchShapes: Record<string, number[]>;
+  probe: Record<string, number[]>;
+}
+
+const FIXTURES = ['resnet-tiny', 'vit-tiny-torchvision', 'mlp-constant-weights', 'fcn-dynamic-hw', 'two-inputs', 'two-outputs'];
+
+const expectedOf = (name: string): Expected => JSON.parse(readFileSync(join(dir, `${name}.expected.json`), 'utf8')) as Expected;
+
+/** The script's deterministic input: x[i] = sin(0.01 i) over the flat index. */
+const probeInput = (shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(0.01 * i));
+
+describe.each(FIXTURES)('%s, as torch.onnx.export wrote it', (name) => {
+  const path = join(dir, `${name}.onnx`);
+  const expected = expectedOf(name);
+
+  it('inspects to the exporter\'s shapes and parameter count, and every cut to ONNX shape inference\'s size', async () => {
+    const r = await inspectModel(path, { dims: expected.dims });
+    expect(r.params).toBe(expected.exportedParams);
+    expect(r.inputs.map((t) => [t.name, t.shape])).toEqual(expected.inputs.map((t) => [t.name, t.shape]));
+    expect(r.outputs.map((t) => [t.name, t.shape])).toEqual(expected.outputs.map((t) => [t.name, t.shape]));
+    expect(r.defaultedBatch).toEqual(['batch']);
+    // Every cut's size by an implementation other than dynasplit's: ONNX shape inference, or torch
+    // itself where shape inference cannot follow the exporter's Shape/Gather/Div arithmetic.
+    const known = r.cutPoints.filter((c) => expected.tensorShapes[c.name] ?? expected.torchShapes[c.name]);
+    expect(known.length).toBeGreaterThanOrEqual(Math.ceil(r.cutPoints.length / 2));
+    for (const cut of known) {
+      expect(cut.shape, cut.name).toEqual(expected.tensorShapes[cut.name] ?? expected.torchShapes[cut.name]);
+      expect(cut.bytesPerSample).toBe(cut.shape.reduce((a, b) => a * b, 1) * 4);
+    }
+    const inputBytes = expected.inputs.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 4), 0);
+    expect(r.input.bytesPerSample).toBe(inputBytes);
+    expect(r.output.tensors.map((t) => t.name)).toEqual(expected.outputs.map((t) => t.name));
+    checkCard(loadModelCard(path), r);
+  });
+
+  it('runs to torch\'s own outputs', async () => {
+    const session = await openSession(path, { threads: 1 });
+    try {
+      const feeds = Object.fromEntries(expected.inputs.map((t) => [t.name, new ort.Tensor('float32', probeInput(t.shape), t.shape)]));
+      const out = await session.run(feeds);
+      expect(Object.keys(out)).toEqual(expected.outputs.map((t) => t.name));
+      for (const [output, want] of Object.entries(expected.probe)) {
+        const got = out[output].data as Float32Array;
+        const scale = Math.max(...want.map(Math.abs));
+        expect(scale).toBeGreaterThan(1e-3);
+        want.forEach((w, i) => expect(Math.abs(got[i] - w) / scale, `${output}[${i}]`).toBeLessThan(1e-4));
+      }
+    } finally {
+      await session.release();
+    }
+  });
+
+  it('splits at every cut into parts that reproduce the full model', async () => {
+    const [report, inspection] = await Promise.all([
+      verifyModel(path, { inputs: 2, threads: 1, codecs: ['fp32'], dims: expected.dims }),
+      inspectModel(path, { dims: expected.dims }),
+    ]);
+    expect(report.cuts.map((c) => c.cut)).toEqual(['input', ...inspection.cutPoints.map((c) => c.name)]);
+    for (const cut of report.cuts) {
+      expect(cut.outputs.map((o) => [o.name, o.verdict]), cut.cut).toEqual(expected.outputs.map((t) => [t.name, 'ok']));
+    }
+    expect(report.unjudged).toEqual([]);
+    expect(report.ok).toBe(true);
+  });
+});
