@@ -13,6 +13,14 @@
  * 3. The order in lib/handlers/publish.js: `authorizePublish`, then, for QoS 1, the PUBACK and
  *    `broker.publish` with the same packet object. `DynasplitAedes.publishAhead` publishes a packet
  *    from the hook and makes that later `publish` of the same object a no-op (./ack-after-store.ts).
+ * 4. How deliveries are written (lib/write.js, lib/client.js waitForDrain): through the `write` of
+ *    the stream given to `handle`, via mqtt-packet's writeToStream, whose result is the last
+ *    `write`'s; false makes aedes hold the delivery until 'drain' or its drainTimeout. The broker
+ *    bounds each connection's queue instead and reports room always (./outgoing-bound.ts).
+ * 5. `connackSent` (lib/handlers/connect.js doConnack) is emitted with the CONNACK and the client
+ *    whose `conn` is the stream given to `handle`: the packet-size guard's end of login
+ *    (./packet-size.ts `admit`). A refused login never has its `authenticate` succeed, and aedes
+ *    takes a client id over only after it (registerClient), which ./auth.ts's id checks rely on.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -18,6 +18,8 @@ import { TLSSocket } from 'node:tls';
 import type { Aedes, AedesPublishPacket, AuthenticateError, Client, PublishPacket, Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import { mayPublish, mayRead, maySubscribe, permissionsFor, type Permissions } from './acl.ts';
+import { ClientIdRules } from './client-ids.ts';
+import type { SessionOwners } from './session-store.ts';
 import { burnPasswordCheck, verifyPassword, type UserAccount, type UsersConfig } from './users.ts';
 
 /** CONNACK return codes (MQTT 3.1.1 §3.2.2.3). */
@@ -60,16 +62,22 @@ export class BrokerAuth {
   readonly #byCn = new Map<string, UserAccount>();
   readonly #powerTopics: readonly string[];
   readonly #identities = new WeakMap<Client, Identity>();
+  /** which client ids each account may use (./client-ids.ts) */
+  readonly #clientIds: ClientIdRules;
   /**
    * Client id -> the account that holds it, while connected or while it has a persistent session:
    * another account may neither kick that client off nor take over its session and queued messages.
    */
   readonly #owners = new Map<string, { username: string; client: Client }>();
+  /** the same for stored sessions, kept with them (in LevelDB with --persistence) */
+  readonly #sessionOwners: SessionOwners;
   readonly #stats: AuthStats = { loginsRefused: 0, publishesRefused: 0, subscriptionsRefused: 0, forwardsRefused: 0 };
 
-  constructor(config: UsersConfig, logger: Logger) {
+  constructor(config: UsersConfig, logger: Logger, sessionOwners: SessionOwners) {
     this.#logger = logger;
     this.#powerTopics = config.powerTopics;
+    this.#clientIds = new ClientIdRules(config.users);
+    this.#sessionOwners = sessionOwners;
     for (const user of config.users) {
       this.#byName.set(user.username, user);
       if (user.certificateCn !== undefined) this.#byCn.set(user.certificateCn, user);
@@ -146,13 +154,30 @@ export class BrokerAuth {
     return { ...this.#stats };
   }
 
+  /** Whether `client` logged in: only then may aedes touch the session of its client id. */
+  loggedIn(client: Client): boolean {
+    return this.#identities.has(client);
+  }
+
+  /**
+   * The credentials, then the client id: one the account's role allows (./client-ids.ts, CONNACK
+   * 5), not held by another account's connected client or stored session (CONNACK 2). All of it
+   * runs in aedes' authenticate step, before aedes takes the id over from a connected client
+   * (lib/handlers/connect.js registerClient), so a refused CONNECT leaves the holder connected.
+   * Then the stored owner follows the session: set for clean=false, gone for clean=true.
+   */
   async #login(client: Client, username: string | undefined, password: Buffer | undefined): Promise<Login> {
     const identity = await this.#credentials(client, username, password);
     if ('returnCode' in identity) return identity;
-    const owner = this.#owners.get(client.id);
-    if (owner && owner.username !== identity.account.username) {
+    const account = identity.account.username;
+    const refusal = this.#clientIds.refusal(identity.account, client.id);
+    if (refusal !== undefined) return { returnCode: NOT_AUTHORIZED, reason: refusal };
+    const owner = this.#owners.get(client.id)?.username ?? await this.#sessionOwners.get(client.id);
+    if (owner !== undefined && owner !== account) {
       return { returnCode: IDENTIFIER_REJECTED, reason: `client id '${client.id}' belongs to another account` };
     }
+    if (!client.clean) await this.#sessionOwners.set(client.id, account);
+    else if (owner !== undefined) await this.#sessionOwners.delete(client.id);
     return identity;
   }
 

@@ -26,8 +26,9 @@ import { AckAfterStore } from './ack-after-store.ts';
 import { AuthRefusal, BrokerAuth, type AuthStats } from './auth.ts';
 import { DynasplitAedes } from './aedes-internals.ts';
 import { DeliveryDedupe } from './delivery-dedupe.ts';
-import { parseBrokerOptions, type BrokerOptions } from './options.ts';
-import { guardPacketSize, type PacketSizeViolation } from './packet-size.ts';
+import { parseBrokerOptions, queueBytesOf, type BrokerOptions } from './options.ts';
+import { boundOutgoing, type QueueViolation } from './outgoing-bound.ts';
+import { guardPacketSize, type PacketGuard, type PacketSizeViolation } from './packet-size.ts';
 import { BrokerPersistence } from './persistence.ts';
 import { openSessionStore, type SessionStore } from './session-store.ts';
 import { SharedSubscriptions, type SharedSubscriptionStats } from './shared-subscriptions.ts';
@@ -46,8 +47,10 @@ export interface BrokerStats {
   connections: number;
   /** PUBLISH packets received from clients */
   published: number;
-  /** connections closed for a packet over maxPacketBytes (or a malformed length) */
+  /** connections closed for a packet over maxPacketBytes, over maxConnectBytes before CONNACK, or a malformed length */
   oversized: number;
+  /** clients disconnected for an outgoing queue over maxQueueBytes or stalled for drainTimeoutMs */
+  slowConsumers: number;
   shared: SharedSubscriptionStats;
   /** refusals, when a users file turned authentication on */
   auth?: AuthStats;
@@ -84,31 +87,39 @@ export async function startBroker(options: Partial<BrokerOptions> = {}, deps: Br
   const opts = parseBrokerOptions(options);
   const logger = (deps.logger ?? pino({ level: 'silent' })).child({ component: 'broker' });
   // Files first: a bad users file or certificate fails the start before anything listens.
-  const auth = opts.usersFile === undefined ? undefined : new BrokerAuth(await loadUsersFile(opts.usersFile), logger);
+  const users = opts.usersFile === undefined ? undefined : await loadUsersFile(opts.usersFile);
   const tlsFiles = opts.tlsPort === undefined ? undefined : await loadTlsFiles(opts);
   const store = await openSessionStore(opts.persistence, logger);
+  const auth = users === undefined ? undefined : new BrokerAuth(users, logger, store.owners);
   const shared = new SharedSubscriptions(logger);
   let aedes: Aedes;
   try {
-    aedes = await startAedes(store, shared, auth);
+    aedes = await startAedes(store, shared, auth, opts);
   } catch (cause) {
     await store.close();
     if (cause instanceof DynasplitError) throw cause;
     throw new DynasplitError(ErrorCodes.TRANSPORT, `broker cannot load its sessions from ${store.location}: ${(cause as Error).message}`,
       { cause, details: { persistenceDir: opts.persistence?.dir } });
   }
-  const counters = { published: 0, oversized: 0 };
+  const counters = { published: 0, oversized: 0, slowConsumers: 0 };
   watchClients(aedes, logger, counters);
 
   const connections = new Set<Duplex>();
+  const guards = new WeakMap<Duplex, PacketGuard>();
+  // CONNACK 0 sent: the connection is logged in, and only maxPacketBytes bounds its packets now.
+  aedes.on('connackSent', (connack, client) => { if (connack.returnCode === 0) guards.get(client.conn as Duplex)?.admit(); });
   const accept = (conn: Duplex, req?: IncomingMessage): void => {
     connections.add(conn);
     conn.once('close', () => connections.delete(conn));
-    aedes.handle(conn, req);
-    guardPacketSize(conn, opts.maxPacketBytes, (violation) => {
-      counters.oversized += 1;
-      return oversizeError(violation, opts.maxPacketBytes);
+    boundOutgoing(conn, { maxQueueBytes: queueBytesOf(opts), drainTimeoutMs: opts.drainTimeoutMs }, (violation) => {
+      counters.slowConsumers += 1;
+      return slowConsumerError(violation, opts);
     });
+    aedes.handle(conn, req);
+    guards.set(conn, guardPacketSize(conn, opts, (violation) => {
+      counters.oversized += 1;
+      return oversizeError(violation);
+    }));
   };
 
   const listeners: Listeners = { tcp: createNetServer((socket) => { socket.setNoDelay(true); accept(socket); }) };
@@ -156,9 +167,18 @@ export async function startBroker(options: Partial<BrokerOptions> = {}, deps: Br
  * listening to its events, and the stored group members known. Refuses an aedes version the
  * extensions were not written for (DYNASPLIT_ERR_UNSUPPORTED_VERSION, ./aedes-internals.ts).
  */
-async function startAedes(store: SessionStore, shared: SharedSubscriptions, auth: BrokerAuth | undefined): Promise<Aedes> {
+async function startAedes(store: SessionStore, shared: SharedSubscriptions, auth: BrokerAuth | undefined,
+  opts: BrokerOptions): Promise<Aedes> {
   const ack = new AckAfterStore();
-  const aedes = new DynasplitAedes({ ...hooks(shared, auth, ack, new DeliveryDedupe()), persistence: new BrokerPersistence(store.persistence, shared) });
+  // A refused login must leave the session of its client id alone (./persistence.ts ownsSession).
+  const persistence = new BrokerPersistence(store.persistence, shared, auth ? (client) => auth.loggedIn(client) : undefined);
+  const aedes = new DynasplitAedes({
+    ...hooks(shared, auth, ack, new DeliveryDedupe()),
+    persistence,
+    connectTimeout: opts.connectTimeoutMs,
+    // A backstop only: ./outgoing-bound.ts keeps aedes from ever waiting for 'drain'.
+    drainTimeout: opts.drainTimeoutMs,
+  });
   ack.use(aedes);
   shared.listen(aedes);
   auth?.attach(aedes);
@@ -199,6 +219,9 @@ function hooks(shared: SharedSubscriptions, auth: BrokerAuth | undefined, ack: A
   };
 }
 
+/** aedes' error for a connection without CONNECT after connectTimeout (lib/client.js constructor). */
+const CONNECT_TIMEOUT_MESSAGE = 'connect did not arrive in time';
+
 type PublishCheck = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) => void;
 
 /** One authorizePublish hook from several: each runs when the one before has passed. */
@@ -236,7 +259,13 @@ function watchClients(aedes: Aedes, logger: Logger, counters: { published: numbe
     // A peer that goes away without DISCONNECT is routine on edge links; auth.ts has logged its own
     // refusals already; anything else is worth a warning.
     const level = code === 'ECONNRESET' || code === 'EPIPE' || err instanceof AuthRefusal ? 'debug' : 'warn';
-    logger[level]({ clientId: client.id ?? undefined, err }, 'client connection error');
+    if (err instanceof DynasplitError && err.code === ErrorCodes.OVERLOADED) {
+      logger.warn({ clientId: client.id ?? undefined, err }, 'slow consumer disconnected');
+    } else if (err.message === CONNECT_TIMEOUT_MESSAGE) {
+      logger.info({ remoteAddress: (client.conn as { remoteAddress?: string }).remoteAddress }, 'connection closed: no CONNECT within connectTimeoutMs');
+    } else {
+      logger[level]({ clientId: client.id ?? undefined, err }, 'client connection error');
+    }
   };
   // aedes emits 'error' for a failed store read while routing (aedes.js DoEnqueues) and a failed
   // will sweep (not in its types); unheard, an EventEmitter 'error' would end the process.
@@ -245,11 +274,22 @@ function watchClients(aedes: Aedes, logger: Logger, counters: { published: numbe
   aedes.on('connectionError', onError);
 }
 
-function oversizeError(violation: PacketSizeViolation, maxPacketBytes: number): DynasplitError {
+function oversizeError(violation: PacketSizeViolation): DynasplitError {
+  const before = violation.beforeConnack ? ' before its CONNECT was accepted' : '';
   const message = violation.kind === 'malformed'
     ? 'malformed MQTT packet: Remaining Length longer than 4 bytes (MQTT 3.1.1 §2.2.3)'
-    : `MQTT packet of ${violation.packetBytes} bytes exceeds the broker's limit of ${maxPacketBytes} bytes`;
-  return new DynasplitError(ErrorCodes.PAYLOAD_TOO_LARGE, message, { details: { ...violation, maxPacketBytes } });
+    : violation.kind === 'before-connack'
+      ? `a connection sent more than ${violation.limitBytes} bytes before its CONNECT was accepted (broker option maxConnectBytes)`
+      : `MQTT packet of ${violation.packetBytes} bytes${before} exceeds the broker's limit of ${violation.limitBytes} bytes`;
+  return new DynasplitError(ErrorCodes.PAYLOAD_TOO_LARGE, message, { details: { ...violation } });
+}
+
+function slowConsumerError(violation: QueueViolation, opts: BrokerOptions): DynasplitError {
+  const message = violation.kind === 'queue-full'
+    ? `the client's outgoing queue of ${violation.queuedBytes} bytes exceeds the broker's limit of ${queueBytesOf(opts)} bytes (maxQueueBytes): it reads too slowly`
+    : `the client took none of its ${violation.queuedBytes} queued bytes for ${opts.drainTimeoutMs} ms (drainTimeoutMs)`;
+  return new DynasplitError(ErrorCodes.OVERLOADED, message,
+    { details: { ...violation, maxQueueBytes: queueBytesOf(opts), drainTimeoutMs: opts.drainTimeoutMs } });
 }
 
 function listen(server: NetServer | HttpServer | TlsServer, port: number, host: string): Promise<number> {

@@ -2,8 +2,8 @@
 export { startBroker } from './broker.ts';
 export type { BrokerDeps, BrokerHandle, BrokerStats } from './broker.ts';
 export {
-  DEFAULT_BROKER_OPTIONS, DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_HOST, DEFAULT_MAX_PACKET_BYTES, DEFAULT_PORT,
-  MQTT_MAX_PACKET_BYTES, parseBrokerOptions,
+  DEFAULT_BROKER_OPTIONS, DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HOST,
+  DEFAULT_MAX_CONNECT_BYTES, DEFAULT_MAX_PACKET_BYTES, DEFAULT_PORT, MQTT_MAX_PACKET_BYTES, parseBrokerOptions, queueBytesOf,
 } from './options.ts';
 export type { BrokerOptions, PersistenceOptions } from './options.ts';
 export type { SharedSubscriptionStats } from './shared-subscriptions.ts';

@@ -12,6 +12,18 @@ export const DEFAULT_PORT = 1883;
 export const DEFAULT_MAX_PACKET_BYTES = 64 * 1024 * 1024;
 /** ms; default 5000. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
+/**
+ * bytes; default 64 KiB. A CONNECT carries a client id, credentials and a will: a few hundred bytes
+ * in this system; the bound is what a connection may send before its login is accepted.
+ */
+export const DEFAULT_MAX_CONNECT_BYTES = 64 * 1024;
+/** ms; default 10 s: how long a new connection may take to send its whole CONNECT. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * ms; default 10 s: how long a client's queued outgoing bytes may make no progress (nothing of them
+ * taken by the socket) before the client is disconnected.
+ */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
 /**
  * bytes; the largest MQTT control packet there is: 1 header byte, 4 length bytes and a Remaining
@@ -36,6 +48,26 @@ export interface BrokerOptions {
   maxPacketBytes: number;
   /** ms; default 5000. How long `close()` waits for clients to go before cutting them off. */
   closeTimeoutMs: number;
+  /**
+   * bytes; default 64 KiB. What a connection may send before its CONNECT is accepted (CONNACK 0):
+   * the CONNECT itself and anything sent after it. More closes the connection as soon as a packet
+   * header announces it, before the body is buffered (./packet-size.ts). A maxPacketBytes below it
+   * bounds the CONNECT too.
+   */
+  maxConnectBytes: number;
+  /** ms; default 10 s. A connection that has not sent a whole CONNECT by then is closed. */
+  connectTimeoutMs: number;
+  /**
+   * bytes; default twice maxPacketBytes (128 MiB). Outgoing bytes a client's connection may hold
+   * queued (written by the broker, not yet taken by the socket); more disconnects the client
+   * (./outgoing-bound.ts). A QoS 1 message of a persistent session stays queued in its session.
+   */
+  maxQueueBytes?: number;
+  /**
+   * ms; default 10 s. A client whose queued outgoing bytes make no progress for this long is
+   * disconnected, however few they are.
+   */
+  drainTimeoutMs: number;
   /**
    * Port of the MQTT-over-TLS listener (conventionally 8883); default undefined = none; 0 = an
    * ephemeral port. Needs `certFile` and `keyFile`.
@@ -73,6 +105,10 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<BrokerOptions> = Object.freeze({
   wsPort: undefined,
   maxPacketBytes: DEFAULT_MAX_PACKET_BYTES,
   closeTimeoutMs: DEFAULT_CLOSE_TIMEOUT_MS,
+  maxConnectBytes: DEFAULT_MAX_CONNECT_BYTES,
+  connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
+  maxQueueBytes: undefined,
+  drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
   tlsPort: undefined,
   certFile: undefined,
   keyFile: undefined,
@@ -97,10 +133,28 @@ export function parseBrokerOptions(partial: Partial<BrokerOptions> = {}): Broker
   // 1 KiB floor: below it even a CONNECT with a long client id and will message might not fit.
   checkInteger('maxPacketBytes', options.maxPacketBytes, 1024, MQTT_MAX_PACKET_BYTES);
   checkInteger('closeTimeoutMs', options.closeTimeoutMs, 0, 600_000);
+  checkLimits(options);
   checkTls(options);
   if (options.usersFile !== undefined) checkPath('usersFile', options.usersFile);
   if (options.persistence !== undefined) checkPersistence(options.persistence);
   return options;
+}
+
+/**
+ * The connection limits (docs/security.md "Limits"). A CONNECT needs at least 1 KiB (a long client
+ * id and credentials); a queue must hold at least one packet of the largest size, or a client that
+ * is merely busy for a moment would be cut off by one message.
+ */
+function checkLimits(options: BrokerOptions): void {
+  checkInteger('maxConnectBytes', options.maxConnectBytes, 1024, MQTT_MAX_PACKET_BYTES);
+  checkInteger('connectTimeoutMs', options.connectTimeoutMs, 100, 600_000);
+  if (options.maxQueueBytes !== undefined) checkInteger('maxQueueBytes', options.maxQueueBytes, options.maxPacketBytes, 2 ** 32);
+  checkInteger('drainTimeoutMs', options.drainTimeoutMs, 100, 600_000);
+}
+
+/** bytes; the outgoing queue bound in force: the option, or twice maxPacketBytes. */
+export function queueBytesOf(options: Pick<BrokerOptions, 'maxQueueBytes' | 'maxPacketBytes'>): number {
+  return options.maxQueueBytes ?? 2 * options.maxPacketBytes;
 }
 
 function checkTls(options: BrokerOptions): void {

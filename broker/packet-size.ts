@@ -10,18 +10,25 @@
  */
 import type { Duplex } from 'node:stream';
 
-/** What `PacketSizeMeter.feed` found wrong with the stream. */
+/** What `PacketSizeMeter.feed` (or the guard's count before CONNACK) found wrong with the stream. */
 export interface PacketSizeViolation {
-  /** 'too-large': a packet over the bound; 'malformed': a Remaining Length longer than 4 bytes. */
-  kind: 'too-large' | 'malformed';
+  /**
+   * 'too-large': a packet over the bound; 'malformed': a Remaining Length longer than 4 bytes;
+   * 'before-connack': more bytes than the pre-login bound before the CONNECT was accepted.
+   */
+  kind: 'too-large' | 'malformed' | 'before-connack';
   /** bytes; the whole packet's size as its header declares it (too-large only). */
   packetBytes?: number;
+  /** bytes; the bound that was crossed (too-large and before-connack) */
+  limitBytes?: number;
+  /** whether the connection had not been accepted yet (CONNACK 0 not sent) */
+  beforeConnack?: boolean;
 }
 
 type State = 'header' | 'length' | 'body';
 
 export class PacketSizeMeter {
-  readonly #maxPacketBytes: number;
+  #maxPacketBytes: number;
   #state: State = 'header';
   #length = 0;
   #lengthBytes = 0;
@@ -32,6 +39,11 @@ export class PacketSizeMeter {
   /** @param maxPacketBytes bytes; the largest whole packet (fixed header included) allowed. */
   constructor(maxPacketBytes: number) {
     this.#maxPacketBytes = maxPacketBytes;
+  }
+
+  /** bytes; a new bound, from the next packet header on (the packet being read keeps its size). */
+  set maxPacketBytes(bytes: number) {
+    this.#maxPacketBytes = bytes;
   }
 
   /** Follows the framing over the next chunk; returns the first violation, or undefined. */
@@ -72,29 +84,58 @@ export class PacketSizeMeter {
       return this.#lengthBytes >= 4 ? { kind: 'malformed' } : undefined;
     }
     const packetBytes = 1 + this.#lengthBytes + this.#length;
-    if (packetBytes > this.#maxPacketBytes) return { kind: 'too-large', packetBytes };
+    if (packetBytes > this.#maxPacketBytes) return { kind: 'too-large', packetBytes, limitBytes: this.#maxPacketBytes };
     this.#remaining = this.#length;
     this.#state = this.#length === 0 ? 'header' : 'body';
     return undefined;
   }
 }
 
+/** bytes; the bounds of one connection (./options.ts maxPacketBytes and maxConnectBytes). */
+export interface PacketLimits {
+  maxPacketBytes: number;
+  /** what the connection may send in all before its CONNECT is accepted; also bounds each packet then */
+  maxConnectBytes: number;
+}
+
+export interface PacketGuard {
+  /** The CONNECT was accepted (CONNACK 0 sent): from now on only maxPacketBytes applies. */
+  admit(): void;
+}
+
 /**
- * Destroys `conn` with the error `onViolation` returns at the first packet over the bound.
+ * Destroys `conn` with the error `onViolation` returns at the first packet over the bound: until
+ * `admit()`, the smaller of the two limits per packet and maxConnectBytes for everything received;
+ * then maxPacketBytes per packet. An unauthenticated peer can so make the broker hold at most
+ * maxConnectBytes (plus one socket read, 64 KiB) for at most the connect timeout.
  *
  * Call it after `aedes.handle(conn)`. aedes reads in paused mode (a 'readable' listener and
  * `conn.read(null)`, lib/client.js nextBatch); a Node stream in that mode emits 'data' for each
  * chunk `read()` returns and a later 'data' listener does not switch it to flowing mode, so this
  * sees every chunk just before aedes parses it, without changing how aedes reads.
  */
-export function guardPacketSize(conn: Duplex, maxPacketBytes: number,
-  onViolation: (violation: PacketSizeViolation) => Error): void {
-  const meter = new PacketSizeMeter(maxPacketBytes);
+export function guardPacketSize(conn: Duplex, limits: PacketLimits,
+  onViolation: (violation: PacketSizeViolation) => Error): PacketGuard {
+  const preLogin = Math.min(limits.maxConnectBytes, limits.maxPacketBytes);
+  const meter = new PacketSizeMeter(preLogin);
+  /** bytes still allowed before CONNACK; undefined once admitted */
+  let left: number | undefined = preLogin;
   const onData = (chunk: Buffer): void => {
-    const violation = meter.feed(chunk);
+    let violation = meter.feed(chunk);
+    if (violation && left !== undefined) violation.beforeConnack = true;
+    if (!violation && left !== undefined) {
+      left -= chunk.length;
+      if (left < 0) violation = { kind: 'before-connack', limitBytes: preLogin, beforeConnack: true };
+    }
     if (!violation) return;
     conn.off('data', onData);
     conn.destroy(onViolation(violation));
   };
   conn.on('data', onData);
+  return {
+    admit: () => {
+      left = undefined;
+      meter.maxPacketBytes = limits.maxPacketBytes;
+    },
+  };
 }

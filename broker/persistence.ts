@@ -74,11 +74,18 @@ export class BrokerPersistence implements AsyncPersistence {
   broker: unknown;
   declare cleanIncoming?: (client: Client) => Promise<unknown>;
 
-  constructor(inner: AsyncPersistence, hooks: PersistenceHooks = NO_HOOKS) {
+  /**
+   * @param ownsSession whether `client` may change the session of its client id; default: all may.
+   *   aedes clears the inbound QoS 2 state of a clean=true client when it closes (lib/client.js
+   *   close), a client whose login was refused included: that state is another client's.
+   */
+  constructor(inner: AsyncPersistence, hooks: PersistenceHooks = NO_HOOKS, ownsSession: (client: Client) => boolean = () => true) {
     this.#inner = inner;
     this.#hooks = hooks;
     // Only where the store has it: aedes calls cleanIncoming when it is a function.
-    if (typeof inner.cleanIncoming === 'function') this.cleanIncoming = (client) => inner.cleanIncoming!(client);
+    if (typeof inner.cleanIncoming === 'function') {
+      this.cleanIncoming = (client) => (ownsSession(client) ? inner.cleanIncoming!(client) : Promise.resolve());
+    }
   }
 
   async setup(broker: unknown): Promise<unknown> {

@@ -27,9 +27,21 @@ export interface StoredSubscription {
   qos: number;
 }
 
+/**
+ * Which account holds the stored session of each client id (./auth.ts), kept with the sessions so
+ * that a restarted broker still knows it.
+ */
+export interface SessionOwners {
+  get(clientId: string): Promise<string | undefined>;
+  set(clientId: string, username: string): Promise<void>;
+  delete(clientId: string): Promise<void>;
+}
+
 export interface SessionStore {
   /** the store, for ./persistence.ts's BrokerPersistence to wrap */
   readonly persistence: AsyncPersistence;
+  /** the account of each stored session, by client id */
+  readonly owners: SessionOwners;
   /** where it lives, for logs; 'memory' without a directory */
   readonly location: string;
   /** The stored `$share/...` subscriptions of every persistent session (none in memory at start). */
@@ -44,6 +56,9 @@ export interface SessionStore {
  */
 const memoryPersistence = aedesPersistence as unknown as () => AsyncPersistence;
 
+/** The sublevel of session owners: client id -> username. */
+const OWNERS_SUBLEVEL = 'session-owners';
+
 /** aedes-persistence-level's key prefix of stored subscriptions (asyncPersistence.js SUBSCRIPTIONS). */
 const SUBSCRIPTIONS = 'subscriptions:';
 
@@ -54,7 +69,15 @@ const SUBSCRIPTIONS = 'subscriptions:';
 export async function openSessionStore(options: PersistenceOptions | undefined, logger: Logger): Promise<SessionStore> {
   if (options === undefined) {
     const persistence = memoryPersistence();
-    return { persistence, location: 'memory', sharedSubscriptions: async () => [], close: async () => {} };
+    const owners = new Map<string, string>();
+    return {
+      persistence, location: 'memory', sharedSubscriptions: async () => [], close: async () => {},
+      owners: {
+        get: async (clientId) => owners.get(clientId),
+        set: async (clientId, username) => { owners.set(clientId, username); },
+        delete: async (clientId) => { owners.delete(clientId); },
+      },
+    };
   }
   const db = new Level<string, Buffer>(options.dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
   try {
@@ -65,9 +88,16 @@ export async function openSessionStore(options: PersistenceOptions | undefined, 
   const persistence = aedesPersistenceLevel(db) as unknown as AsyncPersistence;
   logger.info({ persistenceDir: options.dir }, 'sessions and queued messages persist in LevelDB');
   let closing: Promise<void> | undefined;
+  // A sublevel's keys start with '!session-owners!', outside every prefix aedes-persistence-level reads.
+  const owners = db.sublevel<string, string>(OWNERS_SUBLEVEL, { valueEncoding: 'utf8' });
   return {
     persistence,
     location: options.dir,
+    owners: {
+      get: (clientId) => owners.get(clientId),
+      set: (clientId, username) => owners.put(clientId, username),
+      delete: (clientId) => owners.del(clientId),
+    },
     sharedSubscriptions: () => storedSharedSubscriptions(db, persistence),
     close: () => (closing ??= persistence.destroy().then(() => {})),
   };

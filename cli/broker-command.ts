@@ -4,7 +4,7 @@
  * broker/options.ts; the environment is read here and nowhere else.
  */
 import {
-  DEFAULT_HOST, DEFAULT_MAX_PACKET_BYTES, DEFAULT_PORT, DEFAULT_SCRYPT, hashPassword, loadUsersFile, mosquittoAcl, parseUsersConfig, ROLES,
+  DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HOST, DEFAULT_MAX_CONNECT_BYTES, DEFAULT_MAX_PACKET_BYTES, DEFAULT_PORT, DEFAULT_SCRYPT, hashPassword, loadUsersFile, mosquittoAcl, parseUsersConfig, ROLES,
   startBroker, type BrokerOptions,
 } from '../broker/index.ts';
 import { DynasplitError, ErrorCodes, LOG_FORMATS, rootLogger, type LogFormat, type Logger } from '../common/index.ts';
@@ -28,6 +28,22 @@ export const brokerCommand: Command = {
     'max-packet-mb': {
       type: 'string', value: 'MIB',
       description: `largest MQTT packet a client may send, in MiB (env DYNASPLIT_BROKER_MAX_PACKET_MB; default ${DEFAULT_MAX_PACKET_BYTES / MIB})`,
+    },
+    'max-connect-kb': {
+      type: 'string', value: 'KIB',
+      description: `bytes a connection may send before its login is accepted, in KiB (env DYNASPLIT_BROKER_MAX_CONNECT_KB; default ${DEFAULT_MAX_CONNECT_BYTES / 1024})`,
+    },
+    'connect-timeout-ms': {
+      type: 'string', value: 'MS',
+      description: `close a connection without a whole CONNECT after this long (env DYNASPLIT_BROKER_CONNECT_TIMEOUT_MS; default ${DEFAULT_CONNECT_TIMEOUT_MS})`,
+    },
+    'max-queue-mb': {
+      type: 'string', value: 'MIB',
+      description: 'disconnect a client with more unsent bytes queued than this, in MiB (env DYNASPLIT_BROKER_MAX_QUEUE_MB; default twice --max-packet-mb)',
+    },
+    'drain-timeout-ms': {
+      type: 'string', value: 'MS',
+      description: `disconnect a client whose queued bytes make no progress for this long (env DYNASPLIT_BROKER_DRAIN_TIMEOUT_MS; default ${DEFAULT_DRAIN_TIMEOUT_MS})`,
     },
     'tls-port': { type: 'string', value: 'PORT', description: 'also serve MQTT over TLS on this port, e.g. 8883; needs --cert and --key (env DYNASPLIT_BROKER_TLS_PORT)' },
     cert: { type: 'string', value: 'FILE', description: 'PEM certificate chain of the TLS listener (env DYNASPLIT_BROKER_CERT)' },
@@ -83,11 +99,17 @@ export function brokerOptionsFrom(args: CommandArgs, env: Env): Partial<BrokerOp
   const maxPacketMb = intOption(args, 'max-packet-mb', envInt(env, 'DYNASPLIT_BROKER_MAX_PACKET_MB') ?? DEFAULT_MAX_PACKET_BYTES / MIB);
   if (maxPacketMb < 1) throw new DynasplitError(ErrorCodes.BAD_ARGS, '--max-packet-mb must be at least 1');
   const persistenceDir = stringOption(args, 'persistence') ?? envString(env, 'DYNASPLIT_BROKER_PERSISTENCE');
+  const maxConnectKb = optionalInt(args, 'max-connect-kb', env, 'DYNASPLIT_BROKER_MAX_CONNECT_KB');
+  const maxQueueMb = optionalInt(args, 'max-queue-mb', env, 'DYNASPLIT_BROKER_MAX_QUEUE_MB');
   return {
     host: stringOption(args, 'host') ?? envString(env, 'DYNASPLIT_BROKER_HOST') ?? DEFAULT_HOST,
     port: intOption(args, 'port', envInt(env, 'DYNASPLIT_BROKER_PORT') ?? DEFAULT_PORT),
     wsPort,
     maxPacketBytes: maxPacketMb * MIB,
+    maxConnectBytes: maxConnectKb === undefined ? undefined : maxConnectKb * 1024,
+    connectTimeoutMs: optionalInt(args, 'connect-timeout-ms', env, 'DYNASPLIT_BROKER_CONNECT_TIMEOUT_MS'),
+    maxQueueBytes: maxQueueMb === undefined ? undefined : maxQueueMb * MIB,
+    drainTimeoutMs: optionalInt(args, 'drain-timeout-ms', env, 'DYNASPLIT_BROKER_DRAIN_TIMEOUT_MS'),
     tlsPort: args.values['tls-port'] !== undefined ? intOption(args, 'tls-port', 0) : envInt(env, 'DYNASPLIT_BROKER_TLS_PORT'),
     certFile: stringOption(args, 'cert') ?? envString(env, 'DYNASPLIT_BROKER_CERT'),
     keyFile: stringOption(args, 'key') ?? envString(env, 'DYNASPLIT_BROKER_KEY'),
@@ -191,6 +213,11 @@ function stderrLogger(args: CommandArgs, env: Env, io: Io): Logger {
 function envString(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   return value ? value : undefined;
+}
+
+/** The flag, else the environment variable, else undefined (broker/options.ts has the default). */
+function optionalInt(args: CommandArgs, flag: string, env: Env, name: string): number | undefined {
+  return args.values[flag] !== undefined ? intOption(args, flag, 0) : envInt(env, name);
 }
 
 function envInt(env: Env, name: string): number | undefined {

@@ -11,8 +11,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword, startBroker, type BrokerHandle } from '../../../broker/index.ts';
 import { Clients, closed, collect, waitFor } from './helpers.ts';
 
+/** username, role and, where it differs from the username, the sensor or edge id */
 const ACCOUNTS: [string, string, string?][] = [
   ['cam-1', 'sensor'], ['cam-2', 'sensor'], ['edge-1', 'edge'], ['edge-2', 'edge'], ['cloud', 'cloud'], ['opt', 'optimizer'], ['plug', 'meter'],
+  ['cam-3a', 'sensor', 'cam-3'], ['cam-3b', 'sensor', 'cam-3'], ['root', 'admin'],
 ];
 const dir = mkdtempSync(join(tmpdir(), 'dynasplit-auth-'));
 const logs: Record<string, unknown>[] = [];
@@ -20,8 +22,8 @@ const clients = new Clients();
 let broker: BrokerHandle;
 
 beforeAll(async () => {
-  const users = await Promise.all(ACCOUNTS.map(async ([username, role]) => ({
-    username, role, passwordHash: await hashPassword(`${username}-pw`, { N: 1024, r: 8, p: 1 }),
+  const users = await Promise.all(ACCOUNTS.map(async ([username, role, id]) => ({
+    username, role, passwordHash: await hashPassword(`${username}-pw`, { N: 1024, r: 8, p: 1 }), ...(id ? { id } : {}),
   })));
   writeFileSync(join(dir, 'users.json'), JSON.stringify({ users, powerTopics: ['tele/#'] }));
   const logger = pino({ level: 'debug' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
@@ -35,9 +37,13 @@ afterAll(async () => {
 });
 
 let nextId = 0;
-/** A client logged in as `username` with its password; a fresh client id unless one is given. */
+/**
+ * A client logged in as `username` with its password; unless one is given, a fresh client id in the
+ * account's namespace, and an edge node's own id for an edge account (the only one it may use).
+ */
 function as(username: string, options: IClientOptions = {}): Promise<MqttClient> {
-  return clients.connect(broker.url, { username, password: `${username}-pw`, clientId: `${username}-${nextId++}`, ...options });
+  const clientId = username.startsWith('edge-') ? username : `${username}-${nextId++}`;
+  return clients.connect(broker.url, { username, password: `${username}-pw`, clientId, ...options });
 }
 
 async function refusal(options: IClientOptions & { url?: string }): Promise<number | undefined> {
@@ -76,18 +82,45 @@ describe('MQTT logins', () => {
 
   it('applies to every listener: WebSocket clients log in the same way', async () => {
     expect(await refusal({ url: broker.wsUrl })).toBe(5);
-    const ok = await clients.connect(broker.wsUrl!, { username: 'cam-1', password: 'cam-1-pw', clientId: `ws-${nextId++}` });
+    const ok = await clients.connect(broker.wsUrl!, { username: 'cam-1', password: 'cam-1-pw', clientId: `cam-1-ws-${nextId++}` });
     expect(await granted(ok, 'dynasplit/v1/results/cam-2')).toBe(128);
   });
 
-  it("refuses a client id held by another account (CONNACK 2); the same account may take its own over", async () => {
-    const edge = await as('edge-1', { clientId: 'edge-1-main' });
-    expect(await refusal({ username: 'cam-1', password: 'cam-1-pw', clientId: 'edge-1-main' })).toBe(2);
-    expect(edge.connected).toBe(true);
+  it('an account uses only the client ids of its role (CONNACK 5), before any takeover: the holder stays connected', async () => {
+    const edge = await as('edge-1');
+    const tail = await as('edge-1', { clientId: 'edge-1-t' });
+    for (const clientId of ['edge-1', 'edge-1-t']) {
+      expect(await refusal({ username: 'cam-1', password: 'cam-1-pw', clientId }), clientId).toBe(5);
+      expect(await refusal({ username: 'edge-2', password: 'edge-2-pw', clientId }), clientId).toBe(5);
+      expect(await refusal({ username: 'root', password: 'root-pw', clientId }), clientId).toBe(5);
+    }
+    expect(await refusal({ username: 'edge-1', password: 'edge-1-pw', clientId: 'edge-1-x' })).toBe(5);
+    expect(await refusal({ username: 'cam-1', password: 'cam-1-pw', clientId: 'cam-2-1' })).toBe(5);
+    expect(await refusal({ username: 'cam-1', password: 'cam-1-pw', clientId: 'mqttjs_1' })).toBe(5);
+    expect(edge.connected && tail.connected).toBe(true);
+    expect(await granted(edge, 'dynasplit/v1/tail-replies/edge-1')).toBe(1);
+    expect(logged('MQTT login refused', { username: 'cam-1', clientId: 'edge-1', returnCode: 5, reason: "client id 'edge-1' belongs to account 'edge-1'" }))
+      .toBe(true);
+    // The namespace of the longest name: cam-1's clients are not cam's, an admin takes what is no one's.
+    expect((await as('cam-1', { clientId: 'cam-1-7-x' })).connected).toBe(true);
+    expect((await as('root', { clientId: 'tool-1' })).connected).toBe(true);
     const gone = closed(edge);
-    const again = await as('edge-1', { clientId: 'edge-1-main' });
+    const again = await as('edge-1');
     await gone;
     expect(again.connected).toBe(true);
+  });
+
+  it('two accounts of one sensor id share its ids, but not a session the other holds (CONNACK 2)', async () => {
+    const held = await as('cam-3a', { clientId: 'cam-3-x', clean: false });
+    expect(await refusal({ username: 'cam-3b', password: 'cam-3b-pw', clientId: 'cam-3-x', clean: false })).toBe(2);
+    expect(held.connected).toBe(true);
+    await held.endAsync();
+    // The persistent session outlives its connection, and its owner with it.
+    expect(await refusal({ username: 'cam-3b', password: 'cam-3b-pw', clientId: 'cam-3-x' })).toBe(2);
+    expect((await as('cam-3b', { clientId: 'cam-3-y' })).connected).toBe(true);
+    // A clean connect by the owner ends the session, and the id is free again.
+    await (await as('cam-3a', { clientId: 'cam-3-x', clean: true })).endAsync();
+    expect((await as('cam-3b', { clientId: 'cam-3-x' })).connected).toBe(true);
   });
 });
 

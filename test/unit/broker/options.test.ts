@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_HOST, DEFAULT_MAX_PACKET_BYTES, DEFAULT_PORT, parseBrokerOptions,
+  DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_HOST, DEFAULT_MAX_PACKET_BYTES, DEFAULT_PORT, parseBrokerOptions, queueBytesOf,
   type BrokerOptions,
 } from '../../../broker/index.ts';
 import { isDynasplitError } from '../../../common/index.ts';
@@ -20,7 +20,9 @@ describe('parseBrokerOptions', () => {
     expect(parseBrokerOptions()).toEqual({
       host: DEFAULT_HOST, port: DEFAULT_PORT, wsPort: undefined,
       maxPacketBytes: DEFAULT_MAX_PACKET_BYTES, closeTimeoutMs: DEFAULT_CLOSE_TIMEOUT_MS,
+      maxConnectBytes: 64 * 1024, connectTimeoutMs: 10_000, drainTimeoutMs: 10_000,
     });
+    expect(queueBytesOf(parseBrokerOptions())).toBe(2 * DEFAULT_MAX_PACKET_BYTES);
     expect([DEFAULT_HOST, DEFAULT_PORT, DEFAULT_MAX_PACKET_BYTES]).toEqual(['0.0.0.0', 1883, 64 * 1024 * 1024]);
   });
 
@@ -38,6 +40,10 @@ describe('parseBrokerOptions', () => {
     expect(badArgs({ maxPacketBytes: 100 })).toMatch(/maxPacketBytes/);
     expect(badArgs({ maxPacketBytes: 2 ** 30 })).toMatch(/maxPacketBytes/);
     expect(badArgs({ closeTimeoutMs: '5' })).toMatch(/closeTimeoutMs/);
+    expect(badArgs({ maxConnectBytes: 512 })).toMatch(/maxConnectBytes must be an integer from 1024/);
+    expect(badArgs({ connectTimeoutMs: 0 })).toMatch(/connectTimeoutMs/);
+    expect(badArgs({ maxPacketBytes: 4096, maxQueueBytes: 4095 })).toMatch(/maxQueueBytes must be an integer from 4096/);
+    expect(badArgs({ drainTimeoutMs: -1 })).toMatch(/drainTimeoutMs/);
     expect(badArgs({ tcpPort: 1 })).toMatch(/tcpPort is not a broker option/);
     expect(badArgs({ persistence: '/var/lib/dynasplit' })).toMatch(/persistence must be \{ dir: DIRECTORY \}/);
     expect(badArgs({ persistence: { dir: ' ' } })).toMatch(/persistence/);

@@ -34,13 +34,13 @@ describe('PacketSizeMeter', () => {
     const meter = new PacketSizeMeter(1000);
     expect(meter.feed(packet(500))).toBeUndefined();
     const big = packet(5000);
-    expect(meter.feed(big.subarray(0, 3))).toEqual({ kind: 'too-large', packetBytes: 1 + 2 + 5000 });
+    expect(meter.feed(big.subarray(0, 3))).toEqual({ kind: 'too-large', packetBytes: 1 + 2 + 5000, limitBytes: 1000 });
   });
 
   it('counts the whole packet: a packet of exactly the bound passes, one byte more does not', () => {
     // 1 header byte + 2 length bytes + 997 body bytes = 1000
     expect(new PacketSizeMeter(1000).feed(packet(997))).toBeUndefined();
-    expect(new PacketSizeMeter(1000).feed(packet(998))).toEqual({ kind: 'too-large', packetBytes: 1001 });
+    expect(new PacketSizeMeter(1000).feed(packet(998))).toEqual({ kind: 'too-large', packetBytes: 1001, limitBytes: 1000 });
   });
 
   it('reports a Remaining Length longer than four bytes as malformed', () => {
