@@ -24,6 +24,7 @@ import {
   type CodecName,
   type FloatTensor,
 } from '../codec/index.ts';
+import { median } from '../common/index.ts';
 
 interface Case {
   label: string;
@@ -138,8 +139,7 @@ function measure(fn: () => unknown): number {
     perCall.push(elapsed / calls);
   }
   if (sink < 0) print('unreachable'); // keeps the results observably used
-  perCall.sort((a, b) => a - b);
-  return perCall[Math.floor(perCall.length / 2)];
+  return median(perCall);
 }
 
 /** Normally distributed values with a different spread per channel / token, like real activations. */

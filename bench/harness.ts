@@ -1,4 +1,5 @@
 /** Minimal benchmark helpers: warm-up, then the median of timed runs. All figures are measured. */
+import { medianOfSorted, nearestRank } from '../common/index.ts';
 
 export interface Timing { medianMs: number; p90Ms: number; runs: number }
 
@@ -13,8 +14,8 @@ export async function time(fn: () => unknown, options: { warmup?: number; runs?:
     samples.push(performance.now() - t0);
   }
   samples.sort((a, b) => a - b);
-  const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
-  return { medianMs: at(0.5), p90Ms: at(0.9), runs: samples.length };
+  // common/stats.ts's definitions: median of the middle two for an even count, nearest-rank p90.
+  return { medianMs: medianOfSorted(samples), p90Ms: nearestRank(samples, 0.9), runs: samples.length };
 }
 
 export function printTable(title: string, header: string[], rows: (string | number)[][]): void {
