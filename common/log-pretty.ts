@@ -1,7 +1,8 @@
 /**
  * One pino record as one human-readable line (plus the stack of an unexpected error):
  *   13:04:05.123 WARN  edge-node edge-1: frame refused  code=DYNASPLIT_ERR_BAD_FRAME sensor=s1
- * For terminals; JSON lines stay the format for files, pipes and log collectors.
+ * For terminals; JSON lines stay the format for files, pipes and log collectors. A summary of repeats
+ * says its count in the message, so its `repeated` and `windowS` fields are not repeated.
  */
 import { codeOf, type LogRecord } from './log-repeats.ts';
 
@@ -15,7 +16,7 @@ const LEVELS: Record<number, { name: string; color: string }> = {
 };
 
 /** Fields shown in the line's head or not at all (pino's own bookkeeping). */
-const HEAD = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'component', 'node', 'err', 'code']);
+const HEAD = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'component', 'node', 'err', 'code', 'repeated', 'windowS']);
 /** characters; a longer field value is cut, the JSON line keeps it whole */
 const MAX_VALUE = 160;
 

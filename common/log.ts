@@ -2,7 +2,7 @@
 import { pino, type Logger } from 'pino';
 import { formatPretty } from './log-pretty.ts';
 import { RepeatFilter, type LogRecord } from './log-repeats.ts';
-import { printAboveProgress } from './progress.ts';
+import { onProgressDone, printAboveProgress } from './progress.ts';
 
 export type { Logger } from 'pino';
 
@@ -45,6 +45,9 @@ export function rootLogger(level: string, options: RootLoggerOptions = {}): Logg
 export function flushLogRepeats(): void {
   for (const stream of open) stream.flush();
 }
+
+// The warnings of a step are summarised when its progress bar ends, next to it, not minutes later.
+onProgressDone(flushLogRepeats);
 
 /** pino's destination: it receives each record as one JSON line, synchronously. */
 class LogStream {

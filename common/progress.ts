@@ -31,6 +31,12 @@ const CLEAR_LINE = '\r\x1b[K';
 
 /** The bar on the terminal now, if any: what to clear before a log line and redraw after it. */
 let shown: { sink: ProgressSink; text: string } | undefined;
+/** Called after any bar's closing line (the logger summarises the warnings of the step there). */
+const afterDone = new Set<() => void>();
+
+export function onProgressDone(listener: () => void): void {
+  afterDone.add(listener);
+}
 
 /** Writes `text` (whole lines) with `write`, keeping the progress bar on the terminal, if any, below it. */
 export function printAboveProgress(write: (text: string) => void, text: string): void {
@@ -78,6 +84,7 @@ export function createProgress(
       finished = true;
       if (shown?.sink === sink) shown = undefined;
       sink.write(`${sink.isTTY ? '\r' : ''}${line(total, note)}${sink.isTTY ? '\x1b[K' : ''}\n`);
+      for (const listener of afterDone) listener();
     },
   };
 }

@@ -116,6 +116,20 @@ describe('rootLogger', () => {
     expect(JSON.parse(out.lines[1])).toMatchObject({ repeated: 1 });
   });
 
+  it("summarises a step's repeats when its progress bar ends, right below the bar", () => {
+    const screen: string[] = [];
+    const write = (text: string) => { screen.push(text); };
+    const progress = createProgress({ write, isTTY: true }, 'work', 3);
+    const logger = rootLogger('info', { format: 'pretty', write });
+    for (let done = 1; done <= 3; done++) {
+      logger.warn({ code: 'DYNASPLIT_ERR_EXPIRED' }, 'request failed');
+      progress.update(done);
+    }
+    progress.done();
+    expect(screen.at(-2)).toMatch(/^\rwork \[#+\] 100%/);
+    expect(screen.at(-1)).toMatch(/WARN {2}request failed \(2 more like this in 1 s\) {2}code=DYNASPLIT_ERR_EXPIRED\n$/);
+  });
+
   it('never writes into a progress bar: the bar is cleared, the line printed, the bar redrawn', () => {
     const screen: string[] = [];
     const write = (text: string) => { screen.push(text); };
