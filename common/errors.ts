@@ -34,6 +34,16 @@ export const ErrorCodes = {
   BAD_FRAME: 'DYNASPLIT_ERR_BAD_FRAME',
   /** A message is larger than the configured limit. */
   PAYLOAD_TOO_LARGE: 'DYNASPLIT_ERR_PAYLOAD_TOO_LARGE',
+  /** A field of a message is over its limit (length, entries, or a number out of range); details name it. */
+  FIELD_LIMIT: 'DYNASPLIT_ERR_FIELD_LIMIT',
+  /** The sender may not ask for this (a forced configuration on a sensor's own frame topic). */
+  FORBIDDEN: 'DYNASPLIT_ERR_FORBIDDEN',
+  /** The node cannot write its journal (disk full, I/O error): the frame was not taken. */
+  STORAGE: 'DYNASPLIT_ERR_STORAGE',
+  /** A frame recovered from the journal failed at every replay allowed; it is answered and dropped. */
+  REPLAY_LIMIT: 'DYNASPLIT_ERR_REPLAY_LIMIT',
+  /** An unexpected exception while handling one message; the node answered it and keeps serving. */
+  INTERNAL: 'DYNASPLIT_ERR_INTERNAL',
   /** The request's latency budget had already run out when it arrived. */
   EXPIRED: 'DYNASPLIT_ERR_EXPIRED',
   /** No reply within the time allowed. */
