@@ -28,6 +28,8 @@ const SAMPLE_EVERY_S = 0.25;
 /** Weight of the newest rate sample in the smoothed rate (exponential moving average). */
 const RATE_SMOOTHING = 0.3;
 const CLEAR_LINE = '\r\x1b[K';
+/** ms between redraws on a terminal: a bar updated per request would otherwise redraw thousands of times a second. */
+const REDRAW_EVERY_MS = 50;
 
 /** The bar on the terminal now, if any: what to clear before a log line and redraw after it. */
 let shown: { sink: ProgressSink; text: string } | undefined;
@@ -54,6 +56,7 @@ export function createProgress(
   const started = now();
   const rate = smoothedRate(started);
   let lastDecile = -1;
+  let lastDraw = -Infinity;
   let finished = false;
   const line = (done: number, note?: string) => {
     const fraction = total > 0 ? Math.min(1, done / total) : 1;
@@ -70,6 +73,8 @@ export function createProgress(
       if (sink.isTTY) {
         const text = `\r${line(done, note)}\x1b[K`;
         shown = { sink, text };
+        if (now() - lastDraw < REDRAW_EVERY_MS) return;
+        lastDraw = now();
         sink.write(text);
         return;
       }

@@ -46,6 +46,20 @@ describe('progress ETA', () => {
     expect(eta).toBeLessThanOrEqual(9);
   });
 
+  it('redraws a terminal line at most every 50 ms, and a log line brings back the latest state', () => {
+    const { writes, sink } = terminal(true);
+    const time = clock();
+    const progress = createProgress(sink, 'work', 1000, String, { now: time.now });
+    for (let done = 1; done <= 100; done++) {
+      time.advance(1);
+      progress.update(done);
+    }
+    // 100 updates over 100 ms: the first, then one 50 ms later.
+    expect(writes).toHaveLength(2);
+    printAboveProgress((text) => writes.push(text), 'line\n');
+    expect(writes.at(-1)).toContain(' 100/1000 ');
+  });
+
   it('formats durations in s, m and h', () => {
     expect(formatDuration(4.2)).toBe('5s');
     expect(formatDuration(185)).toBe('3m05s');
