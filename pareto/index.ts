@@ -3,7 +3,8 @@
  * validity rules, measurement pools and their CSV form (and import from other testbeds), the exact
  * Pareto front and the policy built from it, NSGA-II for spaces too large to enumerate, hypervolume
  * to compare fronts, the cost models (estimates, fitted to measured runs) that predict what was not
- * measured, and the baseline marks of a pool. Used by the optimizer, the evaluation and the CLI.
+ * measured, the baseline marks of a pool, and the search on a measuring budget (which configurations
+ * to measure: random, NSGA-II/III, model-guided). Used by the optimizer, the evaluation and the CLI.
  * Format and rules: docs/optimizer.md.
  */
 export {
@@ -31,3 +32,10 @@ export {
 } from './fit.ts';
 export type { FittedModel, HeldOutError, Measured, ModelContext } from './fit.ts';
 export { markBaselines } from './baselines.ts';
+export { budgetCount, search, searchAsync, searchSteps, SEARCH_STRATEGIES } from './search.ts';
+export type { SearchOptions, SearchProgress, SearchResult, SearchStrategy, Trial } from './search.ts';
+export type { Outcome } from './search-types.ts';
+export { poolSpace, rangeHypervolumeRatio, searchPool } from './search-pool.ts';
+export type { PoolSearch, PoolSpace } from './search-pool.ts';
+export { searchRuns } from './search-runs.ts';
+export type { RunSearch } from './search-runs.ts';

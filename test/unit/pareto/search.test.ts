@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  budgetCount, paretoFront, rangeHypervolumeRatio, search, searchAsync, SEARCH_STRATEGIES, type Objectives, type SearchProgress,
+  budgetCount, configurationAt, paretoFront, poolRow, rangeHypervolumeRatio, search, searchAsync, searchRuns, SEARCH_STRATEGIES, type Objectives, type SearchProgress,
 } from '../../../pareto/index.ts';
 import { testSpace } from '../../helpers/search-space.ts';
 
@@ -113,5 +113,25 @@ describe('rangeHypervolumeRatio', () => {
     const ratio = rangeHypervolumeRatio(worse, exact, all);
     expect(ratio).toBeLessThan(1);
     expect(ratio).toBeGreaterThan(0.9);
+  });
+});
+
+describe('searchRuns: the search driving measurement runs', () => {
+  it('measures configurations by name, learns from runs that recorded nothing, and matches the search over the same figures', async () => {
+    const ts = testSpace(3);
+    const byName = new Map([...ts.pool].map(([index, o]) => [configurationAt(ts.space, index).name, o]));
+    const asked: string[] = [];
+    const result = await searchRuns(ts.space, async (config) => {
+      asked.push(config.name);
+      const o = byName.get(config.name);
+      // One recorded run per configuration the "nodes" can run; none for the others.
+      return o ? [poolRow({ configuration: config.name, cut: config.cut, latencyMs: o.latencyMs, energyJ: o.energyJ, accuracy: o.accuracy })] : [];
+    }, { budget: 50, strategy: 'model', seed: 4 });
+    const direct = search(ts.space, (i) => ts.pool.get(i), { budget: 50, strategy: 'model', seed: 4 });
+    expect(result.trials.map((t) => t.index)).toEqual(direct.trials.map((t) => t.index));
+    expect(asked).toEqual(direct.trials.map((t) => configurationAt(ts.space, t.index).name));
+    expect(result.measured.map((m) => m.config.name)).toEqual(asked);
+    expect(result.unmeasurable).toBe(result.measured.filter((m) => m.rows.length === 0).length);
+    expect(result.front).toEqual(direct.front);
   });
 });
