@@ -59,7 +59,7 @@ describe('dynasplit model', () => {
     expect(json.params).toBe(256_690);
     expect(json.cutPoints).toHaveLength(36);
     expect(Object.keys(json.cutPoints[0]).sort()).toEqual(
-      ['bytesPerSample', 'dtype', 'flopsAfter', 'flopsBefore', 'name', 'paramBytesAfter', 'paramBytesBefore', 'shape'].sort());
+      ['bytesPerSample', 'dtype', 'flopsAfter', 'flopsBefore', 'name', 'paramBytesAfter', 'paramBytesBefore', 'shape', 'tensors'].sort());
   });
 
   it('errors come out as JSON too when --json is given', async () => {
@@ -79,6 +79,28 @@ describe('dynasplit model', () => {
     expect(verify.out).toContain('all splits agree with the full model');
     expect(verify.err).toContain('verifying cuts');
     expect(existsSync(join(scratch, 'cache', 'vit-tiny-seed0', 'vit-tiny.onnx'))).toBe(true);
+  });
+});
+
+describe('dynasplit model on an exported model with dynamic height and width', () => {
+  const fixtures = join(import.meta.dirname, '../../fixtures/models');
+
+  it('takes the dims from the card beside the model, --dim over them, and refuses an open one by name', async () => {
+    const inspect = await run('model', 'inspect', join(fixtures, 'fcn-dynamic-hw.onnx'));
+    expect(inspect.code).toBe(0);
+    expect(inspect.out).toContain('mask float32[1,5,6,10]');
+    expect(inspect.out).toContain('batch dim batch taken as 1');
+    expect(inspect.out).toContain('fcn-dynamic-hw.card.json');
+    const bigger = await run('model', 'inspect', join(fixtures, 'fcn-dynamic-hw.onnx'), '--dim', 'height=48', '--json');
+    expect(JSON.parse(bigger.out).outputs[0].shape).toEqual([1, 5, 12, 10]);
+    const verify = await run('model', 'verify', join(fixtures, 'fcn-dynamic-hw.onnx'), '--dim', 'width=16', '--inputs', '1', '--threads', '1', '--json');
+    expect(verify.code).toBe(0);
+    expect(JSON.parse(verify.out).dims).toMatchObject({ height: 24, width: 16 });
+    const open = await run('model', 'split', join(fixtures, 'fcn-dynamic-hw.onnx'), '--card', join(fixtures, 'two-outputs.card.json'),
+      '--dim', 'height=24', '--at', 'output', '--out', join(scratch, 'fcn'));
+    expect(open.code).toBe(1);
+    expect(open.err).toContain('DYNASPLIT_ERR_UNRESOLVED_DIM');
+    expect(open.err).toContain("'width'");
   });
 });
 
