@@ -1,7 +1,8 @@
 /**
- * Imported CSV pools (optimizer/): `parseCsv`, `readPool` and `importCsv` on arbitrary text, quotes,
- * CR/LF mixes, byte order marks and huge fields. Errors must be BAD_ARGS naming the line
- * (docs/optimizer.md, "Measurement pool"); good text must round-trip exactly.
+ * Imported CSV pools (pareto/, parsed by csv-parse): `parseCsv`, `readPool` and `importCsv` on arbitrary
+ * text, quotes, CR/LF mixes, byte order marks and huge fields. Errors must be BAD_ARGS naming the line
+ * (docs/optimizer.md, "Measurement pool"); good text must round-trip exactly, with the line each
+ * record starts on (csv-parse's own count ends where a record ends and counts a lone CR).
  */
 import fc from 'fast-check';
 import { ErrorCodes } from '../../common/index.ts';
