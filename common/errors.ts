@@ -10,7 +10,7 @@ export const ErrorCodes = {
   FILE_NOT_FOUND: 'DYNASPLIT_ERR_FILE_NOT_FOUND',
   /** The bytes are not a valid ONNX model. */
   BAD_MODEL: 'DYNASPLIT_ERR_BAD_MODEL',
-  /** A valid ONNX model that dynasplit cannot split (control flow, several inputs, ...). */
+  /** A valid ONNX model that dynasplit cannot split (control flow, an input without a declared shape, ...). */
   UNSUPPORTED_MODEL: 'DYNASPLIT_ERR_UNSUPPORTED_MODEL',
   /** A symbolic dimension of a model input has no value: give it with --dim NAME=V or in the model card. */
   UNRESOLVED_DIM: 'DYNASPLIT_ERR_UNRESOLVED_DIM',
