@@ -42,6 +42,16 @@ describe('symbolic dims', () => {
     expect(dims?.map((d) => d.dim_param || d.dim_value)).toEqual(['batch', 3, 24, 40]);
   });
 
+  it('dims a file declares as unk__N (ONNX shape inference) are measured, never taken as 1', async () => {
+    const path = join(scratch, 'unk.onnx');
+    writeModelFile(path, model([node('Concat', ['x', 'x'], ['c'], [{ name: 'axis', type: 2, i: 1 }]), node('Relu', ['c'], ['y'])], {
+      inputs: [floatValue('x', ['N', 4])], outputs: [floatValue('y', ['N', 8])], valueInfo: [floatValue('c', ['unk__0', 'unk__1'])],
+    }));
+    const r = await inspectModel(path);
+    expect(r.cutPoints.map((c) => [c.name, c.shape, c.bytesPerSample])).toEqual([['c', [1, 8], 32]]);
+    expect(r.shapes).toBe('probed');
+  });
+
   it('only the first dim of an input is a batch: an open second dim is refused even when named like a batch', async () => {
     const path = join(scratch, 'n-second.onnx');
     writeModelFile(path, model([node('Relu', ['x'], ['y'])], { inputs: [floatValue('x', [2, 'N'])], outputs: [floatValue('y', [2, 'N'])] }));
