@@ -201,7 +201,7 @@ export function referenceMs(ctx: PlanContext, host: DeviceProfile): number {
  * on its inputs, on one thread), `warmup` unrecorded requests of the cut's first configuration, then
  * `repetitions` of each configuration.
  */
-export function profileCostsMs(plan: TestbedPlan, ctx: PlanContext, host: DeviceProfile, runs: { warmup: number; repetitions: number }): number[] {
+export function measureCostsMs(plan: TestbedPlan, ctx: PlanContext, host: DeviceProfile, runs: { warmup: number; repetitions: number }): number[] {
   // The measurement run answers each of its synthetic inputs with the unsplit model once per call.
   const perCall = SYNTHETIC_VARIANTS * referenceMs(ctx, host) + CALL_OVERHEAD_MS;
   return plan.groups.map((g) => perCall + runs.warmup * estimateRequestMs(g.configurations[0], ctx, host)

@@ -24,7 +24,7 @@ import { syntheticInputs, type SyntheticInput } from '../../workload/index.ts';
 import type { StrategyName } from '../strategies.ts';
 import { poolTable, type PoolTable } from '../table.ts';
 import { accuracyByCutAndCodec, budgetSequence, liveCostMs, recordOf, strategyPlans, testbedResults, type LiveRun, type StrategyPlan, type StrategyRun, type TestbedResults } from '../testbed-figures.ts';
-import { parseSpace, planConfigurations, predictedPool, profileCostsMs, referenceMs, sessionBudgetsMb, type PlanContext, type TestbedPlan } from '../testbed-plan.ts';
+import { parseSpace, planConfigurations, predictedPool, measureCostsMs, referenceMs, sessionBudgetsMb, type PlanContext, type TestbedPlan } from '../testbed-plan.ts';
 
 /** Where the run reports as it goes: stderr-like text and whether it is a terminal (progress redraws in place). */
 export interface TestbedIo {
@@ -77,7 +77,7 @@ interface Prepared {
   reference: number[];
   /** Estimated ms of phase 1 per group of the plan, and of phase 2. */
   groupMs: number[];
-  profileMs: number;
+  measureMs: number;
   liveMs: number;
 }
 
@@ -122,19 +122,19 @@ async function prepare(name: string, spec: string, devices: { edge: DeviceProfil
       throw new DynasplitError(ErrorCodes.BAD_ARGS, `testbed: strategy ${strategy} needs cut '${cut}', which the space leaves no valid configuration of`);
     }
   }
-  const groupMs = profileCostsMs(plan, ctx, devices.host, options);
+  const groupMs = measureCostsMs(plan, ctx, devices.host, options);
   // Phase 2 before anything is measured: the strategies' choices over predicted runs.
   const predicted = poolTable(predictedPool(plan, ctx, devices.host, name), { model: name });
   const live = strategyPlans(options.strategies, predicted, { edgeClass: 'default', source: 'modelled' });
   const liveMs = liveCostMs(live, predicted, budgetSequence(options.budgets, predicted, options.seed, options.requests));
-  return { name, path, ctx, plan, inputs, reference, groupMs, profileMs: groupMs.reduce((a, b) => a + b, 0), liveMs };
+  return { name, path, ctx, plan, inputs, reference, groupMs, measureMs: groupMs.reduce((a, b) => a + b, 0), liveMs };
 }
 
 function estimateText(prepared: Prepared[], options: TestbedOptions): string {
   const min = (ms: number) => `${(ms / 60_000).toFixed(1)} min`;
   const lines = prepared.map((p) => `  ${p.name}: ${p.plan.configurations.length} configurations over ${p.plan.cuts.length} cuts x ${options.repetitions} runs ` +
-    `(~${min(p.profileMs)}), ${options.strategies.filter((s) => s !== 'oracle').length} live strategies x ${options.requests} requests (~${min(p.liveMs)})`);
-  const total = prepared.reduce((s, p) => s + p.profileMs + p.liveMs, 0);
+    `(~${min(p.measureMs)}), ${options.strategies.filter((s) => s !== 'oracle').length} live strategies x ${options.requests} requests (~${min(p.liveMs)})`);
+  const total = prepared.reduce((s, p) => s + p.measureMs + p.liveMs, 0);
   return `testbed: embedded pipeline, edge emulating ${options.edgeProfile}, cloud emulating ${options.cloudProfile}\n${lines.join('\n')}\n` +
     `  estimate: ~${min(total)} (rough; each phase reports its ETA)\n`;
 }
@@ -165,14 +165,14 @@ async function runModel(model: Prepared, env: { url: string; host: DeviceProfile
   const { inputs, reference } = model;
   const pipeline = await startPipeline(model, env, options, deps);
   try {
-    const profileStart = performance.now();
-    const profiled = await profilePhase(model, pipeline, inputs, options, deps);
+    const measureStart = performance.now();
+    const measured = await measurePhase(model, pipeline, inputs, options, deps);
     const pool = join(options.outDir, `pool-${model.name}.csv`);
-    writeFileSync(pool, writePool(profiled.rows));
+    writeFileSync(pool, writePool(measured.rows));
     const liveStart = performance.now();
-    const figures = await strategyPhase(model, profiled, pipeline, { inputs, reference }, options, deps);
+    const figures = await strategyPhase(model, measured, pipeline, { inputs, reference }, options, deps);
     const seconds = (ms: number) => Math.round(ms / 100) / 10;
-    Object.assign(figures.meta, { pool: basename(pool), elapsedS: { profile: seconds(liveStart - profileStart), strategies: seconds(performance.now() - liveStart) } });
+    Object.assign(figures.meta, { pool: basename(pool), elapsedS: { profile: seconds(liveStart - measureStart), strategies: seconds(performance.now() - liveStart) } });
     const results = join(options.outDir, `results-${model.name}.json`);
     writeFileSync(results, `${JSON.stringify(figures, null, 2)}\n`);
     return { model: model.name, pool, results, figures, elapsedMs: performance.now() - started };
@@ -182,10 +182,10 @@ async function runModel(model: Prepared, env: { url: string; host: DeviceProfile
 }
 
 /** Phase 1: per cut, `warmup` unrecorded requests, then every configuration of the cut `repetitions` times through the profiler. */
-async function profilePhase(model: Prepared, pipeline: Pipeline, inputs: SyntheticInput[], options: TestbedOptions, deps: TestbedDeps): Promise<Profiled> {
-  const progress = workProgress(deps.io, `${model.name} profile`, model.profileMs);
+async function measurePhase(model: Prepared, pipeline: Pipeline, inputs: SyntheticInput[], options: TestbedOptions, deps: TestbedDeps): Promise<MeasuredPhase> {
+  const progress = workProgress(deps.io, `${model.name} profile`, model.measureMs);
   const warmup = await connectFrameClient({ mqttUrl: pipeline.url, sensorId: 'testbed-warmup', timeoutMs: options.timeoutMs, logger: deps.logger });
-  const out: Profiled = { rows: [], errors: {}, unmeasured: [] };
+  const out: MeasuredPhase = { rows: [], errors: {}, unmeasured: [] };
   let before = 0;
   try {
     // Every cut's sessions first: phase 1 then runs with the memory phase 2 will have (all of the plan
@@ -218,13 +218,13 @@ async function profilePhase(model: Prepared, pipeline: Pipeline, inputs: Synthet
 }
 
 /** Phase 1's pool, the runs not recorded (by code) and the configurations without a recorded run. */
-interface Profiled { rows: PoolRow[]; errors: Record<string, number>; unmeasured: string[] }
+interface MeasuredPhase { rows: PoolRow[]; errors: Record<string, number>; unmeasured: string[] }
 
 /** Phase 2 (live strategies) and 3 (the oracle over the pool), and the figures of all. */
 async function strategyPhase(
-  model: Prepared, profiled: Profiled, pipeline: Pipeline, data: { inputs: SyntheticInput[]; reference: number[] }, options: TestbedOptions, deps: TestbedDeps,
+  model: Prepared, measured: MeasuredPhase, pipeline: Pipeline, data: { inputs: SyntheticInput[]; reference: number[] }, options: TestbedOptions, deps: TestbedDeps,
 ): Promise<TestbedResults> {
-  const { rows } = profiled;
+  const { rows } = measured;
   // The policy says where its figures come from when the runs agree on it (schemas/pipeline.proto Policy.source).
   const sources = new Set(rows.map((r) => r.latencySource));
   const poolSource = sources.size === 1 ? [...sources][0] : '';
@@ -252,7 +252,7 @@ async function strategyPhase(
   const meta = {
     model: model.name, seed: options.seed, budgets: options.budgetsLabel, requests: options.requests, edgeProfile: options.edgeProfile,
     cloudProfile: options.cloudProfile, repetitions: options.repetitions, space: options.space, accuracyFloor: options.accuracyFloor ?? null,
-    profile: { configurations: model.plan.configurations.length, runs: rows.length, notRecorded: profiled.errors, unmeasured: profiled.unmeasured },
+    profile: { configurations: model.plan.configurations.length, runs: rows.length, notRecorded: measured.errors, unmeasured: measured.unmeasured },
   };
   return testbedResults(plans, live, { rows, budgets, accuracyOf }, meta);
 }

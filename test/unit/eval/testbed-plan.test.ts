@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isDynasplitError } from '../../../common/index.ts';
 import {
-  DEFAULT_SPACE, estimateRequestMs, parseSpace, planConfigurations, predictedPool, profileCostsMs, sessionBudgetsMb, spreadCuts, type PlanContext,
+  DEFAULT_SPACE, estimateRequestMs, parseSpace, planConfigurations, predictedPool, measureCostsMs, sessionBudgetsMb, spreadCuts, type PlanContext,
 } from '../../../eval/testbed-plan.ts';
 import { loadProfile, type DeviceProfile } from '../../../hardware/index.ts';
 import type { CutPointInfo } from '../../../model/index.ts';
@@ -113,10 +113,10 @@ describe('testbed cost', () => {
   });
 
   it('sizes phase 1 per cut and phase 2 over predicted runs; keeps every planned session loaded', () => {
-    const costs = profileCostsMs(plan, ctx, host, { warmup: 1, repetitions: 3 });
+    const costs = measureCostsMs(plan, ctx, host, { warmup: 1, repetitions: 3 });
     expect(costs).toHaveLength(plan.groups.length);
     expect(costs.every((ms) => ms > 0)).toBe(true);
-    expect(profileCostsMs(plan, ctx, host, { warmup: 1, repetitions: 6 })[0]).toBeGreaterThan(costs[0]);
+    expect(measureCostsMs(plan, ctx, host, { warmup: 1, repetitions: 6 })[0]).toBeGreaterThan(costs[0]);
     const rows = predictedPool(plan, ctx, host, 'm');
     expect(rows.map((r) => r.configuration)).toEqual(plan.configurations.map((c) => c.name));
     expect(rows.every((r) => r.latencyMs > 0 && r.energyJ > 0 && r.model === 'm')).toBe(true);
