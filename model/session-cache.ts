@@ -57,8 +57,8 @@ export class SessionCache {
       const bytes = modelWeightBytes(path);
       if (bytes > this.#budget) {
         throw new DynasplitError(ErrorCodes.MEMORY_BUDGET,
-          `${path} needs ~${mib(bytes)} MiB of weights, more than the session budget of ${mib(this.#budget)} MiB`,
-          { details: { file: path, bytes, budgetBytes: this.#budget } });
+          `${merged.label ?? path} needs ~${mib(bytes)} MiB of weights, more than the session budget of ${mib(this.#budget)} MiB`,
+          { details: { file: merged.label ?? path, bytes, budgetBytes: this.#budget } });
       }
       await this.#makeRoom(bytes);
       entry = { key, bytes, session: openSession(path, merged), leases: 0, lastUsed: 0 };
