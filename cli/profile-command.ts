@@ -9,7 +9,7 @@ import { startBroker } from '../broker/index.ts';
 import { startCloudWorker } from '../cloud-worker/index.ts';
 import { createProgress, DynasplitError, ErrorCodes, type Logger, type Progress } from '../common/index.ts';
 import { processHost } from '../hardware/index.ts';
-import { writePool, type FittedModel } from '../pareto/index.ts';
+import { SEARCH_STRATEGIES, writePool, type FittedModel, type SearchStrategy } from '../pareto/index.ts';
 import { measureConfigurations, type MeasureReport } from '../optimizer/index.ts';
 import { startEdgeNode } from '../edge-node/index.ts';
 import { DEFAULT_MQTT_URL } from '../transport/index.ts';
@@ -29,6 +29,8 @@ export const profileCommand: Command = {
     edge: { type: 'string', value: 'PROFILE', description: 'edge device profile: the space\'s knobs and rules, the predictions (and what --local emulates)' },
     cloud: { type: 'string', value: 'PROFILE', description: 'cloud node profile: cloud modes, the predictions (and what --local emulates)' },
     sample: { type: 'string', value: 'FRACTION', description: 'share of the space to measure (seeded); the rest is predicted, marked modelled', default: '1' },
+    budget: { type: 'string', value: 'FRACTION|N', description: 'instead of --sample: search on a measuring budget, a fraction of the space (0.2, 20%) or a count; the rest is predicted' },
+    strategy: { type: 'string', value: 'NAME', description: `with --budget: how the search chooses (${SEARCH_STRATEGIES.join(', ')}; docs/optimizer.md)`, default: 'model' },
     warmup: { type: 'string', value: 'N', description: 'runs per configuration not recorded', default: '1' },
     repetitions: { type: 'string', value: 'N', description: 'recorded runs per configuration', default: '3' },
     seed: { type: 'string', value: 'N', description: 'seed of the sample, the held-out set and the inputs', default: '0' },
@@ -48,8 +50,9 @@ export const profileCommand: Command = {
   },
   details: 'Each configuration gets --warmup then --repetitions frames, one at a time, whose configuration field makes\n' +
     'the edge node run it (frames carry a 60 s budget). Results with an error are counted by code, not recorded.\n' +
-    'With --sample < 1 the cost models are fitted to the sample, a seeded 20% of it is held out to report the\n' +
-    'prediction error, and the configurations not measured are predicted (latency/energy source: modelled).\n' +
+    'With --budget a search chooses what to measure as the runs come in (optimizer search runs it over a pool).\n' +
+    'With --sample < 1 or --budget the cost models are fitted to the sample, a seeded 20% of it is held out to report\n' +
+    'the prediction error, and the configurations not measured are predicted (latency/energy source: modelled).\n' +
     'Exits 1 when a chosen configuration has no recorded run (the pool is written all the same). docs/optimizer.md.',
   async run(args, io) {
     const model = required(args, 'model');
@@ -66,6 +69,7 @@ export const profileCommand: Command = {
       knobs: knobFlags(args),
       cuts: list(args, 'cuts'),
       sample: numberFlag(args, 'sample'),
+      search: searchFlags(args),
       warmup: intOption(args, 'warmup', 1),
       repetitions: intOption(args, 'repetitions', 3),
       seed: intOption(args, 'seed', 0),
@@ -178,4 +182,15 @@ function reportText(r: MeasureReport, out: string): string {
   ];
   const failed = r.failed.slice(0, 20).map((f) => `  ${f.configuration}: ${f.code} ${f.message}`);
   return `\n${table(['profile', ''], rows)}${failed.length ? `\nnot measured:\n${failed.join('\n')}\n` : ''}`;
+}
+
+/** --budget (and --strategy): the search on a measuring budget, or undefined for --sample. */
+function searchFlags(args: CommandArgs): { budget: string; strategy: SearchStrategy } | undefined {
+  const budget = stringOption(args, 'budget');
+  if (budget === undefined) return undefined;
+  const strategy = stringOption(args, 'strategy') ?? 'model';
+  if (!(SEARCH_STRATEGIES as readonly string[]).includes(strategy)) {
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, `unknown --strategy '${strategy}'; strategies: ${SEARCH_STRATEGIES.join(', ')}`);
+  }
+  return { budget, strategy: strategy as SearchStrategy };
 }

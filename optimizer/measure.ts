@@ -5,6 +5,8 @@
  * (schemas/pipeline.proto Frame.configuration), sent and answered through a FrameClient (client/) —
  * and turns each Result into a pool row. With `sample` < 1 only a seeded share of the space is
  * measured; the cost models are fitted to it (pareto/ fit) and the rest is predicted, marked 'modelled'.
+ * With `search` the configurations measured are chosen as the runs come in, by the search on a
+ * measuring budget that `optimizer search` runs over a recorded pool (pareto/ search, docs/optimizer.md).
  *
  * Rows of cloud-only configurations (cut 'input') carry the baseline mark 'cloud-only', and those of the
  * fastest edge-only configuration 'edge-only' (pareto/ baselines), so the evaluation finds its baselines.
@@ -20,7 +22,7 @@ import { CLOUD_ONLY_CUT, EDGE_ONLY_CUT, type Configuration } from '../policy/ind
 import { connectFrameClient, type FrameClient } from '../client/index.ts';
 import { Result } from '../schemas/index.ts';
 import { syntheticInputs, type SyntheticInput } from '../workload/index.ts';
-import { type LinkModel, poolRow, type PoolRow, markBaselines, accuracyByCodec, configurationFields, DEFAULT_LINK, fitModel, heldOutError, predictedRow, sampleCount, sampleIndices, unpredictable, type FittedModel, type HeldOutError, type Measured, type ModelContext, knobsFromProfiles, profileCheck, buildSpace, configurationAt, cutsFromInspection, type KnobSet } from '../pareto/index.ts';
+import { type LinkModel, poolRow, type PoolRow, markBaselines, accuracyByCodec, configurationFields, DEFAULT_LINK, fitModel, heldOutError, predictedRow, sampleCount, sampleIndices, unpredictable, type FittedModel, type HeldOutError, type Measured, type ModelContext, knobsFromProfiles, profileCheck, buildSpace, configurationAt, cutsFromInspection, type KnobSet, budgetCount, searchRuns, type SearchStrategy, type Space } from '../pareto/index.ts';
 
 export interface MeasureOptions {
   mqttUrl: string;
@@ -40,6 +42,11 @@ export interface MeasureOptions {
   cuts?: string[];
   /** Share of the configurations measured, 0..1 (seeded choice); default 1 = all. */
   sample: number;
+  /**
+   * Instead of `sample`: a search on a measuring budget over the profiles' space. `budget` is a
+   * fraction of the space ('0.2', '20%') or a count ('50'); the rest is predicted as with `sample`.
+   */
+  search?: { budget: string; strategy: SearchStrategy };
   /** Runs per configuration not recorded (sessions, caches); default 1 */
   warmup: number;
   /** Recorded runs per configuration; default 3 */
@@ -99,6 +106,7 @@ export function parseMeasureOptions(partial: Partial<MeasureOptions> & Pick<Meas
   if (!(options.timeoutMs > 0) || !(options.budgetMs > 0)) throw bad('timeoutMs and budgetMs must be > 0');
   if (!options.configurations && (!options.edge || !options.cloud)) throw bad('give configurations, or edge and cloud profiles for the space');
   if (options.sample < 1 && (!options.edge || !options.cloud)) throw bad('sample < 1 predicts the rest: it needs edge and cloud profiles');
+  if (options.search && (options.configurations || options.sample < 1)) throw bad('a search chooses from the profiles\' space: give it without configurations and without sample');
   return options;
 }
 
@@ -110,19 +118,23 @@ export async function measureConfigurations(partial: Partial<MeasureOptions> & P
   const inspection = await inspectModel(path);
   const edge = typeof options.edge === 'string' ? loadProfile(options.edge) : options.edge;
   const cloud = typeof options.cloud === 'string' ? loadProfile(options.cloud) : options.cloud;
-  const all = options.configurations ?? spaceConfigurations(inspection, edge!, cloud!, options);
+  const space = options.configurations ? undefined : spaceOf(inspection, edge!, cloud!, options);
+  const all = options.configurations ?? Array.from(space!.indices, (index) => configurationAt(space!, index));
   if (all.length === 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'profile: no configurations to measure (the knobs and rules leave none)');
-  const chosen = sampleIndices(all.length, sampleCount(all.length, options.sample), options.seed, 'profile-sample').map((i) => all[i]);
+  const plan: Plan = options.search
+    ? { space: space!, budget: budgetCount(options.search.budget, all.length), strategy: options.search.strategy, seed: options.seed }
+    : sampleIndices(all.length, sampleCount(all.length, options.sample), options.seed, 'profile-sample').map((i) => all[i]);
+  const chosen = Array.isArray(plan) ? plan.length : plan.budget;
   // Distinct synthetic inputs, cycled; the unsplit model runs once on each for the reference answers.
   const inputs = syntheticInputs(inspection.input.shape, options.seed);
   const reference = await referenceClasses(path, inspection.input.shape, inputs.map((x) => x.data));
-  logger.info({ model: options.model, configurations: all.length, chosen: chosen.length }, 'profiling');
-  const run = await measureAll(chosen, options, { inputs, reference }, deps, logger);
+  logger.info({ model: options.model, configurations: all.length, chosen, strategy: options.search?.strategy }, 'profiling');
+  const run = await measureAll(plan, options, { inputs, reference }, deps, logger);
   const measured = run.measured.filter((m) => m.rows.length > 0);
   const report: MeasureReport = {
     model: options.model,
     sensorId: options.sensorId,
-    counts: { configurations: all.length, chosen: chosen.length, measured: measured.length, predicted: 0, failed: run.failed.length },
+    counts: { configurations: all.length, chosen, measured: measured.length, predicted: 0, failed: run.failed.length },
     measured: measured.flatMap((m) => m.rows),
     predicted: [],
     errors: run.errors,
@@ -131,7 +143,8 @@ export async function measureConfigurations(partial: Partial<MeasureOptions> & P
     aborted: run.aborted,
     elapsedMs: 0,
   };
-  if (options.sample < 1 && edge && cloud && measured.length > 0) predictRest(report, all, measured, { inspection, edge, cloud }, options);
+  const sampled = options.sample < 1 || (options.search !== undefined && chosen < all.length);
+  if (sampled && edge && cloud && measured.length > 0) predictRest(report, all, measured, { inspection, edge, cloud }, options);
   markBaselines(report.measured, report.predicted);
   report.elapsedMs = performance.now() - started;
   logger.info({ ...report.counts, errors: report.errors, heldOut: report.heldOut }, 'profiling finished');
@@ -160,7 +173,7 @@ function predictRest(report: MeasureReport, all: Configuration[], measured: Meas
 }
 
 /** The space of the profiles' knobs (replaced by options.knobs), cuts restricted, the edge's rules applied. */
-function spaceConfigurations(inspection: ModelInspection, edge: DeviceProfile, cloud: DeviceProfile, options: MeasureOptions): Configuration[] {
+function spaceOf(inspection: ModelInspection, edge: DeviceProfile, cloud: DeviceProfile, options: MeasureOptions): Space {
   const aliases: Record<string, string> = { 'cloud-only': CLOUD_ONLY_CUT, 'edge-only': EDGE_ONLY_CUT };
   let cuts = cutsFromInspection(inspection);
   if (options.cuts) {
@@ -172,17 +185,18 @@ function spaceConfigurations(inspection: ModelInspection, edge: DeviceProfile, c
     cuts = cuts.filter((c) => wanted.includes(c.name));
   }
   const knobs = { ...knobsFromProfiles(edge, cloud), ...stripUndefined(options.knobs ?? {}) };
-  const space = buildSpace(cuts, knobs, profileCheck(edge));
-  return Array.from(space.indices, (index) => configurationAt(space, index));
+  return buildSpace(cuts, knobs, profileCheck(edge));
 }
 
 interface Inputs { inputs: SyntheticInput[]; reference: number[] }
+/** What to measure: a list, or a search over the space that decides as the runs come in. */
+type Plan = Configuration[] | { space: Space; budget: number; strategy: SearchStrategy; seed: number };
 interface RunOutcome { measured: Measured[]; errors: Record<string, number>; failed: MeasureReport['failed']; requests: number; aborted: boolean }
 
 /** Sends each configuration's frames one at a time and turns the Results into rows. */
-async function measureAll(chosen: Configuration[], options: MeasureOptions, inputs: Inputs, deps: MeasureDeps, logger: Logger): Promise<RunOutcome> {
+async function measureAll(plan: Plan, options: MeasureOptions, inputs: Inputs, deps: MeasureDeps, logger: Logger): Promise<RunOutcome> {
   const out: RunOutcome = { measured: [], errors: {}, failed: [], requests: 0, aborted: false };
-  const total = chosen.length * (options.warmup + options.repetitions);
+  const total = (Array.isArray(plan) ? plan.length : plan.budget) * (options.warmup + options.repetitions);
   const started = performance.now();
   let done = 0;
   const progress = (n: number) => {
@@ -191,12 +205,21 @@ async function measureAll(chosen: Configuration[], options: MeasureOptions, inpu
     deps.onProgress?.(done, total, done > 0 ? (elapsed / done) * (total - done) : NaN);
   };
   const client = await connectFrameClient({ mqttUrl: options.mqttUrl, sensorId: options.sensorId, timeoutMs: options.timeoutMs, logger });
+  const measure = async (config: Configuration): Promise<PoolRow[]> => {
+    const { rows, last } = await measureOne(config, { client, options, inputs, out, progress, signal: deps.signal, logger });
+    out.measured.push({ config, rows });
+    if (rows.length === 0 && last) out.failed.push({ configuration: config.name, ...last });
+    return rows;
+  };
   try {
-    for (const config of chosen) {
-      if (deps.signal?.aborted) break;
-      const { rows, last } = await measureOne(config, { client, options, inputs, out, progress, signal: deps.signal, logger });
-      out.measured.push({ config, rows });
-      if (rows.length === 0 && last) out.failed.push({ configuration: config.name, ...last });
+    if (Array.isArray(plan)) {
+      for (const config of plan) {
+        if (deps.signal?.aborted) break;
+        await measure(config);
+      }
+    } else {
+      // Once aborted, the search spends what is left of its budget without a run (nothing recorded).
+      await searchRuns(plan.space, async (config) => (deps.signal?.aborted ? [] : measure(config)), plan);
     }
     out.aborted = deps.signal?.aborted === true;
   } finally {

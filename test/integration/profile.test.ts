@@ -12,7 +12,9 @@ import { main, type Io } from '../../cli/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
 import { ErrorCodes } from '../../common/index.ts';
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
-import { readPool, writePool } from '../../pareto/index.ts';
+import { loadProfile } from '../../hardware/index.ts';
+import { inspectModel } from '../../model/index.ts';
+import { buildSpace, cutsFromInspection, profileCheck, readPool, searchRuns, writePool } from '../../pareto/index.ts';
 import { measureConfigurations } from '../../optimizer/index.ts';
 import { configuration } from '../../policy/index.ts';
 import { resultSink, type ResultSink } from '../helpers/pipeline.ts';
@@ -121,6 +123,21 @@ describe('profiling through the control channel', () => {
     // What the pool file holds reads back with the sources kept apart.
     const rows = readPool(writePool([...report.measured, ...report.predicted]));
     expect(rows.filter((r) => r.latencySource === 'modelled')).toHaveLength(30);
+  });
+
+  it('with a search budget, the search chooses what to measure as the runs come in; the rest is predicted', async () => {
+    const cuts = ['input', 'features.pool1', 'features.pool2', 'features.pool3', 'features.pool4', 'output'];
+    const knobs = { frequenciesMhz: [600, 1200, 1800], threads: [1, 4], accelerators: ['none'], cloudModes: ['gpu'], codecs: ['fp32', 'int8'] };
+    const report = await measureConfigurations({ ...base(), search: { budget: '25%', strategy: 'model' }, warmup: 0, repetitions: 1, seed: 2, cuts, knobs });
+    expect(report.counts).toMatchObject({ configurations: 60, chosen: 15, measured: 15, predicted: 45, failed: 0 });
+    expect(report.predicted.every((r) => r.latencySource === 'modelled')).toBe(true);
+    // The same search replayed over what was recorded asks for the same configurations, in the same order.
+    const order = [...new Set(report.measured.map((r) => r.configuration))];
+    const all = cutsFromInspection(await inspectModel(modelPath())).filter((c) => cuts.includes(c.name));
+    const space = buildSpace(all, knobs, profileCheck(loadProfile('rpi4')));
+    const replay = await searchRuns(space, async (config) => report.measured.filter((r) => r.configuration === config.name), { budget: 15, strategy: 'model', seed: 2 });
+    expect(replay.measured.map((m) => m.config.name)).toEqual(order);
+    await expect(measureConfigurations({ ...base(), search: { budget: '25%', strategy: 'model' }, sample: 0.5 })).rejects.toMatchObject({ code: ErrorCodes.BAD_ARGS });
   });
 
   it('reports a configuration the edge cannot run as an error, not a measurement', async () => {
