@@ -36,14 +36,14 @@ export function rootLogger(level: string, options: RootLoggerOptions = {}): Logg
   const stream = new LogStream(options);
   if (!exitHook) {
     exitHook = true;
-    process.once('exit', () => { for (const s of open) s.flush(); });
+    process.once('exit', () => { for (const s of open) s.summarise(); });
   }
   return pino({ level, base: { pid: process.pid } }, stream);
 }
 
 /** Summarises the repeats held back by every root logger now (e.g. before a command prints its result). */
 export function flushLogRepeats(): void {
-  for (const stream of open) stream.flush();
+  for (const stream of open) stream.summarise();
 }
 
 // The warnings of a step are summarised when its progress bar ends, next to it, not minutes later.
@@ -72,8 +72,14 @@ class LogStream {
     if (admitted) this.print(this.format === 'pretty' ? formatPretty(record, this.options) : line);
   }
 
+  /** pino's `logger.flush(cb)` lands here: nothing is buffered but the repeats held back. */
+  flush(cb?: (err?: Error) => void): void {
+    this.summarise();
+    cb?.();
+  }
+
   /** Prints one summary line per kind of repeated record and starts new windows. */
-  flush(): void {
+  summarise(): void {
     for (const summary of this.repeats.flush(this.now())) {
       this.print(this.format === 'pretty' ? formatPretty(summary, this.options) : `${JSON.stringify(summary)}\n`);
     }
@@ -84,7 +90,7 @@ class LogStream {
   private watch(): void {
     open.add(this);
     // Unref'd: a window still open never keeps the process alive; the exit hook prints its summary.
-    this.timer ??= setInterval(() => this.flush(), this.options.repeatWindowMs ?? 10_000).unref();
+    this.timer ??= setInterval(() => this.summarise(), this.options.repeatWindowMs ?? 10_000).unref();
   }
 
   private stop(): void {

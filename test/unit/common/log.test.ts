@@ -107,6 +107,15 @@ describe('rootLogger', () => {
     expect(JSON.parse(out.lines[1])).toMatchObject({ level: 40, code: 'DYNASPLIT_ERR_TIMEOUT', repeated: 1, msg: 'no answer (1 more like this in 1 s)' });
   });
 
+  it("summarises on pino's logger.flush and calls its callback", async () => {
+    const out = capture();
+    const logger = rootLogger('info', { write: out.write });
+    logger.warn('again');
+    logger.warn('again');
+    await new Promise<void>((resolve, reject) => logger.flush((err) => (err ? reject(err) : resolve())));
+    expect(out.lines).toHaveLength(2);
+  });
+
   it('closes a window of repeats on its own after repeatWindowMs', async () => {
     const out = capture();
     const logger = rootLogger('info', { write: out.write, repeatWindowMs: 20 });
