@@ -62,8 +62,18 @@ const RULES: Record<string, Rule> = {
   StringNormalizer: fixed(DataType.STRING),
 };
 
-/** Operators whose every output has the type of their first (non-empty) input. */
+/**
+ * Operators whose inputs all share the output's type T (ONNX type constraints): any input whose
+ * type is known gives it, e.g. Add(constant of unknown type, x).
+ */
+const SHARED_T = new Set(['Add', 'Sub', 'Mul', 'Div', 'Sum', 'Max', 'Min', 'Mean', 'Concat', 'MatMul', 'Gemm', 'PRelu', 'Clip']);
+
+/** The rest: every output has the type of the first (non-empty) input. */
 function sameAsFirst(node: NodeProto, typeOf: TypeOf): number | undefined {
+  if (SHARED_T.has(node.op_type)) {
+    for (const t of node.input) if (t !== '' && typeOf(t) !== undefined) return typeOf(t);
+    return undefined;
+  }
   const first = node.input.find((t) => t !== '');
   return first === undefined ? undefined : typeOf(first);
 }
