@@ -13,7 +13,7 @@ import * as ort from 'onnxruntime-node';
 import { startBroker } from '../broker/index.ts';
 import { startCloudWorker } from '../cloud-worker/index.ts';
 import { connectFrameClient } from '../client/index.ts';
-import { connectMqtt } from '../common/index.ts';
+import { connectMqtt, percentile } from '../common/index.ts';
 import { startEdgeNode } from '../edge-node/index.ts';
 import { inspectModel, ModelStore, resolveModel, SessionCache } from '../model/index.ts';
 import { configuration, encodePolicy } from '../policy/index.ts';
@@ -108,14 +108,14 @@ async function overPipeline(path: string, c: Case, transport: 'mqtt' | 'nats', m
       }));
       rps = 1000 / ((performance.now() - started) / 1000);
     }
-    const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
     const overheads = samples.map((s) => s.roundTrip - s.compute);
     await client.publishAsync(topics.policy(c.model, 'default'), Buffer.alloc(0), { qos: 1, retain: true });
     return {
-      computeP50: q(samples.map((s) => s.compute), 0.5),
-      roundTripP50: q(samples.map((s) => s.roundTrip), 0.5),
-      overheadP50: q(overheads, 0.5),
-      overheadP95: q(overheads, 0.95),
+      // common/stats.ts's nearest-rank percentile, as everywhere else.
+      computeP50: percentile(samples.map((s) => s.compute), 0.5),
+      roundTripP50: percentile(samples.map((s) => s.roundTrip), 0.5),
+      overheadP50: percentile(overheads, 0.5),
+      overheadP95: percentile(overheads, 0.95),
       rps,
     };
   } finally {
