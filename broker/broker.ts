@@ -219,6 +219,10 @@ function hooks(shared: SharedSubscriptions, auth: BrokerAuth | undefined, ack: A
   };
 }
 
+function remoteAddressOf(client: Client): string | undefined {
+  return (client.conn as { remoteAddress?: string }).remoteAddress;
+}
+
 /** aedes' error for a connection without CONNECT after connectTimeout (lib/client.js constructor). */
 const CONNECT_TIMEOUT_MESSAGE = 'connect did not arrive in time';
 
@@ -261,8 +265,10 @@ function watchClients(aedes: Aedes, logger: Logger, counters: { published: numbe
     const level = code === 'ECONNRESET' || code === 'EPIPE' || err instanceof AuthRefusal ? 'debug' : 'warn';
     if (err instanceof DynasplitError && err.code === ErrorCodes.OVERLOADED) {
       logger.warn({ clientId: client.id ?? undefined, err }, 'slow consumer disconnected');
+    } else if (err instanceof DynasplitError && err.code === ErrorCodes.PAYLOAD_TOO_LARGE) {
+      logger.warn({ clientId: client.id ?? undefined, remoteAddress: remoteAddressOf(client), err }, 'packet over the limit; connection closed');
     } else if (err.message === CONNECT_TIMEOUT_MESSAGE) {
-      logger.info({ remoteAddress: (client.conn as { remoteAddress?: string }).remoteAddress }, 'connection closed: no CONNECT within connectTimeoutMs');
+      logger.info({ remoteAddress: remoteAddressOf(client) }, 'connection closed: no CONNECT within connectTimeoutMs');
     } else {
       logger[level]({ clientId: client.id ?? undefined, err }, 'client connection error');
     }

@@ -45,9 +45,14 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** connectMqtt with a fresh client id, ended after the test. */
+/**
+ * connectMqtt, ended after the test, with a client id the account may use (docs/security.md "Client
+ * ids"): a fresh one in its namespace, or the edge node's own for the certificate-only edge account.
+ */
 async function connect(url: string, options: Partial<MqttConnectOptions> = {}): Promise<MqttClient> {
-  const client = await connectMqtt(url, { clientId: `sec-${n++}`, connectTimeoutMs: 5_000, ...options });
+  const username = options.username ?? (decodeURIComponent(new URL(url).username) || undefined);
+  const clientId = username === undefined || username === 'edge-1' ? 'edge-1' : `${username}-${n++}`;
+  const client = await connectMqtt(url, { clientId, connectTimeoutMs: 5_000, ...options });
   onTestFinished(() => client.endAsync(true));
   return client;
 }
