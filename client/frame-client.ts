@@ -79,7 +79,9 @@ export async function connectFrameClient(options: FrameClientOptions): Promise<F
     // Marked handled here: a timeout while the publish is in flight must not surface as an unhandled rejection.
     answer.catch(() => undefined);
     try {
-      await mqtt.publishAsync(topics.frames(options.sensorId), Buffer.from(encoded), { qos: 1 });
+      // A forced configuration travels on the control channel (only the optimizer role may publish there).
+      const topic = frame.configuration ? topics.controlFrames(options.sensorId) : topics.frames(options.sensorId);
+      await mqtt.publishAsync(topic, Buffer.from(encoded), { qos: 1 });
     } catch (err) {
       settle(pending, requestId)?.reject(err as Error);
       throw err;

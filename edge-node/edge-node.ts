@@ -14,12 +14,14 @@ import { Result, topics, type Frame, type ResultProperties } from '../schemas/in
 import { shapeTransport, type LinkSettings, type ShapedTransport, type TensorTransport } from '../transport/index.ts';
 import { Accounting, combinedSource } from './accounting.ts';
 import { execute, hostThreads, type ExecuteContext } from './execute.ts';
-import { admit, decodeFrame } from './frames.ts';
-import { stateIdentity } from './journal.ts';
-import { parseEdgeOptions, type EdgeNodeOptions } from './options.ts';
+import { FairQueue } from './fair-queue.ts';
+import { admit, takeFrame, type FrameOrigin } from './frames.ts';
+import type { JournalFs } from './journal.ts';
+import { parseEdgeOptions, type EdgeNodeInput, type EdgeNodeOptions } from './options.ts';
 import { PolicyStore } from './policy-store.ts';
 import { RequestLog, type Recovered } from './request-log.ts';
 import { errorResult, successResult } from './results.ts';
+import { stateIdentity } from './state-dir.ts';
 import { EdgeStats } from './stats.ts';
 
 export interface EdgeNodeDeps {
@@ -30,6 +32,8 @@ export interface EdgeNodeDeps {
   metrics?: MetricsStore;
   /** A calibrated host profile to reuse (otherwise calibrated once per process). */
   host?: DeviceProfile;
+  /** The file system the journal writes through (tests inject faults here); default node:fs. */
+  journalFs?: JournalFs;
 }
 
 export interface EdgeNode {
@@ -43,14 +47,14 @@ export interface EdgeNode {
   close(): Promise<void>;
 }
 
-export async function startEdgeNode(partial: Partial<EdgeNodeOptions>, deps: EdgeNodeDeps = {}): Promise<EdgeNode> {
+export async function startEdgeNode(partial: EdgeNodeInput, deps: EdgeNodeDeps = {}): Promise<EdgeNode> {
   let options = parseEdgeOptions(partial);
   // A durable node keeps its id, so the broker finds its session again after a restart.
   if (options.stateDir) options = parseEdgeOptions({ ...partial, edgeId: stateIdentity(options.stateDir, partial.edgeId, options.edgeId) });
   const logger = (deps.logger ?? silentLogger()).child({ component: 'edge-node', node: options.edgeId });
   const runtime = await startNodeRuntime({ ...options, role: 'edge', nodeId: options.edgeId }, { logger, transport: deps.transport, host: deps.host });
   try {
-    const node = await startServing(options, runtime, deps.metrics, logger);
+    const node = await startServing(options, runtime, deps, logger);
     return {
       edgeId: options.edgeId,
       options,
@@ -69,7 +73,7 @@ export async function startEdgeNode(partial: Partial<EdgeNodeOptions>, deps: Edg
 }
 
 /** Policies (warmed up), the emulated link, the request log, and the subscriptions: the node serves. */
-async function startServing(options: EdgeNodeOptions, runtime: NodeRuntime, metrics: MetricsStore | undefined, logger: Logger): Promise<EdgeService> {
+async function startServing(options: EdgeNodeOptions, runtime: NodeRuntime, deps: EdgeNodeDeps, logger: Logger): Promise<EdgeService> {
   const { models, threads } = runtime;
   const policies = new PolicyStore(
     models.names().map((m) => defaultPolicy(m, models.get(m).inspection.cutPoints, models.get(m).inspection.flops, options.edgeClass)),
@@ -84,10 +88,11 @@ async function startServing(options: EdgeNodeOptions, runtime: NodeRuntime, metr
   };
   // An emulated link (demo, tests) adds the time a real uplink would take; its figures then say so.
   const transport = shapeTransport(runtime.transport, { mbps: options.linkMbps, rttMs: options.linkRttMs });
+  const bounds = { capacity: options.dedupeWindow, maxBytes: options.journalMaxBytes };
   const { log: requests, recovered } = options.stateDir
-    ? RequestLog.open(options.dedupeWindow, options.stateDir, logger)
-    : { log: new RequestLog(options.dedupeWindow), recovered: undefined };
-  const accounting = new Accounting(runtime.hardware, metrics, models, { ...options, threads }, logger);
+    ? RequestLog.open({ ...bounds, dir: options.stateDir, logger, fs: deps.journalFs })
+    : { log: new RequestLog(bounds), recovered: undefined };
+  const accounting = new Accounting(runtime.hardware, deps.metrics, models, { ...options, threads }, logger);
   const node = new EdgeService(options, threads, logger, models, policies, transport, runtime.hardware, accounting, requests);
   await node.connect();
   if (recovered) node.recover(recovered);
@@ -108,7 +113,7 @@ async function warmUp(models: ModelStore, policy: CompiledPolicy, nodeThreads: n
 /** The frames side of an edge node, over the node runtime's models, hardware and transport: subscriptions, admission, runs, answers. */
 class EdgeService {
   readonly stats = new EdgeStats();
-  readonly #queue: Limiter;
+  readonly #queue: FairQueue;
   readonly #rates: RateLimiter;
   readonly #tailEstimates = new Map<string, number>();
   readonly #turns = new Map<string, number>();
@@ -129,7 +134,10 @@ class EdgeService {
     readonly accounting: Accounting,
     readonly requests: RequestLog,
   ) {
-    this.#queue = new Limiter(Math.max(options.maxInFlight, options.concurrency), options.maxQueue);
+    const slots = Math.max(options.maxInFlight, options.concurrency);
+    this.#queue = new FairQueue({
+      slots, perSensor: Math.min(options.maxSensorInFlight, slots), maxQueued: options.maxQueue, maxQueuedPerSensor: Math.min(options.maxSensorQueue, options.maxQueue),
+    });
     // Unbounded wait: the queue above bounds what can be waiting here.
     const computing = new Limiter(options.concurrency, Number.POSITIVE_INFINITY);
     this.#rates = new RateLimiter(options.maxSensorRate);
@@ -152,7 +160,9 @@ class EdgeService {
 
   /**
    * Connects and subscribes. A durable node (a state directory) has a persistent session: the broker
-   * keeps its frames while it is away, and a frame is journaled before the broker is acknowledged.
+   * keeps its frames while it is away. mqtt.js sends a QoS 1 PUBACK only after the 'message' handler
+   * has returned, and that handler journals and flushes the frame, or answers it (a refusal, published
+   * before the PUBACK on the same connection): a PUBACK never covers a frame the node could lose.
    */
   async connect(): Promise<void> {
     await connectMqtt(this.options.mqttUrl, {
@@ -162,77 +172,97 @@ class EdgeService {
       prepare: (client) => {
         this.mqtt = client;
         client.on('message', (topic, payload) => this.#onMessage(topic, payload));
-        // mqtt.js sends a QoS 1 PUBACK once this calls back; an error withholds it (the broker redelivers).
-        client.handleMessage = (_packet, done) => {
-          try {
-            this.requests.sync();
-            done();
-          } catch (err) {
-            this.logger.error({ err: (err as Error).message }, 'journal cannot be made durable: frame left unacknowledged');
-            done(err as Error);
-          }
-        };
       },
     });
     // Policies first, so retained policies are in place before the first frame is handled.
     await this.mqtt.subscribeAsync(this.policies.topics(), { qos: 1 });
     await this.mqtt.subscribeAsync(topics.framesShared(this.options.group), { qos: 1 });
+    const control = await this.mqtt.subscribeAsync(topics.controlFramesShared(this.options.group), { qos: 1 }).catch((err: Error) => err);
+    if (control instanceof Error || control.some((grant) => grant.qos === 128)) {
+      this.logger.warn({ err: control instanceof Error ? control.message : 'refused by the broker' }, 'control channel not granted: forced configurations (profiling) are not served');
+    }
     this.logger.info({ models: this.models.names(), group: this.options.group, transport: this.transport.kind, durable: this.requests.durable },
       'edge node serving');
   }
 
-  /** Finishes what the node had taken before it stopped: results to send again, frames to run. */
+  /** Finishes what the node had taken before it stopped: results to send again, frames to run (each a bounded number of times). */
   recover(recovered: Recovered): void {
     for (const { key, sensorId, result } of recovered.unsent) this.#publish(sensorId, result, key);
-    for (const { sensorId, payload } of recovered.frames) this.#accept(sensorId, payload, true);
+    for (const { key, sensorId, payload, replays } of recovered.frames) {
+      this.#guard(sensorId, () => {
+        if (replays >= this.options.maxReplays) {
+          const { origin } = takeFrame(sensorId, payload, { maxBytes: this.options.maxFrameBytes, limits: this.options.limits, nowMs: Date.now(), control: true });
+          this.#answerError(sensorId, new DynasplitError(ErrorCodes.REPLAY_LIMIT,
+            `frame was run again after ${replays} restarts without being answered; dropped`, { details: { replays, limit: this.options.maxReplays } }), origin, key);
+          return;
+        }
+        this.requests.replaying(key);
+        this.#accept(sensorId, payload, true);
+      });
+    }
   }
 
   #onMessage(topic: string, payload: Buffer): void {
     if (this.policies.handle(topic, payload)) return;
-    const sensorId = topics.sensorOfFrames(topic);
+    const control = topics.sensorOfControlFrames(topic);
+    const sensorId = control ?? topics.sensorOfFrames(topic);
     if (sensorId === undefined) {
       this.stats.frame();
       this.stats.error(ErrorCodes.BAD_FRAME);
-      this.logger.warn({ topic }, 'message on an unexpected topic: not answerable, dropped');
+      this.logger.warn({ topic: topic.slice(0, 200) }, 'message on an unexpected topic: not answerable, dropped');
       return;
     }
-    this.#accept(sensorId, payload, false);
+    this.#guard(sensorId, () => this.#accept(sensorId, payload, false, control !== undefined));
+  }
+
+  /** Runs `work` for one frame; an exception it throws answers the frame (DYNASPLIT_ERR_INTERNAL) instead of reaching the MQTT client. */
+  #guard(sensorId: string, work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.logger.error({ sensor: sensorId, err: (err as Error)?.stack ?? String(err) }, 'unexpected exception while taking a frame');
+      this.#answerError(sensorId, new DynasplitError(ErrorCodes.INTERNAL, `edge node failed on this frame: ${(err as Error)?.message}`, { cause: err }));
+    }
   }
 
   /** Takes one frame: answered exactly once, now (refused) or when it has run. `replayed`: recovered from the journal. */
-  #accept(sensorId: string, payload: Uint8Array, replayed: boolean): void {
+  #accept(sensorId: string, payload: Uint8Array, replayed: boolean, control = false): void {
     const arrivedAt = performance.now();
     this.stats.frame();
-    // Decoding first (cheap: tensor bytes stay a view) lets every refusal below name its request.
-    let frame: Frame;
-    try {
-      frame = decodeFrame(payload, this.options.maxFrameBytes);
-    } catch (err) {
-      this.#answerError(sensorId, err);
-      return;
-    }
-    const origin = { sensorId, requestId: frame.request_id, model: frame.model, budgetMs: frame.budget_ms };
+    // Every limit first, on the wire bytes: a refusal names its request without echoing what is over a limit.
+    const taken = takeFrame(sensorId, payload, { maxBytes: this.options.maxFrameBytes, limits: this.options.limits, nowMs: Date.now(), control: control || replayed });
+    const { origin } = taken;
     // A frame without a request id cannot be a duplicate of anything: admit() refuses it.
-    const key = frame.request_id ? `${sensorId}/${frame.request_id}` : undefined;
+    const key = origin.requestId ? `${sensorId}/${origin.requestId}` : undefined;
     if (key && !replayed) {
-      const seen = this.requests.check(key, sensorId, payload);
-      if (seen.duplicate) {
+      const seen = this.requests.peek(key);
+      if (seen) {
         this.stats.duplicate();
         if (seen.result) this.#publish(sensorId, seen.result);
         return;
       }
     }
-    if (this.#closing) {
-      this.#answerError(sensorId, new DynasplitError(ErrorCodes.CLOSED, 'edge node is shutting down', { retryable: true }), origin, key);
-      return;
+    const refusal = taken.error ?? this.#refusal(sensorId, replayed);
+    if (refusal) return this.#answerError(sensorId, refusal, origin, key);
+    if (key && !replayed) {
+      try {
+        this.requests.check(key, sensorId, payload);
+      } catch (err) {
+        // Not taken (the journal cannot hold it): answered, but not remembered, so the sensor may send it again.
+        return this.#answerError(sensorId, err, origin, isDynasplitError(err, ErrorCodes.STORAGE) ? undefined : key);
+      }
     }
+    // #handle answers every failure itself; admission was checked above, so the queue takes it.
+    this.#queue.run(sensorId, () => this.#handle(sensorId, taken.frame!, arrivedAt, key)).catch((err) => this.#answerError(sensorId, err, origin, key));
+  }
+
+  /** Why a frame that passed its limits is not taken now: the node is closing, the sensor's rate, the sensor's share of the queue. */
+  #refusal(sensorId: string, replayed: boolean): DynasplitError | undefined {
+    if (this.#closing) return new DynasplitError(ErrorCodes.CLOSED, 'edge node is shutting down', { retryable: true });
     if (!replayed && !this.#rates.take(sensorId, Date.now())) {
-      this.#answerError(sensorId, new DynasplitError(ErrorCodes.RATE_LIMITED,
-        `sensor ${sensorId} exceeds ${this.options.maxSensorRate} frames/s`, { retryable: true }), origin, key);
-      return;
+      return new DynasplitError(ErrorCodes.RATE_LIMITED, `sensor ${sensorId} exceeds ${this.options.maxSensorRate} frames/s`, { retryable: true });
     }
-    // #handle answers every failure itself; only a refusal by the full queue comes back here.
-    this.#queue.run(() => this.#handle(sensorId, frame, arrivedAt, key)).catch((err) => this.#answerError(sensorId, err, origin, key));
+    return this.#queue.refusal(sensorId);
   }
 
   async #handle(sensorId: string, frame: Frame, arrivedAt: number, key: string | undefined): Promise<void> {
@@ -265,15 +295,21 @@ class EdgeService {
     }
   }
 
-  #answerError(sensorId: string, err: unknown, origin?: { requestId: string; model: string; budgetMs: number }, key?: string): void {
+  /** Answers a frame with a coded error; never throws (a failure to answer is logged and counted). */
+  #answerError(sensorId: string, err: unknown, origin?: FrameOrigin, key?: string): void {
     const code = isDynasplitError(err) ? err.code : ErrorCodes.INFERENCE;
     this.stats.error(code);
     this.logger.warn({ sensor: sensorId, request: origin?.requestId, code, err: (err as Error)?.message }, 'request failed');
-    const result = errorResult({ sensorId, requestId: origin?.requestId ?? '', model: origin?.model ?? '', budgetMs: origin?.budgetMs ?? 0 }, err, {
-      edgeId: this.options.edgeId, topK: this.options.topK,
-    });
-    this.accounting.record(result);
-    this.#answer(sensorId, result, key);
+    try {
+      const result = errorResult({ sensorId, requestId: origin?.requestId ?? '', model: origin?.model ?? '', budgetMs: origin?.budgetMs ?? 0 }, err, {
+        edgeId: this.options.edgeId, topK: this.options.topK,
+      });
+      this.accounting.record(result);
+      this.#answer(sensorId, result, key);
+    } catch (failure) {
+      this.stats.error(ErrorCodes.INTERNAL);
+      this.logger.error({ sensor: sensorId, request: origin?.requestId, err: (failure as Error)?.message }, 'error result could not be sent');
+    }
   }
 
   /** Publishes the answer to a request, remembered under `key` (so a duplicate gets it again). */
@@ -293,8 +329,10 @@ class EdgeService {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      // A durable node keeps its subscription: the broker holds frames for it until it is back.
-      if (!this.requests.durable) await this.mqtt.unsubscribeAsync(topics.framesShared(this.options.group)).catch(() => undefined);
+      // A durable node keeps its subscriptions: the broker holds frames for it until it is back.
+      if (!this.requests.durable) {
+        await this.mqtt.unsubscribeAsync([topics.framesShared(this.options.group), topics.controlFramesShared(this.options.group)]).catch(() => undefined);
+      }
       await this.#queue.drain();
       await this.mqtt.endAsync();
       this.requests.close();

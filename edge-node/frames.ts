@@ -4,11 +4,12 @@
  */
 import * as ort from 'onnxruntime-node';
 import { CODEC_NAMES, decodeTensor } from '../codec/index.ts';
-import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, isDynasplitError } from '../common/index.ts';
 import { preprocessImage } from '../image/index.ts';
 import type { ModelStore } from '../model/index.ts';
 import { configuration, type Entry } from '../policy/index.ts';
-import { Frame, type ConfigurationProperties } from '../schemas/index.ts';
+import { Frame, type ConfigurationProperties, type FrameLimits } from '../schemas/index.ts';
+import { checkFrameNumbers, checkFrameWire } from './frame-limits.ts';
 
 export interface Admitted {
   key: string;
@@ -26,19 +27,61 @@ export interface Admitted {
   forced?: Entry;
 }
 
-/** What is known of a frame before it is decoded: enough to address an error result. */
+/** What is known of a frame before it is decoded: enough to address an error result (each field within its limit). */
 export interface FrameOrigin { sensorId: string; requestId: string; model: string; budgetMs: number }
 
-export function decodeFrame(payload: Uint8Array, maxBytes: number): Frame {
-  if (payload.length > maxBytes) {
-    throw new DynasplitError(ErrorCodes.PAYLOAD_TOO_LARGE, `frame of ${payload.length} bytes exceeds the limit of ${maxBytes}`, {
-      details: { bytes: payload.length, limit: maxBytes },
-    });
+/** A frame taken off the wire: decoded and within every limit, or the coded error that refuses it; `origin` addresses the answer either way. */
+export type Taken = { frame: Frame; origin: FrameOrigin; error?: undefined } | { frame?: undefined; origin: FrameOrigin; error: DynasplitError };
+
+export interface TakeOptions {
+  maxBytes: number;
+  limits: FrameLimits;
+  /** ms since the epoch */
+  nowMs: number;
+  /** Whether the frame came on the control channel (or from the journal, which holds only frames taken): only then may it force a configuration. */
+  control: boolean;
+}
+
+/**
+ * Size, then every field's limit on the wire bytes (before protobufjs allocates anything the sender
+ * sized), then decoding, then the numbers and the privilege to force a configuration. Never throws.
+ */
+export function takeFrame(sensorId: string, payload: Uint8Array, options: TakeOptions): Taken {
+  const origin: FrameOrigin = { sensorId, requestId: '', model: '', budgetMs: 0 };
+  try {
+    checkSize(payload, options.maxBytes);
+    const wire = checkFrameWire(payload, options.limits);
+    origin.requestId = wire.requestId;
+    if (wire.violation) throw wire.violation;
+    const frame = decodeFrame(payload, options.maxBytes);
+    origin.model = frame.model;
+    if (Number.isFinite(frame.budget_ms)) origin.budgetMs = frame.budget_ms;
+    checkFrameNumbers(frame, options.limits, options.nowMs);
+    if (frame.configuration && !options.control) {
+      throw new DynasplitError(ErrorCodes.FORBIDDEN,
+        'a frame may force a configuration only on the control channel (dynasplit/v1/control-frames/SENSOR, optimizer role)', { details: { field: 'configuration' } });
+    }
+    return { frame, origin };
+  } catch (err) {
+    return { origin, error: isDynasplitError(err) ? err : new DynasplitError(ErrorCodes.INTERNAL, `frame could not be taken: ${(err as Error)?.message}`, { cause: err }) };
   }
+}
+
+/** Size, then protobuf decoding (no field limits: takeFrame checks those first). */
+export function decodeFrame(payload: Uint8Array, maxBytes: number): Frame {
+  checkSize(payload, maxBytes);
   try {
     return Frame.decode(payload);
   } catch (cause) {
     throw new DynasplitError(ErrorCodes.BAD_FRAME, `frame cannot be decoded: ${(cause as Error).message}`, { cause });
+  }
+}
+
+function checkSize(payload: Uint8Array, maxBytes: number): void {
+  if (payload.length > maxBytes) {
+    throw new DynasplitError(ErrorCodes.PAYLOAD_TOO_LARGE, `frame of ${payload.length} bytes exceeds the limit of ${maxBytes}`, {
+      details: { bytes: payload.length, limit: maxBytes },
+    });
   }
 }
 

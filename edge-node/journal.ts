@@ -1,119 +1,89 @@
 /**
- * The edge node's write-ahead journal: what it took from the broker and what it answered, on disk,
- * so a restarted node finishes the frames it had acknowledged and remembers what it already answered.
+ * The edge node's write-ahead journal (`--state-dir`, docs/reliability.md): frames it acknowledged
+ * to the broker, results it published, and which of those the broker acknowledged, so a restarted
+ * node finishes the frames it had acknowledged and remembers what it already answered.
  *
- * Files in the state directory:
- *   journal-NNNNNNNN.log   segments, appended to; a record is
- *                          u32 LE body length | u32 LE crc32(body) | body
- *                          body = u8 kind | u16 LE key length | key | u16 LE sensor length | sensor | payload
- *   lock                   the pid of the node using the directory (a second node is refused)
- *   edge-id                the node's id, kept when none is given, so its broker session is found again
+ * Files in the state directory: `journal-NNNNNNNN.log` segments (records: ./journal-records.ts),
+ * `lock` and `edge-id` (./state-dir.ts). The newest segment is appended to; `rewrite` writes the live
+ * state (frames not yet answered, results remembered) to a fresh segment and deletes the older ones.
  *
- * Kinds: a frame (payload: the frame as received), a result (payload: the encoded Result) and sent
- * (no payload: the broker acknowledged the result). A torn or corrupt tail (a crash mid-append) ends
- * the replay there. The newest segment grows to `segmentBytes`; then the live state (frames not yet
- * answered, results remembered) is written to a fresh segment and the older ones are deleted.
- * Durability: `sync()` (fdatasync) is called before the broker is acknowledged; results and sent
- * marks are written without it (a crash may then re-run a frame or re-send a result: the receiver sees
- * a duplicate request id, never a missing one).
+ * Disk faults (ENOSPC, EIO, ...) are errors of one write, never of the node: a failed append is cut
+ * off again (ftruncate to where it began, so no torn record sits before later ones) and reported as
+ * DYNASPLIT_ERR_STORAGE (retryable). When that is not possible, or a flush failed (after a failed
+ * fdatasync the kernel's page cache can no longer be trusted to hold what was written), the journal
+ * is `broken`: nothing is appended until `rewrite` has put the live state into a fresh segment, tried
+ * at most once per `retryMs`. Every write names its offset, so a cut-off append leaves no hole.
+ * All file access goes through a JournalFs handed in, so tests inject faults at any call.
  */
-import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { DynasplitError, ErrorCodes, type Logger } from '../common/index.ts';
+import { decodeRecords, encodeRecord, type JournalRecord } from './journal-records.ts';
+import { lockDirectory, unlockDirectory } from './state-dir.ts';
 
-export const RecordKind = { frame: 1, result: 2, sent: 3 } as const;
-export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
-
-export interface JournalRecord {
-  kind: RecordKind;
-  key: string;
-  sensorId: string;
-  payload: Uint8Array;
+/** The file-system calls the journal makes (node:fs by default): the seam for fault injection. */
+export interface JournalFs {
+  openSync(path: string, flags: string): number;
+  writeSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
+  fdatasyncSync(fd: number): void;
+  ftruncateSync(fd: number, length: number): void;
+  closeSync(fd: number): void;
+  renameSync(from: string, to: string): void;
+  rmSync(path: string): void;
+  readdirSync(dir: string): string[];
+  readFileSync(path: string): Buffer;
 }
 
-const HEADER = 8;
-const SEGMENT = /^journal-(\d{8})\.log$/;
-/** A record body can be no larger than a frame the node accepts plus its names; this bounds a corrupt length. */
-const MAX_BODY = 1 << 30;
-
-export function encodeRecord(record: JournalRecord): Buffer {
-  const key = Buffer.from(record.key);
-  const sensor = Buffer.from(record.sensorId);
-  const bodyLength = 1 + 2 + key.length + 2 + sensor.length + record.payload.length;
-  const out = Buffer.allocUnsafe(HEADER + bodyLength);
-  let at = HEADER;
-  at = out.writeUInt8(record.kind, at);
-  at = out.writeUInt16LE(key.length, at);
-  at += key.copy(out, at);
-  at = out.writeUInt16LE(sensor.length, at);
-  at += sensor.copy(out, at);
-  out.set(record.payload, at);
-  out.writeUInt32LE(bodyLength, 0);
-  out.writeUInt32LE(crc32(out.subarray(HEADER)), 4);
-  return out;
-}
-
-/** The records of one segment, up to the first torn or corrupt one; `validBytes` is where that is. */
-export function decodeRecords(bytes: Buffer): { records: JournalRecord[]; validBytes: number } {
-  const records: JournalRecord[] = [];
-  let at = 0;
-  while (at + HEADER <= bytes.length) {
-    const length = bytes.readUInt32LE(at);
-    if (length < 5 || length > MAX_BODY || at + HEADER + length > bytes.length) break;
-    const body = bytes.subarray(at + HEADER, at + HEADER + length);
-    if (crc32(body) !== bytes.readUInt32LE(at + 4)) break;
-    const record = decodeBody(body);
-    if (!record) break;
-    records.push(record);
-    at += HEADER + length;
-  }
-  return { records, validBytes: at };
-}
-
-function decodeBody(body: Buffer): JournalRecord | undefined {
-  const kind = body.readUInt8(0);
-  if (kind !== RecordKind.frame && kind !== RecordKind.result && kind !== RecordKind.sent) return undefined;
-  const keyLength = body.readUInt16LE(1);
-  if (3 + keyLength + 2 > body.length) return undefined;
-  const key = body.toString('utf8', 3, 3 + keyLength);
-  const sensorLength = body.readUInt16LE(3 + keyLength);
-  const sensorAt = 5 + keyLength;
-  if (sensorAt + sensorLength > body.length) return undefined;
-  // The payload is a copy: records remembered after a replay must not keep the whole segment alive.
-  return { kind, key, sensorId: body.toString('utf8', sensorAt, sensorAt + sensorLength), payload: Buffer.from(body.subarray(sensorAt + sensorLength)) };
-}
+export const nodeFs: JournalFs = {
+  openSync: (path, flags) => fs.openSync(path, flags),
+  writeSync: (fd, buffer, offset, length, position) => fs.writeSync(fd, buffer, offset, length, position),
+  fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
+  ftruncateSync: (fd, length) => fs.ftruncateSync(fd, length),
+  closeSync: (fd) => fs.closeSync(fd),
+  renameSync: (from, to) => fs.renameSync(from, to),
+  rmSync: (path) => fs.rmSync(path, { force: true }),
+  readdirSync: (dir) => fs.readdirSync(dir),
+  readFileSync: (path) => fs.readFileSync(path),
+};
 
 export interface JournalOptions {
   dir: string;
-  /** Bytes a segment grows to before the live state is rewritten to a new one; default 64 MiB */
-  segmentBytes?: number;
   logger: Logger;
+  fs?: JournalFs;
+  /** ms between attempts to repair a broken journal (rewrite into a fresh segment); default 1000 */
+  retryMs?: number;
 }
+
+const SEGMENT = /^journal-(\d{8})\.log$/;
 
 export class Journal {
   readonly dir: string;
-  readonly #segmentBytes: number;
+  readonly #fs: JournalFs;
   readonly #logger: Logger;
+  readonly #retryMs: number;
   #fd = -1;
   #segment = 0;
   #size = 0;
   #dirty = false;
+  /** Why nothing may be appended until a rewrite succeeds (no segment open yet, a failed flush). */
+  #broken: string | undefined = 'no segment written yet';
+  #retryAt = 0;
 
   private constructor(options: JournalOptions) {
     this.dir = options.dir;
-    this.#segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
+    this.#fs = options.fs ?? nodeFs;
     this.#logger = options.logger;
+    this.#retryMs = options.retryMs ?? 1000;
   }
 
-  /** Locks the directory and reads every record in it, oldest first. Call `rewrite` next. */
+  /** Locks the directory and reads every record in it, oldest first. Call `rewrite` next (it may fail on a full disk). */
   static open(options: JournalOptions): { journal: Journal; records: JournalRecord[] } {
-    mkdirSync(options.dir, { recursive: true });
-    lockDirectory(options.dir);
+    fs.mkdirSync(options.dir, { recursive: true });
+    lockDirectory(options.dir, options.logger);
     const journal = new Journal(options);
     const records: JournalRecord[] = [];
-    for (const [segment, name] of segments(options.dir)) {
-      const bytes = readFileSync(join(options.dir, name));
+    for (const [segment, name] of journal.#segments()) {
+      const bytes = journal.#fs.readFileSync(join(options.dir, name));
       const read = decodeRecords(bytes);
       if (read.validBytes < bytes.length) {
         options.logger.warn({ file: name, dropped: bytes.length - read.validBytes }, 'journal ends in a torn or corrupt record: the rest is ignored');
@@ -124,54 +94,125 @@ export class Journal {
     return { journal, records };
   }
 
-  /** Bytes in the current segment; past `segmentBytes`, the owner should `rewrite` its live state. */
-  get full(): boolean {
-    return this.#size >= this.#segmentBytes;
+  /** Bytes in the current segment. */
+  get size(): number {
+    return this.#size;
   }
 
+  /** Why the journal takes no appends until a rewrite succeeds; undefined when it does. */
+  get broken(): string | undefined {
+    return this.#broken;
+  }
+
+  /** Appends `record` (not yet durable). Throws DYNASPLIT_ERR_STORAGE, the journal as it was before. */
   append(record: JournalRecord): void {
+    if (this.#broken) throw storage(`journal cannot be written: ${this.#broken}`);
     const bytes = encodeRecord(record);
-    writeSync(this.#fd, bytes);
-    this.#size += bytes.length;
+    const start = this.#size;
+    try {
+      for (let done = 0; done < bytes.length;) done += this.#fs.writeSync(this.#fd, bytes, done, bytes.length - done, start + done);
+    } catch (err) {
+      this.#cutBack(start, err);
+      throw storage(`journal append failed: ${(err as Error).message}`, err);
+    }
+    this.#size = start + bytes.length;
     this.#dirty = true;
   }
 
-  /** Makes everything appended so far durable (fdatasync); cheap when nothing was. */
-  sync(): void {
-    if (!this.#dirty) return;
-    fdatasyncSync(this.#fd);
-    this.#dirty = false;
+  /** Appends `record` and makes everything so far durable (fdatasync); on failure `record` is cut off again and the journal broken. */
+  appendDurable(record: JournalRecord): void {
+    const start = this.#size;
+    this.append(record);
+    this.sync(start);
   }
 
-  /** Starts a new segment holding `live`, made durable, then deletes the older segments. */
+  /** Makes everything appended so far durable (fdatasync); cheap when nothing was. `undo`: where to cut back to if it fails. */
+  sync(undo?: number): void {
+    if (!this.#dirty || this.#broken) return;
+    try {
+      this.#fs.fdatasyncSync(this.#fd);
+      this.#dirty = false;
+    } catch (err) {
+      if (undo !== undefined) this.#cutBack(undo, err);
+      this.#broken = `flush failed: ${(err as Error).message}`;
+      this.#retryAt = Date.now() + this.#retryMs;
+      this.#logger.error({ err: (err as Error).message }, 'journal flush failed: new frames are refused until the journal is rewritten');
+      throw storage(`journal flush failed: ${(err as Error).message}`, err);
+    }
+  }
+
+  /** Whether a rewrite may be tried now: at most one per retryMs after a failed one. */
+  mayRewrite(nowMs = Date.now()): boolean {
+    return nowMs >= this.#retryAt;
+  }
+
+  /** Starts a new segment holding `live`, made durable, then deletes the older segments. Throws DYNASPLIT_ERR_STORAGE (nothing changed but the retry time). */
   rewrite(live: Iterable<JournalRecord>): void {
     const next = this.#segment + 1;
     const name = segmentName(next);
     const temporary = join(this.dir, `${name}.tmp`);
-    const fd = openSync(temporary, 'w');
+    let fd = -1;
     let size = 0;
-    for (const record of live) {
-      const bytes = encodeRecord(record);
-      writeSync(fd, bytes);
-      size += bytes.length;
+    try {
+      fd = this.#fs.openSync(temporary, 'w');
+      for (const record of live) {
+        const bytes = encodeRecord(record);
+        for (let done = 0; done < bytes.length;) done += this.#fs.writeSync(fd, bytes, done, bytes.length - done, size + done);
+        size += bytes.length;
+      }
+      this.#fs.fdatasyncSync(fd);
+      this.#fs.renameSync(temporary, join(this.dir, name));
+    } catch (err) {
+      // What was written of the new segment goes: on a full disk it is the space a retry needs.
+      if (fd >= 0) this.#quietly(() => this.#fs.closeSync(fd));
+      this.#quietly(() => this.#fs.rmSync(temporary));
+      this.#retryAt = Date.now() + this.#retryMs;
+      throw storage(`journal rewrite failed: ${(err as Error).message}`, err);
     }
-    fdatasyncSync(fd);
-    renameSync(temporary, join(this.dir, name));
-    if (this.#fd >= 0) closeSync(this.#fd);
-    for (const [segment, old] of segments(this.dir)) if (segment < next) rmSync(join(this.dir, old), { force: true });
+    if (this.#fd >= 0) this.#quietly(() => this.#fs.closeSync(this.#fd));
+    for (const [segment, old] of this.#segments()) if (segment < next) this.#quietly(() => this.#fs.rmSync(join(this.dir, old)));
+    if (this.#broken) this.#logger.info({ segment: name, bytes: size }, 'journal writable again');
     this.#fd = fd;
     this.#segment = next;
     this.#size = size;
     this.#dirty = false;
+    this.#broken = undefined;
     this.#logger.debug({ segment: name, bytes: size }, 'journal rewritten');
   }
 
   close(): void {
-    if (this.#fd < 0) return;
-    this.sync();
-    closeSync(this.#fd);
-    this.#fd = -1;
-    rmSync(join(this.dir, 'lock'), { force: true });
+    if (this.#fd >= 0) {
+      this.#quietly(() => this.sync());
+      this.#quietly(() => this.#fs.closeSync(this.#fd));
+      this.#fd = -1;
+    }
+    unlockDirectory(this.dir);
+  }
+
+  /** Cuts the segment back to `length` after a failed write; if even that fails, the journal is broken. */
+  #cutBack(length: number, cause: unknown): void {
+    try {
+      this.#fs.ftruncateSync(this.#fd, length);
+    } catch (err) {
+      this.#broken = `a failed append (${(cause as Error).message}) could not be cut off: ${(err as Error).message}`;
+      this.#retryAt = Date.now() + this.#retryMs;
+      this.#logger.error({ err: (err as Error).message }, 'journal cannot be cut back after a failed append: new frames are refused until it is rewritten');
+    }
+  }
+
+  #quietly(action: () => void): void {
+    try {
+      action();
+    } catch (err) {
+      this.#logger.warn({ err: (err as Error).message }, 'journal housekeeping failed');
+    }
+  }
+
+  #segments(): [number, string][] {
+    return this.#fs.readdirSync(this.dir)
+      .map((name) => [Number(SEGMENT.exec(name)?.[1] ?? NaN), name] as [number, string])
+      .filter(([segment]) => Number.isInteger(segment))
+      .sort((a, b) => a[0] - b[0]);
   }
 }
 
@@ -179,52 +220,6 @@ function segmentName(segment: number): string {
   return `journal-${String(segment).padStart(8, '0')}.log`;
 }
 
-function segments(dir: string): [number, string][] {
-  return readdirSync(dir)
-    .map((name) => [Number(SEGMENT.exec(name)?.[1] ?? NaN), name] as [number, string])
-    .filter(([segment]) => Number.isInteger(segment))
-    .sort((a, b) => a[0] - b[0]);
-}
-
-/** One node per state directory: a lock file with the owner's pid; a dead owner's lock is taken over. */
-function lockDirectory(dir: string): void {
-  const file = join(dir, 'lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(file, String(process.pid), { flag: 'wx' });
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
-        throw new DynasplitError(ErrorCodes.BAD_ARGS, `state directory ${dir} is in use by process ${owner}`, { details: { dir, owner } });
-      }
-      rmSync(file, { force: true });
-    }
-  }
-  throw new DynasplitError(ErrorCodes.BAD_ARGS, `cannot lock state directory ${dir}`, { details: { dir } });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** The node id kept in the state directory: `given` when set (and then kept), else the stored one, else `fallback`. */
-export function stateIdentity(dir: string, given: string | undefined, fallback: string): string {
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'edge-id');
-  let stored: string | undefined;
-  try {
-    stored = readFileSync(file, 'utf8').trim() || undefined;
-  } catch {
-    stored = undefined;
-  }
-  const id = given ?? stored ?? fallback;
-  if (id !== stored) writeFileSync(file, `${id}\n`);
-  return id;
+function storage(message: string, cause?: unknown): DynasplitError {
+  return new DynasplitError(ErrorCodes.STORAGE, message, { retryable: true, cause, details: { errno: (cause as NodeJS.ErrnoException)?.code } });
 }

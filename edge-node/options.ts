@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DynasplitError, ErrorCodes, requirePositiveIntegers, stripUndefined } from '../common/index.ts';
 import { DEFAULT_MODEL_CACHE_DIR } from '../model/index.ts';
 import { checkNodeOptions, type NodeOptions } from '../node-runtime/index.ts';
-import { checkId, EDGE_GROUP } from '../schemas/index.ts';
+import { checkId, DEFAULT_FRAME_LIMITS, EDGE_GROUP, FRAME_LIMIT_NAMES, type FrameLimits } from '../schemas/index.ts';
 
 /** An edge node's options: those of every node (NodeOptions: models, transport, threads, profile, energy, ...) and its own. */
 export interface EdgeNodeOptions extends NodeOptions {
@@ -30,6 +30,20 @@ export interface EdgeNodeOptions extends NodeOptions {
   topK: number;
   /** Request ids remembered for duplicate suppression; default 10000 */
   dedupeWindow: number;
+  /**
+   * bytes of frames in progress and results remembered (the journal's live state, in memory too);
+   * beyond it the oldest results are forgotten and new frames refused (DYNASPLIT_ERR_OVERLOADED).
+   * The journal on disk stays below about three times this. default 128 MiB
+   */
+  journalMaxBytes: number;
+  /** Times a frame recovered from the journal is run again after restarts before it is answered DYNASPLIT_ERR_REPLAY_LIMIT and dropped; default 3 */
+  maxReplays: number;
+  /** Frames of one sensor in progress at once (of maxInFlight); default 8 */
+  maxSensorInFlight: number;
+  /** Frames of one sensor waiting (of maxQueue); more are refused (DYNASPLIT_ERR_OVERLOADED). default 192 */
+  maxSensorQueue: number;
+  /** Limits of every field of a frame (schemas/limits.ts); default DEFAULT_FRAME_LIMITS */
+  limits: FrameLimits;
   /**
    * Where the node keeps its journal and id (docs/reliability.md): frames it acknowledged survive a
    * restart, it remembers what it answered, and it uses a persistent MQTT session. default none
@@ -69,6 +83,11 @@ export function defaultEdgeOptions(): EdgeNodeOptions {
     minCloudWaitMs: 5,
     topK: 5,
     dedupeWindow: 10_000,
+    journalMaxBytes: 128 * 1024 * 1024,
+    maxReplays: 3,
+    maxSensorInFlight: 8,
+    maxSensorQueue: 192,
+    limits: { ...DEFAULT_FRAME_LIMITS },
     workDir: join(tmpdir(), `dynasplit-${edgeId}`),
     modelCacheDir: DEFAULT_MODEL_CACHE_DIR,
     profile: 'host',
@@ -81,13 +100,22 @@ export function defaultEdgeOptions(): EdgeNodeOptions {
   };
 }
 
-export function parseEdgeOptions(partial: Partial<EdgeNodeOptions>): EdgeNodeOptions {
-  const options = { ...defaultEdgeOptions(), ...stripUndefined(partial) };
+/** What a caller gives: any option, and any frame limits (the others keep their defaults). */
+export type EdgeNodeInput = Partial<Omit<EdgeNodeOptions, 'limits'>> & { limits?: Partial<FrameLimits> };
+
+export function parseEdgeOptions(partial: EdgeNodeInput): EdgeNodeOptions {
+  const defaults = defaultEdgeOptions();
+  const options = { ...defaults, ...stripUndefined(partial), limits: { ...defaults.limits, ...stripUndefined(partial.limits ?? {}) } };
   checkId('edge', options.edgeId);
   checkId('edge class', options.edgeClass);
   checkId('group', options.group);
   checkNodeOptions('edge node', options);
-  requirePositiveIntegers('edge node', options, ['concurrency', 'maxInFlight', 'maxQueue', 'topK', 'dedupeWindow', 'maxFrameBytes']);
+  requirePositiveIntegers('edge node', options, ['concurrency', 'maxInFlight', 'maxQueue', 'topK', 'dedupeWindow', 'maxFrameBytes',
+    'journalMaxBytes', 'maxReplays', 'maxSensorInFlight', 'maxSensorQueue']);
+  for (const name of Object.keys(options.limits)) {
+    if (!(FRAME_LIMIT_NAMES as string[]).includes(name)) throw bad(`unknown frame limit '${name}' (one of ${FRAME_LIMIT_NAMES.join(', ')})`);
+  }
+  requirePositiveIntegers('edge node frame limits', options.limits, FRAME_LIMIT_NAMES);
   if (!(options.minCloudWaitMs >= 0)) throw bad('minCloudWaitMs must be >= 0');
   if (!(options.maxSensorRate >= 0)) throw bad('maxSensorRate must be >= 0');
   if (!(options.linkMbps >= 0) || !(options.linkRttMs >= 0)) throw bad('linkMbps and linkRttMs must be >= 0');

@@ -4,13 +4,24 @@
  * (a broker redelivery, a sensor retry): a request id seen before is not run again, and its result,
  * once known, is sent again, so the sensor gets one answer per request id it sent.
  *
- * With a journal (`--state-dir`) this outlives the process: a frame is on disk before the broker is
- * told it arrived (`sync`, called from the MQTT client before its PUBACK), and a restarted node gets
- * back the frames it took but never answered, the results the broker never acknowledged, and the
- * request ids it remembers (./journal.ts).
+ * What is remembered is bounded by count (`capacity` request ids) and by bytes (`maxBytes` of frames
+ * and results): beyond either, the oldest answered ids are forgotten; frames still running are never
+ * forgotten, and a new frame that would take their bytes past `maxBytes` is refused
+ * (DYNASPLIT_ERR_OVERLOADED, retryable).
+ *
+ * With a journal (`--state-dir`) this outlives the process: a frame is written and flushed in
+ * `check`, which the MQTT client calls before its PUBACK, or refused (DYNASPLIT_ERR_STORAGE); a
+ * restarted node gets back the frames it took but never answered (with how often they were replayed
+ * already), the results the broker never acknowledged, and the request ids it remembers
+ * (./journal.ts). Results and sent marks are written without a flush and a failure to write them is
+ * logged, never thrown: a crash may then re-run a frame or re-send a result (a duplicate request id,
+ * never a missing one). Compaction is amortised: the live state is rewritten only when the segment
+ * has grown to twice its size (and at least `segmentBytes`), so each byte appended pays for at most
+ * one byte rewritten.
  */
-import type { Logger } from '../common/index.ts';
-import { Journal, RecordKind, type JournalRecord } from './journal.ts';
+import { DynasplitError, ErrorCodes, silentLogger, type Logger } from '../common/index.ts';
+import { Journal, type JournalFs } from './journal.ts';
+import { RecordKind, recordBytes, type JournalRecord } from './journal-records.ts';
 
 export type Seen = { duplicate: false } | { duplicate: true; result?: Uint8Array };
 
@@ -22,39 +33,76 @@ interface Entry {
   /** The frame as received, while it runs (kept only with a journal, to rewrite it). */
   frame?: Uint8Array;
   result?: Uint8Array;
+  /** Times a restarted node ran this frame again. */
+  replays: number;
+  /** What the entry counts against maxBytes. */
+  bytes: number;
+}
+
+export interface RequestLogOptions {
+  /** Request ids remembered; the edge's dedupeWindow */
+  capacity: number;
+  /** Bytes of frames and results remembered (journal: the live state); the edge's journalMaxBytes */
+  maxBytes: number;
+}
+
+export interface DurableLogOptions extends RequestLogOptions {
+  dir: string;
+  logger: Logger;
+  /** Bytes a segment grows to at least before compaction; default 4 MiB */
+  segmentBytes?: number;
+  fs?: JournalFs;
+  /** ms between attempts to make a broken journal writable again; default 1000 */
+  retryMs?: number;
 }
 
 export interface Recovered {
-  /** Frames acknowledged to the broker but never answered: to run again. */
-  frames: { key: string; sensorId: string; payload: Uint8Array }[];
+  /** Frames acknowledged to the broker but never answered: to run again (`replays`: how often that was tried before). */
+  frames: { key: string; sensorId: string; payload: Uint8Array; replays: number }[];
   /** Results published but not acknowledged by the broker: to send again. */
   unsent: { key: string; sensorId: string; result: Uint8Array }[];
+  /** Why the journal cannot be written, when it cannot (a full disk at start). */
+  unwritable?: string;
 }
+
+const EMPTY = new Uint8Array(0);
 
 export class RequestLog {
   /** key -> entry; insertion order is age. */
   readonly #entries = new Map<string, Entry>();
-  readonly #capacity: number;
+  readonly #options: RequestLogOptions;
   readonly #journal?: Journal;
+  readonly #segmentBytes: number;
+  readonly #logger: Logger;
+  #bytes = 0;
+  #runningBytes = 0;
 
-  constructor(capacity: number, journal?: Journal) {
-    this.#capacity = capacity;
+  constructor(options: RequestLogOptions, journal?: Journal, extra: { segmentBytes?: number; logger?: Logger } = {}) {
+    this.#options = options;
     this.#journal = journal;
+    this.#segmentBytes = extra.segmentBytes ?? 4 * 1024 * 1024;
+    this.#logger = extra.logger ?? silentLogger();
   }
 
-  /** The log kept in `dir`, and what the node must finish from before its restart. */
-  static open(capacity: number, dir: string, logger: Logger, segmentBytes?: number): { log: RequestLog; recovered: Recovered } {
-    const { journal, records } = Journal.open({ dir, logger, segmentBytes });
-    const log = new RequestLog(capacity, journal);
+  /** The log kept in `options.dir`, and what the node must finish from before its restart. */
+  static open(options: DurableLogOptions): { log: RequestLog; recovered: Recovered } {
+    const { journal, records } = Journal.open({ dir: options.dir, logger: options.logger, fs: options.fs, retryMs: options.retryMs });
+    const log = new RequestLog(options, journal, options);
     for (const record of records) log.#apply(record);
-    journal.rewrite(log.#live());
     const recovered: Recovered = { frames: [], unsent: [] };
+    try {
+      journal.rewrite(log.#live());
+    } catch (err) {
+      // A full disk at start: serve what is known, refuse new frames until the journal can be written.
+      recovered.unwritable = (err as Error).message;
+      options.logger.error({ dir: options.dir, err: (err as Error).message }, 'journal cannot be written: recovered frames are answered, new frames refused (DYNASPLIT_ERR_STORAGE) until it can');
+    }
     for (const [key, entry] of log.#entries) {
-      if (entry.state === 'running' && entry.frame) recovered.frames.push({ key, sensorId: entry.sensorId, payload: entry.frame });
+      if (entry.state === 'running' && entry.frame) recovered.frames.push({ key, sensorId: entry.sensorId, payload: entry.frame, replays: entry.replays });
       if (entry.state === 'answered' && entry.result) recovered.unsent.push({ key, sensorId: entry.sensorId, result: entry.result });
     }
     if (records.length > 0) {
-      logger.info({ dir, remembered: log.#entries.size, frames: recovered.frames.length, unsent: recovered.unsent.length }, 'state recovered');
+      options.logger.info({ dir: options.dir, remembered: log.#entries.size, frames: recovered.frames.length, unsent: recovered.unsent.length }, 'state recovered');
     }
     return { log, recovered };
   }
@@ -63,11 +111,38 @@ export class RequestLog {
     return this.#journal !== undefined;
   }
 
-  /** Records `key` as running unless it was seen; says what is known when it was. */
+  /** Bytes of frames and results remembered. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** What is known of `key`, when it was seen (running: no result yet). */
+  peek(key: string): { result?: Uint8Array } | undefined {
+    const entry = this.#entries.get(key);
+    return entry ? { result: entry.result } : undefined;
+  }
+
+  /**
+   * Records `key` as running unless it was seen; says what is known when it was. With a journal the
+   * frame is durable when this returns; throws DYNASPLIT_ERR_STORAGE when it cannot be made so, and
+   * DYNASPLIT_ERR_OVERLOADED when the frames running already hold `maxBytes`.
+   */
   check(key: string, sensorId: string, frame: Uint8Array): Seen {
     const entry = this.#entries.get(key);
     if (entry) return { duplicate: true, result: entry.result };
-    this.#record({ kind: RecordKind.frame, key, sensorId, payload: frame });
+    const record = { kind: RecordKind.frame, key, sensorId, payload: frame };
+    const bytes = recordBytes(record);
+    if (this.#runningBytes + bytes > this.#options.maxBytes) {
+      throw new DynasplitError(ErrorCodes.OVERLOADED, `frames in progress hold ${this.#runningBytes} of ${this.#options.maxBytes} bytes`, {
+        retryable: true, details: { bytes, limit: this.#options.maxBytes },
+      });
+    }
+    if (this.#journal) {
+      this.#repair();
+      this.#journal.appendDurable(record);
+    }
+    this.#apply(record);
+    this.#compact();
     return { duplicate: false };
   }
 
@@ -81,46 +156,104 @@ export class RequestLog {
     if (entry && entry.state === 'answered') this.#record({ kind: RecordKind.sent, key, sensorId: entry.sensorId, payload: EMPTY });
   }
 
-  /** Makes the frames recorded so far durable; call before acknowledging them to the broker. */
+  /** A restarted node is about to run `key` again: counted durably, so a frame that kills the node runs a bounded number of times. */
+  replaying(key: string): void {
+    const entry = this.#entries.get(key);
+    if (!entry || entry.state !== 'running') return;
+    const record = { kind: RecordKind.replay, key, sensorId: entry.sensorId, payload: EMPTY };
+    try {
+      this.#repair();
+      this.#journal?.appendDurable(record);
+    } catch (err) {
+      this.#logger.warn({ key, err: (err as Error).message }, 'replay could not be counted in the journal');
+    }
+    this.#apply(record);
+  }
+
+  /** Makes what was recorded durable (best effort: frames are already, in `check`). */
   sync(): void {
-    this.#journal?.sync();
+    try {
+      this.#journal?.sync();
+    } catch (err) {
+      this.#logger.warn({ err: (err as Error).message }, 'journal flush failed');
+    }
   }
 
   close(): void {
     this.#journal?.close();
   }
 
+  /** Applies a result, sent or replay record; a journal that cannot take it is logged, not thrown. */
   #record(record: JournalRecord): void {
+    if (this.#journal) {
+      try {
+        this.#repair();
+        this.#journal.append(record);
+      } catch (err) {
+        this.#logger.warn({ key: record.key, kind: record.kind, err: (err as Error).message }, 'journal record not written: after a crash this request may be answered again');
+      }
+    }
     this.#apply(record);
-    if (!this.#journal) return;
-    this.#journal.append(record);
-    if (this.#journal.full) this.#journal.rewrite(this.#live());
+    this.#compact();
+  }
+
+  /** A broken journal is rewritten from the live state before the next append (at most once per retry interval). */
+  #repair(): void {
+    const journal = this.#journal!;
+    if (!journal.broken) return;
+    if (!journal.mayRewrite()) {
+      throw new DynasplitError(ErrorCodes.STORAGE, `journal cannot be written: ${journal.broken}`, { retryable: true });
+    }
+    journal.rewrite(this.#live());
+  }
+
+  /** Amortised compaction: only once the segment holds twice the live state (and at least segmentBytes). */
+  #compact(): void {
+    const journal = this.#journal;
+    if (!journal || journal.broken || journal.size < Math.max(this.#segmentBytes, 2 * this.#bytes) || !journal.mayRewrite()) return;
+    try {
+      journal.rewrite(this.#live());
+    } catch (err) {
+      this.#logger.warn({ err: (err as Error).message }, 'journal compaction failed: appending to the current segment');
+    }
   }
 
   #apply(record: JournalRecord): void {
     const entry = this.#entries.get(record.key);
+    const size = recordBytes(record);
     if (record.kind === RecordKind.frame) {
       if (entry) return;
-      this.#entries.set(record.key, { sensorId: record.sensorId, state: 'running', frame: this.#journal ? record.payload : undefined });
-      this.#evict();
+      this.#add(record.key, { sensorId: record.sensorId, state: 'running', frame: this.#journal ? record.payload : undefined, replays: 0, bytes: size });
+      this.#runningBytes += size;
     } else if (record.kind === RecordKind.result) {
       if (!entry) {
-        this.#entries.set(record.key, { sensorId: record.sensorId, state: 'answered', result: record.payload });
-        this.#evict();
+        this.#add(record.key, { sensorId: record.sensorId, state: 'answered', result: record.payload, replays: 0, bytes: size });
       } else if (entry.state === 'running') {
-        Object.assign(entry, { state: 'answered', result: record.payload, frame: undefined });
+        this.#runningBytes -= entry.bytes;
+        this.#bytes += size - entry.bytes;
+        Object.assign(entry, { state: 'answered', result: record.payload, frame: undefined, bytes: size });
       }
+    } else if (record.kind === RecordKind.replay) {
+      if (entry?.state === 'running') entry.replays++;
     } else if (entry?.state === 'answered') {
       entry.state = 'sent';
     }
+    this.#evict();
   }
 
-  /** Forgets the oldest request ids beyond the capacity; a running one is kept (moved to the young end). */
+  #add(key: string, entry: Entry): void {
+    this.#entries.set(key, entry);
+    this.#bytes += entry.bytes;
+  }
+
+  /** Forgets the oldest request ids beyond the count or bytes allowed; a running one is kept (moved to the young end). */
   #evict(): void {
-    for (let turns = this.#entries.size; this.#entries.size > this.#capacity && turns > 0; turns--) {
+    const over = () => this.#entries.size > this.#options.capacity || this.#bytes > this.#options.maxBytes;
+    for (let turns = this.#entries.size; over() && turns > 0; turns--) {
       const [key, entry] = this.#entries.entries().next().value!;
       this.#entries.delete(key);
       if (entry.state === 'running') this.#entries.set(key, entry);
+      else this.#bytes -= entry.bytes;
     }
   }
 
@@ -128,7 +261,9 @@ export class RequestLog {
   *#live(): Generator<JournalRecord> {
     for (const [key, entry] of this.#entries) {
       if (entry.state === 'running') {
-        if (entry.frame) yield { kind: RecordKind.frame, key, sensorId: entry.sensorId, payload: entry.frame };
+        if (!entry.frame) continue;
+        yield { kind: RecordKind.frame, key, sensorId: entry.sensorId, payload: entry.frame };
+        for (let i = 0; i < entry.replays; i++) yield { kind: RecordKind.replay, key, sensorId: entry.sensorId, payload: EMPTY };
         continue;
       }
       yield { kind: RecordKind.result, key, sensorId: entry.sensorId, payload: entry.result ?? EMPTY };
@@ -136,5 +271,3 @@ export class RequestLog {
     }
   }
 }
-
-const EMPTY = new Uint8Array(0);

@@ -1,7 +1,7 @@
 /** Building the Result messages an edge node publishes: pure functions of what happened. */
 import { topK } from '../model/index.ts';
 import type { Entry } from '../policy/index.ts';
-import type { ResultProperties } from '../schemas/index.ts';
+import { MAX_ERROR_MESSAGE_CHARS, type ResultProperties } from '../schemas/index.ts';
 import { errorInfo } from '../transport/index.ts';
 import type { Outcome } from './execute.ts';
 import type { Admitted } from './frames.ts';
@@ -59,7 +59,13 @@ export function errorResult(origin: ErrorOrigin, err: unknown, ctx: ResultContex
     edge_id: ctx.edgeId,
     budget_ms: origin.budgetMs,
     budget_met: false,
-    error: errorInfo(err),
+    error: bounded(errorInfo(err)),
     completed_at_ms: Date.now(),
   };
+}
+
+/** An error message echoes at most MAX_ERROR_MESSAGE_CHARS characters (fields are bounded already; this bounds what quotes them). */
+function bounded(info: ReturnType<typeof errorInfo>): ReturnType<typeof errorInfo> {
+  const message = info.message ?? '';
+  return message.length <= MAX_ERROR_MESSAGE_CHARS ? info : { ...info, message: `${message.slice(0, MAX_ERROR_MESSAGE_CHARS)}...` };
 }

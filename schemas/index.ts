@@ -38,3 +38,5 @@ export type ErrorInfoProperties = dynasplit.v1.ErrorInfo.$Properties;
 export type LatencyProperties = dynasplit.v1.Latency.$Properties;
 
 export { topics, subjects, checkId, checkModelName, MQTT_PREFIX, NATS_PREFIX, EDGE_GROUP, CLOUD_GROUP } from './topics.ts';
+export { DEFAULT_FRAME_LIMITS, FRAME_LIMIT_NAMES, MAX_ERROR_MESSAGE_CHARS } from './limits.ts';
+export type { FrameLimits } from './limits.ts';

@@ -48,6 +48,20 @@ export const topics = {
     const id = topic.slice(prefix.length);
     return ID.test(id) ? id : undefined;
   },
+  /**
+   * Optimizer (profiler) -> edge, QoS 1: Frames that may force a configuration (Frame.configuration),
+   * answered on the results topic of `sensorId` like any frame. Only the optimizer role may publish here.
+   */
+  controlFrames: (sensorId: string) => `${MQTT_PREFIX}/control-frames/${checkId('sensor', sensorId)}`,
+  /** What edge nodes subscribe to for the control channel, shared by the group. */
+  controlFramesShared: (group = EDGE_GROUP) => `$share/${checkId('group', group)}/${MQTT_PREFIX}/control-frames/+`,
+  /** The sensor id of a control-frames topic, or undefined when the topic is not one. */
+  sensorOfControlFrames: (topic: string): string | undefined => {
+    const prefix = `${MQTT_PREFIX}/control-frames/`;
+    if (!topic.startsWith(prefix)) return undefined;
+    const id = topic.slice(prefix.length);
+    return ID.test(id) ? id : undefined;
+  },
   /** Edge -> sensor, QoS 1: one Result per Frame. */
   results: (sensorId: string) => `${MQTT_PREFIX}/results/${checkId('sensor', sensorId)}`,
   /** Optimizer -> edge, QoS 1, retained: the current Policy of a model for a class of edge nodes. */

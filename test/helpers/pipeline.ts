@@ -35,7 +35,9 @@ export async function resultSink(url: string, sensorIds: string[]): Promise<Resu
     all,
     byId,
     publishFrame: async (sensorId, frame) => {
-      await client.publishAsync(topics.frames(sensorId), Buffer.from(Frame.encode(Frame.create(frame)).finish()), { qos: 1 });
+      // As client/frame-client.ts does: a forced configuration goes on the control channel.
+      const topic = frame.configuration ? topics.controlFrames(sensorId) : topics.frames(sensorId);
+      await client.publishAsync(topic, Buffer.from(Frame.encode(Frame.create(frame)).finish()), { qos: 1 });
     },
     publishRaw: async (sensorId, payload) => {
       await client.publishAsync(topics.frames(sensorId), Buffer.from(payload), { qos: 1 });

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes, silentLogger } from '../../../common/index.ts';
-import { decodeRecords, encodeRecord, RecordKind, stateIdentity } from '../../../edge-node/journal.ts';
+import { decodeRecords, encodeRecord, RecordKind } from '../../../edge-node/journal-records.ts';
+import { stateIdentity } from '../../../edge-node/state-dir.ts';
 import { RequestLog } from '../../../edge-node/request-log.ts';
 
 const dirs: string[] = [];
@@ -16,7 +17,7 @@ afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, f
 
 const bytes = (text: string) => new Uint8Array(Buffer.from(text));
 const text = (data: Uint8Array | undefined) => (data ? Buffer.from(data).toString() : undefined);
-const open = (dir: string, capacity = 100, segmentBytes?: number) => RequestLog.open(capacity, dir, silentLogger(), segmentBytes);
+const open = (dir: string, capacity = 100, segmentBytes?: number) => RequestLog.open({ capacity, maxBytes: 1 << 30, dir, logger: silentLogger(), segmentBytes });
 
 describe('journal records', () => {
   it('round-trip, and a torn or corrupt tail ends the replay there', () => {
@@ -40,7 +41,7 @@ describe('journal records', () => {
 
 describe('RequestLog', () => {
   it('without a journal: a request id seen is a duplicate, with its result once answered', () => {
-    const log = new RequestLog(10);
+    const log = new RequestLog({ capacity: 10, maxBytes: 1 << 30 });
     expect(log.durable).toBe(false);
     expect(log.check('s/1', 's', bytes('f'))).toEqual({ duplicate: false });
     expect(log.check('s/1', 's', bytes('f'))).toEqual({ duplicate: true, result: undefined });
@@ -49,7 +50,7 @@ describe('RequestLog', () => {
   });
 
   it('forgets the oldest ids beyond its capacity, but never one still running', () => {
-    const log = new RequestLog(2);
+    const log = new RequestLog({ capacity: 2, maxBytes: 1 << 30 });
     log.check('s/running', 's', bytes('f'));
     for (const id of ['a', 'b', 'c']) {
       log.check(`s/${id}`, 's', bytes('f'));

@@ -1,0 +1,87 @@
+/**
+ * The journal's record format (edge-node/journal.ts):
+ *
+ *   u32 LE body length | u32 LE crc32(body) | body
+ *   body = u8 kind | u16 LE key length | key | u16 LE sensor length | sensor | payload
+ *
+ * Kinds: a frame (payload: the frame as received), a result (payload: the encoded Result), sent
+ * (no payload: the broker acknowledged the result), and a replay (no payload: a restarted node is
+ * about to run the frame again; counted, so a frame that kills the node is not replayed for ever).
+ * A torn or corrupt record (a crash mid-append) ends a segment's replay there.
+ */
+import { crc32 } from 'node:zlib';
+import { DynasplitError, ErrorCodes } from '../common/index.ts';
+
+export const RecordKind = { frame: 1, result: 2, sent: 3, replay: 4 } as const;
+export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
+
+export interface JournalRecord {
+  kind: RecordKind;
+  key: string;
+  sensorId: string;
+  payload: Uint8Array;
+}
+
+export const HEADER = 8;
+/** A record body can be no larger than a frame the node accepts plus its names; this bounds a corrupt length. */
+const MAX_BODY = 1 << 30;
+/** The key and the sensor id have 16-bit lengths. */
+const MAX_NAME = 0xffff;
+
+/** Bytes `record` takes in a segment (what the journal's byte bound counts). */
+export function recordBytes(record: JournalRecord): number {
+  return HEADER + 5 + Buffer.byteLength(record.key) + Buffer.byteLength(record.sensorId) + record.payload.length;
+}
+
+export function encodeRecord(record: JournalRecord): Buffer {
+  const key = Buffer.from(record.key);
+  const sensor = Buffer.from(record.sensorId);
+  if (key.length > MAX_NAME || sensor.length > MAX_NAME) {
+    // Frame limits keep ids far below this; a record that cannot be written is refused, never truncated.
+    throw new DynasplitError(ErrorCodes.FIELD_LIMIT, `journal record key of ${key.length} bytes or sensor id of ${sensor.length} bytes exceeds ${MAX_NAME}`, {
+      details: { field: key.length > MAX_NAME ? 'request_id' : 'sensor_id', bytes: Math.max(key.length, sensor.length), limit: MAX_NAME },
+    });
+  }
+  const bodyLength = 1 + 2 + key.length + 2 + sensor.length + record.payload.length;
+  const out = Buffer.allocUnsafe(HEADER + bodyLength);
+  let at = HEADER;
+  at = out.writeUInt8(record.kind, at);
+  at = out.writeUInt16LE(key.length, at);
+  at += key.copy(out, at);
+  at = out.writeUInt16LE(sensor.length, at);
+  at += sensor.copy(out, at);
+  out.set(record.payload, at);
+  out.writeUInt32LE(bodyLength, 0);
+  out.writeUInt32LE(crc32(out.subarray(HEADER)), 4);
+  return out;
+}
+
+/** The records of one segment, up to the first torn or corrupt one; `validBytes` is where that is. */
+export function decodeRecords(bytes: Buffer): { records: JournalRecord[]; validBytes: number } {
+  const records: JournalRecord[] = [];
+  let at = 0;
+  while (at + HEADER <= bytes.length) {
+    const length = bytes.readUInt32LE(at);
+    if (length < 5 || length > MAX_BODY || at + HEADER + length > bytes.length) break;
+    const body = bytes.subarray(at + HEADER, at + HEADER + length);
+    if (crc32(body) !== bytes.readUInt32LE(at + 4)) break;
+    const record = decodeBody(body);
+    if (!record) break;
+    records.push(record);
+    at += HEADER + length;
+  }
+  return { records, validBytes: at };
+}
+
+function decodeBody(body: Buffer): JournalRecord | undefined {
+  const kind = body.readUInt8(0);
+  if (kind < RecordKind.frame || kind > RecordKind.replay) return undefined;
+  const keyLength = body.readUInt16LE(1);
+  if (3 + keyLength + 2 > body.length) return undefined;
+  const key = body.toString('utf8', 3, 3 + keyLength);
+  const sensorLength = body.readUInt16LE(3 + keyLength);
+  const sensorAt = 5 + keyLength;
+  if (sensorAt + sensorLength > body.length) return undefined;
+  // The payload is a copy: records remembered after a replay must not keep the whole segment alive.
+  return { kind: kind as RecordKind, key, sensorId: body.toString('utf8', sensorAt, sensorAt + sensorLength), payload: Buffer.from(body.subarray(sensorAt + sensorLength)) };
+}

@@ -1,0 +1,199 @@
+/**
+ * The journal under disk faults, injected through its file-system seam (JournalFs): a full disk
+ * mid-append, a failed flush, a start on a full disk; and its bounds: replays counted, bytes bounded,
+ * compaction amortised.
+ */
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ErrorCodes, silentLogger } from '../../../common/index.ts';
+import { nodeFs, type JournalFs } from '../../../edge-node/journal.ts';
+import { encodeRecord, RecordKind } from '../../../edge-node/journal-records.ts';
+import { RequestLog } from '../../../edge-node/request-log.ts';
+
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+function stateDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dynasplit-journal-faults-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** node:fs with switchable faults: a full disk (a write takes what fits of `room` bytes, then ENOSPC), a failing flush. */
+class FaultyFs implements JournalFs {
+  room = Number.POSITIVE_INFINITY;
+  failFlush = false;
+  renames = 0;
+  written = 0;
+  openSync = (path: string, flags: string) => {
+    if (this.room <= 0) throw errno('ENOSPC');
+    return nodeFs.openSync(path, flags);
+  };
+  writeSync = (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) => {
+    if (this.room <= 0) throw errno('ENOSPC');
+    const n = Math.min(length, this.room);
+    this.room -= n;
+    this.written += n;
+    return nodeFs.writeSync(fd, buffer, offset, n, position);
+  };
+  fdatasyncSync = (fd: number) => {
+    if (this.failFlush) throw errno('EIO');
+    nodeFs.fdatasyncSync(fd);
+  };
+  ftruncateSync = nodeFs.ftruncateSync;
+  closeSync = nodeFs.closeSync;
+  renameSync = (from: string, to: string) => {
+    this.renames++;
+    nodeFs.renameSync(from, to);
+  };
+  rmSync = nodeFs.rmSync;
+  readdirSync = nodeFs.readdirSync;
+  readFileSync = nodeFs.readFileSync;
+}
+
+function errno(code: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: injected`), { code });
+}
+
+const frame = (n: number, size = 100) => new Uint8Array(size).fill(n);
+const open = (dir: string, fs: JournalFs, more: { maxBytes?: number; segmentBytes?: number; retryMs?: number } = {}) =>
+  RequestLog.open({ capacity: 10_000, maxBytes: more.maxBytes ?? 1 << 30, dir, logger: silentLogger(), fs, segmentBytes: more.segmentBytes, retryMs: more.retryMs ?? 0 });
+/** A crash: the next open takes over the lock of a dead owner. */
+const crash = (dir: string) => writeFileSync(join(dir, 'lock'), '999999999');
+
+describe('journal disk faults', () => {
+  it('a full disk mid-append refuses that frame (STORAGE, retryable), leaves no torn record, and takes the next once there is room', () => {
+    const dir = stateDir();
+    const fs = new FaultyFs();
+    const { log } = open(dir, fs);
+    log.check('s/1', 's', frame(1));
+    fs.room = 50; // half of the next record fits
+    expect(() => log.check('s/2', 's', frame(2))).toThrow(expect.objectContaining({ code: ErrorCodes.STORAGE, retryable: true }));
+    expect(log.peek('s/2')).toBeUndefined();
+    fs.room = Number.POSITIVE_INFINITY;
+    log.check('s/3', 's', frame(3));
+    crash(dir);
+    const again = open(dir, new FaultyFs());
+    // s/3 was written after the cut-off half record: it is read back, so nothing torn sat before it.
+    expect(again.recovered.frames.map((f) => f.key)).toEqual(['s/1', 's/3']);
+    again.log.close();
+  });
+
+  it('a failed flush refuses the frame and breaks the journal until a rewrite into a fresh segment succeeds', () => {
+    const dir = stateDir();
+    const fs = new FaultyFs();
+    const { log } = open(dir, fs, { retryMs: 60_000 });
+    log.check('s/1', 's', frame(1));
+    fs.failFlush = true;
+    expect(() => log.check('s/2', 's', frame(2))).toThrow(expect.objectContaining({ code: ErrorCodes.STORAGE }));
+    fs.failFlush = false;
+    const renames = fs.renames;
+    // Within the retry interval: refused at once, nothing tried.
+    expect(() => log.check('s/3', 's', frame(3))).toThrow(expect.objectContaining({ code: ErrorCodes.STORAGE, message: expect.stringMatching(/flush failed/) }));
+    expect(fs.renames).toBe(renames);
+    log.close();
+    const { log: after, recovered } = open(dir, fs, { retryMs: 0 });
+    expect(recovered.frames.map((f) => f.key)).toEqual(['s/1']);
+    // A journal broken by a flush is rewritten before the next append.
+    fs.failFlush = true;
+    expect(() => after.check('s/4', 's', frame(4))).toThrow(expect.objectContaining({ code: ErrorCodes.STORAGE }));
+    fs.failFlush = false;
+    after.check('s/5', 's', frame(5));
+    expect(fs.renames).toBeGreaterThan(renames + 1);
+    crash(dir);
+    expect(open(dir, new FaultyFs()).recovered.frames.map((f) => f.key)).toEqual(['s/1', 's/5']);
+  });
+
+  it('starts on a full disk: recovers what it has, refuses new frames, and writes again once there is room', () => {
+    const dir = stateDir();
+    const { log } = open(dir, new FaultyFs());
+    log.check('s/1', 's', frame(1));
+    log.check('s/2', 's', frame(2));
+    log.answered('s/2', 's', frame(20, 10));
+    crash(dir);
+    const full = new FaultyFs();
+    full.room = 0;
+    const started = open(dir, full);
+    expect(started.recovered.unwritable).toMatch(/ENOSPC/);
+    expect(started.recovered.frames.map((f) => f.key)).toEqual(['s/1']);
+    expect(started.recovered.unsent.map((u) => u.key)).toEqual(['s/2']);
+    expect(() => started.log.check('s/3', 's', frame(3))).toThrow(expect.objectContaining({ code: ErrorCodes.STORAGE }));
+    // Answers of what was recovered are not lost for want of a journal: they are logged, not thrown.
+    started.log.answered('s/1', 's', frame(10, 10));
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    full.room = Number.POSITIVE_INFINITY;
+    started.log.check('s/3', 's', frame(3));
+    crash(dir);
+    const later = open(dir, new FaultyFs());
+    expect(later.recovered.frames.map((f) => f.key)).toEqual(['s/3']);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.log'))).toHaveLength(1);
+    later.log.close();
+  });
+
+  it('a record whose key does not fit the format is refused with a coded error, not a RangeError', () => {
+    expect(() => encodeRecord({ kind: RecordKind.frame, key: 'k'.repeat(70_000), sensorId: 's', payload: frame(1) }))
+      .toThrow(expect.objectContaining({ code: ErrorCodes.FIELD_LIMIT }));
+    const dir = stateDir();
+    const { log } = open(dir, new FaultyFs());
+    expect(() => log.check(`s/${'k'.repeat(70_000)}`, 's', frame(1))).toThrow(expect.objectContaining({ code: ErrorCodes.FIELD_LIMIT }));
+    log.check('s/ok', 's', frame(1));
+    log.close();
+  });
+});
+
+describe('journal bounds', () => {
+  it('counts replays across restarts, so a frame that kills the node is replayed a bounded number of times', () => {
+    const dir = stateDir();
+    const { log } = open(dir, new FaultyFs());
+    log.check('s/poison', 's', frame(1));
+    const replays: number[] = [];
+    for (let restart = 0; restart < 4; restart++) {
+      crash(dir);
+      const { log: again, recovered } = open(dir, new FaultyFs());
+      replays.push(recovered.frames[0].replays);
+      again.replaying('s/poison'); // the node runs it, and dies on it
+    }
+    expect(replays).toEqual([0, 1, 2, 3]);
+    void log;
+  });
+
+  it('bounds what it remembers by bytes: old results forgotten, running frames kept, new frames refused beyond the bound', () => {
+    const log = new RequestLog({ capacity: 10_000, maxBytes: 10_000 });
+    log.check('s/running', 's', frame(0, 1_000));
+    for (let i = 0; i < 50; i++) {
+      log.check(`s/${i}`, 's', frame(i, 50));
+      log.answered(`s/${i}`, 's', frame(i, 1_000));
+    }
+    expect(log.bytes).toBeLessThanOrEqual(10_000);
+    expect(log.peek('s/running')).toEqual({ result: undefined });
+    expect(log.peek('s/0')).toBeUndefined();
+    expect(log.peek('s/49')?.result).toHaveLength(1_000);
+    // Frames still running may not take more than the bound.
+    for (let i = 0; i < 8; i++) log.check(`s/big-${i}`, 's', frame(i, 1_000));
+    expect(() => log.check('s/big-9', 's', frame(9, 1_000))).toThrow(expect.objectContaining({ code: ErrorCodes.OVERLOADED, retryable: true }));
+  });
+
+  it('compacts amortised: the journal stays within three times its live bound, with a rewrite only after as many bytes appended as it rewrites', () => {
+    const dir = stateDir();
+    const fs = new FaultyFs();
+    const maxBytes = 60_000;
+    const { log } = open(dir, fs, { maxBytes, segmentBytes: 10_000 });
+    const renamesAtStart = fs.renames;
+    let peak = 0;
+    for (let i = 0; i < 600; i++) {
+      log.check(`s/${i}`, 's', frame(i, 100));
+      log.answered(`s/${i}`, 's', frame(i, 1_000)); // large results, as echoed fields would make them
+      log.sent(`s/${i}`);
+      const segment = readdirSync(dir).find((f) => f.endsWith('.log'))!;
+      peak = Math.max(peak, statSync(join(dir, segment)).size);
+    }
+    expect(peak).toBeLessThan(3 * maxBytes);
+    const appended = fs.written;
+    const rewrites = fs.renames - renamesAtStart;
+    // A rewrite comes only once the segment holds twice the live state: at least as many bytes appended as it rewrites.
+    expect(rewrites).toBeGreaterThan(2);
+    expect(rewrites).toBeLessThan(appended / (maxBytes / 2) + 1);
+    log.close();
+  });
+});
