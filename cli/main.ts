@@ -3,7 +3,7 @@
  * streams; commands receive an Io.
  */
 import { readFileSync } from 'node:fs';
-import { flushLogRepeats, isDynasplitError, releaseProgressLine } from '../common/index.ts';
+import { flushLogRepeats, isDynasplitError, printAboveProgress, releaseProgressLine } from '../common/index.ts';
 import { commandHelp, parseCommandArgs, type Command, type Io } from './command.ts';
 import { brokerCommand, brokerToolCommands } from './broker-command.ts';
 import { componentCommands } from './component-commands.ts';
@@ -23,10 +23,16 @@ const GROUPS: Record<string, string> = {
   eval: 'evaluation: strategies compared on a testbed run or in simulation, and reported with plots',
 };
 
+/**
+ * The process's streams. A line printed while a progress bar is on the terminal goes above the bar;
+ * text starting with a carriage return is the bar redrawing itself and goes straight through.
+ */
 export function processIo(): Io {
+  const stdout = (text: string) => { process.stdout.write(text); };
+  const stderr = (text: string) => { process.stderr.write(text); };
   return {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
+    stdout: process.stdout.isTTY ? (text) => printAboveProgress(stdout, text) : stdout,
+    stderr: (text) => (text.startsWith('\r') ? stderr(text) : printAboveProgress(stderr, text)),
     isTTY: process.stderr.isTTY === true,
   };
 }
@@ -52,7 +58,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       io.stdout(commandHelp(command));
       return 0;
     }
-    return await command.run(args, io);
+    const code = await command.run(args, io);
+    releaseProgressLine();
+    return code;
   } catch (err) {
     // A bar left mid-line and repeats held back come first, so the error is the last thing printed.
     releaseProgressLine();
