@@ -37,6 +37,9 @@ describe('dynasplit broker', () => {
     expect(brokerOptionsFrom(args(), env)).toEqual({ host: '127.0.0.2', port: 1999, wsPort: 0, maxPacketBytes: 16 * 1024 * 1024 });
     expect(brokerOptionsFrom(args('--port', '2000', '--max-packet-mb', '1'), env)).toMatchObject({ port: 2000, maxPacketBytes: 1024 * 1024 });
     expect(brokerOptionsFrom(args(), {})).toEqual({ host: '0.0.0.0', port: 1883, wsPort: undefined, maxPacketBytes: 64 * 1024 * 1024 });
+    expect(brokerOptionsFrom(args('--max-connect-kb', '16', '--max-queue-mb', '256', '--drain-timeout-ms', '5000'),
+      { DYNASPLIT_BROKER_CONNECT_TIMEOUT_MS: '3000', DYNASPLIT_BROKER_DRAIN_TIMEOUT_MS: '9000' }))
+      .toMatchObject({ maxConnectBytes: 16 * 1024, connectTimeoutMs: 3000, maxQueueBytes: 256 * 1024 * 1024, drainTimeoutMs: 5000 });
   });
 
   it('rejects bad values with DYNASPLIT_ERR_BAD_ARGS', async () => {
