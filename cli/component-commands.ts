@@ -1,4 +1,5 @@
 /** `dynasplit edge|cloud|sensor`: each component as its own process, configured by flags and env. */
+import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { startCloudWorker } from '../cloud-worker/index.ts';
 import { startEdgeNode } from '../edge-node/index.ts';
 import { runSensor } from '../sensor/index.ts';
@@ -57,6 +58,11 @@ const edge: Command = {
     'max-in-flight': { type: 'string', value: 'N', description: 'frames in progress at once, computing or waiting for the cloud (default 16)' },
     'state-dir': { type: 'string', value: 'DIR', description: 'keep a journal and the node id here: nothing acknowledged is lost across a restart, persistent MQTT session (env DYNASPLIT_EDGE_STATE_DIR; default none)' },
     'max-sensor-rate': { type: 'string', value: 'HZ', description: 'frames per second one sensor may send; more are refused (default: no limit)' },
+    'max-sensor-in-flight': { type: 'string', value: 'N', description: 'frames of one sensor in progress at once (default 8)' },
+    'max-sensor-queue': { type: 'string', value: 'N', description: 'frames of one sensor waiting; more are refused (default 192)' },
+    'journal-max-mb': { type: 'string', value: 'MIB', description: 'frames in progress and results remembered, MiB; the journal stays below about three times this (default 128)' },
+    'max-replays': { type: 'string', value: 'N', description: 'restarts a journaled frame is run again before it is answered DYNASPLIT_ERR_REPLAY_LIMIT (default 3)' },
+    limit: { type: 'string', multiple: true, value: 'NAME=N', description: 'a frame field limit, e.g. requestIdBytes=256 (repeatable; names and defaults: docs/security.md)' },
     // The edge node writes each request's metrics: it alone sees the whole request, the worker's share included.
     metrics: METRICS_OPTION,
     ...NODE_OPTIONS,
@@ -72,11 +78,32 @@ const edge: Command = {
       maxInFlight: numberFlag(args, 'max-in-flight'),
       stateDir: flagOrEnv(args, 'state-dir', 'DYNASPLIT_EDGE_STATE_DIR'),
       maxSensorRate: numberFlag(args, 'max-sensor-rate'),
+      maxSensorInFlight: numberFlag(args, 'max-sensor-in-flight'),
+      maxSensorQueue: numberFlag(args, 'max-sensor-queue'),
+      journalMaxBytes: mebibytes(numberFlag(args, 'journal-max-mb')),
+      maxReplays: numberFlag(args, 'max-replays'),
+      limits: limitsFlag(args),
       ...settings,
     }, { logger, metrics });
     return serveUntilSignal(logger, () => node.close(), () => metrics.close());
   },
 };
+
+function mebibytes(mib: number | undefined): number | undefined {
+  return mib === undefined ? undefined : Math.round(mib * 1024 * 1024);
+}
+
+/** `--limit requestIdBytes=64 --limit maxBudgetMs=60000` as frame limits (names checked by parseEdgeOptions). */
+function limitsFlag(args: CommandArgs): Record<string, number> | undefined {
+  const raw = args.values.limit;
+  if (!Array.isArray(raw) || raw.length === 0) return undefined;
+  return Object.fromEntries(raw.map(String).map((entry) => {
+    const [name, value] = entry.split('=');
+    const n = Number(value);
+    if (!name || value === undefined || !Number.isFinite(n)) throw new DynasplitError(ErrorCodes.BAD_ARGS, `--limit takes NAME=NUMBER, got '${entry}'`);
+    return [name, n];
+  }));
+}
 
 const cloud: Command = {
   path: ['cloud'],
