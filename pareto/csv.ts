@@ -5,7 +5,7 @@
  * order mark, blank lines skipped, a quote inside an unquoted field kept as written, rows of any
  * width — and gives every record the line it starts on, so errors can name it.
  */
-import { parse, CsvError, type Info, type Options } from 'csv-parse/sync';
+import { parse, CsvError, type Options } from 'csv-parse/sync';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 
 export interface CsvRecord {
@@ -26,8 +26,6 @@ const OPTIONS: Options = {
   record_delimiter: ['\r\n', '\n'],
   relax_quotes: true,
   relax_column_count: true,
-  // `info` gives each record's end offset (UTF-8 bytes, delimiter included), from which its line follows.
-  info: true,
 };
 
 const LF = 0x0a;
@@ -41,24 +39,28 @@ export function parseCsv(text: string): CsvTable {
 }
 
 function parseRecords(text: string): CsvRecord[] {
-  let parsed: { record: string[]; info: Info }[];
+  // Parsed from bytes: csv-parse works on a Buffer (a string is converted first), and its offsets are in bytes.
+  const bytes = Buffer.from(text, 'utf8');
+  // Where each record ends, from csv-parse's context (UTF-8 bytes, its delimiter included): cheaper
+  // than `info: true`, which copies the whole context per record.
+  const ends: number[] = [];
+  let parsed: string[][];
   try {
-    parsed = parse(text, OPTIONS) as unknown as { record: string[]; info: Info }[];
+    parsed = parse(bytes, { ...OPTIONS, on_record: (record: string[], context: { bytes: number }) => (ends.push(context.bytes), record) });
   } catch (cause) {
     throw csvError(cause, text);
   }
-  // Lines are counted as LFs before a record's first byte: csv-parse's own `info.lines` also counts a
-  // lone CR inside a quoted field, and ends where the record ends rather than where it starts.
-  const bytes = Buffer.from(text, 'utf8');
+  // Lines are counted as LFs before a record's first byte: csv-parse's own `lines` also counts a lone
+  // CR inside a quoted field, and ends where the record ends rather than where it starts.
   const records: CsvRecord[] = [];
   let offset = 0;
   let line = 1;
-  for (const { record, info } of parsed) {
+  parsed.forEach((fields, i) => {
     // A blank line (nothing or only spaces) is one field of blanks: skipped, as spreadsheets write them.
-    if (!(record.length === 1 && record[0].trim() === '')) records.push({ line, fields: record });
-    line += countLf(bytes, offset, info.bytes);
-    offset = info.bytes;
-  }
+    if (!(fields.length === 1 && fields[0].trim() === '')) records.push({ line, fields });
+    line += countLf(bytes, offset, ends[i]);
+    offset = ends[i];
+  });
   return records;
 }
 
