@@ -16,7 +16,10 @@
  * 4. How deliveries are written (lib/write.js, lib/client.js waitForDrain): through the `write` of
  *    the stream given to `handle`, via mqtt-packet's writeToStream, whose result is the last
  *    `write`'s; false makes aedes hold the delivery until 'drain' or its drainTimeout. The broker
- *    bounds each connection's queue instead and reports room always (./outgoing-bound.ts).
+ *    bounds each connection's queue instead and reports room always (./outgoing-bound.ts), except
+ *    while a stored queue is replayed on CONNECT: aedes sets `client.connected` only after
+ *    emptyQueue, the last connect step, has written it (`replayingQueue`), and `conn.client` is
+ *    the client of a connection (lib/client.js constructor).
  * 5. `connackSent` (lib/handlers/connect.js doConnack) is emitted with the CONNACK and the client
  *    whose `conn` is the stream given to `handle`: the packet-size guard's end of login
  *    (./packet-size.ts `admit`). A refused login never has its `authenticate` succeed, and aedes
@@ -72,6 +75,12 @@ export function routeQos(client: Client, filter: string): number | undefined {
 /** aedes' own dedupe lets every packet through for `client` from now on (item 2). */
 export function disableCounterDedupe(client: Client): void {
   (client as Client & { duplicates: object }).duplicates = new Proxy(Object.create(null) as object, { set: () => true });
+}
+
+/** Whether the client on `conn` is still in its CONNECT steps: its stored queue being replayed (item 4). */
+export function replayingQueue(conn: object): boolean {
+  const client = (conn as { client?: { connecting?: boolean; connected?: boolean } }).client;
+  return client?.connecting === true && client.connected !== true;
 }
 
 /** aedes with `publishAhead` (item 3). Construct, then `await listen()` (what `Aedes.createBroker` does). */

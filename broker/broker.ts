@@ -24,7 +24,7 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { AckAfterStore } from './ack-after-store.ts';
 import { AuthRefusal, BrokerAuth, type AuthStats } from './auth.ts';
-import { DynasplitAedes } from './aedes-internals.ts';
+import { DynasplitAedes, replayingQueue } from './aedes-internals.ts';
 import { DeliveryDedupe } from './delivery-dedupe.ts';
 import { parseBrokerOptions, queueBytesOf, type BrokerOptions } from './options.ts';
 import { boundOutgoing, type QueueViolation } from './outgoing-bound.ts';
@@ -111,7 +111,8 @@ export async function startBroker(options: Partial<BrokerOptions> = {}, deps: Br
   const accept = (conn: Duplex, req?: IncomingMessage): void => {
     connections.add(conn);
     conn.once('close', () => connections.delete(conn));
-    boundOutgoing(conn, { maxQueueBytes: queueBytesOf(opts), drainTimeoutMs: opts.drainTimeoutMs }, (violation) => {
+    const limits = { maxQueueBytes: queueBytesOf(opts), drainTimeoutMs: opts.drainTimeoutMs, paced: () => replayingQueue(conn) };
+    boundOutgoing(conn, limits, (violation) => {
       counters.slowConsumers += 1;
       return slowConsumerError(violation, opts);
     });

@@ -15,6 +15,12 @@
  * destroyed with the error `onViolation` returns; aedes then closes the client. QoS 0 messages to
  * it are lost; QoS 1/2 messages of a persistent session stay in its stored queue and are delivered
  * when it comes back.
+ *
+ * That replay, on reconnect, is paced instead (`paced`): aedes sends a stored queue one message
+ * per write callback (lib/handlers/connect.js emptyQueue), and a queue larger than the bound would
+ * otherwise cut the client off on every reconnect. While it lasts, live deliveries to that client
+ * wait for its socket too; a client that stops reading then is cut off by aedes' drainTimeout
+ * (drainTimeoutMs), the longest it can hold up routing.
  */
 import type { Duplex } from 'node:stream';
 
@@ -31,6 +37,13 @@ export interface OutgoingLimits {
   maxQueueBytes: number;
   /** ms; how long queued bytes may make no progress */
   drainTimeoutMs: number;
+  /**
+   * Whether the writer paces itself now: then `write` reports the socket's real backpressure and
+   * the byte bound does not apply (the writer waits for 'drain'; aedes' drainTimeout cuts a client
+   * that never drains). For the replay of a session's stored queue, which could be larger than the
+   * bound. Default: never.
+   */
+  paced?: () => boolean;
 }
 
 type Write = Duplex['write'];
@@ -68,7 +81,11 @@ export function boundOutgoing(conn: Duplex, limits: OutgoingLimits, onViolation:
 
   conn.write = function boundedWrite(chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
     handed += byteLength(chunk, encoding);
-    write(chunk, encoding, cb);
+    const room = write(chunk, encoding, cb);
+    if (limits.paced?.()) {
+      if (conn.writableLength > 0) arm();
+      return room;
+    }
     if (conn.writableLength > limits.maxQueueBytes) cut('queue-full');
     else if (conn.writableLength > 0) arm();
     // Always "room left": aedes then never waits for 'drain' (lib/write.js); the bound above
