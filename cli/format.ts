@@ -21,3 +21,30 @@ export function formatBytes(bytes: number): string {
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
+
+/** A latency with the precision that matters at its size: 0.042 ms, 3.27 ms, 126.4 ms, 1,234 ms. */
+export function formatMs(ms: number): string {
+  if (!Number.isFinite(ms)) return `${ms} ms`;
+  const abs = Math.abs(ms);
+  if (abs < 1) return `${ms.toFixed(3)} ms`;
+  if (abs < 10) return `${ms.toFixed(2)} ms`;
+  if (abs < 1000) return `${ms.toFixed(1)} ms`;
+  return `${Math.round(ms).toLocaleString('en-US')} ms`;
+}
+
+/**
+ * Energy in mJ below 1 J, in J above, to 3 significant digits: 0.4 mJ, not `0.000 J` (a tiny
+ * model's inference costs well under a millijoule, a VGG16 on a Raspberry Pi several joules).
+ */
+export function formatEnergy(joules: number): string {
+  if (!Number.isFinite(joules) || joules === 0) return `${joules} J`;
+  const abs = Math.abs(joules);
+  return abs >= 1 ? `${significant(joules, 3)} J` : `${significant(joules * 1e3, 3)} mJ`;
+}
+
+/** `digits` significant digits, without an exponent and without trailing zeros after the point. */
+function significant(value: number, digits: number): string {
+  const abs = Math.abs(value);
+  const decimals = abs >= 10 ** digits ? 0 : Math.max(0, digits - 1 - Math.floor(Math.log10(abs)));
+  return Number(value.toFixed(decimals)).toString();
+}

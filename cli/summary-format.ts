@@ -2,7 +2,7 @@
 import { createProgress, type Progress } from '../common/index.ts';
 import type { RunSummary } from '../sensor/index.ts';
 import type { Io } from './command.ts';
-import { table } from './format.ts';
+import { formatEnergy, formatMs, table } from './format.ts';
 
 export function sensorProgress(io: Io): (sent: number, answered: number, total: number) => void {
   let progress: Progress | undefined;
@@ -21,7 +21,7 @@ export function sensorProgress(io: Io): (sent: number, answered: number, total: 
 
 export function summaryText(s: RunSummary): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-  const ms = (x: number) => `${x.toFixed(1)} ms`;
+  const ms = formatMs;
   const rows = [
     ['requests', String(s.requests)],
     ['results', String(s.results)],
@@ -31,7 +31,7 @@ export function summaryText(s: RunSummary): string {
     [`latency p50 / p95 / p99 (measured at the sensor${s.computeSource.startsWith('emulated') ? '; compute emulated' : ''})`,
       s.latencyMs ? `${ms(s.latencyMs.p50)} / ${ms(s.latencyMs.p95)} / ${ms(s.latencyMs.p99)}` : 'none (no request answered with a prediction)'],
     ['completed on the edge after a cloud miss', String(s.edgeFallbacks)],
-    ['energy per inference', s.energy ? `${s.energy.meanJ.toFixed(3)} J (${s.energy.source})` : 'not metered (no energy meter configured)'],
+    ['energy per inference', s.energy ? `${formatEnergy(s.energy.meanJ)} (${s.energy.source})` : 'not metered (no energy meter configured)'],
   ];
   const configs = Object.entries(s.configurations).sort((a, b) => b[1] - a[1]).map(([name, n]) => [name, String(n)]);
   return `\n${table(['summary', ''], rows)}\n${table(['configuration', 'results'], configs)}`;
