@@ -4,9 +4,11 @@
  * node or a test; nothing survives the process.
  */
 import { requirePositiveIntegers, stripUndefined } from '../common/index.ts';
-import type { ConfigStats, LinkMetric, LinkQuery, LinkStats, MetricsStore, MetricsStoreStats, RequestMetric, WindowQuery } from './metrics-store.ts';
+import type {
+  ConfigStats, LinkMetric, LinkQuery, LinkSample, LinkSamplesQuery, LinkStats, MetricsStore, MetricsStoreStats, RequestMetric, WindowQuery,
+} from './metrics-store.ts';
 import { RingBuffer } from './ring-buffer.ts';
-import { configurationStatsOf, linkStatsOf } from './stats.ts';
+import { configurationStatsOf, LINK_SAMPLES_LIMIT, linkStatsOf } from './stats.ts';
 
 export interface EmbeddedStoreOptions {
   /** Points kept per measurement; the oldest is evicted beyond it. Default 100,000. */
@@ -59,11 +61,23 @@ export class EmbeddedMetricsStore implements MetricsStore {
   }
 
   async linkStats(q: LinkQuery): Promise<LinkStats> {
+    return linkStatsOf(this.linksIn(q));
+  }
+
+  async linkSamples(q: LinkSamplesQuery): Promise<LinkSample[]> {
+    const limit = q.limit ?? LINK_SAMPLES_LIMIT;
+    const selected = this.linksIn(q);
+    return selected.slice(Math.max(0, selected.length - limit))
+      .map((l) => ({ timeMs: Math.floor(l.timeMs), bytes: l.bytes, transferMs: l.transferMs }));
+  }
+
+  /** Written order is time order for one writer; InfluxDB sorts by time, so sort here too. */
+  private linksIn(q: LinkQuery): LinkMetric[] {
     const selected: LinkMetric[] = [];
     this.links.forEach((l) => {
       if (inWindow(l.timeMs, q.sinceMs, q.untilMs) && (q.edgeId === undefined || l.edgeId === q.edgeId)) selected.push(l);
     });
-    return linkStatsOf(selected);
+    return selected.sort((a, b) => Math.floor(a.timeMs) - Math.floor(b.timeMs));
   }
 
   stats(): MetricsStoreStats {

@@ -1,6 +1,6 @@
 /** Front door of the metrics library: the MetricsStore contract, its two implementations, the schema. */
 export type {
-  ConfigStats, FigureSource, LinkMetric, LinkQuery, LinkStats, MetricsStore, MetricsStoreStats, RequestMetric, WindowQuery,
+  ConfigStats, FigureSource, LinkMetric, LinkQuery, LinkSample, LinkSamplesQuery, LinkStats, MetricsStore, MetricsStoreStats, RequestMetric, WindowQuery,
 } from './metrics-store.ts';
 export { createMetricsStore } from './create-store.ts';
 export { EmbeddedMetricsStore, EMBEDDED_DEFAULTS } from './embedded-store.ts';

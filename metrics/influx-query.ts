@@ -6,9 +6,9 @@
  */
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import type { ResolvedInfluxOptions } from './influx-options.ts';
-import type { ConfigStats, LinkQuery, LinkStats, WindowQuery } from './metrics-store.ts';
+import type { ConfigStats, LinkQuery, LinkSample, LinkSamplesQuery, LinkStats, WindowQuery } from './metrics-store.ts';
 import { LINK, REQUEST } from './schema.ts';
-import { bandwidthMbps, sourceLabel } from './stats.ts';
+import { bandwidthMbps, LINK_SAMPLES_LIMIT, sourceLabel } from './stats.ts';
 
 /** One series of an InfluxQL result (InfluxDB HTTP API, /query JSON). */
 export interface InfluxSeries {
@@ -52,6 +52,14 @@ export function linkStatsQuery(q: LinkQuery): string {
     + `FROM "${LINK}" WHERE ${where.join(' AND ')}`;
 }
 
+/** The newest `limit` transfers of the window (bytes and ms each): the link fit's input. */
+export function linkSamplesQuery(q: LinkSamplesQuery): string {
+  const where = [timeRange(q.sinceMs, q.untilMs)];
+  if (q.edgeId !== undefined) where.push(`"edge_id" = ${literal(q.edgeId)}`);
+  const limit = Math.max(1, Math.floor(q.limit ?? LINK_SAMPLES_LIMIT));
+  return `SELECT "bytes", "transfer_ms" FROM "${LINK}" WHERE ${where.join(' AND ')} ORDER BY time DESC LIMIT ${limit}`;
+}
+
 /** The first row of a series as an object keyed by column. */
 function row(series: InfluxSeries): Record<string, unknown> {
   return Object.fromEntries(series.columns.map((c, i) => [c, series.values[0]?.[i]]));
@@ -87,6 +95,20 @@ export function toLinkStats(series: InfluxSeries[]): LinkStats {
   if (series.length === 0) return { samples: 0, bandwidthMbps: 0, rttMs: 0 };
   const r = row(series[0]!);
   return { samples: num(r.count), bandwidthMbps: bandwidthMbps(num(r.bytes), num(r.transfer)), rttMs: num(r.rtt) };
+}
+
+/** Rows of the samples query (newest first) as samples, oldest first; a row missing a field is skipped. */
+export function toLinkSamples(series: InfluxSeries[]): LinkSample[] {
+  const out: LinkSample[] = [];
+  for (const s of series) {
+    const [time, bytes, ms] = ['time', 'bytes', 'transfer_ms'].map((c) => s.columns.indexOf(c));
+    for (const v of s.values) {
+      const sample = { timeMs: v[time!], bytes: v[bytes!], transferMs: v[ms!] };
+      if (typeof sample.timeMs === 'number' && typeof sample.bytes === 'number' && typeof sample.transferMs === 'number') out.push(sample as LinkSample);
+    }
+  }
+  // Newest first from the server: reversed, then a stable sort keeps same-ms transfers in written order.
+  return out.reverse().sort((a, b) => a.timeMs - b.timeMs);
 }
 
 /** Runs InfluxQL statements (joined with ';') and returns each statement's series. */

@@ -5,10 +5,14 @@
  */
 import { silentLogger } from '../common/index.ts';
 import { resolveInfluxOptions, type InfluxStoreOptions, type ResolvedInfluxOptions } from './influx-options.ts';
-import { configurationStatsQueries, linkStatsQuery, runQueries, toConfigStats, toLinkStats } from './influx-query.ts';
+import {
+  configurationStatsQueries, linkSamplesQuery, linkStatsQuery, runQueries, toConfigStats, toLinkSamples, toLinkStats,
+} from './influx-query.ts';
 import { createSink } from './influx-sinks.ts';
 import { InfluxWriter } from './influx-writer.ts';
-import type { ConfigStats, LinkMetric, LinkQuery, LinkStats, MetricsStore, MetricsStoreStats, RequestMetric, WindowQuery } from './metrics-store.ts';
+import type {
+  ConfigStats, LinkMetric, LinkQuery, LinkSample, LinkSamplesQuery, LinkStats, MetricsStore, MetricsStoreStats, RequestMetric, WindowQuery,
+} from './metrics-store.ts';
 
 export class InfluxMetricsStore implements MetricsStore {
   readonly kind = 'influxdb';
@@ -43,6 +47,11 @@ export class InfluxMetricsStore implements MetricsStore {
   async linkStats(q: LinkQuery): Promise<LinkStats> {
     const [series] = await runQueries(this.options, [linkStatsQuery(q)]);
     return toLinkStats(series!);
+  }
+
+  async linkSamples(q: LinkSamplesQuery): Promise<LinkSample[]> {
+    const [series] = await runQueries(this.options, [linkSamplesQuery(q)]);
+    return toLinkSamples(series!);
   }
 
   stats(): MetricsStoreStats {

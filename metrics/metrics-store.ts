@@ -94,6 +94,19 @@ export interface LinkQuery {
   edgeId?: string;
 }
 
+/** One transfer as the link fit needs it (pareto/link-fit.ts): its size and its time on the link. */
+export interface LinkSample {
+  /** ms since the epoch, whole ms as stored. */
+  timeMs: number;
+  bytes: number;
+  transferMs: number;
+}
+
+export interface LinkSamplesQuery extends LinkQuery {
+  /** The newest `limit` transfers of the window at most. Default 10,000. */
+  limit?: number;
+}
+
 export interface MetricsStoreStats {
   /** Points that reached the store. */
   written: number;
@@ -118,6 +131,8 @@ export interface MetricsStore {
   /** Successful requests only (errorCode ''), one entry per configuration, sorted by configuration. */
   configurationStats(q: WindowQuery): Promise<ConfigStats[]>;
   linkStats(q: LinkQuery): Promise<LinkStats>;
+  /** The window's transfers, oldest first (the newest `limit`): what a fit of rtt and bandwidth needs. */
+  linkSamples(q: LinkSamplesQuery): Promise<LinkSample[]>;
   stats(): MetricsStoreStats;
   /** Flushes, then releases timers and connections. Idempotent. */
   close(): Promise<void>;

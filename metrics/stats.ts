@@ -14,6 +14,9 @@ export function sourceLabel(sources: Iterable<string>): string {
   return [...set].map((s) => s || 'unknown').sort().join('+');
 }
 
+/** Transfers a link-samples query returns at most (the newest), unless it names its own limit. */
+export const LINK_SAMPLES_LIMIT = 10_000;
+
 /** Mbit/s from bytes and ms: bits per ms are kbit/s, hence the 1000. */
 export function bandwidthMbps(bytes: number, transferMs: number): number {
   return transferMs > 0 ? (bytes * 8) / transferMs / 1000 : 0;

@@ -111,23 +111,3 @@ export function fitCorrections(observations: readonly Observation[], ctx: Predic
   for (const o of observations) add(ratios.energy, o.energyJ, predict(o.config, { ...ctx, corrections: stages }).energyJ);
   return { ...stages, energy: fitted(ratios.energy) };
 }
-
-/**
- * Fits the link model transfer = rtt + bytes * 8 / bandwidth to (bytes, ms) samples by least squares;
- * with too few distinct sizes, keeps `fallback`'s rtt and fits the bandwidth alone.
- */
-export function fitLink(samples: readonly { bytes: number; transferMs: number }[], fallback: LinkModel): LinkModel {
-  const n = samples.length;
-  if (n === 0) return fallback;
-  const mx = samples.reduce((s, p) => s + p.bytes, 0) / n;
-  const my = samples.reduce((s, p) => s + p.transferMs, 0) / n;
-  const sxx = samples.reduce((s, p) => s + (p.bytes - mx) ** 2, 0);
-  const sxy = samples.reduce((s, p) => s + (p.bytes - mx) * (p.transferMs - my), 0);
-  if (sxx > 0 && sxy > 0) {
-    const msPerByte = sxy / sxx;
-    return { bandwidthMbps: 8 / (msPerByte * 1000), rttMs: Math.max(0, my - msPerByte * mx) };
-  }
-  const bytes = samples.reduce((s, p) => s + p.bytes, 0);
-  const time = samples.reduce((s, p) => s + Math.max(1e-6, p.transferMs - fallback.rttMs), 0);
-  return { bandwidthMbps: (bytes * 8) / (time * 1000), rttMs: fallback.rttMs };
-}

@@ -8,8 +8,9 @@ import { ErrorCodes, isDynasplitError, medianOfSorted, nearestRank, tensorRng } 
 import { activePowerW, idlePowerW, predictedComputeMs } from '../hardware/index.ts';
 import { CLOUD_ONLY_CUT, EDGE_ONLY_CUT, type Configuration } from '../policy/index.ts';
 import {
-  fitCorrections, fitLink, predict, priorAccuracy, type Corrections, type LinkModel, type Observation, type PredictContext, type Prediction,
+  fitCorrections, predict, priorAccuracy, type Corrections, type LinkModel, type Observation, type PredictContext, type Prediction,
 } from './estimates.ts';
+import { fitLink } from './link-fit.ts';
 import { poolRow, type PoolRow } from './pool.ts';
 
 /** The runs of one configuration that answered (warm-up runs excluded). */
@@ -83,7 +84,8 @@ export function sampleCount(n: number, share: number): number {
 export function fitModel(measured: readonly Measured[], ctx: ModelContext, fallbackLink: LinkModel = DEFAULT_LINK): FittedModel {
   const runs = measured.flatMap((m) => m.rows.map((row) => ({ config: m.config, row })));
   const offloaded = runs.filter(({ config, row }) => config.cut !== EDGE_ONLY_CUT && row.tensorBytes > 0 && Number.isFinite(row.transferMs));
-  const link = fitLink(offloaded.map(({ row }) => ({ bytes: row.tensorBytes, transferMs: row.transferMs })), fallbackLink);
+  const fittedLink = fitLink(offloaded.map(({ row }) => ({ bytes: row.tensorBytes, transferMs: row.transferMs })), fallbackLink);
+  const link: LinkModel = { bandwidthMbps: fittedLink.bandwidthMbps, rttMs: fittedLink.rttMs };
   const observations: Observation[] = runs.map(({ config, row }) => ({
     config, edgeComputeMs: row.edgeComputeMs, transferMs: row.transferMs, cloudComputeMs: row.cloudComputeMs, energyJ: 0,
   }));

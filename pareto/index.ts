@@ -25,7 +25,9 @@ export type { Individual, Nsga2Options, Nsga2Result } from './nsga2.ts';
 export { divisionsFor, nichePick, referenceDirections } from './nsga3.ts';
 export { DEFAULT_REFERENCE, frontHypervolume, hypervolume3, hypervolumeRatio, normalize, objectiveBounds } from './hypervolume.ts';
 export type { ObjectiveBounds, Point3 } from './hypervolume.ts';
-export { predict, fitCorrections, fitLink, priorAccuracy, transferTime, NO_CORRECTION } from './estimates.ts';
+export { predict, fitCorrections, priorAccuracy, transferTime, NO_CORRECTION } from './estimates.ts';
+export { fitLink, linkForRound, priorEstimate, MIN_FIT_SAMPLES, MIN_SLOPE_T } from './link-fit.ts';
+export type { LinkEstimate, LinkRoundOptions, LinkRoundState, LinkSample } from './link-fit.ts';
 export type { Corrections, LinkModel, Observation, PredictContext, Prediction } from './estimates.ts';
 export {
   accuracyByCodec, configurationFields, DEFAULT_LINK, expected, fitModel, HELD_OUT_SHARE, heldOutError, predictedRow, sampleCount, sampleIndices, unpredictable,

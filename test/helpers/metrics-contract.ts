@@ -183,6 +183,21 @@ export function describeMetricsStoreContract(name: string, create: () => Promise
       expect(await s.linkStats({ sinceMs: base, edgeId: uniqueName('none') })).toEqual({ samples: 0, bandwidthMbps: 0, rttMs: 0 });
     });
 
+    it('gives the link samples of a window and edge, oldest first, the newest `limit` of them', async () => {
+      const edges = [uniqueName('e'), uniqueName('e')];
+      const links = seededLinks(seededRandom(4), edges, 120, base);
+      const [s, twin] = await both([], links);
+      const since = links[10]!.timeMs;
+      const until = links[100]!.timeMs;
+      const expected = links.filter((l) => l.edgeId === edges[1] && l.timeMs >= since && l.timeMs < until)
+        .map((l) => ({ timeMs: l.timeMs, bytes: l.bytes, transferMs: l.transferMs }));
+      const q = { sinceMs: since, untilMs: until, edgeId: edges[1] };
+      expect(await s.linkSamples(q)).toEqual(expected);
+      expect(await twin.linkSamples(q)).toEqual(expected);
+      expect(await s.linkSamples({ ...q, limit: 5 })).toEqual(expected.slice(-5));
+      expect(await s.linkSamples({ sinceMs: base, edgeId: uniqueName('none') })).toEqual([]);
+    });
+
     it('writes without blocking or throwing, and close() is idempotent', async () => {
       const s = await create();
       const started = performance.now();

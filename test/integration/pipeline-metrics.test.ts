@@ -36,6 +36,7 @@ function tee(a: MetricsStore, b: MetricsStore): MetricsStore {
     flush: async () => { await Promise.all([a.flush(), b.flush()]); },
     configurationStats: (q) => a.configurationStats(q),
     linkStats: (q) => a.linkStats(q),
+    linkSamples: (q) => a.linkSamples(q),
     stats: () => a.stats(),
     close: async () => { await Promise.all([a.close(), b.close()]); },
   };
