@@ -89,8 +89,33 @@ function groupHelp(argv: string[], io: Io): number {
     io.stdout(lines.join('\n'));
     return 0;
   }
-  io.stderr(`error DYNASPLIT_ERR_BAD_ARGS: unknown command '${words.join(' ')}'\n\n${lines.join('\n')}`);
+  io.stderr(`error DYNASPLIT_ERR_BAD_ARGS: ${unknown(argv, words, prefix)}\n`);
   return 2;
+}
+
+/** One line for a command line that names no command: what was not understood, and what may have been meant. */
+function unknown(argv: string[], words: string[], prefix: string[]): string {
+  const help = `run 'dynasplit ${prefix.length ? `${prefix[0]} ` : ''}--help' for the commands`;
+  if (words.length === 0) return `unknown option '${argv[0]}' (${help})`;
+  const typed = words.slice(0, 2).join(' ');
+  const near = COMMANDS.map((c) => c.path.join(' '))
+    .map((path) => ({ path, distance: Math.min(editDistance(typed, path), editDistance(words[0], path)) }))
+    .filter((c) => c.distance <= 2)
+    .sort((a, b) => a.distance - b.distance)[0];
+  return `unknown command '${words.join(' ')}' (${near ? `did you mean '${near.path}'? ` : ''}${help})`;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions, one each. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length];
 }
 
 function reportError(err: unknown, json: boolean, io: Io): number {

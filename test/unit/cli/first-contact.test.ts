@@ -49,6 +49,16 @@ describe('dynasplit first contact', () => {
     expect([...column]).toHaveLength(1);
   });
 
+  it('answers a misspelled command or an unknown option in one line, with the command it resembles', async () => {
+    const [command, option] = await Promise.all([dynasplit(['optimizer', 'serch']), dynasplit(['--frob'])]);
+    expect(command.code).toBe(2);
+    expect(oneErrorLine(command)).toBe(
+      "error DYNASPLIT_ERR_BAD_ARGS: unknown command 'optimizer serch' (did you mean 'optimizer search'? run 'dynasplit optimizer --help' for the commands)",
+    );
+    expect(option.code).toBe(2);
+    expect(oneErrorLine(option)).toBe("error DYNASPLIT_ERR_BAD_ARGS: unknown option '--frob' (run 'dynasplit --help' for the commands)");
+  });
+
   it('refuses an MQTT URL without a scheme before connecting, naming the flag and the URL meant', async () => {
     const runs = await Promise.all([
       dynasplit(['edge', '--mqtt', 'localhost:1883']),
