@@ -32,14 +32,17 @@ export function permissionsFor(role: Role, id: string | undefined, powerTopics: 
       return { publish: [`${P}/frames/${need(id, role)}`], retain: [], read: [`${P}/results/${need(id, role)}`] };
     case 'edge':
       return {
-        publish: [`${P}/results/+`, `${P}/tail/+`],
-        retain: [],
+        publish: [`${P}/results/+`, `${P}/tail/+`, `${P}/nodes/edge/${need(id, role)}`, `${P}/node-status/${need(id, role)}`],
+        retain: [`${P}/nodes/edge/${need(id, role)}`, `${P}/node-status/${need(id, role)}`],
         read: [`${P}/frames/+`, POLICIES, `${P}/tail-replies/${need(id, role)}`, ...powerTopics],
       };
     case 'cloud':
-      return { publish: [`${P}/tail-replies/+`], retain: [], read: [`${P}/tail/+`, ...powerTopics] };
+      return { publish: [`${P}/tail-replies/+`, `${P}/nodes/cloud/+`], retain: [`${P}/nodes/cloud/+`], read: [`${P}/tail/+`, ...powerTopics] };
     case 'optimizer':
-      return { publish: [POLICIES], retain: [POLICIES], read: [POLICIES] };
+      return {
+        publish: [POLICIES, `${P}/optimizer-status/+`], retain: [POLICIES, `${P}/optimizer-status/+`],
+        read: [POLICIES, `${P}/nodes/+/+`, `${P}/node-status/+`, `${P}/optimizer-status/+`],
+      };
     case 'meter':
       return { publish: [...powerTopics], retain: [...powerTopics], read: [...powerTopics] };
     case 'admin':

@@ -7,8 +7,8 @@
  * - an account's name is its sensor or edge id, or else its username; an id belongs to the
  *   accounts with the longest name that the id equals or starts with followed by '-' (so `cam-1-7`
  *   is `cam-1`'s, not `cam`'s);
- * - edge accounts use exactly `<id>` (the edge node) and `<id>-t` (its tail transport,
- *   node-runtime/runtime.ts);
+ * - edge accounts use exactly `<id>` (the edge node), `<id>-t` (its tail transport,
+ *   node-runtime/runtime.ts) and `<id>-a` (its announcement, node-runtime/announce.ts);
  * - sensor, cloud, optimizer and meter accounts use their name or `<name>-<anything>` (a sensor's
  *   FrameClient connects as `<id>-<pid>-<n>`, client/frame-client.ts);
  * - admin accounts use any id that belongs to no other account.
@@ -33,8 +33,8 @@ export class ClientIdRules {
       return owners.length === 0 || owners.includes(account) ? undefined : `client id '${clientId}' belongs to account '${owners[0]!.username}'`;
     }
     const name = accountName(account);
-    if (account.role === 'edge' && clientId !== name && clientId !== `${name}-t`) {
-      return `an edge account may connect only as '${name}' or '${name}-t'`;
+    if (account.role === 'edge' && clientId !== name && clientId !== `${name}-t` && clientId !== `${name}-a`) {
+      return `an edge account may connect only as '${name}', '${name}-t' or '${name}-a'`;
     }
     if (owners.includes(account)) return undefined;
     return owners.length === 0

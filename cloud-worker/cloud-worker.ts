@@ -33,7 +33,7 @@ export interface CloudWorker {
 export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, deps: CloudWorkerDeps = {}): Promise<CloudWorker> {
   const options = parseCloudOptions(partial);
   const logger = (deps.logger ?? silentLogger()).child({ component: 'cloud-worker', node: options.workerId });
-  const runtime = await startNodeRuntime({ ...options, role: 'worker', nodeId: options.workerId }, { logger, transport: deps.transport, host: deps.host });
+  const runtime = await startNodeRuntime({ ...options, role: 'worker', nodeId: options.workerId, nodeClass: options.group }, { logger, transport: deps.transport, host: deps.host });
   const stats: CloudWorkerStats = { requests: 0, replies: 0, errors: {}, active: 0, queued: 0 };
   const slots = new Limiter(options.concurrency, options.maxQueue);
   const handler = async (request: TailRequest): Promise<TailReplyProperties> => {

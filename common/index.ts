@@ -3,6 +3,7 @@ export type { ErrorCode, DynasplitErrorOptions } from './errors.ts';
 export { createProgress, formatDuration, printAboveProgress, releaseProgressLine } from './progress.ts';
 export type { Progress, ProgressOptions, ProgressSink } from './progress.ts';
 export { checkMqttUrl, connectMqtt, loadMqttTls, MQTT_SCHEMES, redactUrl } from './mqtt.ts';
+export { packageVersion } from './version.ts';
 export type { MqttClient, MqttConnectOptions, MqttTls } from './mqtt.ts';
 export { stripUndefined, requirePositiveIntegers } from './options.ts';
 export { Limiter } from './limiter.ts';

@@ -28,6 +28,8 @@ export interface MqttConnectOptions {
    * after the CONNACK, before the connection's promise settles: handlers attached here see them.
    */
   prepare?: (client: MqttClient) => void;
+  /** The last will the broker publishes when the connection is lost without a DISCONNECT (MQTT 3.1.1 §3.1.2.5). */
+  will?: IClientOptions['will'];
 }
 
 /** CONNACK return codes that credentials will not fix by retrying (MQTT 3.1.1 §3.2.2.3). */
@@ -67,6 +69,7 @@ export async function connectMqtt(url: string, options: MqttConnectOptions): Pro
     password: options.password,
   };
   // Only what was given: mqtt.js treats a present-but-undefined TLS key differently from an absent one.
+  if (options.will !== undefined) settings.will = options.will;
   if (options.ca !== undefined) settings.ca = options.ca;
   if (options.cert !== undefined) settings.cert = options.cert;
   if (options.key !== undefined) settings.key = options.key;

@@ -18,6 +18,7 @@ import { FairQueue } from './fair-queue.ts';
 import { admit, takeFrame, type FrameOrigin } from './frames.ts';
 import type { JournalFs } from './journal.ts';
 import { parseEdgeOptions, type EdgeNodeInput, type EdgeNodeOptions } from './options.ts';
+import { capabilitiesOf } from './policy-check.ts';
 import { PolicyStore } from './policy-store.ts';
 import { RequestLog, type Recovered } from './request-log.ts';
 import { errorResult, successResult } from './results.ts';
@@ -52,7 +53,7 @@ export async function startEdgeNode(partial: EdgeNodeInput, deps: EdgeNodeDeps =
   // A durable node keeps its id, so the broker finds its session again after a restart.
   if (options.stateDir) options = parseEdgeOptions({ ...partial, edgeId: stateIdentity(options.stateDir, partial.edgeId, options.edgeId) });
   const logger = (deps.logger ?? silentLogger()).child({ component: 'edge-node', node: options.edgeId });
-  const runtime = await startNodeRuntime({ ...options, role: 'edge', nodeId: options.edgeId }, { logger, transport: deps.transport, host: deps.host });
+  const runtime = await startNodeRuntime({ ...options, role: 'edge', nodeId: options.edgeId, nodeClass: options.edgeClass }, { logger, transport: deps.transport, host: deps.host });
   try {
     const node = await startServing(options, runtime, deps, logger);
     return {
@@ -77,7 +78,7 @@ async function startServing(options: EdgeNodeOptions, runtime: NodeRuntime, deps
   const { models, threads } = runtime;
   const policies = new PolicyStore(
     models.names().map((m) => defaultPolicy(m, models.get(m).inspection.cutPoints, models.get(m).inspection.flops, options.edgeClass)),
-    new Map(models.names().map((m) => [m, new Set(models.get(m).cuts)])),
+    capabilitiesOf(models, runtime.hardware.profile),
     options.edgeClass,
     logger,
   );
@@ -86,6 +87,9 @@ async function startServing(options: EdgeNodeOptions, runtime: NodeRuntime, deps
   policies.onApplied = (policy) => {
     warmUp(models, policy, threads).catch((err) => logger.warn({ model: policy.model, err: (err as Error).message }, 'warm-up failed'));
   };
+  // Policies applied and refused, retained for the optimizer (node-runtime/announce.ts).
+  policies.onStatus = (status) => runtime.announcer.publishStatus(status);
+  runtime.announcer.publishStatus(policies.status());
   // An emulated link (demo, tests) adds the time a real uplink would take; its figures then say so.
   const transport = shapeTransport(runtime.transport, { mbps: options.linkMbps, rttMs: options.linkRttMs });
   const bounds = { capacity: options.dedupeWindow, maxBytes: options.journalMaxBytes };

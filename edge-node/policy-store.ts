@@ -3,18 +3,29 @@
  * `dynasplit/v1/policy/MODEL/CLASS`, or the built-in default until one arrives. A new policy is
  * compiled off to the side and swapped in with one assignment, so a request sees either the old
  * policy or the new one, never a mix.
+ *
+ * A policy is checked against the node's own hardware and models when it arrives (policy-check.ts)
+ * and refused whole when any entry cannot run here: the previous policy stays in force, the refusal
+ * is logged with its code (DYNASPLIT_ERR_BAD_POLICY), counted, and published in the node's retained
+ * status (NodeStatus), which the optimizer reads. Not a runnable subset: the optimizer would not
+ * know which part its figures and budgets now rest on, and a policy reduced to one or two entries
+ * could miss every budget while the node reports it applied (docs/protocol.md).
  */
 import type { Logger } from 'pino';
 import { isDynasplitError, DynasplitError, ErrorCodes } from '../common/index.ts';
 import { compilePolicy, decodePolicy, type CompiledPolicy } from '../policy/index.ts';
-import { topics, type PolicyProperties } from '../schemas/index.ts';
+import { topics, type ModelPolicyStateProperties, type NodeStatusProperties, type PolicyProperties } from '../schemas/index.ts';
+import { policyRefusal, type NodeCapabilities } from './policy-check.ts';
 
+/** `rejected`: policies not applied (undecodable, for another model, or refused as not runnable here). */
 export interface PolicyStoreStats { swaps: number; rejected: number; versions: Record<string, number> }
 
 export class PolicyStore {
   readonly #current = new Map<string, CompiledPolicy>();
   readonly #defaults = new Map<string, CompiledPolicy>();
-  readonly #validCuts: Map<string, Set<string>>;
+  readonly #node: NodeCapabilities;
+  /** model -> the last refusal newer than the policy in force. */
+  readonly #refusals = new Map<string, ModelPolicyStateProperties>();
   readonly #byTopic = new Map<string, string>();
   readonly #logger: Logger;
   #swaps = 0;
@@ -22,9 +33,11 @@ export class PolicyStore {
 
   /** Called after a policy is swapped in (the node warms its sessions). */
   onApplied: (policy: CompiledPolicy) => void = () => undefined;
+  /** Called with the node's policy status after every change (the node publishes it, retained). */
+  onStatus: (status: NodeStatusProperties) => void = () => undefined;
 
-  constructor(defaults: PolicyProperties[], validCuts: Map<string, Set<string>>, edgeClass: string, logger: Logger) {
-    this.#validCuts = validCuts;
+  constructor(defaults: PolicyProperties[], node: NodeCapabilities, edgeClass: string, logger: Logger) {
+    this.#node = node;
     this.#logger = logger;
     for (const policy of defaults) {
       const compiled = compilePolicy(policy);
@@ -49,7 +62,9 @@ export class PolicyStore {
     if (payload.length === 0) {
       // An empty retained message clears the policy (MQTT 3.1.1 §3.3.1.3): back to the default.
       this.#current.set(model, this.#defaults.get(model)!);
+      this.#refusals.delete(model);
       this.#logger.info({ model }, 'policy cleared; using the default');
+      this.#publishStatus();
       return true;
     }
     try {
@@ -60,24 +75,46 @@ export class PolicyStore {
         return true;
       }
       this.#current.set(model, policy);
+      this.#refusals.delete(model);
       this.#swaps++;
       this.onApplied(policy);
       this.#logger.info({ model, version: policy.version, rule: policy.rule, entries: policy.entries.length }, 'policy applied');
     } catch (err) {
       this.#rejected++;
-      this.#logger.warn({ model, code: isDynasplitError(err) ? err.code : undefined, err: (err as Error).message }, 'policy rejected');
+      const code = isDynasplitError(err) ? err.code : ErrorCodes.BAD_POLICY;
+      const details = isDynasplitError(err) ? err.details : undefined;
+      this.#logger.warn({ model, code, ...details, err: (err as Error).message }, 'policy refused; the previous one stays in force');
+      this.#refusals.set(model, {
+        model, refused_version: Number(details?.version ?? 0), refused_configuration: String(details?.configuration ?? ''),
+        refusal: { code, message: (err as Error).message.slice(0, 512), retryable: false }, refused_at_ms: Date.now(),
+      });
     }
+    this.#publishStatus();
     return true;
+  }
+
+  /** The node's policy status: the version in force per model, and the refusals newer than it. */
+  status(): NodeStatusProperties {
+    return {
+      policies: [...this.#current].map(([model, policy]) => ({ ...this.#refusals.get(model), model, applied_version: policy.version })),
+      refusals: this.#rejected,
+      updated_at_ms: Date.now(),
+    };
+  }
+
+  #publishStatus(): void {
+    this.onStatus(this.status());
   }
 
   #validate(model: string, decoded: ReturnType<typeof decodePolicy>): CompiledPolicy {
     if (decoded.model !== model) {
       throw new DynasplitError(ErrorCodes.BAD_POLICY, `policy on the topic of ${model} is for ${decoded.model}`);
     }
-    const cuts = this.#validCuts.get(model)!;
-    const unknown = decoded.entries.find((e) => !cuts.has(e.configuration?.cut ?? ''));
-    if (unknown) {
-      throw new DynasplitError(ErrorCodes.BAD_POLICY, `policy for ${model} names cut '${unknown.configuration!.cut}', which the model does not have`);
+    const refusal = policyRefusal(decoded, this.#node);
+    if (refusal) {
+      throw new DynasplitError(ErrorCodes.BAD_POLICY,
+        `policy ${decoded.version} for ${model} cannot run on this node: ${refusal.configuration}: ${refusal.reason}`,
+        { details: { version: decoded.version, configuration: refusal.configuration } });
     }
     return compilePolicy(decoded);
   }

@@ -8,3 +8,5 @@ export { sessionThreads } from './threads.ts';
 export type { ThreadOptions } from './threads.ts';
 export { checkNodeOptions, ENERGY_METERS } from './options.ts';
 export type { NodeOptions } from './options.ts';
+export { announcementOf, startAnnouncer } from './announce.ts';
+export type { AnnounceOptions, Announcer } from './announce.ts';

@@ -1,12 +1,13 @@
 /**
  * What an edge node and a cloud worker set up the same way: the session cache and the model store
  * with the node's models, the node's hardware (profile, frequency, energy meter) and its tensor
- * transport. `close()` undoes it, once; a set-up that fails part-way undoes what it had done.
+ * transport, and its announcement (announce.ts). `close()` undoes it, once; a set-up that fails part-way undoes what it had done.
  */
 import { silentLogger, type Logger } from '../common/index.ts';
 import { startNodeHardware, type DeviceProfile, type NodeHardware } from '../hardware/index.ts';
 import { ModelStore, resolveModel, SessionCache } from '../model/index.ts';
 import { createMqttTransport, createNatsTransport, type TensorTransport } from '../transport/index.ts';
+import { startAnnouncer, type Announcer } from './announce.ts';
 import type { NodeOptions } from './options.ts';
 import { sessionThreads } from './threads.ts';
 
@@ -18,6 +19,8 @@ export interface NodeRuntimeOptions extends NodeOptions {
   role: 'edge' | 'worker';
   /** The node's id: edgeId or workerId. */
   nodeId: string;
+  /** What the node announces as its class: an edge's edge class, a worker's group. */
+  nodeClass: string;
   /** onnxruntime execution provider; default 'cpu'. */
   executionProvider?: string;
   /** Root of the cpufreq sysfs tree; default /sys. */
@@ -40,7 +43,9 @@ export interface NodeRuntime {
   readonly models: ModelStore;
   readonly hardware: NodeHardware;
   readonly transport: TensorTransport;
-  /** Closes the transport (unless handed in), the hardware and the sessions; removes split parts. Idempotent. */
+  /** The node's announcement (node-runtime/announce.ts); its status goes out through it too. */
+  readonly announcer: Announcer;
+  /** Marks the node gone, closes the transport (unless handed in), the hardware and the sessions; removes split parts. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -70,8 +75,13 @@ export async function startNodeRuntime(options: NodeRuntimeOptions, deps: NodeRu
     undo.push(() => hardware.close());
     const transport = deps.transport ?? await openTransport(options, logger);
     if (!deps.transport) undo.push(() => transport.close());
+    const announcer = startAnnouncer({
+      mqttUrl: options.mqttUrl, mqttTls: options.mqttTls, role: options.role === 'edge' ? 'edge' : 'cloud', nodeId: options.nodeId, nodeClass: options.nodeClass,
+      profile: hardware.profile, models: models.names().map((name) => ({ name, cuts: models.get(name).cuts })), energySource: hardware.meter.source,
+    }, logger);
+    undo.push(() => announcer.close());
     let closing: Promise<void> | undefined;
-    return { threads, sessions, models, hardware, transport, close: () => (closing ??= unwind()) };
+    return { threads, sessions, models, hardware, transport, announcer, close: () => (closing ??= unwind()) };
   } catch (err) {
     await unwind().catch((cleanup: unknown) => logger.warn({ err: (cleanup as Error).message }, 'clean-up after a failed start failed'));
     throw err;

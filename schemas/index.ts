@@ -37,6 +37,20 @@ export type PolicyEntryProperties = dynasplit.v1.PolicyEntry.$Properties;
 export type ErrorInfoProperties = dynasplit.v1.ErrorInfo.$Properties;
 export type LatencyProperties = dynasplit.v1.Latency.$Properties;
 
+export const NodeAnnouncement = dynasplit.v1.NodeAnnouncement;
+export type NodeAnnouncement = dynasplit.v1.NodeAnnouncement;
+export type NodeAnnouncementProperties = dynasplit.v1.NodeAnnouncement.$Properties;
+export const NodeStatus = dynasplit.v1.NodeStatus;
+export type NodeStatus = dynasplit.v1.NodeStatus;
+export type NodeStatusProperties = dynasplit.v1.NodeStatus.$Properties;
+export type ModelPolicyStateProperties = dynasplit.v1.ModelPolicyState.$Properties;
+export const OptimizerStatus = dynasplit.v1.OptimizerStatus;
+export type OptimizerStatus = dynasplit.v1.OptimizerStatus;
+export type OptimizerStatusProperties = dynasplit.v1.OptimizerStatus.$Properties;
+export type OptimizedClassProperties = dynasplit.v1.OptimizedClass.$Properties;
+export type NodeRefusalProperties = dynasplit.v1.NodeRefusal.$Properties;
+
 export { topics, subjects, checkId, checkModelName, MQTT_PREFIX, NATS_PREFIX, EDGE_GROUP, CLOUD_GROUP } from './topics.ts';
 export { DEFAULT_FRAME_LIMITS, FRAME_LIMIT_NAMES, MAX_ERROR_MESSAGE_CHARS } from './limits.ts';
 export type { FrameLimits } from './limits.ts';
+export type { NodeRole } from './topics.ts';

@@ -72,7 +72,30 @@ export const topics = {
   tailRequestsShared: (group = CLOUD_GROUP) => `$share/${checkId('group', group)}/${MQTT_PREFIX}/tail/+`,
   /** MQTT tensor transport: cloud -> edge TailReply, QoS 1. */
   tailReplies: (edgeId: string) => `${MQTT_PREFIX}/tail-replies/${checkId('edge', edgeId)}`,
+  /** Node -> anyone, QoS 1, retained: a NodeAnnouncement (schemas/node.proto); `role` is 'edge' or 'cloud'. */
+  announcement: (role: NodeRole, nodeId: string) => `${MQTT_PREFIX}/nodes/${checkRole(role)}/${checkId('node', nodeId)}`,
+  /** What the optimizer subscribes to: every node's announcement. */
+  announcementsAll: () => `${MQTT_PREFIX}/nodes/+/+`,
+  /** The role and node id of an announcement topic, or undefined when the topic is not one. */
+  nodeOfAnnouncement: (topic: string): { role: NodeRole; nodeId: string } | undefined => {
+    const prefix = `${MQTT_PREFIX}/nodes/`;
+    if (!topic.startsWith(prefix)) return undefined;
+    const [role, nodeId, ...rest] = topic.slice(prefix.length).split('/');
+    return rest.length === 0 && (role === 'edge' || role === 'cloud') && ID.test(nodeId ?? '') ? { role, nodeId: nodeId! } : undefined;
+  },
+  /** Edge -> optimizer, QoS 1, retained: the node's NodeStatus (policies applied and refused). */
+  nodeStatus: (nodeId: string) => `${MQTT_PREFIX}/node-status/${checkId('node', nodeId)}`,
+  nodeStatusAll: () => `${MQTT_PREFIX}/node-status/+`,
+  /** Optimizer -> anyone, QoS 1, retained: its OptimizerStatus after every round. */
+  optimizerStatus: (optimizerId: string) => `${MQTT_PREFIX}/optimizer-status/${checkId('optimizer', optimizerId)}`,
 } as const;
+
+export type NodeRole = 'edge' | 'cloud';
+
+function checkRole(role: string): NodeRole {
+  if (role !== 'edge' && role !== 'cloud') throw new DynasplitError(ErrorCodes.BAD_ARGS, `node role must be edge or cloud, got '${role}'`);
+  return role;
+}
 
 export const subjects = {
   /** NATS tensor transport: edge -> cloud TailRequest, request/reply in queue group `cloud`. */

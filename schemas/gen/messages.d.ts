@@ -9,6 +9,1068 @@ export namespace dynasplit {
     namespace v1 {
 
         /**
+         * Properties of a ServedModel.
+         * @deprecated Use dynasplit.v1.ServedModel.$Properties instead.
+         */
+        interface IServedModel extends dynasplit.v1.ServedModel.$Properties {
+        }
+
+        /** One model a node serves and where it can be cut. */
+        class ServedModel {
+
+            /**
+             * Constructs a new ServedModel.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: dynasplit.v1.ServedModel.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** ServedModel name. */
+            name: string;
+
+            /** Cut points the node has parts for: "input", every tensor name, "output". */
+            cuts: string[];
+
+            /**
+             * Creates a new ServedModel instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ServedModel instance
+             */
+            static create(properties: dynasplit.v1.ServedModel.$Shape): dynasplit.v1.ServedModel & dynasplit.v1.ServedModel.$Shape;
+            static create(properties?: dynasplit.v1.ServedModel.$Properties): dynasplit.v1.ServedModel;
+
+            /**
+             * Encodes the specified ServedModel message. Does not implicitly {@link dynasplit.v1.ServedModel.verify|verify} messages.
+             * @param message ServedModel message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: dynasplit.v1.ServedModel.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified ServedModel message, length delimited. Does not implicitly {@link dynasplit.v1.ServedModel.verify|verify} messages.
+             * @param message ServedModel message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: dynasplit.v1.ServedModel.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ServedModel message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {dynasplit.v1.ServedModel & dynasplit.v1.ServedModel.$Shape} ServedModel
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): dynasplit.v1.ServedModel & dynasplit.v1.ServedModel.$Shape;
+
+            /**
+             * Decodes a ServedModel message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {dynasplit.v1.ServedModel & dynasplit.v1.ServedModel.$Shape} ServedModel
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): dynasplit.v1.ServedModel & dynasplit.v1.ServedModel.$Shape;
+
+            /**
+             * Verifies a ServedModel message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a ServedModel message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns ServedModel
+             */
+            static fromObject(object: { [k: string]: any }): dynasplit.v1.ServedModel;
+
+            /**
+             * Creates a plain object from a ServedModel message. Also converts values to other types if specified.
+             * @param message ServedModel
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: dynasplit.v1.ServedModel, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this ServedModel to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for ServedModel
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ServedModel {
+
+            /** Properties of a ServedModel. */
+            interface $Properties {
+
+                /** ServedModel name */
+                name?: (string|null);
+
+                /** Cut points the node has parts for: "input", every tensor name, "output". */
+                cuts?: (string[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ServedModel. */
+            type $Shape = dynasplit.v1.ServedModel.$Properties;
+        }
+
+        /**
+         * Properties of a NodeAnnouncement.
+         * @deprecated Use dynasplit.v1.NodeAnnouncement.$Properties instead.
+         */
+        interface INodeAnnouncement extends dynasplit.v1.NodeAnnouncement.$Properties {
+        }
+
+        /**
+         * A node's description of itself, retained on dynasplit/v1/nodes/ROLE/ID. Replaced by one with
+         * state GONE when the node stops (its clean close, or its MQTT last will when it dies).
+         */
+        class NodeAnnouncement {
+
+            /**
+             * Constructs a new NodeAnnouncement.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: dynasplit.v1.NodeAnnouncement.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** NodeAnnouncement node_id. */
+            node_id: string;
+
+            /** "edge" or "cloud". */
+            role: string;
+
+            /** Edge: the edge class whose policies it follows; cloud: its worker group. */
+            node_class: string;
+
+            /** NodeAnnouncement state. */
+            state: dynasplit.v1.NodeAnnouncement.State;
+
+            /**
+             * The device profile the node runs as (hardware/ DeviceProfile), as JSON: its knobs (frequency
+             * steps, cores, accelerators and their modes, cloud modes), its valid combinations (memory and
+             * accelerator limits) and its speed and power figures. A 'host' node sends its calibrated profile.
+             */
+            profile_json: string;
+
+            /** NodeAnnouncement models. */
+            models: dynasplit.v1.ServedModel.$Properties[];
+
+            /** How the node knows its energy: "measured", "modelled", or "" for not metered. */
+            energy_source: string;
+
+            /** dynasplit's version (package.json). */
+            software_version: string;
+
+            /** NodeAnnouncement announced_at_ms. */
+            announced_at_ms: number;
+
+            /**
+             * Creates a new NodeAnnouncement instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns NodeAnnouncement instance
+             */
+            static create(properties: dynasplit.v1.NodeAnnouncement.$Shape): dynasplit.v1.NodeAnnouncement & dynasplit.v1.NodeAnnouncement.$Shape;
+            static create(properties?: dynasplit.v1.NodeAnnouncement.$Properties): dynasplit.v1.NodeAnnouncement;
+
+            /**
+             * Encodes the specified NodeAnnouncement message. Does not implicitly {@link dynasplit.v1.NodeAnnouncement.verify|verify} messages.
+             * @param message NodeAnnouncement message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: dynasplit.v1.NodeAnnouncement.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified NodeAnnouncement message, length delimited. Does not implicitly {@link dynasplit.v1.NodeAnnouncement.verify|verify} messages.
+             * @param message NodeAnnouncement message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: dynasplit.v1.NodeAnnouncement.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a NodeAnnouncement message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {dynasplit.v1.NodeAnnouncement & dynasplit.v1.NodeAnnouncement.$Shape} NodeAnnouncement
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): dynasplit.v1.NodeAnnouncement & dynasplit.v1.NodeAnnouncement.$Shape;
+
+            /**
+             * Decodes a NodeAnnouncement message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {dynasplit.v1.NodeAnnouncement & dynasplit.v1.NodeAnnouncement.$Shape} NodeAnnouncement
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): dynasplit.v1.NodeAnnouncement & dynasplit.v1.NodeAnnouncement.$Shape;
+
+            /**
+             * Verifies a NodeAnnouncement message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a NodeAnnouncement message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns NodeAnnouncement
+             */
+            static fromObject(object: { [k: string]: any }): dynasplit.v1.NodeAnnouncement;
+
+            /**
+             * Creates a plain object from a NodeAnnouncement message. Also converts values to other types if specified.
+             * @param message NodeAnnouncement
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: dynasplit.v1.NodeAnnouncement, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this NodeAnnouncement to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for NodeAnnouncement
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace NodeAnnouncement {
+
+            /** Properties of a NodeAnnouncement. */
+            interface $Properties {
+
+                /** NodeAnnouncement node_id */
+                node_id?: (string|null);
+
+                /** "edge" or "cloud". */
+                role?: (string|null);
+
+                /** Edge: the edge class whose policies it follows; cloud: its worker group. */
+                node_class?: (string|null);
+
+                /** NodeAnnouncement state */
+                state?: (dynasplit.v1.NodeAnnouncement.State|null);
+
+                /**
+                 * The device profile the node runs as (hardware/ DeviceProfile), as JSON: its knobs (frequency
+                 * steps, cores, accelerators and their modes, cloud modes), its valid combinations (memory and
+                 * accelerator limits) and its speed and power figures. A 'host' node sends its calibrated profile.
+                 */
+                profile_json?: (string|null);
+
+                /** NodeAnnouncement models */
+                models?: (dynasplit.v1.ServedModel.$Properties[]|null);
+
+                /** How the node knows its energy: "measured", "modelled", or "" for not metered. */
+                energy_source?: (string|null);
+
+                /** dynasplit's version (package.json). */
+                software_version?: (string|null);
+
+                /** NodeAnnouncement announced_at_ms */
+                announced_at_ms?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a NodeAnnouncement. */
+            type $Shape = dynasplit.v1.NodeAnnouncement.$Properties;
+
+            /** State enum. */
+            enum State {
+
+                /** UP value */
+                UP = 0,
+
+                /** GONE value */
+                GONE = 1
+            }
+        }
+
+        /**
+         * Properties of a ModelPolicyState.
+         * @deprecated Use dynasplit.v1.ModelPolicyState.$Properties instead.
+         */
+        interface IModelPolicyState extends dynasplit.v1.ModelPolicyState.$Properties {
+        }
+
+        /** How an edge node stands with the policy of one model. */
+        class ModelPolicyState {
+
+            /**
+             * Constructs a new ModelPolicyState.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: dynasplit.v1.ModelPolicyState.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** ModelPolicyState model. */
+            model: string;
+
+            /** Version of the policy in force (0: the built-in default). */
+            applied_version: number;
+
+            /** The last policy refused, when it is newer than the one in force; 0 when none. */
+            refused_version: number;
+
+            /** Why it was refused: DYNASPLIT_ERR_BAD_POLICY and the first entry the node cannot run. */
+            refusal?: (dynasplit.v1.ErrorInfo.$Properties|null);
+
+            /** ModelPolicyState refused_at_ms. */
+            refused_at_ms: number;
+
+            /** Name of the configuration the node cannot run. */
+            refused_configuration: string;
+
+            /**
+             * Creates a new ModelPolicyState instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ModelPolicyState instance
+             */
+            static create(properties: dynasplit.v1.ModelPolicyState.$Shape): dynasplit.v1.ModelPolicyState & dynasplit.v1.ModelPolicyState.$Shape;
+            static create(properties?: dynasplit.v1.ModelPolicyState.$Properties): dynasplit.v1.ModelPolicyState;
+
+            /**
+             * Encodes the specified ModelPolicyState message. Does not implicitly {@link dynasplit.v1.ModelPolicyState.verify|verify} messages.
+             * @param message ModelPolicyState message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: dynasplit.v1.ModelPolicyState.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified ModelPolicyState message, length delimited. Does not implicitly {@link dynasplit.v1.ModelPolicyState.verify|verify} messages.
+             * @param message ModelPolicyState message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: dynasplit.v1.ModelPolicyState.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ModelPolicyState message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {dynasplit.v1.ModelPolicyState & dynasplit.v1.ModelPolicyState.$Shape} ModelPolicyState
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): dynasplit.v1.ModelPolicyState & dynasplit.v1.ModelPolicyState.$Shape;
+
+            /**
+             * Decodes a ModelPolicyState message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {dynasplit.v1.ModelPolicyState & dynasplit.v1.ModelPolicyState.$Shape} ModelPolicyState
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): dynasplit.v1.ModelPolicyState & dynasplit.v1.ModelPolicyState.$Shape;
+
+            /**
+             * Verifies a ModelPolicyState message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a ModelPolicyState message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns ModelPolicyState
+             */
+            static fromObject(object: { [k: string]: any }): dynasplit.v1.ModelPolicyState;
+
+            /**
+             * Creates a plain object from a ModelPolicyState message. Also converts values to other types if specified.
+             * @param message ModelPolicyState
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: dynasplit.v1.ModelPolicyState, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this ModelPolicyState to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for ModelPolicyState
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ModelPolicyState {
+
+            /** Properties of a ModelPolicyState. */
+            interface $Properties {
+
+                /** ModelPolicyState model */
+                model?: (string|null);
+
+                /** Version of the policy in force (0: the built-in default). */
+                applied_version?: (number|null);
+
+                /** The last policy refused, when it is newer than the one in force; 0 when none. */
+                refused_version?: (number|null);
+
+                /** Why it was refused: DYNASPLIT_ERR_BAD_POLICY and the first entry the node cannot run. */
+                refusal?: (dynasplit.v1.ErrorInfo.$Properties|null);
+
+                /** ModelPolicyState refused_at_ms */
+                refused_at_ms?: (number|null);
+
+                /** Name of the configuration the node cannot run. */
+                refused_configuration?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ModelPolicyState. */
+            type $Shape = dynasplit.v1.ModelPolicyState.$Properties;
+        }
+
+        /**
+         * Properties of a NodeStatus.
+         * @deprecated Use dynasplit.v1.NodeStatus.$Properties instead.
+         */
+        interface INodeStatus extends dynasplit.v1.NodeStatus.$Properties {
+        }
+
+        /** An edge node's policy status, retained on dynasplit/v1/node-status/ID. */
+        class NodeStatus {
+
+            /**
+             * Constructs a new NodeStatus.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: dynasplit.v1.NodeStatus.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** NodeStatus node_id. */
+            node_id: string;
+
+            /** NodeStatus node_class. */
+            node_class: string;
+
+            /** NodeStatus policies. */
+            policies: dynasplit.v1.ModelPolicyState.$Properties[];
+
+            /** Policies refused since the node started. */
+            refusals: number;
+
+            /** NodeStatus updated_at_ms. */
+            updated_at_ms: number;
+
+            /**
+             * Creates a new NodeStatus instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns NodeStatus instance
+             */
+            static create(properties: dynasplit.v1.NodeStatus.$Shape): dynasplit.v1.NodeStatus & dynasplit.v1.NodeStatus.$Shape;
+            static create(properties?: dynasplit.v1.NodeStatus.$Properties): dynasplit.v1.NodeStatus;
+
+            /**
+             * Encodes the specified NodeStatus message. Does not implicitly {@link dynasplit.v1.NodeStatus.verify|verify} messages.
+             * @param message NodeStatus message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: dynasplit.v1.NodeStatus.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified NodeStatus message, length delimited. Does not implicitly {@link dynasplit.v1.NodeStatus.verify|verify} messages.
+             * @param message NodeStatus message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: dynasplit.v1.NodeStatus.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a NodeStatus message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {dynasplit.v1.NodeStatus & dynasplit.v1.NodeStatus.$Shape} NodeStatus
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): dynasplit.v1.NodeStatus & dynasplit.v1.NodeStatus.$Shape;
+
+            /**
+             * Decodes a NodeStatus message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {dynasplit.v1.NodeStatus & dynasplit.v1.NodeStatus.$Shape} NodeStatus
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): dynasplit.v1.NodeStatus & dynasplit.v1.NodeStatus.$Shape;
+
+            /**
+             * Verifies a NodeStatus message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a NodeStatus message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns NodeStatus
+             */
+            static fromObject(object: { [k: string]: any }): dynasplit.v1.NodeStatus;
+
+            /**
+             * Creates a plain object from a NodeStatus message. Also converts values to other types if specified.
+             * @param message NodeStatus
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: dynasplit.v1.NodeStatus, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this NodeStatus to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for NodeStatus
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace NodeStatus {
+
+            /** Properties of a NodeStatus. */
+            interface $Properties {
+
+                /** NodeStatus node_id */
+                node_id?: (string|null);
+
+                /** NodeStatus node_class */
+                node_class?: (string|null);
+
+                /** NodeStatus policies */
+                policies?: (dynasplit.v1.ModelPolicyState.$Properties[]|null);
+
+                /** Policies refused since the node started. */
+                refusals?: (number|null);
+
+                /** NodeStatus updated_at_ms */
+                updated_at_ms?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a NodeStatus. */
+            type $Shape = dynasplit.v1.NodeStatus.$Properties;
+        }
+
+        /**
+         * Properties of an OptimizedClass.
+         * @deprecated Use dynasplit.v1.OptimizedClass.$Properties instead.
+         */
+        interface IOptimizedClass extends dynasplit.v1.OptimizedClass.$Properties {
+        }
+
+        /** What the optimizer knows of one (model, edge class). */
+        class OptimizedClass {
+
+            /**
+             * Constructs a new OptimizedClass.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: dynasplit.v1.OptimizedClass.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** OptimizedClass model. */
+            model: string;
+
+            /** OptimizedClass edge_class. */
+            edge_class: string;
+
+            /** Where the class's profile came from: "announced" or "override" (--edge). */
+            profile_source: string;
+
+            /** Nodes of the class that announced themselves. */
+            nodes: number;
+
+            /** OptimizedClass space_size. */
+            space_size: number;
+
+            /** OptimizedClass front_size. */
+            front_size: number;
+
+            /** Configurations left out of the front because their requests recently failed or fell back. */
+            failing: string[];
+
+            /** OptimizedClass published_version. */
+            published_version: number;
+
+            /** OptimizedClass published_at_ms. */
+            published_at_ms: number;
+
+            /**
+             * Creates a new OptimizedClass instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns OptimizedClass instance
+             */
+            static create(properties: dynasplit.v1.OptimizedClass.$Shape): dynasplit.v1.OptimizedClass & dynasplit.v1.OptimizedClass.$Shape;
+            static create(properties?: dynasplit.v1.OptimizedClass.$Properties): dynasplit.v1.OptimizedClass;
+
+            /**
+             * Encodes the specified OptimizedClass message. Does not implicitly {@link dynasplit.v1.OptimizedClass.verify|verify} messages.
+             * @param message OptimizedClass message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: dynasplit.v1.OptimizedClass.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified OptimizedClass message, length delimited. Does not implicitly {@link dynasplit.v1.OptimizedClass.verify|verify} messages.
+             * @param message OptimizedClass message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: dynasplit.v1.OptimizedClass.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an OptimizedClass message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {dynasplit.v1.OptimizedClass & dynasplit.v1.OptimizedClass.$Shape} OptimizedClass
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): dynasplit.v1.OptimizedClass & dynasplit.v1.OptimizedClass.$Shape;
+
+            /**
+             * Decodes an OptimizedClass message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {dynasplit.v1.OptimizedClass & dynasplit.v1.OptimizedClass.$Shape} OptimizedClass
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): dynasplit.v1.OptimizedClass & dynasplit.v1.OptimizedClass.$Shape;
+
+            /**
+             * Verifies an OptimizedClass message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates an OptimizedClass message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns OptimizedClass
+             */
+            static fromObject(object: { [k: string]: any }): dynasplit.v1.OptimizedClass;
+
+            /**
+             * Creates a plain object from an OptimizedClass message. Also converts values to other types if specified.
+             * @param message OptimizedClass
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: dynasplit.v1.OptimizedClass, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this OptimizedClass to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for OptimizedClass
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace OptimizedClass {
+
+            /** Properties of an OptimizedClass. */
+            interface $Properties {
+
+                /** OptimizedClass model */
+                model?: (string|null);
+
+                /** OptimizedClass edge_class */
+                edge_class?: (string|null);
+
+                /** Where the class's profile came from: "announced" or "override" (--edge). */
+                profile_source?: (string|null);
+
+                /** Nodes of the class that announced themselves. */
+                nodes?: (number|null);
+
+                /** OptimizedClass space_size */
+                space_size?: (number|null);
+
+                /** OptimizedClass front_size */
+                front_size?: (number|null);
+
+                /** Configurations left out of the front because their requests recently failed or fell back. */
+                failing?: (string[]|null);
+
+                /** OptimizedClass published_version */
+                published_version?: (number|null);
+
+                /** OptimizedClass published_at_ms */
+                published_at_ms?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an OptimizedClass. */
+            type $Shape = dynasplit.v1.OptimizedClass.$Properties;
+        }
+
+        /**
+         * Properties of a NodeRefusal.
+         * @deprecated Use dynasplit.v1.NodeRefusal.$Properties instead.
+         */
+        interface INodeRefusal extends dynasplit.v1.NodeRefusal.$Properties {
+        }
+
+        /** A refusal an edge node reported (its NodeStatus), as the optimizer saw it. */
+        class NodeRefusal {
+
+            /**
+             * Constructs a new NodeRefusal.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: dynasplit.v1.NodeRefusal.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** NodeRefusal node_id. */
+            node_id: string;
+
+            /** NodeRefusal model. */
+            model: string;
+
+            /** NodeRefusal version. */
+            version: number;
+
+            /** NodeRefusal configuration. */
+            configuration: string;
+
+            /** NodeRefusal reason. */
+            reason: string;
+
+            /**
+             * Creates a new NodeRefusal instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns NodeRefusal instance
+             */
+            static create(properties: dynasplit.v1.NodeRefusal.$Shape): dynasplit.v1.NodeRefusal & dynasplit.v1.NodeRefusal.$Shape;
+            static create(properties?: dynasplit.v1.NodeRefusal.$Properties): dynasplit.v1.NodeRefusal;
+
+            /**
+             * Encodes the specified NodeRefusal message. Does not implicitly {@link dynasplit.v1.NodeRefusal.verify|verify} messages.
+             * @param message NodeRefusal message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: dynasplit.v1.NodeRefusal.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified NodeRefusal message, length delimited. Does not implicitly {@link dynasplit.v1.NodeRefusal.verify|verify} messages.
+             * @param message NodeRefusal message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: dynasplit.v1.NodeRefusal.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a NodeRefusal message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {dynasplit.v1.NodeRefusal & dynasplit.v1.NodeRefusal.$Shape} NodeRefusal
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): dynasplit.v1.NodeRefusal & dynasplit.v1.NodeRefusal.$Shape;
+
+            /**
+             * Decodes a NodeRefusal message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {dynasplit.v1.NodeRefusal & dynasplit.v1.NodeRefusal.$Shape} NodeRefusal
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): dynasplit.v1.NodeRefusal & dynasplit.v1.NodeRefusal.$Shape;
+
+            /**
+             * Verifies a NodeRefusal message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a NodeRefusal message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns NodeRefusal
+             */
+            static fromObject(object: { [k: string]: any }): dynasplit.v1.NodeRefusal;
+
+            /**
+             * Creates a plain object from a NodeRefusal message. Also converts values to other types if specified.
+             * @param message NodeRefusal
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: dynasplit.v1.NodeRefusal, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this NodeRefusal to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for NodeRefusal
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace NodeRefusal {
+
+            /** Properties of a NodeRefusal. */
+            interface $Properties {
+
+                /** NodeRefusal node_id */
+                node_id?: (string|null);
+
+                /** NodeRefusal model */
+                model?: (string|null);
+
+                /** NodeRefusal version */
+                version?: (number|null);
+
+                /** NodeRefusal configuration */
+                configuration?: (string|null);
+
+                /** NodeRefusal reason */
+                reason?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a NodeRefusal. */
+            type $Shape = dynasplit.v1.NodeRefusal.$Properties;
+        }
+
+        /**
+         * Properties of an OptimizerStatus.
+         * @deprecated Use dynasplit.v1.OptimizerStatus.$Properties instead.
+         */
+        interface IOptimizerStatus extends dynasplit.v1.OptimizerStatus.$Properties {
+        }
+
+        /** The live optimizer's status, retained on dynasplit/v1/optimizer-status/ID after every round. */
+        class OptimizerStatus {
+
+            /**
+             * Constructs a new OptimizerStatus.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: dynasplit.v1.OptimizerStatus.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** OptimizerStatus optimizer_id. */
+            optimizer_id: string;
+
+            /** OptimizerStatus round. */
+            round: number;
+
+            /** OptimizerStatus classes. */
+            classes: dynasplit.v1.OptimizedClass.$Properties[];
+
+            /** OptimizerStatus refusals. */
+            refusals: dynasplit.v1.NodeRefusal.$Properties[];
+
+            /**
+             * Edge classes (and "cloud" for the workers) whose nodes announced different knobs or cuts: the
+             * optimizer plans for what all of them can run, and reports them here.
+             */
+            disagreeing: string[];
+
+            /** Why nothing is optimized yet (no announcement and no override), or "" when running. */
+            waiting: string;
+
+            /** OptimizerStatus updated_at_ms. */
+            updated_at_ms: number;
+
+            /**
+             * Creates a new OptimizerStatus instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns OptimizerStatus instance
+             */
+            static create(properties: dynasplit.v1.OptimizerStatus.$Shape): dynasplit.v1.OptimizerStatus & dynasplit.v1.OptimizerStatus.$Shape;
+            static create(properties?: dynasplit.v1.OptimizerStatus.$Properties): dynasplit.v1.OptimizerStatus;
+
+            /**
+             * Encodes the specified OptimizerStatus message. Does not implicitly {@link dynasplit.v1.OptimizerStatus.verify|verify} messages.
+             * @param message OptimizerStatus message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: dynasplit.v1.OptimizerStatus.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified OptimizerStatus message, length delimited. Does not implicitly {@link dynasplit.v1.OptimizerStatus.verify|verify} messages.
+             * @param message OptimizerStatus message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: dynasplit.v1.OptimizerStatus.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an OptimizerStatus message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {dynasplit.v1.OptimizerStatus & dynasplit.v1.OptimizerStatus.$Shape} OptimizerStatus
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): dynasplit.v1.OptimizerStatus & dynasplit.v1.OptimizerStatus.$Shape;
+
+            /**
+             * Decodes an OptimizerStatus message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {dynasplit.v1.OptimizerStatus & dynasplit.v1.OptimizerStatus.$Shape} OptimizerStatus
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): dynasplit.v1.OptimizerStatus & dynasplit.v1.OptimizerStatus.$Shape;
+
+            /**
+             * Verifies an OptimizerStatus message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates an OptimizerStatus message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns OptimizerStatus
+             */
+            static fromObject(object: { [k: string]: any }): dynasplit.v1.OptimizerStatus;
+
+            /**
+             * Creates a plain object from an OptimizerStatus message. Also converts values to other types if specified.
+             * @param message OptimizerStatus
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: dynasplit.v1.OptimizerStatus, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this OptimizerStatus to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for OptimizerStatus
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace OptimizerStatus {
+
+            /** Properties of an OptimizerStatus. */
+            interface $Properties {
+
+                /** OptimizerStatus optimizer_id */
+                optimizer_id?: (string|null);
+
+                /** OptimizerStatus round */
+                round?: (number|null);
+
+                /** OptimizerStatus classes */
+                classes?: (dynasplit.v1.OptimizedClass.$Properties[]|null);
+
+                /** OptimizerStatus refusals */
+                refusals?: (dynasplit.v1.NodeRefusal.$Properties[]|null);
+
+                /**
+                 * Edge classes (and "cloud" for the workers) whose nodes announced different knobs or cuts: the
+                 * optimizer plans for what all of them can run, and reports them here.
+                 */
+                disagreeing?: (string[]|null);
+
+                /** Why nothing is optimized yet (no announcement and no override), or "" when running. */
+                waiting?: (string|null);
+
+                /** OptimizerStatus updated_at_ms */
+                updated_at_ms?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an OptimizerStatus. */
+            type $Shape = dynasplit.v1.OptimizerStatus.$Properties;
+        }
+
+        /**
          * Properties of a Frame.
          * @deprecated Use dynasplit.v1.Frame.$Properties instead.
          */

@@ -4,7 +4,7 @@ import $protobuf from "protobufjs/minimal.js";
 
 // Common aliases
 const $Reader = $protobuf.Reader, $Writer = $protobuf.Writer, $util = $protobuf.util;
-const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $String = $util.global.String, $Number = $util.global.Number, $isFinite = $util.global.isFinite, $Array = $util.global.Array, $Boolean = $util.global.Boolean;
+const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $Array = $util.global.Array, $TypeError = $util.global.TypeError, $String = $util.global.String, $Number = $util.global.Number, $isFinite = $util.global.isFinite, $Boolean = $util.global.Boolean;
 
 // Exported root namespace
 const $root = $protobuf.roots["dynasplit"] || ($protobuf.roots["dynasplit"] = {});
@@ -26,6 +26,3124 @@ export const dynasplit = $root.dynasplit = (() => {
          * @namespace
          */
         const v1 = {};
+
+        v1.ServedModel = (function() {
+
+            /**
+             * Properties of a ServedModel.
+             * @typedef {Object} dynasplit.v1.ServedModel.$Properties
+             * @property {string|null} [name] ServedModel name
+             * @property {Array.<string>|null} [cuts] Cut points the node has parts for: "input", every tensor name, "output".
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ServedModel.
+             * @memberof dynasplit.v1
+             * @interface IServedModel
+             * @augments dynasplit.v1.ServedModel.$Properties
+             * @deprecated Use dynasplit.v1.ServedModel.$Properties instead.
+             */
+
+            /**
+             * Shape of a ServedModel.
+             * @typedef {dynasplit.v1.ServedModel.$Properties} dynasplit.v1.ServedModel.$Shape
+             */
+
+            /**
+             * Constructs a new ServedModel.
+             * @memberof dynasplit.v1
+             * @classdesc One model a node serves and where it can be cut.
+             * @constructor
+             * @param {dynasplit.v1.ServedModel.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ServedModel = function (properties) {
+                this.cuts = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ServedModel name.
+             * @member {string} name
+             * @memberof dynasplit.v1.ServedModel
+             * @instance
+             */
+            ServedModel.prototype.name = "";
+
+            /**
+             * Cut points the node has parts for: "input", every tensor name, "output".
+             * @member {Array.<string>} cuts
+             * @memberof dynasplit.v1.ServedModel
+             * @instance
+             */
+            ServedModel.prototype.cuts = $util.emptyArray;
+
+            /**
+             * Creates a new ServedModel instance using the specified properties.
+             * @function create
+             * @memberof dynasplit.v1.ServedModel
+             * @static
+             * @param {dynasplit.v1.ServedModel.$Properties=} [properties] Properties to set
+             * @returns {dynasplit.v1.ServedModel} ServedModel instance
+             * @type {{
+             *   (properties: dynasplit.v1.ServedModel.$Shape): dynasplit.v1.ServedModel & dynasplit.v1.ServedModel.$Shape;
+             *   (properties?: dynasplit.v1.ServedModel.$Properties): dynasplit.v1.ServedModel;
+             * }}
+             */
+            ServedModel.create = function(properties) {
+                return new ServedModel(properties);
+            };
+
+            /**
+             * Encodes the specified ServedModel message. Does not implicitly {@link dynasplit.v1.ServedModel.verify|verify} messages.
+             * @function encode
+             * @memberof dynasplit.v1.ServedModel
+             * @static
+             * @param {dynasplit.v1.ServedModel.$Properties} message ServedModel message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ServedModel.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.name);
+                if (message.cuts != null && message.cuts.length)
+                    for (let i = 0; i < message.cuts.length; ++i)
+                        writer.uint32(/* id 2, wireType 2 =*/18).string(message.cuts[i]);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Encodes the specified ServedModel message, length delimited. Does not implicitly {@link dynasplit.v1.ServedModel.verify|verify} messages.
+             * @function encodeDelimited
+             * @memberof dynasplit.v1.ServedModel
+             * @static
+             * @param {dynasplit.v1.ServedModel.$Properties} message ServedModel message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ServedModel.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            /**
+             * Decodes a ServedModel message from the specified reader or buffer.
+             * @function decode
+             * @memberof dynasplit.v1.ServedModel
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {dynasplit.v1.ServedModel & dynasplit.v1.ServedModel.$Shape} ServedModel
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ServedModel.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.dynasplit.v1.ServedModel();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.name = value;
+                            else
+                                delete message.name;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.cuts && message.cuts.length))
+                                message.cuts = [];
+                            message.cuts.push(reader.stringVerify());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Decodes a ServedModel message from the specified reader or buffer, length delimited.
+             * @function decodeDelimited
+             * @memberof dynasplit.v1.ServedModel
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @returns {dynasplit.v1.ServedModel & dynasplit.v1.ServedModel.$Shape} ServedModel
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ServedModel.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            /**
+             * Verifies a ServedModel message.
+             * @function verify
+             * @memberof dynasplit.v1.ServedModel
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            ServedModel.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                    if (!$util.isString(message.name))
+                        return "name: string expected";
+                if (message.cuts != null && $Object.hasOwnProperty.call(message, "cuts")) {
+                    if (!$Array.isArray(message.cuts))
+                        return "cuts: array expected";
+                    for (let i = 0; i < message.cuts.length; ++i)
+                        if (!$util.isString(message.cuts[i]))
+                            return "cuts: string[] expected";
+                }
+                return null;
+            };
+
+            /**
+             * Creates a ServedModel message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof dynasplit.v1.ServedModel
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {dynasplit.v1.ServedModel} ServedModel
+             */
+            ServedModel.fromObject = function (object, _depth) {
+                if (object instanceof $root.dynasplit.v1.ServedModel)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".dynasplit.v1.ServedModel: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.dynasplit.v1.ServedModel();
+                if (object.name != null)
+                    if (typeof object.name !== "string" || object.name.length)
+                        message.name = $String(object.name);
+                if (object.cuts) {
+                    if (!$Array.isArray(object.cuts))
+                        throw $TypeError(".dynasplit.v1.ServedModel.cuts: array expected");
+                    message.cuts = $Array(object.cuts.length);
+                    for (let i = 0; i < object.cuts.length; ++i)
+                        message.cuts[i] = $String(object.cuts[i]);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ServedModel message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof dynasplit.v1.ServedModel
+             * @static
+             * @param {dynasplit.v1.ServedModel} message ServedModel
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ServedModel.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.cuts = [];
+                if (options.defaults)
+                    object.name = "";
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                    object.name = message.name;
+                if (message.cuts && message.cuts.length) {
+                    object.cuts = $Array(message.cuts.length);
+                    for (let j = 0; j < message.cuts.length; ++j)
+                        object.cuts[j] = message.cuts[j];
+                }
+                return object;
+            };
+
+            /**
+             * Converts this ServedModel to JSON.
+             * @function toJSON
+             * @memberof dynasplit.v1.ServedModel
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ServedModel.prototype.toJSON = function() {
+                return ServedModel.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ServedModel
+             * @function getTypeUrl
+             * @memberof dynasplit.v1.ServedModel
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ServedModel.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/dynasplit.v1.ServedModel";
+            };
+
+            return ServedModel;
+        })();
+
+        v1.NodeAnnouncement = (function() {
+
+            /**
+             * Properties of a NodeAnnouncement.
+             * @typedef {Object} dynasplit.v1.NodeAnnouncement.$Properties
+             * @property {string|null} [node_id] NodeAnnouncement node_id
+             * @property {string|null} [role] "edge" or "cloud".
+             * @property {string|null} [node_class] Edge: the edge class whose policies it follows; cloud: its worker group.
+             * @property {dynasplit.v1.NodeAnnouncement.State|null} [state] NodeAnnouncement state
+             * @property {string|null} [profile_json] The device profile the node runs as (hardware/ DeviceProfile), as JSON: its knobs (frequency
+             * steps, cores, accelerators and their modes, cloud modes), its valid combinations (memory and
+             * accelerator limits) and its speed and power figures. A 'host' node sends its calibrated profile.
+             * @property {Array.<dynasplit.v1.ServedModel.$Properties>|null} [models] NodeAnnouncement models
+             * @property {string|null} [energy_source] How the node knows its energy: "measured", "modelled", or "" for not metered.
+             * @property {string|null} [software_version] dynasplit's version (package.json).
+             * @property {number|null} [announced_at_ms] NodeAnnouncement announced_at_ms
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a NodeAnnouncement.
+             * @memberof dynasplit.v1
+             * @interface INodeAnnouncement
+             * @augments dynasplit.v1.NodeAnnouncement.$Properties
+             * @deprecated Use dynasplit.v1.NodeAnnouncement.$Properties instead.
+             */
+
+            /**
+             * Shape of a NodeAnnouncement.
+             * @typedef {dynasplit.v1.NodeAnnouncement.$Properties} dynasplit.v1.NodeAnnouncement.$Shape
+             */
+
+            /**
+             * Constructs a new NodeAnnouncement.
+             * @memberof dynasplit.v1
+             * @classdesc A node's description of itself, retained on dynasplit/v1/nodes/ROLE/ID. Replaced by one with
+             * state GONE when the node stops (its clean close, or its MQTT last will when it dies).
+             * @constructor
+             * @param {dynasplit.v1.NodeAnnouncement.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const NodeAnnouncement = function (properties) {
+                this.models = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * NodeAnnouncement node_id.
+             * @member {string} node_id
+             * @memberof dynasplit.v1.NodeAnnouncement
+             * @instance
+             */
+            NodeAnnouncement.prototype.node_id = "";
+
+            /**
+             * "edge" or "cloud".
+             * @member {string} role
+             * @memberof dynasplit.v1.NodeAnnouncement
+             * @instance
+             */
+            NodeAnnouncement.prototype.role = "";
+
+            /**
+             * Edge: the edge class whose policies it follows; cloud: its worker group.
+             * @member {string} node_class
+             * @memberof dynasplit.v1.NodeAnnouncement
+             * @instance
+             */
+            NodeAnnouncement.prototype.node_class = "";
+
+            /**
+             * NodeAnnouncement state.
+             * @member {dynasplit.v1.NodeAnnouncement.State} state
+             * @memberof dynasplit.v1.NodeAnnouncement
+             * @instance
+             */
+            NodeAnnouncement.prototype.state = 0;
+
+            /**
+             * The device profile the node runs as (hardware/ DeviceProfile), as JSON: its knobs (frequency
+             * steps, cores, accelerators and their modes, cloud modes), its valid combinations (memory and
+             * accelerator limits) and its speed and power figures. A 'host' node sends its calibrated profile.
+             * @member {string} profile_json
+             * @memberof dynasplit.v1.NodeAnnouncement
+             * @instance
+             */
+            NodeAnnouncement.prototype.profile_json = "";
+
+            /**
+             * NodeAnnouncement models.
+             * @member {Array.<dynasplit.v1.ServedModel.$Properties>} models
+             * @memberof dynasplit.v1.NodeAnnouncement
+             * @instance
+             */
+            NodeAnnouncement.prototype.models = $util.emptyArray;
+
+            /**
+             * How the node knows its energy: "measured", "modelled", or "" for not metered.
+             * @member {string} energy_source
+             * @memberof dynasplit.v1.NodeAnnouncement
+             * @instance
+             */
+            NodeAnnouncement.prototype.energy_source = "";
+
+            /**
+             * dynasplit's version (package.json).
+             * @member {string} software_version
+             * @memberof dynasplit.v1.NodeAnnouncement
+             * @instance
+             */
+            NodeAnnouncement.prototype.software_version = "";
+
+            /**
+             * NodeAnnouncement announced_at_ms.
+             * @member {number} announced_at_ms
+             * @memberof dynasplit.v1.NodeAnnouncement
+             * @instance
+             */
+            NodeAnnouncement.prototype.announced_at_ms = 0;
+
+            /**
+             * Creates a new NodeAnnouncement instance using the specified properties.
+             * @function create
+             * @memberof dynasplit.v1.NodeAnnouncement
+             * @static
+             * @param {dynasplit.v1.NodeAnnouncement.$Properties=} [properties] Properties to set
+             * @returns {dynasplit.v1.NodeAnnouncement} NodeAnnouncement instance
+             * @type {{
+             *   (properties: dynasplit.v1.NodeAnnouncement.$Shape): dynasplit.v1.NodeAnnouncement & dynasplit.v1.NodeAnnouncement.$Shape;
+             *   (properties?: dynasplit.v1.NodeAnnouncement.$Properties): dynasplit.v1.NodeAnnouncement;
+             * }}
+             */
+            NodeAnnouncement.create = function(properties) {
+                return new NodeAnnouncement(properties);
+            };
+
+            /**
+             * Encodes the specified NodeAnnouncement message. Does not implicitly {@link dynasplit.v1.NodeAnnouncement.verify|verify} messages.
+             * @function encode
+             * @memberof dynasplit.v1.NodeAnnouncement
+             * @static
+             * @param {dynasplit.v1.NodeAnnouncement.$Properties} message NodeAnnouncement message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            NodeAnnouncement.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.node_id != null && $Object.hasOwnProperty.call(message, "node_id") && message.node_id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.node_id);
+                if (message.role != null && $Object.hasOwnProperty.call(message, "role") && message.role !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.role);
+                if (message.node_class != null && $Object.hasOwnProperty.call(message, "node_class") && message.node_class !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.node_class);
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state") && message.state !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).int32(message.state);
+                if (message.profile_json != null && $Object.hasOwnProperty.call(message, "profile_json") && message.profile_json !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.profile_json);
+                if (message.models != null && message.models.length)
+                    for (let i = 0; i < message.models.length; ++i)
+                        $root.dynasplit.v1.ServedModel.encode(message.models[i], writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
+                if (message.energy_source != null && $Object.hasOwnProperty.call(message, "energy_source") && message.energy_source !== "")
+                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.energy_source);
+                if (message.software_version != null && $Object.hasOwnProperty.call(message, "software_version") && message.software_version !== "")
+                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.software_version);
+                if (message.announced_at_ms != null && $Object.hasOwnProperty.call(message, "announced_at_ms") && !$Object.is(message.announced_at_ms, 0))
+                    writer.uint32(/* id 9, wireType 1 =*/73).double(message.announced_at_ms);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Encodes the specified NodeAnnouncement message, length delimited. Does not implicitly {@link dynasplit.v1.NodeAnnouncement.verify|verify} messages.
+             * @function encodeDelimited
+             * @memberof dynasplit.v1.NodeAnnouncement
+             * @static
+             * @param {dynasplit.v1.NodeAnnouncement.$Properties} message NodeAnnouncement message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            NodeAnnouncement.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            /**
+             * Decodes a NodeAnnouncement message from the specified reader or buffer.
+             * @function decode
+             * @memberof dynasplit.v1.NodeAnnouncement
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {dynasplit.v1.NodeAnnouncement & dynasplit.v1.NodeAnnouncement.$Shape} NodeAnnouncement
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            NodeAnnouncement.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.dynasplit.v1.NodeAnnouncement();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.node_id = value;
+                            else
+                                delete message.node_id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.role = value;
+                            else
+                                delete message.role;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.node_class = value;
+                            else
+                                delete message.node_class;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.state = value;
+                            else
+                                delete message.state;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.profile_json = value;
+                            else
+                                delete message.profile_json;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.models && message.models.length))
+                                message.models = [];
+                            message.models.push($root.dynasplit.v1.ServedModel.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.energy_source = value;
+                            else
+                                delete message.energy_source;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.software_version = value;
+                            else
+                                delete message.software_version;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.announced_at_ms = value;
+                            else
+                                delete message.announced_at_ms;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Decodes a NodeAnnouncement message from the specified reader or buffer, length delimited.
+             * @function decodeDelimited
+             * @memberof dynasplit.v1.NodeAnnouncement
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @returns {dynasplit.v1.NodeAnnouncement & dynasplit.v1.NodeAnnouncement.$Shape} NodeAnnouncement
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            NodeAnnouncement.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            /**
+             * Verifies a NodeAnnouncement message.
+             * @function verify
+             * @memberof dynasplit.v1.NodeAnnouncement
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            NodeAnnouncement.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.node_id != null && $Object.hasOwnProperty.call(message, "node_id"))
+                    if (!$util.isString(message.node_id))
+                        return "node_id: string expected";
+                if (message.role != null && $Object.hasOwnProperty.call(message, "role"))
+                    if (!$util.isString(message.role))
+                        return "role: string expected";
+                if (message.node_class != null && $Object.hasOwnProperty.call(message, "node_class"))
+                    if (!$util.isString(message.node_class))
+                        return "node_class: string expected";
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state"))
+                    if (typeof message.state !== "number" || (message.state | 0) !== message.state)
+                        return "state: enum value expected";
+                if (message.profile_json != null && $Object.hasOwnProperty.call(message, "profile_json"))
+                    if (!$util.isString(message.profile_json))
+                        return "profile_json: string expected";
+                if (message.models != null && $Object.hasOwnProperty.call(message, "models")) {
+                    if (!$Array.isArray(message.models))
+                        return "models: array expected";
+                    for (let i = 0; i < message.models.length; ++i) {
+                        let error = $root.dynasplit.v1.ServedModel.verify(message.models[i], _depth + 1);
+                        if (error)
+                            return "models." + error;
+                    }
+                }
+                if (message.energy_source != null && $Object.hasOwnProperty.call(message, "energy_source"))
+                    if (!$util.isString(message.energy_source))
+                        return "energy_source: string expected";
+                if (message.software_version != null && $Object.hasOwnProperty.call(message, "software_version"))
+                    if (!$util.isString(message.software_version))
+                        return "software_version: string expected";
+                if (message.announced_at_ms != null && $Object.hasOwnProperty.call(message, "announced_at_ms"))
+                    if (typeof message.announced_at_ms !== "number")
+                        return "announced_at_ms: number expected";
+                return null;
+            };
+
+            /**
+             * Creates a NodeAnnouncement message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof dynasplit.v1.NodeAnnouncement
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {dynasplit.v1.NodeAnnouncement} NodeAnnouncement
+             */
+            NodeAnnouncement.fromObject = function (object, _depth) {
+                if (object instanceof $root.dynasplit.v1.NodeAnnouncement)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".dynasplit.v1.NodeAnnouncement: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.dynasplit.v1.NodeAnnouncement();
+                if (object.node_id != null)
+                    if (typeof object.node_id !== "string" || object.node_id.length)
+                        message.node_id = $String(object.node_id);
+                if (object.role != null)
+                    if (typeof object.role !== "string" || object.role.length)
+                        message.role = $String(object.role);
+                if (object.node_class != null)
+                    if (typeof object.node_class !== "string" || object.node_class.length)
+                        message.node_class = $String(object.node_class);
+                if (object.state !== 0 && (typeof object.state !== "string" || $root.dynasplit.v1.NodeAnnouncement.State[object.state] !== 0))
+                    switch (object.state) {
+                    case "UP":
+                    case 0:
+                        message.state = 0;
+                        break;
+                    case "GONE":
+                    case 1:
+                        message.state = 1;
+                        break;
+                    default:
+                        if (typeof object.state === "number" && (object.state | 0) === object.state)
+                            message.state = object.state;
+                    }
+                if (object.profile_json != null)
+                    if (typeof object.profile_json !== "string" || object.profile_json.length)
+                        message.profile_json = $String(object.profile_json);
+                if (object.models) {
+                    if (!$Array.isArray(object.models))
+                        throw $TypeError(".dynasplit.v1.NodeAnnouncement.models: array expected");
+                    message.models = $Array(object.models.length);
+                    for (let i = 0; i < object.models.length; ++i) {
+                        if (!$util.isObject(object.models[i]))
+                            throw $TypeError(".dynasplit.v1.NodeAnnouncement.models: object expected");
+                        message.models[i] = $root.dynasplit.v1.ServedModel.fromObject(object.models[i], _depth + 1);
+                    }
+                }
+                if (object.energy_source != null)
+                    if (typeof object.energy_source !== "string" || object.energy_source.length)
+                        message.energy_source = $String(object.energy_source);
+                if (object.software_version != null)
+                    if (typeof object.software_version !== "string" || object.software_version.length)
+                        message.software_version = $String(object.software_version);
+                if (object.announced_at_ms != null)
+                    if (!$Object.is($Number(object.announced_at_ms), 0))
+                        message.announced_at_ms = $Number(object.announced_at_ms);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a NodeAnnouncement message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof dynasplit.v1.NodeAnnouncement
+             * @static
+             * @param {dynasplit.v1.NodeAnnouncement} message NodeAnnouncement
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            NodeAnnouncement.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.models = [];
+                if (options.defaults) {
+                    object.node_id = "";
+                    object.role = "";
+                    object.node_class = "";
+                    object.state = options.enums === $String ? "UP" : 0;
+                    object.profile_json = "";
+                    object.energy_source = "";
+                    object.software_version = "";
+                    object.announced_at_ms = 0;
+                }
+                if (message.node_id != null && $Object.hasOwnProperty.call(message, "node_id"))
+                    object.node_id = message.node_id;
+                if (message.role != null && $Object.hasOwnProperty.call(message, "role"))
+                    object.role = message.role;
+                if (message.node_class != null && $Object.hasOwnProperty.call(message, "node_class"))
+                    object.node_class = message.node_class;
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state"))
+                    object.state = options.enums === $String ? $root.dynasplit.v1.NodeAnnouncement.State[message.state] === $undefined ? message.state : $root.dynasplit.v1.NodeAnnouncement.State[message.state] : message.state;
+                if (message.profile_json != null && $Object.hasOwnProperty.call(message, "profile_json"))
+                    object.profile_json = message.profile_json;
+                if (message.models && message.models.length) {
+                    object.models = $Array(message.models.length);
+                    for (let j = 0; j < message.models.length; ++j)
+                        object.models[j] = $root.dynasplit.v1.ServedModel.toObject(message.models[j], options, _depth + 1);
+                }
+                if (message.energy_source != null && $Object.hasOwnProperty.call(message, "energy_source"))
+                    object.energy_source = message.energy_source;
+                if (message.software_version != null && $Object.hasOwnProperty.call(message, "software_version"))
+                    object.software_version = message.software_version;
+                if (message.announced_at_ms != null && $Object.hasOwnProperty.call(message, "announced_at_ms"))
+                    object.announced_at_ms = options.json && !$isFinite(message.announced_at_ms) ? $String(message.announced_at_ms) : message.announced_at_ms;
+                return object;
+            };
+
+            /**
+             * Converts this NodeAnnouncement to JSON.
+             * @function toJSON
+             * @memberof dynasplit.v1.NodeAnnouncement
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            NodeAnnouncement.prototype.toJSON = function() {
+                return NodeAnnouncement.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for NodeAnnouncement
+             * @function getTypeUrl
+             * @memberof dynasplit.v1.NodeAnnouncement
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            NodeAnnouncement.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/dynasplit.v1.NodeAnnouncement";
+            };
+
+            /**
+             * State enum.
+             * @name dynasplit.v1.NodeAnnouncement.State
+             * @enum {number}
+             * @property {number} UP=0 UP value
+             * @property {number} GONE=1 GONE value
+             */
+            NodeAnnouncement.State = (function() {
+                const valuesById = $Object.create(null), values = $Object.create(valuesById);
+                values[valuesById[0] = "UP"] = 0;
+                values[valuesById[1] = "GONE"] = 1;
+                return values;
+            })();
+
+            return NodeAnnouncement;
+        })();
+
+        v1.ModelPolicyState = (function() {
+
+            /**
+             * Properties of a ModelPolicyState.
+             * @typedef {Object} dynasplit.v1.ModelPolicyState.$Properties
+             * @property {string|null} [model] ModelPolicyState model
+             * @property {number|null} [applied_version] Version of the policy in force (0: the built-in default).
+             * @property {number|null} [refused_version] The last policy refused, when it is newer than the one in force; 0 when none.
+             * @property {dynasplit.v1.ErrorInfo.$Properties|null} [refusal] Why it was refused: DYNASPLIT_ERR_BAD_POLICY and the first entry the node cannot run.
+             * @property {number|null} [refused_at_ms] ModelPolicyState refused_at_ms
+             * @property {string|null} [refused_configuration] Name of the configuration the node cannot run.
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ModelPolicyState.
+             * @memberof dynasplit.v1
+             * @interface IModelPolicyState
+             * @augments dynasplit.v1.ModelPolicyState.$Properties
+             * @deprecated Use dynasplit.v1.ModelPolicyState.$Properties instead.
+             */
+
+            /**
+             * Shape of a ModelPolicyState.
+             * @typedef {dynasplit.v1.ModelPolicyState.$Properties} dynasplit.v1.ModelPolicyState.$Shape
+             */
+
+            /**
+             * Constructs a new ModelPolicyState.
+             * @memberof dynasplit.v1
+             * @classdesc How an edge node stands with the policy of one model.
+             * @constructor
+             * @param {dynasplit.v1.ModelPolicyState.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ModelPolicyState = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ModelPolicyState model.
+             * @member {string} model
+             * @memberof dynasplit.v1.ModelPolicyState
+             * @instance
+             */
+            ModelPolicyState.prototype.model = "";
+
+            /**
+             * Version of the policy in force (0: the built-in default).
+             * @member {number} applied_version
+             * @memberof dynasplit.v1.ModelPolicyState
+             * @instance
+             */
+            ModelPolicyState.prototype.applied_version = 0;
+
+            /**
+             * The last policy refused, when it is newer than the one in force; 0 when none.
+             * @member {number} refused_version
+             * @memberof dynasplit.v1.ModelPolicyState
+             * @instance
+             */
+            ModelPolicyState.prototype.refused_version = 0;
+
+            /**
+             * Why it was refused: DYNASPLIT_ERR_BAD_POLICY and the first entry the node cannot run.
+             * @member {dynasplit.v1.ErrorInfo.$Properties|null|undefined} refusal
+             * @memberof dynasplit.v1.ModelPolicyState
+             * @instance
+             */
+            ModelPolicyState.prototype.refusal = null;
+
+            /**
+             * ModelPolicyState refused_at_ms.
+             * @member {number} refused_at_ms
+             * @memberof dynasplit.v1.ModelPolicyState
+             * @instance
+             */
+            ModelPolicyState.prototype.refused_at_ms = 0;
+
+            /**
+             * Name of the configuration the node cannot run.
+             * @member {string} refused_configuration
+             * @memberof dynasplit.v1.ModelPolicyState
+             * @instance
+             */
+            ModelPolicyState.prototype.refused_configuration = "";
+
+            /**
+             * Creates a new ModelPolicyState instance using the specified properties.
+             * @function create
+             * @memberof dynasplit.v1.ModelPolicyState
+             * @static
+             * @param {dynasplit.v1.ModelPolicyState.$Properties=} [properties] Properties to set
+             * @returns {dynasplit.v1.ModelPolicyState} ModelPolicyState instance
+             * @type {{
+             *   (properties: dynasplit.v1.ModelPolicyState.$Shape): dynasplit.v1.ModelPolicyState & dynasplit.v1.ModelPolicyState.$Shape;
+             *   (properties?: dynasplit.v1.ModelPolicyState.$Properties): dynasplit.v1.ModelPolicyState;
+             * }}
+             */
+            ModelPolicyState.create = function(properties) {
+                return new ModelPolicyState(properties);
+            };
+
+            /**
+             * Encodes the specified ModelPolicyState message. Does not implicitly {@link dynasplit.v1.ModelPolicyState.verify|verify} messages.
+             * @function encode
+             * @memberof dynasplit.v1.ModelPolicyState
+             * @static
+             * @param {dynasplit.v1.ModelPolicyState.$Properties} message ModelPolicyState message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ModelPolicyState.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.model != null && $Object.hasOwnProperty.call(message, "model") && message.model !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.model);
+                if (message.applied_version != null && $Object.hasOwnProperty.call(message, "applied_version") && message.applied_version !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.applied_version);
+                if (message.refused_version != null && $Object.hasOwnProperty.call(message, "refused_version") && message.refused_version !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.refused_version);
+                if (message.refusal != null && $Object.hasOwnProperty.call(message, "refusal"))
+                    $root.dynasplit.v1.ErrorInfo.encode(message.refusal, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.refused_at_ms != null && $Object.hasOwnProperty.call(message, "refused_at_ms") && !$Object.is(message.refused_at_ms, 0))
+                    writer.uint32(/* id 5, wireType 1 =*/41).double(message.refused_at_ms);
+                if (message.refused_configuration != null && $Object.hasOwnProperty.call(message, "refused_configuration") && message.refused_configuration !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.refused_configuration);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Encodes the specified ModelPolicyState message, length delimited. Does not implicitly {@link dynasplit.v1.ModelPolicyState.verify|verify} messages.
+             * @function encodeDelimited
+             * @memberof dynasplit.v1.ModelPolicyState
+             * @static
+             * @param {dynasplit.v1.ModelPolicyState.$Properties} message ModelPolicyState message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ModelPolicyState.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            /**
+             * Decodes a ModelPolicyState message from the specified reader or buffer.
+             * @function decode
+             * @memberof dynasplit.v1.ModelPolicyState
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {dynasplit.v1.ModelPolicyState & dynasplit.v1.ModelPolicyState.$Shape} ModelPolicyState
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ModelPolicyState.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.dynasplit.v1.ModelPolicyState();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.model = value;
+                            else
+                                delete message.model;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.applied_version = value;
+                            else
+                                delete message.applied_version;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.refused_version = value;
+                            else
+                                delete message.refused_version;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            message.refusal = $root.dynasplit.v1.ErrorInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.refusal);
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.refused_at_ms = value;
+                            else
+                                delete message.refused_at_ms;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.refused_configuration = value;
+                            else
+                                delete message.refused_configuration;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Decodes a ModelPolicyState message from the specified reader or buffer, length delimited.
+             * @function decodeDelimited
+             * @memberof dynasplit.v1.ModelPolicyState
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @returns {dynasplit.v1.ModelPolicyState & dynasplit.v1.ModelPolicyState.$Shape} ModelPolicyState
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ModelPolicyState.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            /**
+             * Verifies a ModelPolicyState message.
+             * @function verify
+             * @memberof dynasplit.v1.ModelPolicyState
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            ModelPolicyState.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.model != null && $Object.hasOwnProperty.call(message, "model"))
+                    if (!$util.isString(message.model))
+                        return "model: string expected";
+                if (message.applied_version != null && $Object.hasOwnProperty.call(message, "applied_version"))
+                    if (!$util.isInteger(message.applied_version))
+                        return "applied_version: integer expected";
+                if (message.refused_version != null && $Object.hasOwnProperty.call(message, "refused_version"))
+                    if (!$util.isInteger(message.refused_version))
+                        return "refused_version: integer expected";
+                if (message.refusal != null && $Object.hasOwnProperty.call(message, "refusal")) {
+                    let error = $root.dynasplit.v1.ErrorInfo.verify(message.refusal, _depth + 1);
+                    if (error)
+                        return "refusal." + error;
+                }
+                if (message.refused_at_ms != null && $Object.hasOwnProperty.call(message, "refused_at_ms"))
+                    if (typeof message.refused_at_ms !== "number")
+                        return "refused_at_ms: number expected";
+                if (message.refused_configuration != null && $Object.hasOwnProperty.call(message, "refused_configuration"))
+                    if (!$util.isString(message.refused_configuration))
+                        return "refused_configuration: string expected";
+                return null;
+            };
+
+            /**
+             * Creates a ModelPolicyState message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof dynasplit.v1.ModelPolicyState
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {dynasplit.v1.ModelPolicyState} ModelPolicyState
+             */
+            ModelPolicyState.fromObject = function (object, _depth) {
+                if (object instanceof $root.dynasplit.v1.ModelPolicyState)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".dynasplit.v1.ModelPolicyState: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.dynasplit.v1.ModelPolicyState();
+                if (object.model != null)
+                    if (typeof object.model !== "string" || object.model.length)
+                        message.model = $String(object.model);
+                if (object.applied_version != null)
+                    if ($Number(object.applied_version) !== 0)
+                        message.applied_version = object.applied_version >>> 0;
+                if (object.refused_version != null)
+                    if ($Number(object.refused_version) !== 0)
+                        message.refused_version = object.refused_version >>> 0;
+                if (object.refusal != null) {
+                    if (!$util.isObject(object.refusal))
+                        throw $TypeError(".dynasplit.v1.ModelPolicyState.refusal: object expected");
+                    message.refusal = $root.dynasplit.v1.ErrorInfo.fromObject(object.refusal, _depth + 1);
+                }
+                if (object.refused_at_ms != null)
+                    if (!$Object.is($Number(object.refused_at_ms), 0))
+                        message.refused_at_ms = $Number(object.refused_at_ms);
+                if (object.refused_configuration != null)
+                    if (typeof object.refused_configuration !== "string" || object.refused_configuration.length)
+                        message.refused_configuration = $String(object.refused_configuration);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ModelPolicyState message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof dynasplit.v1.ModelPolicyState
+             * @static
+             * @param {dynasplit.v1.ModelPolicyState} message ModelPolicyState
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ModelPolicyState.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.model = "";
+                    object.applied_version = 0;
+                    object.refused_version = 0;
+                    object.refusal = null;
+                    object.refused_at_ms = 0;
+                    object.refused_configuration = "";
+                }
+                if (message.model != null && $Object.hasOwnProperty.call(message, "model"))
+                    object.model = message.model;
+                if (message.applied_version != null && $Object.hasOwnProperty.call(message, "applied_version"))
+                    object.applied_version = message.applied_version;
+                if (message.refused_version != null && $Object.hasOwnProperty.call(message, "refused_version"))
+                    object.refused_version = message.refused_version;
+                if (message.refusal != null && $Object.hasOwnProperty.call(message, "refusal"))
+                    object.refusal = $root.dynasplit.v1.ErrorInfo.toObject(message.refusal, options, _depth + 1);
+                if (message.refused_at_ms != null && $Object.hasOwnProperty.call(message, "refused_at_ms"))
+                    object.refused_at_ms = options.json && !$isFinite(message.refused_at_ms) ? $String(message.refused_at_ms) : message.refused_at_ms;
+                if (message.refused_configuration != null && $Object.hasOwnProperty.call(message, "refused_configuration"))
+                    object.refused_configuration = message.refused_configuration;
+                return object;
+            };
+
+            /**
+             * Converts this ModelPolicyState to JSON.
+             * @function toJSON
+             * @memberof dynasplit.v1.ModelPolicyState
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ModelPolicyState.prototype.toJSON = function() {
+                return ModelPolicyState.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ModelPolicyState
+             * @function getTypeUrl
+             * @memberof dynasplit.v1.ModelPolicyState
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ModelPolicyState.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/dynasplit.v1.ModelPolicyState";
+            };
+
+            return ModelPolicyState;
+        })();
+
+        v1.NodeStatus = (function() {
+
+            /**
+             * Properties of a NodeStatus.
+             * @typedef {Object} dynasplit.v1.NodeStatus.$Properties
+             * @property {string|null} [node_id] NodeStatus node_id
+             * @property {string|null} [node_class] NodeStatus node_class
+             * @property {Array.<dynasplit.v1.ModelPolicyState.$Properties>|null} [policies] NodeStatus policies
+             * @property {number|null} [refusals] Policies refused since the node started.
+             * @property {number|null} [updated_at_ms] NodeStatus updated_at_ms
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a NodeStatus.
+             * @memberof dynasplit.v1
+             * @interface INodeStatus
+             * @augments dynasplit.v1.NodeStatus.$Properties
+             * @deprecated Use dynasplit.v1.NodeStatus.$Properties instead.
+             */
+
+            /**
+             * Shape of a NodeStatus.
+             * @typedef {dynasplit.v1.NodeStatus.$Properties} dynasplit.v1.NodeStatus.$Shape
+             */
+
+            /**
+             * Constructs a new NodeStatus.
+             * @memberof dynasplit.v1
+             * @classdesc An edge node's policy status, retained on dynasplit/v1/node-status/ID.
+             * @constructor
+             * @param {dynasplit.v1.NodeStatus.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const NodeStatus = function (properties) {
+                this.policies = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * NodeStatus node_id.
+             * @member {string} node_id
+             * @memberof dynasplit.v1.NodeStatus
+             * @instance
+             */
+            NodeStatus.prototype.node_id = "";
+
+            /**
+             * NodeStatus node_class.
+             * @member {string} node_class
+             * @memberof dynasplit.v1.NodeStatus
+             * @instance
+             */
+            NodeStatus.prototype.node_class = "";
+
+            /**
+             * NodeStatus policies.
+             * @member {Array.<dynasplit.v1.ModelPolicyState.$Properties>} policies
+             * @memberof dynasplit.v1.NodeStatus
+             * @instance
+             */
+            NodeStatus.prototype.policies = $util.emptyArray;
+
+            /**
+             * Policies refused since the node started.
+             * @member {number} refusals
+             * @memberof dynasplit.v1.NodeStatus
+             * @instance
+             */
+            NodeStatus.prototype.refusals = 0;
+
+            /**
+             * NodeStatus updated_at_ms.
+             * @member {number} updated_at_ms
+             * @memberof dynasplit.v1.NodeStatus
+             * @instance
+             */
+            NodeStatus.prototype.updated_at_ms = 0;
+
+            /**
+             * Creates a new NodeStatus instance using the specified properties.
+             * @function create
+             * @memberof dynasplit.v1.NodeStatus
+             * @static
+             * @param {dynasplit.v1.NodeStatus.$Properties=} [properties] Properties to set
+             * @returns {dynasplit.v1.NodeStatus} NodeStatus instance
+             * @type {{
+             *   (properties: dynasplit.v1.NodeStatus.$Shape): dynasplit.v1.NodeStatus & dynasplit.v1.NodeStatus.$Shape;
+             *   (properties?: dynasplit.v1.NodeStatus.$Properties): dynasplit.v1.NodeStatus;
+             * }}
+             */
+            NodeStatus.create = function(properties) {
+                return new NodeStatus(properties);
+            };
+
+            /**
+             * Encodes the specified NodeStatus message. Does not implicitly {@link dynasplit.v1.NodeStatus.verify|verify} messages.
+             * @function encode
+             * @memberof dynasplit.v1.NodeStatus
+             * @static
+             * @param {dynasplit.v1.NodeStatus.$Properties} message NodeStatus message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            NodeStatus.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.node_id != null && $Object.hasOwnProperty.call(message, "node_id") && message.node_id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.node_id);
+                if (message.node_class != null && $Object.hasOwnProperty.call(message, "node_class") && message.node_class !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.node_class);
+                if (message.policies != null && message.policies.length)
+                    for (let i = 0; i < message.policies.length; ++i)
+                        $root.dynasplit.v1.ModelPolicyState.encode(message.policies[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.refusals != null && $Object.hasOwnProperty.call(message, "refusals") && message.refusals !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.refusals);
+                if (message.updated_at_ms != null && $Object.hasOwnProperty.call(message, "updated_at_ms") && !$Object.is(message.updated_at_ms, 0))
+                    writer.uint32(/* id 5, wireType 1 =*/41).double(message.updated_at_ms);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Encodes the specified NodeStatus message, length delimited. Does not implicitly {@link dynasplit.v1.NodeStatus.verify|verify} messages.
+             * @function encodeDelimited
+             * @memberof dynasplit.v1.NodeStatus
+             * @static
+             * @param {dynasplit.v1.NodeStatus.$Properties} message NodeStatus message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            NodeStatus.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            /**
+             * Decodes a NodeStatus message from the specified reader or buffer.
+             * @function decode
+             * @memberof dynasplit.v1.NodeStatus
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {dynasplit.v1.NodeStatus & dynasplit.v1.NodeStatus.$Shape} NodeStatus
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            NodeStatus.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.dynasplit.v1.NodeStatus();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.node_id = value;
+                            else
+                                delete message.node_id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.node_class = value;
+                            else
+                                delete message.node_class;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.policies && message.policies.length))
+                                message.policies = [];
+                            message.policies.push($root.dynasplit.v1.ModelPolicyState.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.refusals = value;
+                            else
+                                delete message.refusals;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.updated_at_ms = value;
+                            else
+                                delete message.updated_at_ms;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Decodes a NodeStatus message from the specified reader or buffer, length delimited.
+             * @function decodeDelimited
+             * @memberof dynasplit.v1.NodeStatus
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @returns {dynasplit.v1.NodeStatus & dynasplit.v1.NodeStatus.$Shape} NodeStatus
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            NodeStatus.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            /**
+             * Verifies a NodeStatus message.
+             * @function verify
+             * @memberof dynasplit.v1.NodeStatus
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            NodeStatus.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.node_id != null && $Object.hasOwnProperty.call(message, "node_id"))
+                    if (!$util.isString(message.node_id))
+                        return "node_id: string expected";
+                if (message.node_class != null && $Object.hasOwnProperty.call(message, "node_class"))
+                    if (!$util.isString(message.node_class))
+                        return "node_class: string expected";
+                if (message.policies != null && $Object.hasOwnProperty.call(message, "policies")) {
+                    if (!$Array.isArray(message.policies))
+                        return "policies: array expected";
+                    for (let i = 0; i < message.policies.length; ++i) {
+                        let error = $root.dynasplit.v1.ModelPolicyState.verify(message.policies[i], _depth + 1);
+                        if (error)
+                            return "policies." + error;
+                    }
+                }
+                if (message.refusals != null && $Object.hasOwnProperty.call(message, "refusals"))
+                    if (!$util.isInteger(message.refusals))
+                        return "refusals: integer expected";
+                if (message.updated_at_ms != null && $Object.hasOwnProperty.call(message, "updated_at_ms"))
+                    if (typeof message.updated_at_ms !== "number")
+                        return "updated_at_ms: number expected";
+                return null;
+            };
+
+            /**
+             * Creates a NodeStatus message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof dynasplit.v1.NodeStatus
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {dynasplit.v1.NodeStatus} NodeStatus
+             */
+            NodeStatus.fromObject = function (object, _depth) {
+                if (object instanceof $root.dynasplit.v1.NodeStatus)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".dynasplit.v1.NodeStatus: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.dynasplit.v1.NodeStatus();
+                if (object.node_id != null)
+                    if (typeof object.node_id !== "string" || object.node_id.length)
+                        message.node_id = $String(object.node_id);
+                if (object.node_class != null)
+                    if (typeof object.node_class !== "string" || object.node_class.length)
+                        message.node_class = $String(object.node_class);
+                if (object.policies) {
+                    if (!$Array.isArray(object.policies))
+                        throw $TypeError(".dynasplit.v1.NodeStatus.policies: array expected");
+                    message.policies = $Array(object.policies.length);
+                    for (let i = 0; i < object.policies.length; ++i) {
+                        if (!$util.isObject(object.policies[i]))
+                            throw $TypeError(".dynasplit.v1.NodeStatus.policies: object expected");
+                        message.policies[i] = $root.dynasplit.v1.ModelPolicyState.fromObject(object.policies[i], _depth + 1);
+                    }
+                }
+                if (object.refusals != null)
+                    if ($Number(object.refusals) !== 0)
+                        message.refusals = object.refusals >>> 0;
+                if (object.updated_at_ms != null)
+                    if (!$Object.is($Number(object.updated_at_ms), 0))
+                        message.updated_at_ms = $Number(object.updated_at_ms);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a NodeStatus message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof dynasplit.v1.NodeStatus
+             * @static
+             * @param {dynasplit.v1.NodeStatus} message NodeStatus
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            NodeStatus.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.policies = [];
+                if (options.defaults) {
+                    object.node_id = "";
+                    object.node_class = "";
+                    object.refusals = 0;
+                    object.updated_at_ms = 0;
+                }
+                if (message.node_id != null && $Object.hasOwnProperty.call(message, "node_id"))
+                    object.node_id = message.node_id;
+                if (message.node_class != null && $Object.hasOwnProperty.call(message, "node_class"))
+                    object.node_class = message.node_class;
+                if (message.policies && message.policies.length) {
+                    object.policies = $Array(message.policies.length);
+                    for (let j = 0; j < message.policies.length; ++j)
+                        object.policies[j] = $root.dynasplit.v1.ModelPolicyState.toObject(message.policies[j], options, _depth + 1);
+                }
+                if (message.refusals != null && $Object.hasOwnProperty.call(message, "refusals"))
+                    object.refusals = message.refusals;
+                if (message.updated_at_ms != null && $Object.hasOwnProperty.call(message, "updated_at_ms"))
+                    object.updated_at_ms = options.json && !$isFinite(message.updated_at_ms) ? $String(message.updated_at_ms) : message.updated_at_ms;
+                return object;
+            };
+
+            /**
+             * Converts this NodeStatus to JSON.
+             * @function toJSON
+             * @memberof dynasplit.v1.NodeStatus
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            NodeStatus.prototype.toJSON = function() {
+                return NodeStatus.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for NodeStatus
+             * @function getTypeUrl
+             * @memberof dynasplit.v1.NodeStatus
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            NodeStatus.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/dynasplit.v1.NodeStatus";
+            };
+
+            return NodeStatus;
+        })();
+
+        v1.OptimizedClass = (function() {
+
+            /**
+             * Properties of an OptimizedClass.
+             * @typedef {Object} dynasplit.v1.OptimizedClass.$Properties
+             * @property {string|null} [model] OptimizedClass model
+             * @property {string|null} [edge_class] OptimizedClass edge_class
+             * @property {string|null} [profile_source] Where the class's profile came from: "announced" or "override" (--edge).
+             * @property {number|null} [nodes] Nodes of the class that announced themselves.
+             * @property {number|null} [space_size] OptimizedClass space_size
+             * @property {number|null} [front_size] OptimizedClass front_size
+             * @property {Array.<string>|null} [failing] Configurations left out of the front because their requests recently failed or fell back.
+             * @property {number|null} [published_version] OptimizedClass published_version
+             * @property {number|null} [published_at_ms] OptimizedClass published_at_ms
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an OptimizedClass.
+             * @memberof dynasplit.v1
+             * @interface IOptimizedClass
+             * @augments dynasplit.v1.OptimizedClass.$Properties
+             * @deprecated Use dynasplit.v1.OptimizedClass.$Properties instead.
+             */
+
+            /**
+             * Shape of an OptimizedClass.
+             * @typedef {dynasplit.v1.OptimizedClass.$Properties} dynasplit.v1.OptimizedClass.$Shape
+             */
+
+            /**
+             * Constructs a new OptimizedClass.
+             * @memberof dynasplit.v1
+             * @classdesc What the optimizer knows of one (model, edge class).
+             * @constructor
+             * @param {dynasplit.v1.OptimizedClass.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const OptimizedClass = function (properties) {
+                this.failing = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * OptimizedClass model.
+             * @member {string} model
+             * @memberof dynasplit.v1.OptimizedClass
+             * @instance
+             */
+            OptimizedClass.prototype.model = "";
+
+            /**
+             * OptimizedClass edge_class.
+             * @member {string} edge_class
+             * @memberof dynasplit.v1.OptimizedClass
+             * @instance
+             */
+            OptimizedClass.prototype.edge_class = "";
+
+            /**
+             * Where the class's profile came from: "announced" or "override" (--edge).
+             * @member {string} profile_source
+             * @memberof dynasplit.v1.OptimizedClass
+             * @instance
+             */
+            OptimizedClass.prototype.profile_source = "";
+
+            /**
+             * Nodes of the class that announced themselves.
+             * @member {number} nodes
+             * @memberof dynasplit.v1.OptimizedClass
+             * @instance
+             */
+            OptimizedClass.prototype.nodes = 0;
+
+            /**
+             * OptimizedClass space_size.
+             * @member {number} space_size
+             * @memberof dynasplit.v1.OptimizedClass
+             * @instance
+             */
+            OptimizedClass.prototype.space_size = 0;
+
+            /**
+             * OptimizedClass front_size.
+             * @member {number} front_size
+             * @memberof dynasplit.v1.OptimizedClass
+             * @instance
+             */
+            OptimizedClass.prototype.front_size = 0;
+
+            /**
+             * Configurations left out of the front because their requests recently failed or fell back.
+             * @member {Array.<string>} failing
+             * @memberof dynasplit.v1.OptimizedClass
+             * @instance
+             */
+            OptimizedClass.prototype.failing = $util.emptyArray;
+
+            /**
+             * OptimizedClass published_version.
+             * @member {number} published_version
+             * @memberof dynasplit.v1.OptimizedClass
+             * @instance
+             */
+            OptimizedClass.prototype.published_version = 0;
+
+            /**
+             * OptimizedClass published_at_ms.
+             * @member {number} published_at_ms
+             * @memberof dynasplit.v1.OptimizedClass
+             * @instance
+             */
+            OptimizedClass.prototype.published_at_ms = 0;
+
+            /**
+             * Creates a new OptimizedClass instance using the specified properties.
+             * @function create
+             * @memberof dynasplit.v1.OptimizedClass
+             * @static
+             * @param {dynasplit.v1.OptimizedClass.$Properties=} [properties] Properties to set
+             * @returns {dynasplit.v1.OptimizedClass} OptimizedClass instance
+             * @type {{
+             *   (properties: dynasplit.v1.OptimizedClass.$Shape): dynasplit.v1.OptimizedClass & dynasplit.v1.OptimizedClass.$Shape;
+             *   (properties?: dynasplit.v1.OptimizedClass.$Properties): dynasplit.v1.OptimizedClass;
+             * }}
+             */
+            OptimizedClass.create = function(properties) {
+                return new OptimizedClass(properties);
+            };
+
+            /**
+             * Encodes the specified OptimizedClass message. Does not implicitly {@link dynasplit.v1.OptimizedClass.verify|verify} messages.
+             * @function encode
+             * @memberof dynasplit.v1.OptimizedClass
+             * @static
+             * @param {dynasplit.v1.OptimizedClass.$Properties} message OptimizedClass message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            OptimizedClass.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.model != null && $Object.hasOwnProperty.call(message, "model") && message.model !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.model);
+                if (message.edge_class != null && $Object.hasOwnProperty.call(message, "edge_class") && message.edge_class !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.edge_class);
+                if (message.profile_source != null && $Object.hasOwnProperty.call(message, "profile_source") && message.profile_source !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.profile_source);
+                if (message.nodes != null && $Object.hasOwnProperty.call(message, "nodes") && message.nodes !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.nodes);
+                if (message.space_size != null && $Object.hasOwnProperty.call(message, "space_size") && message.space_size !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.space_size);
+                if (message.front_size != null && $Object.hasOwnProperty.call(message, "front_size") && message.front_size !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.front_size);
+                if (message.failing != null && message.failing.length)
+                    for (let i = 0; i < message.failing.length; ++i)
+                        writer.uint32(/* id 7, wireType 2 =*/58).string(message.failing[i]);
+                if (message.published_version != null && $Object.hasOwnProperty.call(message, "published_version") && message.published_version !== 0)
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.published_version);
+                if (message.published_at_ms != null && $Object.hasOwnProperty.call(message, "published_at_ms") && !$Object.is(message.published_at_ms, 0))
+                    writer.uint32(/* id 9, wireType 1 =*/73).double(message.published_at_ms);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Encodes the specified OptimizedClass message, length delimited. Does not implicitly {@link dynasplit.v1.OptimizedClass.verify|verify} messages.
+             * @function encodeDelimited
+             * @memberof dynasplit.v1.OptimizedClass
+             * @static
+             * @param {dynasplit.v1.OptimizedClass.$Properties} message OptimizedClass message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            OptimizedClass.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            /**
+             * Decodes an OptimizedClass message from the specified reader or buffer.
+             * @function decode
+             * @memberof dynasplit.v1.OptimizedClass
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {dynasplit.v1.OptimizedClass & dynasplit.v1.OptimizedClass.$Shape} OptimizedClass
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            OptimizedClass.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.dynasplit.v1.OptimizedClass();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.model = value;
+                            else
+                                delete message.model;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.edge_class = value;
+                            else
+                                delete message.edge_class;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.profile_source = value;
+                            else
+                                delete message.profile_source;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.nodes = value;
+                            else
+                                delete message.nodes;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.space_size = value;
+                            else
+                                delete message.space_size;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.front_size = value;
+                            else
+                                delete message.front_size;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.failing && message.failing.length))
+                                message.failing = [];
+                            message.failing.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.published_version = value;
+                            else
+                                delete message.published_version;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.published_at_ms = value;
+                            else
+                                delete message.published_at_ms;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Decodes an OptimizedClass message from the specified reader or buffer, length delimited.
+             * @function decodeDelimited
+             * @memberof dynasplit.v1.OptimizedClass
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @returns {dynasplit.v1.OptimizedClass & dynasplit.v1.OptimizedClass.$Shape} OptimizedClass
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            OptimizedClass.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            /**
+             * Verifies an OptimizedClass message.
+             * @function verify
+             * @memberof dynasplit.v1.OptimizedClass
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            OptimizedClass.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.model != null && $Object.hasOwnProperty.call(message, "model"))
+                    if (!$util.isString(message.model))
+                        return "model: string expected";
+                if (message.edge_class != null && $Object.hasOwnProperty.call(message, "edge_class"))
+                    if (!$util.isString(message.edge_class))
+                        return "edge_class: string expected";
+                if (message.profile_source != null && $Object.hasOwnProperty.call(message, "profile_source"))
+                    if (!$util.isString(message.profile_source))
+                        return "profile_source: string expected";
+                if (message.nodes != null && $Object.hasOwnProperty.call(message, "nodes"))
+                    if (!$util.isInteger(message.nodes))
+                        return "nodes: integer expected";
+                if (message.space_size != null && $Object.hasOwnProperty.call(message, "space_size"))
+                    if (!$util.isInteger(message.space_size))
+                        return "space_size: integer expected";
+                if (message.front_size != null && $Object.hasOwnProperty.call(message, "front_size"))
+                    if (!$util.isInteger(message.front_size))
+                        return "front_size: integer expected";
+                if (message.failing != null && $Object.hasOwnProperty.call(message, "failing")) {
+                    if (!$Array.isArray(message.failing))
+                        return "failing: array expected";
+                    for (let i = 0; i < message.failing.length; ++i)
+                        if (!$util.isString(message.failing[i]))
+                            return "failing: string[] expected";
+                }
+                if (message.published_version != null && $Object.hasOwnProperty.call(message, "published_version"))
+                    if (!$util.isInteger(message.published_version))
+                        return "published_version: integer expected";
+                if (message.published_at_ms != null && $Object.hasOwnProperty.call(message, "published_at_ms"))
+                    if (typeof message.published_at_ms !== "number")
+                        return "published_at_ms: number expected";
+                return null;
+            };
+
+            /**
+             * Creates an OptimizedClass message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof dynasplit.v1.OptimizedClass
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {dynasplit.v1.OptimizedClass} OptimizedClass
+             */
+            OptimizedClass.fromObject = function (object, _depth) {
+                if (object instanceof $root.dynasplit.v1.OptimizedClass)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".dynasplit.v1.OptimizedClass: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.dynasplit.v1.OptimizedClass();
+                if (object.model != null)
+                    if (typeof object.model !== "string" || object.model.length)
+                        message.model = $String(object.model);
+                if (object.edge_class != null)
+                    if (typeof object.edge_class !== "string" || object.edge_class.length)
+                        message.edge_class = $String(object.edge_class);
+                if (object.profile_source != null)
+                    if (typeof object.profile_source !== "string" || object.profile_source.length)
+                        message.profile_source = $String(object.profile_source);
+                if (object.nodes != null)
+                    if ($Number(object.nodes) !== 0)
+                        message.nodes = object.nodes >>> 0;
+                if (object.space_size != null)
+                    if ($Number(object.space_size) !== 0)
+                        message.space_size = object.space_size >>> 0;
+                if (object.front_size != null)
+                    if ($Number(object.front_size) !== 0)
+                        message.front_size = object.front_size >>> 0;
+                if (object.failing) {
+                    if (!$Array.isArray(object.failing))
+                        throw $TypeError(".dynasplit.v1.OptimizedClass.failing: array expected");
+                    message.failing = $Array(object.failing.length);
+                    for (let i = 0; i < object.failing.length; ++i)
+                        message.failing[i] = $String(object.failing[i]);
+                }
+                if (object.published_version != null)
+                    if ($Number(object.published_version) !== 0)
+                        message.published_version = object.published_version >>> 0;
+                if (object.published_at_ms != null)
+                    if (!$Object.is($Number(object.published_at_ms), 0))
+                        message.published_at_ms = $Number(object.published_at_ms);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from an OptimizedClass message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof dynasplit.v1.OptimizedClass
+             * @static
+             * @param {dynasplit.v1.OptimizedClass} message OptimizedClass
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            OptimizedClass.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.failing = [];
+                if (options.defaults) {
+                    object.model = "";
+                    object.edge_class = "";
+                    object.profile_source = "";
+                    object.nodes = 0;
+                    object.space_size = 0;
+                    object.front_size = 0;
+                    object.published_version = 0;
+                    object.published_at_ms = 0;
+                }
+                if (message.model != null && $Object.hasOwnProperty.call(message, "model"))
+                    object.model = message.model;
+                if (message.edge_class != null && $Object.hasOwnProperty.call(message, "edge_class"))
+                    object.edge_class = message.edge_class;
+                if (message.profile_source != null && $Object.hasOwnProperty.call(message, "profile_source"))
+                    object.profile_source = message.profile_source;
+                if (message.nodes != null && $Object.hasOwnProperty.call(message, "nodes"))
+                    object.nodes = message.nodes;
+                if (message.space_size != null && $Object.hasOwnProperty.call(message, "space_size"))
+                    object.space_size = message.space_size;
+                if (message.front_size != null && $Object.hasOwnProperty.call(message, "front_size"))
+                    object.front_size = message.front_size;
+                if (message.failing && message.failing.length) {
+                    object.failing = $Array(message.failing.length);
+                    for (let j = 0; j < message.failing.length; ++j)
+                        object.failing[j] = message.failing[j];
+                }
+                if (message.published_version != null && $Object.hasOwnProperty.call(message, "published_version"))
+                    object.published_version = message.published_version;
+                if (message.published_at_ms != null && $Object.hasOwnProperty.call(message, "published_at_ms"))
+                    object.published_at_ms = options.json && !$isFinite(message.published_at_ms) ? $String(message.published_at_ms) : message.published_at_ms;
+                return object;
+            };
+
+            /**
+             * Converts this OptimizedClass to JSON.
+             * @function toJSON
+             * @memberof dynasplit.v1.OptimizedClass
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            OptimizedClass.prototype.toJSON = function() {
+                return OptimizedClass.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for OptimizedClass
+             * @function getTypeUrl
+             * @memberof dynasplit.v1.OptimizedClass
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            OptimizedClass.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/dynasplit.v1.OptimizedClass";
+            };
+
+            return OptimizedClass;
+        })();
+
+        v1.NodeRefusal = (function() {
+
+            /**
+             * Properties of a NodeRefusal.
+             * @typedef {Object} dynasplit.v1.NodeRefusal.$Properties
+             * @property {string|null} [node_id] NodeRefusal node_id
+             * @property {string|null} [model] NodeRefusal model
+             * @property {number|null} [version] NodeRefusal version
+             * @property {string|null} [configuration] NodeRefusal configuration
+             * @property {string|null} [reason] NodeRefusal reason
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a NodeRefusal.
+             * @memberof dynasplit.v1
+             * @interface INodeRefusal
+             * @augments dynasplit.v1.NodeRefusal.$Properties
+             * @deprecated Use dynasplit.v1.NodeRefusal.$Properties instead.
+             */
+
+            /**
+             * Shape of a NodeRefusal.
+             * @typedef {dynasplit.v1.NodeRefusal.$Properties} dynasplit.v1.NodeRefusal.$Shape
+             */
+
+            /**
+             * Constructs a new NodeRefusal.
+             * @memberof dynasplit.v1
+             * @classdesc A refusal an edge node reported (its NodeStatus), as the optimizer saw it.
+             * @constructor
+             * @param {dynasplit.v1.NodeRefusal.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const NodeRefusal = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * NodeRefusal node_id.
+             * @member {string} node_id
+             * @memberof dynasplit.v1.NodeRefusal
+             * @instance
+             */
+            NodeRefusal.prototype.node_id = "";
+
+            /**
+             * NodeRefusal model.
+             * @member {string} model
+             * @memberof dynasplit.v1.NodeRefusal
+             * @instance
+             */
+            NodeRefusal.prototype.model = "";
+
+            /**
+             * NodeRefusal version.
+             * @member {number} version
+             * @memberof dynasplit.v1.NodeRefusal
+             * @instance
+             */
+            NodeRefusal.prototype.version = 0;
+
+            /**
+             * NodeRefusal configuration.
+             * @member {string} configuration
+             * @memberof dynasplit.v1.NodeRefusal
+             * @instance
+             */
+            NodeRefusal.prototype.configuration = "";
+
+            /**
+             * NodeRefusal reason.
+             * @member {string} reason
+             * @memberof dynasplit.v1.NodeRefusal
+             * @instance
+             */
+            NodeRefusal.prototype.reason = "";
+
+            /**
+             * Creates a new NodeRefusal instance using the specified properties.
+             * @function create
+             * @memberof dynasplit.v1.NodeRefusal
+             * @static
+             * @param {dynasplit.v1.NodeRefusal.$Properties=} [properties] Properties to set
+             * @returns {dynasplit.v1.NodeRefusal} NodeRefusal instance
+             * @type {{
+             *   (properties: dynasplit.v1.NodeRefusal.$Shape): dynasplit.v1.NodeRefusal & dynasplit.v1.NodeRefusal.$Shape;
+             *   (properties?: dynasplit.v1.NodeRefusal.$Properties): dynasplit.v1.NodeRefusal;
+             * }}
+             */
+            NodeRefusal.create = function(properties) {
+                return new NodeRefusal(properties);
+            };
+
+            /**
+             * Encodes the specified NodeRefusal message. Does not implicitly {@link dynasplit.v1.NodeRefusal.verify|verify} messages.
+             * @function encode
+             * @memberof dynasplit.v1.NodeRefusal
+             * @static
+             * @param {dynasplit.v1.NodeRefusal.$Properties} message NodeRefusal message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            NodeRefusal.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.node_id != null && $Object.hasOwnProperty.call(message, "node_id") && message.node_id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.node_id);
+                if (message.model != null && $Object.hasOwnProperty.call(message, "model") && message.model !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.model);
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.version);
+                if (message.configuration != null && $Object.hasOwnProperty.call(message, "configuration") && message.configuration !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.configuration);
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.reason);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Encodes the specified NodeRefusal message, length delimited. Does not implicitly {@link dynasplit.v1.NodeRefusal.verify|verify} messages.
+             * @function encodeDelimited
+             * @memberof dynasplit.v1.NodeRefusal
+             * @static
+             * @param {dynasplit.v1.NodeRefusal.$Properties} message NodeRefusal message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            NodeRefusal.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            /**
+             * Decodes a NodeRefusal message from the specified reader or buffer.
+             * @function decode
+             * @memberof dynasplit.v1.NodeRefusal
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {dynasplit.v1.NodeRefusal & dynasplit.v1.NodeRefusal.$Shape} NodeRefusal
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            NodeRefusal.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.dynasplit.v1.NodeRefusal();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.node_id = value;
+                            else
+                                delete message.node_id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.model = value;
+                            else
+                                delete message.model;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.configuration = value;
+                            else
+                                delete message.configuration;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reason = value;
+                            else
+                                delete message.reason;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Decodes a NodeRefusal message from the specified reader or buffer, length delimited.
+             * @function decodeDelimited
+             * @memberof dynasplit.v1.NodeRefusal
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @returns {dynasplit.v1.NodeRefusal & dynasplit.v1.NodeRefusal.$Shape} NodeRefusal
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            NodeRefusal.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            /**
+             * Verifies a NodeRefusal message.
+             * @function verify
+             * @memberof dynasplit.v1.NodeRefusal
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            NodeRefusal.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.node_id != null && $Object.hasOwnProperty.call(message, "node_id"))
+                    if (!$util.isString(message.node_id))
+                        return "node_id: string expected";
+                if (message.model != null && $Object.hasOwnProperty.call(message, "model"))
+                    if (!$util.isString(message.model))
+                        return "model: string expected";
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
+                    if (!$util.isInteger(message.version))
+                        return "version: integer expected";
+                if (message.configuration != null && $Object.hasOwnProperty.call(message, "configuration"))
+                    if (!$util.isString(message.configuration))
+                        return "configuration: string expected";
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason"))
+                    if (!$util.isString(message.reason))
+                        return "reason: string expected";
+                return null;
+            };
+
+            /**
+             * Creates a NodeRefusal message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof dynasplit.v1.NodeRefusal
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {dynasplit.v1.NodeRefusal} NodeRefusal
+             */
+            NodeRefusal.fromObject = function (object, _depth) {
+                if (object instanceof $root.dynasplit.v1.NodeRefusal)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".dynasplit.v1.NodeRefusal: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.dynasplit.v1.NodeRefusal();
+                if (object.node_id != null)
+                    if (typeof object.node_id !== "string" || object.node_id.length)
+                        message.node_id = $String(object.node_id);
+                if (object.model != null)
+                    if (typeof object.model !== "string" || object.model.length)
+                        message.model = $String(object.model);
+                if (object.version != null)
+                    if ($Number(object.version) !== 0)
+                        message.version = object.version >>> 0;
+                if (object.configuration != null)
+                    if (typeof object.configuration !== "string" || object.configuration.length)
+                        message.configuration = $String(object.configuration);
+                if (object.reason != null)
+                    if (typeof object.reason !== "string" || object.reason.length)
+                        message.reason = $String(object.reason);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a NodeRefusal message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof dynasplit.v1.NodeRefusal
+             * @static
+             * @param {dynasplit.v1.NodeRefusal} message NodeRefusal
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            NodeRefusal.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.node_id = "";
+                    object.model = "";
+                    object.version = 0;
+                    object.configuration = "";
+                    object.reason = "";
+                }
+                if (message.node_id != null && $Object.hasOwnProperty.call(message, "node_id"))
+                    object.node_id = message.node_id;
+                if (message.model != null && $Object.hasOwnProperty.call(message, "model"))
+                    object.model = message.model;
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
+                    object.version = message.version;
+                if (message.configuration != null && $Object.hasOwnProperty.call(message, "configuration"))
+                    object.configuration = message.configuration;
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason"))
+                    object.reason = message.reason;
+                return object;
+            };
+
+            /**
+             * Converts this NodeRefusal to JSON.
+             * @function toJSON
+             * @memberof dynasplit.v1.NodeRefusal
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            NodeRefusal.prototype.toJSON = function() {
+                return NodeRefusal.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for NodeRefusal
+             * @function getTypeUrl
+             * @memberof dynasplit.v1.NodeRefusal
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            NodeRefusal.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/dynasplit.v1.NodeRefusal";
+            };
+
+            return NodeRefusal;
+        })();
+
+        v1.OptimizerStatus = (function() {
+
+            /**
+             * Properties of an OptimizerStatus.
+             * @typedef {Object} dynasplit.v1.OptimizerStatus.$Properties
+             * @property {string|null} [optimizer_id] OptimizerStatus optimizer_id
+             * @property {number|null} [round] OptimizerStatus round
+             * @property {Array.<dynasplit.v1.OptimizedClass.$Properties>|null} [classes] OptimizerStatus classes
+             * @property {Array.<dynasplit.v1.NodeRefusal.$Properties>|null} [refusals] OptimizerStatus refusals
+             * @property {Array.<string>|null} [disagreeing] Edge classes (and "cloud" for the workers) whose nodes announced different knobs or cuts: the
+             * optimizer plans for what all of them can run, and reports them here.
+             * @property {string|null} [waiting] Why nothing is optimized yet (no announcement and no override), or "" when running.
+             * @property {number|null} [updated_at_ms] OptimizerStatus updated_at_ms
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an OptimizerStatus.
+             * @memberof dynasplit.v1
+             * @interface IOptimizerStatus
+             * @augments dynasplit.v1.OptimizerStatus.$Properties
+             * @deprecated Use dynasplit.v1.OptimizerStatus.$Properties instead.
+             */
+
+            /**
+             * Shape of an OptimizerStatus.
+             * @typedef {dynasplit.v1.OptimizerStatus.$Properties} dynasplit.v1.OptimizerStatus.$Shape
+             */
+
+            /**
+             * Constructs a new OptimizerStatus.
+             * @memberof dynasplit.v1
+             * @classdesc The live optimizer's status, retained on dynasplit/v1/optimizer-status/ID after every round.
+             * @constructor
+             * @param {dynasplit.v1.OptimizerStatus.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const OptimizerStatus = function (properties) {
+                this.classes = [];
+                this.refusals = [];
+                this.disagreeing = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * OptimizerStatus optimizer_id.
+             * @member {string} optimizer_id
+             * @memberof dynasplit.v1.OptimizerStatus
+             * @instance
+             */
+            OptimizerStatus.prototype.optimizer_id = "";
+
+            /**
+             * OptimizerStatus round.
+             * @member {number} round
+             * @memberof dynasplit.v1.OptimizerStatus
+             * @instance
+             */
+            OptimizerStatus.prototype.round = 0;
+
+            /**
+             * OptimizerStatus classes.
+             * @member {Array.<dynasplit.v1.OptimizedClass.$Properties>} classes
+             * @memberof dynasplit.v1.OptimizerStatus
+             * @instance
+             */
+            OptimizerStatus.prototype.classes = $util.emptyArray;
+
+            /**
+             * OptimizerStatus refusals.
+             * @member {Array.<dynasplit.v1.NodeRefusal.$Properties>} refusals
+             * @memberof dynasplit.v1.OptimizerStatus
+             * @instance
+             */
+            OptimizerStatus.prototype.refusals = $util.emptyArray;
+
+            /**
+             * Edge classes (and "cloud" for the workers) whose nodes announced different knobs or cuts: the
+             * optimizer plans for what all of them can run, and reports them here.
+             * @member {Array.<string>} disagreeing
+             * @memberof dynasplit.v1.OptimizerStatus
+             * @instance
+             */
+            OptimizerStatus.prototype.disagreeing = $util.emptyArray;
+
+            /**
+             * Why nothing is optimized yet (no announcement and no override), or "" when running.
+             * @member {string} waiting
+             * @memberof dynasplit.v1.OptimizerStatus
+             * @instance
+             */
+            OptimizerStatus.prototype.waiting = "";
+
+            /**
+             * OptimizerStatus updated_at_ms.
+             * @member {number} updated_at_ms
+             * @memberof dynasplit.v1.OptimizerStatus
+             * @instance
+             */
+            OptimizerStatus.prototype.updated_at_ms = 0;
+
+            /**
+             * Creates a new OptimizerStatus instance using the specified properties.
+             * @function create
+             * @memberof dynasplit.v1.OptimizerStatus
+             * @static
+             * @param {dynasplit.v1.OptimizerStatus.$Properties=} [properties] Properties to set
+             * @returns {dynasplit.v1.OptimizerStatus} OptimizerStatus instance
+             * @type {{
+             *   (properties: dynasplit.v1.OptimizerStatus.$Shape): dynasplit.v1.OptimizerStatus & dynasplit.v1.OptimizerStatus.$Shape;
+             *   (properties?: dynasplit.v1.OptimizerStatus.$Properties): dynasplit.v1.OptimizerStatus;
+             * }}
+             */
+            OptimizerStatus.create = function(properties) {
+                return new OptimizerStatus(properties);
+            };
+
+            /**
+             * Encodes the specified OptimizerStatus message. Does not implicitly {@link dynasplit.v1.OptimizerStatus.verify|verify} messages.
+             * @function encode
+             * @memberof dynasplit.v1.OptimizerStatus
+             * @static
+             * @param {dynasplit.v1.OptimizerStatus.$Properties} message OptimizerStatus message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            OptimizerStatus.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.optimizer_id != null && $Object.hasOwnProperty.call(message, "optimizer_id") && message.optimizer_id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.optimizer_id);
+                if (message.round != null && $Object.hasOwnProperty.call(message, "round") && message.round !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.round);
+                if (message.classes != null && message.classes.length)
+                    for (let i = 0; i < message.classes.length; ++i)
+                        $root.dynasplit.v1.OptimizedClass.encode(message.classes[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.refusals != null && message.refusals.length)
+                    for (let i = 0; i < message.refusals.length; ++i)
+                        $root.dynasplit.v1.NodeRefusal.encode(message.refusals[i], writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.disagreeing != null && message.disagreeing.length)
+                    for (let i = 0; i < message.disagreeing.length; ++i)
+                        writer.uint32(/* id 5, wireType 2 =*/42).string(message.disagreeing[i]);
+                if (message.waiting != null && $Object.hasOwnProperty.call(message, "waiting") && message.waiting !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.waiting);
+                if (message.updated_at_ms != null && $Object.hasOwnProperty.call(message, "updated_at_ms") && !$Object.is(message.updated_at_ms, 0))
+                    writer.uint32(/* id 7, wireType 1 =*/57).double(message.updated_at_ms);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Encodes the specified OptimizerStatus message, length delimited. Does not implicitly {@link dynasplit.v1.OptimizerStatus.verify|verify} messages.
+             * @function encodeDelimited
+             * @memberof dynasplit.v1.OptimizerStatus
+             * @static
+             * @param {dynasplit.v1.OptimizerStatus.$Properties} message OptimizerStatus message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            OptimizerStatus.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            /**
+             * Decodes an OptimizerStatus message from the specified reader or buffer.
+             * @function decode
+             * @memberof dynasplit.v1.OptimizerStatus
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {dynasplit.v1.OptimizerStatus & dynasplit.v1.OptimizerStatus.$Shape} OptimizerStatus
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            OptimizerStatus.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.dynasplit.v1.OptimizerStatus();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.optimizer_id = value;
+                            else
+                                delete message.optimizer_id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.round = value;
+                            else
+                                delete message.round;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.classes && message.classes.length))
+                                message.classes = [];
+                            message.classes.push($root.dynasplit.v1.OptimizedClass.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.refusals && message.refusals.length))
+                                message.refusals = [];
+                            message.refusals.push($root.dynasplit.v1.NodeRefusal.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.disagreeing && message.disagreeing.length))
+                                message.disagreeing = [];
+                            message.disagreeing.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.waiting = value;
+                            else
+                                delete message.waiting;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.updated_at_ms = value;
+                            else
+                                delete message.updated_at_ms;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Decodes an OptimizerStatus message from the specified reader or buffer, length delimited.
+             * @function decodeDelimited
+             * @memberof dynasplit.v1.OptimizerStatus
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @returns {dynasplit.v1.OptimizerStatus & dynasplit.v1.OptimizerStatus.$Shape} OptimizerStatus
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            OptimizerStatus.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            /**
+             * Verifies an OptimizerStatus message.
+             * @function verify
+             * @memberof dynasplit.v1.OptimizerStatus
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            OptimizerStatus.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.optimizer_id != null && $Object.hasOwnProperty.call(message, "optimizer_id"))
+                    if (!$util.isString(message.optimizer_id))
+                        return "optimizer_id: string expected";
+                if (message.round != null && $Object.hasOwnProperty.call(message, "round"))
+                    if (!$util.isInteger(message.round))
+                        return "round: integer expected";
+                if (message.classes != null && $Object.hasOwnProperty.call(message, "classes")) {
+                    if (!$Array.isArray(message.classes))
+                        return "classes: array expected";
+                    for (let i = 0; i < message.classes.length; ++i) {
+                        let error = $root.dynasplit.v1.OptimizedClass.verify(message.classes[i], _depth + 1);
+                        if (error)
+                            return "classes." + error;
+                    }
+                }
+                if (message.refusals != null && $Object.hasOwnProperty.call(message, "refusals")) {
+                    if (!$Array.isArray(message.refusals))
+                        return "refusals: array expected";
+                    for (let i = 0; i < message.refusals.length; ++i) {
+                        let error = $root.dynasplit.v1.NodeRefusal.verify(message.refusals[i], _depth + 1);
+                        if (error)
+                            return "refusals." + error;
+                    }
+                }
+                if (message.disagreeing != null && $Object.hasOwnProperty.call(message, "disagreeing")) {
+                    if (!$Array.isArray(message.disagreeing))
+                        return "disagreeing: array expected";
+                    for (let i = 0; i < message.disagreeing.length; ++i)
+                        if (!$util.isString(message.disagreeing[i]))
+                            return "disagreeing: string[] expected";
+                }
+                if (message.waiting != null && $Object.hasOwnProperty.call(message, "waiting"))
+                    if (!$util.isString(message.waiting))
+                        return "waiting: string expected";
+                if (message.updated_at_ms != null && $Object.hasOwnProperty.call(message, "updated_at_ms"))
+                    if (typeof message.updated_at_ms !== "number")
+                        return "updated_at_ms: number expected";
+                return null;
+            };
+
+            /**
+             * Creates an OptimizerStatus message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof dynasplit.v1.OptimizerStatus
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {dynasplit.v1.OptimizerStatus} OptimizerStatus
+             */
+            OptimizerStatus.fromObject = function (object, _depth) {
+                if (object instanceof $root.dynasplit.v1.OptimizerStatus)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".dynasplit.v1.OptimizerStatus: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.dynasplit.v1.OptimizerStatus();
+                if (object.optimizer_id != null)
+                    if (typeof object.optimizer_id !== "string" || object.optimizer_id.length)
+                        message.optimizer_id = $String(object.optimizer_id);
+                if (object.round != null)
+                    if ($Number(object.round) !== 0)
+                        message.round = object.round >>> 0;
+                if (object.classes) {
+                    if (!$Array.isArray(object.classes))
+                        throw $TypeError(".dynasplit.v1.OptimizerStatus.classes: array expected");
+                    message.classes = $Array(object.classes.length);
+                    for (let i = 0; i < object.classes.length; ++i) {
+                        if (!$util.isObject(object.classes[i]))
+                            throw $TypeError(".dynasplit.v1.OptimizerStatus.classes: object expected");
+                        message.classes[i] = $root.dynasplit.v1.OptimizedClass.fromObject(object.classes[i], _depth + 1);
+                    }
+                }
+                if (object.refusals) {
+                    if (!$Array.isArray(object.refusals))
+                        throw $TypeError(".dynasplit.v1.OptimizerStatus.refusals: array expected");
+                    message.refusals = $Array(object.refusals.length);
+                    for (let i = 0; i < object.refusals.length; ++i) {
+                        if (!$util.isObject(object.refusals[i]))
+                            throw $TypeError(".dynasplit.v1.OptimizerStatus.refusals: object expected");
+                        message.refusals[i] = $root.dynasplit.v1.NodeRefusal.fromObject(object.refusals[i], _depth + 1);
+                    }
+                }
+                if (object.disagreeing) {
+                    if (!$Array.isArray(object.disagreeing))
+                        throw $TypeError(".dynasplit.v1.OptimizerStatus.disagreeing: array expected");
+                    message.disagreeing = $Array(object.disagreeing.length);
+                    for (let i = 0; i < object.disagreeing.length; ++i)
+                        message.disagreeing[i] = $String(object.disagreeing[i]);
+                }
+                if (object.waiting != null)
+                    if (typeof object.waiting !== "string" || object.waiting.length)
+                        message.waiting = $String(object.waiting);
+                if (object.updated_at_ms != null)
+                    if (!$Object.is($Number(object.updated_at_ms), 0))
+                        message.updated_at_ms = $Number(object.updated_at_ms);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from an OptimizerStatus message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof dynasplit.v1.OptimizerStatus
+             * @static
+             * @param {dynasplit.v1.OptimizerStatus} message OptimizerStatus
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            OptimizerStatus.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults) {
+                    object.classes = [];
+                    object.refusals = [];
+                    object.disagreeing = [];
+                }
+                if (options.defaults) {
+                    object.optimizer_id = "";
+                    object.round = 0;
+                    object.waiting = "";
+                    object.updated_at_ms = 0;
+                }
+                if (message.optimizer_id != null && $Object.hasOwnProperty.call(message, "optimizer_id"))
+                    object.optimizer_id = message.optimizer_id;
+                if (message.round != null && $Object.hasOwnProperty.call(message, "round"))
+                    object.round = message.round;
+                if (message.classes && message.classes.length) {
+                    object.classes = $Array(message.classes.length);
+                    for (let j = 0; j < message.classes.length; ++j)
+                        object.classes[j] = $root.dynasplit.v1.OptimizedClass.toObject(message.classes[j], options, _depth + 1);
+                }
+                if (message.refusals && message.refusals.length) {
+                    object.refusals = $Array(message.refusals.length);
+                    for (let j = 0; j < message.refusals.length; ++j)
+                        object.refusals[j] = $root.dynasplit.v1.NodeRefusal.toObject(message.refusals[j], options, _depth + 1);
+                }
+                if (message.disagreeing && message.disagreeing.length) {
+                    object.disagreeing = $Array(message.disagreeing.length);
+                    for (let j = 0; j < message.disagreeing.length; ++j)
+                        object.disagreeing[j] = message.disagreeing[j];
+                }
+                if (message.waiting != null && $Object.hasOwnProperty.call(message, "waiting"))
+                    object.waiting = message.waiting;
+                if (message.updated_at_ms != null && $Object.hasOwnProperty.call(message, "updated_at_ms"))
+                    object.updated_at_ms = options.json && !$isFinite(message.updated_at_ms) ? $String(message.updated_at_ms) : message.updated_at_ms;
+                return object;
+            };
+
+            /**
+             * Converts this OptimizerStatus to JSON.
+             * @function toJSON
+             * @memberof dynasplit.v1.OptimizerStatus
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            OptimizerStatus.prototype.toJSON = function() {
+                return OptimizerStatus.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for OptimizerStatus
+             * @function getTypeUrl
+             * @memberof dynasplit.v1.OptimizerStatus
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            OptimizerStatus.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/dynasplit.v1.OptimizerStatus";
+            };
+
+            return OptimizerStatus;
+        })();
 
         v1.Frame = (function() {
 

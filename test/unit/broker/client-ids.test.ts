@@ -15,7 +15,7 @@ describe('ClientIdRules', () => {
   it('an edge account uses exactly its id and its tail transport\'s', () => {
     expect(['edge-1', 'edge-1-t'].map((id) => allowed(edge, id))).toEqual([true, true]);
     expect(['edge-1-x', 'edge-2', 'edge', ''].map((id) => allowed(edge, id))).toEqual([false, false, false, false]);
-    expect(rules.refusal(edge, 'edge-1-x')).toBe("an edge account may connect only as 'edge-1' or 'edge-1-t'");
+    expect(rules.refusal(edge, 'edge-1-x')).toBe("an edge account may connect only as 'edge-1', 'edge-1-t' or 'edge-1-a'");
   });
 
   it('others use their name and its dash-extensions; the longest name owns an id', () => {

@@ -31,7 +31,7 @@ const silent: Array<() => void> = [];
 beforeAll(async () => {
   broker = await startBroker({ host: '127.0.0.1', port: 0 });
   edge = await startNodeRuntime({
-    role: 'edge', nodeId: unique('edge'), models: { [MODEL]: join(inject('zooDir'), `${MODEL}.onnx`) }, modelCacheDir: inject('zooDir'),
+    role: 'edge', nodeId: unique('edge'), nodeClass: 'default', models: { [MODEL]: join(inject('zooDir'), `${MODEL}.onnx`) }, modelCacheDir: inject('zooDir'),
     workDir: join(inject('zooDir'), unique('work')), memoryBudgetMb: 256, threads: 1, profile: 'host', energyMeter: 'modelled',
     transport: 'mqtt', mqttUrl: broker.url, natsUrl: '',
   });

@@ -20,7 +20,7 @@ afterAll(async () => {
 function options(over: Partial<NodeRuntimeOptions> = {}): NodeRuntimeOptions {
   const zoo = inject('zooDir');
   return {
-    role: 'worker', nodeId: unique('node'), models: { [MODEL]: join(zoo, `${MODEL}.onnx`) }, modelCacheDir: zoo,
+    role: 'worker', nodeId: unique('node'), nodeClass: 'cloud', models: { [MODEL]: join(zoo, `${MODEL}.onnx`) }, modelCacheDir: zoo,
     workDir: join(zoo, unique('work')), memoryBudgetMb: 256, threads: 0, profile: 'rpi4', energyMeter: 'modelled',
     transport: 'mqtt', mqttUrl: broker.url, natsUrl: '', ...over,
   };

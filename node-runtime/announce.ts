@@ -1,0 +1,102 @@
+/**
+ * A node says what it is: a retained NodeAnnouncement (schemas/node.proto) on
+ * `dynasplit/v1/nodes/ROLE/ID` with its class, device profile, models and cuts, energy source and
+ * version, so the optimizer plans with the node's own knobs instead of guessing them. When the node
+ * stops it is marked GONE: by a clean publish on close, and by its MQTT last will (MQTT 3.1.1
+ * §3.1.2.5) when it dies without one. An edge node also publishes its policy status (NodeStatus)
+ * through the same connection.
+ *
+ * The announcement is no condition for serving: the connection is opened in the background, a node
+ * without a reachable broker (a NATS-only worker) serves all the same and says so once in its log,
+ * and every reconnection publishes the announcement again (a broker restarted without persistence
+ * has lost it).
+ */
+import { connectMqtt, packageVersion, type Logger, type MqttClient, type MqttTls } from '../common/index.ts';
+import type { DeviceProfile } from '../hardware/index.ts';
+import { dynasplit, NodeAnnouncement, NodeStatus, topics, type NodeAnnouncementProperties, type NodeRole, type NodeStatusProperties } from '../schemas/index.ts';
+
+export interface AnnounceOptions {
+  mqttUrl: string;
+  mqttTls?: MqttTls;
+  role: NodeRole;
+  nodeId: string;
+  /** Edge: its edge class; cloud: its worker group. */
+  nodeClass: string;
+  profile: DeviceProfile;
+  /** Served models and their cuts ('input', tensor names, 'output'). */
+  models: { name: string; cuts: readonly string[] }[];
+  /** 'measured', 'modelled' or '' (not metered). */
+  energySource: string;
+}
+
+export interface Announcer {
+  /** Publishes (retained) the node's policy status; the latest is sent once connected. */
+  publishStatus(status: NodeStatusProperties): void;
+  /** Marks the node GONE (retained), clears its status, disconnects. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The announcement of a node, pure (the time aside). */
+export function announcementOf(options: AnnounceOptions, state: dynasplit.v1.NodeAnnouncement.State, nowMs = Date.now()): NodeAnnouncementProperties {
+  return {
+    node_id: options.nodeId,
+    role: options.role,
+    node_class: options.nodeClass,
+    state,
+    profile_json: JSON.stringify(options.profile),
+    models: options.models.map((m) => ({ name: m.name, cuts: [...m.cuts] })),
+    energy_source: options.energySource,
+    software_version: packageVersion(),
+    announced_at_ms: nowMs,
+  };
+}
+
+const encode = (announcement: NodeAnnouncementProperties): Buffer => Buffer.from(NodeAnnouncement.encode(NodeAnnouncement.create(announcement)).finish());
+
+export function startAnnouncer(options: AnnounceOptions, logger: Logger): Announcer {
+  const topic = topics.announcement(options.role, options.nodeId);
+  const statusTopic = topics.nodeStatus(options.nodeId);
+  const retained = { qos: 1 as const, retain: true };
+  let status: Buffer | undefined;
+  let client: MqttClient | undefined;
+  const publishUp = (c: MqttClient) => {
+    c.publish(topic, encode(announcementOf(options, NodeAnnouncement.State.UP)), retained, (err) => {
+      if (err) logger.warn({ err: err.message }, 'node announcement not published');
+    });
+    if (status) c.publish(statusTopic, status, retained);
+  };
+  // Cloud accounts may use `<id>-<suffix>`; an edge's `<id>-a` is granted beside `<id>` and `<id>-t` (broker/client-ids.ts).
+  const connecting = connectMqtt(options.mqttUrl, {
+    clientId: `${options.nodeId}-a`,
+    ...options.mqttTls,
+    will: { topic, payload: encode(announcementOf(options, NodeAnnouncement.State.GONE)), qos: 1, retain: true },
+  }).then((c) => {
+    client = c;
+    publishUp(c);
+    c.on('connect', () => publishUp(c));
+    logger.info({ topic }, 'node announced');
+    return c;
+  }, (err: Error) => {
+    logger.warn({ err: err.message }, 'node not announced: the optimizer will not see this node (no MQTT broker reachable)');
+    return undefined;
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    publishStatus(next) {
+      status = Buffer.from(NodeStatus.encode(NodeStatus.create({ ...next, node_id: options.nodeId, node_class: options.nodeClass })).finish());
+      client?.publish(statusTopic, status, retained, (err) => {
+        if (err) logger.warn({ err: err.message }, 'node status not published');
+      });
+    },
+    close: () => (closing ??= (async () => {
+      const c = await connecting;
+      if (!c) return;
+      if (c.connected) {
+        await c.publishAsync(topic, encode(announcementOf(options, NodeAnnouncement.State.GONE)), retained).catch(() => undefined);
+        // An empty retained message removes the status (MQTT 3.1.1 §3.3.1.3): a stopped node refuses nothing.
+        await c.publishAsync(statusTopic, Buffer.alloc(0), retained).catch(() => undefined);
+      }
+      await c.endAsync(!c.connected);
+    })()),
+  };
+}
