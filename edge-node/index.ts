@@ -5,3 +5,6 @@ export { parseEdgeOptions, defaultEdgeOptions } from './options.ts';
 export type { EdgeNodeInput, EdgeNodeOptions } from './options.ts';
 export type { JournalFs } from './journal.ts';
 export { nodeFs } from './journal.ts';
+// The state directory's record format (docs/reliability.md), for tools and tests that read or prepare a journal.
+export { decodeRecords, encodeRecord, RecordKind } from './journal-records.ts';
+export type { JournalRecord } from './journal-records.ts';
