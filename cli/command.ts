@@ -67,7 +67,7 @@ export function parseCommandArgs(command: Command, argv: string[]): CommandArgs 
       }])),
     });
   } catch (cause) {
-    throw badArgs(command, (cause as Error).message);
+    throw badArgs(command, parseArgsMessage(cause as Error & { code?: string }, Object.keys(options)));
   }
   const help = parsed.values.help === true;
   const { min, max } = command.positionals;
@@ -77,8 +77,38 @@ export function parseCommandArgs(command: Command, argv: string[]): CommandArgs 
   return { positionals: parsed.positionals, values: parsed.values, help };
 }
 
+/** One line: what is wrong, then the usage. */
 function badArgs(command: Command, message: string): DynasplitError {
-  return new DynasplitError(ErrorCodes.BAD_ARGS, `${message}\nusage: dynasplit ${command.path.join(' ')} ${usageLine(command)}`);
+  return new DynasplitError(ErrorCodes.BAD_ARGS, `${message}; usage: dynasplit ${command.path.join(' ')} ${usageLine(command)}`);
+}
+
+/** node:util parseArgs' messages, shorter, with the option that was probably meant. */
+function parseArgsMessage(err: Error & { code?: string }, names: string[]): string {
+  const option = /'(-{1,2}[^' <]+)/.exec(err.message)?.[1];
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) {
+    const near = closest(option.replace(/^-+/, ''), names);
+    return `unknown option '${option}'${near ? ` (did you mean '--${near}'?)` : ''}`;
+  }
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option && /argument missing/.test(err.message)) return `${option} needs a value`;
+  return err.message;
+}
+
+/** The candidate nearest to `word` (Levenshtein distance up to 2), if any: for "did you mean". */
+export function closest(word: string, candidates: string[]): string | undefined {
+  return candidates.map((c) => ({ c, d: editDistance(word, c) })).filter(({ d }) => d <= 2).sort((a, b) => a.d - b.d)[0]?.c;
+}
+
+/** Insertions, deletions and substitutions, one each. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length];
 }
 
 function usageLine(command: Command): string {

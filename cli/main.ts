@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { flushLogRepeats, isDynasplitError, printAboveProgress, releaseProgressLine } from '../common/index.ts';
-import { commandHelp, parseCommandArgs, type Command, type Io } from './command.ts';
+import { closest, commandHelp, parseCommandArgs, type Command, type Io } from './command.ts';
 import { brokerCommand, brokerToolCommands } from './broker-command.ts';
 import { componentCommands } from './component-commands.ts';
 import { demoCommand } from './demo-command.ts';
@@ -97,25 +97,9 @@ function groupHelp(argv: string[], io: Io): number {
 function unknown(argv: string[], words: string[], prefix: string[]): string {
   const help = `run 'dynasplit ${prefix.length ? `${prefix[0]} ` : ''}--help' for the commands`;
   if (words.length === 0) return `unknown option '${argv[0]}' (${help})`;
-  const typed = words.slice(0, 2).join(' ');
-  const near = COMMANDS.map((c) => c.path.join(' '))
-    .map((path) => ({ path, distance: Math.min(editDistance(typed, path), editDistance(words[0], path)) }))
-    .filter((c) => c.distance <= 2)
-    .sort((a, b) => a.distance - b.distance)[0];
-  return `unknown command '${words.join(' ')}' (${near ? `did you mean '${near.path}'? ` : ''}${help})`;
-}
-
-/** Levenshtein distance: insertions, deletions and substitutions, one each. */
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    row = next;
-  }
-  return row[b.length];
+  const paths = COMMANDS.map((c) => c.path.join(' '));
+  const near = closest(words.slice(0, 2).join(' '), paths) ?? closest(words[0], paths);
+  return `unknown command '${words.join(' ')}' (${near ? `did you mean '${near}'? ` : ''}${help})`;
 }
 
 function reportError(err: unknown, json: boolean, io: Io): number {

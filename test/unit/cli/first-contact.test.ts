@@ -49,14 +49,18 @@ describe('dynasplit first contact', () => {
     expect([...column]).toHaveLength(1);
   });
 
-  it('answers a misspelled command or an unknown option in one line, with the command it resembles', async () => {
-    const [command, option] = await Promise.all([dynasplit(['optimizer', 'serch']), dynasplit(['--frob'])]);
+  it('answers a misspelled command or option in one line, with the one it resembles', async () => {
+    const [command, option, flag] = await Promise.all([
+      dynasplit(['optimizer', 'serch']), dynasplit(['--frob']), dynasplit(['edge', '--mqt', 'mqtt://h:1883']),
+    ]);
     expect(command.code).toBe(2);
     expect(oneErrorLine(command)).toBe(
       "error DYNASPLIT_ERR_BAD_ARGS: unknown command 'optimizer serch' (did you mean 'optimizer search'? run 'dynasplit optimizer --help' for the commands)",
     );
     expect(option.code).toBe(2);
     expect(oneErrorLine(option)).toBe("error DYNASPLIT_ERR_BAD_ARGS: unknown option '--frob' (run 'dynasplit --help' for the commands)");
+    expect(flag.code).toBe(2);
+    expect(oneErrorLine(flag)).toBe("error DYNASPLIT_ERR_BAD_ARGS: unknown option '--mqt' (did you mean '--mqtt'?); usage: dynasplit edge [options]");
   });
 
   it('refuses an MQTT URL without a scheme before connecting, naming the flag and the URL meant', async () => {
