@@ -21,6 +21,8 @@ export interface Permissions {
 
 const P = MQTT_PREFIX;
 const POLICIES = `${P}/policy/+/+`;
+/** frames with a forced configuration (edge-node: honoured only here), from the optimizer's profiler */
+const CONTROL_FRAMES = `${P}/control-frames/+`;
 
 /**
  * The permissions of an account of `role` acting as `id` (sensor and edge accounts always have
@@ -34,14 +36,15 @@ export function permissionsFor(role: Role, id: string | undefined, powerTopics: 
       return {
         publish: [`${P}/results/+`, `${P}/tail/+`, `${P}/nodes/edge/${need(id, role)}`, `${P}/node-status/${need(id, role)}`],
         retain: [`${P}/nodes/edge/${need(id, role)}`, `${P}/node-status/${need(id, role)}`],
-        read: [`${P}/frames/+`, POLICIES, `${P}/tail-replies/${need(id, role)}`, ...powerTopics],
+        read: [`${P}/frames/+`, CONTROL_FRAMES, POLICIES, `${P}/tail-replies/${need(id, role)}`, ...powerTopics],
       };
     case 'cloud':
       return { publish: [`${P}/tail-replies/+`, `${P}/nodes/cloud/+`], retain: [`${P}/nodes/cloud/+`], read: [`${P}/tail/+`, ...powerTopics] };
     case 'optimizer':
       return {
-        publish: [POLICIES, `${P}/optimizer-status/+`], retain: [POLICIES, `${P}/optimizer-status/+`],
-        read: [POLICIES, `${P}/nodes/+/+`, `${P}/node-status/+`, `${P}/optimizer-status/+`],
+        // The profiler's control channel: forced configurations, answered on the results topics.
+        publish: [POLICIES, `${P}/optimizer-status/+`, CONTROL_FRAMES], retain: [POLICIES, `${P}/optimizer-status/+`],
+        read: [POLICIES, `${P}/nodes/+/+`, `${P}/node-status/+`, `${P}/optimizer-status/+`, `${P}/results/+`],
       };
     case 'meter':
       return { publish: [...powerTopics], retain: [...powerTopics], read: [...powerTopics] };

@@ -123,6 +123,10 @@ describe('permissions per role', () => {
   it('only the optimizer and admin publish (retained) policies; meters own the power topics', () => {
     expect(mayPublish(optimizer, 'dynasplit/v1/policy/vgg16_onnx/rpi4', true)).toBe(true);
     expect(mayPublish(optimizer, 'dynasplit/v1/frames/x', false)).toBe(false);
+    expect(mayPublish(optimizer, 'dynasplit/v1/control-frames/profiler', false)).toBe(true);
+    expect(maySubscribe(optimizer, 'dynasplit/v1/results/profiler')).toBe(true);
+    expect(maySubscribe(edge, '$share/edge/dynasplit/v1/control-frames/+')).toBe(true);
+    for (const role of [sensor, edge, cloud, meter]) expect(mayPublish(role, 'dynasplit/v1/control-frames/cam-1', false)).toBe(false);
     expect(mayPublish(admin, 'dynasplit/v1/policy/m/c', true)).toBe(true);
     expect(mayPublish(meter, 'tele/plug-1/LWT', true)).toBe(true);
     expect(mayPublish(meter, 'dynasplit/v1/frames/x', false)).toBe(false);
@@ -137,9 +141,11 @@ describe('permissions per role', () => {
       { username: 'opt', passwordHash, role: 'optimizer' },
     ] }));
     expect(acl).toContain('user cam-1\ntopic write dynasplit/v1/frames/cam-1\ntopic read dynasplit/v1/results/cam-1\n');
-    expect(acl).toContain('user edge-1\ntopic write dynasplit/v1/results/+\ntopic write dynasplit/v1/tail/+\ntopic read dynasplit/v1/frames/+\n'
-      + 'topic read dynasplit/v1/policy/+/+\ntopic read dynasplit/v1/tail-replies/edge-1\ntopic read tele/#\n');
+    expect(acl).toContain('user edge-1\ntopic write dynasplit/v1/results/+\ntopic write dynasplit/v1/tail/+\n'
+      + 'topic write dynasplit/v1/nodes/edge/edge-1\ntopic write dynasplit/v1/node-status/edge-1\ntopic read dynasplit/v1/frames/+\n'
+      + 'topic read dynasplit/v1/control-frames/+\ntopic read dynasplit/v1/policy/+/+\ntopic read dynasplit/v1/tail-replies/edge-1\ntopic read tele/#\n');
     expect(acl).toContain('user edge-1.local\n');
     expect(acl).toContain('user opt\ntopic readwrite dynasplit/v1/policy/+/+\n');
+    expect(acl).toContain('topic write dynasplit/v1/control-frames/+\n');
   });
 });
