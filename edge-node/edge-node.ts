@@ -9,7 +9,7 @@ import type { DeviceProfile, NodeHardware } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
 import type { ModelStore } from '../model/index.ts';
 import { startNodeRuntime, type NodeRuntime } from '../node-runtime/index.ts';
-import { decide, defaultPolicy, type CompiledPolicy } from '../policy/index.ts';
+import { decide, defaultPolicy, type CompiledPolicy, type Entry } from '../policy/index.ts';
 import { Result, topics, type Frame, type ResultProperties } from '../schemas/index.ts';
 import { shapeTransport, type LinkSettings, type ShapedTransport, type TensorTransport } from '../transport/index.ts';
 import { Accounting, combinedSource } from './accounting.ts';
@@ -273,6 +273,8 @@ class EdgeService {
     const origin = { sensorId, requestId: frame.request_id, model: frame.model, budgetMs: frame.budget_ms };
     // Queueing: until the frame first gets a compute slot (later waits for one count in the compute times).
     let queueMs = 0;
+    // The configuration a failure happened under: its metric names it, so the optimizer sees which ones fail.
+    let chosen: Entry | undefined;
     try {
       const req = await this.#context.onEdge(() => {
         queueMs = performance.now() - arrivedAt;
@@ -284,6 +286,7 @@ class EdgeService {
       const turn = this.#turns.get(req.model) ?? 0;
       this.#turns.set(req.model, turn + 1);
       const entry = req.forced ?? decide(policy, req.deadlineAtMs - Date.now(), { accuracyFloor: req.accuracyFloor, turn })!;
+      chosen = entry;
       const outcome = await execute(req, entry, this.#context);
       const energy = await this.accounting.energy(mark, outcome, performance.now() - started, entry);
       const link = this.options.linkMbps > 0 || this.options.linkRttMs > 0 ? 'emulated' : 'measured';
@@ -295,12 +298,12 @@ class EdgeService {
       this.#answer(sensorId, result, key);
       this.accounting.record(result, req, outcome);
     } catch (err) {
-      this.#answerError(sensorId, err, origin, key);
+      this.#answerError(sensorId, err, origin, key, chosen?.configuration);
     }
   }
 
   /** Answers a frame with a coded error; never throws (a failure to answer is logged and counted). */
-  #answerError(sensorId: string, err: unknown, origin?: FrameOrigin, key?: string): void {
+  #answerError(sensorId: string, err: unknown, origin?: FrameOrigin, key?: string, configuration?: Entry['configuration']): void {
     const code = isDynasplitError(err) ? err.code : ErrorCodes.INFERENCE;
     this.stats.error(code);
     this.logger.warn({ sensor: sensorId, request: origin?.requestId, code, err: (err as Error)?.message }, 'request failed');
@@ -308,6 +311,7 @@ class EdgeService {
       const result = errorResult({ sensorId, requestId: origin?.requestId ?? '', model: origin?.model ?? '', budgetMs: origin?.budgetMs ?? 0 }, err, {
         edgeId: this.options.edgeId, topK: this.options.topK,
       });
+      if (configuration) result.configuration = configuration;
       this.accounting.record(result);
       this.#answer(sensorId, result, key);
     } catch (failure) {

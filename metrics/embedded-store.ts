@@ -5,8 +5,9 @@
  */
 import { requirePositiveIntegers, stripUndefined } from '../common/index.ts';
 import type {
-  ConfigStats, LinkMetric, LinkQuery, LinkSample, LinkSamplesQuery, LinkStats, MetricsStore, MetricsStoreStats, RequestMetric, WindowQuery,
+  ConfigStats, LinkMetric, LinkQuery, LinkSample, LinkSamplesQuery, LinkStats, MetricsStore, MetricsStoreStats, OptimizerMetric, RequestMetric, WindowQuery,
 } from './metrics-store.ts';
+import { configurationFailuresOf, type ConfigFailures } from './failures.ts';
 import { RingBuffer } from './ring-buffer.ts';
 import { configurationStatsOf, LINK_SAMPLES_LIMIT, linkStatsOf } from './stats.ts';
 
@@ -27,6 +28,7 @@ export class EmbeddedMetricsStore implements MetricsStore {
   readonly kind = 'embedded';
   private readonly requests: RingBuffer<RequestMetric>;
   private readonly links: RingBuffer<LinkMetric>;
+  private readonly optimizer: RingBuffer<OptimizerMetric>;
   private written = 0;
   private dropped = 0;
 
@@ -35,6 +37,7 @@ export class EmbeddedMetricsStore implements MetricsStore {
     requirePositiveIntegers('embedded metrics store', resolved, ['capacity']);
     this.requests = new RingBuffer(resolved.capacity);
     this.links = new RingBuffer(resolved.capacity);
+    this.optimizer = new RingBuffer(resolved.capacity);
   }
 
   writeRequest(m: RequestMetric): void {
@@ -45,6 +48,11 @@ export class EmbeddedMetricsStore implements MetricsStore {
   writeLink(m: LinkMetric): void {
     this.written++;
     if (this.links.push(m) !== undefined) this.dropped++;
+  }
+
+  writeOptimizer(m: OptimizerMetric): void {
+    this.written++;
+    if (this.optimizer.push(m) !== undefined) this.dropped++;
   }
 
   async flush(): Promise<void> {
@@ -58,6 +66,14 @@ export class EmbeddedMetricsStore implements MetricsStore {
         && (q.edgeClass === undefined || r.edgeClass === q.edgeClass)) selected.push(r);
     });
     return configurationStatsOf(selected);
+  }
+
+  async configurationFailures(q: WindowQuery): Promise<ConfigFailures[]> {
+    const selected: RequestMetric[] = [];
+    this.requests.forEach((r) => {
+      if (r.model === q.model && inWindow(r.timeMs, q.sinceMs, q.untilMs) && (q.edgeClass === undefined || r.edgeClass === q.edgeClass)) selected.push(r);
+    });
+    return configurationFailuresOf(selected);
   }
 
   async linkStats(q: LinkQuery): Promise<LinkStats> {

@@ -29,7 +29,7 @@ export function literal(value: string): string {
 }
 
 /** `time >= since AND time < until` in whole ms (InfluxQL duration literals on epoch time). */
-function timeRange(sinceMs: number, untilMs: number | undefined): string {
+export function timeRange(sinceMs: number, untilMs: number | undefined): string {
   const since = `time >= ${Math.floor(sinceMs)}ms`;
   return untilMs === undefined ? since : `${since} AND time < ${Math.floor(untilMs)}ms`;
 }

@@ -8,10 +8,11 @@ import { resolveInfluxOptions, type InfluxStoreOptions, type ResolvedInfluxOptio
 import {
   configurationStatsQueries, linkSamplesQuery, linkStatsQuery, runQueries, toConfigStats, toLinkSamples, toLinkStats,
 } from './influx-query.ts';
+import { configurationFailuresQueries, toConfigFailures, type ConfigFailures } from './failures.ts';
 import { createSink } from './influx-sinks.ts';
 import { InfluxWriter } from './influx-writer.ts';
 import type {
-  ConfigStats, LinkMetric, LinkQuery, LinkSample, LinkSamplesQuery, LinkStats, MetricsStore, MetricsStoreStats, RequestMetric, WindowQuery,
+  ConfigStats, LinkMetric, LinkQuery, LinkSample, LinkSamplesQuery, LinkStats, MetricsStore, MetricsStoreStats, OptimizerMetric, RequestMetric, WindowQuery,
 } from './metrics-store.ts';
 
 export class InfluxMetricsStore implements MetricsStore {
@@ -35,6 +36,10 @@ export class InfluxMetricsStore implements MetricsStore {
     this.writer.writeLink(m);
   }
 
+  writeOptimizer(m: OptimizerMetric): void {
+    this.writer.writeOptimizer(m);
+  }
+
   flush(): Promise<void> {
     return this.writer.flush();
   }
@@ -42,6 +47,11 @@ export class InfluxMetricsStore implements MetricsStore {
   async configurationStats(q: WindowQuery): Promise<ConfigStats[]> {
     const [main, sources] = await runQueries(this.options, configurationStatsQueries(q));
     return toConfigStats(main!, sources!);
+  }
+
+  async configurationFailures(q: WindowQuery): Promise<ConfigFailures[]> {
+    const [counts, lastFailures, lastSuccesses] = await runQueries(this.options, configurationFailuresQueries(q));
+    return toConfigFailures(counts!, lastFailures!, lastSuccesses!);
   }
 
   async linkStats(q: LinkQuery): Promise<LinkStats> {

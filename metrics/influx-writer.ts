@@ -7,15 +7,16 @@
 import type { Logger } from '../common/index.ts';
 import type { ResolvedInfluxOptions } from './influx-options.ts';
 import { failureStatus, isPermanentStatus, type LineSink } from './influx-sinks.ts';
-import type { LinkMetric, MetricsStoreStats, RequestMetric } from './metrics-store.ts';
+import type { LinkMetric, MetricsStoreStats, OptimizerMetric, RequestMetric } from './metrics-store.ts';
 import { RingBuffer } from './ring-buffer.ts';
-import { linkLine, requestLine, Timestamper } from './schema.ts';
+import { linkLine, optimizerLine, requestLine, Timestamper } from './schema.ts';
 
 /** A point as written, formatted only when sent; seq orders points for flush(). */
 interface Entry {
   seq: number;
   request?: RequestMetric;
   link?: LinkMetric;
+  optimizer?: OptimizerMetric;
   /** Set by the first send: a retry sends the same line (and timestamp) again. */
   line?: string;
 }
@@ -55,6 +56,10 @@ export class InfluxWriter {
 
   writeLink(link: LinkMetric): void {
     this.append({ seq: this.nextSeq++, link });
+  }
+
+  writeOptimizer(optimizer: OptimizerMetric): void {
+    this.append({ seq: this.nextSeq++, optimizer });
   }
 
   private append(entry: Entry): void {
@@ -189,11 +194,12 @@ export class InfluxWriter {
     const formatted: Entry[] = [];
     for (const entry of batch) {
       try {
-        entry.line ??= entry.request ? requestLine(entry.request, this.timestamps) : linkLine(entry.link!, this.timestamps);
+        entry.line ??= entry.request ? requestLine(entry.request, this.timestamps)
+          : entry.optimizer ? optimizerLine(entry.optimizer, this.timestamps) : linkLine(entry.link!, this.timestamps);
       } catch (err) {
         this.logger.error({ err }, 'metric point cannot be formatted; dropped');
       }
-      entry.request = entry.link = undefined; // the line is all a retry needs
+      entry.request = entry.link = entry.optimizer = undefined; // the line is all a retry needs
       if (entry.line) formatted.push(entry);
       else this.dropped++;
     }

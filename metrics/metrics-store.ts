@@ -5,6 +5,8 @@
  * The schema the figures take in InfluxDB is in docs/metrics.md.
  */
 
+import type { ConfigFailures } from './failures.ts';
+
 /** Where a latency or energy figure comes from (docs/hardware.md); '' when unknown. */
 export type FigureSource = 'measured' | 'emulated' | 'modelled' | '';
 
@@ -107,6 +109,27 @@ export interface LinkSamplesQuery extends LinkQuery {
   limit?: number;
 }
 
+/**
+ * One round of the live optimizer for one (model, edge class) (measurement `optimizer`): what
+ * Grafana shows of it. Counts are whole numbers.
+ */
+export interface OptimizerMetric {
+  timeMs: number;
+  optimizerId: string;
+  model: string;
+  edgeClass: string;
+  round: number;
+  spaceSize: number;
+  frontSize: number;
+  /** Configurations kept out of the front because their requests failed or fell back. */
+  failing: number;
+  /** Policy refusals the class's nodes report (their NodeStatus). */
+  refusals: number;
+  /** 1 when the class's nodes announced different knobs or cuts, else 0. */
+  disagreeing: number;
+  publishedVersion: number;
+}
+
 export interface MetricsStoreStats {
   /** Points that reached the store. */
   written: number;
@@ -126,10 +149,13 @@ export interface MetricsStore {
    */
   writeRequest(m: RequestMetric): void;
   writeLink(m: LinkMetric): void;
+  writeOptimizer(m: OptimizerMetric): void;
   /** Resolves when everything written so far has reached the store (or been dropped and counted). */
   flush(): Promise<void>;
   /** Successful requests only (errorCode ''), one entry per configuration, sorted by configuration. */
   configurationStats(q: WindowQuery): Promise<ConfigStats[]>;
+  /** Configurations with requests that failed or fell back in the window (metrics/failures.ts), sorted by configuration. */
+  configurationFailures(q: WindowQuery): Promise<ConfigFailures[]>;
   linkStats(q: LinkQuery): Promise<LinkStats>;
   /** The window's transfers, oldest first (the newest `limit`): what a fit of rtt and bandwidth needs. */
   linkSamples(q: LinkSamplesQuery): Promise<LinkSample[]>;

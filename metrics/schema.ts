@@ -4,10 +4,11 @@
  * strings the queries group and filter by; everything measured is a field.
  */
 import { Point, type PointSettings } from '@influxdata/influxdb-client';
-import type { LinkMetric, RequestMetric } from './metrics-store.ts';
+import type { LinkMetric, OptimizerMetric, RequestMetric } from './metrics-store.ts';
 
 export const REQUEST = 'request';
 export const LINK = 'link';
+export const OPTIMIZER = 'optimizer';
 
 /** RequestMetric key -> tag key. An empty value writes no tag; InfluxQL reads a missing tag as ''. */
 export const REQUEST_TAGS = {
@@ -88,6 +89,19 @@ export function linkLine(m: LinkMetric, settings: Partial<PointSettings>): strin
   if (Number.isFinite(m.bytes)) point.intField('bytes', m.bytes);
   if (Number.isFinite(m.transferMs)) point.floatField('transfer_ms', m.transferMs);
   if (Number.isFinite(m.rttMs)) point.floatField('rtt_ms', m.rttMs);
+  return point.toLineProtocol(settings);
+}
+
+export function optimizerLine(m: OptimizerMetric, settings: Partial<PointSettings>): string | undefined {
+  const point = new Point(OPTIMIZER).timestamp(m.timeMs);
+  addTag(point, 'optimizer_id', m.optimizerId);
+  addTag(point, 'model', m.model);
+  addTag(point, 'edge_class', m.edgeClass);
+  const counts = {
+    round: m.round, space_size: m.spaceSize, front_size: m.frontSize, failing: m.failing, refusals: m.refusals,
+    disagreeing: m.disagreeing, published_version: m.publishedVersion,
+  };
+  for (const [field, value] of Object.entries(counts)) if (Number.isFinite(value)) point.intField(field, value);
   return point.toLineProtocol(settings);
 }
 
