@@ -1,0 +1,88 @@
+/**
+ * The link is estimated, not guessed: an edge node behind an emulated 5 Mbit/s, 20 ms uplink sends
+ * mixed traffic (frames at five cuts and codecs, from 32 KiB to 256 B, and frames under the default policy) to a
+ * real cloud worker; the fit over the transfers the edge wrote to its metrics store, less the fit of the
+ * same frames over the loopback path alone, gives the uplink within 25%. The aggregate rate (sum of bytes over sum of ms) is shown to be far off on the same
+ * transfers: it counts the round trip as slowness.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { startBroker, type BrokerHandle } from '../../broker/index.ts';
+import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
+import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
+import { createMetricsStore, type MetricsStore } from '../../metrics/index.ts';
+import { fitLink } from '../../pareto/index.ts';
+import { frame, inputs, resultSink, type ResultSink } from '../helpers/pipeline.ts';
+
+const zoo = inject('zooDir');
+const MODEL = 'vgg16-tiny';
+const SHAPE = [1, 3, 32, 32];
+const LINK = { mbps: 5, rttMs: 20 };
+let broker: BrokerHandle;
+let cloud: CloudWorker;
+let edge: EdgeNode;
+let metrics: MetricsStore;
+let sink: ResultSink;
+
+beforeAll(async () => {
+  broker = await startBroker({ host: '127.0.0.1', port: 0 });
+  const models = { [MODEL]: join(zoo, `${MODEL}.onnx`) };
+  metrics = createMetricsStore('embedded');
+  cloud = await startCloudWorker({ workerId: 'link-cloud', mqttUrl: broker.url, models, profile: 'gpu-server' });
+  edge = await startEdgeNode({ edgeId: 'link-edge', mqttUrl: broker.url, models, linkMbps: LINK.mbps, linkRttMs: LINK.rttMs, concurrency: 1 }, { metrics });
+  sink = await resultSink(broker.url, ['link-sensor']);
+}, 60_000);
+
+afterAll(async () => {
+  await sink?.close();
+  await edge?.close();
+  await cloud?.close();
+  await broker?.close();
+});
+
+it('estimates an emulated 5 Mbit/s / 20 ms uplink within 25% from mixed traffic', async () => {
+  const data = inputs(SHAPE, 4, 3);
+  let sent = 0;
+  const send = async (configuration: { cut: string; codec: string } | undefined) => {
+    const id = `l-${sent++}`;
+    await sink.publishFrame('link-sensor', { ...frame(id, 'link-sensor', MODEL, SHAPE, data[sent % data.length]!, 30_000), ...(configuration ? { configuration } : {}) });
+    await sink.waitFor(sent, 30_000); // one at a time: no queue enters the transfer times
+  };
+  // 32 KiB, 12 KiB, 6 KiB, 4 KiB and 256 B on the wire (52 to 0.4 ms at 5 Mbit/s); one frame in six follows
+  // the default policy (edge-only, a split or cloud-only in turn).
+  const kinds = [
+    { cut: 'features.relu1_2', codec: 'fp32' }, { cut: 'input', codec: 'fp32' }, undefined,
+    { cut: 'input', codec: 'fp16' }, { cut: 'features.pool2', codec: 'fp32' }, { cut: 'features.pool5', codec: 'fp32' },
+  ];
+  // Each frame is sent twice in turn: over the loopback path alone, then behind the emulated link. The
+  // path's own cost (MQTT through the broker, on a machine that may be busy) is fitted from the first
+  // and taken off the second, both measured under the same load.
+  const windows: { from: number; to: number; emulated: boolean }[] = [];
+  for (let i = 0; i < 72; i++) {
+    for (const emulated of [false, true]) {
+      edge.setLink(emulated ? LINK : { mbps: 0, rttMs: 0 });
+      const from = Date.now();
+      await send(kinds[i % kinds.length]);
+      windows.push({ from, to: Date.now() + 1, emulated });
+    }
+  }
+  await metrics.flush();
+  const all = await metrics.linkSamples({ sinceMs: windows[0]!.from, edgeId: 'link-edge' });
+  const behind = (emulated: boolean) => all.filter((s) => windows.some((w) => w.emulated === emulated && s.timeMs >= w.from && s.timeMs < w.to));
+  const [samples, path] = [behind(true), behind(false)];
+  expect(samples.length).toBeGreaterThanOrEqual(55);
+  expect(new Set(samples.map((s) => s.bytes)).size).toBeGreaterThanOrEqual(3);
+  const fit = fitLink(samples, { bandwidthMbps: 100, rttMs: 2 });
+  const own = fitLink(path, { bandwidthMbps: 10_000, rttMs: 1 });
+  // The link alone: times add, so per-byte times (1/bandwidth) and round trips subtract.
+  const linkMbps = 1 / (1 / fit.bandwidthMbps - 1 / own.bandwidthMbps);
+  const linkRttMs = fit.rttMs - own.rttMs;
+  const detail = JSON.stringify({ linkMbps, linkRttMs, fit, own, samples: samples.slice(0, 12) });
+  expect(fit.bandwidthFitted, detail).toBe(true);
+  expect(Math.abs(linkMbps - LINK.mbps) / LINK.mbps, detail).toBeLessThanOrEqual(0.25);
+  expect(Math.abs(linkRttMs - LINK.rttMs) / LINK.rttMs, detail).toBeLessThanOrEqual(0.25);
+  expect(fit.bandwidthRangeMbps[0]).toBeLessThan(fit.bandwidthMbps);
+  expect(fit.bandwidthRangeMbps[1]).toBeGreaterThan(fit.bandwidthMbps);
+  const aggregate = (samples.reduce((a, x) => a + x.bytes, 0) * 8) / samples.reduce((a, x) => a + x.transferMs, 0) / 1000;
+  expect(aggregate, 'the aggregate rate reads the round trip as a slow link').toBeLessThan(LINK.mbps * 0.5);
+}, 120_000);
