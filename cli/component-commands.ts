@@ -2,6 +2,8 @@
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { startCloudWorker } from '../cloud-worker/index.ts';
 import { startEdgeNode } from '../edge-node/index.ts';
+import { parseDimArgs } from '../model/index.ts';
+import { parseCardSpecs } from '../node-runtime/index.ts';
 import { runSensor } from '../sensor/index.ts';
 import { BUDGET_SPECS } from '../workload/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs } from './command.ts';
@@ -20,6 +22,8 @@ const NODE_OPTIONS = {
   ...NATS_AUTH_OPTIONS,
   transport: TRANSPORT_OPTION,
   model: MODEL_OPTION,
+  card: { type: 'string', multiple: true, value: '[NAME=]FILE', description: 'model card of a served model (default: NAME.card.json beside the model, if there; repeatable)' },
+  dim: { type: 'string', multiple: true, value: 'NAME=V', description: "value of a symbolic dim of the models, over their cards' (repeatable)" },
   threads: { type: 'string', value: 'N', description: 'onnxruntime threads (default 0: one per core)' },
   profile: PROFILE_OPTION,
   'energy-meter': ENERGY_OPTION,
@@ -29,13 +33,16 @@ const NODE_OPTIONS = {
 
 /** The settings edge nodes and cloud workers share, from flags and the environment. */
 async function nodeSettings(args: CommandArgs) {
+  const models = modelsFlag(args);
   return {
     mqttTls: await mqttTlsFlags(args),
     natsAuth: natsAuthFlags(args),
     mqttUrl: mqttUrlFlag(args),
     natsUrl: flagOrEnv(args, 'nats', 'DYNASPLIT_NATS_URL'),
     transport: transportFlag(args),
-    models: modelsFlag(args),
+    models,
+    cards: parseCardSpecs(listOption(args, 'card'), Object.keys(models ?? { 'vgg16-tiny': '' })),
+    dims: parseDimArgs(args.values.dim),
     group: stringOption(args, 'group'),
     threads: numberFlag(args, 'threads'),
     modelCacheDir: modelCacheDir(),
@@ -89,6 +96,11 @@ const edge: Command = {
   },
 };
 
+function listOption(args: CommandArgs, name: string): string[] {
+  const raw = args.values[name];
+  return Array.isArray(raw) ? raw.map(String) : raw === undefined ? [] : [String(raw)];
+}
+
 function mebibytes(mib: number | undefined): number | undefined {
   return mib === undefined ? undefined : Math.round(mib * 1024 * 1024);
 }
@@ -138,7 +150,9 @@ const sensor: Command = {
     mqtt: MQTT_OPTION,
     ...MQTT_TLS_OPTIONS,
     model: { type: 'string', value: 'NAME', description: 'model to request (default vgg16-tiny)' },
-    'model-file': { type: 'string', value: 'FILE', description: "where to read the model's input shape (default: the zoo model of that name)" },
+    'model-file': { type: 'string', value: 'FILE', description: "where to read the model's inputs and card (default: the zoo model of that name)" },
+    card: { type: 'string', value: 'FILE', description: 'model card: image preprocessing, dims (default: beside the model file, if there)' },
+    dim: { type: 'string', multiple: true, value: 'NAME=V', description: "value of a symbolic dim of the model, over its card's (repeatable)" },
     count: { type: 'string', value: 'N', description: 'frames to send (default 200)' },
     rate: { type: 'string', value: 'HZ', description: 'frames per second (default 50)' },
     budgets: { type: 'string', value: 'DIST', description: `latency budgets, ms: ${BUDGET_SPECS} (default uniform:5:50)` },
@@ -157,6 +171,8 @@ const sensor: Command = {
       mqttTls: await mqttTlsFlags(args),
       model: stringOption(args, 'model'),
       modelSource: stringOption(args, 'model-file'),
+      card: stringOption(args, 'card'),
+      dims: parseDimArgs(args.values.dim),
       count: numberFlag(args, 'count'),
       rate: numberFlag(args, 'rate'),
       budgets: stringOption(args, 'budgets'),

@@ -7,6 +7,7 @@ import {
 } from '../common/index.ts';
 import { readFileSync } from 'node:fs';
 import { createMetricsStore, parseInfluxEnv, type MetricsStore } from '../metrics/index.ts';
+import { parseModelSpec } from '../node-runtime/index.ts';
 import type { NatsAuth } from '../transport/index.ts';
 import type { CommandArgs, OptionSpec } from './command.ts';
 import { stringOption } from './command.ts';
@@ -17,7 +18,7 @@ export const NATS_OPTION: OptionSpec = { type: 'string', value: 'URL', descripti
 export const TRANSPORT_OPTION: OptionSpec = { type: 'string', value: 'KIND', description: 'tensor transport to the cloud: mqtt or nats (env DYNASPLIT_TRANSPORT; default mqtt)' };
 export const MODEL_OPTION: OptionSpec = {
   type: 'string', multiple: true, value: 'NAME[=FILE]',
-  description: 'model to serve: a zoo name, or NAME=path/to/model.onnx (repeatable; env DYNASPLIT_MODELS, comma-separated; default vgg16-tiny)',
+  description: 'model to serve: a zoo name, path/to/NAME.onnx, or NAME=path/to/model.onnx (repeatable; env DYNASPLIT_MODELS, comma-separated; default vgg16-tiny)',
 };
 
 /** A flag's value, else the environment variable's, else undefined. */
@@ -33,15 +34,15 @@ export function numberFlag(args: CommandArgs, flag: string, env?: string): numbe
   return value;
 }
 
-/** `--model a --model b=/x.onnx` (or DYNASPLIT_MODELS=a,b=/x.onnx) as { a: 'a', b: '/x.onnx' }. */
+/**
+ * `--model a --model b=/x.onnx --model dir/c.onnx` (or DYNASPLIT_MODELS=a,b=/x.onnx) as
+ * { a: 'a', b: '/x.onnx', c: 'dir/c.onnx' } (parseModelSpec).
+ */
 export function modelsFlag(args: CommandArgs): Record<string, string> | undefined {
   const raw = args.values.model;
   const list = Array.isArray(raw) ? raw.map(String) : (process.env.DYNASPLIT_MODELS?.split(',').filter(Boolean) ?? []);
   if (list.length === 0) return undefined;
-  return Object.fromEntries(list.map((entry) => {
-    const [name, ...path] = entry.split('=');
-    return [name, path.length ? path.join('=') : name];
-  }));
+  return Object.fromEntries(list.map(parseModelSpec));
 }
 
 export function transportFlag(args: CommandArgs): 'mqtt' | 'nats' | undefined {

@@ -8,7 +8,8 @@ import * as ort from 'onnxruntime-node';
 import { decodeTensor, encodeTensor } from '../codec/index.ts';
 import { DynasplitError, ErrorCodes, Limiter, silentLogger, type Logger } from '../common/index.ts';
 import type { DeviceProfile } from '../hardware/index.ts';
-import { startNodeRuntime, type NodeRuntime } from '../node-runtime/index.ts';
+import type { ServedModel } from '../model/index.ts';
+import { floatTensor, startNodeRuntime, type NodeRuntime } from '../node-runtime/index.ts';
 import type { TailReplyProperties, TailRequest } from '../schemas/index.ts';
 import { errorInfo, type Serving, type TensorTransport } from '../transport/index.ts';
 import { parseCloudOptions, type CloudWorkerOptions } from './options.ts';
@@ -81,33 +82,55 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
   };
 }
 
-/** Runs one tail in a slot: decode, run (dilated to the emulated device), meter, encode. */
+/**
+ * The tail's inputs from a request: the cut tensor; cloud-only ('input') every model input, `tensor`
+ * the first and `more_tensors` the rest by name (one input takes `tensor` whatever its name). The
+ * transport has checked that the request carries a tensor (checkTailRequest).
+ */
+function tailFeeds(served: ServedModel, request: TailRequest): Record<string, ort.Tensor> {
+  const sent = [request.tensor!, ...(request.more_tensors ?? [])];
+  const decoded = sent.map((message) => {
+    const t = decodeTensor(message);
+    return { name: message.name ?? '', tensor: new ort.Tensor('float32', t.data, t.shape) };
+  });
+  if (request.cut !== 'input') return { [request.cut]: decoded[0].tensor };
+  if (served.inputs.length === 1) return { [served.inputs[0].name]: decoded[0].tensor };
+  const feeds = Object.fromEntries(decoded.map(({ name, tensor }) => [name, tensor]));
+  const missing = served.inputs.find((i) => !(i.name in feeds));
+  if (missing) {
+    throw new DynasplitError(ErrorCodes.BAD_INPUT, `cloud-only request for ${served.name} lacks input '${missing.name}'`, { details: { tensor: missing.name } });
+  }
+  return feeds;
+}
+
+/** Runs one tail in a slot: decode, run (dilated to the emulated device), meter, encode every output. */
 async function runTail(runtime: NodeRuntime, slots: Limiter, request: TailRequest, arrived: number): Promise<TailReplyProperties> {
   const { models, hardware } = runtime;
   const queueMs = performance.now() - arrived;
   const t0 = performance.now();
-  // The transport has checked that the request carries a tensor (checkTailRequest).
-  const input = decodeTensor(request.tensor!);
-  const t1 = performance.now();
   const served = models.get(request.model);
   if (!served.cuts.includes(request.cut) || request.cut === 'output') {
     throw new DynasplitError(ErrorCodes.UNKNOWN_CUT, `${request.model} has no tail at '${request.cut}'`, { details: { cut: request.cut } });
   }
+  const feeds = tailFeeds(served, request);
+  const t1 = performance.now();
   // This request's share of the node: it ran alongside the others active at its start.
   const share = 1 / Math.max(1, slots.active);
   const cloudMode = request.cloud_accelerator || undefined;
   const mark = hardware.meter.start();
-  const output = await models.run(request.model, 'tail', request.cut, new ort.Tensor('float32', input.data, input.shape));
+  const outputs = await models.runAll(request.model, 'tail', request.cut, feeds);
   const cut = request.cut === 'input' ? served.inspection.input : served.inspection.cutPoints.find((c) => c.name === request.cut);
   const hostMs = performance.now() - t1;
   const computeMs = await hardware.dilate(hostMs, { cloudMode }, cut?.flopsAfter);
   const energy = await hardware.meter.stop(mark, { computeMs, idleMs: 0, cloudMode, share });
   const t2 = performance.now();
-  const encoded = encodeTensor({ name: 'output', shape: [...output.dims], data: output.data as Float32Array }, 'fp32');
+  // In the model's order, each under its name: the first as `output`, the others as `more_outputs`.
+  const [first, ...more] = served.outputs.map(({ name }) => encodeTensor(floatTensor(name, outputs[name]), 'fp32'));
   const t3 = performance.now();
   return {
     request_id: request.request_id,
-    output: encoded,
+    output: first,
+    more_outputs: more,
     queue_ms: queueMs,
     decode_ms: t1 - t0,
     compute_ms: computeMs,

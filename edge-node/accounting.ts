@@ -67,7 +67,8 @@ export class Accounting {
     if (outcome?.tensorBytes && (!outcome.edgeFallback || outcome.fallbackCode === 'DYNASPLIT_ERR_TIMEOUT')) {
       this.metrics.writeLink({ timeMs: metric.timeMs, edgeId: this.options.edgeId, bytes: outcome.tensorBytes, transferMs: outcome.transferMs, rttMs: outcome.roundTripMs });
     }
-    if (!req || metric.errorCode || !sampled(result.request_id ?? '', this.options.agreementSampleRate)) {
+    // Agreement is of top-1 classes: a raw result (no top_k) has none.
+    if (!req || metric.errorCode || !result.top_k?.length || !sampled(result.request_id ?? '', this.options.agreementSampleRate)) {
       this.metrics.writeRequest(metric);
       return;
     }
@@ -80,8 +81,10 @@ export class Accounting {
   }
 
   async #agreement(req: Admitted, classIndex: number): Promise<boolean> {
-    const out = await this.models.run(req.model, 'head', 'output', req.input, { threads: hostThreads(0, this.options.threads) });
-    return argmax(out.data as Float32Array) === classIndex;
+    const outputs = await this.models.runAll(req.model, 'head', 'output', req.inputs, { threads: hostThreads(0, this.options.threads) });
+    const { output } = req.card.loaded.card;
+    const logits = outputs[(output.kind === 'classification' ? output.tensor : undefined) ?? Object.keys(outputs)[0]];
+    return argmax(logits.data as Float32Array) === classIndex;
   }
 }
 

@@ -8,7 +8,7 @@ import { connectMqtt, DynasplitError, ErrorCodes, isDynasplitError, silentLogger
 import type { DeviceProfile, NodeHardware } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
 import type { ModelStore } from '../model/index.ts';
-import { startNodeRuntime, type NodeRuntime } from '../node-runtime/index.ts';
+import { startNodeRuntime, type ModelCards, type NodeRuntime } from '../node-runtime/index.ts';
 import { decide, defaultPolicy, type CompiledPolicy, type Entry } from '../policy/index.ts';
 import { Result, topics, type Frame, type ResultProperties } from '../schemas/index.ts';
 import { shapeTransport, type LinkSettings, type ShapedTransport, type TensorTransport } from '../transport/index.ts';
@@ -97,7 +97,7 @@ async function startServing(options: EdgeNodeOptions, runtime: NodeRuntime, deps
     ? RequestLog.open({ ...bounds, dir: options.stateDir, logger, fs: deps.journalFs })
     : { log: new RequestLog(bounds), recovered: undefined };
   const accounting = new Accounting(runtime.hardware, deps.metrics, models, { ...options, threads }, logger);
-  const node = new EdgeService(options, threads, logger, models, policies, transport, runtime.hardware, accounting, requests);
+  const node = new EdgeService(options, threads, logger, models, policies, transport, runtime.hardware, accounting, requests, runtime.cards);
   await node.connect();
   if (recovered) node.recover(recovered);
   return node;
@@ -137,6 +137,8 @@ class EdgeService {
     readonly hardware: NodeHardware,
     readonly accounting: Accounting,
     readonly requests: RequestLog,
+    /** The models' cards: how a frame's image becomes an input, what the outputs mean. */
+    readonly cards: ModelCards,
   ) {
     const slots = Math.max(options.maxInFlight, options.concurrency);
     this.#queue = new FairQueue({
@@ -278,7 +280,7 @@ class EdgeService {
     try {
       const req = await this.#context.onEdge(() => {
         queueMs = performance.now() - arrivedAt;
-        return admit(frame, sensorId, this.models, Date.now());
+        return admit(frame, sensorId, this.models, Date.now(), this.cards);
       });
       const mark = this.accounting.start();
       const started = performance.now();

@@ -1,7 +1,7 @@
 /**
  * Runs one admitted request under one configuration: applies its edge settings (CPU frequency,
- * threads), runs the head on the edge, sends the cut tensor to a cloud worker through the
- * TensorTransport, and takes the tail's output back. When the cloud does not answer in time (or
+ * threads), runs the head on the edge, sends the cut tensor (cloud-only: every model input) to a
+ * cloud worker through the TensorTransport, and takes the tail's outputs back (every model output). When the cloud does not answer in time (or
  * answers with an error) the edge runs the tail itself, so the request still gets its answer.
  * Compute times are the device's: measured, or dilated to the emulated device's profile.
  */
@@ -12,11 +12,13 @@ import { DynasplitError, ErrorCodes, isDynasplitError } from '../common/index.ts
 import type { DilationSetting, NodeHardware } from '../hardware/index.ts';
 import type { ModelStore } from '../model/index.ts';
 import { EDGE_ONLY_CUT, type Entry } from '../policy/index.ts';
+import type { Codec, TailReply, TensorProperties } from '../schemas/index.ts';
 import { replyError, type TensorTransport } from '../transport/index.ts';
 import type { Admitted } from './frames.ts';
 
 export interface Outcome {
-  logits: Float32Array;
+  /** Every output of the model, by name. */
+  outputs: Record<string, ort.Tensor>;
   /** Device compute time on the edge (head, plus the tail after a fallback), ms. */
   edgeComputeMs: number;
   encodeMs: number;
@@ -78,9 +80,9 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
   };
   const flops = partFlops(ctx.models, req.model, cut);
   let edgeUnemulatedMs = 0;
-  const compute = async (part: 'head' | 'tail', input: ort.Tensor) => {
+  const compute = async (part: 'head' | 'tail', feeds: Record<string, ort.Tensor>) => {
     const t0 = performance.now();
-    const out = await ctx.models.run(req.model, part, cut, input, { threads });
+    const out = await ctx.models.runAll(req.model, part, cut, feeds, { threads });
     const hostMs = performance.now() - t0;
     const ms = await ctx.hardware.dilate(hostMs, setting, flops[part]);
     if (ctx.hardware.emulated) edgeUnemulatedMs += Math.max(0, hostMs - ms);
@@ -88,16 +90,16 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
   };
   const base = { reconfigureMs, cloudEnergyJ: 0, cloudEnergySource: '', cloudLatencySource: '' };
   if (cut === EDGE_ONLY_CUT) {
-    const head = await ctx.onEdge(() => compute('head', req.input));
-    return { ...base, ...local(head.out.data as Float32Array, head.ms), unemulatedMs: edgeUnemulatedMs, edgeFallback: false };
+    const head = await ctx.onEdge(() => compute('head', req.inputs));
+    return { ...base, ...local(head.out, head.ms), unemulatedMs: edgeUnemulatedMs, edgeFallback: false };
   }
-  const { head, tensor, encodeMs } = await ctx.onEdge(async () => {
-    const head = cut === 'input' ? { out: req.input, ms: 0 } : await compute('head', req.input);
+  const { head, tensors, encodeMs } = await ctx.onEdge(async () => {
+    const head = cut === 'input' ? { out: req.inputs, ms: 0 } : await compute('head', req.inputs);
     const encodeStart = performance.now();
-    const tensor = encodeTensor({ name: cut, shape: [...head.out.dims], data: head.out.data as Float32Array }, codecFromName(codec || 'fp32'));
-    return { head, tensor, encodeMs: performance.now() - encodeStart };
+    const tensors = encodeAll(head.out, crossing(ctx.models, req.model, cut), codecFromName(codec || 'fp32'));
+    return { head, tensors, encodeMs: performance.now() - encodeStart };
   });
-  const tensorBytes = tensor.data.length;
+  const tensorBytes = tensors.reduce((sum, t) => sum + (t.data?.length ?? 0), 0);
   const timeoutMs = Math.max(ctx.minCloudWaitMs, req.deadlineAtMs - Date.now() - ctx.tailEstimateMs(req.model, cut));
   const sentAt = performance.now();
   try {
@@ -105,7 +107,8 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
       request_id: req.requestId,
       model: req.model,
       cut,
-      tensor,
+      tensor: tensors[0],
+      more_tensors: tensors.slice(1),
       deadline_at_ms: req.deadlineAtMs,
       edge_id: ctx.edgeId,
       sent_at_ms: Date.now(),
@@ -114,11 +117,11 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
     const roundTrip = performance.now() - sentAt;
     const failed = replyError(reply);
     if (failed) throw failed;
-    if (!reply.output) throw new DynasplitError(ErrorCodes.TRANSPORT, `cloud worker ${reply.worker_id} sent no output`);
+    const outputs = replyOutputs(reply, ctx.models.get(req.model).outputs.map((o) => o.name));
     const cloudMs = reply.queue_ms + reply.decode_ms + reply.compute_ms + reply.encode_ms;
     return {
       ...base,
-      logits: decodeTensor(reply.output).data,
+      outputs,
       edgeComputeMs: head.ms,
       encodeMs,
       transferMs: Math.max(0, roundTrip - cloudMs - reply.unemulated_ms),
@@ -141,7 +144,7 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
     ctx.recordTail(req.model, cut, tail.ms);
     return {
       ...base,
-      ...local(tail.out.data as Float32Array, head.ms + tail.ms),
+      ...local(tail.out, head.ms + tail.ms),
       unemulatedMs: edgeUnemulatedMs,
       encodeMs,
       transferMs: waited,
@@ -160,8 +163,33 @@ export function partFlops(models: ModelStore, model: string, cut: string): { hea
   return { head: info?.flopsBefore ?? inspection.flops, tail: info?.flopsAfter ?? inspection.flops };
 }
 
-function local(logits: Float32Array, computeMs: number) {
+/** The tensors crossing a cut, in order: every model input for cloud-only, else the cut tensor. */
+function crossing(models: ModelStore, model: string, cut: string): string[] {
+  return cut === 'input' ? models.get(model).inputs.map((i) => i.name) : [cut];
+}
+
+function encodeAll(tensors: Record<string, ort.Tensor>, names: string[], codec: Codec): TensorProperties[] {
+  return names.map((name) => {
+    const t = tensors[name];
+    if (!t) throw new DynasplitError(ErrorCodes.INFERENCE, `tensor '${name}' to send was not computed`, { details: { tensor: name } });
+    return encodeTensor({ name, shape: [...t.dims], data: t.data as Float32Array }, codec);
+  });
+}
+
+/** A reply's outputs (`output`, then `more_outputs`) by the model's output names, in the model's order. */
+function replyOutputs(reply: TailReply, names: string[]): Record<string, ort.Tensor> {
+  const sent = reply.output ? [reply.output, ...(reply.more_outputs ?? [])] : [];
+  if (sent.length !== names.length) {
+    throw new DynasplitError(ErrorCodes.TRANSPORT, `cloud worker ${reply.worker_id} sent ${sent.length} outputs; the model has ${names.length}`);
+  }
+  return Object.fromEntries(sent.map((message, i) => {
+    const t = decodeTensor(message);
+    return [names[i], new ort.Tensor('float32', t.data, t.shape)];
+  }));
+}
+
+function local(outputs: Record<string, ort.Tensor>, computeMs: number) {
   return {
-    logits, edgeComputeMs: computeMs, encodeMs: 0, transferMs: 0, roundTripMs: 0, unemulatedMs: 0, cloudQueueMs: 0, cloudComputeMs: 0, tensorBytes: 0, workerId: '',
+    outputs, edgeComputeMs: computeMs, encodeMs: 0, transferMs: 0, roundTripMs: 0, unemulatedMs: 0, cloudQueueMs: 0, cloudComputeMs: 0, tensorBytes: 0, workerId: '',
   };
 }

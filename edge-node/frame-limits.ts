@@ -40,13 +40,13 @@ const FRAME: Fields = {
   6: { kind: 'message', fields: TENSOR },
   7: { kind: 'message', fields: IMAGE },
   9: { kind: 'message', fields: CONFIGURATION },
+  10: { kind: 'message', fields: TENSOR },
 };
 
 class Walk {
   requestId = '';
   violation?: DynasplitError;
-  /** Shape entries and their product, per tensor (a frame has one). */
-  rank = 0;
+  /** The product of the shape entries of the tensor being walked (a frame may carry several). */
   elements = 1;
   readonly counts = new Map<string, number>();
   constructor(readonly bytes: Uint8Array, readonly limits: FrameLimits) {}
@@ -102,6 +102,11 @@ class Walk {
       const limit = rule.limit(this.limits);
       if (end - start > limit) this.violation = fieldLimit(rule.field, end - start, limit, 'bytes');
       else if (rule.field === 'request_id') this.requestId = Buffer.from(this.bytes.buffer, this.bytes.byteOffset + start, end - start).toString('utf8');
+    } else if (rule.kind === 'message' && rule.fields === TENSOR) {
+      // Each tensor within the limits on its own: its shape entries, their product, its groups.
+      for (const field of ['tensor.shape', 'tensor.scales', 'tensor.zero_points']) this.counts.delete(field);
+      this.elements = 1;
+      this.message(start, end, rule.fields);
     } else if (rule.kind === 'message') {
       this.message(start, end, rule.fields);
     } else if (rule.width === 4) {

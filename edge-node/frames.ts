@@ -1,14 +1,16 @@
 /**
- * Admission of a frame: decode, validate, and turn its input into the model's input tensor. Every
- * way a frame can be wrong ends in a coded error that the node answers on the sensor's result topic.
+ * Admission of a frame: decode, validate, and turn its inputs into the model's input tensors (an
+ * image preprocessed as the model card says). Every way a frame can be wrong ends in a coded error
+ * that the node answers on the sensor's result topic.
  */
 import * as ort from 'onnxruntime-node';
 import { CODEC_NAMES, decodeTensor } from '../codec/index.ts';
 import { DynasplitError, ErrorCodes, isDynasplitError } from '../common/index.ts';
 import { preprocessImage } from '../image/index.ts';
-import type { ModelStore } from '../model/index.ts';
+import type { ModelStore, ServedModel, TensorDesc } from '../model/index.ts';
+import { ModelCards, type ServedCard } from '../node-runtime/index.ts';
 import { configuration, type Entry } from '../policy/index.ts';
-import { Frame, type ConfigurationProperties, type FrameLimits } from '../schemas/index.ts';
+import { Frame, type ConfigurationProperties, type FrameLimits, type TensorProperties } from '../schemas/index.ts';
 import { checkFrameNumbers, checkFrameWire } from './frame-limits.ts';
 
 export interface Admitted {
@@ -21,7 +23,10 @@ export interface Admitted {
   /** Absolute deadline, ms since the epoch. */
   deadlineAtMs: number;
   accuracyFloor: number;
-  input: ort.Tensor;
+  /** Every input of the model, by name. */
+  inputs: Record<string, ort.Tensor>;
+  /** The model's card: what its outputs mean. */
+  card: ServedCard;
   preprocessMs: number;
   /** A configuration the frame asks for (profiling), checked against the model; else the policy decides. */
   forced?: Entry;
@@ -85,7 +90,10 @@ function checkSize(payload: Uint8Array, maxBytes: number): void {
   }
 }
 
-export async function admit(frame: Frame, sensorId: string, models: ModelStore, nowMs: number): Promise<Admitted> {
+const NO_CARDS = new ModelCards();
+
+/** `cards`: the node's model cards (a model without one is served with the default card). */
+export async function admit(frame: Frame, sensorId: string, models: ModelStore, nowMs: number, cards = NO_CARDS): Promise<Admitted> {
   if (!frame.request_id) throw badFrame('frame has no request_id');
   if (frame.sensor_id && frame.sensor_id !== sensorId) throw badFrame(`frame from topic of sensor '${sensorId}' claims sensor '${frame.sensor_id}'`);
   if (!(frame.budget_ms > 0) || !Number.isFinite(frame.budget_ms)) throw badFrame(`budget_ms must be a positive number, got ${frame.budget_ms}`);
@@ -98,8 +106,9 @@ export async function admit(frame: Frame, sensorId: string, models: ModelStore, 
       { details: { budgetMs: frame.budget_ms } });
   }
   const forced = frame.configuration?.cut ? forcedEntry(frame.configuration, served.cuts) : undefined;
+  const card = cards.get(served.name, served.inputs);
   const started = performance.now();
-  const input = await inputTensor(frame, served.inputName, served.inputShape);
+  const inputs = await inputTensors(frame, served, card);
   return {
     key: `${sensorId}/${frame.request_id}`,
     requestId: frame.request_id,
@@ -109,7 +118,8 @@ export async function admit(frame: Frame, sensorId: string, models: ModelStore, 
     captureAtMs: frame.capture_at_ms,
     deadlineAtMs,
     accuracyFloor: frame.accuracy_floor,
-    input,
+    inputs,
+    card,
     preprocessMs: performance.now() - started,
     forced,
   };
@@ -123,23 +133,48 @@ function forcedEntry(requested: ConfigurationProperties, cuts: string[]): Entry 
   return { configuration: configuration({ ...requested, cut, codec }), latencyMs: 0, latencyP95Ms: 0, energyJ: 0, accuracy: 0 };
 }
 
-async function inputTensor(frame: Frame, inputName: string, shape: number[]): Promise<ort.Tensor> {
+/**
+ * The model's inputs from a frame: `tensor` feeds the input its name names (any name, for a model
+ * with one input), else the card's image input; `image` is preprocessed for the card's image input;
+ * `inputs` feed the inputs they name. Every input exactly once, or DYNASPLIT_ERR_BAD_INPUT naming it.
+ */
+async function inputTensors(frame: Frame, served: ServedModel, card: ServedCard): Promise<Record<string, ort.Tensor>> {
+  const byName = new Map(served.inputs.map((d) => [d.name, d]));
+  const feeds: Record<string, ort.Tensor> = {};
+  const put = (desc: TensorDesc, tensor: ort.Tensor) => {
+    if (desc.name in feeds) throw badInput(desc.name, `frame gives input '${desc.name}' of ${served.name} twice`);
+    feeds[desc.name] = tensor;
+  };
   if (frame.tensor) {
-    const tensor = decodeTensor(frame.tensor);
-    if (tensor.shape.length !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
-      throw new DynasplitError(ErrorCodes.BAD_INPUT,
-        `input '${inputName}' of ${frame.model} must have shape [${shape.join(', ')}], got [${tensor.shape.join(', ')}]`,
-        { details: { tensor: inputName } });
-    }
-    return new ort.Tensor('float32', tensor.data, shape);
+    const named = served.inputs.length === 1 ? served.inputs[0] : byName.get(frame.tensor.name ?? '') ?? byName.get(card.image?.tensor ?? '') ?? served.inputs[0];
+    put(named, checkedTensor(frame.tensor, named, served.name));
+  } else if (frame.image?.data?.length) {
+    const image = card.image;
+    if (!image) throw badFrame(`${served.name} takes input [${served.inputShape.join(', ')}], not an RGB image`);
+    put(byName.get(image.tensor)!, new ort.Tensor('float32', await preprocessImage(frame.image.data, image.preprocess), image.shape));
   }
-  if (frame.image?.data?.length) {
-    if (shape.length !== 4 || shape[1] !== 3) {
-      throw badFrame(`${frame.model} takes input [${shape.join(', ')}], not an RGB image`);
-    }
-    return new ort.Tensor('float32', await preprocessImage(frame.image.data, { height: shape[2], width: shape[3] }), shape);
+  for (const t of frame.inputs ?? []) {
+    const desc = byName.get(t.name ?? '');
+    if (!desc) throw badInput(t.name ?? '', `frame input '${t.name}' is not an input of ${served.name} (inputs: ${[...byName.keys()].join(', ')})`);
+    put(desc, checkedTensor(t, desc, served.name));
   }
-  throw badFrame('frame carries neither a tensor nor an image');
+  if (Object.keys(feeds).length === 0) throw badFrame('frame carries neither a tensor nor an image');
+  const missing = served.inputs.find((d) => !(d.name in feeds));
+  if (missing) throw badInput(missing.name, `${served.name} needs input '${missing.name}' [${missing.shape.join(', ')}], which the frame does not carry`);
+  return feeds;
+}
+
+function checkedTensor(message: TensorProperties, desc: TensorDesc, model: string): ort.Tensor {
+  const tensor = decodeTensor(message);
+  const { shape } = desc;
+  if (tensor.shape.length !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
+    throw badInput(desc.name, `input '${desc.name}' of ${model} must have shape [${shape.join(', ')}], got [${tensor.shape.join(', ')}]`);
+  }
+  return new ort.Tensor('float32', tensor.data, shape);
+}
+
+function badInput(tensor: string, message: string): DynasplitError {
+  return new DynasplitError(ErrorCodes.BAD_INPUT, message, { details: { tensor } });
 }
 
 function badFrame(message: string): DynasplitError {

@@ -1,11 +1,14 @@
 /** Building the Result messages an edge node publishes: pure functions of what happened. */
-import { topK } from '../model/index.ts';
+import { encodeTensor } from '../codec/index.ts';
+import { interpretOutputs, type LoadedCard, type ModelAnswer } from '../model/index.ts';
+import { floatTensor } from '../node-runtime/index.ts';
 import type { Entry } from '../policy/index.ts';
 import { MAX_ERROR_MESSAGE_CHARS, type ResultProperties } from '../schemas/index.ts';
 import { errorInfo } from '../transport/index.ts';
 import type { Outcome } from './execute.ts';
 import type { Admitted } from './frames.ts';
 
+/** `topK`: classes per result for a model without a card of its own (a card says its own). */
 export interface ResultContext { edgeId: string; topK: number }
 
 export interface Measured {
@@ -18,14 +21,13 @@ export interface Measured {
 export function successResult(req: Admitted, entry: Entry, outcome: Outcome, measured: Measured, ctx: ResultContext): ResultProperties {
   const completedAt = Date.now();
   const endToEnd = completedAt - req.captureAtMs;
-  const predictions = topK(outcome.logits, ctx.topK);
+  const answer = interpretOutputs(withTopK(req.card.loaded, ctx.topK), outcome.outputs);
   return {
     request_id: req.requestId,
     sensor_id: req.sensorId,
     model: req.model,
     edge_id: ctx.edgeId,
-    class_index: predictions[0].index,
-    top_k: predictions,
+    ...answerFields(answer),
     configuration: entry.configuration,
     latency: {
       edge_queue_ms: measured.queueMs,
@@ -46,6 +48,23 @@ export function successResult(req: Admitted, entry: Entry, outcome: Outcome, mea
     completed_at_ms: completedAt,
     tensor_bytes: outcome.tensorBytes,
     worker_id: outcome.workerId,
+  };
+}
+
+/** A model without a card file reports the node's topK classes. */
+function withTopK(loaded: LoadedCard, topK: number): LoadedCard {
+  const { output } = loaded.card;
+  if (loaded.source !== undefined || output.kind !== 'classification') return loaded;
+  return { ...loaded, card: { ...loaded.card, output: { ...output, topK } } };
+}
+
+/** Top-k classes (labelled when the card has labels), or every output as it is (fp32, named). */
+function answerFields(answer: ModelAnswer): Pick<ResultProperties, 'class_index' | 'top_k' | 'outputs'> {
+  if (answer.kind === 'classification') {
+    return { class_index: answer.predictions[0].index, top_k: answer.predictions.map((p) => ({ index: p.index, score: p.score, label: p.label ?? '' })) };
+  }
+  return {
+    outputs: Object.entries(answer.tensors).map(([name, t]) => encodeTensor(floatTensor(name, t), 'fp32')),
   };
 }
 

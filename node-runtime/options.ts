@@ -11,6 +11,10 @@ export const ENERGY_METERS = ['modelled', 'rapl', 'mqtt'] as const;
 export interface NodeOptions {
   /** Served models: name -> .onnx path or zoo name. default { 'vgg16-tiny': 'vgg16-tiny' } */
   models: Record<string, string>;
+  /** name -> model card file, for a card not beside its model (NAME.card.json); default none */
+  cards?: Record<string, string>;
+  /** Values of symbolic dims (--dim NAME=V), over the cards' own; default none */
+  dims?: Record<string, number>;
   /** Tensor transport between edge and cloud: 'mqtt' (through the broker) or 'nats'. default 'mqtt' */
   transport: 'mqtt' | 'nats';
   /** default mqtt://127.0.0.1:1883 */
@@ -42,6 +46,11 @@ export function checkNodeOptions(component: string, options: NodeOptions): void 
   const bad = (message: string) => new DynasplitError(ErrorCodes.BAD_ARGS, `${component}: ${message}`);
   if (Object.keys(options.models).length === 0) throw bad('at least one model must be served');
   Object.keys(options.models).forEach(checkModelName);
+  const unserved = Object.keys(options.cards ?? {}).find((name) => !(name in options.models));
+  if (unserved !== undefined) throw bad(`a model card is given for '${unserved}', which is not served`);
+  for (const [dim, value] of Object.entries(options.dims ?? {})) {
+    if (!Number.isInteger(value) || value < 1) throw bad(`dim ${dim} must be an integer >= 1, got ${value}`);
+  }
   if (options.transport !== 'mqtt' && options.transport !== 'nats') throw bad(`transport must be mqtt or nats, got '${options.transport}'`);
   requirePositiveIntegers(component, options, ['memoryBudgetMb']);
   if (!Number.isInteger(options.threads) || options.threads < 0) throw bad('threads must be an integer >= 0');

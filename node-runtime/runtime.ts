@@ -5,9 +5,10 @@
  */
 import { silentLogger, type Logger } from '../common/index.ts';
 import { startNodeHardware, type DeviceProfile, type NodeHardware } from '../hardware/index.ts';
-import { ModelStore, resolveModel, SessionCache } from '../model/index.ts';
+import { ModelStore, SessionCache } from '../model/index.ts';
 import { createMqttTransport, createNatsTransport, type TensorTransport } from '../transport/index.ts';
 import { startAnnouncer, type Announcer } from './announce.ts';
+import { addModels, type ModelCards } from './models.ts';
 import type { NodeOptions } from './options.ts';
 import { sessionThreads } from './threads.ts';
 
@@ -41,6 +42,8 @@ export interface NodeRuntime {
   readonly threads: number;
   readonly sessions: SessionCache;
   readonly models: ModelStore;
+  /** The models' cards (node-runtime/models.ts), checked against their models at start. */
+  readonly cards: ModelCards;
   readonly hardware: NodeHardware;
   readonly transport: TensorTransport;
   /** The node's announcement (node-runtime/announce.ts); its status goes out through it too. */
@@ -65,9 +68,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions, deps: NodeRu
     for (const step of undo.splice(0).reverse()) await step();
   };
   try {
-    for (const [name, spec] of Object.entries(options.models)) {
-      await models.add(name, await resolveModel(spec, { cacheDir: options.modelCacheDir }));
-    }
+    const cards = await addModels(models, options);
     const hardware = await startNodeHardware({
       profile: options.profile, energyMeter: options.energyMeter, powerMeterUrl: options.mqttUrl, powerMeterTopic: options.powerMeterTopic,
       sysfsRoot: options.sysfsRoot, host: deps.host, logger,
@@ -81,7 +82,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions, deps: NodeRu
     }, logger);
     undo.push(() => announcer.close());
     let closing: Promise<void> | undefined;
-    return { threads, sessions, models, hardware, transport, announcer, close: () => (closing ??= unwind()) };
+    return { threads, sessions, models, cards, hardware, transport, announcer, close: () => (closing ??= unwind()) };
   } catch (err) {
     await unwind().catch((cleanup: unknown) => logger.warn({ err: (cleanup as Error).message }, 'clean-up after a failed start failed'));
     throw err;

@@ -15,6 +15,10 @@ export interface SensorOptions {
   model: string;
   /** Where the sensor reads the model's input shape: .onnx path or zoo name; default = model */
   modelSource?: string;
+  /** Model card (image preprocessing, dims) to use instead of the one beside the model; default none */
+  card?: string;
+  /** Values of the model's symbolic dims (--dim NAME=V), over the card's; default none */
+  dims?: Record<string, number>;
   /** Frames to send; default 200 */
   count: number;
   /** Frames per second; default 50 */

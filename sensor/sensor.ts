@@ -4,7 +4,7 @@
  */
 import { connectFrameClient, type Answer } from '../client/index.ts';
 import { silentLogger, type Logger } from '../common/index.ts';
-import { inspectModel, resolveModel } from '../model/index.ts';
+import { checkCard, imageInputFor, inspectModel, loadModelCard, resolveModel } from '../model/index.ts';
 import { budgetSampler } from '../workload/index.ts';
 import { imageInputs, syntheticSource, type InputSource } from './inputs.ts';
 import { parseSensorOptions, type SensorOptions } from './options.ts';
@@ -55,8 +55,12 @@ export async function runSensor(partial: Partial<SensorOptions>, deps: SensorDep
   return summary;
 }
 
+/** The model's inputs, with its card (beside it, or options.card) and dims: refused at start when a dim stays open. */
 async function inputSource(options: SensorOptions): Promise<InputSource> {
   const path = await resolveModel(options.modelSource ?? options.model, { cacheDir: options.modelCacheDir });
-  const shape = (await inspectModel(path)).input.shape;
-  return options.imagesDir ? imageInputs(options.imagesDir, shape, options.sendEncoded) : syntheticSource(shape, options.seed);
+  const loaded = loadModelCard(path, { path: options.card, dims: options.dims });
+  const inspection = await inspectModel(path, { dims: loaded.card.dims });
+  checkCard(loaded, inspection);
+  const model = { inputs: inspection.inputs, image: imageInputFor(loaded, inspection.inputs) };
+  return options.imagesDir ? imageInputs(options.imagesDir, model, options.sendEncoded, options.seed) : syntheticSource(model, options.seed);
 }

@@ -1104,10 +1104,13 @@ export namespace dynasplit {
             /** Frame capture_at_ms. */
             capture_at_ms: number;
 
-            /** Preprocessed model input (float32, the model's input shape). */
+            /**
+             * Preprocessed model input (float32, the model's input shape): the input its name names, else
+             * the model card's image input (the first input unless the card says otherwise).
+             */
             tensor?: (dynasplit.v1.Tensor.$Properties|null);
 
-            /** A JPEG or PNG the edge node decodes and preprocesses. */
+            /** A JPEG or PNG the edge node decodes and preprocesses for the card's image input. */
             image?: (dynasplit.v1.EncodedImage.$Properties|null);
 
             /** Lowest acceptable accuracy (0..1) of the configuration chosen for this request; 0 = any. */
@@ -1115,6 +1118,12 @@ export namespace dynasplit {
 
             /** Profiling: run this configuration instead of the policy's choice (the optimizer's control channel). */
             configuration?: (dynasplit.v1.Configuration.$Properties|null);
+
+            /**
+             * A model with several inputs: the others, each named as the model's input (Tensor.name), float32
+             * in that input's shape. Every input of the model is fed exactly once (docs/models.md).
+             */
+            inputs: dynasplit.v1.Tensor.$Properties[];
 
             /** Frame input. */
             input?: ("tensor"|"image");
@@ -1218,10 +1227,13 @@ export namespace dynasplit {
                 /** Frame capture_at_ms */
                 capture_at_ms?: (number|null);
 
-                /** Preprocessed model input (float32, the model's input shape). */
+                /**
+                 * Preprocessed model input (float32, the model's input shape): the input its name names, else
+                 * the model card's image input (the first input unless the card says otherwise).
+                 */
                 tensor?: (dynasplit.v1.Tensor.$Properties|null);
 
-                /** A JPEG or PNG the edge node decodes and preprocesses. */
+                /** A JPEG or PNG the edge node decodes and preprocesses for the card's image input. */
                 image?: (dynasplit.v1.EncodedImage.$Properties|null);
 
                 /** Lowest acceptable accuracy (0..1) of the configuration chosen for this request; 0 = any. */
@@ -1229,6 +1241,12 @@ export namespace dynasplit {
 
                 /** Profiling: run this configuration instead of the policy's choice (the optimizer's control channel). */
                 configuration?: (dynasplit.v1.Configuration.$Properties|null);
+
+                /**
+                 * A model with several inputs: the others, each named as the model's input (Tensor.name), float32
+                 * in that input's shape. Every input of the model is fed exactly once (docs/models.md).
+                 */
+                inputs?: (dynasplit.v1.Tensor.$Properties[]|null);
 
                 /** Frame input */
                 input?: ("tensor"|"image");
@@ -1248,6 +1266,7 @@ export namespace dynasplit {
               image?: dynasplit.v1.EncodedImage.$Shape|null;
               accuracy_floor?: number|null;
               configuration?: dynasplit.v1.Configuration.$Shape|null;
+              inputs?: dynasplit.v1.Tensor.$Shape[]|null;
               $unknowns?: Uint8Array[];
             } & (
               ({ input?: undefined; tensor?: null; image?: null }|{ input?: "tensor"; tensor: dynasplit.v1.Tensor.$Shape; image?: null }|{ input?: "image"; tensor?: null; image: dynasplit.v1.EncodedImage.$Shape })
@@ -1703,6 +1722,12 @@ export namespace dynasplit {
             cloud_accelerator: string;
 
             /**
+             * The other tensors crossing the cut when more than one does: cloud-only ("input") of a model with
+             * several inputs sends every input, `tensor` the first and these the rest, each named as the input.
+             */
+            more_tensors: dynasplit.v1.Tensor.$Properties[];
+
+            /**
              * Set by transports without native request/reply (MQTT): where to publish the reply, and the
              * token that pairs it with this request.
              */
@@ -1820,6 +1845,12 @@ export namespace dynasplit {
                 cloud_accelerator?: (string|null);
 
                 /**
+                 * The other tensors crossing the cut when more than one does: cloud-only ("input") of a model with
+                 * several inputs sends every input, `tensor` the first and these the rest, each named as the input.
+                 */
+                more_tensors?: (dynasplit.v1.Tensor.$Properties[]|null);
+
+                /**
                  * Set by transports without native request/reply (MQTT): where to publish the reply, and the
                  * token that pairs it with this request.
                  */
@@ -1858,7 +1889,7 @@ export namespace dynasplit {
             /** TailReply request_id. */
             request_id: string;
 
-            /** The model's output (logits), fp32. */
+            /** The model's (first) output, fp32, named as the model's output. */
             output?: (dynasplit.v1.Tensor.$Properties|null);
 
             /** TailReply error. */
@@ -1896,6 +1927,9 @@ export namespace dynasplit {
              * It cannot be slept away, so the edge sees it in its wait; it is no part of the emulated exchange.
              */
             unemulated_ms: number;
+
+            /** A model with several outputs: the others, in the model's order, fp32, each named. */
+            more_outputs: dynasplit.v1.Tensor.$Properties[];
 
             /** Echo of TailRequest.correlation_id (MQTT transport). */
             correlation_id: string;
@@ -1987,7 +2021,7 @@ export namespace dynasplit {
                 /** TailReply request_id */
                 request_id?: (string|null);
 
-                /** The model's output (logits), fp32. */
+                /** The model's (first) output, fp32, named as the model's output. */
                 output?: (dynasplit.v1.Tensor.$Properties|null);
 
                 /** TailReply error */
@@ -2025,6 +2059,9 @@ export namespace dynasplit {
                  * It cannot be slept away, so the edge sees it in its wait; it is no part of the emulated exchange.
                  */
                 unemulated_ms?: (number|null);
+
+                /** A model with several outputs: the others, in the model's order, fp32, each named. */
+                more_outputs?: (dynasplit.v1.Tensor.$Properties[]|null);
 
                 /** Echo of TailRequest.correlation_id (MQTT transport). */
                 correlation_id?: (string|null);
@@ -2368,6 +2405,9 @@ export namespace dynasplit {
             /** Prediction score. */
             score: number;
 
+            /** The class's label, when the model card names a labels file. */
+            label: string;
+
             /**
              * Creates a new Prediction instance using the specified properties.
              * @param [properties] Properties to set
@@ -2458,6 +2498,9 @@ export namespace dynasplit {
                 /** Prediction score */
                 score?: (number|null);
 
+                /** The class's label, when the model card names a labels file. */
+                label?: (string|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -2497,7 +2540,10 @@ export namespace dynasplit {
             /** Result edge_id. */
             edge_id: string;
 
-            /** Top-1 class, and the top-k classes with their scores (softmax probabilities). */
+            /**
+             * Top-1 class, and the top-k classes with their scores (softmax probabilities), for a model
+             * card whose output is "classification" (the default).
+             */
             class_index: number;
 
             /** Result top_k. */
@@ -2532,6 +2578,12 @@ export namespace dynasplit {
 
             /** Result worker_id. */
             worker_id: string;
+
+            /**
+             * A model card whose output is "raw": every output of the model as it is, fp32, each named, in
+             * the model's order (class_index and top_k are then unset).
+             */
+            outputs: dynasplit.v1.Tensor.$Properties[];
 
             /**
              * Creates a new Result instance using the specified properties.
@@ -2629,7 +2681,10 @@ export namespace dynasplit {
                 /** Result edge_id */
                 edge_id?: (string|null);
 
-                /** Top-1 class, and the top-k classes with their scores (softmax probabilities). */
+                /**
+                 * Top-1 class, and the top-k classes with their scores (softmax probabilities), for a model
+                 * card whose output is "classification" (the default).
+                 */
                 class_index?: (number|null);
 
                 /** Result top_k */
@@ -2664,6 +2719,12 @@ export namespace dynasplit {
 
                 /** Result worker_id */
                 worker_id?: (string|null);
+
+                /**
+                 * A model card whose output is "raw": every output of the model as it is, fp32, each named, in
+                 * the model's order (class_index and top_k are then unset).
+                 */
+                outputs?: (dynasplit.v1.Tensor.$Properties[]|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -3155,10 +3155,13 @@ export const dynasplit = $root.dynasplit = (() => {
              * @property {string|null} [model] Model name as the edge nodes serve it (a zoo name such as "vgg16-tiny", or a configured name).
              * @property {number|null} [budget_ms] Latency budget, ms, counted from capture_at_ms.
              * @property {number|null} [capture_at_ms] Frame capture_at_ms
-             * @property {dynasplit.v1.Tensor.$Properties|null} [tensor] Preprocessed model input (float32, the model's input shape).
-             * @property {dynasplit.v1.EncodedImage.$Properties|null} [image] A JPEG or PNG the edge node decodes and preprocesses.
+             * @property {dynasplit.v1.Tensor.$Properties|null} [tensor] Preprocessed model input (float32, the model's input shape): the input its name names, else
+             * the model card's image input (the first input unless the card says otherwise).
+             * @property {dynasplit.v1.EncodedImage.$Properties|null} [image] A JPEG or PNG the edge node decodes and preprocesses for the card's image input.
              * @property {number|null} [accuracy_floor] Lowest acceptable accuracy (0..1) of the configuration chosen for this request; 0 = any.
              * @property {dynasplit.v1.Configuration.$Properties|null} [configuration] Profiling: run this configuration instead of the policy's choice (the optimizer's control channel).
+             * @property {Array.<dynasplit.v1.Tensor.$Properties>|null} [inputs] A model with several inputs: the others, each named as the model's input (Tensor.name), float32
+             * in that input's shape. Every input of the model is fed exactly once (docs/models.md).
              * @property {"tensor"|"image"} [input] Frame input
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
@@ -3183,6 +3186,7 @@ export const dynasplit = $root.dynasplit = (() => {
              *   image?: dynasplit.v1.EncodedImage.$Shape|null;
              *   accuracy_floor?: number|null;
              *   configuration?: dynasplit.v1.Configuration.$Shape|null;
+             *   inputs?: Array.<dynasplit.v1.Tensor.$Shape>|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
              *   ({ input?: undefined; tensor?: null; image?: null }|{ input?: "tensor"; tensor: dynasplit.v1.Tensor.$Shape; image?: null }|{ input?: "image"; tensor?: null; image: dynasplit.v1.EncodedImage.$Shape })
@@ -3198,6 +3202,7 @@ export const dynasplit = $root.dynasplit = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const Frame = function (properties) {
+                this.inputs = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -3245,7 +3250,8 @@ export const dynasplit = $root.dynasplit = (() => {
             Frame.prototype.capture_at_ms = 0;
 
             /**
-             * Preprocessed model input (float32, the model's input shape).
+             * Preprocessed model input (float32, the model's input shape): the input its name names, else
+             * the model card's image input (the first input unless the card says otherwise).
              * @member {dynasplit.v1.Tensor.$Properties|null|undefined} tensor
              * @memberof dynasplit.v1.Frame
              * @instance
@@ -3253,7 +3259,7 @@ export const dynasplit = $root.dynasplit = (() => {
             Frame.prototype.tensor = null;
 
             /**
-             * A JPEG or PNG the edge node decodes and preprocesses.
+             * A JPEG or PNG the edge node decodes and preprocesses for the card's image input.
              * @member {dynasplit.v1.EncodedImage.$Properties|null|undefined} image
              * @memberof dynasplit.v1.Frame
              * @instance
@@ -3275,6 +3281,15 @@ export const dynasplit = $root.dynasplit = (() => {
              * @instance
              */
             Frame.prototype.configuration = null;
+
+            /**
+             * A model with several inputs: the others, each named as the model's input (Tensor.name), float32
+             * in that input's shape. Every input of the model is fed exactly once (docs/models.md).
+             * @member {Array.<dynasplit.v1.Tensor.$Properties>} inputs
+             * @memberof dynasplit.v1.Frame
+             * @instance
+             */
+            Frame.prototype.inputs = $util.emptyArray;
 
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
@@ -3340,6 +3355,9 @@ export const dynasplit = $root.dynasplit = (() => {
                     writer.uint32(/* id 8, wireType 1 =*/65).double(message.accuracy_floor);
                 if (message.configuration != null && $Object.hasOwnProperty.call(message, "configuration"))
                     $root.dynasplit.v1.Configuration.encode(message.configuration, writer.uint32(/* id 9, wireType 2 =*/74).fork(), _depth + 1).ldelim();
+                if (message.inputs != null && message.inputs.length)
+                    for (let i = 0; i < message.inputs.length; ++i)
+                        $root.dynasplit.v1.Tensor.encode(message.inputs[i], writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3471,6 +3489,14 @@ export const dynasplit = $root.dynasplit = (() => {
                             message.configuration = $root.dynasplit.v1.Configuration.decode(reader, reader.size(), $undefined, _depth + 1, message.configuration);
                             continue;
                         }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.inputs && message.inputs.length))
+                                message.inputs = [];
+                            message.inputs.push($root.dynasplit.v1.Tensor.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -3561,6 +3587,15 @@ export const dynasplit = $root.dynasplit = (() => {
                     if (error)
                         return "configuration." + error;
                 }
+                if (message.inputs != null && $Object.hasOwnProperty.call(message, "inputs")) {
+                    if (!$Array.isArray(message.inputs))
+                        return "inputs: array expected";
+                    for (let i = 0; i < message.inputs.length; ++i) {
+                        let error = $root.dynasplit.v1.Tensor.verify(message.inputs[i], _depth + 1);
+                        if (error)
+                            return "inputs." + error;
+                    }
+                }
                 return null;
             };
 
@@ -3615,6 +3650,16 @@ export const dynasplit = $root.dynasplit = (() => {
                         throw $TypeError(".dynasplit.v1.Frame.configuration: object expected");
                     message.configuration = $root.dynasplit.v1.Configuration.fromObject(object.configuration, _depth + 1);
                 }
+                if (object.inputs) {
+                    if (!$Array.isArray(object.inputs))
+                        throw $TypeError(".dynasplit.v1.Frame.inputs: array expected");
+                    message.inputs = $Array(object.inputs.length);
+                    for (let i = 0; i < object.inputs.length; ++i) {
+                        if (!$util.isObject(object.inputs[i]))
+                            throw $TypeError(".dynasplit.v1.Frame.inputs: object expected");
+                        message.inputs[i] = $root.dynasplit.v1.Tensor.fromObject(object.inputs[i], _depth + 1);
+                    }
+                }
                 return message;
             };
 
@@ -3635,6 +3680,8 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
+                if (options.arrays || options.defaults)
+                    object.inputs = [];
                 if (options.defaults) {
                     object.request_id = "";
                     object.sensor_id = "";
@@ -3668,6 +3715,11 @@ export const dynasplit = $root.dynasplit = (() => {
                     object.accuracy_floor = options.json && !$isFinite(message.accuracy_floor) ? $String(message.accuracy_floor) : message.accuracy_floor;
                 if (message.configuration != null && $Object.hasOwnProperty.call(message, "configuration"))
                     object.configuration = $root.dynasplit.v1.Configuration.toObject(message.configuration, options, _depth + 1);
+                if (message.inputs && message.inputs.length) {
+                    object.inputs = $Array(message.inputs.length);
+                    for (let j = 0; j < message.inputs.length; ++j)
+                        object.inputs[j] = $root.dynasplit.v1.Tensor.toObject(message.inputs[j], options, _depth + 1);
+                }
                 return object;
             };
 
@@ -4810,6 +4862,8 @@ export const dynasplit = $root.dynasplit = (() => {
              * @property {string|null} [edge_id] TailRequest edge_id
              * @property {number|null} [sent_at_ms] TailRequest sent_at_ms
              * @property {string|null} [cloud_accelerator] TailRequest cloud_accelerator
+             * @property {Array.<dynasplit.v1.Tensor.$Properties>|null} [more_tensors] The other tensors crossing the cut when more than one does: cloud-only ("input") of a model with
+             * several inputs sends every input, `tensor` the first and these the rest, each named as the input.
              * @property {string|null} [reply_to] Set by transports without native request/reply (MQTT): where to publish the reply, and the
              * token that pairs it with this request.
              * @property {string|null} [correlation_id] TailRequest correlation_id
@@ -4838,6 +4892,7 @@ export const dynasplit = $root.dynasplit = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const TailRequest = function (properties) {
+                this.more_tensors = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -4909,6 +4964,15 @@ export const dynasplit = $root.dynasplit = (() => {
             TailRequest.prototype.cloud_accelerator = "";
 
             /**
+             * The other tensors crossing the cut when more than one does: cloud-only ("input") of a model with
+             * several inputs sends every input, `tensor` the first and these the rest, each named as the input.
+             * @member {Array.<dynasplit.v1.Tensor.$Properties>} more_tensors
+             * @memberof dynasplit.v1.TailRequest
+             * @instance
+             */
+            TailRequest.prototype.more_tensors = $util.emptyArray;
+
+            /**
              * Set by transports without native request/reply (MQTT): where to publish the reply, and the
              * token that pairs it with this request.
              * @member {string} reply_to
@@ -4973,6 +5037,9 @@ export const dynasplit = $root.dynasplit = (() => {
                     writer.uint32(/* id 7, wireType 1 =*/57).double(message.sent_at_ms);
                 if (message.cloud_accelerator != null && $Object.hasOwnProperty.call(message, "cloud_accelerator") && message.cloud_accelerator !== "")
                     writer.uint32(/* id 8, wireType 2 =*/66).string(message.cloud_accelerator);
+                if (message.more_tensors != null && message.more_tensors.length)
+                    for (let i = 0; i < message.more_tensors.length; ++i)
+                        $root.dynasplit.v1.Tensor.encode(message.more_tensors[i], writer.uint32(/* id 9, wireType 2 =*/74).fork(), _depth + 1).ldelim();
                 if (message.reply_to != null && $Object.hasOwnProperty.call(message, "reply_to") && message.reply_to !== "")
                     writer.uint32(/* id 20, wireType 2 =*/162).string(message.reply_to);
                 if (message.correlation_id != null && $Object.hasOwnProperty.call(message, "correlation_id") && message.correlation_id !== "")
@@ -5103,6 +5170,14 @@ export const dynasplit = $root.dynasplit = (() => {
                                 delete message.cloud_accelerator;
                             continue;
                         }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.more_tensors && message.more_tensors.length))
+                                message.more_tensors = [];
+                            message.more_tensors.push($root.dynasplit.v1.Tensor.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
                     case 20: {
                             if (wireType !== 2)
                                 break;
@@ -5195,6 +5270,15 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (message.cloud_accelerator != null && $Object.hasOwnProperty.call(message, "cloud_accelerator"))
                     if (!$util.isString(message.cloud_accelerator))
                         return "cloud_accelerator: string expected";
+                if (message.more_tensors != null && $Object.hasOwnProperty.call(message, "more_tensors")) {
+                    if (!$Array.isArray(message.more_tensors))
+                        return "more_tensors: array expected";
+                    for (let i = 0; i < message.more_tensors.length; ++i) {
+                        let error = $root.dynasplit.v1.Tensor.verify(message.more_tensors[i], _depth + 1);
+                        if (error)
+                            return "more_tensors." + error;
+                    }
+                }
                 if (message.reply_to != null && $Object.hasOwnProperty.call(message, "reply_to"))
                     if (!$util.isString(message.reply_to))
                         return "reply_to: string expected";
@@ -5248,6 +5332,16 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (object.cloud_accelerator != null)
                     if (typeof object.cloud_accelerator !== "string" || object.cloud_accelerator.length)
                         message.cloud_accelerator = $String(object.cloud_accelerator);
+                if (object.more_tensors) {
+                    if (!$Array.isArray(object.more_tensors))
+                        throw $TypeError(".dynasplit.v1.TailRequest.more_tensors: array expected");
+                    message.more_tensors = $Array(object.more_tensors.length);
+                    for (let i = 0; i < object.more_tensors.length; ++i) {
+                        if (!$util.isObject(object.more_tensors[i]))
+                            throw $TypeError(".dynasplit.v1.TailRequest.more_tensors: object expected");
+                        message.more_tensors[i] = $root.dynasplit.v1.Tensor.fromObject(object.more_tensors[i], _depth + 1);
+                    }
+                }
                 if (object.reply_to != null)
                     if (typeof object.reply_to !== "string" || object.reply_to.length)
                         message.reply_to = $String(object.reply_to);
@@ -5274,6 +5368,8 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
+                if (options.arrays || options.defaults)
+                    object.more_tensors = [];
                 if (options.defaults) {
                     object.request_id = "";
                     object.model = "";
@@ -5302,6 +5398,11 @@ export const dynasplit = $root.dynasplit = (() => {
                     object.sent_at_ms = options.json && !$isFinite(message.sent_at_ms) ? $String(message.sent_at_ms) : message.sent_at_ms;
                 if (message.cloud_accelerator != null && $Object.hasOwnProperty.call(message, "cloud_accelerator"))
                     object.cloud_accelerator = message.cloud_accelerator;
+                if (message.more_tensors && message.more_tensors.length) {
+                    object.more_tensors = $Array(message.more_tensors.length);
+                    for (let j = 0; j < message.more_tensors.length; ++j)
+                        object.more_tensors[j] = $root.dynasplit.v1.Tensor.toObject(message.more_tensors[j], options, _depth + 1);
+                }
                 if (message.reply_to != null && $Object.hasOwnProperty.call(message, "reply_to"))
                     object.reply_to = message.reply_to;
                 if (message.correlation_id != null && $Object.hasOwnProperty.call(message, "correlation_id"))
@@ -5343,7 +5444,7 @@ export const dynasplit = $root.dynasplit = (() => {
              * Properties of a TailReply.
              * @typedef {Object} dynasplit.v1.TailReply.$Properties
              * @property {string|null} [request_id] TailReply request_id
-             * @property {dynasplit.v1.Tensor.$Properties|null} [output] The model's output (logits), fp32.
+             * @property {dynasplit.v1.Tensor.$Properties|null} [output] The model's (first) output, fp32, named as the model's output.
              * @property {dynasplit.v1.ErrorInfo.$Properties|null} [error] TailReply error
              * @property {string|null} [worker_id] TailReply worker_id
              * @property {number|null} [received_at_ms] TailReply received_at_ms
@@ -5356,6 +5457,7 @@ export const dynasplit = $root.dynasplit = (() => {
              * @property {string|null} [latency_source] Source of compute_ms: "measured" on the worker's own hardware, "emulated" when dilated to a device profile.
              * @property {number|null} [unemulated_ms] Emulating a device faster than the worker's host: the host's compute time beyond compute_ms, ms.
              * It cannot be slept away, so the edge sees it in its wait; it is no part of the emulated exchange.
+             * @property {Array.<dynasplit.v1.Tensor.$Properties>|null} [more_outputs] A model with several outputs: the others, in the model's order, fp32, each named.
              * @property {string|null} [correlation_id] Echo of TailRequest.correlation_id (MQTT transport).
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
@@ -5382,6 +5484,7 @@ export const dynasplit = $root.dynasplit = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const TailReply = function (properties) {
+                this.more_outputs = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -5397,7 +5500,7 @@ export const dynasplit = $root.dynasplit = (() => {
             TailReply.prototype.request_id = "";
 
             /**
-             * The model's output (logits), fp32.
+             * The model's (first) output, fp32, named as the model's output.
              * @member {dynasplit.v1.Tensor.$Properties|null|undefined} output
              * @memberof dynasplit.v1.TailReply
              * @instance
@@ -5494,6 +5597,14 @@ export const dynasplit = $root.dynasplit = (() => {
             TailReply.prototype.unemulated_ms = 0;
 
             /**
+             * A model with several outputs: the others, in the model's order, fp32, each named.
+             * @member {Array.<dynasplit.v1.Tensor.$Properties>} more_outputs
+             * @memberof dynasplit.v1.TailReply
+             * @instance
+             */
+            TailReply.prototype.more_outputs = $util.emptyArray;
+
+            /**
              * Echo of TailRequest.correlation_id (MQTT transport).
              * @member {string} correlation_id
              * @memberof dynasplit.v1.TailReply
@@ -5559,6 +5670,9 @@ export const dynasplit = $root.dynasplit = (() => {
                     writer.uint32(/* id 12, wireType 2 =*/98).string(message.latency_source);
                 if (message.unemulated_ms != null && $Object.hasOwnProperty.call(message, "unemulated_ms") && !$Object.is(message.unemulated_ms, 0))
                     writer.uint32(/* id 13, wireType 1 =*/105).double(message.unemulated_ms);
+                if (message.more_outputs != null && message.more_outputs.length)
+                    for (let i = 0; i < message.more_outputs.length; ++i)
+                        $root.dynasplit.v1.Tensor.encode(message.more_outputs[i], writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
                 if (message.correlation_id != null && $Object.hasOwnProperty.call(message, "correlation_id") && message.correlation_id !== "")
                     writer.uint32(/* id 20, wireType 2 =*/162).string(message.correlation_id);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
@@ -5729,6 +5843,14 @@ export const dynasplit = $root.dynasplit = (() => {
                                 delete message.unemulated_ms;
                             continue;
                         }
+                    case 14: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.more_outputs && message.more_outputs.length))
+                                message.more_outputs = [];
+                            message.more_outputs.push($root.dynasplit.v1.Tensor.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
                     case 20: {
                             if (wireType !== 2)
                                 break;
@@ -5829,6 +5951,15 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (message.unemulated_ms != null && $Object.hasOwnProperty.call(message, "unemulated_ms"))
                     if (typeof message.unemulated_ms !== "number")
                         return "unemulated_ms: number expected";
+                if (message.more_outputs != null && $Object.hasOwnProperty.call(message, "more_outputs")) {
+                    if (!$Array.isArray(message.more_outputs))
+                        return "more_outputs: array expected";
+                    for (let i = 0; i < message.more_outputs.length; ++i) {
+                        let error = $root.dynasplit.v1.Tensor.verify(message.more_outputs[i], _depth + 1);
+                        if (error)
+                            return "more_outputs." + error;
+                    }
+                }
                 if (message.correlation_id != null && $Object.hasOwnProperty.call(message, "correlation_id"))
                     if (!$util.isString(message.correlation_id))
                         return "correlation_id: string expected";
@@ -5896,6 +6027,16 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (object.unemulated_ms != null)
                     if (!$Object.is($Number(object.unemulated_ms), 0))
                         message.unemulated_ms = $Number(object.unemulated_ms);
+                if (object.more_outputs) {
+                    if (!$Array.isArray(object.more_outputs))
+                        throw $TypeError(".dynasplit.v1.TailReply.more_outputs: array expected");
+                    message.more_outputs = $Array(object.more_outputs.length);
+                    for (let i = 0; i < object.more_outputs.length; ++i) {
+                        if (!$util.isObject(object.more_outputs[i]))
+                            throw $TypeError(".dynasplit.v1.TailReply.more_outputs: object expected");
+                        message.more_outputs[i] = $root.dynasplit.v1.Tensor.fromObject(object.more_outputs[i], _depth + 1);
+                    }
+                }
                 if (object.correlation_id != null)
                     if (typeof object.correlation_id !== "string" || object.correlation_id.length)
                         message.correlation_id = $String(object.correlation_id);
@@ -5919,6 +6060,8 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
+                if (options.arrays || options.defaults)
+                    object.more_outputs = [];
                 if (options.defaults) {
                     object.request_id = "";
                     object.output = null;
@@ -5961,6 +6104,11 @@ export const dynasplit = $root.dynasplit = (() => {
                     object.latency_source = message.latency_source;
                 if (message.unemulated_ms != null && $Object.hasOwnProperty.call(message, "unemulated_ms"))
                     object.unemulated_ms = options.json && !$isFinite(message.unemulated_ms) ? $String(message.unemulated_ms) : message.unemulated_ms;
+                if (message.more_outputs && message.more_outputs.length) {
+                    object.more_outputs = $Array(message.more_outputs.length);
+                    for (let j = 0; j < message.more_outputs.length; ++j)
+                        object.more_outputs[j] = $root.dynasplit.v1.Tensor.toObject(message.more_outputs[j], options, _depth + 1);
+                }
                 if (message.correlation_id != null && $Object.hasOwnProperty.call(message, "correlation_id"))
                     object.correlation_id = message.correlation_id;
                 return object;
@@ -6901,6 +7049,7 @@ export const dynasplit = $root.dynasplit = (() => {
              * @typedef {Object} dynasplit.v1.Prediction.$Properties
              * @property {number|null} [index] Prediction index
              * @property {number|null} [score] Prediction score
+             * @property {string|null} [label] The class's label, when the model card names a labels file.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -6949,6 +7098,14 @@ export const dynasplit = $root.dynasplit = (() => {
             Prediction.prototype.score = 0;
 
             /**
+             * The class's label, when the model card names a labels file.
+             * @member {string} label
+             * @memberof dynasplit.v1.Prediction
+             * @instance
+             */
+            Prediction.prototype.label = "";
+
+            /**
              * Creates a new Prediction instance using the specified properties.
              * @function create
              * @memberof dynasplit.v1.Prediction
@@ -6984,6 +7141,8 @@ export const dynasplit = $root.dynasplit = (() => {
                     writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.index);
                 if (message.score != null && $Object.hasOwnProperty.call(message, "score") && !$Object.is(message.score, 0))
                     writer.uint32(/* id 2, wireType 5 =*/21).float(message.score);
+                if (message.label != null && $Object.hasOwnProperty.call(message, "label") && message.label !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.label);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -7059,6 +7218,15 @@ export const dynasplit = $root.dynasplit = (() => {
                                 delete message.score;
                             continue;
                         }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.label = value;
+                            else
+                                delete message.label;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -7113,6 +7281,9 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (message.score != null && $Object.hasOwnProperty.call(message, "score"))
                     if (typeof message.score !== "number")
                         return "score: number expected";
+                if (message.label != null && $Object.hasOwnProperty.call(message, "label"))
+                    if (!$util.isString(message.label))
+                        return "label: string expected";
                 return null;
             };
 
@@ -7140,6 +7311,9 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (object.score != null)
                     if (!$Object.is($Number(object.score), 0))
                         message.score = $Number(object.score);
+                if (object.label != null)
+                    if (typeof object.label !== "string" || object.label.length)
+                        message.label = $String(object.label);
                 return message;
             };
 
@@ -7163,11 +7337,14 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (options.defaults) {
                     object.index = 0;
                     object.score = 0;
+                    object.label = "";
                 }
                 if (message.index != null && $Object.hasOwnProperty.call(message, "index"))
                     object.index = message.index;
                 if (message.score != null && $Object.hasOwnProperty.call(message, "score"))
                     object.score = options.json && !$isFinite(message.score) ? $String(message.score) : message.score;
+                if (message.label != null && $Object.hasOwnProperty.call(message, "label"))
+                    object.label = message.label;
                 return object;
             };
 
@@ -7208,7 +7385,8 @@ export const dynasplit = $root.dynasplit = (() => {
              * @property {string|null} [sensor_id] Result sensor_id
              * @property {string|null} [model] Result model
              * @property {string|null} [edge_id] Result edge_id
-             * @property {number|null} [class_index] Top-1 class, and the top-k classes with their scores (softmax probabilities).
+             * @property {number|null} [class_index] Top-1 class, and the top-k classes with their scores (softmax probabilities), for a model
+             * card whose output is "classification" (the default).
              * @property {Array.<dynasplit.v1.Prediction.$Properties>|null} [top_k] Result top_k
              * @property {dynasplit.v1.Configuration.$Properties|null} [configuration] Result configuration
              * @property {dynasplit.v1.Latency.$Properties|null} [latency] Result latency
@@ -7220,6 +7398,8 @@ export const dynasplit = $root.dynasplit = (() => {
              * @property {number|null} [completed_at_ms] Result completed_at_ms
              * @property {number|null} [tensor_bytes] Bytes of the tensor message sent to the cloud (0 for edge-only).
              * @property {string|null} [worker_id] Result worker_id
+             * @property {Array.<dynasplit.v1.Tensor.$Properties>|null} [outputs] A model card whose output is "raw": every output of the model as it is, fp32, each named, in
+             * the model's order (class_index and top_k are then unset).
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -7246,6 +7426,7 @@ export const dynasplit = $root.dynasplit = (() => {
              */
             const Result = function (properties) {
                 this.top_k = [];
+                this.outputs = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -7285,7 +7466,8 @@ export const dynasplit = $root.dynasplit = (() => {
             Result.prototype.edge_id = "";
 
             /**
-             * Top-1 class, and the top-k classes with their scores (softmax probabilities).
+             * Top-1 class, and the top-k classes with their scores (softmax probabilities), for a model
+             * card whose output is "classification" (the default).
              * @member {number} class_index
              * @memberof dynasplit.v1.Result
              * @instance
@@ -7381,6 +7563,15 @@ export const dynasplit = $root.dynasplit = (() => {
             Result.prototype.worker_id = "";
 
             /**
+             * A model card whose output is "raw": every output of the model as it is, fp32, each named, in
+             * the model's order (class_index and top_k are then unset).
+             * @member {Array.<dynasplit.v1.Tensor.$Properties>} outputs
+             * @memberof dynasplit.v1.Result
+             * @instance
+             */
+            Result.prototype.outputs = $util.emptyArray;
+
+            /**
              * Creates a new Result instance using the specified properties.
              * @function create
              * @memberof dynasplit.v1.Result
@@ -7445,6 +7636,9 @@ export const dynasplit = $root.dynasplit = (() => {
                     writer.uint32(/* id 15, wireType 0 =*/120).uint32(message.tensor_bytes);
                 if (message.worker_id != null && $Object.hasOwnProperty.call(message, "worker_id") && message.worker_id !== "")
                     writer.uint32(/* id 16, wireType 2 =*/130).string(message.worker_id);
+                if (message.outputs != null && message.outputs.length)
+                    for (let i = 0; i < message.outputs.length; ++i)
+                        $root.dynasplit.v1.Tensor.encode(message.outputs[i], writer.uint32(/* id 17, wireType 2 =*/138).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -7633,6 +7827,14 @@ export const dynasplit = $root.dynasplit = (() => {
                                 delete message.worker_id;
                             continue;
                         }
+                    case 17: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.outputs && message.outputs.length))
+                                message.outputs = [];
+                            message.outputs.push($root.dynasplit.v1.Tensor.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -7743,6 +7945,15 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (message.worker_id != null && $Object.hasOwnProperty.call(message, "worker_id"))
                     if (!$util.isString(message.worker_id))
                         return "worker_id: string expected";
+                if (message.outputs != null && $Object.hasOwnProperty.call(message, "outputs")) {
+                    if (!$Array.isArray(message.outputs))
+                        return "outputs: array expected";
+                    for (let i = 0; i < message.outputs.length; ++i) {
+                        let error = $root.dynasplit.v1.Tensor.verify(message.outputs[i], _depth + 1);
+                        if (error)
+                            return "outputs." + error;
+                    }
+                }
                 return null;
             };
 
@@ -7827,6 +8038,16 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (object.worker_id != null)
                     if (typeof object.worker_id !== "string" || object.worker_id.length)
                         message.worker_id = $String(object.worker_id);
+                if (object.outputs) {
+                    if (!$Array.isArray(object.outputs))
+                        throw $TypeError(".dynasplit.v1.Result.outputs: array expected");
+                    message.outputs = $Array(object.outputs.length);
+                    for (let i = 0; i < object.outputs.length; ++i) {
+                        if (!$util.isObject(object.outputs[i]))
+                            throw $TypeError(".dynasplit.v1.Result.outputs: object expected");
+                        message.outputs[i] = $root.dynasplit.v1.Tensor.fromObject(object.outputs[i], _depth + 1);
+                    }
+                }
                 return message;
             };
 
@@ -7847,8 +8068,10 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
-                if (options.arrays || options.defaults)
+                if (options.arrays || options.defaults) {
                     object.top_k = [];
+                    object.outputs = [];
+                }
                 if (options.defaults) {
                     object.request_id = "";
                     object.sensor_id = "";
@@ -7901,6 +8124,11 @@ export const dynasplit = $root.dynasplit = (() => {
                     object.tensor_bytes = message.tensor_bytes;
                 if (message.worker_id != null && $Object.hasOwnProperty.call(message, "worker_id"))
                     object.worker_id = message.worker_id;
+                if (message.outputs && message.outputs.length) {
+                    object.outputs = $Array(message.outputs.length);
+                    for (let j = 0; j < message.outputs.length; ++j)
+                        object.outputs[j] = $root.dynasplit.v1.Tensor.toObject(message.outputs[j], options, _depth + 1);
+                }
                 return object;
             };
 

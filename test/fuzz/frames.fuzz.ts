@@ -129,8 +129,10 @@ function checkAdmitted(frame: Frame, admitted: Awaited<ReturnType<typeof admit>>
   check(frame.budget_ms > 0 && Number.isFinite(frame.budget_ms), `admitted budget ${frame.budget_ms}`);
   check(frame.capture_at_ms > 0 && Number.isFinite(frame.capture_at_ms), `admitted capture time ${frame.capture_at_ms}`);
   check(admitted.deadlineAtMs > NOW, 'admitted an expired frame');
-  check(admitted.input.type === 'float32' && admitted.input.dims.join() === served.shape.join(), `admitted input [${admitted.input.dims.join(',')}]`);
-  check(admitted.input.data.length === served.shape.reduce((a, b) => a * b, 1), 'input data does not fit its shape');
+  const input = Object.values(admitted.inputs)[0];
+  check(Object.keys(admitted.inputs).length === 1, `admitted inputs ${Object.keys(admitted.inputs).join(', ')}`);
+  check(input.type === 'float32' && input.dims.join() === served.shape.join(), `admitted input [${input.dims.join(',')}]`);
+  check(input.data.length === served.shape.reduce((a, b) => a * b, 1), 'input data does not fit its shape');
   if (frame.configuration?.cut) {
     const forced = admitted.forced?.configuration;
     check(forced !== undefined && served.cuts.includes(forced.cut), `forced an unknown cut ${JSON.stringify(forced?.cut)}`);

@@ -19,7 +19,7 @@ function accounting(metrics?: EmbeddedMetricsStore): Accounting {
 
 function outcome(over: Partial<Outcome>): Outcome {
   return {
-    logits: new Float32Array(2), edgeComputeMs: 0, encodeMs: 0, transferMs: 0, roundTripMs: 0, unemulatedMs: 0, cloudQueueMs: 0,
+    outputs: {}, edgeComputeMs: 0, encodeMs: 0, transferMs: 0, roundTripMs: 0, unemulatedMs: 0, cloudQueueMs: 0,
     cloudComputeMs: 0, reconfigureMs: 0, tensorBytes: 0, workerId: '', edgeFallback: false, cloudEnergyJ: 0, cloudEnergySource: '',
     cloudLatencySource: '', ...over,
   };

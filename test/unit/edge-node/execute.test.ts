@@ -10,7 +10,7 @@ import { startBroker, type BrokerHandle } from '../../../broker/index.ts';
 import { DynasplitError, ErrorCodes } from '../../../common/index.ts';
 import { execute, type ExecuteContext } from '../../../edge-node/execute.ts';
 import type { Admitted } from '../../../edge-node/frames.ts';
-import { startNodeRuntime, type NodeRuntime } from '../../../node-runtime/index.ts';
+import { defaultServedCard, startNodeRuntime, type NodeRuntime } from '../../../node-runtime/index.ts';
 import { configuration, EDGE_ONLY_CUT, type Entry } from '../../../policy/index.ts';
 import type { TailReplyProperties, TailRequest } from '../../../schemas/index.ts';
 import { createMqttTransport, type Serving, type TensorTransport } from '../../../transport/index.ts';
@@ -78,7 +78,7 @@ function admitted(deadlineAtMs: number, seed = 1): Admitted {
   const requestId = unique('r');
   return {
     key: `s/${requestId}`, requestId, sensorId: 's', model: MODEL, budgetMs: 0, captureAtMs: 0, deadlineAtMs, accuracyFloor: 0,
-    input: new ort.Tensor('float32', data, SHAPE), preprocessMs: 0,
+    inputs: { [edge.models.get(MODEL).inputName]: new ort.Tensor('float32', data, SHAPE) }, card: defaultServedCard(edge.models.get(MODEL).inputs), preprocessMs: 0,
   };
 }
 
@@ -110,7 +110,8 @@ describe('execute', () => {
     expect(tails).toEqual([[MODEL, cut]]);
     // The edge's own tail gives the unsplit model's answer.
     const local = await execute(req, entryAt(EDGE_ONLY_CUT), context(0).ctx);
-    expect(maxDiff(outcome.logits, local.logits)).toBeLessThan(1e-4);
+    const [logits] = edge.models.get(MODEL).outputs.map((o) => o.name);
+    expect(maxDiff(outcome.outputs[logits].data as Float32Array, local.outputs[logits].data as Float32Array)).toBeLessThan(1e-4);
   });
 
   it('falls back on a worker error with its code, and on a foreign code as a transport fault', async () => {

@@ -1,0 +1,172 @@
+/**
+ * Bring your own model, end to end: every model exported by torch.onnx.export in
+ * test/fixtures/models served by an edge node and a cloud worker (aedes on port 0, real ONNX
+ * inference) with its model card. Each frame carries the exporter's probe input (every input of
+ * the model); each result must equal torch's own outputs: the labelled top-k of a classification
+ * card, every output of a "raw" card, edge-only, split at a cut and cloud-only. A dynamic-dims model
+ * is served with --dim values; one whose dims stay open is refused at start, by the dim's name.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBroker, type BrokerHandle } from '../../broker/index.ts';
+import { decodeTensor, encodeTensor } from '../../codec/index.ts';
+import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
+import { ErrorCodes, isDynasplitError } from '../../common/index.ts';
+import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
+import { inspectModel, topK } from '../../model/index.ts';
+import { configuration } from '../../policy/index.ts';
+import type { FrameProperties, Result } from '../../schemas/index.ts';
+import { runSensor } from '../../sensor/index.ts';
+import { resultSink, type ResultSink } from '../helpers/pipeline.ts';
+
+const FIXTURES = join(import.meta.dirname, '../fixtures/models');
+const unique = (name: string) => `${name}-${Math.random().toString(36).slice(2, 8)}`;
+
+interface Expected {
+  dims: Record<string, number>;
+  inputs: { name: string; shape: number[] }[];
+  outputs: { name: string; shape: number[] }[];
+  probe: Record<string, number[]>;
+}
+const expectedOf = (name: string): Expected => JSON.parse(readFileSync(join(FIXTURES, `${name}.expected.json`), 'utf8')) as Expected;
+/** The fixture script's deterministic input: x[i] = sin(0.01 i) over the flat index. */
+const probeInput = (shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(0.01 * i));
+
+/** Served under their fixture names with the card beside them; the dynamic-dims model with --dim instead of its card's dims. */
+const SERVED = ['resnet-tiny', 'vit-tiny-torchvision', 'mlp-constant-weights', 'two-inputs', 'two-outputs', 'fcn-dynamic-hw'];
+const RAW = new Set(['two-outputs', 'fcn-dynamic-hw']);
+const DIMS = { height: 24, width: 40 };
+
+const scratch = mkdtempSync(join(tmpdir(), 'dynasplit-byom-'));
+/** A card saying only that the outputs are raw: its dims must come from --dim. */
+const rawCard = join(scratch, 'raw.card.json');
+writeFileSync(rawCard, JSON.stringify({ output: { kind: 'raw' } }));
+
+let broker: BrokerHandle;
+let cloud: CloudWorker;
+let edge: EdgeNode;
+let sink: ResultSink;
+const SENSOR = unique('s');
+
+beforeAll(async () => {
+  broker = await startBroker({ host: '127.0.0.1', port: 0 });
+  const models = Object.fromEntries(SERVED.map((name) => [name, join(FIXTURES, `${name}.onnx`)]));
+  const node = { mqttUrl: broker.url, models, cards: { 'fcn-dynamic-hw': rawCard }, dims: DIMS, threads: 1, workDir: join(scratch, unique('work')) };
+  cloud = await startCloudWorker({ ...node, workerId: unique('cloud') });
+  edge = await startEdgeNode({ ...node, edgeId: unique('edge') });
+  sink = await resultSink(broker.url, [SENSOR]);
+});
+
+afterAll(async () => {
+  await sink?.close();
+  await edge?.close();
+  await cloud?.close();
+  await broker?.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** A frame with the probe in every input of the model: the first as `tensor`, the others in `inputs`, each named. */
+function probeFrame(model: string, requestId: string, cut: string): FrameProperties {
+  const [first, ...rest] = expectedOf(model).inputs.map((t) => encodeTensor({ name: t.name, shape: t.shape, data: probeInput(t.shape) }, 'fp32'));
+  return {
+    request_id: requestId, sensor_id: SENSOR, model, budget_ms: 30_000, capture_at_ms: Date.now(), tensor: first, inputs: rest,
+    configuration: configuration({ cut, codec: cut === 'output' ? '' : 'fp32' }),
+  };
+}
+
+/** |got - want| within 1e-4 of the output's own scale, element by element. */
+function expectClose(got: ArrayLike<number>, want: number[], what: string): void {
+  expect(got.length, what).toBe(want.length);
+  const scale = Math.max(...want.map(Math.abs));
+  for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i]) / scale, `${what}[${i}]`).toBeLessThan(1e-4);
+}
+
+function checkResult(model: string, r: Result, labels?: string[]): void {
+  const expected = expectedOf(model);
+  expect(r.error?.code ?? '', r.error?.message ?? '').toBe('');
+  if (RAW.has(model)) {
+    expect(r.top_k).toHaveLength(0);
+    expect(r.outputs.map((t) => t.name)).toEqual(expected.outputs.map((o) => o.name));
+    for (const [i, message] of r.outputs.entries()) {
+      const { shape, data } = decodeTensor(message);
+      expect(shape).toEqual(expected.outputs[i].shape);
+      expectClose(data, expected.probe[message.name ?? ''], `${model} ${message.name}`);
+    }
+    return;
+  }
+  expect(r.outputs).toHaveLength(0);
+  const [logits] = expected.outputs;
+  const want = topK(Float32Array.from(expected.probe[logits.name]), r.top_k.length);
+  expect(r.top_k.length).toBe(model === 'vit-tiny-torchvision' ? 3 : 5);
+  expect(r.top_k.map((p) => p.index)).toEqual(want.map((p) => p.index));
+  expectClose(r.top_k.map((p) => p.score ?? 0), want.map((p) => p.score), `${model} scores`);
+  expect(r.class_index).toBe(want[0].index);
+  expect(r.top_k.map((p) => p.label)).toEqual(want.map((p) => labels?.[p.index] ?? ''));
+}
+
+describe.each(SERVED)('%s served through the pipeline with its card', (model) => {
+  it('answers the exporter\'s probe with torch\'s outputs: edge-only, split at a cut, cloud-only', async () => {
+    const inspection = await inspectModel(join(FIXTURES, `${model}.onnx`), { dims: expectedOf(model).dims });
+    const middle = inspection.cutPoints[Math.floor(inspection.cutPoints.length / 2)].name;
+    const cuts = ['output', middle, 'input'];
+    const labels = model === 'vit-tiny-torchvision'
+      ? readFileSync(join(FIXTURES, 'vit-tiny-torchvision.labels.txt'), 'utf8').split('\n').filter(Boolean) : undefined;
+    const start = sink.all.length;
+    const ids = cuts.map((cut) => unique(`${model}@${cut}`));
+    for (const [i, cut] of cuts.entries()) await sink.publishFrame(SENSOR, probeFrame(model, ids[i], cut));
+    await sink.waitFor(start + cuts.length);
+    for (const [i, cut] of cuts.entries()) {
+      const [r] = sink.byId.get(ids[i])!;
+      expect(r.configuration?.cut).toBe(cut);
+      expect(r.edge_fallback).toBe(false);
+      if (cut !== 'output') expect(r.worker_id).toBe(cloud.workerId);
+      checkResult(model, r, labels);
+    }
+  });
+});
+
+describe('several inputs and open dims', () => {
+  it('cloud-only sends every input: the tensor bytes are the inputs\' together', async () => {
+    const id = unique('two-inputs-bytes');
+    const start = sink.all.length;
+    await sink.publishFrame(SENSOR, probeFrame('two-inputs', id, 'input'));
+    await sink.waitFor(start + 1);
+    const [r] = sink.byId.get(id)!;
+    // fp32: 4 bytes per element of image [1,3,32,32] and meta [1,4].
+    expect(r.tensor_bytes).toBe((3 * 32 * 32 + 4) * 4);
+  });
+
+  it('a frame lacking an input of the model is answered BAD_INPUT naming it, and the node keeps serving', async () => {
+    const id = unique('two-inputs-missing');
+    const start = sink.all.length;
+    await sink.publishFrame(SENSOR, { ...probeFrame('two-inputs', id, 'input'), inputs: [] });
+    await sink.waitFor(start + 1);
+    const [r] = sink.byId.get(id)!;
+    expect(r.error?.code).toBe(ErrorCodes.BAD_INPUT);
+    expect(r.error?.message).toContain("'meta'");
+    const again = unique('two-inputs-again');
+    await sink.publishFrame(SENSOR, probeFrame('two-inputs', again, 'output'));
+    await sink.waitFor(start + 2);
+    checkResult('two-inputs', sink.byId.get(again)![0]);
+  });
+
+  it('refuses at start, naming the dim, a model whose dims neither its card nor --dim give: edge, cloud and sensor', async () => {
+    const fcn = { 'fcn-dynamic-hw': join(FIXTURES, 'fcn-dynamic-hw.onnx') };
+    const refused = (err: unknown) => isDynasplitError(err, ErrorCodes.UNRESOLVED_DIM) && err.details?.dim === 'height' && err.message.includes('fcn-dynamic-hw.onnx');
+    const common = { mqttUrl: broker.url, models: fcn, cards: { 'fcn-dynamic-hw': rawCard }, threads: 1, workDir: join(scratch, unique('work')) };
+    await expect(startEdgeNode({ ...common, edgeId: unique('edge') }).then(() => 'started', (err: unknown) => refused(err))).resolves.toBe(true);
+    await expect(startCloudWorker({ ...common, workerId: unique('cloud') }).then(() => 'started', (err: unknown) => refused(err))).resolves.toBe(true);
+    const sensor = runSensor({ mqttUrl: broker.url, model: 'fcn-dynamic-hw', modelSource: fcn['fcn-dynamic-hw'], card: rawCard, count: 1 });
+    await expect(sensor.then(() => 'ran', (err: unknown) => refused(err))).resolves.toBe(true);
+  });
+
+  it('a sensor sends every input the model has, and the answers are the model\'s', async () => {
+    const summary = await runSensor({
+      sensorId: unique('sensor'), mqttUrl: broker.url, model: 'two-inputs', modelSource: join(FIXTURES, 'two-inputs.onnx'), count: 4, rate: 100, budgets: 'uniform:20000:30000',
+    });
+    expect(summary.results).toBe(4);
+    expect(summary.errors).toBe(0);
+  });
+});
