@@ -22,9 +22,12 @@ export const optimizerRunCommand: Command = {
         + '(repeatable; env DYNASPLIT_MODELS, comma-separated; default vgg16-tiny)',
     },
     metrics: { ...METRICS_OPTION, description: 'where the edge nodes write their metrics: influxdb (INFLUX_* variables) (env DYNASPLIT_METRICS)' },
-    edge: { type: 'string', value: 'PROFILE', description: 'device profile of the edge class', default: 'rpi4' },
-    cloud: { type: 'string', value: 'PROFILE', description: 'device profile of the cloud workers', default: 'gpu-server' },
-    class: { type: 'string', value: 'CLASS', description: 'edge class the policies are for', default: 'default' },
+    edge: {
+      type: 'string', value: 'PROFILE',
+      description: 'device profile of the edge class, over what its nodes announce (default: the profile the nodes announce; \'host\' = this machine)',
+    },
+    cloud: { type: 'string', value: 'PROFILE', description: 'device profile of the cloud workers, over what they announce (default: the workers\' own)' },
+    class: { type: 'string', value: 'CLASS', description: 'edge class the policies are for (default: every class that announces itself; \'default\' with --edge)' },
     interval: { type: 'string', value: 'MS', description: 'ms between rounds', default: '2000' },
     window: { type: 'string', value: 'MS', description: 'ms of recent metrics read each round', default: '10000' },
     memory: { type: 'string', value: 'MS', description: 'ms measurements of unused configurations are remembered', default: '60000' },
@@ -33,7 +36,9 @@ export const optimizerRunCommand: Command = {
     codecs: { type: 'string', value: 'LIST', description: 'codecs the policies may use, comma-separated (default all)' },
     'log-level': LOG_LEVEL_OPTION,
   },
-  details: 'Metrics must come from a store the edge nodes also write to (InfluxDB); an embedded store is per process.',
+  details: 'Metrics must come from a store the edge nodes also write to (InfluxDB); an embedded store is per process. '
+    + 'The configurations come from what the edge nodes and cloud workers announce (their device profiles, models and cuts): '
+    + 'without announcements and without --edge/--cloud the optimizer waits for them. Its status is retained on dynasplit/v1/optimizer-status/ID.',
   async run(args) {
     const mqttUrl = mqttUrlFlag(args);
     const logger = loggerFor(args);

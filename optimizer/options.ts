@@ -13,11 +13,18 @@ export interface OptimizerOptions {
   mqttTls?: MqttTls;
   /** Models to optimize: name -> .onnx path or zoo name. default { 'vgg16-tiny': 'vgg16-tiny' } */
   models: Record<string, string>;
-  /** The class of edge nodes the policies are for, and the device profile they run as. */
-  edgeClass: string;
-  edgeProfile: string;
-  /** Device profile of the cloud workers. default 'gpu-server' */
-  cloudProfile: string;
+  /**
+   * The edge class the policies are for; default: every class whose nodes announce themselves
+   * (schemas/node.proto NodeAnnouncement), or 'default' with an edgeProfile override.
+   */
+  edgeClass?: string;
+  /**
+   * Device profile of the edge class (a name, a JSON path, or 'host' for this machine), over what its
+   * nodes announce. default none: the class's nodes' own announced profiles.
+   */
+  edgeProfile?: string;
+  /** Device profile of the cloud workers, over what they announce. default none: the workers' own. */
+  cloudProfile?: string;
   /** ms between rounds; default 2000 */
   intervalMs: number;
   /** ms of recent metrics each round reads: the link and the configurations in use; default 10000 */
@@ -47,9 +54,6 @@ export function defaultOptimizerOptions(): OptimizerOptions {
     optimizerId: `optimizer-${process.pid}`,
     mqttUrl: 'mqtt://127.0.0.1:1883',
     models: { 'vgg16-tiny': 'vgg16-tiny' },
-    edgeClass: 'default',
-    edgeProfile: 'rpi4',
-    cloudProfile: 'gpu-server',
     intervalMs: 2_000,
     windowMs: 10_000,
     memoryMs: 60_000,
@@ -66,7 +70,7 @@ export function parseOptimizerOptions(partial: Partial<OptimizerOptions>): Optim
   const options = { ...defaultOptimizerOptions(), ...stripUndefined(partial) };
   const bad = (message: string) => new DynasplitError(ErrorCodes.BAD_ARGS, `optimizer: ${message}`);
   checkId('optimizer', options.optimizerId);
-  checkId('edge class', options.edgeClass);
+  if (options.edgeClass !== undefined) checkId('edge class', options.edgeClass);
   Object.keys(options.models).forEach(checkModelName);
   if (Object.keys(options.models).length === 0) throw bad('at least one model is needed');
   requirePositiveIntegers('optimizer', options, ['intervalMs', 'windowMs', 'memoryMs', 'minRuns']);
