@@ -3,7 +3,10 @@
  * for every codec, in GB/s of float32 input bytes, next to a plain typed-array copy of the same
  * bytes measured in the same run (the floor any codec is compared against).
  * Sizes: a VGG16 early feature map [1,64,224,224] (12.8 MB) and a ViT-B/16 activation [1,197,768]
- * (605 KB). Median of several timed runs after warm-up; single-threaded.
+ * (605 KB). Median of several timed runs after warm-up; single-threaded. Times are this process's
+ * CPU time (user + system), not wall time: on a shared machine wall time also counts the turns of
+ * other processes, which favours short operations (a 1 ms copy fits in one time slice, a 20 ms
+ * encode does not) and skews every ratio.
  * A second table times the conversion kernels alone, writing into preallocated arrays: allocating
  * fresh multi-MB buffers (page faults) costs as much as the conversion on some machines, and varies
  * from run to run far more than the arithmetic does.
@@ -47,7 +50,7 @@ const MIN_RUN_MS = 40;
 export async function benchCodecs(): Promise<void> {
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   print(`Codec throughput, GB/s of float32 input (measured on this machine: ${cpu}, ${cpus().length} CPUs, Node ${process.version})`);
-  print(`median of ${RUNS} runs of >= ${MIN_RUN_MS} ms after warm-up; "x copy" = time of copy (set) / time of the codec\n`);
+  print(`median of ${RUNS} runs of >= ${MIN_RUN_MS} ms after warm-up, CPU time of this process; "x copy" = time of copy (set) / time of the codec\n`);
   const header = ['tensor', 'codec', 'wire MB', 'encode GB/s', 'x copy', 'decode GB/s', 'x copy'];
   const api: string[][] = [header];
   const kernels: string[][] = [header];
@@ -117,7 +120,7 @@ function benchKernel(label: string, tensor: FloatTensor, codec: Exclude<CodecNam
   return [label, codec, wire.toFixed(2), gbps(bytes, encodeMs), ratio(copyMs, encodeMs), gbps(bytes, decodeMs), ratio(copyMs, decodeMs)];
 }
 
-/** Median ms per call of `fn`. */
+/** Median CPU ms (user + system, this process) per call of `fn`. */
 function measure(fn: () => unknown): number {
   let sink = 0;
   // Long warm-up: besides JIT tiers, the first tens of multi-MB allocations are slow until the
@@ -129,14 +132,14 @@ function measure(fn: () => unknown): number {
   const perCall: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     let calls = 0;
+    const cpuStart = process.cpuUsage();
     const start = performance.now();
-    let elapsed = 0;
     do {
       sink += fn() === undefined ? 0 : 1;
       calls++;
-      elapsed = performance.now() - start;
-    } while (elapsed < MIN_RUN_MS);
-    perCall.push(elapsed / calls);
+    } while (performance.now() - start < MIN_RUN_MS);
+    const cpu = process.cpuUsage(cpuStart);
+    perCall.push((cpu.user + cpu.system) / 1000 / calls);
   }
   if (sink < 0) print('unreachable'); // keeps the results observably used
   return median(perCall);

@@ -71,7 +71,6 @@ function halfBitsToFloatBits(h: number): number {
  * Half bits of one float32 bit pattern, rounded to nearest, ties to even. The rounding bias is
  * half an output ulp minus one, plus the output's lowest bit; a carry out of the significand
  * moves into the exponent, which is the correct rounding up to the next binade (or to Infinity).
- * encodeFp16 inlines the same expression; keep the two in step.
  */
 function floatBitsToHalfBits(x: number): number {
   if ((x & 0x7f800000) === 0x7f800000) return infOrNaN(x);
@@ -103,21 +102,17 @@ export function encodeFp16(src: Float32Array, out: Uint16Array = new Uint16Array
   if (out.length !== src.length) throw new RangeError(`fp16 output has ${out.length} elements, expected ${src.length}`);
   // The float bits are read through a view of the same memory: no copy.
   const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
-  // floatBitsToHalfBits written out: measured 1.5x faster than the call on a 12.8 MB tensor.
-  const base = BASE;
-  const shifts = SHIFT;
-  const round = ROUND;
   const n = bits.length;
   for (let i = 0; i < n; i++) {
     const x = bits[i];
-    if ((x & 0x7f800000) !== 0x7f800000) {
-      const se = x >>> 23;
-      const shift = shifts[se];
-      const m = (x & 0x7fffff) | 0x800000;
-      out[i] = base[se] + ((m + round[se] + ((m >>> shift) & 1)) >>> shift);
-    } else {
-      out[i] = infOrNaN(x);
-    }
+    const a = x & 0x7fffffff;
+    // Floats that become normal halves (2^-14 <= |x| < 2^16, exponents 113..142) by arithmetic:
+    // rebias the exponent (-112 << 23), add half an ulp minus one (0xfff) plus the lowest kept bit
+    // (ties to even), shift. A carry out of the significand rounds into the next binade, or to
+    // Infinity past 65504. 0x37fff001 = (112 << 23) - 0xfff. Zeros, subnormal halves, overflow,
+    // Inf and NaN take the tables. Measured 1.3x faster than the tables alone (bench/codecs.ts).
+    if (((a - 0x38800000) >>> 0) < 0x0f000000) out[i] = ((x >>> 16) & 0x8000) | ((a - 0x37fff001 + ((a >>> 13) & 1)) >>> 13);
+    else out[i] = floatBitsToHalfBits(x);
   }
   return out;
 }
@@ -126,6 +121,15 @@ export function encodeFp16(src: Float32Array, out: Uint16Array = new Uint16Array
 export function decodeFp16(src: Uint16Array, out: Float32Array = new Float32Array(src.length)): Float32Array {
   if (out.length !== src.length) throw new RangeError(`fp32 output has ${out.length} elements, expected ${src.length}`);
   const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
-  for (let i = 0; i < src.length; i++) bits[i] = HALF_TO_FLOAT_BITS[src[i]];
+  const n = src.length;
+  for (let i = 0; i < n; i++) {
+    const h = src[i];
+    const em = h & 0x7fff;
+    // Normal halves (exponent 1..30) by arithmetic: the exponent rebiased by 127 - 15 = 112, i.e.
+    // 112 << 23 = 0x38000000 added to the bits shifted into place. Zeros, subnormals, Inf and NaN
+    // take the table. Measured 1.3x faster than the table alone (bench/codecs.ts kernels).
+    if (((em - 0x400) >>> 0) < 0x7800) bits[i] = ((h & 0x8000) << 16) | ((em << 13) + 0x38000000);
+    else bits[i] = HALF_TO_FLOAT_BITS[h];
+  }
   return out;
 }

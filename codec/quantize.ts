@@ -51,25 +51,28 @@ const ROUND_MAGIC = 6755399441055744;
 export function int8Scales(src: Float32Array, name: string, groups: number, blockLen: number): Float32Array {
   checkBlocks(src.length, src.length, groups, blockLen);
   const absmax = new Float64Array(groups);
-  // x - x is 0 for finite x and NaN for NaN and ±Infinity, so the sum turns NaN on the first bad
-  // value: a subtraction and an add per element instead of a branch on Number.isFinite.
-  let poison = 0;
-  for (let b = 0, i = 0; i < src.length; b++) {
+  for (let b = 0, i = 0; i < src.length; b++, i += blockLen) {
     const g = b % groups;
-    let m = absmax[g];
-    const end = i + blockLen;
-    for (; i < end; i++) {
-      const x = src[i];
-      // Math.abs, not `x < 0 ? -x : x`: the branch mispredicts on random signs (measured 7x slower).
-      m = Math.max(m, Math.abs(x));
-      poison += x - x;
-    }
-    absmax[g] = m;
+    absmax[g] = blockAbsMax(src, i, i + blockLen, absmax[g]);
   }
-  if (poison !== 0) throw nonFinite(src, name);
   const scales = new Float32Array(groups);
-  for (let g = 0; g < groups; g++) scales[g] = absmax[g] / INT8_MAX;
+  for (let g = 0; g < groups; g++) {
+    // NaN and Infinity survive Math.max, so one test per group finds them (no test per element).
+    if (!(absmax[g] < Infinity)) throw nonFinite(src, name);
+    scales[g] = absmax[g] / INT8_MAX;
+  }
   return scales;
+}
+
+/**
+ * max(m, |x|) over src[start..end); NaN when a NaN is among them. A flat loop of its own: V8
+ * optimizes it better than the same loop nested in the block loop (measured 1.4x).
+ */
+function blockAbsMax(src: Float32Array, start: number, end: number, m: number): number {
+  let max = m;
+  // Math.abs, not `x < 0 ? -x : x`: the branch mispredicts on random signs (measured 7x slower).
+  for (let i = start; i < end; i++) max = Math.max(max, Math.abs(src[i]));
+  return max;
 }
 
 /** Writes q = round(x / scales[group]) into `out`; groups = scales.length. */
@@ -79,17 +82,28 @@ export function writeInt8(src: Float32Array, scales: Float32Array, blockLen: num
   // A scale of 0 (all zeros, or absmax so tiny that absmax / 127 underflows) quantizes to 0.
   const inverse = new Float64Array(groups);
   for (let g = 0; g < groups; g++) inverse[g] = scales[g] > 0 ? 1 / scales[g] : 0;
-  for (let b = 0, i = 0; i < src.length; b++) {
-    const inv = inverse[b % groups];
-    const end = i + blockLen;
-    // |x * inv| <= 127 up to the float32 rounding of the scale, except when absmax / 127 rounds to a
-    // subnormal: then it can pass 127, and an Int8Array store would wrap the sign. Clamp.
-    for (; i < end; i++) {
-      const q = src[i] * inv + ROUND_MAGIC - ROUND_MAGIC;
-      out[i] = q > INT8_MAX ? INT8_MAX : q < -INT8_MAX ? -INT8_MAX : q;
-    }
+  for (let b = 0, i = 0; i < src.length; b++, i += blockLen) {
+    const g = b % groups;
+    // |x * inv| <= 127 * (1 + 2^-23) < 127.5 while the float32 scale is a normal number (relative
+    // rounding error <= 2^-24), so it rounds into [-127, 127]. When absmax / 127 rounds to a
+    // subnormal it can pass 127, and an Int8Array store would wrap the sign: clamp those blocks.
+    if (scales[g] >= FLOAT32_MIN_NORMAL) roundBlock(src, out, i, i + blockLen, inverse[g]);
+    else roundClampBlock(src, out, i, i + blockLen, inverse[g]);
   }
   return out;
+}
+
+/** out[i] = round(src[i] * inv), ties to even, for values known to round into [-127, 127]. */
+function roundBlock(src: Float32Array, out: Int8Array, start: number, end: number, inv: number): void {
+  for (let i = start; i < end; i++) out[i] = src[i] * inv + ROUND_MAGIC - ROUND_MAGIC;
+}
+
+/** roundBlock, clamped to [-127, 127]. */
+function roundClampBlock(src: Float32Array, out: Int8Array, start: number, end: number, inv: number): void {
+  for (let i = start; i < end; i++) {
+    const q = src[i] * inv + ROUND_MAGIC - ROUND_MAGIC;
+    out[i] = q > INT8_MAX ? INT8_MAX : q < -INT8_MAX ? -INT8_MAX : q;
+  }
 }
 
 /** Both passes of symmetric int8 quantization (see the file comment for groups and blocks). */
@@ -106,16 +120,26 @@ export function dequantizeInt8Blocks(
 ): Float32Array {
   const groups = scales.length;
   checkBlocks(q.length, out.length, groups, blockLen);
-  for (let b = 0, i = 0; i < q.length; b++) {
-    const s = scales[b % groups];
-    const end = i + blockLen;
-    for (; i < end; i++) out[i] = finite(q[i] * s);
-  }
+  for (let b = 0, i = 0; i < q.length; b++, i += blockLen) scaleBlock(q, out, i, i + blockLen, scales[b % groups], 0);
   return out;
+}
+
+/**
+ * out[i] = (q[i] - zeroPoint) * s over [start, end). |q - zeroPoint| <= 255, so a scale up to
+ * FLOAT32_MAX / 256 cannot overflow and needs no clamp per element.
+ */
+function scaleBlock(q: Int8Array | Uint8Array, out: Float32Array, start: number, end: number, s: number, zeroPoint: number): void {
+  if (Math.abs(s) <= FLOAT32_MAX / 256) {
+    for (let i = start; i < end; i++) out[i] = (q[i] - zeroPoint) * s;
+  } else {
+    for (let i = start; i < end; i++) out[i] = finite((q[i] - zeroPoint) * s);
+  }
 }
 
 /** Largest finite float32. */
 const FLOAT32_MAX = 3.4028234663852886e38;
+/** Smallest normal float32, 2^-126. */
+const FLOAT32_MIN_NORMAL = 1.1754943508222875e-38;
 
 /**
  * A decoded value stays finite: a scale rounded up to float32 times 127 (or 255 steps) can land just
@@ -145,14 +169,13 @@ export function tokenBlocks(shape: readonly number[]): { groups: number; blockLe
 export function uint8Params(src: Float32Array, name: string): Uint8Params {
   let min = 0;
   let max = 0;
-  let poison = 0;
   for (let i = 0; i < src.length; i++) {
     const x = src[i];
     min = Math.min(min, x);
     max = Math.max(max, x);
-    poison += x - x;
   }
-  if (poison !== 0) throw nonFinite(src, name);
+  // NaN survives Math.min/max; ±Infinity lands in min or max: one test after the loop finds both.
+  if (!(min > -Infinity && max < Infinity)) throw nonFinite(src, name);
   const scale = Math.fround((max - min) / UINT8_MAX);
   // The scale can only be 0 when min = max = 0, or when the range underflows float32.
   if (!(scale > 0)) return { scale: 0, zeroPoint: 0 };
@@ -179,8 +202,7 @@ export function quantizeUint8(src: Float32Array, name: string, out: Uint8Array =
 /** Inverse of quantizeUint8: x' = (q - zeroPoint) * scale. */
 export function dequantizeUint8(q: Uint8Array, params: Uint8Params, out: Float32Array = new Float32Array(q.length)): Float32Array {
   checkBlocks(q.length, out.length, 1, q.length);
-  const { scale, zeroPoint } = params;
-  for (let i = 0; i < q.length; i++) out[i] = finite((q[i] - zeroPoint) * scale);
+  scaleBlock(q, out, 0, q.length, params.scale, params.zeroPoint);
   return out;
 }
 
