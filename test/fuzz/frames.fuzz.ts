@@ -10,9 +10,9 @@ import sharp from 'sharp';
 import { CODEC_NAMES, encodeTensor } from '../../codec/index.ts';
 import { ErrorCodes } from '../../common/index.ts';
 // The admission path is internal to the edge node; it is fuzzed directly, not through a broker.
-import { admit, decodeFrame } from '../../edge-node/frames.ts';
+import { admit, decodeFrame, takeFrame } from '../../edge-node/frames.ts';
 import { ModelStore, SessionCache } from '../../model/index.ts';
-import { Frame, type FrameProperties, type TensorProperties } from '../../schemas/index.ts';
+import { DEFAULT_FRAME_LIMITS, Frame, type FrameProperties, type TensorProperties } from '../../schemas/index.ts';
 import { normalArray, seededRandom } from '../helpers/random.ts';
 import {
   anyString, anyTensorMessage, applyMutations, awkwardNumber, codecName, hostileBytes, mutatedBytes, perturbedTensorMessage,
@@ -25,6 +25,7 @@ const SENSOR = 'sensor-1';
 /** The arrival time admit() is given, ms since the epoch. */
 const NOW = 1_700_000_000_000;
 const DECODE_CODES = [ErrorCodes.BAD_FRAME, ErrorCodes.PAYLOAD_TOO_LARGE];
+const TAKE_CODES: string[] = [...DECODE_CODES, ErrorCodes.FIELD_LIMIT, ErrorCodes.FORBIDDEN];
 const ADMIT_CODES = [
   ErrorCodes.BAD_FRAME, ErrorCodes.UNKNOWN_MODEL, ErrorCodes.UNKNOWN_CUT, ErrorCodes.EXPIRED, ErrorCodes.BAD_INPUT, ErrorCodes.BAD_TENSOR,
 ];
@@ -166,6 +167,18 @@ export const framesProperties: FuzzProperty[] = [
       const out = attempt(DECODE_CODES, () => decodeFrame(bytes, limit));
       if (bytes.length > limit) check(!out.ok && out.error.code === ErrorCodes.PAYLOAD_TOO_LARGE, 'an oversized frame was not refused as too large');
       if (out.ok) check(out.value instanceof Frame, 'decodeFrame returned something other than a Frame');
+    }),
+  },
+  {
+    name: 'frames/takeFrame: never throws; a refusal is coded, and the origin it answers with stays within the limits',
+    decoder: 'frames',
+    build: () => fc.property(hostileBytes(plainFrame.map(encodeFrame)), fc.boolean(), (bytes, control) => {
+      const taken = takeFrame(SENSOR, bytes, { maxBytes: 16 * 1024 * 1024, limits: DEFAULT_FRAME_LIMITS, nowMs: NOW, control });
+      if (taken.error) check(TAKE_CODES.includes(taken.error.code), () => `takeFrame refused with ${taken.error!.code}: ${taken.error!.message}`);
+      else check(taken.frame instanceof Frame, 'takeFrame took something other than a Frame');
+      check(Buffer.byteLength(taken.origin.requestId) <= DEFAULT_FRAME_LIMITS.requestIdBytes, 'an origin request id past its limit');
+      check(Buffer.byteLength(taken.origin.model) <= DEFAULT_FRAME_LIMITS.modelBytes, 'an origin model past its limit');
+      check(Number.isFinite(taken.origin.budgetMs), 'an origin budget that is not finite');
     }),
   },
   {
