@@ -3,7 +3,7 @@
  * `--help` text, validation and `--json` handling come from that declaration.
  */
 import { parseArgs } from 'node:util';
-import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { closest, DynasplitError, ErrorCodes } from '../common/index.ts';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -91,24 +91,6 @@ function parseArgsMessage(err: Error & { code?: string }, names: string[]): stri
   }
   if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option && /argument missing/.test(err.message)) return `${option} needs a value`;
   return err.message;
-}
-
-/** The candidate nearest to `word` (Levenshtein distance up to 2), if any: for "did you mean". */
-export function closest(word: string, candidates: string[]): string | undefined {
-  return candidates.map((c) => ({ c, d: editDistance(word, c) })).filter(({ d }) => d <= 2).sort((a, b) => a.d - b.d)[0]?.c;
-}
-
-/** Insertions, deletions and substitutions, one each. */
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    row = next;
-  }
-  return row[b.length];
 }
 
 function usageLine(command: Command): string {

@@ -3,8 +3,8 @@
  * streams; commands receive an Io.
  */
 import { readFileSync } from 'node:fs';
-import { flushLogRepeats, isDynasplitError, printAboveProgress, releaseProgressLine } from '../common/index.ts';
-import { closest, commandHelp, parseCommandArgs, type Command, type Io } from './command.ts';
+import { closest, flushLogRepeats, isDynasplitError, printAboveProgress, releaseProgressLine } from '../common/index.ts';
+import { commandHelp, parseCommandArgs, type Command, type Io } from './command.ts';
 import { brokerCommand, brokerToolCommands } from './broker-command.ts';
 import { componentCommands } from './component-commands.ts';
 import { demoCommand } from './demo-command.ts';

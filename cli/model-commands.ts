@@ -1,8 +1,10 @@
 /** `dynasplit model ...`: the model toolkit's commands. */
+import { existsSync, mkdirSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { createProgress, DynasplitError, ErrorCodes, type Progress } from '../common/index.ts';
 import {
   checkCard, DEFAULT_MODEL_CACHE_DIR, generateModel, inspectModel, loadModelCard, parseDimArgs, resolveModel, splitModelFile,
-  verifyModel, ZOO_MODELS, type CutPointInfo, type LoadedCard, type ModelInspection, type TensorDesc, type VerifyReport,
+  isZooModel, unknownZooModel, verifyModel, ZOO_MODELS, type CutPointInfo, type LoadedCard, type ModelInspection, type TensorDesc, type VerifyReport,
 } from '../model/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
 import { modelCacheDir } from './env.ts';
@@ -28,14 +30,17 @@ const gen: Command = {
   usage: 'NAME',
   positionals: { min: 1, max: 1 },
   options: {
-    out: { type: 'string', value: 'DIR', description: 'output directory', default: '.' },
+    out: { type: 'string', value: 'DIR', description: 'output directory (created if missing, said on stderr)', default: '.' },
     seed: SEED_OPTION,
     json: JSON_OPTION,
   },
   details: 'Writes DIR/NAME.onnx (ONNX opset 17) and DIR/NAME.weights (external data).',
   async run(args, io) {
     const [name] = args.positionals;
-    const model = await generateModel(name, stringOption(args, 'out') ?? '.', {
+    const out = stringOption(args, 'out') ?? '.';
+    if (!isZooModel(name)) throw unknownZooModel(name);
+    announceNewDir(io, out);
+    const model = await generateModel(name, out, {
       seed: intOption(args, 'seed', 0),
       onProgress: progressCallback(io, `generating ${name}`, formatCount),
     });
@@ -75,7 +80,7 @@ const split: Command = {
   positionals: { min: 1, max: 1 },
   options: {
     at: { type: 'string', value: 'CUT', description: "cut point name from 'model inspect', or input / output" },
-    out: { type: 'string', value: 'DIR', description: 'output directory for head.onnx and tail.onnx', default: '.' },
+    out: { type: 'string', value: 'DIR', description: 'output directory for head.onnx and tail.onnx (created if missing, said on stderr)', default: '.' },
     dim: { ...DIM_OPTION, description: 'fix a symbolic dim in the written parts (repeatable; default: the card\'s dims)' },
     card: CARD_OPTION,
     seed: SEED_OPTION,
@@ -85,8 +90,10 @@ const split: Command = {
     const cut = stringOption(args, 'at');
     if (!cut) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'missing --at CUT (see: dynasplit model inspect FILE)');
     const path = await resolve(args, io);
+    const out = stringOption(args, 'out') ?? '.';
     const started = performance.now();
-    const files = splitModelFile(path, cut, stringOption(args, 'out') ?? '.', { dims: cardFor(path, args).card.dims });
+    announceNewDir(io, out);
+    const files = splitModelFile(path, cut, out, { dims: cardFor(path, args).card.dims });
     const ms = performance.now() - started;
     print(io, args, { ...files, ms }, () =>
       `${files.headPath ?? '(no head: cloud-only)'}\n${files.tailPath ?? '(no tail: edge-only)'}\nsplit in ${ms.toFixed(1)} ms (measured)\n`);
@@ -131,6 +138,16 @@ async function resolve(args: CommandArgs, io: Io): Promise<string> {
     seed: intOption(args, 'seed', 0),
     onProgress: progressCallback(io, `generating ${name}`, formatCount),
   });
+}
+
+/**
+ * A missing output directory is created (with its parents) rather than refused: a new user's
+ * `--out models/vgg16` should work. It is said on stderr, so a mistyped path does not go unnoticed.
+ */
+function announceNewDir(io: Io, dir: string): void {
+  if (existsSync(dir)) return;
+  mkdirSync(dir, { recursive: true });
+  io.stderr(`created directory ${resolvePath(dir)}\n`);
 }
 
 /** The model's card (beside it, or --card), its dims overridden by --dim. */

@@ -1,5 +1,5 @@
 /** The model toolkit: zoo, cut-point analysis, splitting, sessions and verification. */
-export { ZOO_MODELS, isZooModel, generateModel, zooParamCount } from './zoo/index.ts';
+export { ZOO_MODELS, isZooModel, generateModel, unknownZooModel, zooParamCount } from './zoo/index.ts';
 export type { ZooModelName, GenerateOptions, GeneratedModel } from './zoo/index.ts';
 export { resolveModel, DEFAULT_MODEL_CACHE_DIR } from './resolve.ts';
 export type { ResolveOptions } from './resolve.ts';

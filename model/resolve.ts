@@ -5,8 +5,8 @@
  */
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { generateModel, isZooModel, type GenerateOptions } from './zoo/index.ts';
+import { extname, join } from 'node:path';
+import { generateModel, isZooModel, unknownZooModel, type GenerateOptions } from './zoo/index.ts';
 
 /** Default home of generated zoo models (the CLI lets $DYNASPLIT_CACHE_DIR override it). */
 export const DEFAULT_MODEL_CACHE_DIR = join(homedir(), '.cache', 'dynasplit', 'models');
@@ -16,8 +16,16 @@ export interface ResolveOptions extends GenerateOptions {
   cacheDir: string;
 }
 
+/**
+ * The model file for a zoo name (generated on first use) or a path. A word without a directory or an
+ * extension that names no file is taken as a misspelled zoo name (DYNASPLIT_ERR_UNKNOWN_MODEL, with the
+ * name it resembles); any other missing path is for the loader to report as a missing file.
+ */
 export async function resolveModel(nameOrPath: string, options: ResolveOptions): Promise<string> {
-  if (!isZooModel(nameOrPath)) return nameOrPath;
+  if (!isZooModel(nameOrPath)) {
+    if (looksLikeZooName(nameOrPath) && !existsSync(nameOrPath)) throw unknownZooModel(nameOrPath, true);
+    return nameOrPath;
+  }
   const seed = options.seed ?? 0;
   const dir = join(options.cacheDir, `${nameOrPath}-seed${seed}`);
   const modelPath = join(dir, `${nameOrPath}.onnx`);
@@ -32,4 +40,8 @@ export async function resolveModel(nameOrPath: string, options: ResolveOptions):
     rmSync(staging, { recursive: true, force: true });
   }
   return modelPath;
+}
+
+function looksLikeZooName(word: string): boolean {
+  return !/[/\\]/.test(word) && extname(word) === '';
 }

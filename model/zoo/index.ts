@@ -4,7 +4,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { DynasplitError, ErrorCodes } from '../../common/index.ts';
+import { closest, DynasplitError, ErrorCodes } from '../../common/index.ts';
 import { encodeModel } from '../onnx/index.ts';
 import type { GraphBuilder } from './graph-builder.ts';
 import { buildVgg, VGG16, VGG16_TINY } from './vgg.ts';
@@ -77,11 +77,19 @@ export function zooParamCount(name: ZooModelName): number {
   return describe(name).paramCount();
 }
 
+/**
+ * DYNASPLIT_ERR_UNKNOWN_MODEL for a name that is not in the zoo: the zoo's names and the one it
+ * resembles, if any; `orFile` where a path to an .onnx file would have done too.
+ */
+export function unknownZooModel(name: string, orFile = false): DynasplitError {
+  const near = closest(name, ZOO_MODELS);
+  return new DynasplitError(ErrorCodes.UNKNOWN_MODEL,
+    `unknown zoo model '${name}'${near ? ` (did you mean '${near}'?)` : ''}; zoo models: ${ZOO_MODELS.join(', ')}` +
+      `${orFile ? '; or give the path of an .onnx file' : ''}`,
+    { details: { model: name, valid: [...ZOO_MODELS], ...(near ? { closest: near } : {}) } });
+}
+
 function describe(name: string): GraphBuilder {
-  if (!isZooModel(name)) {
-    throw new DynasplitError(ErrorCodes.UNKNOWN_MODEL, `unknown zoo model '${name}'; valid names: ${ZOO_MODELS.join(', ')}`, {
-      details: { model: name, valid: [...ZOO_MODELS] },
-    });
-  }
+  if (!isZooModel(name)) throw unknownZooModel(name);
   return ARCHITECTURES[name]();
 }

@@ -3,7 +3,9 @@
  * code, a single line on stderr and the error code in it.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -92,6 +94,31 @@ describe('dynasplit first contact', () => {
     expect(oneErrorLine(flag)).toBe("error DYNASPLIT_ERR_BAD_ARGS: --log-format must be one of json, pretty; got 'xml'");
     expect(env.code).toBe(2);
     expect(oneErrorLine(env)).toBe("error DYNASPLIT_ERR_BAD_ARGS: --log-format must be one of json, pretty; got 'yaml'");
+  });
+
+  it('answers a misspelled zoo name with the zoo names and the one it resembles; gen --out creates a missing directory and says so', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'dynasplit-first-'));
+    const out = join(scratch, 'new', 'dir');
+    try {
+      const [gen, inspect, created] = await Promise.all([
+        dynasplit(['model', 'gen', 'vgg61', '--out', join(scratch, 'never')]),
+        dynasplit(['model', 'inspect', 'vit-tny'], { DYNASPLIT_CACHE_DIR: join(scratch, 'cache') }),
+        dynasplit(['model', 'gen', 'vgg16-tiny', '--out', out]),
+      ]);
+      const zoo = 'zoo models: vgg16, vgg16-64, vgg16-tiny, vit-b16, vit-tiny';
+      expect(gen.code).toBe(1);
+      expect(oneErrorLine(gen)).toBe(`error DYNASPLIT_ERR_UNKNOWN_MODEL: unknown zoo model 'vgg61' (did you mean 'vgg16'?); ${zoo}`);
+      // A refused name creates nothing, not even the output directory.
+      expect(existsSync(join(scratch, 'never'))).toBe(false);
+      expect(inspect.code).toBe(1);
+      expect(oneErrorLine(inspect)).toBe(
+        `error DYNASPLIT_ERR_UNKNOWN_MODEL: unknown zoo model 'vit-tny' (did you mean 'vit-tiny'?); ${zoo}; or give the path of an .onnx file`);
+      expect(created.code, created.stderr).toBe(0);
+      expect(created.stderr.split('\n')[0]).toBe(`created directory ${out}`);
+      expect(existsSync(join(out, 'vgg16-tiny.onnx')) && existsSync(join(out, 'vgg16-tiny.weights'))).toBe(true);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 
   it("says what optimizer run's --model is, and offers --log-format wherever --log-level is", async () => {
