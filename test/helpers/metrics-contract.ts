@@ -157,6 +157,28 @@ export function describeMetricsStoreContract(name: string, create: () => Promise
       expect((await s.configurationStats({ model, sinceMs: base })).map((c) => c.configuration)).toEqual(['a']);
     });
 
+    it('gives the configurations that failed or fell back, with their newest failure and clean success', async () => {
+      const model = uniqueName('m');
+      const at = (ms: number, configuration: string, over: Partial<RequestMetric> = {}) => requestMetric({ model, timeMs: base + ms, configuration, ...over });
+      const requests = [
+        at(1, 'a'), at(2, 'a', { errorCode: 'DYNASPLIT_ERR_INFERENCE' }),
+        at(3, 'b', { edgeFallback: true }), at(4, 'b', { edgeClass: 'jetson' }),
+        at(5, 'c', { edgeFallback: true }), at(6, 'd'), at(7, '', { errorCode: 'DYNASPLIT_ERR_BAD_FRAME' }),
+      ];
+      const [s, twin] = await both(requests);
+      const all = await s.configurationFailures({ model, sinceMs: base });
+      expect(all).toEqual([
+        { configuration: 'a', failures: 1, lastFailureMs: base + 2, lastSuccessMs: base + 1 },
+        { configuration: 'b', failures: 1, lastFailureMs: base + 3, lastSuccessMs: base + 4 },
+        { configuration: 'c', failures: 1, lastFailureMs: base + 5, lastSuccessMs: 0 },
+      ]);
+      expect(all).toEqual(await twin.configurationFailures({ model, sinceMs: base }));
+      const rpi4 = { model, sinceMs: base, edgeClass: 'rpi4' };
+      expect(await s.configurationFailures(rpi4)).toEqual(await twin.configurationFailures(rpi4));
+      expect((await s.configurationFailures(rpi4)).find((f) => f.configuration === 'b')!.lastSuccessMs).toBe(0);
+      expect(await s.configurationFailures({ model, sinceMs: base + 6 })).toEqual([]);
+    });
+
     it('uses the InfluxQL nearest rank, floor(n·p/100 + 0.5): 12 values give p95 = the 11th, not the 12th', async () => {
       const model = uniqueName('m');
       const requests = Array.from({ length: 12 }, (_, i) => requestMetric({ model, timeMs: base + i, endToEndMs: 10 * (12 - i) }));

@@ -25,8 +25,17 @@ beforeAll(async () => {
   const start = Date.now() - 10 * 60_000; // the last 10 minutes, inside the 1 h range
   for (const r of seededRequests(seededRandom(42), model, 1_200, start, 10 * 60_000)) store.writeRequest(r);
   for (const l of seededLinks(seededRandom(43), ['edge-0', 'edge-1'], 200, start, 10 * 60_000)) store.writeLink(l);
+  // The live optimizer's rounds, one every 10 s for two edge classes.
+  for (let round = 1; round <= 60; round++) {
+    for (const edgeClass of ['default', 'pi']) {
+      store.writeOptimizer({
+        timeMs: start + round * 10_000, optimizerId: 'optimizer-1', model, edgeClass, round, spaceSize: 120, frontSize: 5 + (round % 3),
+        failing: round % 7 === 0 ? 1 : 0, refusals: round > 50 ? 1 : 0, disagreeing: 0, publishedVersion: 1_700_000_000 + round,
+      });
+    }
+  }
   await store.close();
-  expect(store.stats()).toMatchObject({ written: 1_400, dropped: 0 });
+  expect(store.stats()).toMatchObject({ written: 1_520, dropped: 0 });
 });
 afterAll(async () => {
   await influx?.stop();
@@ -36,7 +45,7 @@ describe('grafana dashboard', () => {
   it('is a Grafana JSON model of InfluxQL panels on an influxdb data source', () => {
     expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(36);
     expect(panels.map((p) => p.title)).toEqual(expect.arrayContaining([
-      'Requests/s', 'End-to-end latency against budget', 'Budgets met', 'Energy per inference', 'Configuration mix', 'Tensor bytes', 'Worker load', 'Edge fallbacks',
+      'Requests/s', 'End-to-end latency against budget', 'Budgets met', 'Energy per inference', 'Configuration mix', 'Tensor bytes', 'Worker load', 'Edge fallbacks', 'Optimizer',
     ]));
     for (const p of panels) {
       expect(p.datasource?.type, p.title).toBe('influxdb');
