@@ -16,6 +16,8 @@ describe('checkNodeOptions', () => {
     ['no memory', { memoryBudgetMb: 0 }, 'memoryBudgetMb must be a positive integer'],
     ['an unknown meter', { energyMeter: 'guess' as 'rapl' }, "got 'guess'"],
     ['a plug without its topic', { energyMeter: 'mqtt' }, 'needs powerMeterTopic'],
+    ['a card of a model not served', { cards: { other: 'other.card.json' } }, "'other', which is not served"],
+    ['a dim that is no size', { dims: { height: 0 } }, 'dim height must be an integer >= 1'],
   ];
 
   for (const [component, parse] of Object.entries(parsers)) {
