@@ -63,7 +63,12 @@ export interface TestbedDeps {
   metrics: MetricsStore;
   io: TestbedIo;
   signal?: AbortSignal;
+  /** Called between phase 1 and phase 2, once a model's pool is measured and what each strategy sends is chosen (the demo prints its front here). */
+  onMeasured?: (measured: MeasuredModel) => void;
 }
+
+/** A model's phase 1, as phase 2 is about to use it. */
+export interface MeasuredModel { model: string; rows: PoolRow[]; table: PoolTable; plans: StrategyPlan[]; budgets: number[] }
 
 export interface ModelOutcome { model: string; pool: string; results: string; figures: TestbedResults; elapsedMs: number }
 
@@ -233,6 +238,7 @@ async function strategyPhase(
   const budgets = budgetSequence(options.budgets, tableOfPool, options.seed, options.requests);
   const plans = strategyPlans(options.strategies, tableOfPool, { edgeClass: pipeline.edge.options.edgeClass, source: poolSource });
   const liveMs = liveCostMs(plans, tableOfPool, budgets);
+  deps.onMeasured?.({ model: model.name, rows, table: tableOfPool, plans, budgets });
   // The first estimate chose over modelled figures; what the strategies choose over measured ones can differ a lot.
   deps.io.stderr(`${model.name}: the strategies' choices on the measured pool take ~${(liveMs / 60_000).toFixed(1)} min\n`);
   const progress = workProgress(deps.io, `${model.name} strategies`, liveMs);

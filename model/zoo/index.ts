@@ -7,15 +7,16 @@ import { basename, join } from 'node:path';
 import { closest, DynasplitError, ErrorCodes } from '../../common/index.ts';
 import { encodeModel } from '../onnx/index.ts';
 import type { GraphBuilder } from './graph-builder.ts';
-import { buildVgg, VGG16, VGG16_TINY } from './vgg.ts';
+import { buildVgg, VGG16, VGG16_64, VGG16_TINY } from './vgg.ts';
 import { buildVit, VIT_B16, VIT_TINY } from './vit.ts';
 import { layoutWeights, writeWeights } from './weights.ts';
 
-export const ZOO_MODELS = ['vgg16', 'vgg16-tiny', 'vit-b16', 'vit-tiny'] as const;
+export const ZOO_MODELS = ['vgg16', 'vgg16-64', 'vgg16-tiny', 'vit-b16', 'vit-tiny'] as const;
 export type ZooModelName = (typeof ZOO_MODELS)[number];
 
 const ARCHITECTURES: Record<ZooModelName, () => GraphBuilder> = {
   'vgg16': () => buildVgg(VGG16),
+  'vgg16-64': () => buildVgg(VGG16_64),
   'vgg16-tiny': () => buildVgg(VGG16_TINY),
   'vit-b16': () => buildVit(VIT_B16),
   'vit-tiny': () => buildVit(VIT_TINY),

@@ -25,6 +25,21 @@ export const VGG16: VggConfig = {
   classes: 1000,
 };
 
+/**
+ * VGG16 on 64x64 input (Tiny-ImageNet-sized: 200 classes, a 512-512 classifier). The 13 convolutions
+ * keep the full model's widths, so every cut keeps its shape: the tensors are the full model's / 12.25
+ * (input 48 KiB, pool1 256 KiB, pool4 32 KiB: the same ratios to the input), the FLOPs before each
+ * pooling layer the same share of the convolutions', the weights per layer the same (heads through pool4
+ * fit a Coral's 8 MB, conv5 does not). 2.5 GFLOPs instead of 31: the demo's model (docs/demo.md).
+ */
+export const VGG16_64: VggConfig = {
+  name: 'vgg16-64',
+  inputSize: 64,
+  stages: VGG16.stages,
+  hidden: 512,
+  classes: 200,
+};
+
 /** Same layers with channels / 8 on 32x32 input: small enough for unit tests. */
 export const VGG16_TINY: VggConfig = {
   name: 'vgg16-tiny',

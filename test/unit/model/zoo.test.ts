@@ -36,12 +36,13 @@ describe('zoo architecture descriptions', () => {
   it('have the parameter counts of the real networks', () => {
     expect(zooParamCount('vgg16')).toBe(138_357_544);
     expect(zooParamCount('vit-b16')).toBe(86_567_656);
+    expect(zooParamCount('vgg16-64')).toBe(16_129_032);
     expect(zooParamCount('vgg16-tiny')).toBe(256_690);
     expect(zooParamCount('vit-tiny')).toBe(142_026);
   });
 
   it('knows its model names', () => {
-    expect(ZOO_MODELS).toEqual(['vgg16', 'vgg16-tiny', 'vit-b16', 'vit-tiny']);
+    expect(ZOO_MODELS).toEqual(['vgg16', 'vgg16-64', 'vgg16-tiny', 'vit-b16', 'vit-tiny']);
     expect(isZooModel('vit-tiny')).toBe(true);
     expect(isZooModel('resnet50')).toBe(false);
   });
@@ -49,7 +50,7 @@ describe('zoo architecture descriptions', () => {
   it('rejects an unknown name with a coded error listing the valid ones', async () => {
     const err = await generateModel('resnet50', dir).catch((e: unknown) => e);
     expect(isDynasplitError(err, ErrorCodes.UNKNOWN_MODEL)).toBe(true);
-    expect((err as Error).message).toContain('vgg16, vgg16-tiny, vit-b16, vit-tiny');
+    expect((err as Error).message).toContain('vgg16, vgg16-64, vgg16-tiny, vit-b16, vit-tiny');
   });
 });
 
