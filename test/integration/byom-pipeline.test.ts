@@ -6,18 +6,19 @@
  * card, every output of a "raw" card, edge-only, split at a cut and cloud-only. A dynamic-dims model
  * is served with --dim values; one whose dims stay open is refused at start, by the dim's name.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../broker/index.ts';
 import { decodeTensor, encodeTensor } from '../../codec/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
 import { ErrorCodes, isDynasplitError } from '../../common/index.ts';
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
 import { inspectModel, topK } from '../../model/index.ts';
-import { configuration } from '../../policy/index.ts';
-import type { FrameProperties, Result } from '../../schemas/index.ts';
+import { configuration, encodePolicy } from '../../policy/index.ts';
+import { topics, type FrameProperties, type Result } from '../../schemas/index.ts';
 import { runSensor } from '../../sensor/index.ts';
 import { resultSink, type ResultSink } from '../helpers/pipeline.ts';
 
@@ -168,5 +169,38 @@ describe('several inputs and open dims', () => {
     });
     expect(summary.results).toBe(4);
     expect(summary.errors).toBe(0);
+  });
+});
+
+describe('images through the card', () => {
+  it.each(['vit-tiny-torchvision', 'two-inputs'])('%s: images preprocessed by the sensor and by the edge node, as the card says, give the same answers', async (model) => {
+    const dir = join(scratch, unique('images'));
+    mkdirSync(dir);
+    for (let i = 0; i < 3; i++) {
+      const pixels = Buffer.from(Array.from({ length: 50 * 40 * 3 }, (_, p) => (p * (i + 3) * 37 + i * 11) % 256));
+      await sharp(pixels, { raw: { width: 50, height: 40, channels: 3 } }).png().toFile(join(dir, `img-${i}.png`));
+    }
+    // Edge-only, so that no lossy codec stands between the two runs: their answers must be equal.
+    await sink.client.publishAsync(topics.policy(model, 'default'), Buffer.from(encodePolicy({
+      version: 1, model, edge_class: 'default', rule: 'energy-first', entries: [{ configuration: configuration({ cut: 'output' }) }],
+    })), { qos: 1, retain: true });
+    await vi.waitFor(() => expect(edge.stats().policies.versions[model]).toBe(1), { timeout: 10_000, interval: 10 });
+    const ids = [unique('tensors'), unique('encoded')];
+    const images = await resultSink(broker.url, ids);
+    try {
+      const common = { mqttUrl: broker.url, model, modelSource: join(FIXTURES, `${model}.onnx`), count: 3, rate: 100, budgets: 'fixed:30000', imagesDir: dir };
+      for (const [i, sensorId] of ids.entries()) {
+        expect(await runSensor({ ...common, sensorId, sendEncoded: i === 1 })).toMatchObject({ requests: 3, results: 3, errors: 0 });
+      }
+      await images.waitFor(6);
+      const answers = (sensor: string) => images.all.filter((r) => r.sensor_id === sensor)
+        .sort((a, b) => Number(a.request_id.split('-').pop()) - Number(b.request_id.split('-').pop()))
+        .map((r) => r.top_k.map((p) => [p.index, p.score, p.label]));
+      expect(answers(ids[1])).toEqual(answers(ids[0]));
+      expect(new Set(answers(ids[0]).map((top) => top[0][0])).size + new Set(answers(ids[0]).map((top) => top[0][1])).size).toBeGreaterThan(2);
+      if (model === 'vit-tiny-torchvision') expect(answers(ids[0]).flat().every(([, , label]) => label !== '')).toBe(true);
+    } finally {
+      await images.close();
+    }
   });
 });
