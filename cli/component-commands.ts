@@ -78,6 +78,7 @@ const edge: Command = {
     const settings = await nodeSettings(args);
     const logger = loggerFor(args);
     const metrics = metricsStoreFlag(args, logger);
+    await metrics.ready(); // a store that cannot take writes stops the command here, with the fix in one line
     const node = await startEdgeNode({
       edgeId: flagOrEnv(args, 'id', 'DYNASPLIT_EDGE_ID'),
       edgeClass: flagOrEnv(args, 'class', 'DYNASPLIT_EDGE_CLASS'),

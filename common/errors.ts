@@ -52,6 +52,8 @@ export const ErrorCodes = {
   NO_WORKERS: 'DYNASPLIT_ERR_NO_WORKERS',
   /** A broker or messaging server failed or the connection was lost. */
   TRANSPORT: 'DYNASPLIT_ERR_TRANSPORT',
+  /** The metrics store cannot take writes as configured (database or bucket missing, no right to create it, token refused); the message names the fix. */
+  METRICS_STORE: 'DYNASPLIT_ERR_METRICS_STORE',
   /** A policy message cannot be decoded or is invalid. */
   BAD_POLICY: 'DYNASPLIT_ERR_BAD_POLICY',
   /** The sensor sends faster than its allowed rate; the frame was not run. */

@@ -55,6 +55,10 @@ export class EmbeddedMetricsStore implements MetricsStore {
     if (this.optimizer.push(m) !== undefined) this.dropped++;
   }
 
+  async ready(): Promise<void> {
+    // In-process: nothing to set up.
+  }
+
   async flush(): Promise<void> {
     // Points are stored as they are written.
   }

@@ -3,13 +3,14 @@
  * 1.8+) or POST /write?db= for 1.x, through a bounded buffer that never blocks the request path
  * (influx-writer.ts). Reads: InfluxQL over /query (influx-query.ts). Schema: schema.ts, docs/metrics.md.
  */
-import { silentLogger } from '../common/index.ts';
+import { ErrorCodes, isDynasplitError, silentLogger, type Logger } from '../common/index.ts';
 import { resolveInfluxOptions, type InfluxStoreOptions, type ResolvedInfluxOptions } from './influx-options.ts';
 import {
   configurationStatsQueries, linkSamplesQuery, linkStatsQuery, runQueries, toConfigStats, toLinkSamples, toLinkStats,
 } from './influx-query.ts';
 import { configurationFailuresQueries, toConfigFailures, type ConfigFailures } from './failures.ts';
-import { createSink } from './influx-sinks.ts';
+import { setUpInflux } from './influx-setup.ts';
+import { createSink, type LineSink } from './influx-sinks.ts';
 import { InfluxWriter } from './influx-writer.ts';
 import type {
   ConfigStats, LinkMetric, LinkQuery, LinkSample, LinkSamplesQuery, LinkStats, MetricsStore, MetricsStoreStats, OptimizerMetric, RequestMetric, WindowQuery,
@@ -20,12 +21,60 @@ export class InfluxMetricsStore implements MetricsStore {
   private readonly options: ResolvedInfluxOptions;
   private readonly writer: InfluxWriter;
   private closing: Promise<void> | undefined;
+  private readonly logger: Logger;
+  /** The set-up (influx-setup.ts): started at construction, again before a send while it has not succeeded. */
+  private setUp: Promise<void>;
+  private readonly aborted = new AbortController();
 
-  /** Throws DYNASPLIT_ERR_BAD_ARGS on invalid options; connects lazily (the database may be down). */
+  /**
+   * Throws DYNASPLIT_ERR_BAD_ARGS on invalid options. Starts setting the store up at once (ready());
+   * a server that is down is waited for: points are buffered and the set-up runs again before each send.
+   */
   constructor(options: InfluxStoreOptions) {
     this.options = resolveInfluxOptions(options);
-    const logger = (options.logger ?? silentLogger()).child({ component: 'metrics', store: 'influxdb' });
-    this.writer = new InfluxWriter(this.options, createSink(this.options), logger);
+    this.logger = (options.logger ?? silentLogger()).child({ component: 'metrics', store: 'influxdb' });
+    this.setUp = this.setUpOnce();
+    this.setUp.catch(() => {}); // ready() and the first send report it
+    this.writer = new InfluxWriter(this.options, this.preparedSink(createSink(this.options)), this.logger);
+  }
+
+  /**
+   * Resolves once the store takes writes (a missing 1.x database created), or when the server does not
+   * answer (said in one warning; points wait in the buffer). Rejects with DYNASPLIT_ERR_METRICS_STORE,
+   * naming the fix, when it cannot take writes as configured: a component should stop at start then.
+   */
+  async ready(): Promise<void> {
+    try {
+      await this.setUp;
+    } catch (err) {
+      if (isDynasplitError(err, ErrorCodes.METRICS_STORE)) throw err;
+      this.logger.warn({ url: this.options.url, err: (err as Error).message }, 'metrics store not reachable; points are buffered until it is');
+    }
+  }
+
+  private setUpOnce(): Promise<void> {
+    return setUpInflux(this.options, this.logger, this.aborted.signal);
+  }
+
+  /** Sends only once the set-up has succeeded; a failed one is tried again with the send it held up. */
+  private preparedSink(sink: LineSink): LineSink {
+    let done = false;
+    return {
+      send: async (lines) => {
+        if (!done) {
+          try {
+            await this.setUp;
+          } catch (err) {
+            if (!isDynasplitError(err, ErrorCodes.METRICS_STORE)) this.setUp = this.setUpOnce(); // transient: again on the next try
+            this.setUp.catch(() => {});
+            throw err;
+          }
+          done = true;
+        }
+        await sink.send(lines);
+      },
+      close: () => sink.close(),
+    };
   }
 
   writeRequest(m: RequestMetric): void {
@@ -69,6 +118,6 @@ export class InfluxMetricsStore implements MetricsStore {
   }
 
   close(): Promise<void> {
-    return (this.closing ??= this.writer.close());
+    return (this.closing ??= this.writer.close().finally(() => this.aborted.abort()));
   }
 }

@@ -4,9 +4,10 @@
  * the background. A failed send puts its batch back and retries with exponential backoff; while the
  * database is away the buffer keeps the newest maxBufferedPoints points and counts the dropped ones.
  */
-import type { Logger } from '../common/index.ts';
+import { ErrorCodes, isDynasplitError, type DynasplitError, type Logger } from '../common/index.ts';
 import type { ResolvedInfluxOptions } from './influx-options.ts';
 import { failureStatus, isPermanentStatus, type LineSink } from './influx-sinks.ts';
+import { storeProblem } from './influx-setup.ts';
 import type { LinkMetric, MetricsStoreStats, OptimizerMetric, RequestMetric } from './metrics-store.ts';
 import { RingBuffer } from './ring-buffer.ts';
 import { linkLine, optimizerLine, requestLine, Timestamper } from './schema.ts';
@@ -43,6 +44,8 @@ export class InfluxWriter {
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly interval: NodeJS.Timeout;
   private waiters: { seq: number; resolve: () => void }[] = [];
+  /** Set when the store cannot take writes as configured (influx-setup.ts): said once, then every point is dropped and counted. */
+  private broken: DynasplitError | undefined;
 
   constructor(private readonly options: ResolvedInfluxOptions, private readonly sink: LineSink, private readonly logger: Logger) {
     this.buffer = new RingBuffer(options.maxBufferedPoints);
@@ -63,7 +66,7 @@ export class InfluxWriter {
   }
 
   private append(entry: Entry): void {
-    if (this.closed) {
+    if (this.closed || this.broken) {
       this.dropped++;
       return;
     }
@@ -176,6 +179,11 @@ export class InfluxWriter {
       this.inFlight = [];
       this.writeFailures++;
       this.failing++;
+      const unusable = isDynasplitError(err, ErrorCodes.METRICS_STORE) ? err : storeProblem(this.options, failureStatus(err) ?? 0, (err as Error).message ?? '');
+      if (unusable) {
+        this.breakDown(unusable, batch.length);
+        return;
+      }
       if (this.abandoned || isPermanentStatus(failureStatus(err))) {
         // Sending the same lines again cannot succeed (bad line, unknown database, auth), or close() gave up.
         this.dropped += batch.length;
@@ -187,6 +195,22 @@ export class InfluxWriter {
       this.dropped += overflow.length;
       this.scheduleRetry();
     }
+  }
+
+  /**
+   * Writing again cannot help (database or bucket missing, credentials refused): one coded error line
+   * with the fix, then every point buffered or written later is dropped and counted, without a line each.
+   */
+  private breakDown(err: DynasplitError, inFlight: number): void {
+    this.broken = err;
+    const buffered = this.buffer.take(this.buffer.length).length;
+    this.dropped += inFlight + buffered;
+    this.logger.error({ code: err.code, ...err.details }, `${err.message}; metrics are dropped from now on`);
+  }
+
+  /** The reason the store takes no writes, when it does not. */
+  brokenBy(): DynasplitError | undefined {
+    return this.broken;
   }
 
   /** The entries that have a line of protocol; one that cannot be formatted is dropped and counted. */

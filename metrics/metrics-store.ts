@@ -160,6 +160,12 @@ export interface MetricsStore {
   /** The window's transfers, oldest first (the newest `limit`): what a fit of rtt and bandwidth needs. */
   linkSamples(q: LinkSamplesQuery): Promise<LinkSample[]>;
   stats(): MetricsStoreStats;
+  /**
+   * Resolves once the store takes writes, or waits for a server that is down (points buffered);
+   * rejects with DYNASPLIT_ERR_METRICS_STORE, naming the fix, when it cannot take writes as configured
+   * (influx-setup.ts). Components await it at start, so a store that cannot work stops them there.
+   */
+  ready(): Promise<void>;
   /** Flushes, then releases timers and connections. Idempotent. */
   close(): Promise<void>;
 }

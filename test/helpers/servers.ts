@@ -312,7 +312,12 @@ export interface InfluxDbOptions {
   dir?: string;
   /** Database created at start; default `dynasplit`. */
   database?: string;
+  /** Require credentials ([http] auth-enabled); an admin user is created first (INFLUX_ADMIN). */
+  auth?: boolean;
 }
+
+/** The admin user of a server started with `auth`. */
+export const INFLUX_ADMIN = { username: 'admin', password: 'admin-password' };
 
 /**
  * Starts Debian's influxd 1.6.7 (v1 write + InfluxQL) with a generated config: its own meta/data/wal
@@ -327,11 +332,14 @@ export async function startInfluxDb(options: InfluxDbOptions = {}): Promise<Runn
     const port = options.port ?? (await freePort());
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'dynasplit-influxdb-'));
     const config = join(dir, 'influxdb.conf');
-    if (!existsSync(config)) writeFileSync(config, influxConfig(dir, port, await freePort()));
+    if (!existsSync(config)) writeFileSync(config, influxConfig(dir, port, await freePort(), options.auth ?? false));
     const child = launch(bin, ['-config', config]);
     try {
       await waitFor(child, () => httpStatus(`http://127.0.0.1:${port}/ping`).then((s) => (s === 204 ? true : undefined)));
-      const created = await fetch(`http://127.0.0.1:${port}/query?q=${encodeURIComponent(`CREATE DATABASE "${database}"`)}`, { method: 'POST' });
+      const query = (q: string) => fetch(`http://127.0.0.1:${port}/query?${new URLSearchParams({ q, ...(options.auth ? { u: INFLUX_ADMIN.username, p: INFLUX_ADMIN.password } : {}) })}`, { method: 'POST' });
+      // With auth on, 1.x lets the first user (an admin) be created without credentials.
+      if (options.auth && !options.dir) await query(`CREATE USER "${INFLUX_ADMIN.username}" WITH PASSWORD '${INFLUX_ADMIN.password}' WITH ALL PRIVILEGES`);
+      const created = await query(`CREATE DATABASE "${database}"`);
       if (!created.ok) throw new Error(`CREATE DATABASE failed: ${created.status} ${await created.text()}`);
       return { ...handle(child, dir, `http://127.0.0.1:${port}`, port), database };
     } catch (err) {
@@ -342,7 +350,7 @@ export async function startInfluxDb(options: InfluxDbOptions = {}): Promise<Runn
   }
 }
 
-function influxConfig(dir: string, httpPort: number, rpcPort: number): string {
+function influxConfig(dir: string, httpPort: number, rpcPort: number, auth: boolean): string {
   return [
     'reporting-disabled = true',
     `bind-address = "127.0.0.1:${rpcPort}"`,
@@ -357,6 +365,7 @@ function influxConfig(dir: string, httpPort: number, rpcPort: number): string {
     '[http]',
     `  bind-address = "127.0.0.1:${httpPort}"`,
     '  log-enabled = false',
+    `  auth-enabled = ${auth}`,
     '[[graphite]]',
     '  enabled = false',
     '[[udp]]',

@@ -37,6 +37,9 @@ function tee(a: MetricsStore, b: MetricsStore): MetricsStore {
     configurationStats: (q) => a.configurationStats(q),
     linkStats: (q) => a.linkStats(q),
     linkSamples: (q) => a.linkSamples(q),
+    writeOptimizer: (m) => { a.writeOptimizer(m); b.writeOptimizer(m); },
+    configurationFailures: (q) => a.configurationFailures(q),
+    ready: async () => { await Promise.all([a.ready(), b.ready()]); },
     stats: () => a.stats(),
     close: async () => { await Promise.all([a.close(), b.close()]); },
   };
