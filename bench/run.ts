@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: every benchmark of the project, in one run, on this machine. Each table says what
  * it measured and next to which baseline. Pass section names to run only some: `npm run bench -- codecs`.
+ * `pipeline` also takes `--full` (VGG16 across separate processes) and `--json` (bench/pipeline-processes.ts).
  */
 import { benchCodecs } from './codecs.ts';
 import { benchCutLatency, benchSplitVgg16 } from './model.ts';
@@ -8,6 +9,7 @@ import { benchEval } from './eval.ts';
 import { benchMetrics } from './metrics.ts';
 import { benchOptimizer } from './optimizer.ts';
 import { benchPipeline } from './pipeline.ts';
+import { benchPipelineProcesses } from './pipeline-processes.ts';
 
 const SECTIONS: Record<string, () => Promise<void>> = {
   'cuts': async () => {
@@ -16,13 +18,17 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   },
   'codecs': benchCodecs,
   'split': benchSplitVgg16,
-  'pipeline': benchPipeline,
+  'pipeline': async () => {
+    await benchPipelineProcesses();
+    await benchPipeline();
+  },
   'metrics': benchMetrics,
   'optimizer': benchOptimizer,
   'eval': benchEval,
 };
 
-const wanted = process.argv.slice(2);
+// Flags (`--full`, `--json`) are for the sections that read them; the rest are section names.
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const unknown = wanted.filter((w) => !(w in SECTIONS));
 if (unknown.length > 0) {
   console.error(`unknown bench section(s): ${unknown.join(', ')}; sections: ${Object.keys(SECTIONS).join(', ')}`);

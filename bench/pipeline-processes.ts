@@ -1,0 +1,265 @@
+/**
+ * The pipeline in the deployment's shape: `dynasplit broker`, `dynasplit edge` and `dynasplit cloud`
+ * as separate OS processes (nats-server too for NATS), and this process as the sensor, over
+ * loopback TCP. For each model, cut and transport:
+ *  - overhead per request: the sensor's round trip minus the head and tail compute the nodes report
+ *    (requests one at a time), p50 / p95;
+ *  - where the time goes, per stage (p50 of each stage over the same requests), from the Result's
+ *    latency fields (schemas/pipeline.proto `Latency`);
+ *  - vgg16-tiny only: requests per second with 16 in flight, next to head + tail run back to back
+ *    in one process (no messaging).
+ * VGG16 at pool3 and pool5 only with `--full` (each request takes ~0.25 s of compute on this
+ * machine). `--json` also prints every figure as one JSON line on stdout, for machines.
+ * `--mosquitto` puts Mosquitto in the broker's place (to tell the broker's share from the rest).
+ * Every process shares this machine's cores, so the figures include their contention.
+ */
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { connectFrameClient, type Answer, type FrameClient } from '../client/index.ts';
+import { connectMqtt, percentile } from '../common/index.ts';
+import { inspectModel, ModelStore, resolveModel, SessionCache } from '../model/index.ts';
+import { configuration, encodePolicy } from '../policy/index.ts';
+import { topics, type TensorProperties } from '../schemas/index.ts';
+import { syntheticInputs } from '../workload/index.ts';
+import { spawnDynasplit, type Spawned } from '../test/helpers/processes.ts';
+import { freePort, startMosquitto, startNatsServer } from '../test/helpers/servers.ts';
+import { printTable, time } from './harness.ts';
+
+const CACHE = join(import.meta.dirname, '..', '.cache', 'bench-models');
+/** Frames in flight during the throughput run (spread over SENSORS sensor ids). */
+const IN_FLIGHT = 16;
+/** Sensor ids of the throughput run: stays under the edge's per-sensor in-flight limit (default 8). */
+const SENSORS = 4;
+/** Requests of the throughput run. */
+const THROUGHPUT_REQUESTS = 1000;
+/** ms a bench request may take; far beyond any result here. */
+const REQUEST_TIMEOUT_MS = 120_000;
+
+type Transport = 'mqtt' | 'nats';
+interface Case { model: string; cut: string; requests: number }
+
+/** Result latency fields, in the order the stages happen on the way. */
+const STAGES = ['edge_queue_ms', 'preprocess_ms', 'edge_compute_ms', 'encode_ms', 'transfer_ms', 'cloud_queue_ms', 'cloud_compute_ms'] as const;
+type Stage = (typeof STAGES)[number];
+
+export interface CaseReport {
+  model: string;
+  cut: string;
+  transport: Transport;
+  requests: number;
+  computeP50Ms: number;
+  roundTripP50Ms: number;
+  overheadP50Ms: number;
+  overheadP95Ms: number;
+  /** p50 per stage, ms; `other_ms`: round trip minus every stage (sensor <-> edge legs, result handling). */
+  stagesP50Ms: Record<Stage | 'other_ms', number>;
+  /** vgg16-tiny only: requests/s with IN_FLIGHT in flight, and the stages' p50 during that run. */
+  requestsPerSecond?: number;
+  loadedStagesP50Ms?: Record<Stage | 'other_ms', number>;
+}
+
+export interface ProcessesReport {
+  machine: string;
+  broker: 'dynasplit' | 'mosquitto';
+  inProcess: Record<string, { computeMs: number; requestsPerSecond: number }>;
+  cases: CaseReport[];
+}
+
+export async function benchPipelineProcesses(argv: readonly string[] = process.argv): Promise<ProcessesReport> {
+  const full = argv.includes('--full');
+  const cases: Case[] = [
+    { model: 'vgg16-tiny', cut: 'features.pool3', requests: 200 },
+    ...(full ? [{ model: 'vgg16', cut: 'features.pool3', requests: 20 }, { model: 'vgg16', cut: 'features.pool5', requests: 20 }] : []),
+  ];
+  const report: ProcessesReport = { machine: machine(), broker: argv.includes('--mosquitto') ? 'mosquitto' : 'dynasplit', inProcess: {}, cases: [] };
+  const deployment = await startDeployment(argv.includes('--mosquitto'));
+  try {
+    for (const c of cases) {
+      process.stderr.write(`pipeline bench (separate processes): ${c.model} at ${c.cut}...\n`);
+      const path = await resolveModel(c.model, { cacheDir: CACHE });
+      report.inProcess[`${c.model}@${c.cut}`] ??= await inProcess(path, c);
+      for (const transport of ['mqtt', 'nats'] as const) report.cases.push(await overProcesses(deployment, path, c, transport));
+    }
+  } finally {
+    await deployment.stop();
+  }
+  printReport(report);
+  if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(report)}\n`);
+  return report;
+}
+
+interface Deployment { mqttUrl: string; natsUrl: string; stop(): Promise<void> }
+
+async function startDeployment(mosquitto: boolean): Promise<Deployment> {
+  const nats = await startNatsServer();
+  if (mosquitto) {
+    const server = await startMosquitto();
+    return { mqttUrl: server.url, natsUrl: nats.url, stop: async () => { await server.stop(); await nats.stop(); } };
+  }
+  const port = await freePort();
+  const mqttUrl = `mqtt://127.0.0.1:${port}`;
+  const broker = spawnDynasplit(['broker', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn']);
+  try {
+    await broker.waitFor(new RegExp(mqttUrl.replaceAll('.', '\\.')));
+  } catch (err) {
+    await broker.stop();
+    await nats.stop();
+    throw err;
+  }
+  return {
+    mqttUrl,
+    natsUrl: nats.url,
+    stop: async () => {
+      await broker.stop();
+      await nats.stop();
+    },
+  };
+}
+
+/** Head + tail back to back in this process, no messaging: the baseline of the throughput ratio. */
+async function inProcess(path: string, c: Case): Promise<{ computeMs: number; requestsPerSecond: number }> {
+  const sessions = new SessionCache({ threads: 1 });
+  const store = new ModelStore({ workDir: join(CACHE, 'bench-parts'), sessions });
+  try {
+    const served = await store.add(c.model, path);
+    const input = new ort.Tensor('float32', syntheticInputs(served.inputShape, 3, 1)[0].data, served.inputShape);
+    const run = async () => store.run(c.model, 'tail', c.cut, await store.run(c.model, 'head', c.cut, input));
+    const t = await time(run, { runs: Math.min(c.requests, 50), warmup: 2 });
+    return { computeMs: t.medianMs, requestsPerSecond: 1000 / t.medianMs };
+  } finally {
+    store.removeParts();
+    await sessions.close();
+  }
+}
+
+async function overProcesses(d: Deployment, path: string, c: Case, transport: Transport): Promise<CaseReport> {
+  const ids = `${transport}-${c.model}-${process.pid}`;
+  const common = ['--mqtt', d.mqttUrl, '--nats', d.natsUrl, '--transport', transport, '--model', `${c.model}=${path}`, '--threads', '1', '--log-level', 'info'];
+  const nodes: Spawned[] = [
+    spawnDynasplit(['cloud', '--id', `bench-cloud-${ids}`, ...common]),
+    spawnDynasplit(['edge', '--id', `bench-edge-${ids}`, ...common]),
+  ];
+  const sensors: FrameClient[] = [];
+  try {
+    await Promise.all([nodes[0].waitFor(/cloud worker serving/, REQUEST_TIMEOUT_MS), nodes[1].waitFor(/edge node serving/, REQUEST_TIMEOUT_MS)]);
+    for (let i = 0; i < SENSORS; i++) sensors.push(await connectFrameClient({ mqttUrl: d.mqttUrl, sensorId: `bench-${ids}-${i}`, timeoutMs: REQUEST_TIMEOUT_MS }));
+    const { tensor } = syntheticInputs((await inspectModel(path)).input.shape, 3, 1)[0];
+    await applyPolicy(d.mqttUrl, c, sensors[0], tensor);
+    const answers: Answer[] = [];
+    for (let i = 0; i < c.requests; i++) answers.push(await send(sensors[0], c.model, tensor));
+    const report = summarize(c, transport, answers);
+    if (c.model !== 'vgg16-tiny') return report;
+    const loaded = await throughput(sensors, c.model, tensor);
+    return { ...report, requestsPerSecond: loaded.requestsPerSecond, loadedStagesP50Ms: stagesP50(loaded.answers) };
+  } finally {
+    await Promise.all(sensors.map((s) => s.close()));
+    await clearPolicy(d.mqttUrl, c.model);
+    for (const node of nodes.reverse()) await node.stop();
+  }
+}
+
+/** One request; a result that is not the split (an error, or the edge ran the tail) fails the bench. */
+async function send(sensor: FrameClient, model: string, tensor: TensorProperties): Promise<Answer> {
+  const answer = await sensor.request({ model, budget_ms: REQUEST_TIMEOUT_MS, tensor });
+  const { result } = answer;
+  if (result.error?.code || result.edge_fallback) throw new Error(`bench request failed: ${result.error?.code ?? 'edge fallback'} ${result.error?.message ?? ''}`);
+  return answer;
+}
+
+/** Publishes a one-entry policy (the split at c.cut, fp32) and waits until the edge follows it. */
+async function applyPolicy(mqttUrl: string, c: Case, sensor: FrameClient, tensor: TensorProperties): Promise<void> {
+  const client = await connectMqtt(mqttUrl, { clientId: `bench-policy-${process.pid}` });
+  try {
+    const policy = configuration({ cut: c.cut, codec: 'fp32' });
+    await client.publishAsync(topics.policy(c.model, 'default'), Buffer.from(encodePolicy({
+      version: 1, model: c.model, edge_class: 'default', rule: 'energy-first', entries: [{ configuration: policy }],
+    })), { qos: 1, retain: true });
+  } finally {
+    await client.endAsync();
+  }
+  // The edge subscribes to policies as it starts: its first results may predate the policy.
+  for (let tries = 0; tries < 200; tries++) {
+    const { result } = await sensor.request({ model: c.model, budget_ms: REQUEST_TIMEOUT_MS, tensor });
+    if (result.configuration?.cut === c.cut && !result.edge_fallback) {
+      for (let i = 0; i < 3; i++) await send(sensor, c.model, tensor); // warm-up on the split
+      return;
+    }
+  }
+  throw new Error(`the edge did not follow the bench policy (${c.cut}) within 200 requests`);
+}
+
+async function clearPolicy(mqttUrl: string, model: string): Promise<void> {
+  const client = await connectMqtt(mqttUrl, { clientId: `bench-policy-${process.pid}` });
+  await client.publishAsync(topics.policy(model, 'default'), Buffer.alloc(0), { qos: 1, retain: true });
+  await client.endAsync();
+}
+
+/** Requests/s with IN_FLIGHT requests in flight, spread over the sensors. */
+async function throughput(sensors: FrameClient[], model: string, tensor: TensorProperties): Promise<{ requestsPerSecond: number; answers: Answer[] }> {
+  let next = 0;
+  const answers: Answer[] = [];
+  const started = performance.now();
+  await Promise.all(Array.from({ length: IN_FLIGHT }, async (_, lane) => {
+    while (next++ < THROUGHPUT_REQUESTS) answers.push(await send(sensors[lane % sensors.length], model, tensor));
+  }));
+  return { requestsPerSecond: THROUGHPUT_REQUESTS / ((performance.now() - started) / 1000), answers };
+}
+
+/** p50 of each stage; other_ms: the round trip minus every stage. */
+function stagesP50(answers: Answer[]): Record<Stage | 'other_ms', number> {
+  const stage = (a: Answer, s: Stage): number => a.result.latency?.[s] ?? 0;
+  const p50 = Object.fromEntries(STAGES.map((s) => [s, percentile(answers.map((a) => stage(a, s)), 0.5)])) as Record<Stage | 'other_ms', number>;
+  p50.other_ms = percentile(answers.map((a) => a.roundTripMs - STAGES.reduce((sum, s) => sum + stage(a, s), 0)), 0.5);
+  return p50;
+}
+
+function summarize(c: Case, transport: Transport, answers: Answer[]): CaseReport {
+  const compute = answers.map((a) => (a.result.latency?.edge_compute_ms ?? 0) + (a.result.latency?.cloud_compute_ms ?? 0));
+  const roundTrip = answers.map((a) => a.roundTripMs);
+  const overhead = roundTrip.map((rt, i) => rt - compute[i]);
+  return {
+    model: c.model,
+    cut: c.cut,
+    transport,
+    requests: answers.length,
+    computeP50Ms: percentile(compute, 0.5),
+    roundTripP50Ms: percentile(roundTrip, 0.5),
+    overheadP50Ms: percentile(overhead, 0.5),
+    overheadP95Ms: percentile(overhead, 0.95),
+    stagesP50Ms: stagesP50(answers),
+  };
+}
+
+function printReport(report: ProcessesReport): void {
+  const rows: (string | number)[][] = [];
+  for (const [key, local] of Object.entries(report.inProcess)) {
+    const [model, cut] = key.split('@');
+    rows.push([model, cut, 'in-process (baseline)', ms(local.computeMs), '-', '-', '-']);
+    for (const r of report.cases.filter((x) => x.model === model && x.cut === cut)) {
+      rows.push([model, cut, r.transport, ms(r.computeP50Ms), ms(r.roundTripP50Ms), ms(r.overheadP50Ms), ms(r.overheadP95Ms)]);
+    }
+  }
+  printTable(`separate processes (broker: ${report.broker}): per-request framework overhead, round trip minus head+tail compute, batch 1, 1 thread per node (measured, ms)`,
+    ['model', 'cut', 'path', 'compute p50', 'round trip p50', 'overhead p50', 'overhead p95'], rows);
+  printTable('separate processes: where the time goes, p50 per stage (ms; Result.latency fields; other = sensor <-> edge legs and result handling)',
+    ['model', 'cut', 'path', 'edge queue', 'preprocess', 'head', 'encode', 'transfer', 'cloud queue', 'tail', 'other'],
+    report.cases.flatMap((r) => [[r.model, r.cut, r.transport, ...stageCells(r.stagesP50Ms)],
+      ...(r.loadedStagesP50Ms ? [[r.model, r.cut, `${r.transport}, ${IN_FLIGHT} in flight`, ...stageCells(r.loadedStagesP50Ms)]] : [])]));
+  const tiny = report.inProcess['vgg16-tiny@features.pool3'];
+  if (tiny) {
+    printTable(`separate processes: vgg16-tiny throughput, split at features.pool3, ${IN_FLIGHT} in flight (measured)`,
+      ['path', 'requests/s', 'vs in-process'],
+      [['in-process head + tail (baseline)', tiny.requestsPerSecond.toFixed(0), '1.00'],
+        ...report.cases.filter((r) => r.requestsPerSecond !== undefined)
+          .map((r) => [r.transport, r.requestsPerSecond!.toFixed(0), (r.requestsPerSecond! / tiny.requestsPerSecond).toFixed(2)])]);
+  }
+}
+
+function machine(): string {
+  const cpu = cpus();
+  return `${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${cpu.length} CPUs, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform} ${process.arch}, Node ${process.version}`;
+}
+
+const ms = (x: number): string => x.toFixed(3);
+const stageCells = (p50: Record<Stage | 'other_ms', number>): string[] => [...STAGES.map((s) => ms(p50[s])), ms(p50.other_ms)];
