@@ -90,7 +90,8 @@ describe('boundOutgoing', () => {
 
     const reading = await socketPair();
     const fine: QueueViolation[] = [];
-    boundOutgoing(reading.server, { maxQueueBytes: 1 << 30, drainTimeoutMs: 200 }, (v) => { fine.push(v); return new Error(v.kind); });
+    // Long enough for a loaded machine to schedule the reader at least once.
+    boundOutgoing(reading.server, { maxQueueBytes: 1 << 30, drainTimeoutMs: 5000 }, (v) => { fine.push(v); return new Error(v.kind); });
     let received = 0;
     reading.client.on('data', (chunk: Buffer) => { received += chunk.length; });
     reading.client.resume();
