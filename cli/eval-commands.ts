@@ -1,12 +1,13 @@
 /** `dynasplit eval simulate`: strategies replayed over a measurement pool (docs/evaluation.md). */
 import { readFileSync } from 'node:fs';
 import { createProgress, DynasplitError, ErrorCodes } from '../common/index.ts';
-import { simulate, STRATEGY_NAMES, type QueueOptions, type SimulationReport, type StrategyReport } from '../eval/index.ts';
+import { simulationSteps, STRATEGY_NAMES, type QueueOptions, type SimulationReport, type SimulationStep, type StrategyReport } from '../eval/index.ts';
 import { readPool, type PoolRow } from '../pareto/index.ts';
 import { BUDGET_SPECS, readBudgets } from '../workload/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs } from './command.ts';
 import { numberFlag } from './env.ts';
 import { reportCommand } from './eval-report-command.ts';
+import { interruptedLine, INTERRUPTED_EXIT, onInterrupt } from './interrupt.ts';
 import { formatCount, table } from './format.ts';
 
 /** Requests for a distribution when --requests is not given: the size of DynaSplit's evaluation. */
@@ -58,20 +59,30 @@ const simulateCommand: Command = {
     const rows = readPool(readText(poolFile));
     const sampleFile = stringOption(args, 'front-from');
     const progress = requests >= PROGRESS_FROM ? createProgress({ write: io.stderr, isTTY: io.isTTY }, 'simulate', requests, formatCount) : undefined;
-    const report = simulate({
-      rows,
-      budgets,
-      requests,
-      strategies: (stringOption(args, 'strategies') ?? STRATEGY_NAMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean),
-      seed: intOption(args, 'seed', 1),
-      model: stringOption(args, 'model'),
-      scheduleFrom: sampleFile === undefined ? undefined : readPool(readText(sampleFile)),
-      edgeShare: numberFlag(args, 'edge-share'),
-      accuracyFloor: numberFlag(args, 'accuracy-floor'),
-      queueing: queueFlags(args),
-      records,
-      onProgress: progress ? (done) => { if (done < requests) progress.update(done); } : undefined,
-    });
+    const interrupt = onInterrupt(io);
+    let report: SimulationReport | undefined;
+    try {
+      report = await runSteps(simulationSteps({
+        rows,
+        budgets,
+        requests,
+        strategies: (stringOption(args, 'strategies') ?? STRATEGY_NAMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean),
+        seed: intOption(args, 'seed', 1),
+        model: stringOption(args, 'model'),
+        scheduleFrom: sampleFile === undefined ? undefined : readPool(readText(sampleFile)),
+        edgeShare: numberFlag(args, 'edge-share'),
+        accuracyFloor: numberFlag(args, 'accuracy-floor'),
+        queueing: queueFlags(args),
+        records,
+      }), interrupt.signal, progress ? (done) => { if (done < requests) progress.update(done); } : undefined);
+    } finally {
+      interrupt.dispose();
+    }
+    if (!report) {
+      // Figures of the requests done so far would read as the run's: nothing is printed on stdout.
+      io.stderr(interruptedLine([]));
+      return INTERRUPTED_EXIT;
+    }
     progress?.done();
     const output = records > 0 ? { ...report, meta: simulationMeta(args, rows, { pool: poolFile, budgets: spec, requests }) } : report;
     io.stdout(args.values.json ? jsonText(output) : reportText(report, requests));
@@ -80,6 +91,18 @@ const simulateCommand: Command = {
 };
 
 export const evalCommands: Command[] = [simulateCommand, reportCommand];
+
+/** Runs the simulation's steps, back to the event loop between them (a Ctrl-C is seen within one step); undefined when stopped. */
+async function runSteps(
+  steps: Generator<SimulationStep, SimulationReport, void>, signal: AbortSignal, onProgress?: (done: number) => void,
+): Promise<SimulationReport | undefined> {
+  for (let step = steps.next(); ; step = steps.next()) {
+    if (step.done) return step.value;
+    onProgress?.(step.value.done);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (signal.aborted) return undefined;
+  }
+}
 
 /** Indented JSON, except that each per-request record takes one line (7 x 5,000 records: about 6 MB rather than 8.5 MB, and readable line by line). */
 function jsonText(output: SimulationReport): string {

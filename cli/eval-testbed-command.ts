@@ -4,11 +4,12 @@
  */
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { DEFAULT_SPACE, STRATEGY_NAMES, type StrategyName } from '../eval/index.ts';
-import { runTestbed, type ModelOutcome, type TestbedOptions } from '../eval/testbed/index.ts';
+import { runTestbed, type ModelOutcome, type TestbedOptions, type WrittenFile } from '../eval/testbed/index.ts';
 import { BUDGET_SPECS, readBudgets } from '../workload/index.ts';
 import { intOption, stringOption, type Command } from './command.ts';
 import { LOG_LEVEL_OPTION, loggerFor, METRICS_OPTION, metricsStoreFlag, modelCacheDir, numberFlag } from './env.ts';
 import { table } from './format.ts';
+import { interruptedLine, INTERRUPTED_EXIT, onInterrupt } from './interrupt.ts';
 
 const DEFAULTS = { models: 'vgg16,vit-b16', requests: 50, budgets: 'weibull:2', seed: 1, out: './testbed-out', repetitions: 3, warmup: 1, timeoutMs: 60_000 };
 
@@ -39,24 +40,28 @@ export const testbedCommand: Command = {
     'with the baseline marks. Phase 2 sends each strategy the same budgets, one request at a time: the static strategies\n' +
     'and baselines force their configuration; dynasplit and dynasplit-safe publish the pool\'s front as a retained\n' +
     'policy and send unforced frames, so the edge node decides. Phase 3: the oracle, with hindsight over the pool —\n' +
-    'its figures are recorded runs, the others\' are live. Exits 1 when a request got no result. docs/evaluation.md.',
+    'its figures are recorded runs, the others\' are live. Exits 1 when a request got no result. Ctrl-C stops at the next\n' +
+    'request, writes the runs measured so far to pool-MODEL.partial.csv, no results, and exits 130. docs/evaluation.md.',
   async run(args, io) {
     const logger = loggerFor(args, 'warn');
     const options = testbedOptions(args);
     const metrics = metricsStoreFlag(args, logger);
-    const abort = new AbortController();
-    const stop = () => abort.abort();
-    process.once('SIGINT', stop);
+    const interrupt = onInterrupt(io);
+    const written: WrittenFile[] = [];
     let outcomes: ModelOutcome[];
     try {
-      outcomes = await runTestbed(options, { logger, metrics, io, signal: abort.signal });
+      outcomes = await runTestbed(options, { logger, metrics, io, signal: interrupt.signal, written });
     } finally {
-      process.off('SIGINT', stop);
+      interrupt.dispose();
       await metrics.close();
     }
     io.stdout(args.values.json ? `${JSON.stringify({ models: Object.fromEntries(outcomes.map(jsonSummary)) }, null, 2)}\n` : outcomes.map(summaryText).join('\n'));
+    if (interrupt.signal.aborted) {
+      io.stderr(interruptedLine(written));
+      return INTERRUPTED_EXIT;
+    }
     const failed = outcomes.some((o) => Object.values(o.figures.testbed).some((s) => Object.keys(s.failures).length > 0));
-    return failed || abort.signal.aborted ? 1 : 0;
+    return failed ? 1 : 0;
   },
 };
 

@@ -4,7 +4,8 @@
  * the same code path), predicts the rest when only a sample is measured, and writes the pool.
  * The edge node writes the requests' metrics; this command writes only the pool file.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { startBroker } from '../broker/index.ts';
 import { startCloudWorker } from '../cloud-worker/index.ts';
 import { createProgress, DynasplitError, ErrorCodes, type Logger, type Progress } from '../common/index.ts';
@@ -16,6 +17,7 @@ import { DEFAULT_MQTT_URL } from '../transport/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
 import { LOG_LEVEL_OPTION, loggerFor, modelCacheDir, MQTT_OPTION, mqttUrlFlag, numberFlag } from './env.ts';
 import { table } from './format.ts';
+import { interruptedLine, INTERRUPTED_EXIT, onInterrupt, partialPath } from './interrupt.ts';
 
 export const profileCommand: Command = {
   path: ['optimizer', 'profile'],
@@ -53,7 +55,8 @@ export const profileCommand: Command = {
     'With --budget a search chooses what to measure as the runs come in (optimizer search runs it over a pool).\n' +
     'With --sample < 1 or --budget the cost models are fitted to the sample, a seeded 20% of it is held out to report\n' +
     'the prediction error, and the configurations not measured are predicted (latency/energy source: modelled).\n' +
-    'Exits 1 when a chosen configuration has no recorded run (the pool is written all the same). docs/optimizer.md.',
+    'Exits 1 when a chosen configuration has no recorded run (the pool is written all the same). Ctrl-C stops at the next\n' +
+    'run, writes the runs measured so far to POOL with .partial before its extension and exits 130. docs/optimizer.md.',
   async run(args, io) {
     const model = required(args, 'model');
     const out = required(args, 'out');
@@ -75,25 +78,41 @@ export const profileCommand: Command = {
       seed: intOption(args, 'seed', 0),
       timeoutMs: numberFlag(args, 'timeout-ms'),
     };
-    const local = args.values.local === true ? await startLocal(args, model, options.modelSource, edge, cloud, logger) : undefined;
-    const mqttUrl = local?.url ?? mqttUrlFlag(args) ?? DEFAULT_MQTT_URL;
-    io.stderr(`profiling ${model} through ${local ? `an embedded pipeline (edge emulating ${edge}, cloud emulating ${cloud})` : mqttUrl}\n`);
-    const abort = new AbortController();
-    const stop = () => abort.abort();
-    process.once('SIGINT', stop);
+    const interrupt = onInterrupt(io);
     let report: MeasureReport;
     try {
-      report = await measureConfigurations({ ...options, mqttUrl }, { logger, onProgress: progressBar(io), signal: abort.signal });
+      const local = args.values.local === true ? await startLocal(args, model, options.modelSource, edge, cloud, logger) : undefined;
+      const mqttUrl = local?.url ?? mqttUrlFlag(args) ?? DEFAULT_MQTT_URL;
+      io.stderr(`profiling ${model} through ${local ? `an embedded pipeline (edge emulating ${edge}, cloud emulating ${cloud})` : mqttUrl}\n`);
+      try {
+        report = await measureConfigurations({ ...options, mqttUrl }, { logger, onProgress: progressBar(io), signal: interrupt.signal });
+      } finally {
+        await local?.close();
+      }
     } finally {
-      process.off('SIGINT', stop);
-      await local?.close();
+      interrupt.dispose();
     }
+    mkdirSync(dirname(out), { recursive: true });
+    if (interrupt.signal.aborted) return interrupted(report, out, io);
     writeFileSync(out, writePool([...report.measured, ...report.predicted]));
+    rmSync(partialPath(out), { force: true });
     const { measured: _m, predicted: _p, ...summary } = report;
     io.stdout(args.values.json ? `${JSON.stringify({ out, ...summary }, null, 2)}\n` : reportText(report, out));
     return report.counts.measured === report.counts.chosen && !report.aborted ? 0 : 1;
   },
 };
+
+/** Stopped by Ctrl-C: the runs measured so far (none predicted from a cut-short sample) go to POOL.partial.csv; POOL is left as it was. */
+function interrupted(report: MeasureReport, out: string, io: Io): number {
+  const written = [];
+  if (report.measured.length > 0) {
+    const file = partialPath(out);
+    writeFileSync(file, writePool(report.measured));
+    written.push({ file, partial: true });
+  }
+  io.stderr(interruptedLine(written));
+  return INTERRUPTED_EXIT;
+}
 
 function required(args: CommandArgs, flag: string): string {
   const value = stringOption(args, flag);

@@ -7,8 +7,8 @@
  * testbed's run, which starts an embedded pipeline, has its own front door, eval/testbed/index.ts.
  * docs/evaluation.md.
  */
-export { simulate } from './simulate.ts';
-export type { RequestRecord, SimulateOptions, SimulationReport } from './simulate.ts';
+export { simulate, simulationSteps } from './simulate.ts';
+export type { RequestRecord, SimulateOptions, SimulationReport, SimulationStep } from './simulate.ts';
 export { cloudOnlyBaseline, createStrategies, createStrategy, edgeOnlyBaseline, frontPolicy, STRATEGY_NAMES } from './strategies.ts';
 export type { DrawContext, SimRequest, Strategy, StrategyName } from './strategies.ts';
 export { budgetDistribution, latencyRange } from './budgets.ts';

@@ -13,6 +13,9 @@ import { outcome, RequestSample, rowOrder, Tally, type RequestOutcome, type Stra
 import { cloudOnlyBaseline, createStrategies, createStrategy, type DrawContext, type SimRequest, type StrategyName } from './strategies.ts';
 import { drawIndex, drawKey, poolTable, requestKey, type PoolTable, type TableOptions } from './table.ts';
 
+/** Most requests between two progress steps. */
+const STEP_MAX = 10_000;
+
 export interface SimulateOptions {
   rows: readonly PoolRow[];
   /** ms: a list used in order (cycled), a sampler, or a distribution spec (budgets.ts; seeded with `seed`). */
@@ -45,7 +48,7 @@ export interface SimulateOptions {
    * latency is known in completion order, not request order. Default 0: none.
    */
   records?: number;
-  /** Called about every 1% of the requests. */
+  /** Called about every 1% of the requests (at most every STEP_MAX). */
   onProgress?: (done: number, total: number) => void;
   /** Called per request after every strategy chose (`rows[s]`: the pool row strategy s got); the arrays are reused. */
   onRequest?: (record: RequestRecord) => void;
@@ -70,6 +73,22 @@ export interface SimulationReport {
 }
 
 export function simulate(options: SimulateOptions): SimulationReport {
+  const steps = simulationSteps(options);
+  for (let step = steps.next(); ; step = steps.next()) {
+    if (step.done) return step.value;
+    options.onProgress?.(step.value.done, step.value.total);
+  }
+}
+
+/** How far a simulation is: requests done of all. */
+export interface SimulationStep { done: number; total: number }
+
+/**
+ * The simulation as steps of about 1% of the requests each (at most STEP_MAX): yields after each step, returns the
+ * report. `simulate` runs it through; a caller that must stay responsive (the CLI, to a Ctrl-C)
+ * returns to its event loop between steps and may stop early, with no report.
+ */
+export function* simulationSteps(options: SimulateOptions): Generator<SimulationStep, SimulationReport, void> {
   const seed = options.seed ?? 1;
   const { table, strategies, next, requests, tallies, systems, arrivals, sample } = setup(options, seed);
   const { members, latencyMs, energyJ } = table;
@@ -81,7 +100,8 @@ export function simulate(options: SimulateOptions): SimulationReport {
   const base = baseline ? ids.get(baseline.configuration.name)! : -1;
   let baselineEnergy = 0;
   const record: RequestRecord = { index: 0, budgetMs: 0, choices: new Int32Array(strategies.length), rows: new Int32Array(strategies.length), ctx };
-  const step = Math.max(1, Math.floor(requests / 100));
+  // A step is 1% of the run, at most STEP_MAX requests: a caller between steps sees a Ctrl-C within about 0.1 s.
+  const step = Math.max(1, Math.min(STEP_MAX, Math.floor(requests / 100)));
 
   for (let i = 0; i < requests; i++) {
     const budgetMs = next(i);
@@ -106,7 +126,7 @@ export function simulate(options: SimulateOptions): SimulationReport {
       record.budgetMs = budgetMs;
       options.onRequest(record);
     }
-    if (options.onProgress && (i + 1) % step === 0) options.onProgress(i + 1, requests);
+    if ((i + 1) % step === 0) yield { done: i + 1, total: requests };
   }
   systems?.forEach((q) => q.flush());
 

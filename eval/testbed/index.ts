@@ -4,4 +4,4 @@
  * broker and the nodes; like cli/, it composes the components' front doors.
  */
 export { runTestbed } from './run.ts';
-export type { MeasuredModel, ModelOutcome, TestbedDeps, TestbedIo, TestbedOptions } from './run.ts';
+export type { MeasuredModel, ModelOutcome, TestbedDeps, TestbedIo, TestbedOptions, WrittenFile } from './run.ts';

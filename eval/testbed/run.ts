@@ -6,7 +6,7 @@
  * every strategy on the same budgets, one request at a time (static ones forced, DynaSplit's through a
  * policy the edge decides with); (3) the oracle with hindsight over the pool. docs/evaluation.md.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { startBroker } from '../../broker/index.ts';
 import { connectFrameClient } from '../../client/index.ts';
@@ -62,13 +62,22 @@ export interface TestbedDeps {
   logger: Logger;
   metrics: MetricsStore;
   io: TestbedIo;
+  /** Aborted: the run stops at its next request or configuration, closes what it started and writes what is whole (below). */
   signal?: AbortSignal;
+  /**
+   * The files the run wrote, appended as it goes. Once aborted, a model's measured runs so far go to
+   * pool-MODEL.partial.csv (partial: true) and its results are not written: figures of some
+   * strategies only would read as the comparison.
+   */
+  written?: WrittenFile[];
   /** Called between phase 1 and phase 2, once a model's pool is measured and what each strategy sends is chosen (the demo prints its front here). */
   onMeasured?: (measured: MeasuredModel) => void;
 }
 
 /** A model's phase 1, as phase 2 is about to use it. */
 export interface MeasuredModel { model: string; rows: PoolRow[]; table: PoolTable; plans: StrategyPlan[]; budgets: number[] }
+
+export interface WrittenFile { file: string; partial: boolean }
 
 export interface ModelOutcome { model: string; pool: string; results: string; figures: TestbedResults; elapsedMs: number }
 
@@ -100,7 +109,8 @@ export async function runTestbed(options: TestbedOptions, deps: TestbedDeps): Pr
   try {
     for (const model of prepared) {
       if (deps.signal?.aborted) break;
-      outcomes.push(await runModel(model, { url: broker.url, host }, options, deps));
+      const outcome = await runModel(model, { url: broker.url, host }, options, deps);
+      if (outcome) outcomes.push(outcome);
     }
   } finally {
     await broker.close();
@@ -165,7 +175,8 @@ async function startPipeline(model: Prepared, env: { url: string; host: DevicePr
   }
 }
 
-async function runModel(model: Prepared, env: { url: string; host: DeviceProfile }, options: TestbedOptions, deps: TestbedDeps): Promise<ModelOutcome> {
+/** The model's three phases and files; undefined when aborted (a partial pool written, if any run was measured). */
+async function runModel(model: Prepared, env: { url: string; host: DeviceProfile }, options: TestbedOptions, deps: TestbedDeps): Promise<ModelOutcome | undefined> {
   const started = performance.now();
   const { inputs, reference } = model;
   const pipeline = await startPipeline(model, env, options, deps);
@@ -173,17 +184,29 @@ async function runModel(model: Prepared, env: { url: string; host: DeviceProfile
     const measureStart = performance.now();
     const measured = await measurePhase(model, pipeline, inputs, options, deps);
     const pool = join(options.outDir, `pool-${model.name}.csv`);
-    writeFileSync(pool, writePool(measured.rows));
+    const partialPool = join(options.outDir, `pool-${model.name}.partial.csv`);
+    if (deps.signal?.aborted) {
+      if (measured.rows.length > 0) write(partialPool, writePool(measured.rows), true, deps);
+      return undefined;
+    }
+    write(pool, writePool(measured.rows), false, deps);
+    rmSync(partialPool, { force: true });
     const liveStart = performance.now();
     const figures = await strategyPhase(model, measured, pipeline, { inputs, reference }, options, deps);
+    if (!figures) return undefined;
     const seconds = (ms: number) => Math.round(ms / 100) / 10;
     Object.assign(figures.meta, { pool: basename(pool), elapsedS: { profile: seconds(liveStart - measureStart), strategies: seconds(performance.now() - liveStart) } });
     const results = join(options.outDir, `results-${model.name}.json`);
-    writeFileSync(results, `${JSON.stringify(figures, null, 2)}\n`);
+    write(results, `${JSON.stringify(figures, null, 2)}\n`, false, deps);
     return { model: model.name, pool, results, figures, elapsedMs: performance.now() - started };
   } finally {
     await pipeline.close();
   }
+}
+
+function write(file: string, text: string, partial: boolean, deps: TestbedDeps): void {
+  writeFileSync(file, text);
+  deps.written?.push({ file, partial });
 }
 
 /** Phase 1: per cut, `warmup` unrecorded requests, then every configuration of the cut `repetitions` times through the profiler. */
@@ -217,6 +240,8 @@ async function measurePhase(model: Prepared, pipeline: Pipeline, inputs: Synthet
   } finally {
     await warmup.close();
   }
+  // Stopped: the bar is left where it stopped (the CLI ends its line), not drawn as complete.
+  if (deps.signal?.aborted) return out;
   progress.done();
   if (out.rows.length === 0) throw new DynasplitError(ErrorCodes.INFERENCE, `testbed: no configuration of ${model.name} could be measured`);
   return out;
@@ -228,7 +253,7 @@ interface MeasuredPhase { rows: PoolRow[]; errors: Record<string, number>; unmea
 /** Phase 2 (live strategies) and 3 (the oracle over the pool), and the figures of all. */
 async function strategyPhase(
   model: Prepared, measured: MeasuredPhase, pipeline: Pipeline, data: { inputs: SyntheticInput[]; reference: number[] }, options: TestbedOptions, deps: TestbedDeps,
-): Promise<TestbedResults> {
+): Promise<TestbedResults | undefined> {
   const { rows } = measured;
   // The policy says where its figures come from when the runs agree on it (schemas/pipeline.proto Policy.source).
   const sources = new Set(rows.map((r) => r.latencySource));
@@ -254,6 +279,7 @@ async function strategyPhase(
   } finally {
     await publisher.endAsync();
   }
+  if (deps.signal?.aborted) return undefined;
   progress.done();
   const meta = {
     model: model.name, seed: options.seed, budgets: options.budgetsLabel, requests: options.requests, edgeProfile: options.edgeProfile,
