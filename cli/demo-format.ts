@@ -97,21 +97,26 @@ export function closingText(doc: DemoDocument): string {
   const names = (['dynasplit', 'static-min-energy', 'cloud-only', 'edge-only'] as const).filter((n) => doc.strategies[n]);
   const rows = names.map((name) => {
     const r = doc.strategies[name];
-    const s = doc.served[name];
-    const mix = Object.keys(r.configurations);
-    return [name, ROWS[name], formatEnergy(r.meanEnergyJ), pct(r.budgetMetRate), formatMs(s.p50LatencyMs), formatMs(r.p95LatencyMs),
-      name === 'cloud-only' ? '-' : saving(r.savingsVsCloudOnly), mix.length === 1 ? mix[0] : `${mix.length} configurations`];
+    return [name, formatEnergy(r.meanEnergyJ), pct(r.budgetMetRate), formatMs(doc.served[name].p50LatencyMs), formatMs(r.p95LatencyMs),
+      name === 'cloud-only' ? '-' : saving(r.savingsVsCloudOnly)];
+  });
+  const ran = names.map((name) => {
+    const mix = Object.entries(doc.strategies[name].configurations);
+    const used = mix.length === 1 ? mix[0][0] : mix.map(([c, n]) => `${c} x${n}`).join(', ');
+    return `  ${name.padEnd(Math.max(...names.map((n) => n.length)))}  ${ROWS[name]}: ${used}`;
   });
   const word = (x: unknown) => (typeof x === 'string' ? x : JSON.stringify(x));
   const { workload, sources } = doc;
   return [
     `served: the same ${workload.requests} frames (budgets ${workload.budgets} ms, seed ${workload.seed}) under the policy and under ${names.length - 1} static strategies`,
     '',
-    table(['strategy', 'what it runs', `energy/inference (${word(sources.energy)})`, `budgets met (${word(sources.budgetsMet)})`,
-      `p50 (${word(sources.latency)})`, `p95 (${word(sources.latency)})`, 'vs cloud-only', 'configuration'], rows),
+    table(['strategy', `energy/inference [${word(sources.energy)}]`, `budgets met [${word(sources.budgetsMet)}]`,
+      `p50 [${word(sources.latency)}]`, `p95 [${word(sources.latency)}]`, 'energy vs cloud-only'], rows),
+    ...ran,
+    '',
     ...notes(doc),
-    `figures: latency ${word(sources.latency)} (the edge emulates ${doc.devices.edge}, the cloud ${doc.devices.cloud}: compute times are the devices', ` +
-      `not this machine's), energy ${word(sources.energy)} (device profiles, hardware/profiles/), budgets met from those latencies, ` +
+    `figures: latency ${word(sources.latency)} (the edge emulates ${doc.devices.edge}, the cloud ${doc.devices.cloud}: compute times are ` +
+      `the devices', not this machine's), energy ${word(sources.energy)} (from the device profiles), budgets met from those latencies, ` +
       `accuracy ${word(sources.accuracy)}; ${doc.elapsedS.total} s in all`,
     verdict(doc),
     'next: a deployment on separate machines (README, "Running a deployment"), the full evaluation (dynasplit eval testbed, ' +
