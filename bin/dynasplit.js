@@ -1,8 +1,28 @@
 #!/usr/bin/env node
 // The `dynasplit` command. Sources are TypeScript run through tsx's loader, so the command works
-// straight after `npm ci` with no build step.
+// straight after `npm ci` with no build step. tsx's register() loads in this process (a loader
+// thread), not in a child: a signal to this process reaches the command.
+import { clearInterval, setInterval } from 'node:timers';
 import { register } from 'tsx/esm/api';
 
+stopWhenOrphaned();
 register();
 const { main } = await import('../cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));
+
+/**
+ * `npx dynasplit ...` runs this under `npm exec` and `sh -c`: a SIGTERM to npx ends npm and the shell
+ * but is not passed on, which would leave this process serving under PID 1 (or a subreaper). The
+ * launcher going away is taken as the signal it did not forward: the command stops as on SIGTERM.
+ * Started by PID 1 itself (systemd, a container's init), there is no launcher to watch.
+ */
+function stopWhenOrphaned() {
+  const launcher = process.ppid;
+  if (launcher <= 1) return;
+  const watch = setInterval(() => {
+    if (process.ppid === launcher) return;
+    clearInterval(watch);
+    process.kill(process.pid, 'SIGTERM');
+  }, 250); // ms: a quarter second from the launcher's exit to the stop
+  watch.unref(); // a finished command exits without waiting for it
+}
