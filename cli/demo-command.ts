@@ -34,6 +34,8 @@ const DEFAULTS = { model: 'vgg16-64', count: 50, budgets: 'uniform:300:900', see
  * cloud: 21 configurations of vgg16-64.
  */
 const DEMO_SPACE = 'cuts=5;frequencies=max;threads=max;accelerators=none,coral-usb:max;codecs=fp32,fp16;cloud=gpu';
+/** Other devices: every accelerator mode and cloud mode they have (a Coral or a GPU mode they lack would be refused). */
+const OTHER_DEVICES_SPACE = 'cuts=5;frequencies=max;threads=max;accelerators=all;codecs=fp32,fp16;cloud=all';
 
 /** ms to wait for each result before counting it as unanswered. */
 const TIMEOUT_MS = 10_000;
@@ -119,7 +121,8 @@ function demoOptions(args: CommandArgs): Omit<TestbedOptions, 'outDir'> {
   for (const profile of [edgeProfile, cloudProfile]) if (profile !== HOST_PROFILE) loadProfile(profile);
   return {
     models: modelFlag(stringOption(args, 'model') ?? DEFAULTS.model), requests: count, budgets: readBudgets(spec), budgetsLabel: spec,
-    seed: intOption(args, 'seed', DEFAULTS.seed), edgeProfile, cloudProfile, repetitions, warmup: 1, space: DEMO_SPACE,
+    seed: intOption(args, 'seed', DEFAULTS.seed), edgeProfile, cloudProfile, repetitions, warmup: 1,
+    space: edgeProfile === DEFAULTS.edgeProfile && cloudProfile === DEFAULTS.cloudProfile ? DEMO_SPACE : OTHER_DEVICES_SPACE,
     strategies: [...DEMO_STRATEGIES], timeoutMs: TIMEOUT_MS, modelCacheDir: modelCacheDir(),
   };
 }
