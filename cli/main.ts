@@ -2,8 +2,7 @@
  * Entry point of the `dynasplit` command. The only place that reads argv and writes to the process's
  * streams; commands receive an Io.
  */
-import { readFileSync } from 'node:fs';
-import { closest, flushLogRepeats, isDynasplitError, printAboveProgress, releaseProgressLine } from '../common/index.ts';
+import { closest, flushLogRepeats, isDynasplitError, packageVersion, printAboveProgress, releaseProgressLine } from '../common/index.ts';
 import { commandHelp, parseCommandArgs, type Command, type Io } from './command.ts';
 import { brokerCommand, brokerToolCommands } from './broker-command.ts';
 import { componentCommands } from './component-commands.ts';
@@ -37,10 +36,9 @@ export function processIo(): Io {
   };
 }
 
-/** The package's version, from the package.json beside cli/. */
+/** The package's version (common/version.ts: the package.json at the root, as nodes announce it). */
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  return packageVersion();
 }
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
