@@ -100,7 +100,10 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
     return { head, tensors, encodeMs: performance.now() - encodeStart };
   });
   const tensorBytes = tensors.reduce((sum, t) => sum + (t.data?.length ?? 0), 0);
-  const timeoutMs = Math.max(ctx.minCloudWaitMs, req.deadlineAtMs - Date.now() - ctx.tailEstimateMs(req.model, cut));
+  // An emulated clock: host time beyond the emulated device's own (a Coral head computed on the host)
+  // is no time of the emulated request, so it moves the deadline the cloud and the wait are held to.
+  const deadlineAtMs = req.deadlineAtMs + edgeUnemulatedMs;
+  const timeoutMs = Math.max(ctx.minCloudWaitMs, deadlineAtMs - Date.now() - ctx.tailEstimateMs(req.model, cut));
   const sentAt = performance.now();
   try {
     const reply = await ctx.transport.request({
@@ -109,7 +112,7 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
       cut,
       tensor: tensors[0],
       more_tensors: tensors.slice(1),
-      deadline_at_ms: req.deadlineAtMs,
+      deadline_at_ms: deadlineAtMs,
       edge_id: ctx.edgeId,
       sent_at_ms: Date.now(),
       cloud_accelerator: config.cloud_accelerator ?? '',

@@ -99,6 +99,28 @@ describe('execute', () => {
     expect(tight.timeouts).toEqual([50]);
   });
 
+  it('holds the cloud to the emulated clock: host time beyond a faster emulated device moves the deadline', async () => {
+    answer = async () => { throw new DynasplitError(ErrorCodes.BAD_INPUT, 'refused'); };
+    const deadlines: Array<[number, number]> = [];
+    let hostBeyondMs = 0;
+    // A device ten times faster than the host: 90% of the head's host time is no time of the device.
+    const hardware = Object.assign(Object.create(edge.hardware), {
+      emulated: true,
+      dilate: async (hostMs: number) => { hostBeyondMs += hostMs * 0.9; return hostMs * 0.1; },
+    });
+    const { ctx } = context(0);
+    const spy: ExecuteContext = {
+      ...ctx, hardware,
+      transport: { ...ctx.transport, request: (request, options) => { deadlines.push([request.deadline_at_ms as number, hostBeyondMs]); return ctx.transport.request(request, options); } },
+    };
+    const deadline = Date.now() + 30_000;
+    await execute(admitted(deadline), entryAt(cut), spy);
+    // The head's host time beyond the device's, as it stood when the request left (the fallback tail adds more).
+    const [[sent, beyond]] = deadlines;
+    expect(beyond).toBeGreaterThan(0);
+    expect(sent).toBeCloseTo(deadline + beyond, 6);
+  });
+
   it('runs the tail on the edge when the cloud does not answer in time, and records its time', async () => {
     answer = () => new Promise((resolve) => silent.push(() => resolve({}))); // answers only after the test
     const { ctx, timeouts, tails } = context(1e9);
