@@ -54,6 +54,28 @@ describe('startAnnouncer', () => {
     await announcer.close(); // idempotent
   });
 
+  it('is marked gone by its last will when its connection dies, and announces itself again when it is back', async () => {
+    const nodeId = unique('cloud');
+    const announcer = startAnnouncer({
+      mqttUrl: broker.url, role: 'cloud', nodeId, nodeClass: 'cloud', profile: loadProfile('gpu-server'), models: [{ name: 'm', cuts: ['input', 'output'] }], energySource: 'modelled',
+    }, silentLogger());
+    const topic = topics.announcement('cloud', nodeId);
+    const states: number[] = [];
+    watcher.on('message', (t, payload) => {
+      if (t === topic && payload.length > 0) states.push(NodeAnnouncement.decode(payload).state);
+    });
+    const { UP, GONE } = dynasplit.v1.NodeAnnouncement.State;
+    await vi.waitFor(() => expect(states).toEqual([UP]));
+    // The connection dies without a DISCONNECT: the broker publishes the will (MQTT 3.1.1 §3.1.2.5).
+    const client = (broker.aedes as unknown as { clients: Record<string, { conn: { destroy(): void } }> }).clients[`${nodeId}-a`]!;
+    client.conn.destroy();
+    await vi.waitFor(() => expect(states.slice(0, 2)).toEqual([UP, GONE]));
+    // mqtt.js reconnects, and the node says it is up again.
+    await vi.waitFor(() => expect(states.slice(0, 3)).toEqual([UP, GONE, UP]), { timeout: 10_000 });
+    await announcer.close();
+    await vi.waitFor(() => expect(states.at(-1)).toBe(GONE));
+  });
+
   it('serves on without a broker: the announcement is not a condition for running', async () => {
     const announcer = startAnnouncer({
       mqttUrl: 'mqtt://127.0.0.1:1', role: 'cloud', nodeId: unique('w'), nodeClass: 'cloud', profile: loadProfile('gpu-server'), models: [], energySource: '',
