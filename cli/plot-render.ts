@@ -21,10 +21,19 @@ export async function renderSvg(spec: TopLevelSpec, warn: (message: string) => v
   const logger = warningsTo(warn);
   const view = new vega.View(vega.parse(compile(spec, { logger }).spec), { renderer: 'none', logger });
   try {
-    return await view.toSVG();
+    return roundCoordinates(await view.toSVG());
   } finally {
     view.finalize();
   }
+}
+
+/**
+ * Numbers inside tags cut to two decimals (a hundredth of a pixel): Vega writes coordinates at full
+ * double precision (`translate(68.78353909222047,157.72222222222223)`), a third of a scatter point's
+ * bytes. Text between tags (labels) is left as it is.
+ */
+export function roundCoordinates(svg: string): string {
+  return svg.replace(/<[^>]*>/g, (tag) => tag.replace(/(\d\.\d{2})\d+/g, '$1'));
 }
 
 /**

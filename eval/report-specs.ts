@@ -19,8 +19,16 @@ export interface PlotPlan {
   omitted?: string;
 }
 
-/** Points per strategy in the latency-against-budget scatter: enough to show the cloud, few enough for a small SVG. */
-export const SCATTER_POINTS = 500;
+/**
+ * Points per strategy in the latency-against-budget scatter: enough to show the cloud and its misses in
+ * a 200x170 panel, few enough for a small SVG (about 130 bytes a point).
+ */
+export const SCATTER_POINTS = 250;
+/**
+ * Largest over smallest positive value from which energy (and energy over the oracle's) is drawn on a
+ * log scale: edge-only at 20x the others would flatten them into one line on a linear one.
+ */
+export const LOG_SCALE_FROM = 10;
 /** Configurations named in the mix plot; the rest are `other`. */
 export const MIX_TOP = 6;
 
@@ -39,12 +47,28 @@ export function reportPlots(results: Results, summary: SectionSummary): PlotPlan
     savingsPlot(results, summary), oraclePlot(summary)];
 }
 
-const base = (title: string, subtitle?: string) => ({
+/**
+ * Title, font and limits shared by every plot. A subtitle of several parts takes a line each: Vega
+ * sizes the plot to its estimate of the longest line's width, and one long line left a wide empty
+ * strip beside the panels. Legend labels are configuration names that differ only at their end
+ * (`...coral-usb:max` / `...coral-usb:std`), so they are not cut.
+ */
+const base = (title: string, subtitle?: string | string[]) => ({
   $schema: SCHEMA,
   title: { text: title, anchor: 'start' as const, ...(subtitle ? { subtitle, subtitleColor: '#555' } : {}) },
   background: 'white',
-  config: { font: FONT, view: { stroke: null }, axis: { labelLimit: 240 }, legend: { labelLimit: 320 } },
+  config: { font: FONT, view: { stroke: null }, axis: { labelLimit: 240 }, legend: { labelLimit: 0 } },
 });
+
+/** Whether values spread over LOG_SCALE_FROM or more (all positive: a log scale has no zero). */
+/** A log scale fitted to the data (not widened to whole decades, which left most of the panel empty), a little padding at both ends. */
+const LOG_SCALE = { type: 'log' as const, nice: false, padding: 12 };
+
+export function wideSpread(values: readonly number[]): boolean {
+  const finite = values.filter(Number.isFinite);
+  if (finite.length < 2 || finite.some((v) => v <= 0)) return false;
+  return Math.max(...finite) / Math.min(...finite) >= LOG_SCALE_FROM;
+}
 
 const strategyAxis = (names: string[]) => ({ field: 'strategy', type: 'nominal' as const, sort: names, title: null, axis: { labelAngle: -30 } });
 
@@ -52,24 +76,31 @@ export function energyPlot(results: Results, s: SectionSummary): PlotPlan {
   const names = Object.keys(results.strategies);
   const title = 'Energy per inference';
   const means = names.filter((n) => Number.isFinite(results.strategies[n].meanEnergyJ)).map((n) => ({ strategy: n, energyJ: results.strategies[n].meanEnergyJ }));
-  const y = { field: 'energyJ', type: 'quantitative' as const, title: 'energy per request (J)' };
   const records = results.records ?? {};
   const values = names.flatMap((n) => (records[n] ?? []).map((r) => ({ strategy: n, energyJ: r.energyJ })));
+  const log = wideSpread([...means, ...values].map((v) => v.energyJ));
+  const y = { field: 'energyJ', type: 'quantitative' as const, title: `energy per request (J${log ? ', log scale' : ''})`, ...(log ? { scale: LOG_SCALE } : {}) };
+  const logNote = log ? ' The scale is logarithmic: the strategies differ by more than 10x.' : '';
   const diamond = { data: { values: means }, mark: { type: 'point' as const, shape: 'diamond', filled: true, color: 'black', size: 70 }, encoding: { x: strategyAxis(names), y } };
+  // Each mean written beside its diamond (J, 3 significant digits): on a log scale values are hard to read off the axis.
+  const meanText = { data: { values: means }, mark: { type: 'text' as const, align: 'left' as const, dx: 8, fontSize: 10 },
+    encoding: { x: strategyAxis(names), y, text: { field: 'energyJ', type: 'quantitative' as const, format: '.3~g' } } };
   if (values.length === 0) {
     const spec = { ...base(title, `energy: ${s.provenance.energy}`), width: 40 * names.length + 120, height: 260, layer: [
       { data: { values: means }, mark: { type: 'bar' as const, color: PALETTE[0] }, encoding: { x: strategyAxis(names), y } },
+      meanText,
     ] } as TopLevelSpec;
-    return { id: 'energy', title, spec, caption: `Mean energy per request, per strategy (no per-request records in the input, so no distribution). Energy: ${s.provenance.energy}.` };
+    return { id: 'energy', title, spec, caption: `Mean energy per request, per strategy (no per-request records in the input, so no distribution).${logNote} Energy: ${s.provenance.energy}.` };
   }
   const spec = { ...base(title, `energy: ${s.provenance.energy}`), width: 50 * names.length + 120, height: 280, layer: [
     { data: { values }, mark: { type: 'boxplot' as const, extent: 'min-max', size: 26, color: PALETTE[0] }, encoding: { x: strategyAxis(names), y } },
     diamond,
+    meanText,
   ] } as TopLevelSpec;
   return {
     id: 'energy', title, spec,
     caption: 'Energy per request, per strategy: boxes span the quartiles of the recorded requests with the median inside, whiskers ' +
-      `reach the least and the greatest; black diamonds are the means over all requests. Energy: ${s.provenance.energy}.`,
+      `reach the least and the greatest; black diamonds are the means over all requests.${logNote} Energy: ${s.provenance.energy}.`,
   };
 }
 
@@ -96,7 +127,8 @@ export function latencyPlot(results: Results, s: SectionSummary): PlotPlan {
     spec: {
       width: 200, height: 170,
       layer: [
-        { mark: { type: 'point', filled: true, size: 10, opacity: 0.5 }, encoding: {
+        // No per-point aria-label: it was half of each point's bytes in the SVG.
+        { mark: { type: 'point', filled: true, size: 10, opacity: 0.5, aria: false }, encoding: {
           x, y: { field: 'latencyMs', type: 'quantitative', title: 'latency (ms)' },
           color: { field: 'budget', type: 'nominal', scale: { domain: ['met', 'missed'], range: [PALETTE[0], PALETTE[2]] } },
         } },
@@ -189,21 +221,27 @@ export function oraclePlot(s: SectionSummary): PlotPlan {
   if (!s.strategies.oracle) return { id: 'oracle-gap', title, omitted: 'No `oracle` strategy in the input, so the gap to it is not shown.' };
   if (names.length === 0) return { id: 'oracle-gap', title, omitted: 'Only the oracle is in the input: there is no gap to show.' };
   const values = names.map((n) => ({ strategy: n, ratio: s.strategies[n].gapToOracle!.energyRatio, points: s.strategies[n].gapToOracle!.budgetMetPoints }));
-  const panel = (field: string, axisTitle: string, at: number, threshold: number) => ({
-    width: 40 * names.length + 80, height: 220,
-    layer: [
-      { data: { values }, mark: { type: 'bar', color: PALETTE[6] }, encoding: { x: strategyAxis(names), y: { field, type: 'quantitative', title: axisTitle } } },
-      { data: { values: [{ y: at }] }, mark: { type: 'rule', color: '#333' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
-      { data: { values: [{ y: threshold }] }, mark: { type: 'rule', color: PALETTE[2], strokeDash: [4, 3] }, encoding: { y: { field: 'y', type: 'quantitative' } } },
-    ],
-  });
-  const spec = { ...base(title, `energy: ${s.provenance.energy}; latency: ${s.provenance.latency}`), hconcat: [
-    panel('ratio', 'mean energy / oracle\'s', 1, CLAIM_THRESHOLDS.energyRatioAtMost),
-    panel('points', 'budgets met − oracle\'s (points)', 0, CLAIM_THRESHOLDS.budgetMetPointsAtLeast),
+  const log = wideSpread([...values.flatMap((v) => (v.ratio === null ? [] : [v.ratio])), 1]);
+  // Bars start at the oracle's mark (1x, 0 points), so each bar is the gap itself; every bar is labelled with its value.
+  const panel = (field: string, axisTitle: string, at: number, threshold: number, format: string, scale?: object) => {
+    const y = { field, type: 'quantitative' as const, title: axisTitle, ...(scale ? { scale } : {}) };
+    return {
+      width: 40 * names.length + 80, height: 220,
+      layer: [
+        { data: { values }, mark: { type: 'bar', color: PALETTE[6] }, encoding: { x: strategyAxis(names), y, y2: { datum: at } } },
+        { data: { values }, mark: { type: 'text', dy: -6, fontSize: 10 }, encoding: { x: strategyAxis(names), y, text: { field, type: 'quantitative', format } } },
+        { data: { values: [{ y: at }] }, mark: { type: 'rule', color: '#333' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
+        { data: { values: [{ y: threshold }] }, mark: { type: 'rule', color: PALETTE[2], strokeDash: [4, 3] }, encoding: { y: { field: 'y', type: 'quantitative' } } },
+      ],
+    };
+  };
+  const spec = { ...base(title, [`energy: ${s.provenance.energy}`, `latency: ${s.provenance.latency}`]), hconcat: [
+    panel('ratio', `mean energy / oracle's${log ? ' (log scale)' : ''}`, 1, CLAIM_THRESHOLDS.energyRatioAtMost, '.2f', log ? LOG_SCALE : undefined),
+    panel('points', 'budgets met − oracle\'s (points)', 0, CLAIM_THRESHOLDS.budgetMetPointsAtLeast, '.1f'),
   ] } as TopLevelSpec;
   return {
     id: 'oracle-gap', title, spec,
-    caption: 'Left: mean energy over the oracle\'s (1 = as little as the oracle). Right: budgets met minus the oracle\'s, in percentage points. ' +
+    caption: `Left: mean energy over the oracle's (1 = as little as the oracle${log ? '; log scale, the ratios differ by more than 10x' : ''}). Right: budgets met minus the oracle's, in percentage points; each bar is labelled with its value. ` +
       `Dashed red lines: the claims' thresholds (${CLAIM_THRESHOLDS.energyRatioAtMost}×, ${CLAIM_THRESHOLDS.budgetMetPointsAtLeast} points). ` +
       `Energy: ${s.provenance.energy}. Latency: ${s.provenance.latency}.`,
   };

@@ -63,17 +63,49 @@ describe('reportPlots', () => {
     expect(JSON.stringify(p['latency-budget'].spec)).toContain('"subtitle":"latency: testbed: measured"');
     expect(p['budgets-met'].caption).toContain('Latency: testbed: measured.');
     expect(p.savings.caption).toContain('Energy: testbed: modelled.');
-    expect(JSON.stringify(p['oracle-gap'].spec)).toContain('energy: testbed: modelled; latency: testbed: measured');
+    // One line per source: one long line made Vega size the plot wider than its panels.
+    expect(JSON.stringify(p['oracle-gap'].spec)).toContain('"subtitle":["energy: testbed: modelled","latency: testbed: measured"]');
   });
 
   it('plots energy as distributions from records, with the exact means, and as bars of means without records', () => {
     const withRecords = byId(plans(full)).energy.spec as unknown as { layer: { mark: { type: string }; data: { values: unknown[] } }[] };
-    expect(withRecords.layer.map((l) => l.mark.type)).toEqual(['boxplot', 'point']);
+    expect(withRecords.layer.map((l) => l.mark.type)).toEqual(['boxplot', 'point', 'text']);
     expect(withRecords.layer[0].data.values).toHaveLength(6);
     expect(withRecords.layer[1].data.values).toEqual([{ strategy: 'cloud-only', energyJ: 2 }, { strategy: 'dynasplit', energyJ: 1.2 }, { strategy: 'oracle', energyJ: 1 }]);
     const { records: _r, ...bare } = full;
     const without = byId(plans(bare)).energy.spec as unknown as { layer: { mark: { type: string } }[] };
-    expect(without.layer.map((l) => l.mark.type)).toEqual(['bar']);
+    expect(without.layer.map((l) => l.mark.type)).toEqual(['bar', 'text']);
+  });
+
+  it('draws energy and energy over the oracle\'s on a log scale when one strategy spends 10x the others, linear otherwise', () => {
+    const wide: Results = {
+      ...full,
+      strategies: { ...full.strategies, 'edge-only': figures({ meanEnergyJ: 20, savingsVsCloudOnly: -9, configurations: { edge: 10 } }) },
+      records: { ...full.records, 'edge-only': [record(100, 900, 20), record(40, 900, 21)] },
+    };
+    const scaleOf = (plan: PlotPlan) => {
+      const text = JSON.stringify(plan.spec);
+      return { log: text.includes('"type":"log"'), caption: plan.caption! };
+    };
+    const narrow = byId(plans(full));
+    expect(scaleOf(narrow.energy).log).toBe(false);
+    expect(scaleOf(narrow['oracle-gap']).log).toBe(false);
+    const p = byId(plans(wide));
+    for (const plan of [p.energy, p['oracle-gap']]) {
+      expect(scaleOf(plan).log, plan.id).toBe(true);
+      expect(plan.caption).toMatch(/log/);
+      expect(compileWarnings(plan.spec!), plan.id).toEqual([]);
+    }
+    // Only the ratio panel is logarithmic: budgets met are points, and can be negative.
+    const gap = p['oracle-gap'].spec as unknown as { hconcat: { layer: { encoding: { y: { scale?: { type: string } }; y2?: { datum: number } } }[] }[] };
+    expect(gap.hconcat.map((panel) => panel.layer[0].encoding.y.scale?.type ?? 'linear')).toEqual(['log', 'linear']);
+    // Bars start at the oracle's mark: 1x and 0 points.
+    expect(gap.hconcat.map((panel) => panel.layer[0].encoding.y2?.datum)).toEqual([1, 0]);
+  });
+
+  it('does not cut configuration names in the legend (they differ at their end)', () => {
+    const spec = byId(plans(full))['configuration-mix'].spec as unknown as { config: { legend: { labelLimit: number } } };
+    expect(spec.config.legend.labelLimit).toBe(0);
   });
 
   it('leaves out, with a sentence, what the input cannot show', () => {
