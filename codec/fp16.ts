@@ -1,6 +1,8 @@
 /**
  * float32 <-> IEEE 754 binary16 conversion. Node 20 has no Float16Array, so both directions run on
- * the bit patterns through lookup tables:
+ * the bit patterns. The array conversions handle values that are normal halves by integer
+ * arithmetic (exponent rebias, round to nearest even) and everything else through lookup tables,
+ * which the scalar conversions use for every value:
  *  - half -> float: one 64 Ki-entry table of float32 bit patterns (256 KiB), one load per element.
  *  - float -> half: J. van der Zijp, "Fast Half Float Conversions" (2008): a base and a shift table
  *    indexed by the 9 sign+exponent bits; extended here with round-to-nearest-even (the paper
