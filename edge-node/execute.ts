@@ -66,6 +66,19 @@ export function hostThreads(configThreads: number | null | undefined, nodeThread
   return Math.min(configThreads || nodeThreads || HOST_CORES, HOST_CORES);
 }
 
+/**
+ * ms the edge waits for the cloud, `leftMs` before the deadline: what is left after the edge's own tail
+ * (so a fallback still meets the budget), at least `minMs`. When the edge's tail cannot meet the
+ * deadline at all, keeping room for it would only turn requests the cloud could still answer in time
+ * into late fallbacks — and each fallback keeps the tail's estimate high, so one slow answer would
+ * send every later request with a budget below the edge's tail time to the edge — so the cloud then
+ * gets all that is left.
+ */
+export function cloudWaitMs(leftMs: number, tailEstimateMs: number, minMs: number): number {
+  const room = tailEstimateMs < leftMs ? tailEstimateMs : 0;
+  return Math.max(minMs, leftMs - room);
+}
+
 export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext): Promise<Outcome> {
   const config = entry.configuration;
   const { cut, codec } = config;
@@ -103,7 +116,7 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
   // An emulated clock: host time beyond the emulated device's own (a Coral head computed on the host)
   // is no time of the emulated request, so it moves the deadline the cloud and the wait are held to.
   const deadlineAtMs = req.deadlineAtMs + edgeUnemulatedMs;
-  const timeoutMs = Math.max(ctx.minCloudWaitMs, deadlineAtMs - Date.now() - ctx.tailEstimateMs(req.model, cut));
+  const timeoutMs = cloudWaitMs(deadlineAtMs - Date.now(), ctx.tailEstimateMs(req.model, cut), ctx.minCloudWaitMs);
   const sentAt = performance.now();
   try {
     const reply = await ctx.transport.request({

@@ -30,7 +30,14 @@ export interface SessionLease {
   release(): void;
 }
 
-export interface SessionCacheStats { sessions: number; bytes: number; budgetBytes: number; evictions: number }
+export interface SessionCacheStats {
+  sessions: number;
+  bytes: number;
+  budgetBytes: number;
+  evictions: number;
+  /** Sessions opened (a load after an eviction counts again). */
+  loads: number;
+}
 
 /** Bytes of all stored tensors of a model file: initializers and Constant nodes. */
 export function modelWeightBytes(path: string): number {
@@ -43,6 +50,7 @@ export class SessionCache {
   readonly #budget: number;
   #clock = 0;
   #evictions = 0;
+  #loads = 0;
 
   constructor(options: SessionCacheOptions = {}) {
     this.#options = options;
@@ -60,10 +68,12 @@ export class SessionCache {
           `${merged.label ?? path} needs ~${mib(bytes)} MiB of weights, more than the session budget of ${mib(this.#budget)} MiB`,
           { details: { file: merged.label ?? path, bytes, budgetBytes: this.#budget } });
       }
-      await this.#makeRoom(bytes);
-      entry = { key, bytes, session: openSession(path, merged), leases: 0, lastUsed: 0 };
+      // In the map before anything is awaited: a second caller of the same part (a policy's warm-up
+      // beside a frame) shares this load instead of opening its own session that nothing accounts for.
+      const opening: Entry = { key, bytes, session: this.#makeRoom(bytes).then(() => { this.#loads++; return openSession(path, merged); }), leases: 0, lastUsed: 0 };
+      entry = opening;
       this.#entries.set(key, entry);
-      entry.session.catch(() => this.#entries.delete(key));
+      entry.session.catch(() => { if (this.#entries.get(key) === opening) this.#entries.delete(key); });
     }
     entry.leases++;
     entry.lastUsed = ++this.#clock;
@@ -80,7 +90,7 @@ export class SessionCache {
 
   stats(): SessionCacheStats {
     const bytes = [...this.#entries.values()].reduce((s, e) => s + e.bytes, 0);
-    return { sessions: this.#entries.size, bytes, budgetBytes: this.#budget, evictions: this.#evictions };
+    return { sessions: this.#entries.size, bytes, budgetBytes: this.#budget, evictions: this.#evictions, loads: this.#loads };
   }
 
   /** Releases every session; leases still held become invalid. Idempotent. */
@@ -90,17 +100,23 @@ export class SessionCache {
     await Promise.allSettled(entries.map(async (e) => (await e.session).release()));
   }
 
+  /**
+   * Evicts idle sessions, least recently used first, until `bytes` more fit. The victims leave the map
+   * before anything is awaited, so no caller can lease one while it is being released.
+   */
   async #makeRoom(bytes: number): Promise<void> {
     let used = this.stats().bytes;
     const idle = [...this.#entries.values()].filter((e) => e.leases === 0).sort((a, b) => a.lastUsed - b.lastUsed);
+    const victims: Entry[] = [];
     for (const entry of idle) {
       if (used + bytes <= this.#budget) break;
       this.#entries.delete(entry.key);
       this.#evictions++;
       used -= entry.bytes;
-      await (await entry.session).release();
+      victims.push(entry);
     }
     // Sessions in use are never torn down under a caller; the budget is exceeded until they are released.
+    await Promise.allSettled(victims.map(async (e) => (await e.session).release()));
   }
 }
 

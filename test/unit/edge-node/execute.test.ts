@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../../broker/index.ts';
 import { DynasplitError, ErrorCodes } from '../../../common/index.ts';
-import { execute, type ExecuteContext } from '../../../edge-node/execute.ts';
+import { cloudWaitMs, execute, type ExecuteContext } from '../../../edge-node/execute.ts';
 import type { Admitted } from '../../../edge-node/frames.ts';
 import { defaultServedCard, startNodeRuntime, type NodeRuntime } from '../../../node-runtime/index.ts';
 import { configuration, EDGE_ONLY_CUT, type Entry } from '../../../policy/index.ts';
@@ -94,9 +94,23 @@ describe('execute', () => {
     const roomy = context(300);
     await execute(admitted(now + 2_000), entryAt(cut), roomy.ctx);
     expect(roomy.timeouts).toEqual([2_000 - 300]);
-    const tight = context(5_000);
+    const tight = context(1_980);
     await execute(admitted(now + 2_000), entryAt(cut), tight.ctx);
     expect(tight.timeouts).toEqual([50]);
+  });
+
+  it('gives the cloud all that is left when the edge tail could not meet the deadline anyway', async () => {
+    // A fallback's tail took longer than this budget: keeping room for it would send the request to the
+    // edge after minCloudWaitMs, late, and every such fallback would keep the estimate high.
+    answer = async () => { throw new DynasplitError(ErrorCodes.BAD_INPUT, 'refused'); };
+    const now = Date.now();
+    vi.useFakeTimers({ toFake: ['Date'], now });
+    const slowEdge = context(5_000);
+    await execute(admitted(now + 2_000), entryAt(cut), slowEdge.ctx);
+    expect(slowEdge.timeouts).toEqual([2_000]);
+    expect(cloudWaitMs(561, 2_200, 5)).toBe(561);
+    expect(cloudWaitMs(3_000, 2_200, 5)).toBe(800);
+    expect(cloudWaitMs(2_203, 2_200, 5)).toBe(5);
   });
 
   it('holds the cloud to the emulated clock: host time beyond a faster emulated device moves the deadline', async () => {
@@ -123,9 +137,12 @@ describe('execute', () => {
 
   it('runs the tail on the edge when the cloud does not answer in time, and records its time', async () => {
     answer = () => new Promise((resolve) => silent.push(() => resolve({}))); // answers only after the test
-    const { ctx, timeouts, tails } = context(1e9);
-    const req = admitted(Date.now() + 1_000, 2);
+    const { ctx, timeouts, tails } = context(960);
+    const now = Date.now();
+    vi.useFakeTimers({ toFake: ['Date'], now });
+    const req = admitted(now + 1_000, 2);
     const outcome = await execute(req, entryAt(cut), ctx);
+    vi.useRealTimers();
     expect(timeouts).toEqual([50]);
     expect(outcome).toMatchObject({ edgeFallback: true, fallbackCode: ErrorCodes.TIMEOUT, workerId: '', cloudEnergyJ: 0 });
     expect(outcome.tensorBytes).toBe(edge.models.get(MODEL).inspection.cutPoints[0].bytesPerSample);

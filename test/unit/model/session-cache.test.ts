@@ -39,6 +39,39 @@ describe('SessionCache', () => {
     }
   });
 
+  it('loads a part once when two callers ask for it at the same time (a warm-up beside a frame)', async () => {
+    const cache = new SessionCache({ threads: 1 });
+    try {
+      const [a, b] = await Promise.all([cache.acquire(vgg()), cache.acquire(vgg())]);
+      expect(a.session).toBe(b.session);
+      expect(cache.stats()).toMatchObject({ sessions: 1, loads: 1, evictions: 0 });
+      a.release();
+      b.release();
+      (await cache.acquire(vgg())).release();
+      expect(cache.stats().loads).toBe(1);
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('does not evict a session a caller leased while an eviction was releasing others', async () => {
+    const budget = Math.max(modelWeightBytes(vgg()), modelWeightBytes(vit())) + 1024;
+    const cache = new SessionCache({ memoryBudgetBytes: budget, threads: 1 });
+    try {
+      (await cache.acquire(vgg())).release();
+      const loading = cache.acquire(vit()); // evicts vgg16-tiny
+      const again = cache.acquire(vgg()); // a fresh load of it, not the session being released
+      const [v, g] = await Promise.all([loading, again]);
+      const result = await g.session.run({ input: new (await import('onnxruntime-node')).Tensor('float32', new Float32Array(3 * 32 * 32), [1, 3, 32, 32]) });
+      expect(Object.keys(result)).toEqual(['logits']);
+      expect(cache.stats()).toMatchObject({ loads: 3, evictions: 1 });
+      v.release();
+      g.release();
+    } finally {
+      await cache.close();
+    }
+  });
+
   it('refuses a model larger than the whole budget', async () => {
     const cache = new SessionCache({ memoryBudgetBytes: 1024 });
     await expect(cache.acquire(vgg())).rejects.toSatisfy((err) => isDynasplitError(err, 'DYNASPLIT_ERR_MEMORY_BUDGET'));
