@@ -18,7 +18,7 @@ import type { MetricsStore } from '../metrics/index.ts';
 import { inspectModel, resolveModel, type ModelInspection } from '../model/index.ts';
 import { compilePolicy, encodePolicy, type CompiledPolicy, type Configuration } from '../policy/index.ts';
 import { OptimizerStatus, topics, type OptimizedClassProperties, type OptimizerStatusProperties, type PolicyProperties } from '../schemas/index.ts';
-import type { LinkModel } from '../pareto/index.ts';
+import { linkForRound, priorEstimate, type LinkModel, type LinkRoundState } from '../pareto/index.ts';
 import { classSpace, configurationsOf, devicesOfNodes, devicesOfProfile, type ClassDevices } from './classes.ts';
 import { failingConfigurations, withoutFailing } from './failing.ts';
 import { NodeDirectory } from './nodes.ts';
@@ -113,6 +113,8 @@ export async function startOptimizer(partial: Partial<OptimizerOptions>, deps: O
 class Optimizer {
   readonly #states = new Map<string, ClassState>();
   #link: LinkModel;
+  /** The link estimate fitted round by round (pareto/link-fit.ts). */
+  #linkState: LinkRoundState;
   #round = 0;
   #waiting = '';
   #disagreeing = new Map<string, string>();
@@ -129,6 +131,7 @@ class Optimizer {
     readonly logger: Logger,
   ) {
     this.#link = { bandwidthMbps: options.linkMbps, rttMs: options.linkRttMs };
+    this.#linkState = { estimate: priorEstimate(this.#link) };
   }
 
   published(model: string, edgeClass?: string): PolicyProperties | undefined {
@@ -138,10 +141,13 @@ class Optimizer {
   async round(): Promise<RoundReport[]> {
     const now = Date.now();
     this.#round++;
-    const linkStats = await this.metrics.linkStats({ sinceMs: now - this.options.windowMs });
-    // The window's transfers are what the link does now. Their aggregate rate already includes the
-    // round trips, so the measured link model carries no separate rtt.
-    if (linkStats.samples >= this.options.minRuns && linkStats.bandwidthMbps > 0) this.#link = { bandwidthMbps: linkStats.bandwidthMbps, rttMs: 0 };
+    // The window's transfers are what the link does now: rtt and bandwidth fitted over their sizes. Once
+    // no transfer has been seen for memoryMs (everything on the edge, as long as a bad measurement is
+    // remembered) the estimate returns to the prior: offloading is tried again and a recovered link noticed.
+    const window = await this.metrics.linkSamples({ sinceMs: now - this.options.windowMs });
+    const prior = { bandwidthMbps: this.options.linkMbps, rttMs: this.options.linkRttMs };
+    this.#linkState = linkForRound(this.#linkState, window, now, { prior, minSamples: this.options.minRuns, staleMs: this.options.memoryMs });
+    this.#link = { bandwidthMbps: this.#linkState.estimate.bandwidthMbps, rttMs: this.#linkState.estimate.rttMs };
     const classes = this.#classes();
     const reports: RoundReport[] = [];
     for (const [edgeClass, devices] of classes) {
