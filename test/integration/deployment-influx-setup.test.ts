@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { ErrorCodes, type Logger } from '../../common/index.ts';
 import { createMetricsStore, type InfluxStoreOptions, type MetricsStore } from '../../metrics/index.ts';
 import { requestMetric, uniqueName } from '../helpers/metrics-contract.ts';
+import { spawnDynasplit } from '../helpers/processes.ts';
 import { INFLUX_ADMIN, startInfluxDb, startVictoriaMetrics, type RunningServer } from '../helpers/servers.ts';
 
 type Influx = RunningServer & { database: string };
@@ -70,6 +71,21 @@ describe('InfluxDB 1.x set-up', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ code: ErrorCodes.METRICS_STORE });
     expect(JSON.stringify(lines)).not.toContain('"stack"');
+  });
+
+  it('dynasplit edge without the right to create it stops at start with one line naming the command', async () => {
+    const user = uniqueName('edge');
+    await influxQl(secured, `CREATE USER "${user}" WITH PASSWORD 'pw'`, true);
+    const database = uniqueName('absent');
+    const edge = spawnDynasplit(['edge', '--metrics', 'influxdb', '--mqtt', 'mqtt://127.0.0.1:9'], {
+      INFLUX_API: 'v1', INFLUX_URL: secured.url, INFLUX_DB: database, INFLUX_USERNAME: user, INFLUX_PASSWORD: 'pw', DYNASPLIT_LOG_FORMAT: 'json',
+    });
+    expect(await edge.exited).not.toBe(0);
+    const lines = edge.output().trim().split('\n').filter((l) => /METRICS_STORE/.test(l));
+    expect(lines, edge.output()).toHaveLength(1);
+    expect(lines[0]).toContain('CREATE DATABASE');
+    expect(lines[0]).toContain(database);
+    expect(edge.output()).not.toMatch(/\n\s+at /); // no stack trace
   });
 
   it('with the right to create it (an admin), creates it on a server that requires credentials', async () => {
