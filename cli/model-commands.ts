@@ -1,7 +1,7 @@
 /** `dynasplit model ...`: the model toolkit's commands. */
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { createProgress, DynasplitError, ErrorCodes, type Progress } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, progressCallback as commonProgress } from '../common/index.ts';
 import {
   checkCard, DEFAULT_MODEL_CACHE_DIR, generateModel, inspectModel, loadModelCard, parseDimArgs, resolveModel, splitModelFile,
   isZooModel, unknownZooModel, verifyModel, ZOO_MODELS, type CutPointInfo, type LoadedCard, type ModelInspection, type TensorDesc, type VerifyReport,
@@ -20,6 +20,9 @@ const DIM_OPTION = {
   description: 'value of a symbolic dim of the model (repeatable); only the batch, the first dim of an input, defaults to 1',
 } as const;
 
+
+/** A bar on stderr for work that reports (done, total). */
+const progressCallback = (io: Io, label: string, format?: (n: number) => string) => commonProgress({ write: io.stderr, isTTY: io.isTTY }, label, format);
 
 const print = (io: Io, args: CommandArgs, data: unknown, text: () => string) =>
   io.stdout(args.values.json ? `${JSON.stringify(data, null, 2)}\n` : text());
@@ -174,16 +177,6 @@ function cardText({ card, source }: LoadedCard): string {
   return `card: ${source ?? '(none: the default card)'}; input: resize ${i.resize === undefined ? 'to cover the crop' : size(i.resize)}, ` +
     `crop ${size(i.crop)}, ${i.layout} ${i.colorOrder}, scale ${i.scale.toPrecision(4)}, mean [${i.mean.join(', ')}], std [${i.std.join(', ')}]; ` +
     `output: ${output}`;
-}
-
-/** A (done, total) callback drawing a progress bar on stderr, created on first call, closed at done === total. */
-function progressCallback(io: Io, label: string, format?: (n: number) => string) {
-  let progress: Progress | undefined;
-  return (done: number, total: number, note?: string) => {
-    progress ??= createProgress({ write: io.stderr, isTTY: io.isTTY }, label, total, format);
-    if (done < total) progress.update(done, note);
-    else progress.done();
-  };
 }
 
 function inspectText(r: ModelInspection): string {

@@ -8,7 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { startBroker } from '../broker/index.ts';
 import { startCloudWorker } from '../cloud-worker/index.ts';
-import { createProgress, DynasplitError, ErrorCodes, type Logger, type Progress } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, progressCallback, type Logger } from '../common/index.ts';
 import { processHost } from '../hardware/index.ts';
 import { SEARCH_STRATEGIES, writePool, type FittedModel, type SearchStrategy } from '../pareto/index.ts';
 import { measureConfigurations, type MeasureReport } from '../optimizer/index.ts';
@@ -85,7 +85,9 @@ export const profileCommand: Command = {
       const mqttUrl = local?.url ?? mqttUrlFlag(args) ?? DEFAULT_MQTT_URL;
       io.stderr(`profiling ${model} through ${local ? `an embedded pipeline (edge emulating ${edge}, cloud emulating ${cloud})` : mqttUrl}\n`);
       try {
-        report = await measureConfigurations({ ...options, mqttUrl }, { logger, onProgress: progressBar(io), signal: interrupt.signal });
+        // The bar's ETA comes from its own clock, the same pace the profiler reports.
+        const bar = progressCallback({ write: io.stderr, isTTY: io.isTTY }, 'requests');
+        report = await measureConfigurations({ ...options, mqttUrl }, { logger, onProgress: (done, total) => bar(done, total), signal: interrupt.signal });
       } finally {
         await local?.close();
       }
@@ -164,16 +166,6 @@ async function startLocal(args: CommandArgs, model: string, file: string | undef
     throw err;
   }
   return { url: broker.url, close };
-}
-
-function progressBar(io: Io): (done: number, total: number, etaMs: number) => void {
-  let progress: Progress | undefined;
-  return (done, total) => {
-    // createProgress computes the ETA from its own clock, the same pace the profiler reports.
-    progress ??= createProgress({ write: io.stderr, isTTY: io.isTTY }, 'requests', total);
-    if (done >= total) progress.done();
-    else progress.update(done);
-  };
 }
 
 function fittedRows({ corrections: k, fixed, link, overheadMs }: FittedModel): string[][] {

@@ -131,6 +131,19 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/**
+ * A (done, total) callback for work that reports its own total (a model's parameters, a profile's
+ * requests): the bar is created on the first call and finished at done >= total.
+ */
+export function progressCallback(sink: ProgressSink, label: string, format?: (n: number) => string): (done: number, total: number, note?: string) => void {
+  let progress: Progress | undefined;
+  return (done, total, note) => {
+    progress ??= createProgress(sink, label, total, format);
+    if (done < total) progress.update(done, note);
+    else progress.done();
+  };
+}
+
 /** Ends the line of a bar left on the terminal (a command that failed mid-way), so what follows starts on its own line. */
 export function releaseProgressLine(): void {
   const bar = shown;

@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { startBroker } from '../../broker/index.ts';
 import { connectFrameClient } from '../../client/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
-import { connectMqtt, createProgress, DynasplitError, ErrorCodes, isDynasplitError, type Logger, type MqttClient, type Progress } from '../../common/index.ts';
+import { connectMqtt, createProgress, DynasplitError, ErrorCodes, isDynasplitError, progressCallback, type Logger, type MqttClient, type Progress } from '../../common/index.ts';
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
 import { HOST_PROFILE, loadProfile, processHost, type DeviceProfile } from '../../hardware/index.ts';
 import type { MetricsStore } from '../../metrics/index.ts';
@@ -101,7 +101,11 @@ export async function runTestbed(options: TestbedOptions, deps: TestbedDeps): Pr
   const device = async (name: string) => (name === HOST_PROFILE ? host : loadProfile(name));
   const [edge, cloud] = [await device(options.edgeProfile), await device(options.cloudProfile)];
   const prepared: Prepared[] = [];
-  for (const [name, spec] of Object.entries(options.models)) prepared.push(await prepare(name, spec, { edge, cloud, host }, options));
+  for (const [name, spec] of Object.entries(options.models)) {
+    if (deps.signal?.aborted) return [];
+    prepared.push(await prepare(name, spec, { edge, cloud, host }, options, deps.io));
+  }
+  if (deps.signal?.aborted) return [];
   deps.io.stderr(estimateText(prepared, options));
   mkdirSync(options.outDir, { recursive: true });
   const broker = await startBroker({ host: '127.0.0.1', port: 0 }, { logger: deps.logger });
@@ -118,8 +122,14 @@ export async function runTestbed(options: TestbedOptions, deps: TestbedDeps): Pr
   return outcomes;
 }
 
-async function prepare(name: string, spec: string, devices: { edge: DeviceProfile; cloud: DeviceProfile; host: DeviceProfile }, options: TestbedOptions): Promise<Prepared> {
-  const path = await resolveModel(spec, { cacheDir: options.modelCacheDir ?? DEFAULT_MODEL_CACHE_DIR });
+async function prepare(
+  name: string, spec: string, devices: { edge: DeviceProfile; cloud: DeviceProfile; host: DeviceProfile }, options: TestbedOptions, io: TestbedIo,
+): Promise<Prepared> {
+  // A zoo model not generated yet is written first (VGG16: 528 MB, about a minute here): with a bar, not silently.
+  const path = await resolveModel(spec, {
+    cacheDir: options.modelCacheDir ?? DEFAULT_MODEL_CACHE_DIR,
+    onProgress: progressCallback({ write: io.stderr, isTTY: io.isTTY }, `generating ${spec}`, (n) => n.toLocaleString('en-US')),
+  });
   const ctx: PlanContext = { inspection: await inspectModel(path), edge: devices.edge, cloud: devices.cloud };
   // The unsplit model's answers on the inputs both phases use (the measurement run makes the same ones from
   // the same seed); timed, they say how fast the host runs this model.

@@ -18,9 +18,9 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 interface Run { code: number | null; signal: string | null; stdout: string; stderr: string }
 
 /** Runs dynasplit, sends SIGINT when a stderr line matches `when`, and resolves on exit. */
-function interruptWhen(args: string[], when: RegExp): Promise<Run> {
+function interruptWhen(args: string[], when: RegExp, cache = join(scratch, 'cache')): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', DYNASPLIT_CACHE_DIR: join(scratch, 'cache'), DYNASPLIT_LOG_LEVEL: 'error' };
+    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', DYNASPLIT_CACHE_DIR: cache, DYNASPLIT_LOG_LEVEL: 'error' };
     delete env.DYNASPLIT_MQTT_URL;
     const child = spawn(process.execPath, ['bin/dynasplit.js', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -66,11 +66,13 @@ describe('Ctrl-C in a long command', () => {
     expect(rows.every((r) => r.latencySource !== 'modelled')).toBe(true);
   }, 180_000);
 
-  it('eval testbed stopped in its strategies phase keeps the whole pool, writes no results and closes its pipeline', async () => {
+  it('eval testbed shows the model\'s generation, and stopped in its strategies phase keeps the whole pool, writes no results and closes its pipeline', async () => {
     const out = join(scratch, 'testbed');
     const run = await interruptWhen(['eval', 'testbed', '--models', 'vgg16-tiny', '--requests', '200', '--repetitions', '1', '--warmup', '0',
       '--space', 'cuts=1;accelerators=none;codecs=fp32;cloud=gpu', '--strategies', 'cloud-only,edge-only,dynasplit', '--out', out],
-    /strategies \(est\. work\) \[/);
+    /strategies \(est\. work\) \[/, join(scratch, 'testbed-cache'));
+    // The model is not in this cache yet: it is generated first, with a bar.
+    expect(run.stderr).toMatch(/^generating vgg16-tiny \[#{20}\] 100% 256,690\/256,690/m);
     const pool = join(out, 'pool-vgg16-tiny.csv');
     expect(run.code, run.stderr).toBe(130);
     expect(lastLine(run.stderr)).toBe(`interrupted: wrote ${pool}`);
