@@ -25,7 +25,7 @@ describe('copies on the receiving side', () => {
       const aligned = [0, 1, 2, 3].map((offset) => {
         const bytes = received(wire, offset, kind);
         const request = decodeRequest(bytes);
-        const field = request.tensor!.data;
+        const field = request.tensor!.data!;
         expect(field.buffer).toBe(bytes.buffer);
         const decoded = decodeTensor(request.tensor!);
         expect(decoded.data).toEqual(data);
@@ -39,6 +39,6 @@ describe('copies on the receiving side', () => {
   it("a TailReply's output bytes are a view of the received message", () => {
     const wire = TailReply.encode({ request_id: 'r-1', output: tensor }).finish();
     const bytes = received(wire, 0, 'uint8array');
-    expect(decodeReply(bytes).output!.data.buffer).toBe(bytes.buffer);
+    expect(decodeReply(bytes).output!.data!.buffer).toBe(bytes.buffer);
   });
 });
