@@ -6,6 +6,11 @@
  * Files in the state directory: `journal-NNNNNNNN.log` segments (records: ./journal-records.ts),
  * `lock` and `edge-id` (./state-dir.ts). The newest segment is appended to; `rewrite` writes the live
  * state (frames not yet answered, results remembered) to a fresh segment and deletes the older ones.
+ * `compact` does the same off the node's critical path: appends move at once to a new tail segment,
+ * and a snapshot of the live state is written beside it in chunks, one per event-loop turn, flushed
+ * on the thread pool, and renamed into place below the tail (segment numbers order the replay:
+ * snapshot, then tail) before the older segments go. A crash at any point replays a complete state:
+ * the old segments and the tail until the rename, the snapshot and the tail after it.
  *
  * Disk faults (ENOSPC, EIO, ...) are errors of one write, never of the node: a failed append is cut
  * off again (ftruncate to where it began, so no torn record sits before later ones) and reported as
@@ -32,6 +37,8 @@ export interface JournalFs {
   rmSync(path: string): void;
   readdirSync(dir: string): string[];
   readFileSync(path: string): Buffer;
+  /** fdatasync off the event loop (the thread pool); when absent, fdatasyncSync is used. */
+  fdatasync?(fd: number): Promise<void>;
 }
 
 export const nodeFs: JournalFs = {
@@ -44,7 +51,11 @@ export const nodeFs: JournalFs = {
   rmSync: (path) => fs.rmSync(path, { force: true }),
   readdirSync: (dir) => fs.readdirSync(dir),
   readFileSync: (path) => fs.readFileSync(path),
+  fdatasync: (fd) => new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve()))),
 };
+
+/** Bytes of a snapshot written per event-loop turn during `compact` (a few ms of page-cache writes). */
+const COMPACT_CHUNK_BYTES = 1 << 20;
 
 export interface JournalOptions {
   dir: string;
@@ -54,7 +65,10 @@ export interface JournalOptions {
   retryMs?: number;
 }
 
+/** Thrown inside a compaction that a rewrite or close replaced: it cleans up and ends quietly. */
+const CANCELLED = new Error('journal compaction cancelled');
 const SEGMENT = /^journal-(\d{8})\.log$/;
+const TEMPORARY = /^journal-\d{8}\.log\.tmp$/;
 
 export class Journal {
   readonly dir: string;
@@ -65,9 +79,13 @@ export class Journal {
   #segment = 0;
   #size = 0;
   #dirty = false;
+  /** Bytes appended since the last rewrite or compaction began. */
+  #appended = 0;
   /** Why nothing may be appended until a rewrite succeeds (no segment open yet, a failed flush). */
   #broken: string | undefined = 'no segment written yet';
   #retryAt = 0;
+  /** The compaction in progress; replaced (or cleared) to cancel it. */
+  #compaction: { done: Promise<void> } | undefined;
 
   private constructor(options: JournalOptions) {
     this.dir = options.dir;
@@ -82,6 +100,8 @@ export class Journal {
     lockDirectory(options.dir, options.logger);
     const journal = new Journal(options);
     const records: JournalRecord[] = [];
+    // A snapshot a crash left half-written: its segments are all still here.
+    for (const name of journal.#fs.readdirSync(options.dir)) if (TEMPORARY.test(name)) journal.#quietly(() => journal.#fs.rmSync(join(options.dir, name)));
     for (const [segment, name] of journal.#segments()) {
       const bytes = journal.#fs.readFileSync(join(options.dir, name));
       const read = decodeRecords(bytes);
@@ -97,6 +117,11 @@ export class Journal {
   /** Bytes in the current segment. */
   get size(): number {
     return this.#size;
+  }
+
+  /** Bytes appended since the last rewrite or compaction began: what the next compaction is weighed against. */
+  get appended(): number {
+    return this.#appended;
   }
 
   /** Why the journal takes no appends until a rewrite succeeds; undefined when it does. */
@@ -116,6 +141,7 @@ export class Journal {
       throw storage(`journal append failed: ${(err as Error).message}`, err);
     }
     this.#size = start + bytes.length;
+    this.#appended += bytes.length;
     this.#dirty = true;
   }
 
@@ -148,6 +174,7 @@ export class Journal {
 
   /** Starts a new segment holding `live`, made durable, then deletes the older segments. Throws DYNASPLIT_ERR_STORAGE (nothing changed but the retry time). */
   rewrite(live: Iterable<JournalRecord>): void {
+    this.#compaction = undefined;
     const next = this.#segment + 1;
     const name = segmentName(next);
     const temporary = join(this.dir, `${name}.tmp`);
@@ -175,12 +202,88 @@ export class Journal {
     this.#fd = fd;
     this.#segment = next;
     this.#size = size;
+    this.#appended = 0;
     this.#dirty = false;
     this.#broken = undefined;
     this.#logger.debug({ segment: name, bytes: size }, 'journal rewritten');
   }
 
+  /** The compaction in progress (settles when it is done, failed or cancelled); undefined when none. */
+  get compacting(): Promise<void> | undefined {
+    return this.#compaction?.done;
+  }
+
+  /**
+   * Starts compacting into the live state `live` (a snapshot: taken now, written over the next turns).
+   * Appends go to a new tail segment from here on. Throws DYNASPLIT_ERR_STORAGE when the tail cannot
+   * be opened (nothing changed); a later failure is logged, leaves the old segments and the tail (a
+   * complete state) and allows the next try after retryMs.
+   */
+  compact(live: JournalRecord[]): void {
+    if (this.#broken || this.#compaction) return;
+    const snapshot = this.#segment + 1;
+    const tail = this.#segment + 2;
+    let fd: number;
+    try {
+      fd = this.#fs.openSync(join(this.dir, segmentName(tail)), 'w');
+    } catch (err) {
+      this.#retryAt = Date.now() + this.#retryMs;
+      throw storage(`journal compaction failed: ${(err as Error).message}`, err);
+    }
+    // Records appended to the old segment without a flush (results, sent marks) are allowed to be lost.
+    this.#quietly(() => this.#fs.closeSync(this.#fd));
+    this.#fd = fd;
+    this.#segment = tail;
+    this.#size = 0;
+    this.#appended = 0;
+    this.#dirty = false;
+    const compaction = { done: Promise.resolve() };
+    compaction.done = this.#writeSnapshot(snapshot, live, () => this.#compaction === compaction)
+      .catch((err: unknown) => {
+        this.#retryAt = Date.now() + this.#retryMs;
+        this.#logger.warn({ err: (err as Error).message }, 'journal compaction failed: the older segments stay until the next one');
+      })
+      .finally(() => { if (this.#compaction === compaction) this.#compaction = undefined; });
+    this.#compaction = compaction;
+  }
+
+  /** Writes `live` to segment `number` in chunks, flushes it off the event loop, renames it into place, deletes the segments before it. */
+  async #writeSnapshot(number: number, live: JournalRecord[], current: () => boolean): Promise<void> {
+    const name = segmentName(number);
+    const temporary = join(this.dir, `${name}.tmp`);
+    let fd = -1;
+    try {
+      fd = this.#fs.openSync(temporary, 'w');
+      let size = 0;
+      let chunk = 0;
+      for (const record of live) {
+        const bytes = encodeRecord(record);
+        for (let done = 0; done < bytes.length;) done += this.#fs.writeSync(fd, bytes, done, bytes.length - done, size + done);
+        size += bytes.length;
+        chunk += bytes.length;
+        if (chunk >= COMPACT_CHUNK_BYTES) {
+          chunk = 0;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (!current()) throw CANCELLED;
+        }
+      }
+      await (this.#fs.fdatasync ? this.#fs.fdatasync(fd) : this.#fs.fdatasyncSync(fd));
+      if (!current()) throw CANCELLED;
+      this.#fs.closeSync(fd);
+      fd = -1;
+      this.#fs.renameSync(temporary, join(this.dir, name));
+      for (const [segment, old] of this.#segments()) if (segment < number) this.#quietly(() => this.#fs.rmSync(join(this.dir, old)));
+      this.#logger.debug({ segment: name, bytes: size }, 'journal compacted');
+    } catch (err) {
+      // What was written of the snapshot goes: on a full disk it is the space a retry needs.
+      if (fd >= 0) this.#quietly(() => this.#fs.closeSync(fd));
+      this.#quietly(() => this.#fs.rmSync(temporary));
+      if (err !== CANCELLED) throw err;
+    }
+  }
+
   close(): void {
+    this.#compaction = undefined;
     if (this.#fd >= 0) {
       this.#quietly(() => this.sync());
       this.#quietly(() => this.#fs.closeSync(this.#fd));

@@ -15,9 +15,11 @@
  * already), the results the broker never acknowledged, and the request ids it remembers
  * (./journal.ts). Results and sent marks are written without a flush and a failure to write them is
  * logged, never thrown: a crash may then re-run a frame or re-send a result (a duplicate request id,
- * never a missing one). Compaction is amortised: the live state is rewritten only when the segment
- * has grown to twice its size (and at least `segmentBytes`), so each byte appended pays for at most
- * one byte rewritten.
+ * never a missing one). Compaction is amortised and off the critical path: once as many bytes as the
+ * live state holds (and at least `segmentBytes`) have been appended since the last one, appends move
+ * to a new tail segment and a snapshot of the live state is written beside it over the next event-loop
+ * turns (Journal.compact), so each byte appended pays for at most one byte rewritten and no frame
+ * waits for a rewrite.
  */
 import { DynasplitError, ErrorCodes, silentLogger, type Logger } from '../common/index.ts';
 import { Journal, type JournalFs } from './journal.ts';
@@ -207,12 +209,17 @@ export class RequestLog {
     journal.rewrite(this.#live());
   }
 
-  /** Amortised compaction: only once the segment holds twice the live state (and at least segmentBytes). */
+  /** Settles when no compaction is in progress (tests; a clean shutdown need not wait: a crash mid-compaction replays a complete state). */
+  async compacted(): Promise<void> {
+    while (this.#journal?.compacting) await this.#journal.compacting;
+  }
+
+  /** Amortised compaction: once as many bytes as the live state (and at least segmentBytes) were appended since the last. */
   #compact(): void {
     const journal = this.#journal;
-    if (!journal || journal.broken || journal.size < Math.max(this.#segmentBytes, 2 * this.#bytes) || !journal.mayRewrite()) return;
+    if (!journal || journal.broken || journal.compacting || journal.appended < Math.max(this.#segmentBytes, this.#bytes) || !journal.mayRewrite()) return;
     try {
-      journal.rewrite(this.#live());
+      journal.compact([...this.#live()]);
     } catch (err) {
       this.#logger.warn({ err: (err as Error).message }, 'journal compaction failed: appending to the current segment');
     }
