@@ -37,6 +37,8 @@ export interface RoundReport {
   spaceSize: number;
   measured: number;
   frontSize: number;
+  /** The front's configurations, in policy order (what a policy published now would hold). */
+  front: Configuration[];
   /** Configurations kept out of the front: their last request failed or fell back. */
   failing: string[];
   change: number;
@@ -250,7 +252,8 @@ class Optimizer {
     }
     state.report = {
       model: state.model, edgeClass: state.edgeClass, link: this.#link, spaceSize: state.configurations.length,
-      measured: estimates.filter((e) => e.source === 'measured').length, frontSize: points.length, failing: [...failing].sort(),
+      measured: estimates.filter((e) => e.source === 'measured').length, frontSize: points.length,
+      front: policy.entries!.map((e) => e.configuration as Configuration), failing: [...failing].sort(),
       change, published: publish, version: state.version, ms: performance.now() - started,
     };
     return state.report;

@@ -5,7 +5,8 @@
  * because of it. A policy the node cannot run (a frequency that is no step of its clock, a cut it
  * does not have, an accelerator it lacks) is refused whole: the previous policy keeps serving, and
  * the refusal shows in the optimizer's status. Two edge classes on one broker (this host, and an
- * emulated rpi4) each get a policy they can run.
+ * emulated rpi4) each get a policy they can run, and a configuration whose requests fall back leaves
+ * the front until it succeeds again.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
@@ -13,10 +14,10 @@ import { startBroker, type BrokerHandle } from '../../broker/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
 import { processHost, type DeviceProfile } from '../../hardware/index.ts';
-import { createMetricsStore } from '../../metrics/index.ts';
+import { createMetricsStore, type MetricsStore } from '../../metrics/index.ts';
 import { startOptimizer, type LiveOptimizer } from '../../optimizer/index.ts';
 import { configuration, encodePolicy, type Configuration } from '../../policy/index.ts';
-import { topics, type ConfigurationProperties, type PolicyProperties } from '../../schemas/index.ts';
+import { Frame, topics, type ConfigurationProperties, type PolicyProperties } from '../../schemas/index.ts';
 import { frame, inputs, resultSink, type ResultSink } from '../helpers/pipeline.ts';
 
 const MODEL = 'vgg16-tiny';
@@ -33,13 +34,14 @@ let optimizer: LiveOptimizer;
 let sink: ResultSink;
 let host: DeviceProfile;
 let waitingBeforeNodes: string;
+let metrics: MetricsStore;
 const extra: EdgeNode[] = [];
 const models = { [MODEL]: join(zoo, `${MODEL}.onnx`) };
 
 beforeAll(async () => {
   broker = await startBroker({ host: '127.0.0.1', port: 0 });
   host = await processHost();
-  const metrics = createMetricsStore('embedded');
+  metrics = createMetricsStore('embedded');
   // No edgeProfile, no cloudProfile: the space comes from the nodes.
   optimizer = await startOptimizer({ mqttUrl: broker.url, models, intervalMs: 300, windowMs: 3_000, memoryMs: 10_000 }, { metrics });
   await optimizer.round();
@@ -139,5 +141,44 @@ describe('policies in the field', () => {
     expect(status.classes!.map((c) => c.edge_class).sort()).toEqual(['default', 'pi']);
     expect(status.disagreeing).toEqual([]);
     expect(edge.stats().policies.rejected).toBe(3); // the three refused above, no more
+  });
+
+  it('keeps a configuration whose requests fall back off the front until it succeeds again', async () => {
+    // A slow edge (test/fixtures/slow-edge.json, 100-200 MHz, one core), for which offloading is worth it: its front holds
+    // offloaded configurations. It alone takes the control frames: the other edges stop.
+    for (const node of [edge, ...extra]) await node.close();
+    const pi = await startEdgeNode({
+      edgeId: unique('field-slow'), edgeClass: 'slow', mqttUrl: broker.url, models, profile: join(import.meta.dirname, '..', 'fixtures', 'slow-edge.json'),
+    }, { metrics, host });
+    extra.push(pi);
+    await vi.waitFor(async () => expect((await optimizer.round()).some((r) => r.edgeClass === 'slow')).toBe(true), WAIT);
+    const [report] = (await optimizer.round()).filter((r) => r.edgeClass === 'slow');
+    const offloaded = report!.front.find((c) => c.cut !== 'output');
+    expect(offloaded, JSON.stringify(report!.front.map((c) => c.name))).toBeDefined();
+    // Forced through the control channel (as a measurement run does), over a link too slow for the budget: the edge runs the tail itself.
+    const force = async (prefix: string, count: number, budgetMs: number) => {
+      const start = sink.all.length;
+      for (const [i, x] of inputs(SHAPE, count, 9).entries()) {
+        const forced = Frame.create({ ...frame(`${prefix}-${i}`, SENSOR, MODEL, SHAPE, x, budgetMs), configuration: offloaded });
+        await sink.client.publishAsync(topics.controlFrames(SENSOR), Buffer.from(Frame.encode(forced).finish()), { qos: 1 });
+      }
+      await sink.waitFor(start + count);
+      return sink.all.slice(start);
+    };
+    pi.setLink({ mbps: 0, rttMs: 10_000 });
+    // One fallback, fewer than the runs (minRuns, 3) that would make its own figures replace the model's: only its failing takes it off the front.
+    const slow = await force('fallback', 1, 1_000);
+    expect(slow.map((r) => [r.configuration!.name, r.edge_fallback, r.error?.code ?? ''])).toEqual([[offloaded!.name, true, '']]);
+    const [failing] = (await optimizer.round()).filter((r) => r.edgeClass === 'slow');
+    expect(failing!.failing).toContain(offloaded!.name);
+    expect(failing!.front.map((c) => c.name)).not.toContain(offloaded!.name);
+    expect(optimizer.status().classes!.find((c) => c.edge_class === 'slow')!.failing).toContain(offloaded!.name);
+    // The link is back: one clean success brings it back.
+    pi.setLink({ mbps: 0, rttMs: 0 });
+    const fast = await force('recovered', 1, 10_000);
+    expect(fast.map((r) => [r.edge_fallback, r.error?.code ?? ''])).toEqual([[false, '']]);
+    const [recovered] = (await optimizer.round()).filter((r) => r.edgeClass === 'slow');
+    expect(recovered!.failing).not.toContain(offloaded!.name);
+    expect(recovered!.front.map((c) => c.name)).toContain(offloaded!.name);
   });
 });
