@@ -156,11 +156,12 @@ export interface LinkRoundOptions {
   /** Transfers needed before they replace the current estimate. */
   minSamples: number;
   /**
-   * ms without any transfer after which the estimate returns to the prior. While every request runs
-   * on the edge nothing measures the link; returning to the prior lets the optimizer offload again,
-   * and those requests measure the link afresh: a recovered link is noticed, a still-slow one brings
-   * the slow estimate back after one window. This is the exploration, bounded to one round of offloaded
-   * requests per `staleMs`.
+   * ms after which a bandwidth no transfer has confirmed goes back to the prior's. Nothing measures the
+   * bandwidth while every request runs on the edge (no transfers), nor while one configuration sends
+   * tensors of one size (no slope): a slow estimate would then stand for ever. Going back to the prior
+   * lets the optimizer offload other sizes again, and those requests measure the link afresh: a
+   * recovered link is noticed, a still-slow one brings the slow estimate back after one window. This is
+   * the exploration, bounded to about one window of such requests per `staleMs`.
    */
   staleMs: number;
 }
@@ -169,15 +170,23 @@ export interface LinkRoundState {
   estimate: LinkEstimate;
   /** ms since the epoch of the newest transfer seen; undefined before any. */
   lastSampleMs?: number;
+  /** ms since the epoch of the last round whose transfers identified the bandwidth; undefined before any. */
+  identifiedMs?: number;
 }
 
 /**
- * One round: fit the window's transfers when there are enough of them, the current bandwidth as the
- * fallback; else keep the current estimate until it is stale, then go back to the prior.
+ * One round: fit the window's transfers when there are enough of them, with the current bandwidth as
+ * the fallback, or the prior's once the bandwidth has gone unconfirmed for `staleMs`; with too few
+ * transfers keep the estimate, until the link has gone unmeasured for `staleMs`: then the prior.
  */
 export function linkForRound(state: LinkRoundState, window: readonly (LinkSample & { timeMs: number })[], nowMs: number, options: LinkRoundOptions): LinkRoundState {
   const newest = window.reduce<number | undefined>((t, s) => (t === undefined || s.timeMs > t ? s.timeMs : t), state.lastSampleMs);
-  if (window.length >= options.minSamples) return { estimate: fitLink(window, state.estimate), lastSampleMs: newest };
-  if (newest !== undefined && nowMs - newest > options.staleMs) return { estimate: priorEstimate(options.prior), lastSampleMs: newest };
-  return { estimate: state.estimate, lastSampleMs: newest };
+  const unconfirmed = state.identifiedMs !== undefined && nowMs - state.identifiedMs > options.staleMs;
+  if (window.length >= options.minSamples) {
+    const estimate = fitLink(window, unconfirmed ? options.prior : state.estimate);
+    return { estimate, lastSampleMs: newest, identifiedMs: estimate.bandwidthFitted ? nowMs : state.identifiedMs };
+  }
+  const unmeasured = newest !== undefined && nowMs - newest > options.staleMs;
+  if (unmeasured || unconfirmed) return { estimate: priorEstimate(options.prior), lastSampleMs: newest, identifiedMs: state.identifiedMs };
+  return { ...state, lastSampleMs: newest };
 }

@@ -92,6 +92,23 @@ describe('linkForRound', () => {
     expect(state.lastSampleMs).toBe(1_200);
   });
 
+  it('returns the bandwidth to the prior when one size of transfer has not confirmed it for staleMs', () => {
+    let state: LinkRoundState = { estimate: priorEstimate(PRIOR) };
+    // Three sizes on a 5 Mbit/s link: identified at t = 1,500.
+    state = linkForRound(state, [at(1_000, 1_000, 21.6), at(1_100, 100_000, 180), at(1_200, 50_000, 100)], 1_500, options);
+    expect(state.identifiedMs).toBe(1_500);
+    // Then one small size only, round after round: the slow bandwidth stands until staleMs has passed ...
+    const small = (t: number) => [at(t, 1_000, 22), at(t + 10, 1_000, 23), at(t + 20, 1_000, 22.5)];
+    state = linkForRound(state, small(5_000), 6_000, options);
+    expect(state.estimate.bandwidthFitted).toBe(false);
+    expect(state.estimate.bandwidthMbps).toBeCloseTo(5, 0);
+    // ... then the prior's, with the round trip these transfers show under it.
+    state = linkForRound(state, small(11_000), 12_000, options);
+    expect(state.estimate.bandwidthMbps).toBe(100);
+    expect(state.estimate.rttMs).toBeGreaterThan(21);
+    expect(state.estimate.rttMs).toBeLessThan(23);
+  });
+
   it('keeps the estimate while a window has too few transfers to fit', () => {
     const start: LinkRoundState = { estimate: { ...priorEstimate(PRIOR), bandwidthMbps: 7 } };
     expect(linkForRound(start, [at(5, 10, 1)], 6, options).estimate.bandwidthMbps).toBe(7);
