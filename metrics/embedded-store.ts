@@ -5,9 +5,8 @@
  */
 import { requirePositiveIntegers, stripUndefined } from '../common/index.ts';
 import type {
-  ConfigStats, LinkMetric, LinkQuery, LinkSample, LinkSamplesQuery, LinkStats, MetricsStore, MetricsStoreStats, OptimizerMetric, RequestMetric, WindowQuery,
-} from './metrics-store.ts';
-import { configurationFailuresOf, type ConfigFailures } from './failures.ts';
+  ConfigStats, LinkMetric, LinkQuery, LinkSample, LinkSamplesQuery, LinkStats, MetricsStore, MetricsStoreStats, OptimizerMetric, RequestMetric, WindowQuery, ConfigFailures } from './metrics-store.ts';
+import { configurationFailuresOf } from './failures.ts';
 import { RingBuffer } from './ring-buffer.ts';
 import { configurationStatsOf, LINK_SAMPLES_LIMIT, linkStatsOf } from './stats.ts';
 

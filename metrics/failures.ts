@@ -7,17 +7,9 @@
  */
 import type { InfluxSeries } from './influx-query.ts';
 import { literal, timeRange } from './influx-query.ts';
-import type { RequestMetric, WindowQuery } from './metrics-store.ts';
+import type { ConfigFailures, RequestMetric, WindowQuery } from './metrics-store.ts';
 import { REQUEST } from './schema.ts';
 
-export interface ConfigFailures {
-  configuration: string;
-  /** Requests that failed or fell back in the window. */
-  failures: number;
-  /** ms since the epoch (whole ms as stored) of the newest failure, and of the newest clean success (0: none in the window). */
-  lastFailureMs: number;
-  lastSuccessMs: number;
-}
 
 /** A request that did not run as configured: a coded error, or the edge ran the tail itself. */
 export const failed = (r: Pick<RequestMetric, 'errorCode' | 'edgeFallback'>): boolean => r.errorCode !== '' || r.edgeFallback;

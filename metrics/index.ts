@@ -4,7 +4,7 @@ export type {
   WindowQuery,
 } from './metrics-store.ts';
 export { configurationFailuresOf, failed } from './failures.ts';
-export type { ConfigFailures } from './failures.ts';
+export type { ConfigFailures } from './metrics-store.ts';
 export { createMetricsStore } from './create-store.ts';
 export { EmbeddedMetricsStore, EMBEDDED_DEFAULTS } from './embedded-store.ts';
 export type { EmbeddedStoreOptions } from './embedded-store.ts';

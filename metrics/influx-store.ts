@@ -8,13 +8,12 @@ import { resolveInfluxOptions, type InfluxStoreOptions, type ResolvedInfluxOptio
 import {
   configurationStatsQueries, linkSamplesQuery, linkStatsQuery, runQueries, toConfigStats, toLinkSamples, toLinkStats,
 } from './influx-query.ts';
-import { configurationFailuresQueries, toConfigFailures, type ConfigFailures } from './failures.ts';
+import { configurationFailuresQueries, toConfigFailures } from './failures.ts';
 import { setUpInflux } from './influx-setup.ts';
 import { createSink, type LineSink } from './influx-sinks.ts';
 import { InfluxWriter } from './influx-writer.ts';
 import type {
-  ConfigStats, LinkMetric, LinkQuery, LinkSample, LinkSamplesQuery, LinkStats, MetricsStore, MetricsStoreStats, OptimizerMetric, RequestMetric, WindowQuery,
-} from './metrics-store.ts';
+  ConfigStats, LinkMetric, LinkQuery, LinkSample, LinkSamplesQuery, LinkStats, MetricsStore, MetricsStoreStats, OptimizerMetric, RequestMetric, WindowQuery, ConfigFailures } from './metrics-store.ts';
 
 export class InfluxMetricsStore implements MetricsStore {
   readonly kind = 'influxdb';

@@ -5,7 +5,6 @@
  * The schema the figures take in InfluxDB is in docs/metrics.md.
  */
 
-import type { ConfigFailures } from './failures.ts';
 
 /** Where a latency or energy figure comes from (docs/hardware.md); '' when unknown. */
 export type FigureSource = 'measured' | 'emulated' | 'modelled' | '';
@@ -168,4 +167,14 @@ export interface MetricsStore {
   ready(): Promise<void>;
   /** Flushes, then releases timers and connections. Idempotent. */
   close(): Promise<void>;
+}
+
+/** Failures of one configuration in a window (metrics/failures.ts computes them). */
+export interface ConfigFailures {
+  configuration: string;
+  /** Requests that failed or fell back in the window. */
+  failures: number;
+  /** ms since the epoch (whole ms as stored) of the newest failure, and of the newest clean success (0: none in the window). */
+  lastFailureMs: number;
+  lastSuccessMs: number;
 }
