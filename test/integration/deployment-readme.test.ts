@@ -8,7 +8,7 @@
  * the default exploration policy, and no request may fail because of a policy.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -56,6 +56,7 @@ let out: string;
 
 beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), 'dynasplit-quickstart-'));
+  chmodSync(out, 0o777); // Mosquitto, started as root, drops to its own user and keeps its persistence here
   [nats, influx] = await Promise.all([startNatsServer(), startInfluxDb()]);
   mosquitto = await startMosquitto({ config: kitMosquittoConfig(out) });
 });
