@@ -1,15 +1,18 @@
 /**
  * `npm run bench`: every benchmark of the project, in one run, on this machine. Each table says what
  * it measured and next to which baseline. Pass section names to run only some: `npm run bench -- codecs`.
- * `pipeline` also takes `--full` (VGG16 across separate processes) and `--json` (bench/pipeline-processes.ts).
+ * `pipeline` also takes `--full` (VGG16 across separate processes) and `--json` (bench/pipeline-processes.ts);
+ * `scale` takes `--step-s N` and `--sensors 10,100,1000` (bench/scale.ts).
  */
 import { benchCodecs } from './codecs.ts';
+import { benchDurable } from './durable.ts';
 import { benchCutLatency, benchSplitVgg16 } from './model.ts';
 import { benchEval } from './eval.ts';
 import { benchMetrics } from './metrics.ts';
 import { benchOptimizer } from './optimizer.ts';
 import { benchPipeline } from './pipeline.ts';
 import { benchPipelineProcesses } from './pipeline-processes.ts';
+import { benchScale } from './scale.ts';
 
 const SECTIONS: Record<string, () => Promise<void>> = {
   'cuts': async () => {
@@ -22,6 +25,8 @@ const SECTIONS: Record<string, () => Promise<void>> = {
     await benchPipelineProcesses();
     await benchPipeline();
   },
+  'durable': async () => { await benchDurable(); },
+  'scale': async () => { await benchScale(); },
   'metrics': benchMetrics,
   'optimizer': benchOptimizer,
   'eval': benchEval,

@@ -1,0 +1,149 @@
+/**
+ * How cost grows with the number of sensors, in the deployment's shape: one broker, two edge nodes
+ * and one cloud worker (separate processes, vgg16-tiny split at pool3), and this process as a swarm
+ * of N sensors, each its own MQTT connection sending one frame a second (phases spread over the
+ * second) for STEP_S seconds, at N = 10, 100 and 1,000. Per step: frames answered, the end-to-end
+ * overhead (the sensor's round trip minus the compute the nodes report) p50 / p99, the broker's and
+ * the edges' resident memory (VmRSS at the end of the step) and CPU time per frame answered
+ * (/proc utime + stime over the step). The goal: from 100 to 1,000 sensors, cost per frame grows
+ * at most 1.5x. `--step-s N` sets the step's length; `--sensors 10,100` the steps.
+ */
+import { join } from 'node:path';
+import { connectFrameClient, type Answer, type FrameClient } from '../client/index.ts';
+import { percentile } from '../common/index.ts';
+import { inspectModel, resolveModel } from '../model/index.ts';
+import type { TensorProperties } from '../schemas/index.ts';
+import { syntheticInputs } from '../workload/index.ts';
+import { processUsage, publishSplitPolicy, startNodes, type Nodes, type ProcessUsage } from './deployment.ts';
+import { printTable } from './harness.ts';
+
+const MODEL = 'vgg16-tiny';
+const CUT = 'features.pool3';
+const CACHE = join(import.meta.dirname, '..', '.cache', 'bench-models');
+/** ms a frame may take: far beyond what a step lasts, so a slow answer is measured, not lost. */
+const BUDGET_MS = 60_000;
+/** Sensors connected at once while a step sets up (each is an MQTT CONNECT and SUBSCRIBE). */
+const CONNECT_BATCH = 50;
+
+export interface ScaleRow {
+  sensors: number;
+  sent: number;
+  answered: number;
+  framesPerSecond: number;
+  overheadP50Ms: number;
+  overheadP99Ms: number;
+  brokerRssMb: number;
+  edgesRssMb: number;
+  brokerCpuMsPerFrame: number;
+  edgesCpuMsPerFrame: number;
+}
+
+export async function benchScale(argv: readonly string[] = process.argv): Promise<ScaleRow[]> {
+  const stepS = Number(flag(argv, '--step-s') ?? 20);
+  const steps = (flag(argv, '--sensors') ?? '10,100,1000').split(',').map(Number);
+  const path = await resolveModel(MODEL, { cacheDir: CACHE });
+  const { tensor } = syntheticInputs((await inspectModel(path)).input.shape, 3, 1)[0];
+  const nodes = await startNodes({ model: MODEL, path, edges: 2, clouds: 1, tag: `scale-${process.pid}` });
+  const rows: ScaleRow[] = [];
+  try {
+    await publishSplitPolicy(nodes.mqttUrl, MODEL, CUT);
+    await followed(nodes, tensor);
+    for (const n of steps) {
+      process.stderr.write(`scale bench: ${n} sensors for ${stepS} s...\n`);
+      rows.push(await step(nodes, n, stepS, tensor));
+    }
+  } finally {
+    await nodes.stop();
+  }
+  printTable(`scale (${MODEL} at ${CUT}; one broker, two edges, one worker, separate processes; one frame/s per sensor for ${stepS} s)`,
+    ['sensors', 'sent', 'answered', 'frames/s', 'overhead p50 ms', 'p99 ms', 'broker RSS MB', 'edges RSS MB', 'broker CPU ms/frame', 'edges CPU ms/frame'],
+    rows.map((r) => [r.sensors, r.sent, r.answered, r.framesPerSecond.toFixed(0), r.overheadP50Ms.toFixed(2), r.overheadP99Ms.toFixed(1),
+      r.brokerRssMb.toFixed(0), r.edgesRssMb.toFixed(0), r.brokerCpuMsPerFrame.toFixed(3), r.edgesCpuMsPerFrame.toFixed(3)]));
+  const at = (n: number) => rows.find((r) => r.sensors === n);
+  const [hundred, thousand] = [at(100), at(1000)];
+  if (hundred && thousand) {
+    const growth = (f: (r: ScaleRow) => number) => (f(thousand) / f(hundred)).toFixed(2);
+    console.log(`100 -> 1,000 sensors, per frame: broker CPU ${growth((r) => r.brokerCpuMsPerFrame)}x, edges CPU ${growth((r) => r.edgesCpuMsPerFrame)}x, ` +
+      `overhead p50 ${growth((r) => r.overheadP50Ms)}x, p99 ${growth((r) => r.overheadP99Ms)}x (goal <= 1.5x)`);
+  }
+  return rows;
+}
+
+async function step(nodes: Nodes, n: number, stepS: number, tensor: TensorProperties): Promise<ScaleRow> {
+  const sensors: FrameClient[] = [];
+  const answers: Answer[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    for (let i = 0; i < n; i += CONNECT_BATCH) {
+      sensors.push(...await Promise.all(Array.from({ length: Math.min(CONNECT_BATCH, n - i) }, (_, j) =>
+        connectFrameClient({ mqttUrl: nodes.mqttUrl, sensorId: `scale-${n}-${i + j}`, timeoutMs: BUDGET_MS }))));
+    }
+    const pids = { broker: nodes.broker.proc.pid!, edges: nodes.edges.map((e) => e.proc.pid!) };
+    const before = usage(pids);
+    let sent = 0;
+    const pending: Promise<void>[] = [];
+    const started = performance.now();
+    const send = (sensor: FrameClient) => {
+      sent++;
+      pending.push(sensor.request({ model: MODEL, budget_ms: BUDGET_MS, tensor }).then((a) => { answers.push(a); }, () => undefined));
+    };
+    // Each sensor sends stepS frames, one a second, its phase spread over the second.
+    await new Promise<void>((resolve) => {
+      let finished = 0;
+      sensors.forEach((sensor, i) => timers.push(setTimeout(() => {
+        let frames = 0;
+        send(sensor);
+        const every = setInterval(() => {
+          if (++frames >= stepS) {
+            clearInterval(every);
+            if (++finished === sensors.length) resolve();
+            return;
+          }
+          send(sensor);
+        }, 1000);
+        timers.push(every);
+      }, (i * 1000) / n)));
+    });
+    await Promise.all(pending);
+    const seconds = (performance.now() - started) / 1000;
+    const after = usage(pids);
+    const ok = answers.filter((a) => !a.result.error?.code && !a.result.edge_fallback);
+    const overhead = ok.map((a) => a.roundTripMs - (a.result.latency?.edge_compute_ms ?? 0) - (a.result.latency?.cloud_compute_ms ?? 0));
+    const mb = (bytes: number) => bytes / 2 ** 20;
+    return {
+      sensors: n, sent, answered: ok.length, framesPerSecond: ok.length / seconds,
+      overheadP50Ms: percentile(overhead, 0.5), overheadP99Ms: percentile(overhead, 0.99),
+      brokerRssMb: mb(after.broker.rssBytes), edgesRssMb: mb(after.edges.rssBytes),
+      brokerCpuMsPerFrame: (after.broker.cpuMs - before.broker.cpuMs) / Math.max(1, ok.length),
+      edgesCpuMsPerFrame: (after.edges.cpuMs - before.edges.cpuMs) / Math.max(1, ok.length),
+    };
+  } finally {
+    timers.forEach((t) => clearTimeout(t));
+    for (let i = 0; i < sensors.length; i += CONNECT_BATCH) await Promise.all(sensors.slice(i, i + CONNECT_BATCH).map((s) => s.close()));
+  }
+}
+
+function usage(pids: { broker: number; edges: number[] }): { broker: ProcessUsage; edges: ProcessUsage } {
+  const edges = pids.edges.map(processUsage).reduce((a, b) => ({ rssBytes: a.rssBytes + b.rssBytes, cpuMs: a.cpuMs + b.cpuMs }));
+  return { broker: processUsage(pids.broker), edges };
+}
+
+/** Waits until both edges run the split (each subscribes to policies as it starts). */
+async function followed(nodes: Nodes, tensor: TensorProperties): Promise<void> {
+  const sensor = await connectFrameClient({ mqttUrl: nodes.mqttUrl, sensorId: `scale-warmup-${process.pid}`, timeoutMs: BUDGET_MS });
+  try {
+    const following = new Set<string>();
+    for (let tries = 0; tries < 400 && following.size < nodes.edges.length; tries++) {
+      const { result } = await sensor.request({ model: MODEL, budget_ms: BUDGET_MS, tensor });
+      if (result.configuration?.cut === CUT && !result.edge_fallback) following.add(result.edge_id);
+    }
+    if (following.size < nodes.edges.length) throw new Error(`only ${following.size} of ${nodes.edges.length} edges followed the bench policy (${CUT})`);
+  } finally {
+    await sensor.close();
+  }
+}
+
+function flag(argv: readonly string[], name: string): string | undefined {
+  const at = argv.indexOf(name);
+  return at >= 0 ? argv[at + 1] : undefined;
+}
