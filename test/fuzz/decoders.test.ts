@@ -16,8 +16,12 @@ import { DECODERS, SHORT_RUNS, seedFor, type FuzzContext } from './property.ts';
 /** Base seed of the short run (each property derives its own from it and its name). */
 const SHORT_RUN_SEED = 20240601;
 
-const ctx: FuzzContext = { zooDir: inject('zooDir'), workDir: mkdtempSync(join(tmpdir(), 'dynasplit-fuzz-')) };
-afterAll(() => rmSync(ctx.workDir, { recursive: true, force: true }));
+const closers: (() => Promise<void>)[] = [];
+const ctx: FuzzContext = { zooDir: inject('zooDir'), workDir: mkdtempSync(join(tmpdir(), 'dynasplit-fuzz-')), onClose: (fn) => closers.push(fn) };
+afterAll(async () => {
+  for (const close of closers) await close();
+  rmSync(ctx.workDir, { recursive: true, force: true });
+});
 
 describe('fuzz properties', () => {
   it('are uniquely named, each decoder has some in the test run, and every known bug says where', () => {

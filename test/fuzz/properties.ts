@@ -1,6 +1,7 @@
 /** Every fuzz property, in the order the long run reports them: decoders.test.ts runs them briefly, run.ts at length. */
 import { csvProperties } from './csv.fuzz.ts';
 import { framesProperties } from './frames.fuzz.ts';
+import { mqttSessionProperties } from './mqtt-session.fuzz.ts';
 import { onnxProperties } from './onnx.fuzz.ts';
 import { policyProperties } from './policy.fuzz.ts';
 import type { FuzzProperty } from './property.ts';
@@ -16,4 +17,5 @@ export const PROPERTIES: readonly FuzzProperty[] = [
   ...onnxProperties,
   ...transportProperties,
   ...schemasProperties,
+  ...mqttSessionProperties,
 ];

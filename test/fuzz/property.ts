@@ -6,8 +6,8 @@
 import type fc from 'fast-check';
 import { DynasplitError, type ErrorCode } from '../../common/index.ts';
 
-/** The decoders fuzzed, one `<decoder>.fuzz.ts` each. */
-export const DECODERS = ['frames', 'tensor', 'policy', 'csv', 'onnx', 'transport', 'schemas'] as const;
+/** The decoders fuzzed, one `<decoder>.fuzz.ts` each; `mqtt-session` fuzzes whole MQTT sessions against live processes. */
+export const DECODERS = ['frames', 'tensor', 'policy', 'csv', 'onnx', 'transport', 'schemas', 'mqtt-session'] as const;
 export type Decoder = (typeof DECODERS)[number];
 
 /** What properties may need from outside: generated zoo models. */
@@ -16,6 +16,8 @@ export interface FuzzContext {
   zooDir: string;
   /** Scratch directory a property may write into. */
   workDir: string;
+  /** Registers what to do once the run is over (stop processes a property started, print what it saw). */
+  onClose(fn: () => Promise<void>): void;
 }
 
 // fast-check types the cases of each property; the registry holds properties of any case type.

@@ -23,9 +23,10 @@ const USAGE = `usage: tsx test/fuzz/run.ts [options]
   --only TEXT         only properties whose name contains TEXT, or of decoder TEXT (repeatable)
   --path P            replay one counterexample path (with --seed and --only)
   --skip-known-bugs   leave out the known-bug properties (exit status then reflects regressions only)
-  --hang-ms MS        kill the run when no case starts for MS ms (default 60000)`;
+  --hang-ms MS        kill the run when no case starts for MS ms (default 60000)
+  --time-limit-s S    stop each property after S seconds, reporting the cases run by then (default: none)`;
 
-interface Options { runs: number; seed: number; only: string[]; path?: string; skipKnownBugs: boolean; hangMs: number }
+interface Options { runs: number; seed: number; only: string[]; path?: string; skipKnownBugs: boolean; hangMs: number; timeLimitS?: number }
 
 class UsageError extends Error {}
 
@@ -34,7 +35,7 @@ function parseOptions(argv: string[]): Options {
     args: argv,
     options: {
       runs: { type: 'string' }, seed: { type: 'string' }, only: { type: 'string', multiple: true }, path: { type: 'string' },
-      'skip-known-bugs': { type: 'boolean' }, 'hang-ms': { type: 'string' }, help: { type: 'boolean' },
+      'skip-known-bugs': { type: 'boolean' }, 'hang-ms': { type: 'string' }, 'time-limit-s': { type: 'string' }, help: { type: 'boolean' },
     },
   });
   if (values.help) throw new UsageError('');
@@ -51,6 +52,7 @@ function parseOptions(argv: string[]): Options {
     path: values.path,
     skipKnownBugs: values['skip-known-bugs'] ?? false,
     hangMs: integer('hang-ms', values['hang-ms'], 60_000, 1_000),
+    ...(values['time-limit-s'] === undefined ? {} : { timeLimitS: integer('time-limit-s', values['time-limit-s'], 0, 1) }),
   };
 }
 
@@ -86,7 +88,7 @@ function displayName(p: FuzzProperty): string {
   return p.knownBug ? `known-bug: ${p.name}` : p.name;
 }
 
-interface Report { property: FuzzProperty; cases: number; ms: number; slowestMs: number; outcomes: Map<string, number>; failure?: string }
+interface Report { property: FuzzProperty; cases: number; ms: number; slowestMs: number; outcomes: Map<string, number>; interrupted: boolean; failure?: string }
 
 async function runProperty(p: FuzzProperty, index: number, ctx: FuzzContext, options: Options): Promise<Report> {
   Atomics.store(beat, 1, index);
@@ -100,12 +102,13 @@ async function runProperty(p: FuzzProperty, index: number, ctx: FuzzContext, opt
     seed,
     ...(options.path === undefined ? {} : { path: options.path }),
     includeErrorInReport: true,
+    ...(options.timeLimitS === undefined ? {} : { interruptAfterTimeLimit: options.timeLimitS * 1000, markInterruptAsFailure: false }),
     plugins: [fc.beforeEach(() => {
       Atomics.add(beat, 0, 1);
       Atomics.add(beat, 2, 1);
     })],
   });
-  const report: Report = { property: p, cases: details.numRuns, ms: performance.now() - started, slowestMs: slowest.ms, outcomes: new Map(outcomes) };
+  const report: Report = { property: p, cases: details.numRuns, ms: performance.now() - started, slowestMs: slowest.ms, outcomes: new Map(outcomes), interrupted: details.interrupted };
   if (details.failed) report.failure = describeFailure(p, details, options.seed);
   return report;
 }
@@ -136,7 +139,7 @@ function outcomeSummary(counts: Map<string, number>): string {
 function printReport(r: Report): void {
   const rate = r.cases / (r.ms / 1000);
   console.log(`${r.failure ? 'FAIL' : 'ok  '} ${displayName(r.property)}`);
-  console.log(`     ${r.cases} cases in ${(r.ms / 1000).toFixed(1)} s (${rate.toFixed(0)}/s), slowest call ${r.slowestMs.toFixed(1)} ms; calls: ${outcomeSummary(r.outcomes)}`);
+  console.log(`     ${r.cases} cases${r.interrupted ? ' (stopped at --time-limit-s)' : ''} in ${(r.ms / 1000).toFixed(1)} s (${rate.toFixed(0)}/s), slowest call ${r.slowestMs.toFixed(1)} ms; calls: ${outcomeSummary(r.outcomes)}`);
   if (r.failure) console.log(r.failure.replace(/^/gm, '     | '));
 }
 
@@ -174,8 +177,13 @@ async function main(argv: string[]): Promise<number> {
     console.log(`fuzz: ${selected.length} properties, ${options.runs} cases each, seed ${options.seed}\n`);
     startWatchdog(selected.map(displayName), options.seed, options.hangMs);
     const reports: Report[] = [];
+    const closers: (() => Promise<void>)[] = [];
     for (const [index, p] of selected.entries()) {
-      reports.push(await runProperty(p, index, { zooDir, workDir }, options));
+      try {
+        reports.push(await runProperty(p, index, { zooDir, workDir, onClose: (fn) => closers.push(fn) }, options));
+      } finally {
+        for (const close of closers.splice(0)) await close();
+      }
       printReport(reports[reports.length - 1]);
     }
     printSummary(reports);

@@ -26,7 +26,7 @@ export function spawnDynasplit(args: string[], env: Record<string, string> = {})
   const listeners: (() => void)[] = [];
   const onData = (chunk: Buffer) => {
     text += chunk.toString();
-    listeners.forEach((l) => l());
+    [...listeners].forEach((l) => l());
   };
   proc.stdout!.on('data', (chunk: Buffer) => {
     stdout += chunk.toString();
@@ -38,7 +38,7 @@ export function spawnDynasplit(args: string[], env: Record<string, string> = {})
   const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => {
     closed = true;
     running.delete(proc);
-    listeners.forEach((l) => l());
+    [...listeners].forEach((l) => l());
     resolve(code);
   }));
   return {
@@ -47,16 +47,19 @@ export function spawnDynasplit(args: string[], env: Record<string, string> = {})
     stdout: () => stdout,
     exited,
     waitFor: (pattern, timeoutMs = 60_000) => new Promise((resolve, reject) => {
-      const check = () => {
-        if (pattern.test(text)) {
-          clearTimeout(timer);
-          resolve();
-        } else if (closed) {
-          clearTimeout(timer);
-          reject(new Error(`process exited before printing ${pattern}; output:\n${text}`));
-        }
+      // Once settled the check stops listening: a long-lived process's output is not searched again on every chunk.
+      const settle = (err?: Error) => {
+        clearTimeout(timer);
+        const at = listeners.indexOf(check);
+        if (at >= 0) listeners.splice(at, 1);
+        if (err) reject(err);
+        else resolve();
       };
-      const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; output:\n${text}`)), timeoutMs);
+      const check = () => {
+        if (pattern.test(text)) settle();
+        else if (closed) settle(new Error(`process exited before printing ${pattern}; output:\n${text}`));
+      };
+      const timer = setTimeout(() => settle(new Error(`no line matching ${pattern} within ${timeoutMs} ms; output:\n${text}`)), timeoutMs);
       listeners.push(check);
       check();
     }),

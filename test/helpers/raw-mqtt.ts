@@ -17,14 +17,16 @@ export function remainingLength(bytes: number): Buffer {
   return Buffer.from(out);
 }
 
-function utf8(text: string): Buffer {
+/** A UTF-8 string with its 16-bit length prefix (MQTT 3.1.1 §1.5.3). */
+export function utf8(text: string): Buffer {
   const body = Buffer.from(text, 'utf8');
   const length = Buffer.alloc(2);
   length.writeUInt16BE(body.length);
   return Buffer.concat([length, body]);
 }
 
-function packet(header: number, body: Buffer): Buffer {
+/** A whole packet: the fixed header's first byte, the Remaining Length, the body. */
+export function packet(header: number, body: Buffer): Buffer {
   return Buffer.concat([Buffer.from([header]), remainingLength(body.length), body]);
 }
 
@@ -34,6 +36,39 @@ export function connectPacket(clientId: string, credentials?: { username: string
   const variable = Buffer.concat([utf8('MQTT'), Buffer.from([4, flags, 0, 0])]);
   const payload = [utf8(clientId), ...(credentials ? [utf8(credentials.username), utf8(credentials.password)] : [])];
   return packet(0x10, Buffer.concat([variable, ...payload]));
+}
+
+/** PUBLISH of `payload` on `topic`; QoS 1 and 2 carry packet id `id`. */
+export function publishPacket(topic: string, payload: Uint8Array, qos: 0 | 1 | 2, id: number, retain = false): Buffer {
+  const packetId = Buffer.alloc(qos > 0 ? 2 : 0);
+  if (qos > 0) packetId.writeUInt16BE(id);
+  return packet(0x30 | (qos << 1) | (retain ? 1 : 0), Buffer.concat([utf8(topic), packetId, Buffer.from(payload)]));
+}
+
+/** One packet the broker sent: its type (the fixed header's high nibble), flags and body. */
+export interface ReceivedPacket { type: number; flags: number; body: Buffer }
+
+/** Splits what a socket receives into packets (MQTT 3.1.1 §2.2): feed it chunks, it returns the whole packets so far. */
+export class PacketReader {
+  #pending: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): ReceivedPacket[] {
+    this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    const out: ReceivedPacket[] = [];
+    for (;;) {
+      let length = 0;
+      let multiplier = 1;
+      let at = 1;
+      for (; at < this.#pending.length && at <= 4; at++) {
+        length += (this.#pending[at] & 0x7f) * multiplier;
+        multiplier *= 128;
+        if ((this.#pending[at] & 0x80) === 0) break;
+      }
+      if (at >= this.#pending.length || this.#pending.length < at + 1 + length) return out;
+      out.push({ type: this.#pending[0] >> 4, flags: this.#pending[0] & 0x0f, body: this.#pending.subarray(at + 1, at + 1 + length) });
+      this.#pending = this.#pending.subarray(at + 1 + length);
+    }
+  }
 }
 
 /** SUBSCRIBE to one filter at QoS `qos`, packet id 1. */

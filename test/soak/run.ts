@@ -1,11 +1,13 @@
 /**
  * `npm run soak`: a deployment of separate processes — a persistent `dynasplit broker`, a 3-node NATS
  * cluster, two cloud workers, a durable edge node writing metrics to InfluxDB — under a steady
- * stream of frames while one fault after another hits it, then 30 s at 10x the rate it sustains.
+ * stream of frames while one fault after another hits it, then 30 s at 10x the rate it sustains,
+ * then a hostile phase (hostile.ts): a stuck subscriber, a flooding sensor, a sensor sending oversized
+ * fields and a full disk under the edge, each costed in the well-behaved sensors' budgets met.
  * Ends by printing one JSON line:
- *   { "accepted", "delivered", "duplicatesSuppressed", "errorsByCode": { }, "peakRssMb" }
+ *   { "accepted", "delivered", "duplicatesSuppressed", "errorsByCode": { }, "peakRssMb", "hostile": { } }
  * and exits 0 only when every accepted request was answered (delivered == accepted).
- * Progress goes to stderr. About 3 minutes here; bounded at 10 by a watchdog.
+ * Progress goes to stderr. About 4 minutes here; bounded at 15 by a watchdog.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,11 +15,12 @@ import { join } from 'node:path';
 import { generateModel } from '../../model/zoo/index.ts';
 import { spawnDynasplit, type Spawned } from '../helpers/processes.ts';
 import { freePort, startInfluxDb, startNatsCluster } from '../helpers/servers.ts';
+import { runHostilePhase, SmallDisk } from './hostile.ts';
 import { addBooks, SoakSensor } from './sensor.ts';
 
 const MODEL = 'vgg16-tiny';
 const SHAPE = [1, 3, 32, 32];
-const WATCHDOG_MS = 10 * 60_000;
+const WATCHDOG_MS = 15 * 60_000;
 /** Long enough for a frame to outlive a restart of any one component. */
 const BUDGET_MS = 20_000;
 const started = Date.now();
@@ -27,7 +30,7 @@ const log = (message: string): void => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const watchdog = setTimeout(() => {
-  log('watchdog: 10 minutes passed, giving up');
+  log('watchdog: 15 minutes passed, giving up');
   process.exit(2);
 }, WATCHDOG_MS);
 
@@ -102,6 +105,8 @@ async function main(): Promise<number> {
 
   const sampler = setInterval(samplePeaks, 500);
   const sensors: SoakSensor[] = [];
+  // The edge's state directory on its own small disk, which the hostile phase fills (root only).
+  const disk = SmallDisk.mount(edgeDir, 256);
   try {
     await broker();
     await Promise.all([cloud(0), cloud(1)]);
@@ -159,6 +164,10 @@ async function main(): Promise<number> {
     log(`overload: a second sensor at ${sustainable * 10} frames/s (10x) for 30 s`);
     await flood.send(sustainable * 10, 30, 5_000);
     await steadyRun;
+    log('waiting for every accepted request\'s answer before the hostile phase');
+    await waitForAnswers(sensors, 180_000);
+    const hostile = await runHostilePhase({ url, model: MODEL, shape: SHAPE, sustainable, disk, log, adopt: (s) => sensors.push(s) });
+    log(`hostile phase, budgets met by the well-behaved sensors per window: ${JSON.stringify(hostile)}`);
     log(`sent: ${sensors.map((s) => `${s.sensorId} ${s.sent}`).join(', ')}; waiting for every accepted request's answer`);
     await waitForAnswers(sensors, 180_000);
     samplePeaks();
@@ -166,7 +175,7 @@ async function main(): Promise<number> {
     const peakRssMb = Math.round(Math.max(...peaks.values()));
     log(`peak RSS (MB): ${[...peaks].map(([name, mb]) => `${name} ${mb.toFixed(0)}`).join(', ')}`);
     for (const sensor of sensors) log(`${sensor.sensorId}: sent ${sensor.sent}, ${JSON.stringify(sensor.books())}`);
-    process.stdout.write(`${JSON.stringify({ ...books, peakRssMb })}\n`);
+    process.stdout.write(`${JSON.stringify({ ...books, peakRssMb, hostile })}\n`);
     for (const sensor of sensors) await sensor.close(url).catch(() => undefined);
     return books.delivered === books.accepted ? 0 : 1;
   } finally {
@@ -174,6 +183,7 @@ async function main(): Promise<number> {
     for (const proc of components.values()) await proc.stop('SIGTERM');
     await nats.stop();
     await influxNow.stop();
+    if (disk instanceof SmallDisk) disk.unmount();
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -19,6 +19,8 @@ export class SoakSensor {
   readonly #accepted = new Set<string>();
   /** request id -> error code, or '' for a prediction */
   readonly #answers = new Map<string, string>();
+  /** request id -> [sent at, budget, answered at] (ms since the epoch), for budgetsMet */
+  readonly #timing = new Map<string, [number, number, number?]>();
   readonly #tensors: Uint8Array[];
   #duplicates = 0;
   #sent = 0;
@@ -62,6 +64,7 @@ export class SoakSensor {
     const head = Frame.encode(Frame.create({ request_id: requestId, sensor_id: this.sensorId, model: this.model, budget_ms: budgetMs, capture_at_ms: Date.now() })).finish();
     const payload = Buffer.concat([head, this.#tensors[this.#sent % this.#tensors.length]]);
     this.#sent++;
+    this.#timing.set(requestId, [Date.now(), budgetMs]);
     // While the broker is away mqtt.js keeps the publish and sends it again on reconnect.
     this.#client.publish(topics.frames(this.sensorId), payload, { qos: 1 }, (err) => {
       if (!err) this.#accepted.add(requestId);
@@ -75,6 +78,20 @@ export class SoakSensor {
       return;
     }
     this.#answers.set(result.request_id, result.error?.code ?? '');
+    const timing = this.#timing.get(result.request_id);
+    if (timing) timing[2] = Date.now();
+  }
+
+  /** Of the frames sent in [fromMs, toMs) (ms since the epoch): how many, and how many were answered with a prediction within their budget. */
+  budgetsMet(fromMs: number, toMs: number): { sent: number; met: number } {
+    let sent = 0;
+    let met = 0;
+    for (const [id, [at, budget, answeredAt]] of this.#timing) {
+      if (at < fromMs || at >= toMs) continue;
+      sent++;
+      if (this.#answers.get(id) === '' && answeredAt !== undefined && answeredAt - at <= budget) met++;
+    }
+    return { sent, met };
   }
 
   get sent(): number {
