@@ -3,11 +3,12 @@
  * Markdown report, plots and a JSON summary (docs/evaluation.md, "Report"). The figures, the text and
  * the plot specs come from eval/ (pure); this file reads, renders and writes.
  */
-import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { createProgress, DynasplitError, ErrorCodes } from '../common/index.ts';
 import { parseResults, reportMarkdown, reportPlots, summarizeResults, type PlotPlan, type ReportFigure } from '../eval/index.ts';
 import { stringOption, type Command, type CommandArgs, type Io } from './command.ts';
+import { interruptedLine, INTERRUPTED_EXIT, onInterrupt } from './interrupt.ts';
 import type { PlotFormat } from './plot-render.ts';
 
 const FORMATS: readonly PlotFormat[] = ['svg', 'png'];
@@ -41,7 +42,18 @@ export const reportCommand: Command = {
       const summary = summarizeResults(results, { name: names[i], file });
       return { name: names[i], summary, plans: reportPlots(results, summary) };
     });
-    const figures = await renderFigures(sections, out, format as PlotFormat, io);
+    const interrupt = onInterrupt(io);
+    let rendered: ReportFigure[][] | undefined;
+    try {
+      rendered = await renderFigures(sections, out, format as PlotFormat, io, interrupt.signal);
+    } finally {
+      interrupt.dispose();
+    }
+    if (!rendered) {
+      io.stderr(interruptedLine([]));
+      return INTERRUPTED_EXIT;
+    }
+    const figures = rendered;
     const total = figures.flat().filter((f) => f.file).length;
 
     const title = stringOption(args, 'title') ?? DEFAULT_TITLE;
@@ -59,8 +71,14 @@ export const reportCommand: Command = {
   },
 };
 
-/** Renders every plan with a spec to `DIR/<section>-<plot>.<format>`, with progress on stderr. */
-async function renderFigures(sections: readonly { name: string; plans: PlotPlan[] }[], out: string, format: PlotFormat, io: Io): Promise<ReportFigure[][]> {
+/**
+ * Renders every plan with a spec to `DIR/<section>-<plot>.<format>`, with progress on stderr. Stopped
+ * (Ctrl-C, between plots), it removes the plots it wrote and returns undefined: a folder with some
+ * plots and no report.md would pass for an older report.
+ */
+async function renderFigures(
+  sections: readonly { name: string; plans: PlotPlan[] }[], out: string, format: PlotFormat, io: Io, signal: AbortSignal,
+): Promise<ReportFigure[][] | undefined> {
   const total = sections.flatMap((s) => s.plans).filter((p) => p.spec).length;
   const progress = createProgress({ write: io.stderr, isTTY: io.isTTY }, 'report: plots', total);
   // Loaded here, not at startup: Vega is large and only this command needs it.
@@ -75,7 +93,14 @@ async function renderFigures(sections: readonly { name: string; plans: PlotPlan[
         continue;
       }
       const file = `${section.name}-${plan.id}.${format}`;
-      writeOut(join(out, file), await renderPlot(plan.spec, format, (w) => io.stderr(`warning: ${file}: ${w}\n`)));
+      const data = await renderPlot(plan.spec, format, (w) => io.stderr(`warning: ${file}: ${w}\n`));
+      // Rendering resolves in microtasks only: back to the event loop once a plot, so a Ctrl-C is seen.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (signal.aborted) {
+        for (const f of figures.flat().concat(list)) if (f.file) rmSync(join(out, f.file), { force: true });
+        return undefined;
+      }
+      writeOut(join(out, file), data);
       list.push({ title: plan.title, file, caption: plan.caption });
       if (++done < total) progress.update(done);
     }

@@ -51,6 +51,17 @@ describe('Ctrl-C in a long command', () => {
     expect(run.stderr).not.toMatch(/error|DYNASPLIT_ERR/);
   }, 120_000);
 
+  it('eval report stopped between plots removes the plots it wrote and writes no report', async () => {
+    const out = join(scratch, 'report');
+    const run = await interruptWhen(['eval', 'report', '--input', 'docs/results/testbed/results-vgg16.json',
+      '--input', 'docs/results/testbed/results-vit-b16.json', '--out', out], /^report: plots \[/m);
+    expect(run.code, run.stderr).toBe(130);
+    expect(run.stdout).toBe('');
+    expect(lastLine(run.stderr)).toBe('interrupted: nothing written');
+    expect(run.stderr).not.toMatch(/error|DYNASPLIT_ERR/);
+    expect(readdirSync(out)).toEqual([]);
+  }, 120_000);
+
   it('optimizer profile --local closes its pipeline and writes the runs so far to POOL.partial.csv, not POOL', async () => {
     const out = join(scratch, 'profile', 'pool.csv');
     const run = await interruptWhen(['optimizer', 'profile', '--local', '--model', 'vgg16-tiny', '--edge', 'rpi4', '--cloud', 'gpu-server',
