@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark of the project, in one run, on this machine. Each table says what
  * it measured and next to which baseline. Pass section names to run only some: `npm run bench -- codecs`.
  * `pipeline` also takes `--full` (VGG16 across separate processes) and `--json` (bench/pipeline-processes.ts);
- * `scale` takes `--step-s N` and `--sensors 10,100,1000` (bench/scale.ts).
+ * `scale` takes `--step-s N`, `--sensors 10,100,1000` and `--period-s P` (bench/scale.ts).
  */
 import { benchCodecs } from './codecs.ts';
 import { benchDurable } from './durable.ts';
@@ -33,7 +33,10 @@ const SECTIONS: Record<string, () => Promise<void>> = {
 };
 
 // Flags (`--full`, `--json`) are for the sections that read them; the rest are section names.
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+// Flags that take a value: the value is no section name.
+const VALUE_FLAGS = new Set(['--step-s', '--sensors', '--period-s']);
+const args = process.argv.slice(2);
+const wanted = args.filter((a, i) => !a.startsWith('--') && !VALUE_FLAGS.has(args[i - 1]));
 const unknown = wanted.filter((w) => !(w in SECTIONS));
 if (unknown.length > 0) {
   console.error(`unknown bench section(s): ${unknown.join(', ')}; sections: ${Object.keys(SECTIONS).join(', ')}`);

@@ -6,7 +6,9 @@
  * overhead (the sensor's round trip minus the compute the nodes report) p50 / p99, the broker's and
  * the edges' resident memory (VmRSS at the end of the step) and CPU time per frame answered
  * (/proc utime + stime over the step). The goal: from 100 to 1,000 sensors, cost per frame grows
- * at most 1.5x. `--step-s N` sets the step's length; `--sensors 10,100` the steps.
+ * at most 1.5x. `--step-s N` sets the step's length; `--sensors 10,100` the steps; `--period-s P` the
+ * seconds between a sensor's frames (default 1; on a machine that cannot carry 1,000 frames/s, a
+ * longer period at 1,000 sensors tells the cost of the connections from that of the frames).
  */
 import { join } from 'node:path';
 import { connectFrameClient, type Answer, type FrameClient } from '../client/index.ts';
@@ -29,6 +31,8 @@ export interface ScaleRow {
   sensors: number;
   sent: number;
   answered: number;
+  /** Frames not answered by the split: error codes, `edge_fallback`, `no answer` (the client gave up). */
+  failed: Record<string, number>;
   framesPerSecond: number;
   overheadP50Ms: number;
   overheadP99Ms: number;
@@ -41,6 +45,7 @@ export interface ScaleRow {
 export async function benchScale(argv: readonly string[] = process.argv): Promise<ScaleRow[]> {
   const stepS = Number(flag(argv, '--step-s') ?? 20);
   const steps = (flag(argv, '--sensors') ?? '10,100,1000').split(',').map(Number);
+  const periodS = Number(flag(argv, '--period-s') ?? 1);
   const path = await resolveModel(MODEL, { cacheDir: CACHE });
   const { tensor } = syntheticInputs((await inspectModel(path)).input.shape, 3, 1)[0];
   const nodes = await startNodes({ model: MODEL, path, edges: 2, clouds: 1, tag: `scale-${process.pid}` });
@@ -49,16 +54,17 @@ export async function benchScale(argv: readonly string[] = process.argv): Promis
     await publishSplitPolicy(nodes.mqttUrl, MODEL, CUT);
     await followed(nodes, tensor);
     for (const n of steps) {
-      process.stderr.write(`scale bench: ${n} sensors for ${stepS} s...\n`);
-      rows.push(await step(nodes, n, stepS, tensor));
+      process.stderr.write(`scale bench: ${n} sensors, a frame every ${periodS} s each, for ${stepS} s...\n`);
+      rows.push(await step(nodes, n, { stepS, periodS }, tensor));
     }
   } finally {
     await nodes.stop();
   }
-  printTable(`scale (${MODEL} at ${CUT}; one broker, two edges, one worker, separate processes; one frame/s per sensor for ${stepS} s)`,
+  printTable(`scale (${MODEL} at ${CUT}; one broker, two edges, one worker, separate processes; a frame every ${periodS} s per sensor for ${stepS} s)`,
     ['sensors', 'sent', 'answered', 'frames/s', 'overhead p50 ms', 'p99 ms', 'broker RSS MB', 'edges RSS MB', 'broker CPU ms/frame', 'edges CPU ms/frame'],
     rows.map((r) => [r.sensors, r.sent, r.answered, r.framesPerSecond.toFixed(0), r.overheadP50Ms.toFixed(2), r.overheadP99Ms.toFixed(1),
       r.brokerRssMb.toFixed(0), r.edgesRssMb.toFixed(0), r.brokerCpuMsPerFrame.toFixed(3), r.edgesCpuMsPerFrame.toFixed(3)]));
+  for (const r of rows) if (Object.keys(r.failed).length > 0) console.log(`${r.sensors} sensors, not answered by the split: ${JSON.stringify(r.failed)}`);
   const at = (n: number) => rows.find((r) => r.sensors === n);
   const [hundred, thousand] = [at(100), at(1000)];
   if (hundred && thousand) {
@@ -69,7 +75,9 @@ export async function benchScale(argv: readonly string[] = process.argv): Promis
   return rows;
 }
 
-async function step(nodes: Nodes, n: number, stepS: number, tensor: TensorProperties): Promise<ScaleRow> {
+async function step(nodes: Nodes, n: number, pace: { stepS: number; periodS: number }, tensor: TensorProperties): Promise<ScaleRow> {
+  const frames = Math.max(1, Math.round(pace.stepS / pace.periodS));
+  const periodMs = pace.periodS * 1000;
   const sensors: FrameClient[] = [];
   const answers: Answer[] = [];
   const timers: NodeJS.Timeout[] = [];
@@ -81,37 +89,42 @@ async function step(nodes: Nodes, n: number, stepS: number, tensor: TensorProper
     const pids = { broker: nodes.broker.proc.pid!, edges: nodes.edges.map((e) => e.proc.pid!) };
     const before = usage(pids);
     let sent = 0;
+    const failed: Record<string, number> = {};
     const pending: Promise<void>[] = [];
     const started = performance.now();
     const send = (sensor: FrameClient) => {
       sent++;
-      pending.push(sensor.request({ model: MODEL, budget_ms: BUDGET_MS, tensor }).then((a) => { answers.push(a); }, () => undefined));
+      pending.push(sensor.request({ model: MODEL, budget_ms: BUDGET_MS, tensor }).then((a) => { answers.push(a); }, () => { failed['no answer'] = (failed['no answer'] ?? 0) + 1; }));
     };
-    // Each sensor sends stepS frames, one a second, its phase spread over the second.
+    // Each sensor sends its frames one period apart, its phase spread over the period.
     await new Promise<void>((resolve) => {
       let finished = 0;
       sensors.forEach((sensor, i) => timers.push(setTimeout(() => {
-        let frames = 0;
+        let count = 0;
         send(sensor);
         const every = setInterval(() => {
-          if (++frames >= stepS) {
+          if (++count >= frames) {
             clearInterval(every);
             if (++finished === sensors.length) resolve();
             return;
           }
           send(sensor);
-        }, 1000);
+        }, periodMs);
         timers.push(every);
-      }, (i * 1000) / n)));
+      }, (i * periodMs) / n)));
     });
     await Promise.all(pending);
     const seconds = (performance.now() - started) / 1000;
     const after = usage(pids);
     const ok = answers.filter((a) => !a.result.error?.code && !a.result.edge_fallback);
+    for (const a of answers) {
+      const why = a.result.error?.code || (a.result.edge_fallback ? 'edge_fallback' : '');
+      if (why) failed[why] = (failed[why] ?? 0) + 1;
+    }
     const overhead = ok.map((a) => a.roundTripMs - (a.result.latency?.edge_compute_ms ?? 0) - (a.result.latency?.cloud_compute_ms ?? 0));
     const mb = (bytes: number) => bytes / 2 ** 20;
     return {
-      sensors: n, sent, answered: ok.length, framesPerSecond: ok.length / seconds,
+      sensors: n, sent, answered: ok.length, failed, framesPerSecond: ok.length / seconds,
       overheadP50Ms: percentile(overhead, 0.5), overheadP99Ms: percentile(overhead, 0.99),
       brokerRssMb: mb(after.broker.rssBytes), edgesRssMb: mb(after.edges.rssBytes),
       brokerCpuMsPerFrame: (after.broker.cpuMs - before.broker.cpuMs) / Math.max(1, ok.length),
