@@ -10,6 +10,7 @@ import { startBroker, type BrokerHandle } from '../../broker/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
 import { createMetricsStore, type MetricsStore } from '../../metrics/index.ts';
+import { startOptimizer } from '../../optimizer/index.ts';
 import { runSensor } from '../../sensor/index.ts';
 import { influxQuery, substitute, targets } from '../helpers/grafana.ts';
 import { frame, inputs, resultSink } from '../helpers/pipeline.ts';
@@ -49,14 +50,17 @@ const sensor = (sensorId: string, count: number) => runSensor({
   sensorId, mqttUrl: broker.url, model: MODEL, modelSource: join(zoo, `${MODEL}.onnx`), count, rate: 200, budgets: 'uniform:20:200',
 });
 
+let store: MetricsStore;
+
 beforeAll(async () => {
   influx = await startInfluxDb();
   influxStore = createMetricsStore('influxdb', { url: influx.url, api: 'v1', database: influx.database, flushIntervalMs: 200, batchSize: 100, maxBufferedPoints: 300 });
+  store = tee(influxStore, embedded);
   broker = await startBroker({ host: '127.0.0.1', port: 0 });
   const models = { [MODEL]: join(zoo, `${MODEL}.onnx`) };
   cloud = await startCloudWorker({ workerId: 'metrics-cloud', mqttUrl: broker.url, models, profile: 'gpu-server' });
   edge = await startEdgeNode({ edgeId: 'metrics-edge', mqttUrl: broker.url, models, profile: 'rpi4', agreementSampleRate: 0.5 },
-    { metrics: tee(influxStore, embedded) });
+    { metrics: store });
 });
 
 afterAll(async () => {
@@ -80,6 +84,16 @@ describe('pipeline metrics in InfluxDB', () => {
     await sink.close();
     expect(sink.all[0].error?.code).toBe('DYNASPLIT_ERR_EXPIRED');
     await vi.waitFor(() => expect(requestPoints).toBe(61), { timeout: 10_000, interval: 10 });
+    // The live optimizer's rounds over what the nodes announced, for the optimizer panel.
+    const optimizer = await startOptimizer({ mqttUrl: broker.url, models: { [MODEL]: join(zoo, `${MODEL}.onnx`) }, intervalMs: 600_000 }, { metrics: store });
+    try {
+      await vi.waitFor(async () => {
+        await optimizer.round();
+        expect(optimizer.status().waiting ?? '').toBe('');
+      }, { timeout: 20_000, interval: 100 });
+    } finally {
+      await optimizer.close();
+    }
     await influxStore.flush();
     const { series } = await influxQuery(influx.url, influx.database, `SELECT COUNT("end_to_end_ms") FROM "request" WHERE "model" = '${MODEL}'`);
     expect(series[0].values[0][1]).toBe(61);
