@@ -40,7 +40,7 @@ for (const decoder of DECODERS) {
           seed: seedFor(property.name, SHORT_RUN_SEED),
           includeErrorInReport: true,
         });
-      });
+      }, property.shortRunTimeoutMs);
     }
   });
 }

@@ -202,6 +202,8 @@ export const mqttSessionProperties: FuzzProperty[] = [
     name: 'session/mqtt: whole sensor sessions against a live broker, edge and cloud',
     decoder: 'mqtt-session',
     shortRuns: 300,
+    // Starting three processes and 300 sessions: about a minute here, more on a busy machine.
+    shortRunTimeoutMs: 600_000,
     build,
   },
 ];

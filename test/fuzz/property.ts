@@ -30,6 +30,8 @@ export interface FuzzProperty {
   decoder: Decoder;
   /** Cases in the test suite's short run (default SHORT_RUNS): expensive properties run fewer. */
   shortRuns?: number;
+  /** The test suite's time limit for the short run, ms (default: vitest's testTimeout). */
+  shortRunTimeoutMs?: number;
   /** Share of the long run's cases (default 1): an expensive property that others back up runs fewer. */
   longRunShare?: number;
   /**
