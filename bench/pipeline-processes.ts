@@ -15,16 +15,16 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { connectFrameClient, type Answer, type FrameClient } from '../client/index.ts';
 import { connectMqtt, percentile } from '../common/index.ts';
-import { inspectModel, ModelStore, resolveModel, SessionCache } from '../model/index.ts';
+import { inspectModel, resolveModel } from '../model/index.ts';
 import { configuration, encodePolicy } from '../policy/index.ts';
 import { topics, type TensorProperties } from '../schemas/index.ts';
 import { syntheticInputs } from '../workload/index.ts';
 import { spawnDynasplit, type Spawned } from '../test/helpers/processes.ts';
 import { freePort, startMosquitto, startNatsServer } from '../test/helpers/servers.ts';
-import { printTable, time } from './harness.ts';
+import { printTable } from './harness.ts';
+import { inProcess, type PipelineCase } from './in-process.ts';
 
 const CACHE = join(import.meta.dirname, '..', '.cache', 'bench-models');
 /** Frames in flight during the throughput run (spread over SENSORS sensor ids). */
@@ -37,7 +37,6 @@ const THROUGHPUT_REQUESTS = 1000;
 const REQUEST_TIMEOUT_MS = 120_000;
 
 type Transport = 'mqtt' | 'nats';
-interface Case { model: string; cut: string; requests: number }
 
 /** Result latency fields, in the order the stages happen on the way. */
 const STAGES = ['edge_queue_ms', 'preprocess_ms', 'edge_compute_ms', 'encode_ms', 'transfer_ms', 'cloud_queue_ms', 'cloud_compute_ms'] as const;
@@ -68,7 +67,7 @@ export interface ProcessesReport {
 
 export async function benchPipelineProcesses(argv: readonly string[] = process.argv): Promise<ProcessesReport> {
   const full = argv.includes('--full');
-  const cases: Case[] = [
+  const cases: PipelineCase[] = [
     { model: 'vgg16-tiny', cut: 'features.pool3', requests: 200 },
     ...(full ? [{ model: 'vgg16', cut: 'features.pool3', requests: 20 }, { model: 'vgg16', cut: 'features.pool5', requests: 20 }] : []),
   ];
@@ -78,7 +77,7 @@ export async function benchPipelineProcesses(argv: readonly string[] = process.a
     for (const c of cases) {
       process.stderr.write(`pipeline bench (separate processes): ${c.model} at ${c.cut}...\n`);
       const path = await resolveModel(c.model, { cacheDir: CACHE });
-      report.inProcess[`${c.model}@${c.cut}`] ??= await inProcess(path, c);
+      report.inProcess[`${c.model}@${c.cut}`] ??= await inProcess(CACHE, path, c);
       for (const transport of ['mqtt', 'nats'] as const) report.cases.push(await overProcesses(deployment, path, c, transport));
     }
   } finally {
@@ -117,23 +116,7 @@ async function startDeployment(mosquitto: boolean): Promise<Deployment> {
   };
 }
 
-/** Head + tail back to back in this process, no messaging: the baseline of the throughput ratio. */
-async function inProcess(path: string, c: Case): Promise<{ computeMs: number; requestsPerSecond: number }> {
-  const sessions = new SessionCache({ threads: 1 });
-  const store = new ModelStore({ workDir: join(CACHE, 'bench-parts'), sessions });
-  try {
-    const served = await store.add(c.model, path);
-    const input = new ort.Tensor('float32', syntheticInputs(served.inputShape, 3, 1)[0].data, served.inputShape);
-    const run = async () => store.run(c.model, 'tail', c.cut, await store.run(c.model, 'head', c.cut, input));
-    const t = await time(run, { runs: Math.min(c.requests, 50), warmup: 2 });
-    return { computeMs: t.medianMs, requestsPerSecond: 1000 / t.medianMs };
-  } finally {
-    store.removeParts();
-    await sessions.close();
-  }
-}
-
-async function overProcesses(d: Deployment, path: string, c: Case, transport: Transport): Promise<CaseReport> {
+async function overProcesses(d: Deployment, path: string, c: PipelineCase, transport: Transport): Promise<CaseReport> {
   const ids = `${transport}-${c.model}-${process.pid}`;
   const common = ['--mqtt', d.mqttUrl, '--nats', d.natsUrl, '--transport', transport, '--model', `${c.model}=${path}`, '--threads', '1', '--log-level', 'info'];
   const nodes: Spawned[] = [
@@ -168,7 +151,7 @@ async function send(sensor: FrameClient, model: string, tensor: TensorProperties
 }
 
 /** Publishes a one-entry policy (the split at c.cut, fp32) and waits until the edge follows it. */
-async function applyPolicy(mqttUrl: string, c: Case, sensor: FrameClient, tensor: TensorProperties): Promise<void> {
+async function applyPolicy(mqttUrl: string, c: PipelineCase, sensor: FrameClient, tensor: TensorProperties): Promise<void> {
   const client = await connectMqtt(mqttUrl, { clientId: `bench-policy-${process.pid}` });
   try {
     const policy = configuration({ cut: c.cut, codec: 'fp32' });
@@ -214,7 +197,7 @@ function stagesP50(answers: Answer[]): Record<Stage | 'other_ms', number> {
   return p50;
 }
 
-function summarize(c: Case, transport: Transport, answers: Answer[]): CaseReport {
+function summarize(c: PipelineCase, transport: Transport, answers: Answer[]): CaseReport {
   const compute = answers.map((a) => (a.result.latency?.edge_compute_ms ?? 0) + (a.result.latency?.cloud_compute_ms ?? 0));
   const roundTrip = answers.map((a) => a.roundTripMs);
   const overhead = roundTrip.map((rt, i) => rt - compute[i]);

@@ -9,25 +9,24 @@
  * contention; a deployment on separate machines would not pay it.
  */
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { startBroker } from '../broker/index.ts';
 import { startCloudWorker } from '../cloud-worker/index.ts';
 import { connectFrameClient } from '../client/index.ts';
 import { connectMqtt, percentile } from '../common/index.ts';
 import { startEdgeNode } from '../edge-node/index.ts';
-import { inspectModel, ModelStore, resolveModel, SessionCache } from '../model/index.ts';
+import { inspectModel, resolveModel } from '../model/index.ts';
 import { configuration, encodePolicy } from '../policy/index.ts';
 import { topics } from '../schemas/index.ts';
 import { syntheticInputs } from '../workload/index.ts';
 import { startNatsServer } from '../test/helpers/servers.ts';
-import { printTable, time } from './harness.ts';
+import { printTable } from './harness.ts';
+import { inProcess, type PipelineCase } from './in-process.ts';
 
 const CACHE = join(import.meta.dirname, '..', '.cache', 'bench-models');
 
-interface Case { model: string; cut: string; requests: number }
 
 export async function benchPipeline(): Promise<void> {
-  const cases: Case[] = [
+  const cases: PipelineCase[] = [
     { model: 'vgg16-tiny', cut: 'features.pool3', requests: 300 },
     { model: 'vgg16', cut: 'features.pool3', requests: 15 },
     { model: 'vgg16', cut: 'features.pool5', requests: 15 },
@@ -40,14 +39,14 @@ export async function benchPipeline(): Promise<void> {
     for (const c of cases) {
       process.stderr.write(`pipeline bench: ${c.model} at ${c.cut}...\n`);
       const path = await resolveModel(c.model, { cacheDir: CACHE });
-      const local = await inProcess(path, c);
+      const local = await inProcess(CACHE, path, c);
       rows.push([c.model, c.cut, 'in-process (baseline)', ms(local.computeMs), '-', '-', '-']);
       for (const transport of ['mqtt', 'nats'] as const) {
         const r = await overPipeline(path, c, transport, broker.url, nats.url);
         rows.push([c.model, c.cut, transport, ms(r.computeP50), ms(r.roundTripP50), ms(r.overheadP50), ms(r.overheadP95)]);
-        if (c.model === 'vgg16-tiny') throughput.push([transport, r.rps.toFixed(0), (r.rps / local.rps).toFixed(2)]);
+        if (c.model === 'vgg16-tiny') throughput.push([transport, r.rps.toFixed(0), (r.rps / local.requestsPerSecond).toFixed(2)]);
       }
-      if (c.model === 'vgg16-tiny') throughput = [['in-process head + tail (baseline)', local.rps.toFixed(0), '1.00'], ...throughput];
+      if (c.model === 'vgg16-tiny') throughput = [['in-process head + tail (baseline)', local.requestsPerSecond.toFixed(0), '1.00'], ...throughput];
     }
   } finally {
     await broker.close();
@@ -59,22 +58,7 @@ export async function benchPipeline(): Promise<void> {
     ['path', 'requests/s', 'vs in-process'], throughput);
 }
 
-async function inProcess(path: string, c: Case): Promise<{ computeMs: number; rps: number }> {
-  const sessions = new SessionCache({ threads: 1 });
-  const store = new ModelStore({ workDir: join(CACHE, 'bench-parts'), sessions });
-  try {
-    const served = await store.add(c.model, path);
-    const input = new ort.Tensor('float32', syntheticInputs(served.inputShape, 3, 1)[0].data, served.inputShape);
-    const run = async () => store.run(c.model, 'tail', c.cut, await store.run(c.model, 'head', c.cut, input));
-    const t = await time(run, { runs: Math.min(c.requests, 50), warmup: 2 });
-    return { computeMs: t.medianMs, rps: 1000 / t.medianMs };
-  } finally {
-    store.removeParts();
-    await sessions.close();
-  }
-}
-
-async function overPipeline(path: string, c: Case, transport: 'mqtt' | 'nats', mqttUrl: string, natsUrl: string) {
+async function overPipeline(path: string, c: PipelineCase, transport: 'mqtt' | 'nats', mqttUrl: string, natsUrl: string) {
   const models = { [c.model]: path };
   const ids = `${transport}-${c.model}`;
   const cloud = await startCloudWorker({ workerId: `bench-cloud-${ids}`, transport, mqttUrl, natsUrl, models, threads: 1 });
