@@ -2,6 +2,7 @@
  * A small command framework over node:util parseArgs: every command declares its options once, and
  * `--help` text, validation and `--json` handling come from that declaration.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { closest, DynasplitError, ErrorCodes } from '../common/index.ts';
 
@@ -130,4 +131,13 @@ export function intOption(args: CommandArgs, name: string, fallback: number): nu
 export function stringOption(args: CommandArgs, name: string): string | undefined {
   const raw = args.values[name];
   return typeof raw === 'string' ? raw : undefined;
+}
+
+/** A file a command was pointed at, as text; one it cannot read is DYNASPLIT_ERR_FILE_NOT_FOUND naming it. */
+export function readTextFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new DynasplitError(ErrorCodes.FILE_NOT_FOUND, `cannot read ${file}: ${(cause as Error).message}`, { cause, details: { file } });
+  }
 }

@@ -1,14 +1,14 @@
 /** `dynasplit optimizer ...`: the configuration space, the exact front of a pool, CSV import, search on a budget. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { listProfiles, loadProfile, profileKnobs } from '../hardware/index.ts';
 import { DEFAULT_MODEL_CACHE_DIR, inspectModel, resolveModel } from '../model/index.ts';
 import { aggregatePool, cutsFromInspection, describeSpace, importCsv, KNOB_FIELDS, memoryCheck, paretoFront, profileCheck, readPool, writePool, type Aggregate, type ImportResult, type KnobField, type KnobSet, type SpaceDescription, type ValidityCheck } from '../pareto/index.ts';
-import { intOption, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
+import { intOption, stringOption, readTextFile, type Command, type CommandArgs, type Io } from './command.ts';
 import { modelCacheDir, numberFlag } from './env.ts';
 import { formatCount, table } from './format.ts';
-import { searchCommand } from './optimizer-search-command.ts';
+import { searchCommand, selectModel } from './optimizer-search-command.ts';
 
 const JSON_OPTION = { type: 'boolean', description: 'print the result as JSON on stdout' } as const;
 
@@ -96,7 +96,7 @@ const front: Command = {
   details: 'Policy order: energy ascending, then accuracy descending (DynaSplit\'s online rule walks it). Pool format: docs/optimizer.md.',
   async run(args, io) {
     const [file] = args.positionals;
-    const aggregates = selectModel(aggregatePool(readPool(readText(file))), stringOption(args, 'model'));
+    const aggregates = selectModel(aggregatePool(readPool(readTextFile(file))), stringOption(args, 'model'));
     const points = paretoFront(aggregates);
     const data = {
       model: aggregates[0]?.model ?? '',
@@ -137,8 +137,8 @@ const importCommand: Command = {
     const [file] = args.positionals;
     const out = stringOption(args, 'out');
     if (!out) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'missing --out POOL');
-    const result = importCsv(readText(file), importOptions(args, file));
-    const existing = args.values.append && existsSync(out) ? readPool(readText(out)) : [];
+    const result = importCsv(readTextFile(file), importOptions(args, file));
+    const existing = args.values.append && existsSync(out) ? readPool(readTextFile(out)) : [];
     writeFileSync(out, writePool([...existing, ...result.rows]));
     const data = { out, imported: result.rows.length, rejected: result.rejected, errors: result.errors };
     print(io, args, data, () => importText(out, result));
@@ -197,24 +197,6 @@ function knobColumns(raw: unknown): Partial<Record<KnobField, string>> {
     return [field, text.slice(at + 1)];
   });
   return Object.fromEntries(entries);
-}
-
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new DynasplitError(ErrorCodes.FILE_NOT_FOUND, `cannot read ${file}: ${(cause as Error).message}`, { cause, details: { file } });
-  }
-}
-
-function selectModel(aggregates: Aggregate[], model: string | undefined): Aggregate[] {
-  const models = [...new Set(aggregates.map((a) => a.model))];
-  if (model !== undefined) {
-    if (!models.includes(model)) throw new DynasplitError(ErrorCodes.BAD_ARGS, `no runs of model '${model}' in the pool; models: ${models.join(', ')}`);
-    return aggregates.filter((a) => a.model === model);
-  }
-  if (models.length > 1) throw new DynasplitError(ErrorCodes.BAD_ARGS, `the pool holds several models (${models.join(', ')}); choose one with --model`);
-  return aggregates;
 }
 
 function spaceText(model: string, knobs: KnobSet, source: { edge: string; cloud: string }, d: SpaceDescription): string {

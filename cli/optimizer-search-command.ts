@@ -1,10 +1,10 @@
 /** `dynasplit optimizer search`: an offline search on a measuring budget over a recorded pool (docs/optimizer.md). */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createProgress, DynasplitError, ErrorCodes } from '../common/index.ts';
 import {
   aggregatePool, budgetCount, poolSpace, readPool, SEARCH_STRATEGIES, searchPool, writePool, type PoolRow, type PoolSearch, type SearchStrategy,
 } from '../pareto/index.ts';
-import { intOption, stringOption, type Command } from './command.ts';
+import { intOption, readTextFile, stringOption, type Command } from './command.ts';
 
 export const searchCommand: Command = {
   path: ['optimizer', 'search'],
@@ -34,7 +34,7 @@ export const searchCommand: Command = {
     if (!(SEARCH_STRATEGIES as readonly string[]).includes(strategy)) {
       throw new DynasplitError(ErrorCodes.BAD_ARGS, `unknown --strategy '${strategy}'; strategies: ${SEARCH_STRATEGIES.join(', ')}`);
     }
-    const rows = modelRows(readPool(readText(poolFile)), stringOption(args, 'model'));
+    const rows = modelRows(readPool(readTextFile(poolFile)), stringOption(args, 'model'));
     const size = poolSpace(aggregatePool(rows)).space.size;
     const budget = budgetCount(budgetSpec, size);
     const progress = createProgress({ write: io.stderr, isTTY: io.isTTY }, `search (${strategy})`, budget);
@@ -77,18 +77,17 @@ function summaryText(s: ReturnType<typeof summaryOf>): string {
 
 /** The rows of one model: the one named, else the pool's only model. */
 function modelRows(rows: PoolRow[], model: string | undefined): PoolRow[] {
-  const models = [...new Set(rows.map((r) => r.model))];
   if (rows.length === 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'the pool holds no runs');
-  if (model !== undefined && !models.includes(model)) throw new DynasplitError(ErrorCodes.BAD_ARGS, `no runs of model '${model}' in the pool; models: ${models.join(', ')}`);
-  if (model === undefined && models.length > 1) throw new DynasplitError(ErrorCodes.BAD_ARGS, `the pool holds several models (${models.join(', ')}); choose one with --model`);
-  const chosen = model ?? models[0];
-  return rows.filter((r) => r.model === chosen);
+  return selectModel(rows, model);
 }
 
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new DynasplitError(ErrorCodes.FILE_NOT_FOUND, `cannot read ${file}: ${(cause as Error).message}`, { cause, details: { file } });
+/** The entries (runs or aggregates) of the model named, else of the pool's only model; several models and no name is an error. */
+export function selectModel<T extends { model: string }>(entries: T[], model: string | undefined): T[] {
+  const models = [...new Set(entries.map((e) => e.model))];
+  if (model !== undefined) {
+    if (!models.includes(model)) throw new DynasplitError(ErrorCodes.BAD_ARGS, `no runs of model '${model}' in the pool; models: ${models.join(', ')}`);
+    return entries.filter((e) => e.model === model);
   }
+  if (models.length > 1) throw new DynasplitError(ErrorCodes.BAD_ARGS, `the pool holds several models (${models.join(', ')}); choose one with --model`);
+  return entries;
 }
