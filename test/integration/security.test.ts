@@ -13,6 +13,7 @@ import { hashPassword, mosquittoAcl, parseUsersConfig, startBroker, type BrokerH
 import { connectMqtt, isDynasplitError, type MqttClient, type MqttConnectOptions } from '../../common/index.ts';
 import { createTestPki, type TestPki } from '../helpers/certs.ts';
 import { freePort, startMosquitto, type RunningServer } from '../helpers/servers.ts';
+import { granted } from '../helpers/suback.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dynasplit-security-'));
 const logs: Record<string, unknown>[] = [];
@@ -61,16 +62,6 @@ async function refused(url: string, options: Partial<MqttConnectOptions> = {}): 
   const err = await connect(url, options).then(() => undefined, (e: unknown) => e);
   expect(isDynasplitError(err, 'DYNASPLIT_ERR_TRANSPORT'), String(err)).toBe(true);
   return err as Error;
-}
-
-async function granted(client: MqttClient, filter: string): Promise<number | undefined> {
-  try {
-    return (await client.subscribeAsync(filter, { qos: 1 }))[0]?.qos;
-  } catch (err) {
-    const packet = (err as { packet?: { granted?: number[] } }).packet;
-    if (packet?.granted) return packet.granted[0];
-    throw err;
-  }
 }
 
 /** The payloads `client` receives from now on, once there are `count` of them (more may follow). */

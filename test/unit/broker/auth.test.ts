@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword, startBroker, type BrokerHandle } from '../../../broker/index.ts';
 import { Clients, closed, collect, waitFor } from './helpers.ts';
+import { granted } from '../../helpers/suback.ts';
 
 /** username, role and, where it differs from the username, the sensor or edge id */
 const ACCOUNTS: [string, string, string?][] = [
@@ -50,17 +51,6 @@ async function refusal(options: IClientOptions & { url?: string }): Promise<numb
   const { url, ...rest } = options;
   const err = await clients.connect(url ?? broker.url, { clientId: `refused-${nextId++}`, ...rest }).then(() => undefined, (e: unknown) => e);
   return (err as { code?: number } | undefined)?.code;
-}
-
-/** The SUBACK return code for one filter: the granted QoS, or 0x80 (mqtt.js rejects on it). */
-async function granted(client: MqttClient, filter: string): Promise<number | undefined> {
-  try {
-    return (await client.subscribeAsync(filter, { qos: 1 }))[0]?.qos;
-  } catch (err) {
-    const packet = (err as { packet?: { granted?: number[] } }).packet;
-    if (packet?.granted) return packet.granted[0];
-    throw err;
-  }
 }
 
 function logged(msg: string, fields: Record<string, unknown>): boolean {
