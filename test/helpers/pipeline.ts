@@ -2,8 +2,11 @@
  * Test scaffolding for the pipeline: an MQTT test client that publishes frames and collects
  * results by request id, and the local reference (the full model run in-process) to check answers.
  */
+import { startBroker, type BrokerHandle } from '../../broker/index.ts';
+import { startCloudWorker, type CloudWorker, type CloudWorkerOptions } from '../../cloud-worker/index.ts';
 import { encodeTensor } from '../../codec/index.ts';
 import { connectMqtt, seededTensor, type MqttClient } from '../../common/index.ts';
+import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
 import { Frame, Result, topics, type FrameProperties } from '../../schemas/index.ts';
 
 export interface ResultSink {
@@ -72,3 +75,33 @@ export function frame(requestId: string, sensorId: string, model: string, shape:
 }
 
 export { referenceClasses } from '../../model/index.ts';
+
+/** The embedded pipeline: an aedes broker, a cloud worker and an edge node in this process, and a result sink. */
+export interface EmbeddedPipeline {
+  broker: BrokerHandle;
+  cloud: CloudWorker;
+  edge: EdgeNode;
+  sink: ResultSink;
+  close(): Promise<void>;
+}
+
+/** What both nodes are given alike: the models and how they load them. */
+export type SharedNodeOptions = Pick<CloudWorkerOptions, 'models'> & Partial<Pick<CloudWorkerOptions, 'cards' | 'dims' | 'threads' | 'workDir'>>;
+
+/** Starts the pipeline on port 0 with random node ids; the sink listens for `sensorIds`. */
+export async function startEmbeddedPipeline(node: SharedNodeOptions, sensorIds: string[]): Promise<EmbeddedPipeline> {
+  const unique = (name: string) => `${name}-${Math.random().toString(36).slice(2, 8)}`;
+  const broker = await startBroker({ host: '127.0.0.1', port: 0 });
+  const cloud = await startCloudWorker({ ...node, mqttUrl: broker.url, workerId: unique('cloud') });
+  const edge = await startEdgeNode({ ...node, mqttUrl: broker.url, edgeId: unique('edge') });
+  const sink = await resultSink(broker.url, sensorIds);
+  return {
+    broker, cloud, edge, sink,
+    close: async () => {
+      await sink.close();
+      await edge.close();
+      await cloud.close();
+      await broker.close();
+    },
+  };
+}

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startBroker, type BrokerHandle } from '../../broker/index.ts';
+import type { BrokerHandle } from '../../broker/index.ts';
 import { decodeTensor, encodeTensor } from '../../codec/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
 import { ErrorCodes, isDynasplitError } from '../../common/index.ts';
@@ -20,7 +20,7 @@ import { inspectModel, topK } from '../../model/index.ts';
 import { configuration, encodePolicy } from '../../policy/index.ts';
 import { topics, type FrameProperties, type Result } from '../../schemas/index.ts';
 import { runSensor } from '../../sensor/index.ts';
-import { resultSink, type ResultSink } from '../helpers/pipeline.ts';
+import { resultSink, startEmbeddedPipeline, type EmbeddedPipeline, type ResultSink } from '../helpers/pipeline.ts';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/models');
 const unique = (name: string) => `${name}-${Math.random().toString(36).slice(2, 8)}`;
@@ -45,6 +45,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'dynasplit-byom-'));
 const rawCard = join(scratch, 'raw.card.json');
 writeFileSync(rawCard, JSON.stringify({ output: { kind: 'raw' } }));
 
+let pipeline: EmbeddedPipeline;
 let broker: BrokerHandle;
 let cloud: CloudWorker;
 let edge: EdgeNode;
@@ -52,19 +53,13 @@ let sink: ResultSink;
 const SENSOR = unique('s');
 
 beforeAll(async () => {
-  broker = await startBroker({ host: '127.0.0.1', port: 0 });
   const models = Object.fromEntries(SERVED.map((name) => [name, join(FIXTURES, `${name}.onnx`)]));
-  const node = { mqttUrl: broker.url, models, cards: { 'fcn-dynamic-hw': rawCard }, dims: DIMS, threads: 1, workDir: join(scratch, unique('work')) };
-  cloud = await startCloudWorker({ ...node, workerId: unique('cloud') });
-  edge = await startEdgeNode({ ...node, edgeId: unique('edge') });
-  sink = await resultSink(broker.url, [SENSOR]);
+  pipeline = await startEmbeddedPipeline({ models, cards: { 'fcn-dynamic-hw': rawCard }, dims: DIMS, threads: 1, workDir: join(scratch, unique('work')) }, [SENSOR]);
+  ({ broker, cloud, edge, sink } = pipeline);
 });
 
 afterAll(async () => {
-  await sink?.close();
-  await edge?.close();
-  await cloud?.close();
-  await broker?.close();
+  await pipeline?.close();
   rmSync(scratch, { recursive: true, force: true });
 });
 

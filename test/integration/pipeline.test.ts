@@ -5,14 +5,13 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { startBroker, type BrokerHandle } from '../../broker/index.ts';
 import { encodeTensor } from '../../codec/index.ts';
-import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
-import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
+import type { CloudWorker } from '../../cloud-worker/index.ts';
+import type { EdgeNode } from '../../edge-node/index.ts';
 import { encodePolicy, configuration } from '../../policy/index.ts';
 import { Frame, Result, topics } from '../../schemas/index.ts';
 import { seededRandom } from '../helpers/random.ts';
-import { frame, inputs, referenceClasses, resultSink, type ResultSink } from '../helpers/pipeline.ts';
+import { frame, inputs, referenceClasses, startEmbeddedPipeline, type EmbeddedPipeline, type ResultSink } from '../helpers/pipeline.ts';
 
 const MODEL = 'vgg16-tiny';
 const SHAPE = [1, 3, 32, 32];
@@ -20,25 +19,19 @@ const zoo = inject('zooDir');
 const modelPath = () => join(zoo, `${MODEL}.onnx`);
 const unique = (name: string) => `${name}-${Math.random().toString(36).slice(2, 8)}`;
 
-let broker: BrokerHandle;
+let pipeline: EmbeddedPipeline;
 let cloud: CloudWorker;
 let edge: EdgeNode;
 let sink: ResultSink;
 const SENSOR = unique('s');
 
 beforeAll(async () => {
-  broker = await startBroker({ host: '127.0.0.1', port: 0 });
-  const models = { [MODEL]: modelPath() };
-  cloud = await startCloudWorker({ workerId: unique('cloud'), mqttUrl: broker.url, models, threads: 1 });
-  edge = await startEdgeNode({ edgeId: unique('edge'), mqttUrl: broker.url, models, threads: 1 });
-  sink = await resultSink(broker.url, [SENSOR]);
+  pipeline = await startEmbeddedPipeline({ models: { [MODEL]: modelPath() }, threads: 1 }, [SENSOR]);
+  ({ cloud, edge, sink } = pipeline);
 });
 
 afterAll(async () => {
-  await sink?.close();
-  await edge?.close();
-  await cloud?.close();
-  await broker?.close();
+  await pipeline?.close();
 });
 
 describe('embedded pipeline', () => {
