@@ -6,7 +6,7 @@ import { startBroker, type BrokerHandle } from '../../broker/index.ts';
 import { startCloudWorker, type CloudWorker, type CloudWorkerOptions } from '../../cloud-worker/index.ts';
 import { encodeTensor } from '../../codec/index.ts';
 import { connectMqtt, seededTensor, type MqttClient } from '../../common/index.ts';
-import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
+import { startEdgeNode, type EdgeNode, type EdgeNodeDeps, type EdgeNodeInput } from '../../edge-node/index.ts';
 import { Frame, Result, topics, type FrameProperties } from '../../schemas/index.ts';
 
 export interface ResultSink {
@@ -88,12 +88,19 @@ export interface EmbeddedPipeline {
 /** What both nodes are given alike: the models and how they load them. */
 export type SharedNodeOptions = Pick<CloudWorkerOptions, 'models'> & Partial<Pick<CloudWorkerOptions, 'cards' | 'dims' | 'threads' | 'workDir'>>;
 
-/** Starts the pipeline on port 0 with random node ids; the sink listens for `sensorIds`. */
-export async function startEmbeddedPipeline(node: SharedNodeOptions, sensorIds: string[]): Promise<EmbeddedPipeline> {
+/** What one node is given over the shared options (an id to query by, a profile, an emulated link), and the edge's deps. */
+export interface PipelineNodes {
+  cloud?: Partial<CloudWorkerOptions>;
+  edge?: Partial<EdgeNodeInput>;
+  edgeDeps?: EdgeNodeDeps;
+}
+
+/** Starts the pipeline on port 0 with random node ids unless `nodes` names them; the sink listens for `sensorIds`. */
+export async function startEmbeddedPipeline(node: SharedNodeOptions, sensorIds: string[], nodes: PipelineNodes = {}): Promise<EmbeddedPipeline> {
   const unique = (name: string) => `${name}-${Math.random().toString(36).slice(2, 8)}`;
   const broker = await startBroker({ host: '127.0.0.1', port: 0 });
-  const cloud = await startCloudWorker({ ...node, mqttUrl: broker.url, workerId: unique('cloud') });
-  const edge = await startEdgeNode({ ...node, mqttUrl: broker.url, edgeId: unique('edge') });
+  const cloud = await startCloudWorker({ ...node, mqttUrl: broker.url, workerId: unique('cloud'), ...nodes.cloud });
+  const edge = await startEdgeNode({ ...node, mqttUrl: broker.url, edgeId: unique('edge'), ...nodes.edge }, nodes.edgeDeps);
   const sink = await resultSink(broker.url, sensorIds);
   return {
     broker, cloud, edge, sink,

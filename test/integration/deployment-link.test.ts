@@ -7,37 +7,30 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it, vi } from 'vitest';
-import { startBroker, type BrokerHandle } from '../../broker/index.ts';
-import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
-import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
 import { createMetricsStore, type MetricsStore } from '../../metrics/index.ts';
 import { fitLink } from '../../pareto/index.ts';
-import { frame, inputs, resultSink, type ResultSink } from '../helpers/pipeline.ts';
+import { frame, inputs, startEmbeddedPipeline, type EmbeddedPipeline, type ResultSink } from '../helpers/pipeline.ts';
 
 const zoo = inject('zooDir');
 const MODEL = 'vgg16-tiny';
 const SHAPE = [1, 3, 32, 32];
 const LINK = { mbps: 5, rttMs: 20 };
-let broker: BrokerHandle;
-let cloud: CloudWorker;
-let edge: EdgeNode;
+let pipeline: EmbeddedPipeline;
 let metrics: MetricsStore;
 let sink: ResultSink;
 
 beforeAll(async () => {
-  broker = await startBroker({ host: '127.0.0.1', port: 0 });
-  const models = { [MODEL]: join(zoo, `${MODEL}.onnx`) };
   metrics = createMetricsStore('embedded');
-  cloud = await startCloudWorker({ workerId: 'link-cloud', mqttUrl: broker.url, models, profile: 'gpu-server' });
-  edge = await startEdgeNode({ edgeId: 'link-edge', mqttUrl: broker.url, models, linkMbps: LINK.mbps, linkRttMs: LINK.rttMs, concurrency: 1 }, { metrics });
-  sink = await resultSink(broker.url, ['link-sensor']);
+  pipeline = await startEmbeddedPipeline({ models: { [MODEL]: join(zoo, `${MODEL}.onnx`) } }, ['link-sensor'], {
+    cloud: { workerId: 'link-cloud', profile: 'gpu-server' },
+    edge: { edgeId: 'link-edge', linkMbps: LINK.mbps, linkRttMs: LINK.rttMs, concurrency: 1 },
+    edgeDeps: { metrics },
+  });
+  ({ sink } = pipeline);
 }, 60_000);
 
 afterAll(async () => {
-  await sink?.close();
-  await edge?.close();
-  await cloud?.close();
-  await broker?.close();
+  await pipeline?.close();
 });
 
 it('estimates an emulated 5 Mbit/s / 20 ms uplink within 25% from mixed traffic', async () => {
@@ -62,7 +55,7 @@ it('estimates an emulated 5 Mbit/s / 20 ms uplink within 25% from mixed traffic'
   const since = Date.now();
   for (let i = 0; i < 60; i++) {
     for (const emulated of [false, true]) {
-      edge.setLink(emulated ? LINK : { mbps: 0, rttMs: 0 });
+      pipeline.edge.setLink(emulated ? LINK : { mbps: 0, rttMs: 0 });
       await send(kinds[i % kinds.length]!);
     }
   }
