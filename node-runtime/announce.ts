@@ -12,6 +12,9 @@
  * has lost it).
  */
 import { connectMqtt, packageVersion, type Logger, type MqttClient, type MqttTls } from '../common/index.ts';
+
+/** ms a stopping node waits for its GONE and status publishes to be acknowledged. */
+const CLOSE_WAIT_MS = 2_000;
 import type { DeviceProfile } from '../hardware/index.ts';
 import { dynasplit, NodeAnnouncement, NodeStatus, topics, type NodeAnnouncementProperties, type NodeRole, type NodeStatusProperties } from '../schemas/index.ts';
 
@@ -91,12 +94,21 @@ export function startAnnouncer(options: AnnounceOptions, logger: Logger): Announ
     close: () => (closing ??= (async () => {
       const c = await connecting;
       if (!c) return;
+      let settled = !c.connected;
       if (c.connected) {
-        await c.publishAsync(topic, encode(announcementOf(options, NodeAnnouncement.State.GONE)), retained).catch(() => undefined);
-        // An empty retained message removes the status (MQTT 3.1.1 §3.3.1.3): a stopped node refuses nothing.
-        await c.publishAsync(statusTopic, Buffer.alloc(0), retained).catch(() => undefined);
+        const goodbye = (async () => {
+          await c.publishAsync(topic, encode(announcementOf(options, NodeAnnouncement.State.GONE)), retained).catch(() => undefined);
+          // An empty retained message removes the status (MQTT 3.1.1 §3.3.1.3): a stopped node refuses nothing.
+          if (status) await c.publishAsync(statusTopic, Buffer.alloc(0), retained).catch(() => undefined);
+          settled = true;
+        })();
+        // A broker that never acknowledges (a refused publish closes the connection) must not hold up the
+        // node's stop: the last will says GONE in that case.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([goodbye, new Promise((resolve) => { timer = setTimeout(resolve, CLOSE_WAIT_MS); })]);
+        clearTimeout(timer);
       }
-      await c.endAsync(!c.connected);
+      await c.endAsync(!settled || !c.connected);
     })()),
   };
 }
