@@ -1,10 +1,9 @@
 /** `dynasplit eval simulate`: strategies replayed over a measurement pool (docs/evaluation.md). */
-import { readFileSync } from 'node:fs';
 import { createProgress, DynasplitError, ErrorCodes } from '../common/index.ts';
 import { simulationSteps, STRATEGY_NAMES, type QueueOptions, type SimulationReport, type SimulationStep, type StrategyReport } from '../eval/index.ts';
 import { readPool, type PoolRow } from '../pareto/index.ts';
 import { BUDGET_SPECS, readBudgets } from '../workload/index.ts';
-import { intOption, stringOption, type Command, type CommandArgs } from './command.ts';
+import { intOption, readTextFile, stringOption, type Command, type CommandArgs } from './command.ts';
 import { numberFlag } from './env.ts';
 import { reportCommand } from './eval-report-command.ts';
 import { interruptedLine, INTERRUPTED_EXIT, onInterrupt } from './interrupt.ts';
@@ -56,7 +55,7 @@ const simulateCommand: Command = {
     const requests = intOption(args, 'requests', fallback);
     const records = args.values.records === true ? intOption(args, 'records-max', DEFAULT_RECORDS) : 0;
     if (records > 0 && !args.values.json) throw new DynasplitError(ErrorCodes.BAD_ARGS, '--records goes with --json (records are written as JSON)');
-    const rows = readPool(readText(poolFile));
+    const rows = readPool(readTextFile(poolFile));
     const sampleFile = stringOption(args, 'front-from');
     const progress = requests >= PROGRESS_FROM ? createProgress({ write: io.stderr, isTTY: io.isTTY }, 'simulate', requests, formatCount) : undefined;
     const interrupt = onInterrupt(io);
@@ -69,7 +68,7 @@ const simulateCommand: Command = {
         strategies: (stringOption(args, 'strategies') ?? STRATEGY_NAMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean),
         seed: intOption(args, 'seed', 1),
         model: stringOption(args, 'model'),
-        scheduleFrom: sampleFile === undefined ? undefined : readPool(readText(sampleFile)),
+        scheduleFrom: sampleFile === undefined ? undefined : readPool(readTextFile(sampleFile)),
         edgeShare: numberFlag(args, 'edge-share'),
         accuracyFloor: numberFlag(args, 'accuracy-floor'),
         queueing: queueFlags(args),
@@ -138,14 +137,6 @@ function simulationMeta(args: CommandArgs, rows: readonly PoolRow[], run: { pool
 function queueFlags(args: CommandArgs): QueueOptions | undefined {
   if (args.values.edges === undefined && args.values.workers === undefined && args.values.rate === undefined) return undefined;
   return { edges: intOption(args, 'edges', 1), workers: intOption(args, 'workers', 1), ratePerSecond: numberFlag(args, 'rate') ?? 1 };
-}
-
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new DynasplitError(ErrorCodes.FILE_NOT_FOUND, `cannot read ${file}: ${(cause as Error).message}`, { cause, details: { file } });
-  }
 }
 
 const pct = (x: number | null) => (x === null || Number.isNaN(x) ? 'n/a' : `${(x * 100).toFixed(1)}%`);

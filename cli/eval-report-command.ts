@@ -3,11 +3,11 @@
  * Markdown report, plots and a JSON summary (docs/evaluation.md, "Report"). The figures, the text and
  * the plot specs come from eval/ (pure); this file reads, renders and writes.
  */
-import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { createProgress, DynasplitError, ErrorCodes } from '../common/index.ts';
 import { parseResults, reportMarkdown, reportPlots, summarizeResults, type PlotPlan, type ReportFigure } from '../eval/index.ts';
-import { stringOption, type Command, type CommandArgs, type Io } from './command.ts';
+import { readTextFile, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
 import { interruptedLine, INTERRUPTED_EXIT, onInterrupt } from './interrupt.ts';
 import type { PlotFormat } from './plot-render.ts';
 
@@ -34,7 +34,7 @@ export const reportCommand: Command = {
     if (!out) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'missing --out DIR');
     const format = stringOption(args, 'format') ?? 'svg';
     if (!(FORMATS as readonly string[]).includes(format)) throw new DynasplitError(ErrorCodes.BAD_ARGS, `--format must be one of ${FORMATS.join(', ')}, got '${format}'`);
-    const inputs = files.map((file) => ({ file, results: parseResults(readText(file), file) }));
+    const inputs = files.map((file) => ({ file, results: parseResults(readTextFile(file), file) }));
     prepareDir(out);
 
     const names = sectionNames(files);
@@ -126,14 +126,6 @@ export function sectionNames(files: readonly string[]): string[] {
     seen.set(stem, n);
     return n === 1 ? stem : `${stem}-${n}`;
   });
-}
-
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new DynasplitError(ErrorCodes.FILE_NOT_FOUND, `cannot read ${file}: ${(cause as Error).message}`, { cause, details: { file } });
-  }
 }
 
 /** Creates the output folder and checks it can be written, before any rendering. */
