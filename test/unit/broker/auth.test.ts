@@ -124,9 +124,12 @@ describe('MQTT ACL', () => {
     const gone = closed(sensor);
     sensor.publish('dynasplit/v1/frames/cam-2', 'forged', { qos: 1 }, () => {});
     await gone;
-    await waitFor(() => frames.length >= 1, () => 'the own frame');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(frames.map((m) => m.payload)).toEqual(['mine']);
+    // The forged publish was refused before the connection closed; a frame sent after it is a marker
+    // that anything routed earlier would precede.
+    const again = await as('cam-1');
+    await again.publishAsync('dynasplit/v1/frames/cam-1', 'marker', { qos: 1 });
+    await waitFor(() => frames.length >= 2, () => 'the own frame and the marker');
+    expect(frames.map((m) => m.payload)).toEqual(['mine', 'marker']);
     expect(logged('unauthorized PUBLISH refused; closing the connection',
       { clientId: sensor.options.clientId, username: 'cam-1', topic: 'dynasplit/v1/frames/cam-2' })).toBe(true);
   });
@@ -150,8 +153,11 @@ describe('MQTT ACL', () => {
     const edge = await as('edge-1');
     await edge.publishAsync('dynasplit/v1/results/cam-1', 'result', { qos: 1 });
     await waitFor(() => ownGot.length === 1, () => 'the result');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(otherGot).toEqual([]);
+    // cam-2's own result, sent after cam-1's by the same edge: cam-1's would have come first.
+    expect(await granted(other, 'dynasplit/v1/results/cam-2')).toBe(1);
+    await edge.publishAsync('dynasplit/v1/results/cam-2', 'marker', { qos: 1 });
+    await waitFor(() => otherGot.length >= 1, () => 'cam-2\'s own result');
+    expect(otherGot.map((m) => m.payload)).toEqual(['marker']);
     expect(logged('unauthorized SUBSCRIBE refused (granted 0x80)', { username: 'cam-2', topic: '#' })).toBe(true);
   });
 
@@ -199,8 +205,11 @@ describe('MQTT ACL', () => {
     const before = [frames[0]!.length, frames[1]!.length];
     await workers[0]!.publishAsync('dynasplit/v1/tail-replies/edge-1', 'reply', { qos: 1 });
     await waitFor(() => frames[0]!.length === before[0]! + 1, () => 'the tail reply');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(frames[1]!.length).toBe(before[1]);
+    // edge-2's own reply, sent after edge-1's by the same worker: edge-1's would have come first.
+    await edges[1]!.subscribeAsync('dynasplit/v1/tail-replies/edge-2', { qos: 1 });
+    await workers[0]!.publishAsync('dynasplit/v1/tail-replies/edge-2', 'marker', { qos: 1 });
+    await waitFor(() => frames[1]!.length === before[1]! + 1, () => 'edge-2\'s own reply');
+    expect(frames[1]!.slice(before[1]).map((m) => m.payload)).toEqual(['marker']);
     expect(broker.stats().shared.groups).toBeGreaterThanOrEqual(2);
   });
 
