@@ -17,7 +17,7 @@
  */
 import { DynasplitError, ErrorCodes, silentLogger, stripUndefined, type Logger } from '../common/index.ts';
 import { loadProfile, type DeviceProfile } from '../hardware/index.ts';
-import { DEFAULT_MODEL_CACHE_DIR, inspectModel, referenceClasses, resolveModel, type ModelInspection } from '../model/index.ts';
+import { DEFAULT_MODEL_CACHE_DIR, inspectModel, referenceClasses, requireSingleInput, resolveModel, type ModelInspection } from '../model/index.ts';
 import { CLOUD_ONLY_CUT, EDGE_ONLY_CUT, type Configuration } from '../policy/index.ts';
 import { connectFrameClient, type FrameClient } from '../client/index.ts';
 import { Result } from '../schemas/index.ts';
@@ -126,6 +126,7 @@ export async function measureConfigurations(partial: Partial<MeasureOptions> & P
     : sampleIndices(all.length, sampleCount(all.length, options.sample), options.seed, 'profile-sample').map((i) => all[i]);
   const chosen = Array.isArray(plan) ? plan.length : plan.budget;
   // Distinct synthetic inputs, cycled; the unsplit model runs once on each for the reference answers.
+  requireSingleInput(inspection, 'profiling');
   const inputs = syntheticInputs(inspection.input.shape, options.seed);
   const reference = await referenceClasses(path, inspection.input.shape, inputs.map((x) => x.data));
   logger.info({ model: options.model, configurations: all.length, chosen, strategy: options.search?.strategy }, 'profiling');

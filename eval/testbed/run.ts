@@ -15,7 +15,7 @@ import { connectMqtt, createProgress, DynasplitError, ErrorCodes, isDynasplitErr
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
 import { HOST_PROFILE, loadProfile, processHost, type DeviceProfile } from '../../hardware/index.ts';
 import type { MetricsStore } from '../../metrics/index.ts';
-import { DEFAULT_MODEL_CACHE_DIR, inspectModel, referenceClasses, resolveModel } from '../../model/index.ts';
+import { DEFAULT_MODEL_CACHE_DIR, inspectModel, referenceClasses, requireSingleInput, resolveModel } from '../../model/index.ts';
 import { measureConfigurations } from '../../optimizer/index.ts';
 import { writePool, type PoolRow } from '../../pareto/index.ts';
 import { encodePolicy } from '../../policy/index.ts';
@@ -130,7 +130,9 @@ async function prepare(
     cacheDir: options.modelCacheDir ?? DEFAULT_MODEL_CACHE_DIR,
     onProgress: progressCallback({ write: io.stderr, isTTY: io.isTTY }, `generating ${spec}`, (n) => n.toLocaleString('en-US')),
   });
-  const ctx: PlanContext = { inspection: await inspectModel(path), edge: devices.edge, cloud: devices.cloud };
+  const inspection = await inspectModel(path);
+  requireSingleInput(inspection, 'the testbed');
+  const ctx: PlanContext = { inspection, edge: devices.edge, cloud: devices.cloud };
   // The unsplit model's answers on the inputs both phases use (the measurement run makes the same ones from
   // the same seed); timed, they say how fast the host runs this model.
   const shape = ctx.inspection.input.shape;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { checkCard, inspectModel, loadModelCard, openSession, verifyModel } from '../../../model/index.ts';
+import { checkCard, inspectModel, loadModelCard, openSession, requireSingleInput, verifyModel } from '../../../model/index.ts';
 
 const dir = join(import.meta.dirname, '../../fixtures/models');
 
@@ -80,5 +80,17 @@ describe.each(FIXTURES)('%s, as torch.onnx.export wrote it', (name) => {
     }
     expect(report.unjudged).toEqual([]);
     expect(report.ok).toBe(true);
+  });
+});
+
+describe('where frames carry one synthetic input', () => {
+  it('a model with two inputs is refused by name, a one-input model passes', async () => {
+    const two = await inspectModel(join(dir, 'two-inputs.onnx'));
+    const err = (() => { try { requireSingleInput(two, 'profiling'); } catch (e) { return e as { code?: string; message: string }; } })();
+    expect(err?.code).toBe('DYNASPLIT_ERR_UNSUPPORTED_MODEL');
+    for (const input of two.inputs) expect(err?.message).toContain(input.name);
+    expect(err?.message).toContain('two-inputs.onnx');
+    expect(() => requireSingleInput(two, 'profiling')).toThrow();
+    requireSingleInput(await inspectModel(join(dir, 'resnet-tiny.onnx')), 'profiling');
   });
 });
