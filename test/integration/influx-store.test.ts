@@ -53,14 +53,11 @@ describe('influx metrics store', () => {
     server.kill9();
     await vi.waitFor(async () => expect(await answers(server.url), 'the server to die').toBe(false), { timeout: 20_000, interval: 20 });
     const during = seededRequests(seededRandom(11), model, 3_000, base + 10_000, 50_000);
-    const calls: number[] = [];
-    for (const r of during) {
-      const t0 = performance.now();
-      s.writeRequest(r);
-      calls.push(performance.now() - t0);
-    }
-    calls.sort((a, b) => a - b);
-    expect(calls[Math.floor(calls.length * 0.99)]).toBeLessThan(5); // ms: a ring-buffer push, never a network wait
+    for (const r of during) s.writeRequest(r);
+    // Every point is held or dropped by the time writeRequest returns (no await in between): a
+    // ring-buffer push, never a wait on the network.
+    const taken = s.stats();
+    expect(taken.buffered + taken.dropped).toBe(during.length);
     await vi.waitFor(() => expect(s.stats().writeFailures, 'failed write attempts').toBeGreaterThanOrEqual(2), { timeout: 20_000, interval: 20 });
     expect(s.stats()).toMatchObject({ written: 500, dropped: 1_000, buffered: 2_000 });
 
