@@ -3,7 +3,8 @@
 // - a component (COMPONENTS) imports shared libraries and schemas/, never another component or an entry;
 // - a library (SHARED) imports other libraries only;
 // - an entry (ENTRIES: cli/, eval/, bench/) composes the front doors of libraries and components (a nested
-//   folder's index.ts is one too: eval/testbed/, model/onnx/); only bench/ may use test/helpers/ (the servers it starts);
+//   folder's index.ts is one too: eval/testbed/, model/onnx/); no entry imports test code (the servers tests and
+//   benchmarks start live in local-servers/);
 // - tests: a unit test under test/unit/<folder>/ may import <folder>'s internals (what it tests), never an
 //   integration test, and a fuzz target (test/fuzz/) the internal function it fuzzes; every other import from
 //   test/ goes through front doors, a nested folder's included (cli/index.ts is the command's, for tests).
@@ -11,7 +12,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const COMPONENTS = ['broker', 'edge-node', 'cloud-worker', 'optimizer', 'sensor'];
-const SHARED = ['common', 'model', 'codec', 'schemas', 'policy', 'transport', 'image', 'hardware', 'metrics', 'pareto', 'node-runtime', 'workload', 'client'];
+const SHARED = ['common', 'model', 'codec', 'schemas', 'policy', 'transport', 'image', 'hardware', 'metrics', 'pareto', 'node-runtime', 'workload', 'client', 'local-servers'];
 const ENTRIES = ['cli', 'eval', 'bench'];
 const FOLDERS = [...COMPONENTS, ...SHARED, ...ENTRIES];
 
@@ -39,7 +40,7 @@ const boundaries = [
     frontDoors(others(SHARED, s)),
   ])),
   ...ENTRIES.map((e) => restrict([`${e}/**/*.ts`], [
-    ...(e === 'bench' ? [] : [never(['test'], 'only tests (and bench/) import test code')]),
+    never(['test'], 'only tests import test code'),
     nestedFrontDoors(others(FOLDERS, e)),
   ])),
   restrict(['test/**/*.ts'], [nestedFrontDoors(FOLDERS)]),

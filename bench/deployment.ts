@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { connectMqtt } from '../common/index.ts';
 import { configuration, encodePolicy } from '../policy/index.ts';
 import { topics } from '../schemas/index.ts';
-import { spawnDynasplit, type Spawned } from '../test/helpers/processes.ts';
-import { freePort } from '../test/helpers/servers.ts';
+import { spawnDynasplit, type Spawned } from '../local-servers/index.ts';
+import { freePort } from '../local-servers/index.ts';
 
 /** ms a node may take to start (model inspection, sessions) on a loaded machine. */
 const START_TIMEOUT_MS = 120_000;

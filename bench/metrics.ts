@@ -6,7 +6,7 @@
  * figure is measured on this machine.
  */
 import { createMetricsStore, type MetricsStore, type RequestMetric } from '../metrics/index.ts';
-import { startInfluxDb, type RunningServer } from '../test/helpers/servers.ts';
+import { startInfluxDb, type RunningServer } from '../local-servers/index.ts';
 import { printTable } from './harness.ts';
 
 const CALLS = 100_000;

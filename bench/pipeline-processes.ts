@@ -21,8 +21,8 @@ import { inspectModel, resolveModel } from '../model/index.ts';
 import { configuration, encodePolicy } from '../policy/index.ts';
 import { topics, type TensorProperties } from '../schemas/index.ts';
 import { syntheticInputs } from '../workload/index.ts';
-import { spawnDynasplit, type Spawned } from '../test/helpers/processes.ts';
-import { freePort, startMosquitto, startNatsServer } from '../test/helpers/servers.ts';
+import { spawnDynasplit, type Spawned } from '../local-servers/index.ts';
+import { freePort, startMosquitto, startNatsServer } from '../local-servers/index.ts';
 import { printTable } from './harness.ts';
 import { inProcess, type PipelineCase } from './in-process.ts';
 

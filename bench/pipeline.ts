@@ -18,7 +18,7 @@ import { inspectModel, resolveModel } from '../model/index.ts';
 import { configuration, encodePolicy } from '../policy/index.ts';
 import { topics } from '../schemas/index.ts';
 import { syntheticInputs } from '../workload/index.ts';
-import { startNatsServer } from '../test/helpers/servers.ts';
+import { startNatsServer } from '../local-servers/index.ts';
 import { printTable } from './harness.ts';
 import { inProcess, type PipelineCase } from './in-process.ts';
 

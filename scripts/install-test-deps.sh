@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the servers that the integration tests start from their binaries (test/helpers/servers.ts),
+# Installs the servers that the integration tests start from their binaries (local-servers/servers.ts),
 # only those missing, from the Debian/Ubuntu archive. Idempotent: with everything present it does
 # nothing but say so. The packages' own system services are neither started nor enabled: the tests
 # start private servers on ephemeral ports and must not find (or depend on) system ones.

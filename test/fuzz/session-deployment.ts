@@ -11,8 +11,8 @@ import { hashPassword } from '../../broker/index.ts';
 import { connectMqtt, type MqttClient } from '../../common/index.ts';
 import { Frame, Result, topics } from '../../schemas/index.ts';
 import { frame, inputs } from '../helpers/pipeline.ts';
-import { spawnDynasplit, type Spawned } from '../helpers/processes.ts';
-import { freePort } from '../helpers/servers.ts';
+import { spawnDynasplit, type Spawned } from '../../local-servers/index.ts';
+import { freePort } from '../../local-servers/index.ts';
 
 export const MODEL = 'vgg16-tiny';
 export const SHAPE = [1, 3, 32, 32];

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { spawnDynasplit, type Spawned } from '../helpers/processes.ts';
-import { freePort } from '../helpers/servers.ts';
+import { spawnDynasplit, type Spawned } from '../../local-servers/index.ts';
+import { freePort } from '../../local-servers/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dynasplit-broker-restart-'));
 const processes: Spawned[] = [];

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { ErrorCodes, type Logger } from '../../common/index.ts';
 import { createMetricsStore, type InfluxStoreOptions, type MetricsStore } from '../../metrics/index.ts';
 import { requestMetric, uniqueName } from '../helpers/metrics-contract.ts';
-import { spawnDynasplit } from '../helpers/processes.ts';
-import { INFLUX_ADMIN, startInfluxDb, startVictoriaMetrics, type RunningServer } from '../helpers/servers.ts';
+import { spawnDynasplit } from '../../local-servers/index.ts';
+import { INFLUX_ADMIN, startInfluxDb, startVictoriaMetrics, type RunningServer } from '../../local-servers/index.ts';
 
 type Influx = RunningServer & { database: string };
 let open: Influx;

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { connectMqtt, type MqttClient } from '../../common/index.ts';
 import { topics } from '../../schemas/index.ts';
-import { spawnDynasplit } from '../helpers/processes.ts';
-import { startMosquitto, type RunningServer } from '../helpers/servers.ts';
+import { spawnDynasplit } from '../../local-servers/index.ts';
+import { startMosquitto, type RunningServer } from '../../local-servers/index.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 let dir: string;

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it, vi } from 'vitest';
-import { freePort, startMosquitto, type RunningServer } from '../helpers/servers.ts';
+import { freePort, startMosquitto, type RunningServer } from '../../local-servers/index.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const zoo = inject('zooDir');

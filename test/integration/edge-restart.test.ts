@@ -13,7 +13,7 @@ import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts'
 import { encodeTensor } from '../../codec/index.ts';
 import { Result } from '../../schemas/index.ts';
 import { inputs, resultSink, type ResultSink } from '../helpers/pipeline.ts';
-import { spawnDynasplit, type Spawned } from '../helpers/processes.ts';
+import { spawnDynasplit, type Spawned } from '../../local-servers/index.ts';
 
 const zoo = inject('zooDir');
 const MODEL = 'vgg16-tiny';

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, svgToPng, type Io } from '../../cli/index.ts';
 import { poolRow, writePool } from '../../pareto/index.ts';
-import { spawnDynasplit } from '../helpers/processes.ts';
+import { spawnDynasplit } from '../../local-servers/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dynasplit-eval-report-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -10,7 +10,7 @@ import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts'
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
 import { runSensor } from '../../sensor/index.ts';
 import { answerCounter } from '../helpers/progress.ts';
-import { startNatsServer, type RunningServer } from '../helpers/servers.ts';
+import { startNatsServer, type RunningServer } from '../../local-servers/index.ts';
 
 const zoo = inject('zooDir');
 const MODEL = 'vgg16-tiny';

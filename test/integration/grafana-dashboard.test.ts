@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetricsStore } from '../../metrics/index.ts';
-import { startInfluxDb, type RunningServer } from '../helpers/servers.ts';
+import { startInfluxDb, type RunningServer } from '../../local-servers/index.ts';
 import { seededRandom } from '../helpers/random.ts';
 import { seededLinks, seededRequests, uniqueName } from '../helpers/metrics-contract.ts';
 import { dashboard, influxQuery, panels, substitute, targets, type Series } from '../helpers/grafana.ts';

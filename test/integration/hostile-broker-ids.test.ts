@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hashPassword } from '../../broker/index.ts';
-import { spawnDynasplit, type Spawned } from '../helpers/processes.ts';
-import { freePort } from '../helpers/servers.ts';
+import { spawnDynasplit, type Spawned } from '../../local-servers/index.ts';
+import { freePort } from '../../local-servers/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dynasplit-hostile-ids-'));
 const FRAMES = 'dynasplit/v1/frames';

@@ -6,11 +6,11 @@
 import type { Socket } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { spawnDynasplit, type Spawned } from '../helpers/processes.ts';
+import { spawnDynasplit, type Spawned } from '../../local-servers/index.ts';
 import {
   closedSocket, connectPacket, rawSocket, readBytes, remainingLength, residentKb, subscribePacket,
 } from '../helpers/raw-mqtt.ts';
-import { freePort } from '../helpers/servers.ts';
+import { freePort } from '../../local-servers/index.ts';
 
 const MIB = 1024 * 1024;
 let broker: Spawned;

@@ -17,7 +17,7 @@ import { ErrorCodes } from '../../common/index.ts';
 import { encodeRecord, RecordKind } from '../../edge-node/index.ts';
 import { Frame } from '../../schemas/index.ts';
 import { frame, inputs, resultSink, type ResultSink } from '../helpers/pipeline.ts';
-import { spawnDynasplit } from '../helpers/processes.ts';
+import { spawnDynasplit } from '../../local-servers/index.ts';
 
 const zoo = inject('zooDir');
 const MODEL = 'vgg16-tiny';

@@ -14,7 +14,7 @@ import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts'
 import { ErrorCodes } from '../../common/index.ts';
 import { Frame, Result, type FrameProperties } from '../../schemas/index.ts';
 import { frame, inputs, resultSink, type ResultSink } from '../helpers/pipeline.ts';
-import { spawnDynasplit } from '../helpers/processes.ts';
+import { spawnDynasplit } from '../../local-servers/index.ts';
 
 const zoo = inject('zooDir');
 const MODEL = 'vgg16-tiny';

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { ErrorCodes } from '../../common/index.ts';
 import { createMetricsStore, type InfluxStoreOptions, type MetricsStore } from '../../metrics/index.ts';
-import { startInfluxDb, type RunningServer } from '../helpers/servers.ts';
+import { startInfluxDb, type RunningServer } from '../../local-servers/index.ts';
 import { seededRandom } from '../helpers/random.ts';
 import { describeMetricsStoreContract, requestMetric, seededRequests, uniqueName } from '../helpers/metrics-contract.ts';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
 import { runSensor } from '../../sensor/index.ts';
-import { startMosquitto, type RunningServer } from '../helpers/servers.ts';
+import { startMosquitto, type RunningServer } from '../../local-servers/index.ts';
 
 const zoo = inject('zooDir');
 const models = () => ({ 'vit-tiny': join(zoo, 'vit-tiny.onnx') });

@@ -10,7 +10,7 @@ import { startBroker } from '../../broker/index.ts';
 import { ErrorCodes } from '../../common/index.ts';
 import { TailRequest, topics, type TailRequest as TailRequestMessage } from '../../schemas/index.ts';
 import { createMqttTransport, type MqttTransportOptions } from '../../transport/index.ts';
-import { freePort, startMosquitto } from '../helpers/servers.ts';
+import { freePort, startMosquitto } from '../../local-servers/index.ts';
 import { describeTransportContract, makeRequest, uniqueName } from './transport-contract.ts';
 
 interface StartedBroker {

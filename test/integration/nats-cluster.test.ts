@@ -16,7 +16,7 @@ import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
 import type { Result } from '../../schemas/index.ts';
 import { createNatsTransport, type TensorTransport } from '../../transport/index.ts';
 import { frame, inputs, resultSink, type ResultSink } from '../helpers/pipeline.ts';
-import { startNatsCluster, type NatsCluster } from '../helpers/servers.ts';
+import { startNatsCluster, type NatsCluster } from '../../local-servers/index.ts';
 
 const zoo = inject('zooDir');
 const MODEL = 'vgg16-tiny';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { ErrorCodes } from '../../common/index.ts';
 import { subjects, TailReply, TailRequest } from '../../schemas/index.ts';
 import { createNatsTransport } from '../../transport/index.ts';
-import { freePort, startNatsServer, type RunningServer } from '../helpers/servers.ts';
+import { freePort, startNatsServer, type RunningServer } from '../../local-servers/index.ts';
 import { seededRandom, uniformArray } from '../helpers/random.ts';
 import { describeTransportContract, makeRequest, sameBytes, uniqueName, VGG16_EARLY_SHAPE } from './transport-contract.ts';
 

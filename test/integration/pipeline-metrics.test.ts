@@ -14,7 +14,7 @@ import { startOptimizer } from '../../optimizer/index.ts';
 import { runSensor } from '../../sensor/index.ts';
 import { influxQuery, substitute, targets } from '../helpers/grafana.ts';
 import { frame, inputs, resultSink } from '../helpers/pipeline.ts';
-import { startInfluxDb, type RunningServer } from '../helpers/servers.ts';
+import { startInfluxDb, type RunningServer } from '../../local-servers/index.ts';
 
 const zoo = inject('zooDir');
 const MODEL = 'vgg16-tiny';

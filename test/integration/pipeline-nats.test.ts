@@ -9,7 +9,7 @@ import { startBroker, type BrokerHandle } from '../../broker/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
 import { frame, inputs, referenceClasses, resultSink, type ResultSink } from '../helpers/pipeline.ts';
-import { startNatsServer, type RunningServer } from '../helpers/servers.ts';
+import { startNatsServer, type RunningServer } from '../../local-servers/index.ts';
 
 const MODEL = 'vgg16-tiny';
 const SHAPE = [1, 3, 32, 32];

@@ -5,8 +5,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { resultSink } from '../helpers/pipeline.ts';
-import { freePort } from '../helpers/servers.ts';
-import { spawnDynasplit, type Spawned } from '../helpers/processes.ts';
+import { freePort } from '../../local-servers/index.ts';
+import { spawnDynasplit, type Spawned } from '../../local-servers/index.ts';
 
 const zoo = inject('zooDir');
 const model = () => `vgg16-tiny=${join(zoo, 'vgg16-tiny.onnx')}`;

@@ -16,7 +16,7 @@ import { isDynasplitError } from '../../common/index.ts';
 import { TailRequest } from '../../schemas/index.ts';
 import { createNatsTransport, type NatsTransportOptions, type TensorTransport } from '../../transport/index.ts';
 import { createTestPki, type TestPki } from '../helpers/certs.ts';
-import { startNatsServer, type RunningServer } from '../helpers/servers.ts';
+import { startNatsServer, type RunningServer } from '../../local-servers/index.ts';
 import { makeRequest, uniqueName } from './transport-contract.ts';
 
 /** bytes; small, so that a 200 KB tensor travels in chunks in both directions. */

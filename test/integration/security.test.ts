@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'v
 import { hashPassword, mosquittoAcl, parseUsersConfig, startBroker, type BrokerHandle } from '../../broker/index.ts';
 import { connectMqtt, isDynasplitError, type MqttClient, type MqttConnectOptions } from '../../common/index.ts';
 import { createTestPki, type TestPki } from '../helpers/certs.ts';
-import { freePort, startMosquitto, type RunningServer } from '../helpers/servers.ts';
+import { freePort, startMosquitto, type RunningServer } from '../../local-servers/index.ts';
 import { granted } from '../helpers/suback.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dynasplit-security-'));

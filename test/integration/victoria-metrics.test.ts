@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createMetricsStore, REQUEST_FLOAT_FIELDS, REQUEST_INT_FIELDS, REQUEST_TAGS, type RequestMetric } from '../../metrics/index.ts';
-import { startVictoriaMetrics, type RunningServer } from '../helpers/servers.ts';
+import { startVictoriaMetrics, type RunningServer } from '../../local-servers/index.ts';
 import { seededRandom } from '../helpers/random.ts';
 import { seededLinks, seededRequests, uniqueName } from '../helpers/metrics-contract.ts';
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { uniqueName } from '../helpers/metrics-contract.ts';
-import { startInfluxDb, startMosquitto, startNatsServer, type RunningServer } from '../helpers/servers.ts';
+import { startInfluxDb, startMosquitto, startNatsServer, type RunningServer } from '../../local-servers/index.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const SCRIPT = readFileSync(join(ROOT, 'deploy', 'quickstart.sh'), 'utf8');

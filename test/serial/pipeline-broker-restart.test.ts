@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
-import { spawnDynasplit, type Spawned } from '../helpers/processes.ts';
-import { freePort } from '../helpers/servers.ts';
+import { spawnDynasplit, type Spawned } from '../../local-servers/index.ts';
+import { freePort } from '../../local-servers/index.ts';
 import { SoakSensor } from '../soak/sensor.ts';
 
 const zoo = inject('zooDir');

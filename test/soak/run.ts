@@ -13,8 +13,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateModel } from '../../model/zoo/index.ts';
-import { spawnDynasplit, type Spawned } from '../helpers/processes.ts';
-import { freePort, startInfluxDb, startNatsCluster } from '../helpers/servers.ts';
+import { spawnDynasplit, type Spawned } from '../../local-servers/index.ts';
+import { freePort, startInfluxDb, startNatsCluster } from '../../local-servers/index.ts';
 import { runHostilePhase, SmallDisk } from './hostile.ts';
 import { addBooks, SoakSensor } from './sensor.ts';
 

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'dynasplit.js');
+const BIN = join(import.meta.dirname, '..', 'bin', 'dynasplit.js');
 const running = new Set<ChildProcess>();
 process.on('exit', () => running.forEach((p) => p.kill('SIGKILL')));
 
