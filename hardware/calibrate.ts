@@ -14,7 +14,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { tensorRng } from '../common/index.ts';
+import { median, tensorRng } from '../common/index.ts';
 import { encodeModel, inspectModel, openSession, type ModelProto } from '../model/index.ts';
 import type { DeviceProfile } from './profile.ts';
 import { validateProfile } from './profile-validate.ts';
@@ -123,8 +123,7 @@ async function medianRunMs(path: string, threads: number, budgetMs: number): Pro
       await session.run(feeds);
       times.push(performance.now() - t0);
     }
-    times.sort((a, b) => a - b);
-    return { ms: times[Math.floor(times.length / 2)], runs: times.length };
+    return { ms: median(times), runs: times.length };
   } finally {
     await session.release();
   }
