@@ -154,6 +154,11 @@ export class BrokerAuth {
     return { ...this.#stats };
   }
 
+  /** The account `client` logged in as; undefined before (or without) a login. */
+  accountOf(client: Client): UserAccount | undefined {
+    return this.#identities.get(client)?.account;
+  }
+
   /** Whether `client` logged in: only then may aedes touch the session of its client id. */
   loggedIn(client: Client): boolean {
     return this.#identities.has(client);

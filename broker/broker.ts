@@ -28,7 +28,7 @@ import { DynasplitAedes, replayingQueue } from './aedes-internals.ts';
 import { DeliveryDedupe } from './delivery-dedupe.ts';
 import { parseBrokerOptions, queueBytesOf, type BrokerOptions } from './options.ts';
 import { boundOutgoing, type QueueViolation } from './outgoing-bound.ts';
-import { guardPacketSize, type PacketGuard, type PacketSizeViolation } from './packet-size.ts';
+import { accountBound, guardPacketSize, type PacketGuard, type PacketSizeViolation } from './packet-size.ts';
 import { BrokerPersistence } from './persistence.ts';
 import { openSessionStore, type SessionStore } from './session-store.ts';
 import { SharedSubscriptions, type SharedSubscriptionStats } from './shared-subscriptions.ts';
@@ -47,8 +47,13 @@ export interface BrokerStats {
   connections: number;
   /** PUBLISH packets received from clients */
   published: number;
-  /** connections closed for a packet over maxPacketBytes, over maxConnectBytes before CONNACK, or a malformed length */
+  /**
+   * connections closed for a packet over maxPacketBytes or its account's bound
+   * (maxPacketBytesByRole, users file), over maxConnectBytes before CONNACK, or a malformed length
+   */
   oversized: number;
+  /** of these, connections of a logged-in account closed for a packet over the account's own bound */
+  oversizedByRole: Record<string, number>;
   /** clients disconnected for an outgoing queue over maxQueueBytes or stalled for drainTimeoutMs */
   slowConsumers: number;
   shared: SharedSubscriptionStats;
@@ -101,13 +106,19 @@ export async function startBroker(options: Partial<BrokerOptions> = {}, deps: Br
     throw new DynasplitError(ErrorCodes.TRANSPORT, `broker cannot load its sessions from ${store.location}: ${(cause as Error).message}`,
       { cause, details: { persistenceDir: opts.persistence?.dir } });
   }
-  const counters = { published: 0, oversized: 0, slowConsumers: 0 };
+  const counters = { published: 0, oversized: 0, oversizedByRole: {} as Record<string, number>, slowConsumers: 0 };
   watchClients(aedes, logger, counters);
 
   const connections = new Set<Duplex>();
   const guards = new WeakMap<Duplex, PacketGuard>();
-  // CONNACK 0 sent: the connection is logged in, and only maxPacketBytes bounds its packets now.
-  aedes.on('connackSent', (connack, client) => { if (connack.returnCode === 0) guards.get(client.conn as Duplex)?.admit(); });
+  // CONNACK 0 sent: the connection is logged in, and only its account's bound (with a users file)
+  // or maxPacketBytes bounds its packets now. aedes emits this as it writes the CONNACK
+  // (lib/handlers/connect.js), before it reads anything the client sends in answer.
+  aedes.on('connackSent', (connack, client) => {
+    if (connack.returnCode !== 0) return;
+    const account = auth?.accountOf(client);
+    guards.get(client.conn as Duplex)?.admit(account === undefined ? undefined : accountBound(account, opts));
+  });
   const accept = (conn: Duplex, req?: IncomingMessage): void => {
     connections.add(conn);
     conn.once('close', () => connections.delete(conn));
@@ -119,6 +130,8 @@ export async function startBroker(options: Partial<BrokerOptions> = {}, deps: Br
     aedes.handle(conn, req);
     guards.set(conn, guardPacketSize(conn, opts, (violation) => {
       counters.oversized += 1;
+      const role = violation.account?.role;
+      if (role !== undefined) counters.oversizedByRole[role] = (counters.oversizedByRole[role] ?? 0) + 1;
       return oversizeError(violation);
     }));
   };
@@ -156,7 +169,8 @@ export async function startBroker(options: Partial<BrokerOptions> = {}, deps: Br
     tlsPort,
     tlsUrl: tlsPort === undefined ? undefined : `mqtts://${host}:${tlsPort}`,
     stats: () => ({
-      clients: aedes.connectedClients, connections: connections.size, ...counters, shared: shared.stats(),
+      clients: aedes.connectedClients, connections: connections.size, ...counters, oversizedByRole: { ...counters.oversizedByRole },
+      shared: shared.stats(),
       ...(auth ? { auth: auth.stats() } : {}),
     }),
     close: () => (closing ??= shutdown(aedes, listeners, connections, store, opts.closeTimeoutMs, logger)),
@@ -267,7 +281,9 @@ function watchClients(aedes: Aedes, logger: Logger, counters: { published: numbe
     if (err instanceof DynasplitError && err.code === ErrorCodes.OVERLOADED) {
       logger.warn({ clientId: client.id ?? undefined, err }, 'slow consumer disconnected');
     } else if (err instanceof DynasplitError && err.code === ErrorCodes.PAYLOAD_TOO_LARGE) {
-      logger.warn({ clientId: client.id ?? undefined, remoteAddress: remoteAddressOf(client), err }, 'packet over the limit; connection closed');
+      const account = (err.details as Pick<PacketSizeViolation, 'account'> | undefined)?.account;
+      logger.warn({ clientId: client.id ?? undefined, remoteAddress: remoteAddressOf(client), username: account?.username, role: account?.role, err },
+        'packet over the limit; connection closed');
     } else if (err.message === CONNECT_TIMEOUT_MESSAGE) {
       logger.info({ remoteAddress: remoteAddressOf(client) }, 'connection closed: no CONNECT within connectTimeoutMs');
     } else {
@@ -281,13 +297,23 @@ function watchClients(aedes: Aedes, logger: Logger, counters: { published: numbe
   aedes.on('connectionError', onError);
 }
 
+/** Where an account's packet bound was set, for the refusal's message. */
+const BOUND_SOURCES = {
+  account: 'its maxPacketBytes in the users file',
+  role: 'broker option maxPacketBytesByRole, --role-max-packet-kb',
+  broker: 'broker option maxPacketBytes',
+} as const;
+
 function oversizeError(violation: PacketSizeViolation): DynasplitError {
   const before = violation.beforeConnack ? ' before its CONNECT was accepted' : '';
   const message = violation.kind === 'malformed'
     ? 'malformed MQTT packet: Remaining Length longer than 4 bytes (MQTT 3.1.1 §2.2.3)'
     : violation.kind === 'before-connack'
       ? `a connection sent more than ${violation.limitBytes} bytes before its CONNECT was accepted (broker option maxConnectBytes)`
-      : `MQTT packet of ${violation.packetBytes} bytes${before} exceeds the broker's limit of ${violation.limitBytes} bytes`;
+      : violation.account !== undefined
+        ? `MQTT packet of ${violation.packetBytes} bytes exceeds the limit of ${violation.limitBytes} bytes for account '${violation.account.username}' `
+          + `(role ${violation.account.role}; ${BOUND_SOURCES[violation.account.source]})`
+        : `MQTT packet of ${violation.packetBytes} bytes${before} exceeds the broker's limit of ${violation.limitBytes} bytes`;
   return new DynasplitError(ErrorCodes.PAYLOAD_TOO_LARGE, message, { details: { ...violation } });
 }
 

@@ -3,6 +3,7 @@
  * Only the CLI reads argv and the environment; it hands the result to `parseBrokerOptions`.
  */
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { ROLES, type Role } from './users.ts';
 
 /** Interface to listen on; default '0.0.0.0' (every IPv4 interface). Tests pass '127.0.0.1'. */
 export const DEFAULT_HOST = '0.0.0.0';
@@ -10,6 +11,17 @@ export const DEFAULT_HOST = '0.0.0.0';
 export const DEFAULT_PORT = 1883;
 /** bytes; default 64 MiB. A VGG16 cut tensor is up to 12.8 MB fp32 and travels in one MQTT packet. */
 export const DEFAULT_MAX_PACKET_BYTES = 64 * 1024 * 1024;
+/**
+ * bytes; default 16 MiB + 1 KiB: the largest packet a sensor account may send. A sensor sends frames
+ * only, and an edge node refuses a frame over its `maxFrameBytes` (default 16 MiB) anyway; the 1 KiB
+ * covers the PUBLISH's own header (at most 5 bytes), topic (`dynasplit/v1/frames/` and an id of at
+ * most 128 bytes, with its 2-byte length) and packet id (2 bytes). Lower it to what the models need
+ * (docs/security.md "Limits"): a frame is its input tensor (elements x 4 bytes as fp32) plus at most
+ * ~1 KiB of fields.
+ */
+export const DEFAULT_SENSOR_MAX_PACKET_BYTES = 16 * 1024 * 1024 + 1024;
+/** bytes per role; sensors only by default, the other roles have maxPacketBytes (a tail tensor needs it). */
+export const DEFAULT_MAX_PACKET_BYTES_BY_ROLE: Readonly<Partial<Record<Role, number>>> = Object.freeze({ sensor: DEFAULT_SENSOR_MAX_PACKET_BYTES });
 /** ms; default 5000. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 /**
@@ -46,6 +58,15 @@ export interface BrokerOptions {
    * counts it (the whole packet, fixed header included). Larger packets close the connection.
    */
   maxPacketBytes: number;
+  /**
+   * bytes per role; default { sensor: 16 MiB + 1 KiB }. Once a client has logged in (a users file),
+   * the largest packet its account may send: the account's own `maxPacketBytes` in the users file,
+   * else its role's entry here, else maxPacketBytes, and never more than maxPacketBytes. A packet
+   * over it closes the connection as soon as its fixed header announces it (./packet-size.ts). Given
+   * entries replace the defaults' role by role. Without a users file there are no roles: only
+   * maxPacketBytes applies.
+   */
+  maxPacketBytesByRole: Partial<Record<Role, number>>;
   /** ms; default 5000. How long `close()` waits for clients to go before cutting them off. */
   closeTimeoutMs: number;
   /**
@@ -104,6 +125,7 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<BrokerOptions> = Object.freeze({
   port: DEFAULT_PORT,
   wsPort: undefined,
   maxPacketBytes: DEFAULT_MAX_PACKET_BYTES,
+  maxPacketBytesByRole: DEFAULT_MAX_PACKET_BYTES_BY_ROLE,
   closeTimeoutMs: DEFAULT_CLOSE_TIMEOUT_MS,
   maxConnectBytes: DEFAULT_MAX_CONNECT_BYTES,
   connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
@@ -124,6 +146,7 @@ export function parseBrokerOptions(partial: Partial<BrokerOptions> = {}): Broker
   // An explicit undefined means "the default", as an absent key does.
   const given = Object.fromEntries(Object.entries(partial).filter(([, value]) => value !== undefined));
   const options: BrokerOptions = { ...DEFAULT_BROKER_OPTIONS, ...given };
+  options.maxPacketBytesByRole = rolePacketBytes(partial.maxPacketBytesByRole);
   if (typeof options.host !== 'string' || options.host.trim() === '') throw bad('host', options.host, 'must be a non-empty host name or address');
   checkInteger('port', options.port, 0, 65_535);
   if (options.wsPort !== undefined) checkInteger('wsPort', options.wsPort, 0, 65_535);
@@ -150,6 +173,18 @@ function checkLimits(options: BrokerOptions): void {
   checkInteger('connectTimeoutMs', options.connectTimeoutMs, 100, 600_000);
   if (options.maxQueueBytes !== undefined) checkInteger('maxQueueBytes', options.maxQueueBytes, options.maxPacketBytes, 2 ** 32);
   checkInteger('drainTimeoutMs', options.drainTimeoutMs, 100, 600_000);
+}
+
+/** The defaults with the given roles replaced; each a role of ./users.ts with a bound from 1 KiB up. */
+function rolePacketBytes(given: unknown): Partial<Record<Role, number>> {
+  if (given === undefined) return { ...DEFAULT_MAX_PACKET_BYTES_BY_ROLE };
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) throw bad('maxPacketBytesByRole', given, 'must be { ROLE: BYTES, ... }');
+  for (const [role, bytes] of Object.entries(given)) {
+    if (!(ROLES as readonly string[]).includes(role)) throw bad('maxPacketBytesByRole', given, `names '${role}', not one of ${ROLES.join(', ')}`);
+    // The same floor as maxPacketBytes: a SUBSCRIBE or a will must still fit.
+    checkInteger(`maxPacketBytesByRole.${role}`, bytes, 1024, MQTT_MAX_PACKET_BYTES);
+  }
+  return { ...DEFAULT_MAX_PACKET_BYTES_BY_ROLE, ...(given as Partial<Record<Role, number>>) };
 }
 
 /** bytes; the outgoing queue bound in force: the option, or twice maxPacketBytes. */

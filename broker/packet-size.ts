@@ -23,6 +23,18 @@ export interface PacketSizeViolation {
   limitBytes?: number;
   /** whether the connection had not been accepted yet (CONNACK 0 not sent) */
   beforeConnack?: boolean;
+  /** the logged-in account whose own bound was crossed, and where that bound comes from */
+  account?: AccountBound;
+}
+
+/** The packet bound of one logged-in account (./account-bound.ts). */
+export interface AccountBound {
+  username: string;
+  role: string;
+  /** bytes; the largest whole packet this account may send */
+  maxPacketBytes: number;
+  /** where the bound comes from: the users file entry, the role's option, or the broker-wide one */
+  source: 'account' | 'role' | 'broker';
 }
 
 type State = 'header' | 'length' | 'body';
@@ -91,6 +103,20 @@ export class PacketSizeMeter {
   }
 }
 
+/**
+ * The packet bound of a logged-in account: its own `maxPacketBytes` (users file), else its role's
+ * (broker option maxPacketBytesByRole), else the broker's maxPacketBytes; never more than that.
+ */
+export function accountBound(account: { username: string; role: string; maxPacketBytes?: number },
+  options: { maxPacketBytes: number; maxPacketBytesByRole: Partial<Record<string, number>> }): AccountBound {
+  const byRole = options.maxPacketBytesByRole[account.role];
+  const [bytes, source]: [number, AccountBound['source']] = account.maxPacketBytes !== undefined ? [account.maxPacketBytes, 'account']
+    : byRole !== undefined ? [byRole, 'role'] : [options.maxPacketBytes, 'broker'];
+  return bytes < options.maxPacketBytes
+    ? { username: account.username, role: account.role, maxPacketBytes: bytes, source }
+    : { username: account.username, role: account.role, maxPacketBytes: options.maxPacketBytes, source: 'broker' };
+}
+
 /** bytes; the bounds of one connection (./options.ts maxPacketBytes and maxConnectBytes). */
 export interface PacketLimits {
   maxPacketBytes: number;
@@ -99,8 +125,11 @@ export interface PacketLimits {
 }
 
 export interface PacketGuard {
-  /** The CONNECT was accepted (CONNACK 0 sent): from now on only maxPacketBytes applies. */
-  admit(): void;
+  /**
+   * The CONNECT was accepted (CONNACK 0 sent): from now on maxPacketBytes applies, or the logged-in
+   * account's own bound when one is given (never more than maxPacketBytes).
+   */
+  admit(account?: AccountBound): void;
 }
 
 /**
@@ -120,9 +149,11 @@ export function guardPacketSize(conn: Duplex, limits: PacketLimits,
   const meter = new PacketSizeMeter(preLogin);
   /** bytes still allowed before CONNACK; undefined once admitted */
   let left: number | undefined = preLogin;
+  let account: AccountBound | undefined;
   const onData = (chunk: Buffer): void => {
     let violation = meter.feed(chunk);
     if (violation && left !== undefined) violation.beforeConnack = true;
+    if (violation?.kind === 'too-large' && account !== undefined) violation.account = account;
     if (!violation && left !== undefined) {
       left -= chunk.length;
       if (left < 0) violation = { kind: 'before-connack', limitBytes: preLogin, beforeConnack: true };
@@ -133,9 +164,10 @@ export function guardPacketSize(conn: Duplex, limits: PacketLimits,
   };
   conn.on('data', onData);
   return {
-    admit: () => {
+    admit: (bound) => {
       left = undefined;
-      meter.maxPacketBytes = limits.maxPacketBytes;
+      account = bound !== undefined && bound.maxPacketBytes < limits.maxPacketBytes ? bound : undefined;
+      meter.maxPacketBytes = account?.maxPacketBytes ?? limits.maxPacketBytes;
     },
   };
 }

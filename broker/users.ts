@@ -3,7 +3,8 @@
  *
  * ```json
  * { "users": [ { "username": "cam-1", "passwordHash": "scrypt$16384$8$1$<salt>$<hash>", "role": "sensor" },
- *              { "username": "edge-a", "certificateCn": "edge-a", "role": "edge", "id": "edge-a" } ],
+ *              { "username": "edge-a", "certificateCn": "edge-a", "role": "edge", "id": "edge-a" },
+ *              { "username": "cam-2", "passwordHash": "scrypt$...", "role": "sensor", "maxPacketBytes": 65536 } ],
  *   "powerTopics": ["tele/#", "stat/#"] }
  * ```
  *
@@ -28,6 +29,11 @@ export interface UserAccount {
   certificateCn?: string;
   /** The sensor or edge id the account acts as; for sensor and edge accounts, default: the username. */
   id?: string;
+  /**
+   * bytes; the largest packet this account may send, in place of its role's bound (broker option
+   * maxPacketBytesByRole), never more than the broker's maxPacketBytes. Default: the role's.
+   */
+  maxPacketBytes?: number;
 }
 
 export interface UsersConfig {
@@ -45,7 +51,9 @@ export const DEFAULT_POWER_TOPICS: readonly string[] = ['tele/#', 'stat/#', 'she
 export const DEFAULT_SCRYPT = Object.freeze({ N: 16_384, r: 8, p: 1 });
 const SALT_BYTES = 16;
 const KEY_BYTES = 32;
-const USER_KEYS = new Set(['username', 'role', 'passwordHash', 'certificateCn', 'id']);
+const USER_KEYS = new Set(['username', 'role', 'passwordHash', 'certificateCn', 'id', 'maxPacketBytes']);
+/** bytes; the largest MQTT packet there is (MQTT 3.1.1 §2.2.3), as in ./options.ts. */
+const MQTT_MAX_PACKET_BYTES = 1 + 4 + 268_435_455;
 
 interface ScryptHash {
   N: number;
@@ -158,7 +166,7 @@ function parseUser(entry: unknown, index: number): UserAccount {
   if (!isObject(entry)) throw bad(`${where} is not an object`);
   const extra = Object.keys(entry).find((key) => !USER_KEYS.has(key));
   if (extra !== undefined) throw bad(`${where}: unknown key '${extra}'`);
-  const { username, role, passwordHash, certificateCn, id } = entry;
+  const { username, role, passwordHash, certificateCn, id, maxPacketBytes } = entry;
   if (typeof username !== 'string' || username.length === 0 || username.length > 256) throw bad(`${where}: username must be a non-empty string`);
   if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) throw bad(`${where} (${username}): role must be one of ${ROLES.join(', ')}`);
   if (passwordHash === undefined && certificateCn === undefined) throw bad(`${where} (${username}): needs a passwordHash, a certificateCn or both`);
@@ -170,7 +178,13 @@ function parseUser(entry: unknown, index: number): UserAccount {
     throw bad(`${where} (${username}): certificateCn must be a non-empty string`);
   }
   if (id !== undefined && typeof id !== 'string') throw bad(`${where} (${username}): id must be a string`);
+  // 1 KiB floor, as for the broker's maxPacketBytes: a SUBSCRIBE or a will must still fit.
+  if (maxPacketBytes !== undefined && (typeof maxPacketBytes !== 'number' || !Number.isInteger(maxPacketBytes)
+    || maxPacketBytes < 1024 || maxPacketBytes > MQTT_MAX_PACKET_BYTES)) {
+    throw bad(`${where} (${username}): maxPacketBytes must be an integer from 1024 to ${MQTT_MAX_PACKET_BYTES}`);
+  }
   const user: UserAccount = { username, role: role as Role };
+  if (maxPacketBytes !== undefined) user.maxPacketBytes = maxPacketBytes;
   if (passwordHash !== undefined) user.passwordHash = passwordHash as string;
   if (certificateCn !== undefined) user.certificateCn = certificateCn as string;
   // Sensors and edge nodes act under an id that becomes a topic level: it must be a valid one.

@@ -6,7 +6,7 @@ import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { boundOutgoing, type QueueViolation } from '../../../broker/outgoing-bound.ts';
-import { guardPacketSize, type PacketSizeViolation } from '../../../broker/packet-size.ts';
+import { accountBound, guardPacketSize, type PacketSizeViolation } from '../../../broker/packet-size.ts';
 import { connectPacket, remainingLength } from '../../helpers/raw-mqtt.ts';
 
 const cleanups: (() => void)[] = [];
@@ -55,6 +55,31 @@ describe('guardPacketSize before and after login', () => {
     expect(second.seen).toEqual([]);
     second.stream.write(publishHeader(2_000_000));
     expect(second.seen).toEqual([{ kind: 'too-large', packetBytes: 2_000_004, limitBytes: 1_000_000 }]);
+  });
+});
+
+describe('an account\'s own packet bound', () => {
+  const options = { maxPacketBytes: 1_000_000, maxPacketBytesByRole: { sensor: 20_000 } };
+
+  it('is the account\'s, else its role\'s, else maxPacketBytes, and never above maxPacketBytes', () => {
+    expect(accountBound({ username: 'cam-1', role: 'sensor' }, options)).toEqual({ username: 'cam-1', role: 'sensor', maxPacketBytes: 20_000, source: 'role' });
+    expect(accountBound({ username: 'cam-2', role: 'sensor', maxPacketBytes: 5_000 }, options)).toMatchObject({ maxPacketBytes: 5_000, source: 'account' });
+    expect(accountBound({ username: 'edge-1', role: 'edge' }, options)).toMatchObject({ maxPacketBytes: 1_000_000, source: 'broker' });
+    expect(accountBound({ username: 'cam-3', role: 'sensor', maxPacketBytes: 2_000_000 }, options)).toMatchObject({ maxPacketBytes: 1_000_000, source: 'broker' });
+  });
+
+  it('applies from the CONNACK on, and the violation names the account', () => {
+    const { stream, guard, seen } = guarded();
+    stream.write(connectPacket('cam-1'));
+    guard.admit(accountBound({ username: 'cam-1', role: 'sensor' }, options));
+    stream.write(Buffer.concat([publishHeader(19_000), Buffer.alloc(19_000)]));
+    expect(seen).toEqual([]);
+    stream.write(publishHeader(20_000));
+    expect(seen).toEqual([{
+      kind: 'too-large', packetBytes: 20_004, limitBytes: 20_000,
+      account: { username: 'cam-1', role: 'sensor', maxPacketBytes: 20_000, source: 'role' },
+    }]);
+    expect(stream.destroyed).toBe(true);
   });
 });
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_HOST, DEFAULT_MAX_PACKET_BYTES, DEFAULT_PORT, parseBrokerOptions, queueBytesOf,
+  DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_HOST, DEFAULT_MAX_PACKET_BYTES, DEFAULT_PORT, DEFAULT_SENSOR_MAX_PACKET_BYTES, parseBrokerOptions, queueBytesOf,
   type BrokerOptions,
 } from '../../../broker/index.ts';
 import { isDynasplitError } from '../../../common/index.ts';
+import { defaultEdgeOptions } from '../../../edge-node/index.ts';
 
 function badArgs(partial: Record<string, unknown>): string {
   try {
@@ -21,6 +22,7 @@ describe('parseBrokerOptions', () => {
       host: DEFAULT_HOST, port: DEFAULT_PORT, wsPort: undefined,
       maxPacketBytes: DEFAULT_MAX_PACKET_BYTES, closeTimeoutMs: DEFAULT_CLOSE_TIMEOUT_MS,
       maxConnectBytes: 64 * 1024, connectTimeoutMs: 10_000, drainTimeoutMs: 10_000,
+      maxPacketBytesByRole: { sensor: DEFAULT_SENSOR_MAX_PACKET_BYTES },
     });
     expect(queueBytesOf(parseBrokerOptions())).toBe(2 * DEFAULT_MAX_PACKET_BYTES);
     expect([DEFAULT_HOST, DEFAULT_PORT, DEFAULT_MAX_PACKET_BYTES]).toEqual(['0.0.0.0', 1883, 64 * 1024 * 1024]);
@@ -47,6 +49,22 @@ describe('parseBrokerOptions', () => {
     expect(badArgs({ tcpPort: 1 })).toMatch(/tcpPort is not a broker option/);
     expect(badArgs({ persistence: '/var/lib/dynasplit' })).toMatch(/persistence must be \{ dir: DIRECTORY \}/);
     expect(badArgs({ persistence: { dir: ' ' } })).toMatch(/persistence/);
+  });
+
+  it('bounds a sensor account\'s packets by the largest frame an edge node takes, plus a PUBLISH header and topic', () => {
+    const edgeFrameBytes = defaultEdgeOptions().maxFrameBytes;
+    // 5 header bytes, a topic of 2 + 20 + 128 bytes, a 2-byte packet id
+    expect(DEFAULT_SENSOR_MAX_PACKET_BYTES).toBeGreaterThanOrEqual(edgeFrameBytes + 5 + 150 + 2);
+    expect(DEFAULT_SENSOR_MAX_PACKET_BYTES).toBeLessThanOrEqual(edgeFrameBytes + 1024);
+  });
+
+  it('takes role bounds role by role over the defaults, and refuses unknown roles and bounds under 1 KiB', () => {
+    expect(parseBrokerOptions({ maxPacketBytesByRole: { meter: 4096 } }).maxPacketBytesByRole)
+      .toEqual({ sensor: DEFAULT_SENSOR_MAX_PACKET_BYTES, meter: 4096 });
+    expect(parseBrokerOptions({ maxPacketBytesByRole: { sensor: 65_536 } }).maxPacketBytesByRole).toEqual({ sensor: 65_536 });
+    expect(badArgs({ maxPacketBytesByRole: { camera: 4096 } })).toMatch(/maxPacketBytesByRole names 'camera', not one of sensor/);
+    expect(badArgs({ maxPacketBytesByRole: { sensor: 100 } })).toMatch(/maxPacketBytesByRole.sensor must be an integer from 1024/);
+    expect(badArgs({ maxPacketBytesByRole: [4096] })).toMatch(/maxPacketBytesByRole must be \{ ROLE: BYTES, ... \}/);
   });
 
   it('keeps sessions in memory unless given a persistence directory', () => {

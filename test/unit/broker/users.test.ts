@@ -37,9 +37,12 @@ describe('users file', () => {
       { username: 'cam-1', passwordHash, role: 'sensor' },
       { username: 'edge-a', certificateCn: 'edge-a.example', role: 'edge', id: 'edge-1' },
       { username: 'worker', passwordHash, role: 'cloud' },
+      { username: 'cam-2', passwordHash, role: 'sensor', maxPacketBytes: 65_536 },
     ] });
     expect(config.powerTopics).toEqual(DEFAULT_POWER_TOPICS);
-    expect(config.users.map((u) => [u.username, u.role, u.id])).toEqual([['cam-1', 'sensor', 'cam-1'], ['edge-a', 'edge', 'edge-1'], ['worker', 'cloud', undefined]]);
+    expect(config.users.map((u) => [u.username, u.role, u.id, u.maxPacketBytes])).toEqual([
+      ['cam-1', 'sensor', 'cam-1', undefined], ['edge-a', 'edge', 'edge-1', undefined], ['worker', 'cloud', undefined, undefined], ['cam-2', 'sensor', 'cam-2', 65_536],
+    ]);
   });
 
   it('rejects what would weaken or confuse the rules, naming the problem', async () => {
@@ -57,6 +60,8 @@ describe('users file', () => {
       [{ users: [{ username: 'a', certificateCn: 'x', role: 'cloud' }, { username: 'b', certificateCn: 'x', role: 'cloud' }] }, /'x' appears twice/],
       [{ users: [], powerTopics: ['tele/#/x'] }, /powerTopics/],
       [{ users: [], powerTopics: ['$SYS/#'] }, /powerTopics/],
+      [{ users: [{ username: 'a', passwordHash, role: 'sensor', maxPacketBytes: 512 }] }, /maxPacketBytes must be an integer from 1024/],
+      [{ users: [{ username: 'a', passwordHash, role: 'sensor', maxPacketBytes: '64k' }] }, /maxPacketBytes must be an integer/],
     ];
     for (const [json, message] of cases) {
       let error: unknown;

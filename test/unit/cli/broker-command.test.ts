@@ -40,6 +40,10 @@ describe('dynasplit broker', () => {
     expect(brokerOptionsFrom(args('--max-connect-kb', '16', '--max-queue-mb', '256', '--drain-timeout-ms', '5000'),
       { DYNASPLIT_BROKER_CONNECT_TIMEOUT_MS: '3000', DYNASPLIT_BROKER_DRAIN_TIMEOUT_MS: '9000' }))
       .toMatchObject({ maxConnectBytes: 16 * 1024, connectTimeoutMs: 3000, maxQueueBytes: 256 * 1024 * 1024, drainTimeoutMs: 5000 });
+    expect(brokerOptionsFrom(args('--role-max-packet-kb', 'sensor=64', '--role-max-packet-kb', 'meter=4'), { DYNASPLIT_BROKER_ROLE_MAX_PACKET_KB: 'sensor=1' }))
+      .toMatchObject({ maxPacketBytesByRole: { sensor: 64 * 1024, meter: 4 * 1024 } });
+    expect(brokerOptionsFrom(args(), { DYNASPLIT_BROKER_ROLE_MAX_PACKET_KB: 'sensor=16, edge=1024' }))
+      .toMatchObject({ maxPacketBytesByRole: { sensor: 16 * 1024, edge: 1024 * 1024 } });
   });
 
   it('rejects bad values with DYNASPLIT_ERR_BAD_ARGS', async () => {
@@ -47,6 +51,9 @@ describe('dynasplit broker', () => {
     for (const [argv, env] of [
       [['--log-level', 'loud'], {}],
       [['--max-packet-mb', '0'], {}],
+      [['--role-max-packet-kb', 'sensor'], {}],
+      [['--role-max-packet-kb', 'sensor=0.5'], {}],
+      [['--role-max-packet-kb', 'camera=64'], {}],
       [['--port=-1'], {}],
       [['--port', '70000'], {}],
       [[], { DYNASPLIT_BROKER_PORT: 'abc' }],
