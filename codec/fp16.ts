@@ -9,7 +9,13 @@
  *    truncates), so the result equals a correctly rounded conversion.
  * Values beyond ±65504 round to ±Infinity, as IEEE 754 requires; NaN stays NaN (quiet, payload
  * dropped); subnormal halves (|x| < 2^-14) are produced and read exactly.
+ *
+ * encodeFp16 and decodeFp16 run the WebAssembly SIMD kernels (simd/kernels.wat) where available
+ * and the array is long enough, the JavaScript kernels below otherwise; both give the same bits
+ * (test/unit/codec/simd.test.ts).
  */
+import { SIMD_MIN_ELEMENTS } from './simd/kernels.ts';
+import { activeSimd } from './simd/select.ts';
 
 /** float32 bit pattern of every binary16 bit pattern. */
 const HALF_TO_FLOAT_BITS = new Uint32Array(65536);
@@ -102,6 +108,16 @@ export function halfToFloat(bits: number): number {
 /** Converts every float to half bits; writes into `out` when given (same length), else allocates. */
 export function encodeFp16(src: Float32Array, out: Uint16Array = new Uint16Array(src.length)): Uint16Array {
   if (out.length !== src.length) throw new RangeError(`fp16 output has ${out.length} elements, expected ${src.length}`);
+  const simd = activeSimd();
+  if (simd !== null && src.length >= SIMD_MIN_ELEMENTS) {
+    simd.encodeFp16(src, out);
+    return out;
+  }
+  return encodeFp16Js(src, out);
+}
+
+/** encodeFp16 by the JavaScript kernel; `out` has src.length elements. */
+function encodeFp16Js(src: Float32Array, out: Uint16Array): Uint16Array {
   // The float bits are read through a view of the same memory: no copy.
   const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
   const n = bits.length;
@@ -122,6 +138,16 @@ export function encodeFp16(src: Float32Array, out: Uint16Array = new Uint16Array
 /** Converts half bits to floats; writes into `out` when given (same length), else allocates. */
 export function decodeFp16(src: Uint16Array, out: Float32Array = new Float32Array(src.length)): Float32Array {
   if (out.length !== src.length) throw new RangeError(`fp32 output has ${out.length} elements, expected ${src.length}`);
+  const simd = activeSimd();
+  if (simd !== null && src.length >= SIMD_MIN_ELEMENTS) {
+    simd.decodeFp16(src, out);
+    return out;
+  }
+  return decodeFp16Js(src, out);
+}
+
+/** decodeFp16 by the JavaScript kernel; `out` has src.length elements. */
+function decodeFp16Js(src: Uint16Array, out: Float32Array): Float32Array {
   const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
   const n = src.length;
   for (let i = 0; i < n; i++) {

@@ -17,7 +17,13 @@
  * A group whose values are all zero gets scale 0 and decodes to zeros. NaN and Infinity cannot be
  * quantized and are rejected. Each quantizer is split in two passes (parameters, then values) so
  * the wire encoder can write the values straight into its output buffer.
+ *
+ * The int8 passes run the WebAssembly SIMD kernels (simd/kernels.wat) where available, for
+ * tensors of at least SIMD_MIN_ELEMENTS in blocks of at least MIN_BLOCK, and the JavaScript loops
+ * below otherwise; both give the same bits (test/unit/codec/simd.test.ts).
  */
+import { MIN_BLOCK, SIMD_MIN_ELEMENTS } from './simd/kernels.ts';
+import { activeSimd } from './simd/select.ts';
 import { badTensor } from './validate.ts';
 
 /** Quantized int8 data with one float32 scale per group. */
@@ -51,9 +57,14 @@ const ROUND_MAGIC = 6755399441055744;
 export function int8Scales(src: Float32Array, name: string, groups: number, blockLen: number): Float32Array {
   checkBlocks(src.length, src.length, groups, blockLen);
   const absmax = new Float64Array(groups);
-  for (let b = 0, i = 0; i < src.length; b++, i += blockLen) {
-    const g = b % groups;
-    absmax[g] = blockAbsMax(src, i, i + blockLen, absmax[g]);
+  const simd = activeSimd();
+  if (simd !== null && simdFits(src.length, blockLen)) {
+    simd.int8AbsMax(src, groups, blockLen, absmax);
+  } else {
+    for (let b = 0, i = 0; i < src.length; b++, i += blockLen) {
+      const g = b % groups;
+      absmax[g] = blockAbsMax(src, i, i + blockLen, absmax[g]);
+    }
   }
   const scales = new Float32Array(groups);
   for (let g = 0; g < groups; g++) {
@@ -82,6 +93,14 @@ export function writeInt8(src: Float32Array, scales: Float32Array, blockLen: num
   // A scale of 0 (all zeros, or absmax so tiny that absmax / 127 underflows) quantizes to 0.
   const inverse = new Float64Array(groups);
   for (let g = 0; g < groups; g++) inverse[g] = scales[g] > 0 ? 1 / scales[g] : 0;
+  const simd = activeSimd();
+  if (simd !== null && simdFits(src.length, blockLen)) {
+    // The same clamp rule, decided per group (see below).
+    const clamp = new Uint8Array(groups);
+    for (let g = 0; g < groups; g++) clamp[g] = scales[g] >= FLOAT32_MIN_NORMAL ? 0 : 1;
+    simd.writeInt8(src, inverse, clamp, blockLen, out);
+    return out;
+  }
   for (let b = 0, i = 0; i < src.length; b++, i += blockLen) {
     const g = b % groups;
     // |x * inv| <= 127 * (1 + 2^-23) < 127.5 while the float32 scale is a normal number (relative
@@ -120,6 +139,13 @@ export function dequantizeInt8Blocks(
 ): Float32Array {
   const groups = scales.length;
   checkBlocks(q.length, out.length, groups, blockLen);
+  const simd = activeSimd();
+  // The SIMD kernel multiplies in float32, which equals the float64 product rounded to float32
+  // only for scales that are float32 values (as every scale from the wire is).
+  if (simd !== null && simdFits(q.length, blockLen) && float32Values(scales)) {
+    simd.dequantizeInt8(q, scales, blockLen, out);
+    return out;
+  }
   for (let b = 0, i = 0; i < q.length; b++, i += blockLen) scaleBlock(q, out, i, i + blockLen, scales[b % groups], 0);
   return out;
 }
@@ -134,6 +160,20 @@ function scaleBlock(q: Int8Array | Uint8Array, out: Float32Array, start: number,
   } else {
     for (let i = start; i < end; i++) out[i] = finite((q[i] - zeroPoint) * s);
   }
+}
+
+/** Whether the SIMD kernels take this tensor (see SIMD_MIN_ELEMENTS and MIN_BLOCK for why). */
+function simdFits(length: number, blockLen: number): boolean {
+  return length >= SIMD_MIN_ELEMENTS && blockLen >= MIN_BLOCK;
+}
+
+/** Whether every scale is finite and exactly a float32 value. */
+function float32Values(scales: ArrayLike<number>): boolean {
+  for (let i = 0; i < scales.length; i++) {
+    const s = scales[i];
+    if (!(Math.fround(s) === s && Math.abs(s) < Infinity)) return false;
+  }
+  return true;
 }
 
 /** Largest finite float32. */
