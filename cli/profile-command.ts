@@ -13,6 +13,7 @@ import { processHost } from '../hardware/index.ts';
 import { SEARCH_STRATEGIES, writePool, type FittedModel, type SearchStrategy } from '../pareto/index.ts';
 import { measureConfigurations, type MeasureReport } from '../optimizer/index.ts';
 import { startEdgeNode } from '../edge-node/index.ts';
+import { parseDimArgs } from '../model/index.ts';
 import { DEFAULT_MQTT_URL } from '../transport/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
 import { LOG_LEVEL_OPTION, loggerFor, modelCacheDir, MQTT_OPTION, mqttUrlFlag, numberFlag } from './env.ts';
@@ -28,6 +29,8 @@ export const profileCommand: Command = {
     mqtt: MQTT_OPTION,
     model: { type: 'string', value: 'NAME', description: 'model as the edge nodes serve it' },
     'model-file': { type: 'string', value: 'FILE', description: 'ONNX file of that model, for its shape, cuts and reference answers (default: NAME as a zoo model)' },
+    card: { type: 'string', value: 'FILE', description: 'model card of that model: its dims bind the inputs\' shapes (default: beside the model file, if there)' },
+    dim: { type: 'string', multiple: true, value: 'NAME=V', description: "value of a symbolic dim of the model, over its card's, as the edge nodes bind it (repeatable)" },
     edge: { type: 'string', value: 'PROFILE', description: 'edge device profile: the space\'s knobs and rules, the predictions (and what --local emulates)' },
     cloud: { type: 'string', value: 'PROFILE', description: 'cloud node profile: cloud modes, the predictions (and what --local emulates)' },
     sample: { type: 'string', value: 'FRACTION', description: 'share of the space to measure (seeded); the rest is predicted, marked modelled', default: '1' },
@@ -66,6 +69,8 @@ export const profileCommand: Command = {
     const options = {
       model,
       modelSource: stringOption(args, 'model-file'),
+      card: stringOption(args, 'card'),
+      dims: parseDimArgs(args.values.dim),
       modelCacheDir: modelCacheDir(),
       edge,
       cloud,
@@ -81,7 +86,7 @@ export const profileCommand: Command = {
     const interrupt = onInterrupt(io);
     let report: MeasureReport;
     try {
-      const local = args.values.local === true ? await startLocal(args, model, options.modelSource, edge, cloud, logger) : undefined;
+      const local = args.values.local === true ? await startLocal(args, { model, file: options.modelSource, card: options.card, dims: options.dims }, edge, cloud, logger) : undefined;
       const mqttUrl = local?.url ?? mqttUrlFlag(args) ?? DEFAULT_MQTT_URL;
       io.stderr(`profiling ${model} through ${local ? `an embedded pipeline (edge emulating ${edge}, cloud emulating ${cloud})` : mqttUrl}\n`);
       try {
@@ -143,8 +148,11 @@ function knobFlags(args: CommandArgs) {
   };
 }
 
+/** The model --local serves: its name, file (default: the zoo model of that name), card file and dims. */
+interface LocalModel { model: string; file?: string; card?: string; dims: Record<string, number> }
+
 /** Broker on an ephemeral loopback port, a cloud worker and an edge node emulating the profiles (cli/demo-command.ts). */
-async function startLocal(args: CommandArgs, model: string, file: string | undefined, edge: string, cloud: string, logger: Logger) {
+async function startLocal(args: CommandArgs, served: LocalModel, edge: string, cloud: string, logger: Logger) {
   const cacheDir = modelCacheDir();
   const host = await processHost();
   const broker = await startBroker({ host: '127.0.0.1', port: 0 }, { logger });
@@ -153,11 +161,14 @@ async function startLocal(args: CommandArgs, model: string, file: string | undef
     for (const c of closers.splice(0)) await c();
   };
   try {
-    const models = { [model]: file ?? model };
-    const worker = await startCloudWorker({ workerId: `profile-cloud-${process.pid}`, mqttUrl: broker.url, models, modelCacheDir: cacheDir, profile: cloud }, { logger, host });
+    // The nodes read the model as the profiler does: its card (beside it, or --card) and --dim.
+    const models = { [served.model]: served.file ?? served.model };
+    const cards = served.card === undefined ? undefined : { [served.model]: served.card };
+    const common = { mqttUrl: broker.url, models, cards, dims: served.dims, modelCacheDir: cacheDir };
+    const worker = await startCloudWorker({ ...common, workerId: `profile-cloud-${process.pid}`, profile: cloud }, { logger, host });
     closers.unshift(() => worker.close());
     const node = await startEdgeNode({
-      edgeId: `profile-edge-${process.pid}`, mqttUrl: broker.url, models, modelCacheDir: cacheDir, profile: edge,
+      ...common, edgeId: `profile-edge-${process.pid}`, profile: edge,
       linkMbps: numberFlag(args, 'link-mbps'), linkRttMs: numberFlag(args, 'link-rtt-ms'),
     }, { logger, host });
     closers.unshift(() => node.close());

@@ -123,16 +123,3 @@ export async function inspectModel(path: string, options: InspectOptions = {}): 
     output: describe(OUTPUT_CUT, outputs, all, none),
   };
 }
-
-/**
- * Refuses a model with several inputs where frames are built with one synthetic tensor (the
- * measurement run, the testbed, the demo): every request would be answered BAD_INPUT otherwise.
- * Sensors and edge nodes carry every input (Frame.inputs); `purpose` names what refuses.
- */
-export function requireSingleInput(inspection: Pick<ModelInspection, 'file' | 'inputs'>, purpose: string): void {
-  if (inspection.inputs.length <= 1) return;
-  const names = inspection.inputs.map((i) => i.name);
-  throw new DynasplitError(ErrorCodes.UNSUPPORTED_MODEL,
-    `${purpose} sends one input tensor per frame; ${inspection.file} has ${names.length} inputs (${names.join(', ')})`,
-    { details: { file: inspection.file, inputs: names } });
-}

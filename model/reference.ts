@@ -1,6 +1,7 @@
 /** The unsplit model's answers: what split runs are checked against (agreement, profiling, tests). */
 import * as ort from 'onnxruntime-node';
-import { openSession } from './runner.ts';
+import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { openSession, type ModelSession } from './runner.ts';
 
 /** Index of the largest value (the top-1 class of a logits vector); the first on ties. */
 export function argmax(values: ArrayLike<number>): number {
@@ -9,13 +10,32 @@ export function argmax(values: ArrayLike<number>): number {
   return best;
 }
 
-/** Top-1 class of the unsplit model on each input (one float32 tensor of `shape` each). */
+/** Top-1 class of the unsplit model on each input (one float32 tensor of `shape` each, fed to its first input). */
 export async function referenceClasses(path: string, shape: number[], inputs: Float32Array[]): Promise<number[]> {
+  return top1(path, (session) => inputs.map((data) => ({ [session.inputs[0].name]: new ort.Tensor('float32', data, shape) })));
+}
+
+/**
+ * Top-1 class of the unsplit model on each set of inputs, a model with several inputs included:
+ * `feeds[i]` holds float32 values by input name, shaped as `inputs` (the model's inputs, dims bound) says.
+ */
+export async function referenceClassesOf(
+  path: string, inputs: readonly { name: string; shape: readonly number[] }[], feeds: readonly Record<string, Float32Array>[],
+): Promise<number[]> {
+  const tensor = (values: Record<string, Float32Array>, d: { name: string; shape: readonly number[] }) => {
+    const data = values[d.name];
+    if (!data) throw new DynasplitError(ErrorCodes.BAD_INPUT, `${path}: no values for input '${d.name}'`, { details: { tensor: d.name } });
+    return new ort.Tensor('float32', data, [...d.shape]);
+  };
+  return top1(path, () => feeds.map((values) => Object.fromEntries(inputs.map((d) => [d.name, tensor(values, d)]))));
+}
+
+async function top1(path: string, feedsOf: (session: ModelSession) => Record<string, ort.Tensor>[]): Promise<number[]> {
   const session = await openSession(path, { threads: 1 });
   try {
     const classes: number[] = [];
-    for (const data of inputs) {
-      const out = await session.run({ [session.inputs[0].name]: new ort.Tensor('float32', data, shape) });
+    for (const feeds of feedsOf(session)) {
+      const out = await session.run(feeds);
       classes.push(argmax(out[session.outputNames[0]].data as Float32Array));
     }
     return classes;

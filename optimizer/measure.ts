@@ -17,11 +17,11 @@
  */
 import { DynasplitError, ErrorCodes, silentLogger, stripUndefined, type Logger } from '../common/index.ts';
 import { loadProfile, type DeviceProfile } from '../hardware/index.ts';
-import { DEFAULT_MODEL_CACHE_DIR, inspectModel, referenceClasses, requireSingleInput, resolveModel, type ModelInspection } from '../model/index.ts';
+import { DEFAULT_MODEL_CACHE_DIR, inspectModel, loadModelCard, referenceClassesOf, resolveModel, type ModelInspection } from '../model/index.ts';
 import { CLOUD_ONLY_CUT, EDGE_ONLY_CUT, type Configuration } from '../policy/index.ts';
 import { connectFrameClient, type FrameClient } from '../client/index.ts';
 import { Result } from '../schemas/index.ts';
-import { syntheticInputs, type SyntheticInput } from '../workload/index.ts';
+import { syntheticFrames, type SyntheticFrame } from '../workload/index.ts';
 import { type LinkModel, poolRow, type PoolRow, markBaselines, accuracyByCodec, configurationFields, DEFAULT_LINK, fitModel, heldOutError, predictedRow, sampleCount, sampleIndices, unpredictable, type FittedModel, type HeldOutError, type Measured, type ModelContext, knobsFromProfiles, profileCheck, buildSpace, configurationAt, cutsFromInspection, type KnobSet, budgetCount, searchRuns, type SearchStrategy, type Space } from '../pareto/index.ts';
 
 export interface MeasureOptions {
@@ -31,6 +31,10 @@ export interface MeasureOptions {
   /** ONNX file or zoo name for the input shape, the cuts and the reference answers; default `model`. */
   modelSource?: string;
   modelCacheDir?: string;
+  /** Card file to read instead of the one beside the model file (its dims bind the input shapes). */
+  card?: string;
+  /** Symbolic dim values (--dim), over the card's: as the edge nodes serving the model bind them. */
+  dims?: Record<string, number>;
   /** Configurations to measure; default: the space of the edge and cloud profiles. */
   configurations?: Configuration[];
   /** Profile objects or names (hardware loadProfile); needed for the space and for predictions. */
@@ -115,7 +119,8 @@ export async function measureConfigurations(partial: Partial<MeasureOptions> & P
   const options = parseMeasureOptions(partial);
   const logger = (deps.logger ?? silentLogger()).child({ component: 'optimizer', node: options.sensorId });
   const path = await resolveModel(options.modelSource ?? options.model, { cacheDir: options.modelCacheDir ?? DEFAULT_MODEL_CACHE_DIR });
-  const inspection = await inspectModel(path);
+  const loaded = loadModelCard(path, { path: options.card, dims: options.dims });
+  const inspection = await inspectModel(path, { dims: loaded.card.dims });
   const edge = typeof options.edge === 'string' ? loadProfile(options.edge) : options.edge;
   const cloud = typeof options.cloud === 'string' ? loadProfile(options.cloud) : options.cloud;
   const space = options.configurations ? undefined : spaceOf(inspection, edge!, cloud!, options);
@@ -125,10 +130,10 @@ export async function measureConfigurations(partial: Partial<MeasureOptions> & P
     ? { space: space!, budget: budgetCount(options.search.budget, all.length), strategy: options.search.strategy, seed: options.seed }
     : sampleIndices(all.length, sampleCount(all.length, options.sample), options.seed, 'profile-sample').map((i) => all[i]);
   const chosen = Array.isArray(plan) ? plan.length : plan.budget;
-  // Distinct synthetic inputs, cycled; the unsplit model runs once on each for the reference answers.
-  requireSingleInput(inspection, 'profiling');
-  const inputs = syntheticInputs(inspection.input.shape, options.seed);
-  const reference = await referenceClasses(path, inspection.input.shape, inputs.map((x) => x.data));
+  // Distinct synthetic frames (every input of the model in each), cycled; the unsplit model runs once
+  // on each for the reference answers.
+  const inputs = syntheticFrames(inspection.inputs, options.seed);
+  const reference = await referenceClassesOf(path, inspection.inputs, inputs.map((x) => x.data));
   logger.info({ model: options.model, configurations: all.length, chosen, strategy: options.search?.strategy }, 'profiling');
   const run = await measureAll(plan, options, { inputs, reference }, deps, logger);
   const measured = run.measured.filter((m) => m.rows.length > 0);
@@ -189,7 +194,7 @@ function spaceOf(inspection: ModelInspection, edge: DeviceProfile, cloud: Device
   return buildSpace(cuts, knobs, profileCheck(edge));
 }
 
-interface Inputs { inputs: SyntheticInput[]; reference: number[] }
+interface Inputs { inputs: SyntheticFrame[]; reference: number[] }
 /** What to measure: a list, or a search over the space that decides as the runs come in. */
 type Plan = Configuration[] | { space: Space; budget: number; strategy: SearchStrategy; seed: number };
 interface RunOutcome { measured: Measured[]; errors: Record<string, number>; failed: MeasureReport['failed']; requests: number; aborted: boolean }
@@ -268,9 +273,10 @@ async function measureOne(config: Configuration, run: RunContext): Promise<{ row
 }
 
 /** One frame forcing `config`; a timeout (or any coded failure to get an answer) comes back as an error Result. */
-async function ask(run: RunContext, config: Configuration, input: SyntheticInput): Promise<Result> {
+async function ask(run: RunContext, config: Configuration, input: SyntheticFrame): Promise<Result> {
   try {
-    const { result } = await run.client.request({ model: run.options.model, budget_ms: run.options.budgetMs, tensor: input.tensor, configuration: config });
+    const frame = { model: run.options.model, budget_ms: run.options.budgetMs, tensor: input.tensor, inputs: input.inputs, configuration: config };
+    const { result } = await run.client.request(frame);
     return result;
   } catch (err) {
     if (!(err instanceof DynasplitError)) throw err;

@@ -10,8 +10,8 @@ import { encodeTensor } from '../codec/index.ts';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { imageFormat, preprocessImage } from '../image/index.ts';
 import type { ImageInput, TensorDesc } from '../model/index.ts';
-import type { FrameProperties, TensorProperties } from '../schemas/index.ts';
-import { syntheticInputs } from '../workload/index.ts';
+import type { FrameProperties } from '../schemas/index.ts';
+import { syntheticFrames } from '../workload/index.ts';
 
 export type FrameInput = Pick<FrameProperties, 'tensor' | 'image' | 'inputs'>;
 
@@ -24,19 +24,8 @@ export interface SensorModel {
   image: ImageInput;
 }
 
-/** Seeded synthetic tensors for every input but `except`, by name. */
-function synthetic(inputs: readonly TensorDesc[], except: string | undefined, seed: number): Array<Record<string, TensorProperties>> {
-  const per = inputs.filter((d) => d.name !== except).map((d) => syntheticInputs(d.shape, seed).map(({ tensor }) => ({ ...tensor, name: d.name })));
-  const variants = per[0]?.length ?? 1;
-  return Array.from({ length: variants }, (_, k) => Object.fromEntries(per.map((list) => [list[k].name, list[k]])));
-}
-
 export function syntheticSource(model: SensorModel, seed: number): InputSource {
-  const [first, ...rest] = model.inputs;
-  const frames = synthetic(model.inputs, undefined, seed).map((byName) => ({
-    tensor: byName[first.name],
-    inputs: rest.map((d) => byName[d.name]),
-  }));
+  const frames = syntheticFrames(model.inputs, seed).map(({ tensor, inputs }) => ({ tensor, inputs }));
   return (i) => frames[i % frames.length];
 }
 
@@ -49,11 +38,12 @@ export async function imageInputs(dir: string, model: SensorModel, sendEncoded: 
   }
   if (files.length === 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, `no .jpg/.jpeg/.png files in ${dir}`);
   const { image } = model;
-  const others = synthetic(model.inputs, image.tensor, seed);
+  // Seeded synthetic tensors for every input but the image's.
+  const others = syntheticFrames(model.inputs, seed).map((f) => [f.tensor, ...f.inputs].filter((t) => t.name !== image.tensor));
   const inputs: FrameInput[] = [];
   for (const [k, file] of files.entries()) {
     const bytes = readFileSync(join(dir, file));
-    const rest = Object.values(others[k % others.length]);
+    const rest = others[k % others.length];
     if (sendEncoded) {
       inputs.push({ image: { data: bytes, format: imageFormat(bytes) ?? '' }, inputs: rest });
     } else {

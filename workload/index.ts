@@ -4,5 +4,5 @@
  */
 export { BUDGET_SPECS, budgetSampler, isDistribution, parseBudgetFile, parseBudgetSpec, readBudgetFile, readBudgets } from './budgets.ts';
 export type { BudgetSampler, BudgetSpec, LatencyRange, SamplerOptions } from './budgets.ts';
-export { SYNTHETIC_VARIANTS, syntheticInputs } from './inputs.ts';
-export type { SyntheticInput } from './inputs.ts';
+export { SYNTHETIC_VARIANTS, syntheticFrames, syntheticInputs } from './inputs.ts';
+export type { InputDesc, SyntheticFrame, SyntheticInput } from './inputs.ts';

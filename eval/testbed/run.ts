@@ -15,12 +15,12 @@ import { connectMqtt, createProgress, DynasplitError, ErrorCodes, isDynasplitErr
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
 import { HOST_PROFILE, loadProfile, processHost, type DeviceProfile } from '../../hardware/index.ts';
 import type { MetricsStore } from '../../metrics/index.ts';
-import { DEFAULT_MODEL_CACHE_DIR, inspectModel, referenceClasses, requireSingleInput, resolveModel } from '../../model/index.ts';
+import { DEFAULT_MODEL_CACHE_DIR, inspectModel, loadModelCard, referenceClassesOf, resolveModel } from '../../model/index.ts';
 import { measureConfigurations } from '../../optimizer/index.ts';
 import { writePool, type PoolRow } from '../../pareto/index.ts';
 import { encodePolicy } from '../../policy/index.ts';
 import { topics, type FrameProperties, type Result } from '../../schemas/index.ts';
-import { syntheticInputs, type SyntheticInput } from '../../workload/index.ts';
+import { syntheticFrames, type SyntheticFrame } from '../../workload/index.ts';
 import type { StrategyName } from '../strategies.ts';
 import { poolTable, type PoolTable } from '../table.ts';
 import { accuracyByCutAndCodec, budgetSequence, liveCostMs, recordOf, strategyPlans, testbedResults, type LiveRun, type StrategyPlan, type StrategyRun, type TestbedResults } from '../testbed-figures.ts';
@@ -86,8 +86,8 @@ interface Prepared {
   path: string;
   ctx: PlanContext;
   plan: TestbedPlan;
-  /** Seeded inputs, cycled by both phases, and the unsplit model's top-1 class on each. */
-  inputs: SyntheticInput[];
+  /** Seeded frames' inputs (every input of the model in each), cycled by both phases, and the unsplit model's top-1 class on each. */
+  inputs: SyntheticFrame[];
   reference: number[];
   /** Estimated ms of phase 1 per group of the plan, and of phase 2. */
   groupMs: number[];
@@ -130,17 +130,16 @@ async function prepare(
     cacheDir: options.modelCacheDir ?? DEFAULT_MODEL_CACHE_DIR,
     onProgress: progressCallback({ write: io.stderr, isTTY: io.isTTY }, `generating ${spec}`, (n) => n.toLocaleString('en-US')),
   });
-  const inspection = await inspectModel(path);
-  requireSingleInput(inspection, 'the testbed');
+  // Dims as the nodes bind them: the card beside the model file (the testbed's nodes read the same one).
+  const inspection = await inspectModel(path, { dims: loadModelCard(path).card.dims });
   const ctx: PlanContext = { inspection, edge: devices.edge, cloud: devices.cloud };
   // The unsplit model's answers on the inputs both phases use (the measurement run makes the same ones from
   // the same seed); timed, they say how fast the host runs this model.
-  const shape = ctx.inspection.input.shape;
-  const inputs = syntheticInputs(shape, options.seed);
+  const inputs = syntheticFrames(inspection.inputs, options.seed);
   const t0 = performance.now();
-  await referenceClasses(path, shape, [inputs[0].data]);
+  await referenceClassesOf(path, inspection.inputs, [inputs[0].data]);
   const t1 = performance.now();
-  const reference = await referenceClasses(path, shape, inputs.map((x) => x.data));
+  const reference = await referenceClassesOf(path, inspection.inputs, inputs.map((x) => x.data));
   const perRunMs = (performance.now() - t1 - (t1 - t0)) / (inputs.length - 1);
   ctx.hostFactor = Math.max(1, perRunMs / referenceMs(ctx, devices.host));
   const plan = planConfigurations(parseSpace(options.space), ctx);
@@ -222,7 +221,7 @@ function write(file: string, text: string, partial: boolean, deps: TestbedDeps):
 }
 
 /** Phase 1: per cut, `warmup` unrecorded requests, then every configuration of the cut `repetitions` times through the profiler. */
-async function measurePhase(model: Prepared, pipeline: Pipeline, inputs: SyntheticInput[], options: TestbedOptions, deps: TestbedDeps): Promise<MeasuredPhase> {
+async function measurePhase(model: Prepared, pipeline: Pipeline, inputs: SyntheticFrame[], options: TestbedOptions, deps: TestbedDeps): Promise<MeasuredPhase> {
   const progress = workProgress(deps.io, `${model.name} profile`, model.measureMs);
   const warmup = await connectFrameClient({ mqttUrl: pipeline.url, sensorId: 'testbed-warmup', timeoutMs: options.timeoutMs, logger: deps.logger });
   const out: MeasuredPhase = { rows: [], errors: {}, unmeasured: [] };
@@ -234,7 +233,7 @@ async function measurePhase(model: Prepared, pipeline: Pipeline, inputs: Synthet
     for (const group of model.plan.groups) {
       for (let w = 0; w < options.warmup && !deps.signal?.aborted; w++) {
         // A warm-up answer is not used; one that does not come is the measurement's to report.
-        await warmup.request({ model: model.name, budget_ms: 60_000, configuration: group.configurations[0], tensor: inputs[w % inputs.length].tensor }).catch(() => undefined);
+        await warmup.request({ model: model.name, budget_ms: 60_000, configuration: group.configurations[0], ...frameInputs(inputs[w % inputs.length]) }).catch(() => undefined);
       }
     }
     for (const [g, group] of model.plan.groups.entries()) {
@@ -264,7 +263,7 @@ interface MeasuredPhase { rows: PoolRow[]; errors: Record<string, number>; unmea
 
 /** Phase 2 (live strategies) and 3 (the oracle over the pool), and the figures of all. */
 async function strategyPhase(
-  model: Prepared, measured: MeasuredPhase, pipeline: Pipeline, data: { inputs: SyntheticInput[]; reference: number[] }, options: TestbedOptions, deps: TestbedDeps,
+  model: Prepared, measured: MeasuredPhase, pipeline: Pipeline, data: { inputs: SyntheticFrame[]; reference: number[] }, options: TestbedOptions, deps: TestbedDeps,
 ): Promise<TestbedResults | undefined> {
   const { rows } = measured;
   // The policy says where its figures come from when the runs agree on it (schemas/pipeline.proto Policy.source).
@@ -304,7 +303,7 @@ async function strategyPhase(
 interface RunContext {
   model: Prepared;
   budgets: number[];
-  data: { inputs: SyntheticInput[]; reference: number[] };
+  data: { inputs: SyntheticFrame[]; reference: number[] };
   pipeline: Pipeline;
   publisher: MqttClient;
   progress: { add(ms: number): void };
@@ -328,7 +327,7 @@ async function runStrategy(plan: Exclude<StrategyPlan, { kind: 'oracle' }>, run:
     for (const [i, budgetMs] of run.budgets.entries()) {
       if (deps.signal?.aborted) break;
       const input = i % run.data.inputs.length;
-      const frame: FrameProperties = { model: run.model.name, budget_ms: budgetMs, tensor: run.data.inputs[input].tensor };
+      const frame: FrameProperties = { model: run.model.name, budget_ms: budgetMs, ...frameInputs(run.data.inputs[input]) };
       if (plan.kind === 'forced') frame.configuration = plan.configuration;
       const result = await answerOf(sensor.request(frame));
       const expected = plan.kind === 'forced' ? plan.configuration.name : plan.expected(budgetMs);
@@ -349,6 +348,11 @@ async function runStrategy(plan: Exclude<StrategyPlan, { kind: 'oracle' }>, run:
     await sensor.close();
   }
   return out;
+}
+
+/** A synthetic frame's tensors as Frame fields: the first input as `tensor`, the others in `inputs`. */
+function frameInputs(input: SyntheticFrame): Pick<FrameProperties, 'tensor' | 'inputs'> {
+  return { tensor: input.tensor, inputs: input.inputs };
 }
 
 /** The Result, or the code of why none came (DYNASPLIT_ERR_TIMEOUT). */

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { checkCard, inspectModel, loadModelCard, openSession, requireSingleInput, verifyModel } from '../../../model/index.ts';
+import { argmax, checkCard, inspectModel, loadModelCard, openSession, referenceClassesOf, verifyModel } from '../../../model/index.ts';
 
 const dir = join(import.meta.dirname, '../../fixtures/models');
 
@@ -83,14 +83,16 @@ describe.each(FIXTURES)('%s, as torch.onnx.export wrote it', (name) => {
   });
 });
 
-describe('where frames carry one synthetic input', () => {
-  it('a model with two inputs is refused by name, a one-input model passes', async () => {
-    const two = await inspectModel(join(dir, 'two-inputs.onnx'));
-    const err = (() => { try { requireSingleInput(two, 'profiling'); } catch (e) { return e as { code?: string; message: string }; } })();
-    expect(err?.code).toBe('DYNASPLIT_ERR_UNSUPPORTED_MODEL');
-    for (const input of two.inputs) expect(err?.message).toContain(input.name);
-    expect(err?.message).toContain('two-inputs.onnx');
-    expect(() => requireSingleInput(two, 'profiling')).toThrow();
-    requireSingleInput(await inspectModel(join(dir, 'resnet-tiny.onnx')), 'profiling');
+describe('reference answers of a model with several inputs', () => {
+  it('feed every input by name: the top-1 class is torch\'s on the exporter\'s probe', async () => {
+    const expected = expectedOf('two-inputs');
+    const path = join(dir, 'two-inputs.onnx');
+    const inspection = await inspectModel(path);
+    const probe = Object.fromEntries(expected.inputs.map((t) => [t.name, probeInput(t.shape)]));
+    const [logits] = expected.outputs.map((t) => expected.probe[t.name]);
+    expect(await referenceClassesOf(path, inspection.inputs, [probe])).toEqual([argmax(logits)]);
+    // A missing input is refused by name, not fed as zeros.
+    const { meta: _meta, ...imageOnly } = probe;
+    await expect(referenceClassesOf(path, inspection.inputs, [imageOnly])).rejects.toMatchObject({ code: 'DYNASPLIT_ERR_BAD_INPUT', message: expect.stringContaining("'meta'") });
   });
 });
