@@ -1,13 +1,15 @@
 /**
  * Frames (edge-node/frames.ts): `decodeFrame` on hostile bytes, and `admit` — the validation every
- * frame from a sensor goes through — on arbitrary frames, against a ModelStore serving the tiny VGG.
+ * frame from a sensor goes through — on arbitrary frames, against a ModelStore serving the tiny VGG
+ * (one input) and a torch export with two inputs (test/fixtures/models/two-inputs.onnx), so frames
+ * carry 0..4 further named inputs (Frame.inputs): complete, missing, repeated, unknown, misshapen.
  */
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import sharp from 'sharp';
-import { CODEC_NAMES, encodeTensor } from '../../codec/index.ts';
+import { CODEC_NAMES, decodeTensor, encodeTensor } from '../../codec/index.ts';
 import { ErrorCodes } from '../../common/index.ts';
 // The admission path is internal to the edge node; it is fuzzed directly, not through a broker.
 import { admit, decodeFrame, takeFrame } from '../../edge-node/frames.ts';
@@ -21,6 +23,9 @@ import {
 import { attempt, attemptAsync, check, expectCoded, type FuzzContext, type FuzzProperty } from './property.ts';
 
 const MODEL = 'vgg16-tiny';
+/** Inputs `image` [1, 3, 32, 32] and `meta` [1, 4]. */
+const TWO = 'two-inputs';
+const FIXTURES = join(import.meta.dirname, '../fixtures/models');
 const SENSOR = 'sensor-1';
 /** The arrival time admit() is given, ms since the epoch. */
 const NOW = 1_700_000_000_000;
@@ -30,19 +35,25 @@ const ADMIT_CODES = [
   ErrorCodes.BAD_FRAME, ErrorCodes.UNKNOWN_MODEL, ErrorCodes.UNKNOWN_CUT, ErrorCodes.EXPIRED, ErrorCodes.BAD_INPUT, ErrorCodes.BAD_TENSOR,
 ];
 
-interface Served { store: ModelStore; cuts: string[]; shape: number[]; images: Uint8Array[] }
+interface InputShape { name: string; shape: number[] }
+interface ServedModel { cuts: string[]; inputs: InputShape[] }
+interface Served { store: ModelStore; models: Record<string, ServedModel>; images: Uint8Array[] }
 
-/** The tiny VGG served by a ModelStore (admit only reads its metadata), and a few real images. */
+/** The tiny VGG and the two-input model served by a ModelStore (admit only reads their metadata), and a few real images. */
 async function serve(ctx: FuzzContext): Promise<Served> {
   const store = new ModelStore({
     workDir: mkdtempSync(join(ctx.workDir, 'frames-')),
     sessions: new SessionCache({ memoryBudgetBytes: 64 * 1024 * 1024, threads: 1 }),
   });
-  const served = await store.add(MODEL, join(ctx.zooDir, `${MODEL}.onnx`));
+  const models: Record<string, ServedModel> = {};
+  for (const [name, path] of [[MODEL, join(ctx.zooDir, `${MODEL}.onnx`)], [TWO, join(FIXTURES, `${TWO}.onnx`)]]) {
+    const served = await store.add(name, path);
+    models[name] = { cuts: served.cuts, inputs: served.inputs.map((d) => ({ name: d.name, shape: d.shape })) };
+  }
   const image = (width: number, height: number, channels: 3 | 4, format: 'png' | 'jpeg') =>
     sharp({ create: { width, height, channels, background: { r: 200, g: 30, b: 90, alpha: 0.5 } } })[format]().toBuffer();
   const images = await Promise.all([image(8, 8, 3, 'png'), image(40, 30, 3, 'jpeg'), image(3, 50, 4, 'png'), image(1, 1, 3, 'jpeg')]);
-  return { store, cuts: served.cuts, shape: served.inputShape, images: images.map((b) => new Uint8Array(b)) };
+  return { store, models, images: images.map((b) => new Uint8Array(b)) };
 }
 
 const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
@@ -72,14 +83,52 @@ function emptyPng(width: number, height: number, colour: 2 | 6): Uint8Array {
   return new Uint8Array(Buffer.concat([Buffer.from(PNG_SIGNATURE), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(0))), chunk('IEND', Buffer.alloc(0))]));
 }
 
-/** A tensor of the model's input shape in a random codec, filled from a seed (3,072 values per case). */
-function inputTensor(shape: number[]): fc.Arbitrary<TensorProperties> {
+/** A tensor of an input's shape in a random codec, filled from a seed (at most 3,072 values per tensor). */
+function inputTensor(shape: number[], name = 'input'): fc.Arbitrary<TensorProperties> {
   const count = shape.reduce((a, b) => a * b, 1);
   return fc.tuple(codecName, fc.nat()).map(([codec, seed]) =>
-    encodeTensor({ name: 'input', shape, data: normalArray(seededRandom(seed), count) }, codec) as TensorProperties);
+    encodeTensor({ name, shape, data: normalArray(seededRandom(seed), count) }, codec) as TensorProperties);
 }
 
-function frameInput(served: Served): fc.Arbitrary<Pick<FrameProperties, 'tensor' | 'image'>> {
+/** Tensors of every input in `inputs`, each named as its input, in any order. */
+function namedTensors(inputs: InputShape[]): fc.Arbitrary<TensorProperties[]> {
+  return fc.shuffledSubarray(inputs, { minLength: inputs.length, maxLength: inputs.length })
+    .chain((ds) => fc.tuple(...ds.map((d) => inputTensor(d.shape, d.name))));
+}
+
+/** One entry of Frame.inputs: mostly an input of the model, else one under a wrong name, of a wrong shape or hostile. */
+function frameEntry(model: ServedModel, served: Served): fc.Arbitrary<TensorProperties> {
+  const names = model.inputs.map((d) => d.name);
+  const shapes = Object.values(served.models).flatMap((m) => m.inputs.map((d) => d.shape));
+  const otherName = fc.oneof(anyString, fc.constantFrom('', 'input', 'image', 'meta', 'IMAGE', 'meta '));
+  return fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(...model.inputs).chain((d) => inputTensor(d.shape, d.name)) },
+    { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...names), fc.constantFrom(...shapes)).chain(([name, shape]) => inputTensor(shape, name)) },
+    { weight: 1, arbitrary: fc.tuple(otherName, fc.constantFrom(...shapes)).chain(([name, shape]) => inputTensor(shape, name)) },
+    { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...names), fc.oneof(perturbedTensorMessage, anyTensorMessage)).map(([name, t]) => ({ ...t, name })) },
+  );
+}
+
+/**
+ * What a frame for `model` carries: often exactly what a sensor sends (one input as `tensor`, the
+ * others in `inputs`; the first unnamed or misnamed, for the card's image input), else a tensor or
+ * image as below with 0..4 arbitrary entries in `inputs`.
+ */
+function modelInputs(served: Served, name: string): fc.Arbitrary<Pick<FrameProperties, 'tensor' | 'image' | 'inputs'>> {
+  const model = served.models[name];
+  const complete = fc.nat(model.inputs.length - 1).chain((i) => {
+    const d = model.inputs[i];
+    const tensorName = i === 0 ? fc.constantFrom(d.name, 'input', '', 'not-an-input') : fc.constant(d.name);
+    return fc.tuple(tensorName.chain((n) => inputTensor(d.shape, n)), namedTensors(model.inputs.filter((_, j) => j !== i)));
+  }).map(([tensor, inputs]) => ({ tensor, inputs }));
+  const entries = fc.oneof({ weight: 2, arbitrary: fc.constant<TensorProperties[]>([]) }, { weight: 3, arbitrary: fc.array(frameEntry(model, served), { maxLength: 4 }) });
+  return fc.oneof(
+    { weight: 4, arbitrary: complete },
+    { weight: 3, arbitrary: fc.tuple(frameInput(served, model), entries).map(([input, inputs]) => ({ ...input, inputs })) },
+  );
+}
+
+function frameInput(served: Served, model: ServedModel): fc.Arbitrary<Pick<FrameProperties, 'tensor' | 'image'>> {
   const image = fc.oneof(
     fc.constantFrom(...served.images),
     fc.tuple(fc.constantFrom(...served.images), fc.array(fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.nat(7) }), { minLength: 1, maxLength: 4 }))
@@ -89,17 +138,21 @@ function frameInput(served: Served): fc.Arbitrary<Pick<FrameProperties, 'tensor'
   ).filter((bytes) => declaredPngPixels(bytes) <= 2 ** 22); // larger: the known-bug property below
 
   return fc.oneof(
-    { weight: 3, arbitrary: inputTensor(served.shape).map((tensor) => ({ tensor })) },
+    { weight: 3, arbitrary: inputTensor(model.inputs[0].shape).map((tensor) => ({ tensor })) },
     { weight: 2, arbitrary: fc.oneof(perturbedTensorMessage, anyTensorMessage).map((tensor) => ({ tensor })) },
     { weight: 2, arbitrary: fc.record({ data: image, format: fc.constantFrom('png', 'jpeg', '', 'gif') }).map((image) => ({ image })) },
     { weight: 1, arbitrary: fc.constant({}) },
   );
 }
 
-/** Frames as sensors send them, with each field sometimes missing, wrong or hostile. */
+/** Frames as sensors send them, for either model, with each field sometimes missing, wrong or hostile. */
 function frameProperties(served: Served): fc.Arbitrary<FrameProperties> {
+  return fc.constantFrom(MODEL, TWO).chain((name) => modelFrame(served, name));
+}
+
+function modelFrame(served: Served, name: string): fc.Arbitrary<FrameProperties> {
   const configuration = fc.record({
-    cut: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...served.cuts) }, fc.constant(''), anyString),
+    cut: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...served.models[name].cuts) }, fc.constant(''), anyString),
     codec: fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...CODEC_NAMES) }, fc.constant(''), anyString),
     edge_threads: fc.nat(64),
     edge_frequency_mhz: fc.nat(4000),
@@ -112,13 +165,13 @@ function frameProperties(served: Served): fc.Arbitrary<FrameProperties> {
     fc.record({
       request_id: mostly(fc.constant('req-1'), fc.oneof(fc.constant(''), anyString)),
       sensor_id: mostly(fc.constantFrom(SENSOR, ''), anyString),
-      model: mostly(fc.constant(MODEL), fc.oneof(anyString, fc.constant('vit-tiny'))),
+      model: mostly(fc.constant(name), fc.oneof(anyString, fc.constantFrom('vit-tiny', MODEL, TWO))),
       budget_ms: mostly(fc.oneof({ weight: 3, arbitrary: fc.double({ min: 1_000, max: 1e6, noNaN: true }) }, fc.double({ min: 0, max: 1_000, noNaN: true })), awkwardNumber),
       capture_at_ms: mostly(fc.integer({ min: NOW - 1_000, max: NOW }), awkwardNumber),
       accuracy_floor: mostly(fc.constant(0), awkwardNumber),
       configuration: fc.option(configuration, { nil: undefined, freq: 2 }),
     }),
-    frameInput(served),
+    modelInputs(served, name),
   ).map(([fields, input]) => ({ ...fields, ...input }));
 }
 
@@ -126,20 +179,47 @@ function frameProperties(served: Served): fc.Arbitrary<FrameProperties> {
 function checkAdmitted(frame: Frame, admitted: Awaited<ReturnType<typeof admit>>, served: Served): void {
   check(frame.request_id !== '' && admitted.requestId === frame.request_id, 'admitted a frame without a request_id');
   check(frame.sensor_id === '' || frame.sensor_id === SENSOR, `admitted a frame claiming sensor ${JSON.stringify(frame.sensor_id)}`);
-  check(frame.model === MODEL, `admitted model ${JSON.stringify(frame.model)}`);
+  check(Object.hasOwn(served.models, frame.model), `admitted model ${JSON.stringify(frame.model)}`);
+  const model = served.models[frame.model];
   check(frame.budget_ms > 0 && Number.isFinite(frame.budget_ms), `admitted budget ${frame.budget_ms}`);
   check(frame.capture_at_ms > 0 && Number.isFinite(frame.capture_at_ms), `admitted capture time ${frame.capture_at_ms}`);
   check(admitted.deadlineAtMs > NOW, 'admitted an expired frame');
-  const input = Object.values(admitted.inputs)[0];
-  check(Object.keys(admitted.inputs).length === 1, `admitted inputs ${Object.keys(admitted.inputs).join(', ')}`);
-  check(input.type === 'float32' && input.dims.join() === served.shape.join(), `admitted input [${input.dims.join(',')}]`);
-  check(input.data.length === served.shape.reduce((a, b) => a * b, 1), 'input data does not fit its shape');
+  checkInputs(frame, admitted.inputs, model);
   if (frame.configuration?.cut) {
     const forced = admitted.forced?.configuration;
-    check(forced !== undefined && served.cuts.includes(forced.cut), `forced an unknown cut ${JSON.stringify(forced?.cut)}`);
+    check(forced !== undefined && model.cuts.includes(forced.cut), `forced an unknown cut ${JSON.stringify(forced?.cut)}`);
     check(forced.cut === 'output' ? forced.codec === '' : (CODEC_NAMES as readonly string[]).includes(forced.codec), `forced codec ${JSON.stringify(forced.codec)}`);
   } else {
     check(admitted.forced === undefined, 'forced a configuration the frame did not ask for');
+  }
+}
+
+/**
+ * An admitted frame feeds every input of its model exactly once, float32 of the input's shape, and
+ * every tensor it names travels to the input of that name unchanged (decoded as the codec says).
+ */
+function checkInputs(frame: Frame, feeds: Awaited<ReturnType<typeof admit>>['inputs'], model: ServedModel): void {
+  const fed = Object.keys(feeds).sort();
+  check(fed.join('\n') === model.inputs.map((d) => d.name).sort().join('\n'), `admitted inputs ${JSON.stringify(fed)}`);
+  for (const d of model.inputs) {
+    const t = feeds[d.name];
+    check(t.type === 'float32' && t.dims.join() === d.shape.join(), `admitted input ${d.name} [${t.dims.join(',')}]`);
+    check(t.data.length === d.shape.reduce((a, b) => a * b, 1), `data of input ${d.name} does not fit its shape`);
+  }
+  const named = frame.inputs.map((t) => t.name ?? '');
+  check(new Set(named).size === named.length, `admitted a frame naming an input twice: ${JSON.stringify(named)}`);
+  const sameValues = (message: TensorProperties, name: string) => {
+    const want = decodeTensor(message).data;
+    const got = feeds[name].data as Float32Array;
+    return Buffer.compare(Buffer.from(want.buffer, want.byteOffset, want.byteLength), Buffer.from(got.buffer, got.byteOffset, got.byteLength)) === 0;
+  };
+  for (const t of frame.inputs) {
+    const name = t.name ?? '';
+    check(Object.hasOwn(feeds, name) && sameValues(t, name), `input ${JSON.stringify(name)} was not fed as sent`);
+  }
+  const tensorName = frame.tensor?.name ?? '';
+  if (frame.tensor && model.inputs.length > 1 && Object.hasOwn(feeds, tensorName)) {
+    check(sameValues(frame.tensor, tensorName), `the frame's tensor did not feed input ${JSON.stringify(tensorName)}`);
   }
 }
 
@@ -153,7 +233,7 @@ const encodeFrame = (p: FrameProperties) => Frame.encode(Frame.create(p)).finish
 /** Frames for decodeFrame alone: no ModelStore needed. */
 const plainFrame: fc.Arbitrary<FrameProperties> = fc.record({
   request_id: anyString, sensor_id: anyString, model: anyString, budget_ms: awkwardNumber, capture_at_ms: awkwardNumber,
-  accuracy_floor: awkwardNumber, tensor: anyTensorMessage,
+  accuracy_floor: awkwardNumber, tensor: anyTensorMessage, inputs: fc.array(anyTensorMessage, { maxLength: 3 }),
 }, { requiredKeys: [] });
 
 /** Strings that survive UTF-8 (no lone surrogates): protobuf `string` fields are UTF-8 by definition. */
@@ -182,11 +262,33 @@ export const framesProperties: FuzzProperty[] = [
     }),
   },
   {
+    name: 'frames/takeFrame: the tensor limits hold per tensor: several inputs each within them are taken, one over them is refused',
+    decoder: 'frames',
+    build: () => {
+      const { tensorRank } = DEFAULT_FRAME_LIMITS;
+      const within = fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: tensorRank });
+      // Past the rank, or past 16 Mi elements (4,097^2 > 4,096^2): the shape alone decides, no data is sent.
+      const over = fc.oneof(
+        fc.array(fc.integer({ min: 1, max: 3 }), { minLength: tensorRank + 1, maxLength: tensorRank + 4 }),
+        fc.tuple(fc.integer({ min: 4_097, max: 65_536 }), fc.integer({ min: 4_097, max: 65_536 })).map(([a, b]) => [a, b]),
+      );
+      return fc.property(fc.array(within, { minLength: 1, maxLength: 6 }), fc.option(fc.tuple(over, fc.nat()), { nil: undefined }), (shapes, bad) => {
+        const all = [...shapes];
+        if (bad) all.splice(bad[1] % (all.length + 1), 0, bad[0]);
+        const [tensor, ...inputs] = all.map((shape, i): TensorProperties => ({ name: `in${i}`, shape }));
+        const bytes = encodeFrame({ request_id: 'req-1', model: MODEL, budget_ms: 60_000, capture_at_ms: NOW, tensor, inputs });
+        const taken = takeFrame(SENSOR, bytes, { maxBytes: 16 * 1024 * 1024, limits: DEFAULT_FRAME_LIMITS, nowMs: NOW, control: false });
+        if (!bad) check(taken.error === undefined, () => `refused ${all.length} tensors each within the limits: ${taken.error?.message}`);
+        else check(taken.error?.code === ErrorCodes.FIELD_LIMIT && taken.error.details?.field === 'tensor.shape', () => `took a tensor of shape [${bad[0].join(', ')}]: ${taken.error?.message ?? 'no error'}`);
+      });
+    },
+  },
+  {
     name: 'frames/decodeFrame: encoded frames round-trip',
     decoder: 'frames',
     // Valid tensors: protobufjs coerces out-of-range integers (an axis of 2^32) on encoding, so they cannot round-trip.
-    build: () => fc.property(fc.tuple(plainFrame, validTensorMessage).map(([p, tensor]) => ({ ...p, tensor }))
-      .filter((p) => [p.request_id, p.sensor_id, p.model, p.tensor.name].every(wellFormed)), (p) => {
+    build: () => fc.property(fc.tuple(plainFrame, validTensorMessage, fc.array(validTensorMessage, { maxLength: 3 })).map(([p, tensor, inputs]) => ({ ...p, tensor, inputs }))
+      .filter((p) => [p.request_id, p.sensor_id, p.model, p.tensor.name, ...p.inputs.map((t) => t.name)].every(wellFormed)), (p) => {
       const bytes = encodeFrame(p);
       const out = attempt([], () => decodeFrame(bytes, bytes.length));
       if (!out.ok) return;
