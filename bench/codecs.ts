@@ -10,11 +10,16 @@
  * A second table times the conversion kernels alone, writing into preallocated arrays: allocating
  * fresh multi-MB buffers (page faults) costs as much as the conversion on some machines, and varies
  * from run to run far more than the arithmetic does.
+ * fp16 and the int8 codecs have two sets of kernels, the WebAssembly SIMD ones (used where the
+ * runtime has SIMD128) and the JavaScript ones (the fallback): both tables time each, in the same
+ * run, next to the same copy. The SIMD figures include copying each chunk into the WebAssembly
+ * memory and the result out (codec/simd/kernels.ts).
  */
 import { cpus } from 'node:os';
 import {
   CODEC_NAMES,
   channelBlocks,
+  codecKernels,
   decodeFp16,
   decodeTensorBytes,
   dequantizeInt8Blocks,
@@ -24,6 +29,8 @@ import {
   quantizeInt8Blocks,
   quantizeUint8,
   tokenBlocks,
+  useCodecKernels,
+  type CodecKernels,
   type CodecName,
   type FloatTensor,
 } from '../codec/index.ts';
@@ -47,27 +54,39 @@ const WARMUP_MS = 300;
 /** ms; each timed run repeats the operation until it has taken at least this long. */
 const MIN_RUN_MS = 40;
 
+/** Codecs with SIMD kernels; fp32 has no kernel and uint8 runs JavaScript only. */
+const SIMD_CODECS: ReadonlySet<CodecName> = new Set(['fp16', 'int8', 'int8-channel', 'int8-token']);
+
 export async function benchCodecs(): Promise<void> {
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  const selected = codecKernels();
   print(`Codec throughput, GB/s of float32 input (measured on this machine: ${cpu}, ${cpus().length} CPUs, Node ${process.version})`);
-  print(`median of ${RUNS} runs of >= ${MIN_RUN_MS} ms after warm-up, CPU time of this process; "x copy" = time of copy (set) / time of the codec\n`);
-  const header = ['tensor', 'codec', 'wire MB', 'encode GB/s', 'x copy', 'decode GB/s', 'x copy'];
+  print(`median of ${RUNS} runs of >= ${MIN_RUN_MS} ms after warm-up, CPU time of this process; "x copy" = time of copy (set) / time of the codec`);
+  print(`kernels: simd = WebAssembly SIMD128 (copies into and out of its memory included), js = JavaScript; this runtime selects ${selected}\n`);
+  const header = ['tensor', 'codec', 'kernels', 'wire MB', 'encode GB/s', 'x copy', 'decode GB/s', 'x copy'];
   const api: string[][] = [header];
   const kernels: string[][] = [header];
-  for (const c of CASES) {
-    const tensor = makeTensor(c.shape);
-    const bytes = tensor.data.byteLength;
-    const copy = measureCopy(tensor.data);
-    const allocCopy = measure(() => tensor.data.slice());
-    const copyRow = [c.label, 'copy (set)', mb(bytes), gbps(bytes, copy), '1.00', gbps(bytes, copy), '1.00'];
-    api.push(copyRow, [c.label, 'alloc + copy', mb(bytes), gbps(bytes, allocCopy), ratio(copy, allocCopy), gbps(bytes, allocCopy), ratio(copy, allocCopy)]);
-    kernels.push(copyRow);
-    for (const codec of CODEC_NAMES) {
-      api.push(benchCodec(c.label, tensor, codec, copy));
-      if (codec !== 'fp32') kernels.push(benchKernel(c.label, tensor, codec, copy));
+  try {
+    for (const c of CASES) {
+      const tensor = makeTensor(c.shape);
+      const bytes = tensor.data.byteLength;
+      const copy = measureCopy(tensor.data);
+      const allocCopy = measure(() => tensor.data.slice());
+      const copyRow = [c.label, 'copy (set)', '', mb(bytes), gbps(bytes, copy), '1.00', gbps(bytes, copy), '1.00'];
+      api.push(copyRow, [c.label, 'alloc + copy', '', mb(bytes), gbps(bytes, allocCopy), ratio(copy, allocCopy), gbps(bytes, allocCopy), ratio(copy, allocCopy)]);
+      kernels.push(copyRow);
+      for (const codec of CODEC_NAMES) {
+        for (const kind of kindsOf(codec, selected)) {
+          useCodecKernels(kind);
+          api.push(benchCodec(c.label, tensor, codec, kind, copy));
+          if (codec !== 'fp32') kernels.push(benchKernel(c.label, tensor, codec, kind, copy));
+        }
+      }
+      // Let the event loop breathe between cases (and keep the function honestly async).
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    // Let the event loop breathe between cases (and keep the function honestly async).
-    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    useCodecKernels(selected);
   }
   print('encodeTensorBytes / decodeTensorBytes (allocating, protobuf framing included):');
   print(formatTable(api));
@@ -78,12 +97,18 @@ export async function benchCodecs(): Promise<void> {
   print(formatTable(kernels));
 }
 
-function benchCodec(label: string, tensor: FloatTensor, codec: CodecName, copyMs: number): string[] {
+/** The kernels to time for a codec: both where it has SIMD kernels and the runtime runs them. */
+function kindsOf(codec: CodecName, selected: CodecKernels): CodecKernels[] {
+  return SIMD_CODECS.has(codec) && selected === 'simd' ? ['js', 'simd'] : ['js'];
+}
+
+function benchCodec(label: string, tensor: FloatTensor, codec: CodecName, kind: CodecKernels, copyMs: number): string[] {
   const bytes = tensor.data.byteLength;
   const wire = encodeTensorBytes(tensor, codec);
   const encodeMs = measure(() => encodeTensorBytes(tensor, codec));
   const decodeMs = measure(() => decodeTensorBytes(wire));
-  return [label, codec, mb(wire.byteLength), gbps(bytes, encodeMs), ratio(copyMs, encodeMs), gbps(bytes, decodeMs), ratio(copyMs, decodeMs)];
+  const kernels = codec === 'fp32' ? '' : kind;
+  return [label, codec, kernels, mb(wire.byteLength), gbps(bytes, encodeMs), ratio(copyMs, encodeMs), gbps(bytes, decodeMs), ratio(copyMs, decodeMs)];
 }
 
 /** Copy baseline: Float32Array.prototype.set into a preallocated array (the cheapest honest copy). */
@@ -93,7 +118,7 @@ function measureCopy(src: Float32Array): number {
 }
 
 /** The codec's conversion kernels on preallocated arrays, without protobuf or allocation. */
-function benchKernel(label: string, tensor: FloatTensor, codec: Exclude<CodecName, 'fp32'>, copyMs: number): string[] {
+function benchKernel(label: string, tensor: FloatTensor, codec: Exclude<CodecName, 'fp32'>, kind: CodecKernels, copyMs: number): string[] {
   const { data, shape } = tensor;
   const floats = new Float32Array(data.length);
   let encode: () => unknown;
@@ -117,7 +142,7 @@ function benchKernel(label: string, tensor: FloatTensor, codec: Exclude<CodecNam
   const encodeMs = measure(encode);
   const decodeMs = measure(decode);
   const wire = (data.length * (codec === 'fp16' ? 2 : 1)) / 1e6;
-  return [label, codec, wire.toFixed(2), gbps(bytes, encodeMs), ratio(copyMs, encodeMs), gbps(bytes, decodeMs), ratio(copyMs, decodeMs)];
+  return [label, codec, kind, wire.toFixed(2), gbps(bytes, encodeMs), ratio(copyMs, encodeMs), gbps(bytes, decodeMs), ratio(copyMs, decodeMs)];
 }
 
 /** Median CPU ms (user + system, this process) per call of `fn`. */
@@ -177,7 +202,7 @@ function mb(bytes: number): string {
 function formatTable(rows: string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return rows
-    .map((r) => r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '))
+    .map((r) => r.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '))
     .join('\n');
 }
 
