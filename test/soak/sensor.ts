@@ -24,6 +24,8 @@ export class SoakSensor {
   readonly #tensors: Uint8Array[];
   #duplicates = 0;
   #sent = 0;
+  /** times the connection closed (the broker cut it off, or restarted) */
+  #disconnects = 0;
   #client!: MqttClient;
 
   private constructor(readonly sensorId: string, readonly model: string, shape: number[]) {
@@ -31,14 +33,19 @@ export class SoakSensor {
       Frame.encode(Frame.create({ tensor: encodeTensor({ name: 'input', shape, data: seededTensor(shape, 7, `soak-${i}`) }, 'fp32') })).finish());
   }
 
+  /**
+   * Connects as `sensorId` (its account's own client id, docs/security.md "Client ids"); `url` carries
+   * the account's login.
+   */
   static async connect(url: string, sensorId: string, model: string, shape: number[]): Promise<SoakSensor> {
     const sensor = new SoakSensor(sensorId, model, shape);
     await connectMqtt(url, {
-      clientId: `soak-${sensorId}`,
+      clientId: sensorId,
       clean: false,
       prepare: (client) => {
         sensor.#client = client;
         client.on('message', (_topic, payload) => sensor.#onResult(payload));
+        client.on('close', () => { sensor.#disconnects++; });
         client.on('error', () => undefined); // reconnects by itself; the books show what was lost, if anything
       },
     });
@@ -54,6 +61,20 @@ export class SoakSensor {
       const wait = started + (i * 1000) / rate - performance.now();
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
       this.#publish(budgetMs);
+    }
+    return count;
+  }
+
+  /** Sends at `rate` frames/s, each with `budgetMs`, while `running()` says so; resolves with the count sent. */
+  async sendWhile(rate: number, running: () => boolean, budgetMs: number): Promise<number> {
+    const started = performance.now();
+    let count = 0;
+    while (running()) {
+      const wait = started + (count * 1000) / rate - performance.now();
+      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (!running()) break;
+      this.#publish(budgetMs);
+      count++;
     }
     return count;
   }
@@ -98,6 +119,18 @@ export class SoakSensor {
     return this.#sent;
   }
 
+  /** Whether every frame sent before `toMs` (ms since the epoch) was acknowledged and answered. */
+  settled(toMs: number): boolean {
+    for (const [id, [at]] of this.#timing) {
+      if (at < toMs && (!this.#accepted.has(id) || !this.#answers.has(id))) return false;
+    }
+    return true;
+  }
+
+  get disconnects(): number {
+    return this.#disconnects;
+  }
+
   /** Accepted requests still without an answer. */
   unanswered(): number {
     let missing = 0;
@@ -122,10 +155,13 @@ export class SoakSensor {
     return { accepted: this.#accepted.size, delivered, duplicatesSuppressed: this.#duplicates, errorsByCode };
   }
 
-  /** Ends the client and discards its session at the broker (a clean connection replaces it). */
-  async close(url: string): Promise<void> {
-    await this.#client.endAsync();
-    const discard = await connectMqtt(url, { clientId: `soak-${this.sensorId}`, clean: true });
+  /**
+   * Ends the client and discards its session at the broker (a clean connection replaces it);
+   * `force`: at once, dropping what it has not sent or had acknowledged.
+   */
+  async close(url: string, force = false): Promise<void> {
+    await this.#client.endAsync(force);
+    const discard = await connectMqtt(url, { clientId: this.sensorId, clean: true });
     await discard.endAsync();
   }
 }
