@@ -17,11 +17,14 @@ import { poolTable, type PoolTable, type TableOptions } from './table.ts';
 /** One request as a strategy served it, the simulation's record (accuracy: top-1 agreement with the unsplit fp32 model on the same input). */
 export type TestbedRecord = RequestOutcome;
 
-/** A successful Result as a record: accuracy is 1 when its top-1 is the unsplit fp32 model's answer on the same input. */
-export function recordOf(result: ResultProperties, budgetMs: number, referenceClass: number): TestbedRecord {
+/**
+ * A successful Result as a record: accuracy is 1 when its top-1 class (`answerClass`: model/ resultClass,
+ * whatever the card) is the unsplit fp32 model's answer on the same input.
+ */
+export function recordOf(result: ResultProperties, budgetMs: number, referenceClass: number, answerClass: number | undefined): TestbedRecord {
   const latencyMs = result.latency?.end_to_end_ms ?? 0;
   return {
-    budgetMs, latencyMs, energyJ: result.energy?.joules ?? 0, accuracy: (result.class_index ?? -1) === referenceClass ? 1 : 0,
+    budgetMs, latencyMs, energyJ: result.energy?.joules ?? 0, accuracy: answerClass === referenceClass ? 1 : 0,
     configuration: result.configuration?.name ?? '', met: latencyMs <= budgetMs,
   };
 }

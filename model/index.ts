@@ -27,7 +27,7 @@ export { ModelStore } from './model-store.ts';
 export type { ServedModel, Part, ModelStoreOptions } from './model-store.ts';
 export { topK } from './topk.ts';
 export type { Prediction } from './topk.ts';
-export { argmax, referenceClasses, referenceClassesOf } from './reference.ts';
+export { argmax, referenceClasses, referenceClassesOf, resultClass } from './reference.ts';
 export { parseModelCard, DEFAULT_CARD, DEFAULT_TOP_K, asPair } from './card.ts';
 export type { ModelCard, CardInput, CardOutput, Size2 } from './card.ts';
 export { loadModelCard, cardPath, withDims } from './card-load.ts';

@@ -17,7 +17,7 @@
  */
 import { DynasplitError, ErrorCodes, silentLogger, stripUndefined, type Logger } from '../common/index.ts';
 import { loadProfile, type DeviceProfile } from '../hardware/index.ts';
-import { DEFAULT_MODEL_CACHE_DIR, inspectModel, loadModelCard, referenceClassesOf, resolveModel, type ModelInspection } from '../model/index.ts';
+import { checkCard, DEFAULT_MODEL_CACHE_DIR, inspectModel, loadModelCard, referenceClassesOf, resolveModel, resultClass, type ModelInspection } from '../model/index.ts';
 import { CLOUD_ONLY_CUT, EDGE_ONLY_CUT, type Configuration } from '../policy/index.ts';
 import { connectFrameClient, type FrameClient } from '../client/index.ts';
 import { Result } from '../schemas/index.ts';
@@ -121,6 +121,9 @@ export async function measureConfigurations(partial: Partial<MeasureOptions> & P
   const path = await resolveModel(options.modelSource ?? options.model, { cacheDir: options.modelCacheDir ?? DEFAULT_MODEL_CACHE_DIR });
   const loaded = loadModelCard(path, { path: options.card, dims: options.dims });
   const inspection = await inspectModel(path, { dims: loaded.card.dims });
+  checkCard(loaded, inspection);
+  // The output whose top-1 class is compared: a classification card's tensor, else (raw) the first.
+  const output = loaded.card.output.kind === 'classification' ? loaded.card.output.tensor : undefined;
   const edge = typeof options.edge === 'string' ? loadProfile(options.edge) : options.edge;
   const cloud = typeof options.cloud === 'string' ? loadProfile(options.cloud) : options.cloud;
   const space = options.configurations ? undefined : spaceOf(inspection, edge!, cloud!, options);
@@ -133,9 +136,9 @@ export async function measureConfigurations(partial: Partial<MeasureOptions> & P
   // Distinct synthetic frames (every input of the model in each), cycled; the unsplit model runs once
   // on each for the reference answers.
   const inputs = syntheticFrames(inspection.inputs, options.seed);
-  const reference = await referenceClassesOf(path, inspection.inputs, inputs.map((x) => x.data));
+  const reference = await referenceClassesOf(path, inspection.inputs, inputs.map((x) => x.data), output);
   logger.info({ model: options.model, configurations: all.length, chosen, strategy: options.search?.strategy }, 'profiling');
-  const run = await measureAll(plan, options, { inputs, reference }, deps, logger);
+  const run = await measureAll(plan, options, { inputs, reference, output }, deps, logger);
   const measured = run.measured.filter((m) => m.rows.length > 0);
   const report: MeasureReport = {
     model: options.model,
@@ -194,7 +197,7 @@ function spaceOf(inspection: ModelInspection, edge: DeviceProfile, cloud: Device
   return buildSpace(cuts, knobs, profileCheck(edge));
 }
 
-interface Inputs { inputs: SyntheticFrame[]; reference: number[] }
+interface Inputs { inputs: SyntheticFrame[]; reference: number[]; output?: string }
 /** What to measure: a list, or a search over the space that decides as the runs come in. */
 type Plan = Configuration[] | { space: Space; budget: number; strategy: SearchStrategy; seed: number };
 interface RunOutcome { measured: Measured[]; errors: Record<string, number>; failed: MeasureReport['failed']; requests: number; aborted: boolean }
@@ -257,7 +260,7 @@ async function measureOne(config: Configuration, run: RunContext): Promise<{ row
     run.progress(1);
     const verdict = judge(answer, config);
     if (!verdict) {
-      if (r >= options.warmup) rows.push(rowOf(options.model, config, answer, answer.class_index === inputs.reference[input] ? 1 : 0));
+      if (r >= options.warmup) rows.push(rowOf(options.model, config, answer, resultClass(answer, inputs.output) === inputs.reference[input] ? 1 : 0));
       continue;
     }
     out.errors[verdict.code] = (out.errors[verdict.code] ?? 0) + 1;

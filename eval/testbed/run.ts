@@ -15,7 +15,7 @@ import { connectMqtt, createProgress, DynasplitError, ErrorCodes, isDynasplitErr
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
 import { HOST_PROFILE, loadProfile, processHost, type DeviceProfile } from '../../hardware/index.ts';
 import type { MetricsStore } from '../../metrics/index.ts';
-import { DEFAULT_MODEL_CACHE_DIR, inspectModel, loadModelCard, referenceClassesOf, resolveModel } from '../../model/index.ts';
+import { checkCard, DEFAULT_MODEL_CACHE_DIR, inspectModel, loadModelCard, referenceClassesOf, resolveModel, resultClass } from '../../model/index.ts';
 import { measureConfigurations } from '../../optimizer/index.ts';
 import { writePool, type PoolRow } from '../../pareto/index.ts';
 import { encodePolicy } from '../../policy/index.ts';
@@ -89,6 +89,8 @@ interface Prepared {
   /** Seeded frames' inputs (every input of the model in each), cycled by both phases, and the unsplit model's top-1 class on each. */
   inputs: SyntheticFrame[];
   reference: number[];
+  /** The output whose top-1 class is compared: the card's classification tensor, else (raw) the first. */
+  output?: string;
   /** Estimated ms of phase 1 per group of the plan, and of phase 2. */
   groupMs: number[];
   measureMs: number;
@@ -131,15 +133,18 @@ async function prepare(
     onProgress: progressCallback({ write: io.stderr, isTTY: io.isTTY }, `generating ${spec}`, (n) => n.toLocaleString('en-US')),
   });
   // Dims as the nodes bind them: the card beside the model file (the testbed's nodes read the same one).
-  const inspection = await inspectModel(path, { dims: loadModelCard(path).card.dims });
+  const loaded = loadModelCard(path);
+  const inspection = await inspectModel(path, { dims: loaded.card.dims });
+  checkCard(loaded, inspection);
+  const output = loaded.card.output.kind === 'classification' ? loaded.card.output.tensor : undefined;
   const ctx: PlanContext = { inspection, edge: devices.edge, cloud: devices.cloud };
   // The unsplit model's answers on the inputs both phases use (the measurement run makes the same ones from
   // the same seed); timed, they say how fast the host runs this model.
   const inputs = syntheticFrames(inspection.inputs, options.seed);
   const t0 = performance.now();
-  await referenceClassesOf(path, inspection.inputs, [inputs[0].data]);
+  await referenceClassesOf(path, inspection.inputs, [inputs[0].data], output);
   const t1 = performance.now();
-  const reference = await referenceClassesOf(path, inspection.inputs, inputs.map((x) => x.data));
+  const reference = await referenceClassesOf(path, inspection.inputs, inputs.map((x) => x.data), output);
   const perRunMs = (performance.now() - t1 - (t1 - t0)) / (inputs.length - 1);
   ctx.hostFactor = Math.max(1, perRunMs / referenceMs(ctx, devices.host));
   const plan = planConfigurations(parseSpace(options.space), ctx);
@@ -153,7 +158,7 @@ async function prepare(
   const predicted = poolTable(predictedPool(plan, ctx, devices.host, name), { model: name });
   const live = strategyPlans(options.strategies, predicted, { edgeClass: 'default', source: 'modelled' });
   const liveMs = liveCostMs(live, predicted, budgetSequence(options.budgets, predicted, options.seed, options.requests));
-  return { name, path, ctx, plan, inputs, reference, groupMs, measureMs: groupMs.reduce((a, b) => a + b, 0), liveMs };
+  return { name, path, ctx, plan, inputs, reference, output, groupMs, measureMs: groupMs.reduce((a, b) => a + b, 0), liveMs };
 }
 
 function estimateText(prepared: Prepared[], options: TestbedOptions): string {
@@ -337,7 +342,7 @@ async function runStrategy(plan: Exclude<StrategyPlan, { kind: 'oracle' }>, run:
         out.run.failures[code] = (out.run.failures[code] ?? 0) + 1;
         continue;
       }
-      out.records.push(recordOf(result, budgetMs, run.data.reference[input]));
+      out.records.push(recordOf(result, budgetMs, run.data.reference[input], resultClass(result, run.model.output)));
       out.latencySources.push(result.latency?.source ?? '');
       out.energySources.push(result.energy?.source ?? '');
       if (!frame.configuration) out.run.unforced++;

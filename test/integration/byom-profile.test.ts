@@ -52,7 +52,7 @@ describe('a model with two inputs', () => {
     expect(pool.find((r) => r.cut === CUT)!.tensorBytes).toBeLessThan(16 * 4 + 64);
   }, 120_000);
 
-  it('optimizer profile binds open dims as the nodes do: the card\'s, and --dim over them', async () => {
+  it('optimizer profile binds open dims as the nodes do (the card\'s, and --dim over them) and judges a raw card\'s answers', async () => {
     const fcn = join(import.meta.dirname, '../fixtures/models/fcn-dynamic-hw.onnx');
     const args = (out: string, ...more: string[]) => [
       'optimizer', 'profile', '--local', '--model', 'fcn', '--model-file', fcn, '--edge', 'rpi4', '--cloud', 'gpu-server', '--cuts', 'input,output',
@@ -66,6 +66,9 @@ describe('a model with two inputs', () => {
       const cloudOnly = readPool(readFileSync(join(scratch, out), 'utf8')).find((r) => r.cut === 'input')!;
       expect(cloudOnly.tensorBytes, out).toBeGreaterThanOrEqual(3 * pixels * 4);
       expect(cloudOnly.tensorBytes, out).toBeLessThan(3 * pixels * 4 + 256);
+      // A raw card: no class_index; the argmax of the first output (the mask, whose top cell differs from
+      // input to input here) is compared with the unsplit model's, and at fp32 every split agrees.
+      for (const row of readPool(readFileSync(join(scratch, out), 'utf8'))) expect(row.accuracy, `${out} ${row.configuration}`).toBe(1);
     }
   }, 120_000);
 

@@ -102,8 +102,9 @@ describe('testbed figures', () => {
 
   it('turns a Result into a record, states sources in one word or per run, and prices the live phase from the pool', () => {
     const result = { class_index: 7, configuration: { name: 'edge-only', cut: 'output', codec: '' }, latency: { end_to_end_ms: 120 }, energy: { joules: 1.5 } };
-    expect(recordOf(result, 100, 7)).toEqual({ budgetMs: 100, latencyMs: 120, energyJ: 1.5, accuracy: 1, configuration: 'edge-only', met: false });
-    expect(recordOf(result, 200, 3)).toMatchObject({ accuracy: 0, met: true });
+    expect(recordOf(result, 100, 7, 7)).toEqual({ budgetMs: 100, latencyMs: 120, energyJ: 1.5, accuracy: 1, configuration: 'edge-only', met: false });
+    expect(recordOf(result, 200, 3, 7)).toMatchObject({ accuracy: 0, met: true });
+    expect(recordOf(result, 200, 3, undefined)).toMatchObject({ accuracy: 0 });
     expect(sourceSpec(['emulated', 'emulated'])).toBe('emulated');
     expect(sourceSpec(['emulated', 'modelled', 'emulated'])).toEqual({ emulated: 2, modelled: 1 });
     const table = poolTable(pool());
