@@ -8,6 +8,7 @@ import { benchCodecs } from './codecs.ts';
 import { benchDurable } from './durable.ts';
 import { benchCutLatency, benchSplitVgg16 } from './model.ts';
 import { benchEval } from './eval.ts';
+import { benchMessaging } from './messaging.ts';
 import { benchMetrics } from './metrics.ts';
 import { benchOptimizer } from './optimizer.ts';
 import { benchPipeline } from './pipeline.ts';
@@ -25,6 +26,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
     await benchPipelineProcesses();
     await benchPipeline();
   },
+  'messaging': async () => { await benchMessaging(); },
   'durable': async () => { await benchDurable(); },
   'scale': async () => { await benchScale(); },
   'metrics': benchMetrics,
@@ -34,7 +36,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
 
 // Flags (`--full`, `--json`) are for the sections that read them; the rest are section names.
 // Flags that take a value: the value is no section name.
-const VALUE_FLAGS = new Set(['--step-s', '--sensors', '--period-s']);
+const VALUE_FLAGS = new Set(['--step-s', '--sensors', '--period-s', '--base', '--broker', '--rounds', '--messages', '--legs', '--payloads', '--in-flight']);
 const args = process.argv.slice(2);
 const wanted = args.filter((a, i) => !a.startsWith('--') && !VALUE_FLAGS.has(args[i - 1]));
 const unknown = wanted.filter((w) => !(w in SECTIONS));
