@@ -3,7 +3,7 @@ import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { startCloudWorker } from '../cloud-worker/index.ts';
 import { startEdgeNode } from '../edge-node/index.ts';
 import { parseDimArgs } from '../model/index.ts';
-import { parseCardSpecs } from '../node-runtime/index.ts';
+import { parseCardSpecs, type NodeOptions } from '../node-runtime/index.ts';
 import { runSensor } from '../sensor/index.ts';
 import { BUDGET_SPECS } from '../workload/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs } from './command.ts';
@@ -25,6 +25,7 @@ const NODE_OPTIONS = {
   card: { type: 'string', multiple: true, value: '[NAME=]FILE', description: 'model card of a served model (default: NAME.card.json beside the model, if there; repeatable)' },
   dim: { type: 'string', multiple: true, value: 'NAME=V', description: "value of a symbolic dim of the models, over their cards' (repeatable)" },
   threads: { type: 'string', value: 'N', description: 'onnxruntime threads (default 0: one per core)' },
+  'inference-thread': { type: 'string', value: 'WHERE', description: 'where models run: worker (a worker thread, the event loop stays free) or main (default main)' },
   profile: PROFILE_OPTION,
   'energy-meter': ENERGY_OPTION,
   'power-topic': { type: 'string', value: 'TOPIC', description: 'MQTT topic of the smart plug measuring this node (with --energy-meter mqtt)' },
@@ -45,6 +46,7 @@ async function nodeSettings(args: CommandArgs) {
     dims: parseDimArgs(args.values.dim),
     group: stringOption(args, 'group'),
     threads: numberFlag(args, 'threads'),
+    inferenceThread: stringOption(args, 'inference-thread') as NodeOptions['inferenceThread'],
     modelCacheDir: modelCacheDir(),
     profile: flagOrEnv(args, 'profile', 'DYNASPLIT_PROFILE'),
     energyMeter: energyMeterFlag(args),

@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { decodeTensor, encodeTensor } from '../codec/index.ts';
 import { DynasplitError, ErrorCodes, Limiter, silentLogger, type Logger } from '../common/index.ts';
 import type { DeviceProfile } from '../hardware/index.ts';
-import type { ServedModel } from '../model/index.ts';
+import type { RunStats, ServedModel } from '../model/index.ts';
 import { floatTensor, startNodeRuntime, type NodeRuntime } from '../node-runtime/index.ts';
 import type { TailReplyProperties, TailRequest } from '../schemas/index.ts';
 import { errorInfo, type Serving, type TensorTransport } from '../transport/index.ts';
@@ -118,9 +118,11 @@ async function runTail(runtime: NodeRuntime, slots: Limiter, request: TailReques
   const share = 1 / Math.max(1, slots.active);
   const cloudMode = request.cloud_accelerator || undefined;
   const mark = hardware.meter.start();
-  const outputs = await models.runAll(request.model, 'tail', request.cut, feeds);
+  // onnxruntime's own run time: a worker session's hops count as the request's overhead, not as compute.
+  const run: RunStats = {};
+  const outputs = await models.runAll(request.model, 'tail', request.cut, feeds, {}, run);
   const cut = request.cut === 'input' ? served.inspection.input : served.inspection.cutPoints.find((c) => c.name === request.cut);
-  const hostMs = performance.now() - t1;
+  const hostMs = run.computeMs ?? 0;
   const computeMs = await hardware.dilate(hostMs, { cloudMode }, cut?.flopsAfter);
   const energy = await hardware.meter.stop(mark, { computeMs, idleMs: 0, cloudMode, share });
   const t2 = performance.now();

@@ -2,14 +2,21 @@
  * What each request cost and how well it did, on the way out: the edge's energy from its meter plus
  * the cloud's share from the worker's reply, one RequestMetric (and a LinkMetric when a tensor
  * crossed the link) per answered request, and, on a sampled share of requests, top-1 agreement with
- * the unsplit model run on the edge. Nothing here delays the result to the sensor.
+ * the unsplit model. Nothing here delays the result to the sensor.
+ *
+ * The unsplit model's answer is the edge's tail over the cut tensor exactly as its head computed it
+ * (head + tail is the unsplit model; only the codec and the cloud stand between it and the result):
+ * the tail session is already warm for fallbacks, and the check costs a tail, not a whole model. A
+ * whole-model session beside the head and the tail would also need their weights again (VGG16: 553 MB
+ * against a 1 GiB default budget, so loading it evicted the parts the next frame needed) and its first
+ * load took seconds, paid by the frame behind it.
  */
 import type { Logger } from '../common/index.ts';
 import type { EnergyMark, NodeHardware } from '../hardware/index.ts';
 import type { FigureSource, MetricsStore } from '../metrics/index.ts';
 import { argmax, type ModelStore } from '../model/index.ts';
 import type { Entry } from '../policy/index.ts';
-import type { ResultProperties } from '../schemas/index.ts';
+import type { ConfigurationProperties, ResultProperties } from '../schemas/index.ts';
 import { hostThreads, type Outcome } from './execute.ts';
 import type { Admitted } from './frames.ts';
 
@@ -72,7 +79,7 @@ export class Accounting {
       this.metrics.writeRequest(metric);
       return;
     }
-    this.#agreement(req, result.class_index ?? -1)
+    this.#agreement(req, result.configuration ?? {}, outcome, result.class_index ?? -1)
       .then((agree) => this.metrics!.writeRequest({ ...metric, top1Agreement: agree ? 1 : 0 }))
       .catch((err) => {
         this.logger.warn({ err: (err as Error).message }, 'agreement check failed');
@@ -80,8 +87,13 @@ export class Accounting {
       });
   }
 
-  async #agreement(req: Admitted, classIndex: number): Promise<boolean> {
-    const outputs = await this.models.runAll(req.model, 'head', 'output', req.inputs, { threads: hostThreads(0, this.options.threads) });
+  async #agreement(req: Admitted, config: ConfigurationProperties, outcome: Outcome | undefined, classIndex: number): Promise<boolean> {
+    // The edge computed the result itself (edge-only, or its tail after a fallback) from the exact cut
+    // tensor: that is the unsplit model's answer.
+    if (!outcome?.cutTensors) return true;
+    // The session the request's fallback would use (same threads): no other session is opened for it.
+    const threads = hostThreads(config.edge_threads, this.options.threads);
+    const outputs = await this.models.runAll(req.model, 'tail', config.cut ?? '', outcome.cutTensors, { threads });
     const { output } = req.card.loaded.card;
     const logits = outputs[(output.kind === 'classification' ? output.tensor : undefined) ?? Object.keys(outputs)[0]];
     return argmax(logits.data as Float32Array) === classIndex;

@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { codecFromName, decodeTensor, encodeTensor } from '../codec/index.ts';
 import { DynasplitError, ErrorCodes, isDynasplitError } from '../common/index.ts';
 import type { DilationSetting, NodeHardware } from '../hardware/index.ts';
-import type { ModelStore } from '../model/index.ts';
+import type { ModelStore, RunStats } from '../model/index.ts';
 import { EDGE_ONLY_CUT, type Entry } from '../policy/index.ts';
 import type { Codec, TailReply, TensorProperties } from '../schemas/index.ts';
 import { replyError, type TensorTransport } from '../transport/index.ts';
@@ -19,6 +19,11 @@ import type { Admitted } from './frames.ts';
 export interface Outcome {
   /** Every output of the model, by name. */
   outputs: Record<string, ort.Tensor>;
+  /**
+   * The tensors that crossed the cut as the head computed them (before the codec), when the cloud ran
+   * the tail: the edge's tail over them is the unsplit model's answer, the reference of an agreement check.
+   */
+  cutTensors?: Record<string, ort.Tensor>;
   /** Device compute time on the edge (head, plus the tail after a fallback), ms. */
   edgeComputeMs: number;
   encodeMs: number;
@@ -94,9 +99,10 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
   const flops = partFlops(ctx.models, req.model, cut);
   let edgeUnemulatedMs = 0;
   const compute = async (part: 'head' | 'tail', feeds: Record<string, ort.Tensor>) => {
-    const t0 = performance.now();
-    const out = await ctx.models.runAll(req.model, part, cut, feeds, { threads });
-    const hostMs = performance.now() - t0;
+    // onnxruntime's own run time: a worker session's hops count as the request's overhead, not as compute.
+    const run: RunStats = {};
+    const out = await ctx.models.runAll(req.model, part, cut, feeds, { threads }, run);
+    const hostMs = run.computeMs ?? 0;
     const ms = await ctx.hardware.dilate(hostMs, setting, flops[part]);
     if (ctx.hardware.emulated) edgeUnemulatedMs += Math.max(0, hostMs - ms);
     return { out, ms };
@@ -138,6 +144,7 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
     return {
       ...base,
       outputs,
+      cutTensors: head.out,
       edgeComputeMs: head.ms,
       encodeMs,
       transferMs: Math.max(0, roundTrip - cloudMs - reply.unemulated_ms),

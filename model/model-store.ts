@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { inspectModel, type ModelInspection, type TensorDesc } from './inspect.ts';
-import type { RunnerOptions } from './runner.ts';
+import type { RunnerOptions, RunStats } from './runner.ts';
 import { SessionCache, type SessionLease } from './session-cache.ts';
 import { splitModelFile, type SplitFiles } from './split-file.ts';
 import { INPUT_CUT, OUTPUT_CUT } from './split.ts';
@@ -106,14 +106,14 @@ export class ModelStore {
    * Runs a part on named tensors and returns all its outputs: the head of a cut point returns the
    * one cut tensor; the tail (or the head of `output`) returns every output of the model. Feeds the
    * part does not read are left out (a head reads only the inputs it needs); a missing one is
-   * refused with DYNASPLIT_ERR_BAD_INPUT naming it.
+   * refused with DYNASPLIT_ERR_BAD_INPUT naming it. `stats` receives the run's compute time (RunStats).
    */
-  async runAll(model: string, part: Part, cut: string, feeds: Record<string, ort.Tensor>, options: RunnerOptions = {}): Promise<Record<string, ort.Tensor>> {
+  async runAll(model: string, part: Part, cut: string, feeds: Record<string, ort.Tensor>, options: RunnerOptions = {}, stats?: RunStats): Promise<Record<string, ort.Tensor>> {
     const lease = await this.session(model, part, cut, options);
     try {
       const { session } = lease;
       const taken = Object.fromEntries(session.inputs.filter((s) => s.name in feeds).map((s) => [s.name, feeds[s.name]]));
-      return await session.run(taken);
+      return await session.run(taken, stats);
     } finally {
       lease.release();
     }

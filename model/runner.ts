@@ -4,8 +4,17 @@
  */
 import * as ort from 'onnxruntime-node';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { WorkerSession } from './worker-session.ts';
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+/**
+ * Where a session computes: 'main' on the calling thread (onnxruntime-node's `run` then blocks the
+ * event loop for the whole inference), 'worker' in a worker thread of its own (worker-session.ts:
+ * the loop keeps serving I/O; each run pays one message hop each way and one copy of its inputs).
+ */
+export type InferenceThread = 'main' | 'worker';
+export const INFERENCE_THREADS: readonly InferenceThread[] = ['main', 'worker'];
 
 export interface RunnerOptions {
   /** Intra-op threads; default 0 = onnxruntime's choice (one per core). */
@@ -21,6 +30,8 @@ export interface RunnerOptions {
    * directory is named after the user's file, e.g. `net.onnx (tail at 'x')`.
    */
   label?: string;
+  /** default 'main' (see InferenceThread) */
+  thread?: InferenceThread;
 }
 
 export interface InputSpec { name: string; dtype: string; shape: ReadonlyArray<number | string> }
@@ -33,7 +44,23 @@ export interface ModelSession {
   readonly fallback?: string;
   readonly inputs: readonly InputSpec[];
   readonly outputNames: readonly string[];
-  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
+  /** `stats`, when given, receives the run's compute time (see RunStats). */
+  run(feeds: Record<string, ort.Tensor>, stats?: RunStats): Promise<Record<string, ort.Tensor>>;
+  release(): Promise<void>;
+}
+
+/**
+ * What a run took, ms: onnxruntime's `run` on the thread that ran it. A worker session's message hops
+ * and input copy are not in it, so a caller timing compute apart from its overhead charges them to the
+ * overhead, where they belong.
+ */
+export interface RunStats { computeMs?: number }
+
+/** What openSession needs of an onnxruntime session, on this thread or in a worker. */
+interface OrtSession {
+  readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, ort.Tensor>, stats?: RunStats): Promise<Record<string, ort.Tensor>>;
   release(): Promise<void>;
 }
 
@@ -42,7 +69,7 @@ export async function openSession(file: string, options: RunnerOptions = {}): Pr
   const requested = options.executionProvider ?? 'cpu';
   let provider = requested;
   let fallback: string | undefined;
-  let session: ort.InferenceSession;
+  let session: OrtSession;
   try {
     session = await create(file, options, requested);
   } catch (cause) {
@@ -66,10 +93,10 @@ export async function openSession(file: string, options: RunnerOptions = {}): Pr
     fallback,
     inputs,
     outputNames: session.outputNames,
-    async run(feeds) {
+    async run(feeds, stats) {
       checkFeeds(path, inputs, feeds);
       try {
-        return await session.run(feeds);
+        return await session.run(feeds, stats);
       } catch (cause) {
         throw new DynasplitError(ErrorCodes.INFERENCE, `${path}: inference failed: ${firstLine(cause).split(file).join(path)}`, { cause, details: { file: path } });
       }
@@ -78,8 +105,8 @@ export async function openSession(file: string, options: RunnerOptions = {}): Pr
   };
 }
 
-function create(path: string, options: RunnerOptions, provider: string): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(path, {
+async function create(path: string, options: RunnerOptions, provider: string): Promise<OrtSession> {
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
     intraOpNumThreads: options.threads ?? 0,
@@ -88,7 +115,23 @@ function create(path: string, options: RunnerOptions, provider: string): Promise
     // Errors only: warnings (e.g. initializers also listed as graph inputs, as older exporters write
     // them) would go to the process's stderr, bypassing the injected logger, once per session.
     logSeverityLevel: 3,
-  });
+  };
+  if (options.thread === 'worker') {
+    const worker = await WorkerSession.open(path, sessionOptions);
+    return { ...worker.info, run: (feeds, stats) => worker.run(feeds, stats), release: () => worker.release() };
+  }
+  const session = await ort.InferenceSession.create(path, sessionOptions);
+  return {
+    inputMetadata: session.inputMetadata,
+    outputNames: session.outputNames,
+    async run(feeds, stats) {
+      const t0 = performance.now();
+      const outputs = await session.run(feeds);
+      if (stats) stats.computeMs = performance.now() - t0;
+      return outputs;
+    },
+    release: () => session.release(),
+  };
 }
 
 function loadError(file: string, path: string, cause: unknown): DynasplitError {

@@ -59,7 +59,7 @@ export class SessionCache {
 
   async acquire(path: string, options: RunnerOptions = {}): Promise<SessionLease> {
     const merged = { ...this.#options, ...options };
-    const key = JSON.stringify([path, merged.threads, merged.graphOptimizationLevel, merged.executionProvider]);
+    const key = JSON.stringify([path, merged.threads, merged.graphOptimizationLevel, merged.executionProvider, merged.thread ?? 'main']);
     let entry = this.#entries.get(key);
     if (!entry) {
       const bytes = modelWeightBytes(path);

@@ -9,7 +9,7 @@ export type { ThreadOptions } from './threads.ts';
 export { addModels, defaultServedCard, ModelCards, parseCardSpecs, parseModelSpec } from './models.ts';
 export type { AddModelsOptions, ServedCard } from './models.ts';
 export { floatTensor } from './tensors.ts';
-export { checkNodeOptions, ENERGY_METERS } from './options.ts';
+export { checkNodeOptions, DEFAULT_INFERENCE_THREAD, ENERGY_METERS } from './options.ts';
 export type { NodeOptions } from './options.ts';
 export { announcementOf, startAnnouncer } from './announce.ts';
 export type { AnnounceOptions, Announcer } from './announce.ts';

@@ -3,10 +3,14 @@
  * options.ts extends them, keeps its own defaults, and calls checkNodeOptions from its parse function.
  */
 import { DynasplitError, ErrorCodes, requirePositiveIntegers, type MqttTls } from '../common/index.ts';
+import { INFERENCE_THREADS, type InferenceThread } from '../model/index.ts';
 import { checkModelName } from '../schemas/index.ts';
 import type { NatsAuth } from '../transport/index.ts';
 
 export const ENERGY_METERS = ['modelled', 'rapl', 'mqtt'] as const;
+
+/** See NodeOptions.inferenceThread. */
+export const DEFAULT_INFERENCE_THREAD: InferenceThread = 'main';
 
 export interface NodeOptions {
   /** Served models: name -> .onnx path or zoo name. default { 'vgg16-tiny': 'vgg16-tiny' } */
@@ -27,6 +31,12 @@ export interface NodeOptions {
   natsAuth?: NatsAuth;
   /** Intra-op threads per session; default 0 (onnxruntime's choice; one when emulating, see sessionThreads). */
   threads: number;
+  /**
+   * Where sessions compute: 'worker' (a worker thread per session: the event loop keeps taking frames,
+   * replies and acknowledgements while a model runs) or 'main' (the event loop waits for every run).
+   * default DEFAULT_INFERENCE_THREAD; docs/performance.md has what each costs.
+   */
+  inferenceThread?: InferenceThread;
   /** MiB of model weights kept loaded. */
   memoryBudgetMb: number;
   /** Where split parts are written; default $TMPDIR/dynasplit-ID */
@@ -54,6 +64,9 @@ export function checkNodeOptions(component: string, options: NodeOptions): void 
   if (options.transport !== 'mqtt' && options.transport !== 'nats') throw bad(`transport must be mqtt or nats, got '${options.transport}'`);
   requirePositiveIntegers(component, options, ['memoryBudgetMb']);
   if (!Number.isInteger(options.threads) || options.threads < 0) throw bad('threads must be an integer >= 0');
+  if (options.inferenceThread !== undefined && !INFERENCE_THREADS.includes(options.inferenceThread)) {
+    throw bad(`inferenceThread must be ${INFERENCE_THREADS.join(' or ')}, got '${options.inferenceThread}'`);
+  }
   if (!ENERGY_METERS.includes(options.energyMeter)) throw bad(`energyMeter must be modelled, rapl or mqtt, got '${options.energyMeter}'`);
   if (options.energyMeter === 'mqtt' && !options.powerMeterTopic) throw bad('energyMeter mqtt needs powerMeterTopic');
 }

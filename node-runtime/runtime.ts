@@ -9,7 +9,7 @@ import { ModelStore, SessionCache } from '../model/index.ts';
 import { createMqttTransport, createNatsTransport, type TensorTransport } from '../transport/index.ts';
 import { startAnnouncer, type Announcer } from './announce.ts';
 import { addModels, type ModelCards } from './models.ts';
-import type { NodeOptions } from './options.ts';
+import { DEFAULT_INFERENCE_THREAD, type NodeOptions } from './options.ts';
 import { sessionThreads } from './threads.ts';
 
 export interface NodeRuntimeOptions extends NodeOptions {
@@ -58,6 +58,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions, deps: NodeRu
   const sessions = new SessionCache({
     memoryBudgetBytes: options.memoryBudgetMb * 1024 * 1024,
     threads,
+    thread: options.inferenceThread ?? DEFAULT_INFERENCE_THREAD,
     executionProvider: options.executionProvider,
     onFallback: (message) => logger.warn(message),
   });

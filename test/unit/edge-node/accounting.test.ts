@@ -1,10 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, inject, it, vi } from 'vitest';
 import { ErrorCodes, silentLogger } from '../../../common/index.ts';
 import { Accounting, combinedSource } from '../../../edge-node/accounting.ts';
 import type { Outcome } from '../../../edge-node/execute.ts';
+import type { Admitted } from '../../../edge-node/frames.ts';
 import { createModelledMeter, idlePowerW, loadProfile, modelledJoules, type NodeHardware } from '../../../hardware/index.ts';
-import { EmbeddedMetricsStore } from '../../../metrics/index.ts';
-import type { ModelStore } from '../../../model/index.ts';
+import { EmbeddedMetricsStore, type RequestMetric } from '../../../metrics/index.ts';
+import { argmax, ModelStore, SessionCache } from '../../../model/index.ts';
+import { defaultServedCard } from '../../../node-runtime/index.ts';
 import { configuration, type Entry } from '../../../policy/index.ts';
 
 const RPI = loadProfile('rpi4');
@@ -76,5 +82,48 @@ describe('edge accounting: metrics', () => {
     a.record(result, undefined, outcome({}));
     expect((await metrics.linkStats({ sinceMs: 0, edgeId: 'e1' })).samples).toBe(2);
     expect(metrics.stats().written).toBe(4 + 2);
+  });
+});
+
+describe('edge accounting: top-1 agreement on sampled requests', () => {
+  const zoo = inject('zooDir');
+  const cut = 'features.pool3';
+
+  /** A real store serving vgg16-tiny, an admitted request, and the head's cut tensor for it. */
+  async function rig() {
+    const sessions = new SessionCache({ threads: 1 });
+    const models = new ModelStore({ workDir: mkdtempSync(join(tmpdir(), 'dynasplit-agreement-')), sessions });
+    const served = await models.add('vgg16-tiny', join(zoo, 'vgg16-tiny.onnx'));
+    const input = new ort.Tensor('float32', Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i)), [1, 3, 32, 32]);
+    const inputs = { [served.inputName]: input };
+    const cutTensors = await models.runAll('vgg16-tiny', 'head', cut, inputs);
+    const logits = Object.values(await models.runAll('vgg16-tiny', 'tail', cut, cutTensors))[0];
+    const req = { model: 'vgg16-tiny', inputs, card: defaultServedCard(served.inputs) } as unknown as Admitted;
+    return { sessions, models, req, cutTensors, classIndex: argmax(logits.data as Float32Array) };
+  }
+
+  it('compares with the edge\'s tail over the head\'s own cut tensor, in the tail session already loaded (no whole-model session)', async () => {
+    const { sessions, models, req, cutTensors, classIndex } = await rig();
+    try {
+      const points: RequestMetric[] = [];
+      const metrics = new (class extends EmbeddedMetricsStore {
+        override writeRequest(m: RequestMetric): void { points.push(m); super.writeRequest(m); }
+      })();
+      const hardware = { meter: createModelledMeter({ profile: RPI }) } as unknown as NodeHardware;
+      const a = new Accounting(hardware, metrics, models, { ...options, agreementSampleRate: 1 }, silentLogger());
+      const loads = sessions.stats().loads;
+      const result = (i: number, index: number) => ({ request_id: `r${i}`, model: 'vgg16-tiny', completed_at_ms: 1_000 + i, class_index: index,
+        top_k: [{ index, score: 1 }], configuration: configuration({ cut, codec: 'fp32' }) });
+      a.record(result(1, classIndex), req, outcome({ workerId: 'w', cutTensors }));
+      a.record(result(2, (classIndex + 1) % 10), req, outcome({ workerId: 'w', cutTensors }));
+      // The edge answered from the exact cut tensor itself (its tail after a fallback): nothing to run.
+      a.record(result(3, classIndex), req, outcome({ edgeFallback: true }));
+      await vi.waitFor(() => expect(points).toHaveLength(3));
+      expect(points.sort((x, y) => x.timeMs - y.timeMs).map((p) => p.top1Agreement)).toEqual([1, 0, 1]);
+      expect(sessions.stats().loads).toBe(loads);
+    } finally {
+      models.removeParts();
+      await sessions.close();
+    }
   });
 });
