@@ -22,6 +22,7 @@
  * tensors of at least SIMD_MIN_ELEMENTS in blocks of at least MIN_BLOCK, and the JavaScript loops
  * below otherwise; both give the same bits (test/unit/codec/simd.test.ts).
  */
+import { FLOAT32_MAX, inverseScale, needsClamp } from './scale-rules.ts';
 import { MIN_BLOCK, SIMD_MIN_ELEMENTS } from './simd/kernels.ts';
 import { activeSimd } from './simd/select.ts';
 import { badTensor } from './validate.ts';
@@ -56,21 +57,23 @@ const ROUND_MAGIC = 6755399441055744;
 /** Symmetric int8 scales, one per group: absmax / 127 rounded to float32. Throws BAD_TENSOR on NaN/Infinity. */
 export function int8Scales(src: Float32Array, name: string, groups: number, blockLen: number): Float32Array {
   checkBlocks(src.length, src.length, groups, blockLen);
-  const absmax = new Float64Array(groups);
+  // absmax per group, then the scales in place: max |x| of float32 values is a float32 value, so
+  // the Float32Array holds it exactly (one array per call: at one group per token, allocating
+  // arrays of the group count costs as much as the kernels).
+  const scales = new Float32Array(groups);
   const simd = activeSimd();
   if (simd !== null && simdFits(src.length, blockLen)) {
-    simd.int8AbsMax(src, groups, blockLen, absmax);
+    simd.int8AbsMax(src, groups, blockLen, scales);
   } else {
     for (let b = 0, i = 0; i < src.length; b++, i += blockLen) {
       const g = b % groups;
-      absmax[g] = blockAbsMax(src, i, i + blockLen, absmax[g]);
+      scales[g] = blockAbsMax(src, i, i + blockLen, scales[g]);
     }
   }
-  const scales = new Float32Array(groups);
   for (let g = 0; g < groups; g++) {
     // NaN and Infinity survive Math.max, so one test per group finds them (no test per element).
-    if (!(absmax[g] < Infinity)) throw nonFinite(src, name);
-    scales[g] = absmax[g] / INT8_MAX;
+    if (!(scales[g] < Infinity)) throw nonFinite(src, name);
+    scales[g] = scales[g] / INT8_MAX;
   }
   return scales;
 }
@@ -90,24 +93,15 @@ function blockAbsMax(src: Float32Array, start: number, end: number, m: number): 
 export function writeInt8(src: Float32Array, scales: Float32Array, blockLen: number, out: Int8Array): Int8Array {
   const groups = scales.length;
   checkBlocks(src.length, out.length, groups, blockLen);
-  // A scale of 0 (all zeros, or absmax so tiny that absmax / 127 underflows) quantizes to 0.
-  const inverse = new Float64Array(groups);
-  for (let g = 0; g < groups; g++) inverse[g] = scales[g] > 0 ? 1 / scales[g] : 0;
   const simd = activeSimd();
   if (simd !== null && simdFits(src.length, blockLen)) {
-    // The same clamp rule, decided per group (see below).
-    const clamp = new Uint8Array(groups);
-    for (let g = 0; g < groups; g++) clamp[g] = scales[g] >= FLOAT32_MIN_NORMAL ? 0 : 1;
-    simd.writeInt8(src, inverse, clamp, blockLen, out);
+    simd.writeInt8(src, scales, blockLen, out);
     return out;
   }
   for (let b = 0, i = 0; i < src.length; b++, i += blockLen) {
-    const g = b % groups;
-    // |x * inv| <= 127 * (1 + 2^-23) < 127.5 while the float32 scale is a normal number (relative
-    // rounding error <= 2^-24), so it rounds into [-127, 127]. When absmax / 127 rounds to a
-    // subnormal it can pass 127, and an Int8Array store would wrap the sign: clamp those blocks.
-    if (scales[g] >= FLOAT32_MIN_NORMAL) roundBlock(src, out, i, i + blockLen, inverse[g]);
-    else roundClampBlock(src, out, i, i + blockLen, inverse[g]);
+    const s = scales[b % groups];
+    if (needsClamp(s)) roundClampBlock(src, out, i, i + blockLen, inverseScale(s));
+    else roundBlock(src, out, i, i + blockLen, inverseScale(s));
   }
   return out;
 }
@@ -175,11 +169,6 @@ function float32Values(scales: ArrayLike<number>): boolean {
   }
   return true;
 }
-
-/** Largest finite float32. */
-const FLOAT32_MAX = 3.4028234663852886e38;
-/** Smallest normal float32, 2^-126. */
-const FLOAT32_MIN_NORMAL = 1.1754943508222875e-38;
 
 /**
  * A decoded value stays finite: a scale rounded up to float32 times 127 (or 255 steps) can land just

@@ -10,6 +10,7 @@
  * cache between the copy in, the kernel and the copy out, so the tensor's bytes cross main memory
  * no more often than in the JavaScript kernels. No view into this memory leaves this file.
  */
+import { inverseScale, needsClamp } from '../scale-rules.ts';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm.ts';
 
 /**
@@ -65,9 +66,9 @@ export interface SimdKernels {
   /** binary16 bits -> float32 (codec/fp16.ts decodeFp16); out.length = src.length. */
   decodeFp16(src: Uint16Array, out: Float32Array): void;
   /** absmax[b % groups] = max(absmax[b % groups], max |x| of block b); NaN/Infinity propagate as in Math.max. */
-  int8AbsMax(src: Float32Array, groups: number, blockLen: number, absmax: Float64Array): void;
-  /** out = round(src * inverse[group]), ties to even, clamped to [-127, 127] where clamp[group] is 1. */
-  writeInt8(src: Float32Array, inverse: Float64Array, clamp: Uint8Array, blockLen: number, out: Int8Array): void;
+  int8AbsMax(src: Float32Array, groups: number, blockLen: number, absmax: Float32Array): void;
+  /** out = round(src * inverseScale(s)), ties to even, clamped to [-127, 127] where needsClamp(s); s = scales[group]. */
+  writeInt8(src: Float32Array, scales: Float32Array, blockLen: number, out: Int8Array): void;
   /** out = q * scales[group], clamped to finite float32; every scale must be a finite float32 value. */
   dequantizeInt8(q: Int8Array, scales: ArrayLike<number>, blockLen: number, out: Float32Array): void;
 }
@@ -142,14 +143,14 @@ function wrap(wasm: Exports): SimdKernels {
         }
       });
     },
-    writeInt8(src, inverse, clamp, blockLen, out) {
-      const groups = inverse.length;
+    writeInt8(src, scales, blockLen, out) {
+      const groups = scales.length;
       forEachRun(src.length, blockLen, (r) => {
         const n = r.len * r.blocks;
         inF32.set(src.subarray(r.start, r.start + n));
         for (let k = 0, g = r.block % groups; k < r.blocks; k++, g = g + 1 === groups ? 0 : g + 1) {
-          paramsF64[2 * k] = inverse[g];
-          paramsI32[4 * k + 2] = clamp[g];
+          paramsF64[2 * k] = inverseScale(scales[g]);
+          paramsI32[4 * k + 2] = needsClamp(scales[g]) ? 1 : 0;
         }
         wasm.quantize_i8_blocks(IN, OUT, r.len, r.blocks, PARAMS);
         out.set(outI8.subarray(0, n), r.start);
