@@ -77,7 +77,8 @@ export async function connectMqtt(url: string, options: MqttConnectOptions): Pro
   try {
     const client = await open(url, settings, options.prepare);
     noDelay(client);
-    client.on('connect', () => noDelay(client));
+    coalesceWrites(client);
+    client.on('connect', () => { noDelay(client); coalesceWrites(client); });
     return client;
   } catch (cause) {
     const safeUrl = redactUrl(url);
@@ -151,4 +152,33 @@ export function redactUrl(url: string): string {
 function noDelay(client: MqttClient): void {
   const stream = client.stream as { setNoDelay?: (on: boolean) => void } | undefined;
   stream?.setNoDelay?.(true);
+}
+
+const COALESCED = Symbol('dynasplit.coalescedWrites');
+
+/**
+ * What the client writes in one turn of the event loop leaves in one `writev`: the first write
+ * corks the socket and a `setImmediate` uncorks it. mqtt-packet corks each packet only until the
+ * next tick, and MQTT.js answers each received QoS 1 message with its own PUBACK from its own tick,
+ * so an edge taking a batch of frames paid one system call (and one wakeup of the broker) per
+ * PUBACK and per result. Same as the broker's own connections (broker/outgoing-bound.ts).
+ */
+function coalesceWrites(client: MqttClient): void {
+  const stream = client.stream as (NodeJS.WritableStream & { cork?: () => void; uncork?: () => void; destroyed?: boolean; [COALESCED]?: true }) | undefined;
+  if (!stream || typeof stream.cork !== 'function' || typeof stream.uncork !== 'function' || stream[COALESCED]) return;
+  stream[COALESCED] = true;
+  const write = stream.write;
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    stream.uncork!();
+  };
+  stream.write = function coalescedWrite(this: unknown, ...args: unknown[]): boolean {
+    if (!corked && !stream.destroyed) {
+      corked = true;
+      stream.cork!();
+      setImmediate(uncork);
+    }
+    return (write as (...a: unknown[]) => boolean).apply(this, args);
+  } as NodeJS.WritableStream['write'];
 }
