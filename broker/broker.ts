@@ -29,6 +29,7 @@ import { DeliveryDedupe } from './delivery-dedupe.ts';
 import { parseBrokerOptions, queueBytesOf, type BrokerOptions } from './options.ts';
 import { boundOutgoing, type QueueViolation } from './outgoing-bound.ts';
 import { accountBound, guardPacketSize, type PacketGuard, type PacketSizeViolation } from './packet-size.ts';
+import { PublishRates } from './publish-rate.ts';
 import { BrokerPersistence } from './persistence.ts';
 import { openSessionStore, type SessionStore } from './session-store.ts';
 import { SharedSubscriptions, type SharedSubscriptionStats } from './shared-subscriptions.ts';
@@ -54,6 +55,8 @@ export interface BrokerStats {
   oversized: number;
   /** of these, connections of a logged-in account closed for a packet over the account's own bound */
   oversizedByRole: Record<string, number>;
+  /** connections closed for a PUBLISH over its account's byte rate (publishBytesPerSecondByRole) */
+  rateLimited: number;
   /** clients disconnected for an outgoing queue over maxQueueBytes or stalled for drainTimeoutMs */
   slowConsumers: number;
   shared: SharedSubscriptionStats;
@@ -96,10 +99,14 @@ export async function startBroker(options: Partial<BrokerOptions> = {}, deps: Br
   const tlsFiles = opts.tlsPort === undefined ? undefined : await loadTlsFiles(opts);
   const store = await openSessionStore(opts.persistence, logger);
   const auth = users === undefined ? undefined : new BrokerAuth(users, logger, store.owners);
+  const rates = auth === undefined ? undefined : new PublishRates({
+    publishBytesPerSecondByRole: opts.publishBytesPerSecondByRole,
+    packetBytesOf: (account) => accountBound(account, opts).maxPacketBytes,
+  }, (client) => auth.accountOf(client));
   const shared = new SharedSubscriptions(logger);
   let aedes: Aedes;
   try {
-    aedes = await startAedes(store, shared, auth, opts);
+    aedes = await startAedes(store, shared, auth, rates, opts);
   } catch (cause) {
     await store.close();
     if (cause instanceof DynasplitError) throw cause;
@@ -171,6 +178,7 @@ export async function startBroker(options: Partial<BrokerOptions> = {}, deps: Br
     stats: () => ({
       clients: aedes.connectedClients, connections: connections.size, ...counters, oversizedByRole: { ...counters.oversizedByRole },
       shared: shared.stats(),
+      rateLimited: rates?.refused ?? 0,
       ...(auth ? { auth: auth.stats() } : {}),
     }),
     close: () => (closing ??= shutdown(aedes, listeners, connections, store, opts.closeTimeoutMs, logger)),
@@ -182,13 +190,13 @@ export async function startBroker(options: Partial<BrokerOptions> = {}, deps: Br
  * listening to its events, and the stored group members known. Refuses an aedes version the
  * extensions were not written for (DYNASPLIT_ERR_UNSUPPORTED_VERSION, ./aedes-internals.ts).
  */
-async function startAedes(store: SessionStore, shared: SharedSubscriptions, auth: BrokerAuth | undefined,
+async function startAedes(store: SessionStore, shared: SharedSubscriptions, auth: BrokerAuth | undefined, rates: PublishRates | undefined,
   opts: BrokerOptions): Promise<Aedes> {
   const ack = new AckAfterStore();
   // A refused login must leave the session of its client id alone (./persistence.ts ownsSession).
   const persistence = new BrokerPersistence(store.persistence, shared, auth ? (client) => auth.loggedIn(client) : undefined);
   const aedes = new DynasplitAedes({
-    ...hooks(shared, auth, ack, new DeliveryDedupe()),
+    ...hooks(shared, auth, rates, ack, new DeliveryDedupe()),
     persistence,
     connectTimeout: opts.connectTimeoutMs,
     // A backstop only: ./outgoing-bound.ts keeps aedes from ever waiting for 'drain'.
@@ -210,12 +218,15 @@ async function startAedes(store: SessionStore, shared: SharedSubscriptions, auth
 /**
  * aedes' hooks: reserved prefixes, then the ACL (when there is a users file), then shared
  * subscriptions, which rewrite `$share/GROUP/F` to F — so the ACL sees the filter as the client sent
- * it, and a refused filter never joins a group. A PUBLISH that passes every check is published by
+ * it, and a refused filter never joins a group. A PUBLISH is checked against its account's byte rate
+ * (./publish-rate.ts) after the ACL. A PUBLISH that passes every check is published by
  * `ack` before aedes acknowledges it. A delivery is first checked for being a copy (`dedupe`), then
  * against the ACL, then against the group picks.
  */
-function hooks(shared: SharedSubscriptions, auth: BrokerAuth | undefined, ack: AckAfterStore, dedupe: DeliveryDedupe): AedesOptions {
-  const publishChecks = auth ? [authorizePublish, auth.authorizePublish, ack.authorizePublish] : [authorizePublish, ack.authorizePublish];
+function hooks(shared: SharedSubscriptions, auth: BrokerAuth | undefined, rates: PublishRates | undefined, ack: AckAfterStore,
+  dedupe: DeliveryDedupe): AedesOptions {
+  const publishChecks = auth && rates ? [authorizePublish, auth.authorizePublish, rates.authorizePublish, ack.authorizePublish]
+    : [authorizePublish, ack.authorizePublish];
   const base = {
     preConnect: dedupe.preConnect,
     authorizePublish: inSeries(publishChecks),
@@ -280,6 +291,8 @@ function watchClients(aedes: Aedes, logger: Logger, counters: { published: numbe
     const level = code === 'ECONNRESET' || code === 'EPIPE' || err instanceof AuthRefusal ? 'debug' : 'warn';
     if (err instanceof DynasplitError && err.code === ErrorCodes.OVERLOADED) {
       logger.warn({ clientId: client.id ?? undefined, err }, 'slow consumer disconnected');
+    } else if (err instanceof DynasplitError && err.code === ErrorCodes.RATE_LIMITED) {
+      logger.warn({ clientId: client.id ?? undefined, remoteAddress: remoteAddressOf(client), err }, 'publish rate over the limit; connection closed');
     } else if (err instanceof DynasplitError && err.code === ErrorCodes.PAYLOAD_TOO_LARGE) {
       const account = (err.details as Pick<PacketSizeViolation, 'account'> | undefined)?.account;
       logger.warn({ clientId: client.id ?? undefined, remoteAddress: remoteAddressOf(client), username: account?.username, role: account?.role, err },

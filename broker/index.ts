@@ -3,7 +3,7 @@ export { startBroker } from './broker.ts';
 export type { BrokerDeps, BrokerHandle, BrokerStats } from './broker.ts';
 export {
   DEFAULT_BROKER_OPTIONS, DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HOST,
-  DEFAULT_MAX_CONNECT_BYTES, DEFAULT_MAX_PACKET_BYTES, DEFAULT_MAX_PACKET_BYTES_BY_ROLE, DEFAULT_PORT, DEFAULT_SENSOR_MAX_PACKET_BYTES, MQTT_MAX_PACKET_BYTES, parseBrokerOptions, queueBytesOf,
+  DEFAULT_MAX_CONNECT_BYTES, DEFAULT_MAX_PACKET_BYTES, DEFAULT_MAX_PACKET_BYTES_BY_ROLE, DEFAULT_PORT, DEFAULT_PUBLISH_BYTES_PER_SECOND_BY_ROLE, DEFAULT_SENSOR_MAX_PACKET_BYTES, DEFAULT_SENSOR_PUBLISH_BYTES_PER_SECOND, MQTT_MAX_PACKET_BYTES, parseBrokerOptions, queueBytesOf,
 } from './options.ts';
 export type { BrokerOptions, PersistenceOptions } from './options.ts';
 export type { SharedSubscriptionStats } from './shared-subscriptions.ts';

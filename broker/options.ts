@@ -22,6 +22,14 @@ export const DEFAULT_MAX_PACKET_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_SENSOR_MAX_PACKET_BYTES = 16 * 1024 * 1024 + 1024;
 /** bytes per role; sensors only by default, the other roles have maxPacketBytes (a tail tensor needs it). */
 export const DEFAULT_MAX_PACKET_BYTES_BY_ROLE: Readonly<Partial<Record<Role, number>>> = Object.freeze({ sensor: DEFAULT_SENSOR_MAX_PACKET_BYTES });
+/**
+ * bytes/s; default 16 MiB/s: what one sensor account may publish, sustained (a burst of 2 s of it,
+ * and at least one packet, on top). A camera sending 224x224 RGB frames as fp32 (602 KB each) at
+ * 25 frames/s publishes 15 MB/s; the soak's frames (12 KB) at 10x its sustainable rate, 11 MB/s.
+ */
+export const DEFAULT_SENSOR_PUBLISH_BYTES_PER_SECOND = 16 * 1024 * 1024;
+/** bytes/s per role; sensors only by default. */
+export const DEFAULT_PUBLISH_BYTES_PER_SECOND_BY_ROLE: Readonly<Partial<Record<Role, number>>> = Object.freeze({ sensor: DEFAULT_SENSOR_PUBLISH_BYTES_PER_SECOND });
 /** ms; default 5000. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 /**
@@ -67,6 +75,14 @@ export interface BrokerOptions {
    * maxPacketBytes applies.
    */
   maxPacketBytesByRole: Partial<Record<Role, number>>;
+  /**
+   * bytes/s per role; default { sensor: 16 MiB/s }. Once logged in (a users file), what an account
+   * may publish (topic and payload bytes), sustained, with a burst of 2 s of it (at least one packet
+   * of its bound); a PUBLISH beyond it closes the connection (DYNASPLIT_ERR_RATE_LIMITED,
+   * ./publish-rate.ts). Counted per account across its connections. Given entries replace the
+   * defaults' role by role; roles without an entry are not bounded. Without a users file: none.
+   */
+  publishBytesPerSecondByRole: Partial<Record<Role, number>>;
   /** ms; default 5000. How long `close()` waits for clients to go before cutting them off. */
   closeTimeoutMs: number;
   /**
@@ -126,6 +142,7 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<BrokerOptions> = Object.freeze({
   wsPort: undefined,
   maxPacketBytes: DEFAULT_MAX_PACKET_BYTES,
   maxPacketBytesByRole: DEFAULT_MAX_PACKET_BYTES_BY_ROLE,
+  publishBytesPerSecondByRole: DEFAULT_PUBLISH_BYTES_PER_SECOND_BY_ROLE,
   closeTimeoutMs: DEFAULT_CLOSE_TIMEOUT_MS,
   maxConnectBytes: DEFAULT_MAX_CONNECT_BYTES,
   connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
@@ -146,7 +163,10 @@ export function parseBrokerOptions(partial: Partial<BrokerOptions> = {}): Broker
   // An explicit undefined means "the default", as an absent key does.
   const given = Object.fromEntries(Object.entries(partial).filter(([, value]) => value !== undefined));
   const options: BrokerOptions = { ...DEFAULT_BROKER_OPTIONS, ...given };
-  options.maxPacketBytesByRole = rolePacketBytes(partial.maxPacketBytesByRole);
+  options.maxPacketBytesByRole = byRole('maxPacketBytesByRole', partial.maxPacketBytesByRole, DEFAULT_MAX_PACKET_BYTES_BY_ROLE, 1024);
+  // 1 KiB/s floor: below it a login's own SUBSCRIBE and a result or two would trip it.
+  options.publishBytesPerSecondByRole = byRole('publishBytesPerSecondByRole', partial.publishBytesPerSecondByRole,
+    DEFAULT_PUBLISH_BYTES_PER_SECOND_BY_ROLE, 1024);
   if (typeof options.host !== 'string' || options.host.trim() === '') throw bad('host', options.host, 'must be a non-empty host name or address');
   checkInteger('port', options.port, 0, 65_535);
   if (options.wsPort !== undefined) checkInteger('wsPort', options.wsPort, 0, 65_535);
@@ -175,16 +195,18 @@ function checkLimits(options: BrokerOptions): void {
   checkInteger('drainTimeoutMs', options.drainTimeoutMs, 100, 600_000);
 }
 
-/** The defaults with the given roles replaced; each a role of ./users.ts with a bound from 1 KiB up. */
-function rolePacketBytes(given: unknown): Partial<Record<Role, number>> {
-  if (given === undefined) return { ...DEFAULT_MAX_PACKET_BYTES_BY_ROLE };
-  if (typeof given !== 'object' || given === null || Array.isArray(given)) throw bad('maxPacketBytesByRole', given, 'must be { ROLE: BYTES, ... }');
-  for (const [role, bytes] of Object.entries(given)) {
-    if (!(ROLES as readonly string[]).includes(role)) throw bad('maxPacketBytesByRole', given, `names '${role}', not one of ${ROLES.join(', ')}`);
-    // The same floor as maxPacketBytes: a SUBSCRIBE or a will must still fit.
-    checkInteger(`maxPacketBytesByRole.${role}`, bytes, 1024, MQTT_MAX_PACKET_BYTES);
+/**
+ * The defaults with the given roles replaced; each a role of ./users.ts with an integer from `min`
+ * (1 KiB for packets, as maxPacketBytes: a SUBSCRIBE or a will must still fit).
+ */
+function byRole(name: string, given: unknown, defaults: Readonly<Partial<Record<Role, number>>>, min: number): Partial<Record<Role, number>> {
+  if (given === undefined) return { ...defaults };
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) throw bad(name, given, 'must be { ROLE: NUMBER, ... }');
+  for (const [role, value] of Object.entries(given)) {
+    if (!(ROLES as readonly string[]).includes(role)) throw bad(name, given, `names '${role}', not one of ${ROLES.join(', ')}`);
+    checkInteger(`${name}.${role}`, value, min, MQTT_MAX_PACKET_BYTES);
   }
-  return { ...DEFAULT_MAX_PACKET_BYTES_BY_ROLE, ...(given as Partial<Record<Role, number>>) };
+  return { ...defaults, ...(given as Partial<Record<Role, number>>) };
 }
 
 /** bytes; the outgoing queue bound in force: the option, or twice maxPacketBytes. */

@@ -4,7 +4,7 @@
  * broker/options.ts; the environment is read here and nowhere else.
  */
 import {
-  DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HOST, DEFAULT_MAX_CONNECT_BYTES, DEFAULT_MAX_PACKET_BYTES, DEFAULT_PORT, DEFAULT_SCRYPT, DEFAULT_SENSOR_MAX_PACKET_BYTES, hashPassword, loadUsersFile, mosquittoAcl, parseUsersConfig, ROLES,
+  DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HOST, DEFAULT_MAX_CONNECT_BYTES, DEFAULT_MAX_PACKET_BYTES, DEFAULT_PORT, DEFAULT_SCRYPT, DEFAULT_SENSOR_MAX_PACKET_BYTES, DEFAULT_SENSOR_PUBLISH_BYTES_PER_SECOND, hashPassword, loadUsersFile, mosquittoAcl, parseUsersConfig, ROLES,
   startBroker, type BrokerOptions,
 } from '../broker/index.ts';
 import { DynasplitError, ErrorCodes, LOG_FORMATS, rootLogger, type LogFormat, type Logger } from '../common/index.ts';
@@ -33,6 +33,11 @@ export const brokerCommand: Command = {
       type: 'string', multiple: true, value: 'ROLE=KIB',
       description: 'largest MQTT packet an account of ROLE may send once logged in (--users), in KiB, e.g. sensor=64; repeatable '
         + `(env DYNASPLIT_BROKER_ROLE_MAX_PACKET_KB, comma-separated; default sensor=${DEFAULT_SENSOR_MAX_PACKET_BYTES / 1024}, the rest --max-packet-mb)`,
+    },
+    'role-publish-kb-per-s': {
+      type: 'string', multiple: true, value: 'ROLE=KIB',
+      description: 'KiB per second an account of ROLE may publish once logged in (--users), with a 2 s burst; more closes its connection; '
+        + `repeatable (env DYNASPLIT_BROKER_ROLE_PUBLISH_KB_PER_S, comma-separated; default sensor=${DEFAULT_SENSOR_PUBLISH_BYTES_PER_SECOND / 1024}, other roles unbounded)`,
     },
     'max-connect-kb': {
       type: 'string', value: 'KIB',
@@ -111,7 +116,8 @@ export function brokerOptionsFrom(args: CommandArgs, env: Env): Partial<BrokerOp
     port: intOption(args, 'port', envInt(env, 'DYNASPLIT_BROKER_PORT') ?? DEFAULT_PORT),
     wsPort,
     maxPacketBytes: maxPacketMb * MIB,
-    maxPacketBytesByRole: rolePacketKb(args, env),
+    maxPacketBytesByRole: roleKib(args, 'role-max-packet-kb', env, 'DYNASPLIT_BROKER_ROLE_MAX_PACKET_KB'),
+    publishBytesPerSecondByRole: roleKib(args, 'role-publish-kb-per-s', env, 'DYNASPLIT_BROKER_ROLE_PUBLISH_KB_PER_S'),
     maxConnectBytes: maxConnectKb === undefined ? undefined : maxConnectKb * 1024,
     connectTimeoutMs: optionalInt(args, 'connect-timeout-ms', env, 'DYNASPLIT_BROKER_CONNECT_TIMEOUT_MS'),
     maxQueueBytes: maxQueueMb === undefined ? undefined : maxQueueMb * MIB,
@@ -129,16 +135,15 @@ export function brokerOptionsFrom(args: CommandArgs, env: Env): Partial<BrokerOp
  * `--role-max-packet-kb sensor=64 --role-max-packet-kb meter=4` (or the environment's comma list) in
  * bytes per role; broker/options.ts checks the roles and the bounds.
  */
-function rolePacketKb(args: CommandArgs, env: Env): Partial<BrokerOptions['maxPacketBytesByRole']> | undefined {
-  const flag = args.values['role-max-packet-kb'];
-  const entries = Array.isArray(flag) && flag.length > 0 ? flag.map(String)
-    : envString(env, 'DYNASPLIT_BROKER_ROLE_MAX_PACKET_KB')?.split(',').map((entry) => entry.trim());
+function roleKib(args: CommandArgs, flag: string, env: Env, name: string): Partial<Record<string, number>> | undefined {
+  const given = args.values[flag];
+  const entries = Array.isArray(given) && given.length > 0 ? given.map(String) : envString(env, name)?.split(',').map((entry) => entry.trim());
   if (entries === undefined) return undefined;
   return Object.fromEntries(entries.map((entry) => {
     const [role, kb] = entry.split('=');
     const n = Number(kb);
     if (!role || kb === undefined || !Number.isInteger(n) || n <= 0) {
-      throw new DynasplitError(ErrorCodes.BAD_ARGS, `--role-max-packet-kb takes ROLE=KIB (a whole number of KiB), got '${entry}'`);
+      throw new DynasplitError(ErrorCodes.BAD_ARGS, `--${flag} takes ROLE=KIB (a whole number of KiB), got '${entry}'`);
     }
     return [role, n * 1024];
   }));

@@ -1,11 +1,12 @@
 /**
- * A sensor's packets bounded at the broker by its role (docs/security.md "Limits"), through real
- * processes: `dynasplit broker --users --role-max-packet-kb sensor=64`, a cloud worker and an edge
- * node on their own logins. A sensor whose frame is over its role's bound is disconnected
- * (DYNASPLIT_ERR_PAYLOAD_TOO_LARGE, logged with its account) as soon as the packet's header
- * announces it, its frame never reaches the edge; a packet announcing 10 MB is cut off at its
- * header; an unrelated sensor is served throughout, and every frame the broker took is answered
- * exactly once.
+ * A sensor's packets and publish rate bounded at the broker by its role (docs/security.md "Limits"),
+ * through real processes: `dynasplit broker --users --role-max-packet-kb sensor=64
+ * --role-publish-kb-per-s sensor=64`, a cloud worker and an edge node on their own logins. A sensor
+ * whose frame is over its role's bound is disconnected (DYNASPLIT_ERR_PAYLOAD_TOO_LARGE, logged with
+ * its account) as soon as the packet's header announces it, its frame never reaches the edge; a
+ * packet announcing 10 MB is cut off at its header; a sensor publishing faster than its role's rate
+ * is disconnected (DYNASPLIT_ERR_RATE_LIMITED) once past its burst. An unrelated sensor is served
+ * throughout, and every frame the broker took is answered exactly once.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,8 @@ const MODEL = 'vgg16-tiny';
 const SHAPE = [1, 3, 32, 32];
 const [x] = inputs(SHAPE, 1, 19);
 const BOUND_KB = 64;
+/** KiB/s a sensor may publish; its burst is 2 s of it (128 KiB: about ten 12 KB frames). */
+const RATE_KB = 64;
 const dir = mkdtempSync(join(tmpdir(), 'dynasplit-hostile-packets-'));
 const spawned: Spawned[] = [];
 const clients: MqttClient[] = [];
@@ -36,11 +39,12 @@ const urlOf = (username: string) => `mqtt://${username}:${username}-pw@127.0.0.1
 beforeAll(async () => {
   const account = async (username: string, role: string) => ({ username, role, passwordHash: await hashPassword(`${username}-pw`, { N: 1024, r: 8, p: 1 }) });
   writeFileSync(join(dir, 'users.json'), JSON.stringify({ users: [
-    await account('cam-big', 'sensor'), await account('cam-ok', 'sensor'), await account('edge-p', 'edge'), await account('cloud-p', 'cloud'),
+    await account('cam-big', 'sensor'), await account('cam-ok', 'sensor'), await account('cam-fast', 'sensor'),
+    await account('edge-p', 'edge'), await account('cloud-p', 'cloud'),
   ] }));
   port = await freePort();
   broker = spawnDynasplit(['broker', '--host', '127.0.0.1', '--port', String(port), '--users', join(dir, 'users.json'),
-    '--role-max-packet-kb', `sensor=${BOUND_KB}`, '--log-level', 'info']);
+    '--role-max-packet-kb', `sensor=${BOUND_KB}`, '--role-publish-kb-per-s', `sensor=${RATE_KB}`, '--log-level', 'info']);
   spawned.push(broker);
   await broker.waitFor(new RegExp(`mqtt://127.0.0.1:${port}`));
   const model = `${MODEL}=${join(zoo, `${MODEL}.onnx`)}`;
@@ -154,4 +158,28 @@ describe('a sensor\'s packets bounded by its role at the broker', () => {
     const ok = await sensor('cam-ok');
     await servedOnce(ok, 'cam-ok', 'ok-after-raw');
   }, 60_000);
+
+  it('disconnects a sensor publishing past its rate with RATE_LIMITED; what it had acknowledged is answered once; another sensor is served', async () => {
+    // Results come to a second connection of the account, which stays: the publishing one is cut off.
+    const [fast, results] = [await sensor('cam-fast'), await sensor('cam-fast')];
+    const acknowledged: string[] = [];
+    const frames = 40; // 40 x ~12.4 KB = ~500 KB at once: past the 128 KiB burst
+    for (let i = 0; i < frames; i++) {
+      const id = `fast-${i}`;
+      fast.client.publish(topics.frames('cam-fast'), encode(frame(id, 'cam-fast', MODEL, SHAPE, x, 30_000)), { qos: 1 }, (err) => {
+        if (!err) acknowledged.push(id);
+      });
+    }
+    await fast.closed;
+    await broker.waitFor(/"msg":"publish rate over the limit; connection closed"/);
+    expect(broker.output()).toMatch(/account 'cam-fast' \(role sensor\) published more than 65536 bytes\/s \(burst 131072 bytes/);
+    expect(acknowledged.length, 'frames the broker took').toBeGreaterThan(0);
+    expect(acknowledged.length).toBeLessThan(frames);
+    // Every frame the broker acknowledged is answered, once; the others were never taken.
+    await vi.waitFor(() => expect(acknowledged.filter((id) => !results.answers.has(id))).toEqual([]), { timeout: 60_000, interval: 50 });
+    for (const id of acknowledged) expect(results.answers.get(id), id).toHaveLength(1);
+    for (const [id] of results.answers) expect(acknowledged).toContain(id);
+    const ok = await sensor('cam-ok');
+    await servedOnce(ok, 'cam-ok', 'ok-after-fast');
+  }, 90_000);
 });

@@ -23,6 +23,7 @@ describe('parseBrokerOptions', () => {
       maxPacketBytes: DEFAULT_MAX_PACKET_BYTES, closeTimeoutMs: DEFAULT_CLOSE_TIMEOUT_MS,
       maxConnectBytes: 64 * 1024, connectTimeoutMs: 10_000, drainTimeoutMs: 10_000,
       maxPacketBytesByRole: { sensor: DEFAULT_SENSOR_MAX_PACKET_BYTES },
+      publishBytesPerSecondByRole: { sensor: 16 * 1024 * 1024 },
     });
     expect(queueBytesOf(parseBrokerOptions())).toBe(2 * DEFAULT_MAX_PACKET_BYTES);
     expect([DEFAULT_HOST, DEFAULT_PORT, DEFAULT_MAX_PACKET_BYTES]).toEqual(['0.0.0.0', 1883, 64 * 1024 * 1024]);
@@ -64,7 +65,9 @@ describe('parseBrokerOptions', () => {
     expect(parseBrokerOptions({ maxPacketBytesByRole: { sensor: 65_536 } }).maxPacketBytesByRole).toEqual({ sensor: 65_536 });
     expect(badArgs({ maxPacketBytesByRole: { camera: 4096 } })).toMatch(/maxPacketBytesByRole names 'camera', not one of sensor/);
     expect(badArgs({ maxPacketBytesByRole: { sensor: 100 } })).toMatch(/maxPacketBytesByRole.sensor must be an integer from 1024/);
-    expect(badArgs({ maxPacketBytesByRole: [4096] })).toMatch(/maxPacketBytesByRole must be \{ ROLE: BYTES, ... \}/);
+    expect(badArgs({ maxPacketBytesByRole: [4096] })).toMatch(/maxPacketBytesByRole must be \{ ROLE: NUMBER, ... \}/);
+    expect(parseBrokerOptions({ publishBytesPerSecondByRole: { sensor: 65_536, meter: 4096 } }).publishBytesPerSecondByRole).toEqual({ sensor: 65_536, meter: 4096 });
+    expect(badArgs({ publishBytesPerSecondByRole: { sensor: 10 } })).toMatch(/publishBytesPerSecondByRole.sensor must be an integer from 1024/);
   });
 
   it('keeps sessions in memory unless given a persistence directory', () => {

@@ -44,6 +44,8 @@ describe('dynasplit broker', () => {
       .toMatchObject({ maxPacketBytesByRole: { sensor: 64 * 1024, meter: 4 * 1024 } });
     expect(brokerOptionsFrom(args(), { DYNASPLIT_BROKER_ROLE_MAX_PACKET_KB: 'sensor=16, edge=1024' }))
       .toMatchObject({ maxPacketBytesByRole: { sensor: 16 * 1024, edge: 1024 * 1024 } });
+    expect(brokerOptionsFrom(args('--role-publish-kb-per-s', 'sensor=512'), {})).toMatchObject({ publishBytesPerSecondByRole: { sensor: 512 * 1024 } });
+    expect(brokerOptionsFrom(args(), { DYNASPLIT_BROKER_ROLE_PUBLISH_KB_PER_S: 'meter=4' })).toMatchObject({ publishBytesPerSecondByRole: { meter: 4096 } });
   });
 
   it('rejects bad values with DYNASPLIT_ERR_BAD_ARGS', async () => {
@@ -54,6 +56,7 @@ describe('dynasplit broker', () => {
       [['--role-max-packet-kb', 'sensor'], {}],
       [['--role-max-packet-kb', 'sensor=0.5'], {}],
       [['--role-max-packet-kb', 'camera=64'], {}],
+      [['--role-publish-kb-per-s', 'sensor=fast'], {}],
       [['--port=-1'], {}],
       [['--port', '70000'], {}],
       [[], { DYNASPLIT_BROKER_PORT: 'abc' }],
