@@ -76,7 +76,7 @@ export function interpretOutputs(loaded: LoadedCard, outputs: Record<string, ort
   const tensor = out.tensor ?? Object.keys(outputs)[0];
   const logits = outputs[tensor];
   if (!logits || logits.type !== 'float32') throw cardError(loaded, 'output.tensor', `'${tensor}' is not a float32 output of this run`);
-  const predictions = topK(logits.data as Float32Array, out.topK).map((p): LabelledPrediction =>
+  const predictions = topK(logits.data as Float32Array, out.topK, out.scores !== 'probabilities').map((p): LabelledPrediction =>
     (loaded.labels ? { ...p, label: loaded.labels[p.index] } : p));
   return { kind: 'classification', tensor, predictions };
 }

@@ -37,6 +37,11 @@ export type CardOutput =
     topK: number;
     /** Labels file as written in the card (one label per line, line i = class i). */
     labels?: string;
+    /**
+     * What the output holds: 'logits' (default) are reported as their softmax; 'probabilities' (the
+     * graph already ends in a Softmax, as PaddleOCR's classifier does) as they are, not softmaxed twice.
+     */
+    scores?: ClassScores;
   }
   /** Every output returned as it is. */
   | { kind: 'raw' };
@@ -47,6 +52,8 @@ export interface ModelCard {
   input: CardInput;
   output: CardOutput;
 }
+
+export type ClassScores = 'logits' | 'probabilities';
 
 /** Classes a classification result reports unless the card says otherwise. */
 export const DEFAULT_TOP_K = 5;
@@ -103,16 +110,17 @@ function parseInput(at: Fields, value: unknown): CardInput {
 
 function parseOutput(at: Fields, value: unknown): CardOutput {
   if (value === undefined) return DEFAULT_CARD.output;
-  const o = at.object(value, 'output', ['kind', 'tensor', 'topK', 'labels']);
+  const o = at.object(value, 'output', ['kind', 'tensor', 'topK', 'labels', 'scores']);
   const kind = at.oneOf(o.kind, 'output.kind', ['classification', 'raw']);
   if (kind === 'raw') {
-    const extra = ['tensor', 'topK', 'labels'].find((k) => o[k] !== undefined);
+    const extra = ['tensor', 'topK', 'labels', 'scores'].find((k) => o[k] !== undefined);
     if (extra) at.fail(`output.${extra}`, 'applies to "classification" outputs only; "raw" returns every output as it is');
     return { kind };
   }
   const output: CardOutput = { kind, topK: o.topK === undefined ? DEFAULT_TOP_K : at.positiveInt(o.topK, 'output.topK') };
   if (o.tensor !== undefined) output.tensor = at.string(o.tensor, 'output.tensor');
   if (o.labels !== undefined) output.labels = at.string(o.labels, 'output.labels');
+  if (o.scores !== undefined) output.scores = at.oneOf<ClassScores>(o.scores, 'output.scores', ['logits', 'probabilities']);
   return output;
 }
 

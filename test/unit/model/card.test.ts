@@ -105,4 +105,16 @@ describe('model card: applied to its model', () => {
     const raw = interpretOutputs({ card: { ...DEFAULT_CARD, output: { kind: 'raw' } } }, run);
     expect(raw.kind === 'raw' && Object.keys(raw.tensors)).toEqual(['logits', 'box']);
   });
+
+  it('scores "probabilities": an output that is already a softmax is reported as it is, not softmaxed again', () => {
+    const card = parseModelCard({ output: { kind: 'classification', topK: 2, scores: 'probabilities' } }, 'p.card.json');
+    const run = { prob: new ort.Tensor('float32', new Float32Array([0.9, 0.1]), [1, 2]) };
+    const answer = interpretOutputs({ card }, run);
+    expect(answer.kind === 'classification' && answer.predictions).toEqual([{ index: 0, score: expect.closeTo(0.9, 6) }, { index: 1, score: expect.closeTo(0.1, 6) }]);
+    // The default, logits: softmax([0.9, 0.1]) would report 0.69 for the first class.
+    const logits = interpretOutputs({ card: parseModelCard({ output: { kind: 'classification', topK: 1 } }, 'l.card.json') }, run);
+    expect(logits.kind === 'classification' && logits.predictions[0].score).toBeCloseTo(1 / (1 + Math.exp(-0.8)), 6);
+    expect(() => parseModelCard({ output: { kind: 'classification', scores: 'softmax' } }, 'c.json')).toThrow(/output\.scores/);
+    expect(() => parseModelCard({ output: { kind: 'raw', scores: 'probabilities' } }, 'c.json')).toThrow(/output\.scores/);
+  });
 });
