@@ -17,6 +17,9 @@ For each fixture NAME this writes NAME.onnx and NAME.expected.json:
   probe              torch's outputs on a deterministic input: x[i] = sin(0.01 * i) (flat index)
 and, for some, the model card a user would write beside it (NAME.card.json, docs/models.md).
 
+paddle-ocr-cls.* is not made here: it is a Paddle2ONNX export committed as it was shipped
+(test/fixtures/models/PADDLE.md), and this script leaves it alone.
+
 Usage: python3 scripts/make-model-fixtures.py [OUT_DIR]
 """
 import json

@@ -5,10 +5,14 @@
  * the model); each result must equal torch's own outputs: the labelled top-k of a classification
  * card, every output of a "raw" card, edge-only, split at a cut and cloud-only. A dynamic-dims model
  * is served with --dim values; one whose dims stay open is refused at start, by the dim's name.
+ * And a Paddle2ONNX export (paddle-ocr-cls, PaddleOCR's text-direction classifier, dims from its
+ * card): a text line sent as a PNG, upright and turned 180 degrees, preprocessed by the edge as the
+ * card says, answered as the unsplit model answers it in-process.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BrokerHandle } from '../../broker/index.ts';
@@ -16,7 +20,8 @@ import { decodeTensor, encodeTensor } from '../../codec/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
 import { ErrorCodes, isDynasplitError } from '../../common/index.ts';
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
-import { inspectModel, topK } from '../../model/index.ts';
+import { preprocessImage } from '../../image/index.ts';
+import { imageInputFor, inspectModel, loadModelCard, openSession, topK } from '../../model/index.ts';
 import { configuration, encodePolicy } from '../../policy/index.ts';
 import { topics, type FrameProperties, type Result } from '../../schemas/index.ts';
 import { runSensor } from '../../sensor/index.ts';
@@ -38,6 +43,8 @@ const probeInput = (shape: number[]) => Float32Array.from({ length: shape.reduce
 /** Served under their fixture names with the card beside them; the dynamic-dims model with --dim instead of its card's dims. */
 const SERVED = ['resnet-tiny', 'vit-tiny-torchvision', 'mlp-constant-weights', 'two-inputs', 'two-outputs', 'fcn-dynamic-hw'];
 const RAW = new Set(['two-outputs', 'fcn-dynamic-hw']);
+/** A Paddle2ONNX export, served with its card (and its dims) beside it; no exporter's expected.json. */
+const PADDLE = 'paddle-ocr-cls';
 const DIMS = { height: 24, width: 40 };
 
 const scratch = mkdtempSync(join(tmpdir(), 'dynasplit-byom-'));
@@ -53,7 +60,7 @@ let sink: ResultSink;
 const SENSOR = unique('s');
 
 beforeAll(async () => {
-  const models = Object.fromEntries(SERVED.map((name) => [name, join(FIXTURES, `${name}.onnx`)]));
+  const models = Object.fromEntries([...SERVED, PADDLE].map((name) => [name, join(FIXTURES, `${name}.onnx`)]));
   pipeline = await startEmbeddedPipeline({ models, cards: { 'fcn-dynamic-hw': rawCard }, dims: DIMS, threads: 1, workDir: join(scratch, unique('work')) }, [SENSOR]);
   ({ broker, cloud, edge, sink } = pipeline);
 });
@@ -119,6 +126,61 @@ describe.each(SERVED)('%s served through the pipeline with its card', (model) =>
       expect(r.edge_fallback).toBe(false);
       if (cut !== 'output') expect(r.worker_id).toBe(cloud.workerId);
       checkResult(model, r, labels);
+    }
+  });
+});
+
+describe(`${PADDLE}, a Paddle2ONNX export, served through the pipeline with its card`, () => {
+  /**
+   * The reference is the unsplit model run in-process on the same PNG, preprocessed by the same card
+   * (no exporter ran here to give one). The PNG is a rendered line of text, 4:1 like the card's
+   * 48x192, so PaddleOCR's own aspect-keeping resize would not pad it.
+   */
+  async function reference(pngs: Record<string, Uint8Array>): Promise<Record<string, Float32Array>> {
+    const path = join(FIXTURES, `${PADDLE}.onnx`);
+    const card = loadModelCard(path);
+    const image = imageInputFor(card, (await inspectModel(path, { dims: card.card.dims })).inputs);
+    const session = await openSession(path, { threads: 1 });
+    try {
+      const probabilities: Record<string, Float32Array> = {};
+      for (const [turn, png] of Object.entries(pngs)) {
+        const x = await preprocessImage(png, image.preprocess);
+        probabilities[turn] = (await session.run({ [image.tensor]: new ort.Tensor('float32', x, image.shape) }))['softmax_0.tmp_0'].data as Float32Array;
+      }
+      return probabilities;
+    } finally {
+      await session.release();
+    }
+  }
+
+  it('answers a text line, upright and turned 180 degrees, as the full model does: edge-only, split at a middle cut, cloud-only', async () => {
+    const upright = readFileSync(join(FIXTURES, `${PADDLE}.text.png`));
+    const pngs = { '0': upright, '180': await sharp(upright).rotate(180).png().toBuffer() };
+    const card = loadModelCard(join(FIXTURES, `${PADDLE}.onnx`));
+    const inspection = await inspectModel(join(FIXTURES, `${PADDLE}.onnx`), { dims: card.card.dims });
+    const middle = inspection.cutPoints[Math.floor(inspection.cutPoints.length / 2)].name;
+    const full = await reference(pngs);
+    const sent = Object.entries(pngs).flatMap(([turn, png]) => ['output', middle, 'input'].map((cut) => ({ turn, png, cut, id: unique(`${PADDLE}-${turn}@${cut}`) })));
+    const start = sink.all.length;
+    for (const { png, cut, id } of sent) {
+      await sink.publishFrame(SENSOR, {
+        request_id: id, sensor_id: SENSOR, model: PADDLE, budget_ms: 30_000, capture_at_ms: Date.now(), image: { data: png },
+        configuration: configuration({ cut, codec: cut === 'output' ? '' : 'fp32' }),
+      });
+    }
+    await sink.waitFor(start + sent.length);
+    for (const { turn, cut, id } of sent) {
+      const [r] = sink.byId.get(id)!;
+      expect(r.error?.code ?? '', r.error?.message ?? '').toBe('');
+      expect(r.configuration?.cut).toBe(cut);
+      if (cut !== 'output') expect(r.worker_id).toBe(cloud.workerId);
+      // The output is already a softmax: the card's "probabilities" reports it as it is.
+      const want = topK(full[turn], 2, false);
+      expect(r.class_index, `${turn}@${cut}`).toBe(want[0].index);
+      expect(r.top_k.map((p) => p.index)).toEqual(want.map((p) => p.index));
+      expectClose(r.top_k.map((p) => p.score ?? 0), want.map((p) => p.score), `${turn}@${cut} scores`);
+      // What the classifier is for: the upright line is "0", the turned one "180".
+      expect(r.top_k[0].label, `${turn}@${cut}`).toBe(turn);
     }
   });
 });
