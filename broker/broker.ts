@@ -1,7 +1,8 @@
 /**
  * The dynasplit MQTT broker: aedes 1.x behind a TCP listener and, optionally, WebSocket and TLS ones,
  * with shared subscriptions (./shared-subscriptions.ts), a packet-size bound (./packet-size.ts) and,
- * given a users file, authentication and ACLs (./auth.ts; docs/security.md). Sessions live in memory
+ * given a users file, authentication and ACLs (./auth.ts; docs/security.md) and each account's own
+ * packet and byte-rate bounds (./packet-size.ts accountBound, ./publish-rate.ts). Sessions live in memory
  * or, with `persistence: { dir }`, in LevelDB (./session-store.ts), and a QoS 1 PUBLISH is
  * acknowledged only once it is stored (./ack-after-store.ts). A client gets each message once even
  * when stores finish out of order (./delivery-dedupe.ts). Used standalone (`dynasplit broker`) and
@@ -21,7 +22,7 @@ import type { Server as TlsServer } from 'node:tls';
 import type { Aedes, AedesOptions, AedesPublishPacket, Client, PublishPacket } from 'aedes';
 import { pino, type Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { coalesceWrites, DynasplitError, ErrorCodes } from '../common/index.ts';
 import { AckAfterStore } from './ack-after-store.ts';
 import { AuthRefusal, BrokerAuth, type AuthStats } from './auth.ts';
 import { DynasplitAedes, replayingQueue } from './aedes-internals.ts';
@@ -129,6 +130,8 @@ export async function startBroker(options: Partial<BrokerOptions> = {}, deps: Br
   const accept = (conn: Duplex, req?: IncomingMessage): void => {
     connections.add(conn);
     conn.once('close', () => connections.delete(conn));
+    // One writev per turn of the event loop instead of one per packet (common/coalesce-writes.ts).
+    coalesceWrites(conn);
     const limits = { maxQueueBytes: queueBytesOf(opts), drainTimeoutMs: opts.drainTimeoutMs, paced: () => replayingQueue(conn) };
     boundOutgoing(conn, limits, (violation) => {
       counters.slowConsumers += 1;
