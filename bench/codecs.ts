@@ -54,8 +54,8 @@ const WARMUP_MS = 300;
 /** ms; each timed run repeats the operation until it has taken at least this long. */
 const MIN_RUN_MS = 40;
 
-/** Codecs with SIMD kernels; fp32 has no kernel and uint8 runs JavaScript only. */
-const SIMD_CODECS: ReadonlySet<CodecName> = new Set(['fp16', 'int8', 'int8-channel', 'int8-token']);
+/** Codecs with SIMD kernels (all but fp32, which has no kernel). */
+const SIMD_CODECS: ReadonlySet<CodecName> = new Set(['fp16', 'int8', 'uint8', 'int8-channel', 'int8-token']);
 
 export async function benchCodecs(): Promise<void> {
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';

@@ -18,8 +18,8 @@
  * quantized and are rejected. Each quantizer is split in two passes (parameters, then values) so
  * the wire encoder can write the values straight into its output buffer.
  *
- * The int8 passes run the WebAssembly SIMD kernels (simd/kernels.wat) where available, for
- * tensors of at least SIMD_MIN_ELEMENTS in blocks of at least MIN_BLOCK, and the JavaScript loops
+ * Every pass runs the WebAssembly SIMD kernels (simd/kernels.wat) where available, for tensors of
+ * at least SIMD_MIN_ELEMENTS (int8: in blocks of at least MIN_BLOCK), and the JavaScript loops
  * below otherwise; both give the same bits (test/unit/codec/simd.test.ts).
  */
 import { FLOAT32_MAX, inverseScale, needsClamp } from './scale-rules.ts';
@@ -196,6 +196,17 @@ export function tokenBlocks(shape: readonly number[]): { groups: number; blockLe
 
 /** Asymmetric uint8 parameters over [min(x, 0), max(x, 0)]. Throws BAD_TENSOR on NaN/Infinity. */
 export function uint8Params(src: Float32Array, name: string): Uint8Params {
+  const simd = activeSimd();
+  const { min, max, finite } = simd !== null && src.length >= SIMD_MIN_ELEMENTS ? simd.minMax(src) : minMaxJs(src);
+  if (!finite) throw nonFinite(src, name);
+  const scale = Math.fround((max - min) / UINT8_MAX);
+  // The scale can only be 0 when min = max = 0, or when the range underflows float32.
+  if (!(scale > 0)) return { scale: 0, zeroPoint: 0 };
+  return { scale, zeroPoint: Math.min(UINT8_MAX, Math.max(0, Math.round(-min / scale))) };
+}
+
+/** min(x, 0), max(x, 0) and whether every value is finite, by the JavaScript kernel. */
+function minMaxJs(src: Float32Array): { min: number; max: number; finite: boolean } {
   let min = 0;
   let max = 0;
   // x - x is 0 for finite x and NaN for NaN and ±Infinity, so the sum turns NaN on the first bad
@@ -207,11 +218,7 @@ export function uint8Params(src: Float32Array, name: string): Uint8Params {
     max = Math.max(max, x);
     poison += x - x;
   }
-  if (poison !== 0) throw nonFinite(src, name);
-  const scale = Math.fround((max - min) / UINT8_MAX);
-  // The scale can only be 0 when min = max = 0, or when the range underflows float32.
-  if (!(scale > 0)) return { scale: 0, zeroPoint: 0 };
-  return { scale, zeroPoint: Math.min(UINT8_MAX, Math.max(0, Math.round(-min / scale))) };
+  return { min, max, finite: poison === 0 };
 }
 
 /** Writes q = clamp(round(x / scale) + zeroPoint, 0, 255) into `out`. */
@@ -219,6 +226,11 @@ export function writeUint8(src: Float32Array, params: Uint8Params, out: Uint8Arr
   checkBlocks(src.length, out.length, 1, src.length);
   const inv = params.scale > 0 ? 1 / params.scale : 0;
   const zeroPoint = params.zeroPoint;
+  const simd = activeSimd();
+  if (simd !== null && src.length >= SIMD_MIN_ELEMENTS) {
+    simd.writeUint8(src, inv, zeroPoint, out);
+    return out;
+  }
   // Storing into a Uint8ClampedArray clamps to [0, 255] and rounds ties to even in one step.
   const clamped = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
   for (let i = 0; i < src.length; i++) clamped[i] = src[i] * inv + zeroPoint;
@@ -234,7 +246,14 @@ export function quantizeUint8(src: Float32Array, name: string, out: Uint8Array =
 /** Inverse of quantizeUint8: x' = (q - zeroPoint) * scale. */
 export function dequantizeUint8(q: Uint8Array, params: Uint8Params, out: Float32Array = new Float32Array(q.length)): Float32Array {
   checkBlocks(q.length, out.length, 1, q.length);
-  scaleBlock(q, out, 0, q.length, params.scale, params.zeroPoint);
+  const { scale, zeroPoint } = params;
+  const simd = activeSimd();
+  // As for int8: a float32 scale (every scale from the wire is one) and an integer zero point.
+  if (simd !== null && q.length >= SIMD_MIN_ELEMENTS && float32Values([scale]) && Number.isInteger(zeroPoint) && zeroPoint >= 0 && zeroPoint <= UINT8_MAX) {
+    simd.dequantizeUint8(q, scale, zeroPoint, out);
+    return out;
+  }
+  scaleBlock(q, out, 0, q.length, scale, zeroPoint);
   return out;
 }
 

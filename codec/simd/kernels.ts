@@ -50,6 +50,9 @@ interface Exports {
   absmax_blocks(src: number, len: number, blocks: number, out: number): void;
   quantize_i8_blocks(src: number, dst: number, len: number, blocks: number, params: number): void;
   dequantize_i8_blocks(src: number, dst: number, len: number, blocks: number, params: number): void;
+  minmax_f32(src: number, n: number, out: number): void;
+  quantize_u8(src: number, dst: number, n: number, params: number): void;
+  dequantize_u8(src: number, dst: number, n: number, params: number): void;
 }
 
 /** The part of the WebAssembly JS API used here (TypeScript's ES libs do not declare it). */
@@ -71,6 +74,15 @@ export interface SimdKernels {
   writeInt8(src: Float32Array, scales: Float32Array, blockLen: number, out: Int8Array): void;
   /** out = q * scales[group], clamped to finite float32; every scale must be a finite float32 value. */
   dequantizeInt8(q: Int8Array, scales: ArrayLike<number>, blockLen: number, out: Float32Array): void;
+  /**
+   * min(x, 0) and max(x, 0) over src, and whether every value is finite (uint8Params). A zero
+   * result may be +0 where Math.min gives -0.
+   */
+  minMax(src: Float32Array): { min: number; max: number; finite: boolean };
+  /** out = clamp(round(src * inverse + zeroPoint), 0, 255), float64 arithmetic (writeUint8). */
+  writeUint8(src: Float32Array, inverse: number, zeroPoint: number, out: Uint8Array): void;
+  /** out = (q - zeroPoint) * scale, clamped to finite float32; scale must be a finite float32 value. */
+  dequantizeUint8(q: Uint8Array, scale: number, zeroPoint: number, out: Float32Array): void;
 }
 
 /** A run of `blocks` contiguous blocks of `len` elements from element `start`; the first is block `block`. */
@@ -110,10 +122,12 @@ function wrap(wasm: Exports): SimdKernels {
   const outF32 = new Float32Array(buffer, OUT, CHUNK);
   const outU16 = new Uint16Array(buffer, OUT, CHUNK);
   const outI8 = new Int8Array(buffer, OUT, CHUNK);
+  const outU8 = new Uint8Array(buffer, OUT, CHUNK);
   const paramsF32 = new Float32Array(buffer, PARAMS, MAX_BLOCKS);
   const paramsI32 = new Int32Array(buffer, PARAMS, MAX_BLOCKS * (QUANT_PARAM_BYTES / 4));
   const paramsF64 = new Float64Array(buffer, PARAMS, MAX_BLOCKS * (QUANT_PARAM_BYTES / 8));
   const maxF32 = paramsF32; // absmax_blocks writes the bits of max |x| per block; read as floats
+  const inU8 = new Uint8Array(buffer, IN, CHUNK);
 
   return {
     encodeFp16(src, out) {
@@ -165,6 +179,40 @@ function wrap(wasm: Exports): SimdKernels {
         wasm.dequantize_i8_blocks(IN, OUT, r.len, r.blocks, PARAMS);
         out.set(n === CHUNK ? outF32 : outF32.subarray(0, n), r.start);
       });
+    },
+    minMax(src) {
+      let min = 0;
+      let max = 0;
+      let bits = 0;
+      for (let i = 0; i < src.length; i += CHUNK) {
+        const n = Math.min(CHUNK, src.length - i);
+        inF32.set(src.subarray(i, i + n));
+        wasm.minmax_f32(IN, n, PARAMS);
+        min = Math.min(min, paramsF32[0]);
+        max = Math.max(max, paramsF32[1]);
+        bits = Math.max(bits, paramsI32[2]);
+      }
+      return { min, max, finite: bits < 0x7f800000 };
+    },
+    writeUint8(src, inverse, zeroPoint, out) {
+      paramsF64[0] = inverse;
+      paramsF64[1] = zeroPoint;
+      for (let i = 0; i < src.length; i += CHUNK) {
+        const n = Math.min(CHUNK, src.length - i);
+        inF32.set(src.subarray(i, i + n));
+        wasm.quantize_u8(IN, OUT, n, PARAMS);
+        out.set(n === CHUNK ? outU8 : outU8.subarray(0, n), i);
+      }
+    },
+    dequantizeUint8(q, scale, zeroPoint, out) {
+      paramsF32[0] = scale;
+      paramsI32[1] = zeroPoint;
+      for (let i = 0; i < q.length; i += CHUNK) {
+        const n = Math.min(CHUNK, q.length - i);
+        inU8.set(q.subarray(i, i + n));
+        wasm.dequantize_u8(IN, OUT, n, PARAMS);
+        out.set(n === CHUNK ? outF32 : outF32.subarray(0, n), i);
+      }
     },
   };
 }

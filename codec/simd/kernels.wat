@@ -345,4 +345,204 @@
         (local.set $params (i32.add (local.get $params) (i32.const 4)))
         (local.set $blocks (i32.sub (local.get $blocks) (i32.const 1)))
         (br $block))))
+
+  ;; min(x, 0), max(x, 0) and max |x| bits of $n float32 at $src, to $out as f32, f32, i32: the
+  ;; parameters of asymmetric uint8 (codec/quantize.ts uint8Params). pmin/pmax may keep +0 where
+  ;; Math.min keeps -0, which changes neither the scale nor the zero point; NaN and Infinity are
+  ;; found by the bits (>= 0x7f800000), as in absmax_blocks. Exact range: no reads past $n.
+  (func (export "minmax_f32") (param $src i32) (param $n i32) (param $out i32)
+    (local $end i32)
+    (local $last i32)
+    (local $x v128)
+    (local $min v128)
+    (local $max v128)
+    (local $bits v128)
+    (local $abs v128)
+    (local $v f32)
+    (local $fmin f32)
+    (local $fmax f32)
+    (local $m i32)
+    (local $b i32)
+    (local.set $abs (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))
+    (local.set $end (i32.add (local.get $src) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $last (i32.sub (local.get $end) (i32.const 16)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.gt_s (local.get $src) (local.get $last)))
+        (local.set $x (v128.load (local.get $src)))
+        (local.set $min (f32x4.pmin (local.get $min) (local.get $x)))
+        (local.set $max (f32x4.pmax (local.get $max) (local.get $x)))
+        (local.set $bits (i32x4.max_s (local.get $bits) (v128.and (local.get $x) (local.get $abs))))
+        (local.set $src (i32.add (local.get $src) (i32.const 16)))
+        (br $next)))
+    (local.set $min (f32x4.pmin (local.get $min) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $min) (local.get $min))))
+    (local.set $min (f32x4.pmin (local.get $min) (i8x16.shuffle 4 5 6 7 0 1 2 3 4 5 6 7 0 1 2 3 (local.get $min) (local.get $min))))
+    (local.set $max (f32x4.pmax (local.get $max) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $max) (local.get $max))))
+    (local.set $max (f32x4.pmax (local.get $max) (i8x16.shuffle 4 5 6 7 0 1 2 3 4 5 6 7 0 1 2 3 (local.get $max) (local.get $max))))
+    (local.set $bits (i32x4.max_s (local.get $bits) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $bits) (local.get $bits))))
+    (local.set $bits (i32x4.max_s (local.get $bits) (i8x16.shuffle 4 5 6 7 0 1 2 3 4 5 6 7 0 1 2 3 (local.get $bits) (local.get $bits))))
+    (local.set $fmin (f32x4.extract_lane 0 (local.get $min)))
+    (local.set $fmax (f32x4.extract_lane 0 (local.get $max)))
+    (local.set $m (i32x4.extract_lane 0 (local.get $bits)))
+    (block $tail_done
+      (loop $tail
+        (br_if $tail_done (i32.ge_u (local.get $src) (local.get $end)))
+        (local.set $v (f32.load (local.get $src)))
+        (local.set $fmin (select (local.get $v) (local.get $fmin) (f32.lt (local.get $v) (local.get $fmin))))
+        (local.set $fmax (select (local.get $v) (local.get $fmax) (f32.gt (local.get $v) (local.get $fmax))))
+        (local.set $b (i32.and (i32.reinterpret_f32 (local.get $v)) (i32.const 0x7fffffff)))
+        (local.set $m (select (local.get $b) (local.get $m) (i32.gt_s (local.get $b) (local.get $m))))
+        (local.set $src (i32.add (local.get $src) (i32.const 4)))
+        (br $tail)))
+    (f32.store (local.get $out) (local.get $fmin))
+    (f32.store offset=4 (local.get $out) (local.get $fmax))
+    (i32.store offset=8 (local.get $out) (local.get $m)))
+
+  ;; Asymmetric uint8: q = clamp(round(x * inv + zp), 0, 255) for $n float32 from $src to $dst;
+  ;; f64 inv at $params, f64 zp at $params + 8. As codec/quantize.ts writeUint8 (a store into a
+  ;; Uint8ClampedArray: clamp, then round half to even) with the same float64 operations; the
+  ;; clamp comes first here, which rounds the same since 0 and 255 are integers. Rounding and
+  ;; gathering as in quantize_i8_blocks; whole vectors of 16, the overrun falls in the slack.
+  (func (export "quantize_u8") (param $src i32) (param $dst i32) (param $n i32) (param $params i32)
+    (local $end i32)
+    (local $inv v128)
+    (local $zp v128)
+    (local $magic v128)
+    (local $lo v128)
+    (local $hi v128)
+    (local $w0 v128)
+    (local $w1 v128)
+    (local $w2 v128)
+    (local $w3 v128)
+    (local.set $magic (v128.const f64x2 0x1.8p52 0x1.8p52))
+    (local.set $lo (v128.const f64x2 0 0))
+    (local.set $hi (v128.const f64x2 255 255))
+    (local.set $inv (f64x2.splat (f64.load (local.get $params))))
+    (local.set $zp (f64x2.splat (f64.load offset=8 (local.get $params))))
+    (local.set $end (i32.add (local.get $src) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
+            (local.set $w0
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
+                (f64x2.add
+                      (f64x2.pmin
+                        (f64x2.pmax
+                          (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $src))) (local.get $inv)) (local.get $zp))
+                          (local.get $lo))
+                        (local.get $hi))
+                      (local.get $magic))
+                (f64x2.add
+                      (f64x2.pmin
+                        (f64x2.pmax
+                          (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $src))) (local.get $inv)) (local.get $zp))
+                          (local.get $lo))
+                        (local.get $hi))
+                      (local.get $magic))))
+            (local.set $w1
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
+                (f64x2.add
+                      (f64x2.pmin
+                        (f64x2.pmax
+                          (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $src))) (local.get $inv)) (local.get $zp))
+                          (local.get $lo))
+                        (local.get $hi))
+                      (local.get $magic))
+                (f64x2.add
+                      (f64x2.pmin
+                        (f64x2.pmax
+                          (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $src))) (local.get $inv)) (local.get $zp))
+                          (local.get $lo))
+                        (local.get $hi))
+                      (local.get $magic))))
+            (local.set $w2
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
+                (f64x2.add
+                      (f64x2.pmin
+                        (f64x2.pmax
+                          (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=32 (local.get $src))) (local.get $inv)) (local.get $zp))
+                          (local.get $lo))
+                        (local.get $hi))
+                      (local.get $magic))
+                (f64x2.add
+                      (f64x2.pmin
+                        (f64x2.pmax
+                          (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=40 (local.get $src))) (local.get $inv)) (local.get $zp))
+                          (local.get $lo))
+                        (local.get $hi))
+                      (local.get $magic))))
+            (local.set $w3
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
+                (f64x2.add
+                      (f64x2.pmin
+                        (f64x2.pmax
+                          (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=48 (local.get $src))) (local.get $inv)) (local.get $zp))
+                          (local.get $lo))
+                        (local.get $hi))
+                      (local.get $magic))
+                (f64x2.add
+                      (f64x2.pmin
+                        (f64x2.pmax
+                          (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=56 (local.get $src))) (local.get $inv)) (local.get $zp))
+                          (local.get $lo))
+                        (local.get $hi))
+                      (local.get $magic))))
+            (v128.store (local.get $dst)
+              (i8x16.narrow_i16x8_u
+                (i16x8.narrow_i32x4_s (local.get $w0) (local.get $w1))
+                (i16x8.narrow_i32x4_s (local.get $w2) (local.get $w3))))
+            (local.set $src (i32.add (local.get $src) (i32.const 64)))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+            (br $next))))
+
+  ;; Asymmetric uint8 back to float32: x' = (q - zp) * scale for $n uint8 from $src to $dst; f32
+  ;; scale at $params, i32 zp at $params + 4. |q - zp| <= 255 has 8 significant bits, so the
+  ;; float32 product is codec/quantize.ts's float64 product rounded to float32; the clamp is its
+  ;; finite(), as in dequantize_i8_blocks. Whole vectors of 16, the overrun falls in the slack.
+  (func (export "dequantize_u8") (param $src i32) (param $dst i32) (param $n i32) (param $params i32)
+    (local $end i32)
+    (local $s v128)
+    (local $zp v128)
+    (local $q v128)
+    (local $w v128)
+    (local $lo v128)
+    (local $hi v128)
+    (local.set $lo (v128.const f32x4 -0x1.fffffep127 -0x1.fffffep127 -0x1.fffffep127 -0x1.fffffep127))
+    (local.set $hi (v128.const f32x4 0x1.fffffep127 0x1.fffffep127 0x1.fffffep127 0x1.fffffep127))
+    (local.set $s (f32x4.splat (f32.load (local.get $params))))
+    (local.set $zp (i32x4.splat (i32.load offset=4 (local.get $params))))
+    (local.set $end (i32.add (local.get $src) (local.get $n)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
+        (local.set $q (v128.load (local.get $src)))
+        (local.set $w (i16x8.extend_low_i8x16_u (local.get $q)))
+        (v128.store (local.get $dst)
+          (f32x4.pmin
+            (f32x4.pmax
+              (f32x4.mul (f32x4.convert_i32x4_s (i32x4.sub (i32x4.extend_low_i16x8_u (local.get $w)) (local.get $zp))) (local.get $s))
+              (local.get $lo))
+            (local.get $hi)))
+        (v128.store offset=16 (local.get $dst)
+          (f32x4.pmin
+            (f32x4.pmax
+              (f32x4.mul (f32x4.convert_i32x4_s (i32x4.sub (i32x4.extend_high_i16x8_u (local.get $w)) (local.get $zp))) (local.get $s))
+              (local.get $lo))
+            (local.get $hi)))
+        (local.set $w (i16x8.extend_high_i8x16_u (local.get $q)))
+        (v128.store offset=32 (local.get $dst)
+          (f32x4.pmin
+            (f32x4.pmax
+              (f32x4.mul (f32x4.convert_i32x4_s (i32x4.sub (i32x4.extend_low_i16x8_u (local.get $w)) (local.get $zp))) (local.get $s))
+              (local.get $lo))
+            (local.get $hi)))
+        (v128.store offset=48 (local.get $dst)
+          (f32x4.pmin
+            (f32x4.pmax
+              (f32x4.mul (f32x4.convert_i32x4_s (i32x4.sub (i32x4.extend_high_i16x8_u (local.get $w)) (local.get $zp))) (local.get $s))
+              (local.get $lo))
+            (local.get $hi)))
+        (local.set $src (i32.add (local.get $src) (i32.const 16)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 64)))
+        (br $next))))
 )

@@ -9,9 +9,11 @@ import {
   decodeFp16,
   decodeTensorBytes,
   dequantizeInt8Blocks,
+  dequantizeUint8,
   encodeFp16,
   encodeTensorBytes,
   quantizeInt8Blocks,
+  quantizeUint8,
   useCodecKernels,
   type CodecKernels,
   type CodecName,
@@ -182,6 +184,62 @@ describe('SIMD int8 kernels', () => {
           expect(js?.code).toBe(ErrorCodes.BAD_TENSOR);
           expect(simd?.message).toBe(js?.message);
           expect(simd?.details).toEqual(js?.details);
+        }
+      }
+    }
+  });
+});
+
+function expectUint8Same(src: Float32Array, label: string): void {
+  const [js, simd] = both(() => quantizeUint8(src, 't'));
+  expect([simd.scale, simd.zeroPoint], `${label} params`).toEqual([js.scale, js.zeroPoint]);
+  expect(bitDiff(js.data, simd.data), `${label} data`).toEqual([]);
+  const [jsBack, simdBack] = both(() => dequantizeUint8(js.data, js));
+  expect(bitDiff(jsBack, simdBack), `${label} dequantized`).toEqual([]);
+}
+
+describe('SIMD uint8 kernels', () => {
+  it('match the JavaScript kernels: odd lengths, one-signed data, zeros, tiny ranges, ties', () => {
+    const random = seededRandom(0x0a8);
+    for (const n of [0, 1, 127, 128, 129, 1001, CHUNK - 1, CHUNK + 17, 3 * CHUNK + 5]) {
+      expectUint8Same(int8Input(random, n, 7), `n=${n}`);
+      expectUint8Same(int8Input(random, n, 7).map(Math.abs), `n=${n} >= 0`);
+      expectUint8Same(int8Input(random, n, 7).map((v) => -Math.abs(v)), `n=${n} <= 0`);
+    }
+    expectUint8Same(new Float32Array(500), 'zeros');
+    expectUint8Same(new Float32Array(500).fill(-0), 'negative zeros');
+    expectUint8Same(normalArray(random, 500).map((v) => v * 1e-44), 'subnormal range');
+    // Values on the half steps of a 0..255 grid: x * inv + zp lands on k + 0.5.
+    const grid = Float32Array.from({ length: 600 }, (_, i) => (i % 2 === 0 ? ((i % 255) - 100 + 0.5) / 155 : i === 1 ? -100 / 155 : 155 / 155));
+    expectUint8Same(grid, 'ties');
+  });
+
+  it('dequantize: large, non-float32 scales and non-integer zero points match', () => {
+    const random = seededRandom(6);
+    const q = Uint8Array.from({ length: 1000 }, () => Math.floor(random() * 256));
+    for (const params of [{ scale: 3e38, zeroPoint: 0 }, { scale: 2.5e36, zeroPoint: 255 }, { scale: 0.1, zeroPoint: 3 }, { scale: 0.5, zeroPoint: 2.5 }, { scale: 0, zeroPoint: 7 }]) {
+      const [js, simd] = both(() => dequantizeUint8(q, params));
+      expect(bitDiff(js, simd), JSON.stringify(params)).toEqual([]);
+    }
+  });
+
+  it('NaN and Infinity are refused with the same BAD_TENSOR error', () => {
+    const random = seededRandom(12);
+    for (const n of [1000, CHUNK + 3]) {
+      for (const bad of [NaN, Infinity, -Infinity]) {
+        for (const at of [0, n - 1, n - 2, Math.floor(n / 2)]) {
+          const src = normalArray(random, n);
+          src[at] = bad;
+          const [js, simd] = both(() => {
+            try {
+              quantizeUint8(src, 'x');
+            } catch (err) {
+              return err as DynasplitError;
+            }
+            return undefined;
+          });
+          expect(js?.code).toBe(ErrorCodes.BAD_TENSOR);
+          expect(simd?.message).toBe(js?.message);
         }
       }
     }
