@@ -21,14 +21,6 @@
  * otherwise cut the client off on every reconnect. While it lasts, live deliveries to that client
  * wait for its socket too; a client that stops reading then is cut off by aedes' drainTimeout
  * (drainTimeoutMs), the longest it can hold up routing.
- *
- * What is written to a connection in one turn of the event loop leaves in one `writev`: the first
- * write corks the socket and a `setImmediate` uncorks it. mqtt-packet corks each packet only until
- * the next tick, and aedes writes every delivery, and (./ack-after-store.ts) every PUBACK, from a
- * `setImmediate` callback of its own, between which Node runs the tick queue: without this, each
- * packet costs the broker a system call and wakes its receiver once. With it, the packets that
- * one turn produces for a client (PUBACKs of a batch of PUBLISHes, deliveries of several messages)
- * go out together; a packet written from a `setImmediate` callback leaves one turn later.
  */
 import type { Duplex } from 'node:stream';
 
@@ -87,19 +79,8 @@ export function boundOutgoing(conn: Duplex, limits: OutgoingLimits, onViolation:
     timer.unref();
   };
 
-  let corked = false;
-  const uncork = (): void => {
-    corked = false;
-    conn.uncork();
-  };
-
   conn.write = function boundedWrite(chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
     handed += byteLength(chunk, encoding);
-    if (!corked && !conn.destroyed) {
-      corked = true;
-      conn.cork();
-      setImmediate(uncork);
-    }
     const room = write(chunk, encoding, cb);
     if (limits.paced?.()) {
       if (conn.writableLength > 0) arm();

@@ -1,6 +1,7 @@
 export { DynasplitError, ErrorCodes, isDynasplitError, isErrorCode } from './errors.ts';
 export type { ErrorCode, DynasplitErrorOptions } from './errors.ts';
 export { closest, editDistance } from './closest.ts';
+export { coalesceWrites } from './coalesce-writes.ts';
 export { createProgress, formatDuration, printAboveProgress, progressCallback, releaseProgressLine } from './progress.ts';
 export type { Progress, ProgressOptions, ProgressSink } from './progress.ts';
 export { checkMqttUrl, connectMqtt, loadMqttTls, MQTT_SCHEMES, redactUrl } from './mqtt.ts';

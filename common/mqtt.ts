@@ -1,6 +1,7 @@
 /** Connecting to an MQTT broker the same way in every component (MQTT 3.1.1, so aedes and Mosquitto both serve it). */
 import { readFile } from 'node:fs/promises';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { coalesceWrites } from './coalesce-writes.ts';
 import { DynasplitError, ErrorCodes } from './errors.ts';
 
 export type { MqttClient } from 'mqtt';
@@ -77,8 +78,8 @@ export async function connectMqtt(url: string, options: MqttConnectOptions): Pro
   try {
     const client = await open(url, settings, options.prepare);
     noDelay(client);
-    coalesceWrites(client);
-    client.on('connect', () => { noDelay(client); coalesceWrites(client); });
+    coalesce(client);
+    client.on('connect', () => { noDelay(client); coalesce(client); });
     return client;
   } catch (cause) {
     const safeUrl = redactUrl(url);
@@ -154,31 +155,8 @@ function noDelay(client: MqttClient): void {
   stream?.setNoDelay?.(true);
 }
 
-const COALESCED = Symbol('dynasplit.coalescedWrites');
-
-/**
- * What the client writes in one turn of the event loop leaves in one `writev`: the first write
- * corks the socket and a `setImmediate` uncorks it. mqtt-packet corks each packet only until the
- * next tick, and MQTT.js answers each received QoS 1 message with its own PUBACK from its own tick,
- * so an edge taking a batch of frames paid one system call (and one wakeup of the broker) per
- * PUBACK and per result. Same as the broker's own connections (broker/outgoing-bound.ts).
- */
-function coalesceWrites(client: MqttClient): void {
-  const stream = client.stream as (NodeJS.WritableStream & { cork?: () => void; uncork?: () => void; destroyed?: boolean; [COALESCED]?: true }) | undefined;
-  if (!stream || typeof stream.cork !== 'function' || typeof stream.uncork !== 'function' || stream[COALESCED]) return;
-  stream[COALESCED] = true;
-  const write = stream.write;
-  let corked = false;
-  const uncork = (): void => {
-    corked = false;
-    stream.uncork!();
-  };
-  stream.write = function coalescedWrite(this: unknown, ...args: unknown[]): boolean {
-    if (!corked && !stream.destroyed) {
-      corked = true;
-      stream.cork!();
-      setImmediate(uncork);
-    }
-    return (write as (...a: unknown[]) => boolean).apply(this, args);
-  } as NodeJS.WritableStream['write'];
+/** What the client writes in one turn of the event loop leaves in one writev (./coalesce-writes.ts). */
+function coalesce(client: MqttClient): void {
+  const stream = client.stream as Parameters<typeof coalesceWrites>[0] | undefined;
+  if (stream && typeof stream.cork === 'function' && typeof stream.uncork === 'function') coalesceWrites(stream);
 }
