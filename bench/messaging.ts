@@ -15,7 +15,8 @@
  *
  * `--base DIR`: also run the dynasplit broker, the edge's and the worker's transport code from the
  * checkout at DIR (e.g. `git archive HEAD | tar -x -C DIR` and a node_modules link), as "(base)"
- * variants beside this tree's, so a change is measured against its predecessor in the same run.
+ * variants beside this tree's, so a change is measured against its predecessor in the same run;
+ * repeatable ("(base 2)", ...).
  * `--broker NAME:VAR=VALUE,...` (repeatable): one more dynasplit broker of this tree, started with those
  * environment variables, e.g. `--broker 'small queue:DYNASPLIT_BROKER_MAX_QUEUE_MB=1'`.
  * `--rounds R` (default 5), `--messages N` (per variant and round, default 400), `--legs` a comma-separated
@@ -60,19 +61,19 @@ interface Variant {
 interface Tally { latencies: number[]; wallMs: number; requests: number; cpuMs: Record<string, number> }
 
 export async function benchMessaging(argv: readonly string[] = process.argv): Promise<void> {
-  const base = valueOf(argv, '--base');
+  const bases = argv.flatMap((a, i) => (argv[i - 1] === '--base' ? [a] : []));
   const rounds = Number(valueOf(argv, '--rounds') ?? 5);
   const messages = Number(valueOf(argv, '--messages') ?? 400);
   payloads = valueOf(argv, '--payloads')?.split(',').map(Number) ?? payloads;
   inFlights = valueOf(argv, '--in-flight')?.split(',').map(Number) ?? inFlights;
   const load = loadavg().map((l) => l.toFixed(2)).join(' ');
   process.stderr.write(`messaging bench: load average ${load}\n`);
-  const servers = await startServers(base, argv.flatMap((a, i) => (argv[i - 1] === '--broker' ? [a] : [])));
+  const servers = await startServers(bases, argv.flatMap((a, i) => (argv[i - 1] === '--broker' ? [a] : [])));
   try {
     const wanted = valueOf(argv, '--legs')?.split(',');
     for (const leg of LEGS.filter((l) => !wanted || wanted.includes(l.replace(' ', '-')))) {
       process.stderr.write(`messaging bench: ${leg}...\n`);
-      const variants = await legVariants(leg, servers, base);
+      const variants = await legVariants(leg, servers, bases);
       try {
         const tallies = await interleave(variants, rounds, messages);
         report(leg, variants, tallies);
@@ -98,13 +99,13 @@ interface Servers {
   stop(): Promise<void>;
 }
 
-async function startServers(base: string | undefined, brokerSpecs: string[]): Promise<Servers> {
+async function startServers(bases: string[], brokerSpecs: string[]): Promise<Servers> {
   const stops: (() => Promise<unknown>)[] = [];
   const mqtt: Servers['mqtt'] = [];
   try {
     const nats = await startNatsServer();
     stops.push(() => nats.stop());
-    for (const [name, root] of [['dynasplit', HERE], ...(base ? [['dynasplit (base)', base]] : [])] as const) {
+    for (const [name, root] of [['dynasplit', HERE], ...bases.map((base, i) => [`dynasplit (${baseName(i)})`, base])] as const) {
       const broker = await spawnBroker(root);
       stops.push(broker.stop);
       mqtt.push({ name, url: broker.url, pid: broker.pid, root });
@@ -122,6 +123,7 @@ async function startServers(base: string | undefined, brokerSpecs: string[]): Pr
     const mosquitto = await startMosquitto();
     stops.push(() => mosquitto.stop());
     mqtt.push({ name: 'mosquitto', url: mosquitto.url, pid: mosquitto.pid, root: HERE });
+    for (const b of mqtt) process.stderr.write(`messaging bench: ${b.name} at ${b.url}, pid ${b.pid}\n`);
     return { mqtt, nats: { url: nats.url, pid: nats.pid }, stop: async () => { for (const stop of stops.reverse()) await stop(); } };
   } catch (err) {
     for (const stop of stops.reverse()) await stop();
@@ -172,7 +174,12 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function legVariants(leg: 'mqtt legs' | 'nats link' | 'mqtt link', servers: Servers, base: string | undefined): Promise<Variant[]> {
+/** "base", then "base 2", "base 3"... for the checkouts given with --base, in order. */
+function baseName(index: number): string {
+  return index === 0 ? 'base' : `base ${index + 1}`;
+}
+
+async function legVariants(leg: 'mqtt legs' | 'nats link' | 'mqtt link', servers: Servers, bases: string[]): Promise<Variant[]> {
   const variants: Variant[] = [];
   try {
     if (leg === 'mqtt legs') {
@@ -180,7 +187,7 @@ async function legVariants(leg: 'mqtt legs' | 'nats link' | 'mqtt link', servers
     } else if (leg === 'nats link') {
       variants.push(await natsRaw(servers.nats));
       variants.push(await natsOurs(servers.nats, HERE, 'transport'));
-      if (base) variants.push(await natsOurs(servers.nats, base, 'transport (base)'));
+      for (const [i, base] of bases.entries()) variants.push(await natsOurs(servers.nats, base, `transport (${baseName(i)})`));
     } else {
       // The MQTT transport's workers need shared subscriptions, which plain aedes does not have.
       for (const broker of servers.mqtt.filter((b) => b.root !== 'plain')) variants.push(await mqttLink(broker));
