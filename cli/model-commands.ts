@@ -4,7 +4,7 @@ import { resolve as resolvePath } from 'node:path';
 import { DynasplitError, ErrorCodes, progressCallback as commonProgress } from '../common/index.ts';
 import {
   checkCard, DEFAULT_MODEL_CACHE_DIR, generateModel, inspectModel, loadModelCard, parseDimArgs, resolveModel, splitModelFile,
-  isZooModel, unknownZooModel, verifyModel, ZOO_MODELS, type CutPointInfo, type LoadedCard, type ModelInspection, type TensorDesc, type VerifyReport,
+  isZooModel, unknownZooModel, verifyModel, NOISE_FLOOR_MULTIPLE, ZOO_MODELS, type CutPointInfo, type LoadedCard, type ModelInspection, type TensorDesc, type VerifyReport,
 } from '../model/index.ts';
 import { intOption, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
 import { modelCacheDir } from './env.ts';
@@ -201,8 +201,11 @@ function verifyText(r: VerifyReport): string {
   const verdict = r.ok ? 'all splits agree with the full model'
     : r.unjudged.length > 0 ? `NOT VERIFIED: output ${r.unjudged.join(', ')} too small or not finite to judge on these inputs`
     : 'SOME SPLITS DISAGREE WITH THE FULL MODEL';
+  const floors = [...new Map(r.cuts.flatMap((c) => c.outputs.filter((o) => o.noiseFloor > 0).map((o) => [o.name, o.noiseFloor] as const)))];
   return [
     `${r.model}: ${r.cuts.length} cuts x ${r.inputs} inputs; fp32 tolerance ${r.tolerance} relative to each output's largest magnitude`,
+    ...(floors.length > 0 ? [`  or within ${NOISE_FLOOR_MULTIPLE}x the full model's own rounding between onnxruntime's optimisation levels: ` +
+      floors.map(([name, f]) => `${name} ${f.toExponential(1)}`).join(', ')] : []),
     `per codec: top-1 agreement with the full model, mean relative L2 error of the cut tensor`,
     table(['cut', 'fp32 max rel err', 'fp32', ...codecs], rows),
     verdict,

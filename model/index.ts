@@ -22,7 +22,7 @@ export type { SessionCacheOptions, SessionLease, SessionCacheStats } from './ses
 export { nodeFlops } from './flops.ts';
 export { loadModelFile, decodeModel, encodeModel } from './onnx/index.ts';
 export type { ModelFile, ModelProto } from './onnx/index.ts';
-export { verifyModel, FP32_TOLERANCE, MIN_JUDGEABLE_SCALE } from './verify.ts';
+export { verifyModel, FP32_TOLERANCE, MIN_JUDGEABLE_SCALE, NOISE_FLOOR_MULTIPLE } from './verify.ts';
 export type { VerifyReport, CutReport, CodecReport, VerifyOptions, OutputCheck, Verdict } from './verify.ts';
 export { ModelStore } from './model-store.ts';
 export type { ServedModel, Part, ModelStoreOptions } from './model-store.ts';

@@ -12,13 +12,13 @@ import { CODEC_NAMES, decodeTensorBytes, encodeTensorBytes, tensorError, type Co
 import { seededTensor } from '../common/index.ts';
 import { inspectModel, type TensorDesc } from './inspect.ts';
 import { argmax } from './reference.ts';
-import { openSession, type ModelSession } from './runner.ts';
+import { openSession, type ModelSession, type RunnerOptions } from './runner.ts';
 import { zeroArray } from './shape-probe.ts';
 import { splitModelFile } from './split-file.ts';
 import { INPUT_CUT } from './split.ts';
-import { FP32_TOLERANCE, OutputJudge, maxAbsDiff, outputScales, type OutputCheck } from './verify-compare.ts';
+import { FP32_TOLERANCE, OutputJudge, maxAbsDiff, noiseFloors, outputScales, type OutputCheck } from './verify-compare.ts';
 
-export { FP32_TOLERANCE, MIN_JUDGEABLE_SCALE } from './verify-compare.ts';
+export { FP32_TOLERANCE, MIN_JUDGEABLE_SCALE, NOISE_FLOOR_MULTIPLE } from './verify-compare.ts';
 export type { OutputCheck, Verdict } from './verify-compare.ts';
 
 export interface CodecReport {
@@ -80,13 +80,10 @@ export async function verifyModel(path: string, options: VerifyOptions = {}): Pr
   const codecs = options.codecs ?? CODEC_NAMES;
   const cuts = [INPUT_CUT, ...inspection.cutPoints.map((c) => c.name)];
   const samples = seededInputs(inspection.inputs, count, options.seed ?? 1);
-  const full = await openSession(path, { threads: options.threads });
-  const expected: Feeds[] = [];
-  try {
-    for (const x of samples) expected.push(await full.run(x));
-  } finally {
-    await full.release();
-  }
+  const expected = await runFull(path, samples, { threads: options.threads });
+  // The same inputs without onnxruntime's graph optimisations: how much the full model's own
+  // rounding moves with evaluation order (verify-compare.ts, noise floor).
+  const floors = noiseFloors(expected, await runFull(path, samples, { threads: options.threads, graphOptimizationLevel: 'disabled' }));
   const dir = mkdtempSync(join(tmpdir(), 'dynasplit-verify-'));
   const reports: CutReport[] = [];
   try {
@@ -97,7 +94,7 @@ export async function verifyModel(path: string, options: VerifyOptions = {}): Pr
       const head = files.headPath ? await openSession(files.headPath, { threads: options.threads, label: label('head') }) : undefined;
       const tail = await openSession(files.tailPath!, { threads: options.threads, label: label('tail') });
       try {
-        reports.push(await verifyCut(cut, head, tail, samples, expected, codecs));
+        reports.push(await verifyCut(cut, head, tail, samples, expected, floors, codecs));
       } finally {
         await head?.release();
         await tail.release();
@@ -121,6 +118,18 @@ export async function verifyModel(path: string, options: VerifyOptions = {}): Pr
   };
 }
 
+/** The full model's outputs for every sample, from a session released afterwards. */
+async function runFull(path: string, samples: Feeds[], options: RunnerOptions): Promise<Feeds[]> {
+  const full = await openSession(path, options);
+  const outputs: Feeds[] = [];
+  try {
+    for (const x of samples) outputs.push(await full.run(x));
+  } finally {
+    await full.release();
+  }
+  return outputs;
+}
+
 /** The feeds a session takes, out of a larger set. */
 function pick(session: ModelSession, feeds: Feeds): Feeds {
   return Object.fromEntries(session.inputs.map((s) => [s.name, feeds[s.name]]));
@@ -128,9 +137,9 @@ function pick(session: ModelSession, feeds: Feeds): Feeds {
 
 async function verifyCut(
   cut: string, head: ModelSession | undefined, tail: ModelSession,
-  samples: Feeds[], expected: Feeds[], codecs: readonly CodecName[],
+  samples: Feeds[], expected: Feeds[], floors: ReadonlyMap<string, number>, codecs: readonly CodecName[],
 ): Promise<CutReport> {
-  const judge = new OutputJudge(expected);
+  const judge = new OutputJudge(expected, floors);
   const scales = outputScales(expected);
   const acc = codecs.map((codec) => ({ codec, agree: 0, maxAbs: 0, relL2: 0, outputRelErr: 0, wireBytes: 0 }));
   for (const [i, x] of samples.entries()) {
