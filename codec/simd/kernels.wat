@@ -11,16 +11,19 @@
   ;; Fixed size (the caller works in chunks): views of it never detach, since it never grows.
   (memory (export "memory") 4 4)
 
-  ;; float32 -> binary16 bits, round to nearest even, n elements (rounded up to a multiple of 8).
-  ;; Per lane, as codec/fp16.ts: a = |x| bits;
-  ;;  - normal half: rebias the exponent, add half an ulp - 1 plus the lowest kept bit, shift
-  ;;    ((a - 0x37fff001 + ((a >> 13) & 1)) >> 13; 0x37fff001 = (112 << 23) - 0xfff); a carry
-  ;;    rounds into the next binade. The result grows with a, and a >= 2^16 (bits 0x47800000, the
-  ;;    first float that rounds past 65504) gives >= 0x7c00, so min(h, 0x7c00) is the overflow to
-  ;;    Infinity, for Infinity itself and NaN too;
-  ;;  - |x| < 2^-14 (bits 0x38800000: zero or subnormal half): |x| + 0.5 in float32 aligns the
-  ;;    half's ulp (2^-24) with the float's last bit, and IEEE addition rounds to nearest even
-  ;;    (F. Giesen, "float_to_half_fast3_rtne"); the float's bits minus those of 0.5 are the half;
+  ;; float32 -> binary16 bits, round to nearest even, n elements (rounded up to a multiple of 16).
+  ;; Per lane, as codec/fp16.ts: a = |x| bits, two candidates from a clamped at 2^-14 (bits
+  ;; 0x38800000, the smallest normal half), one from above and one from below:
+  ;;  - normal: c = max(a, 0x38800000); rebias the exponent, add half an ulp - 1 plus the lowest
+  ;;    kept bit, shift ((c - 0x37fff001 + ((c >> 13) & 1)) >> 13; 0x37fff001 = (112 << 23) -
+  ;;    0xfff); a carry rounds into the next binade. The result grows with c, and c >= 2^16 (bits
+  ;;    0x47800000, the first float that rounds past 65504) gives >= 0x7c00, so min(h, 0x7c00) is
+  ;;    the overflow to Infinity, for Infinity itself and NaN too. It is 0x400 for |x| < 2^-14;
+  ;;  - subnormal: min(a, 0x38800000) as a float plus 0.5 aligns the half's ulp (2^-24) with the
+  ;;    float's last bit, and IEEE addition rounds to nearest even (F. Giesen,
+  ;;    "float_to_half_fast3_rtne"): its bits minus those of 0.5 (0x3f000000) are the half, from 0
+  ;;    to 0x400 (2^-14, which is what every |x| >= 2^-14 gives);
+  ;;  - so normal + subnormal - 0x400 is the half for every |x|, without a select.
   ;;  - NaN (a > 0x7f800000): 0x7c00 | 0x0200, the quiet NaN 0x7e00.
   ;; The signs are ORed into the halves after the narrowing to 16 bits, 8 at a time.
   ;; Everything is written out in full, here and below: V8 in Node 20 does not inline WebAssembly
@@ -28,16 +31,22 @@
   ;; once before the loop.
   (func (export "f32_to_f16") (param $src i32) (param $dst i32) (param $n i32)
     (local $end i32)
-    (local $xlo v128)
-    (local $xhi v128)
+    (local $x0 v128)
+    (local $x1 v128)
+    (local $x2 v128)
+    (local $x3 v128)
+    (local $h0 v128)
+    (local $h1 v128)
+    (local $h2 v128)
+    (local $h3 v128)
     (local $a v128)
-    (local $lo v128)
-    (local $hi v128)
+    (local $c v128)
     (local $abs v128)
     (local $bias v128)
     (local $one v128)
     (local $inf v128)
     (local $half v128)
+    (local $join v128)
     (local $min_normal v128)
     (local $inf_bits v128)
     (local $quiet v128)
@@ -47,6 +56,7 @@
     (local.set $one (v128.const i32x4 1 1 1 1))
     (local.set $inf (v128.const i32x4 0x7c00 0x7c00 0x7c00 0x7c00))
     (local.set $half (v128.const f32x4 0.5 0.5 0.5 0.5))
+    (local.set $join (v128.const i32x4 0x3f000400 0x3f000400 0x3f000400 0x3f000400))
     (local.set $min_normal (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))
     (local.set $inf_bits (v128.const i32x4 0x7f800000 0x7f800000 0x7f800000 0x7f800000))
     (local.set $quiet (v128.const i32x4 0x0200 0x0200 0x0200 0x0200))
@@ -55,49 +65,88 @@
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
-        (local.set $xlo (v128.load (local.get $src)))
-        (local.set $a (v128.and (local.get $xlo) (local.get $abs)))
-        (local.set $lo
-          (i32x4.min_u
-            (i32x4.shr_u
-              (i32x4.add
-                (i32x4.sub (local.get $a) (local.get $bias))
-                (v128.and (i32x4.shr_u (local.get $a) (i32.const 13)) (local.get $one)))
-              (i32.const 13))
-            (local.get $inf)))
-        (local.set $lo
-          (v128.bitselect
-            (i32x4.sub (f32x4.add (local.get $a) (local.get $half)) (local.get $half))
-            (local.get $lo)
-            (i32x4.lt_s (local.get $a) (local.get $min_normal))))
-        (local.set $lo
-          (v128.or (local.get $lo) (v128.and (i32x4.gt_s (local.get $a) (local.get $inf_bits)) (local.get $quiet))))
-        (local.set $xhi (v128.load offset=16 (local.get $src)))
-        (local.set $a (v128.and (local.get $xhi) (local.get $abs)))
-        (local.set $hi
-          (i32x4.min_u
-            (i32x4.shr_u
-              (i32x4.add
-                (i32x4.sub (local.get $a) (local.get $bias))
-                (v128.and (i32x4.shr_u (local.get $a) (i32.const 13)) (local.get $one)))
-              (i32.const 13))
-            (local.get $inf)))
-        (local.set $hi
-          (v128.bitselect
-            (i32x4.sub (f32x4.add (local.get $a) (local.get $half)) (local.get $half))
-            (local.get $hi)
-            (i32x4.lt_s (local.get $a) (local.get $min_normal))))
-        (local.set $hi
-          (v128.or (local.get $hi) (v128.and (i32x4.gt_s (local.get $a) (local.get $inf_bits)) (local.get $quiet))))
-        ;; Signs: the high 16 bits of the 8 floats, masked, ORed into the 8 halves.
+        (local.set $x0 (v128.load (local.get $src)))
+        (local.set $a (v128.and (local.get $x0) (local.get $abs)))
+        (local.set $c (i32x4.max_u (local.get $a) (local.get $min_normal)))
+        (local.set $h0
+          (i32x4.sub
+            (i32x4.add
+              (i32x4.min_u
+                (i32x4.shr_u
+                  (i32x4.add
+                    (i32x4.sub (local.get $c) (local.get $bias))
+                    (v128.and (i32x4.shr_u (local.get $c) (i32.const 13)) (local.get $one)))
+                  (i32.const 13))
+                (local.get $inf))
+              (f32x4.add (i32x4.min_u (local.get $a) (local.get $min_normal)) (local.get $half)))
+            (local.get $join)))
+        (local.set $h0
+          (v128.or (local.get $h0) (v128.and (i32x4.gt_s (local.get $a) (local.get $inf_bits)) (local.get $quiet))))
+        (local.set $x1 (v128.load offset=16 (local.get $src)))
+        (local.set $a (v128.and (local.get $x1) (local.get $abs)))
+        (local.set $c (i32x4.max_u (local.get $a) (local.get $min_normal)))
+        (local.set $h1
+          (i32x4.sub
+            (i32x4.add
+              (i32x4.min_u
+                (i32x4.shr_u
+                  (i32x4.add
+                    (i32x4.sub (local.get $c) (local.get $bias))
+                    (v128.and (i32x4.shr_u (local.get $c) (i32.const 13)) (local.get $one)))
+                  (i32.const 13))
+                (local.get $inf))
+              (f32x4.add (i32x4.min_u (local.get $a) (local.get $min_normal)) (local.get $half)))
+            (local.get $join)))
+        (local.set $h1
+          (v128.or (local.get $h1) (v128.and (i32x4.gt_s (local.get $a) (local.get $inf_bits)) (local.get $quiet))))
         (v128.store (local.get $dst)
           (v128.or
-            (i16x8.narrow_i32x4_u (local.get $lo) (local.get $hi))
+            (i16x8.narrow_i32x4_u (local.get $h0) (local.get $h1))
             (v128.and
-              (i8x16.shuffle 2 3 6 7 10 11 14 15 18 19 22 23 26 27 30 31 (local.get $xlo) (local.get $xhi))
+              (i8x16.shuffle 2 3 6 7 10 11 14 15 18 19 22 23 26 27 30 31 (local.get $x0) (local.get $x1))
               (local.get $sign))))
-        (local.set $src (i32.add (local.get $src) (i32.const 32)))
-        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (local.set $x2 (v128.load offset=32 (local.get $src)))
+        (local.set $a (v128.and (local.get $x2) (local.get $abs)))
+        (local.set $c (i32x4.max_u (local.get $a) (local.get $min_normal)))
+        (local.set $h2
+          (i32x4.sub
+            (i32x4.add
+              (i32x4.min_u
+                (i32x4.shr_u
+                  (i32x4.add
+                    (i32x4.sub (local.get $c) (local.get $bias))
+                    (v128.and (i32x4.shr_u (local.get $c) (i32.const 13)) (local.get $one)))
+                  (i32.const 13))
+                (local.get $inf))
+              (f32x4.add (i32x4.min_u (local.get $a) (local.get $min_normal)) (local.get $half)))
+            (local.get $join)))
+        (local.set $h2
+          (v128.or (local.get $h2) (v128.and (i32x4.gt_s (local.get $a) (local.get $inf_bits)) (local.get $quiet))))
+        (local.set $x3 (v128.load offset=48 (local.get $src)))
+        (local.set $a (v128.and (local.get $x3) (local.get $abs)))
+        (local.set $c (i32x4.max_u (local.get $a) (local.get $min_normal)))
+        (local.set $h3
+          (i32x4.sub
+            (i32x4.add
+              (i32x4.min_u
+                (i32x4.shr_u
+                  (i32x4.add
+                    (i32x4.sub (local.get $c) (local.get $bias))
+                    (v128.and (i32x4.shr_u (local.get $c) (i32.const 13)) (local.get $one)))
+                  (i32.const 13))
+                (local.get $inf))
+              (f32x4.add (i32x4.min_u (local.get $a) (local.get $min_normal)) (local.get $half)))
+            (local.get $join)))
+        (local.set $h3
+          (v128.or (local.get $h3) (v128.and (i32x4.gt_s (local.get $a) (local.get $inf_bits)) (local.get $quiet))))
+        (v128.store offset=16 (local.get $dst)
+          (v128.or
+            (i16x8.narrow_i32x4_u (local.get $h2) (local.get $h3))
+            (v128.and
+              (i8x16.shuffle 2 3 6 7 10 11 14 15 18 19 22 23 26 27 30 31 (local.get $x2) (local.get $x3))
+              (local.get $sign))))
+        (local.set $src (i32.add (local.get $src) (i32.const 64)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
         (br $next))))
 
   ;; binary16 bits -> float32, n elements (rounded up to a multiple of 8). Per lane, with the half
