@@ -18,6 +18,7 @@ describe('checkNodeOptions', () => {
     ['a plug without its topic', { energyMeter: 'mqtt' }, 'needs powerMeterTopic'],
     ['a card of a model not served', { cards: { other: 'other.card.json' } }, "'other', which is not served"],
     ['a dim that is no size', { dims: { height: 0 } }, 'dim height must be an integer >= 1'],
+    ['an unknown inference thread', { inferenceThread: 'gpu' as 'main' }, "inferenceThread must be main or worker, got 'gpu'"],
   ];
 
   for (const [component, parse] of Object.entries(parsers)) {
