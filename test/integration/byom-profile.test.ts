@@ -8,11 +8,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main, type Io } from '../../cli/index.ts';
 import { silentLogger } from '../../common/index.ts';
 import { runTestbed } from '../../eval/testbed/index.ts';
 import { EmbeddedMetricsStore } from '../../metrics/index.ts';
 import { readPool } from '../../pareto/index.ts';
+import { runCli } from '../helpers/cli.ts';
 
 const MODEL = 'two-inputs';
 const FILE = join(import.meta.dirname, '../fixtures/models/two-inputs.onnx');
@@ -21,13 +21,7 @@ const CUT = '/head/head.0/Gemm_output_0';
 const scratch = mkdtempSync(join(tmpdir(), 'dynasplit-byom-profile-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { stdout: (t) => { out += t; }, stderr: (t) => { err += t; }, isTTY: false };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const cli = runCli;
 
 describe('a model with two inputs', () => {
   it('optimizer profile --local measures every configuration, and each split agrees with the unsplit model', async () => {

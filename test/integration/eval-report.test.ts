@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main, svgToPng, type Io } from '../../cli/index.ts';
+import { svgToPng } from '../../cli/index.ts';
 import { poolRow, writePool } from '../../pareto/index.ts';
 import { spawnDynasplit } from '../../local-servers/index.ts';
+import { runCli } from '../helpers/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dynasplit-eval-report-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,12 +43,7 @@ async function dynasplit(...args: string[]): Promise<{ code: number | null; stdo
 }
 
 /** In-process run of the same entry point, for the error cases. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { stdout: (t) => { out += t; }, stderr: (t) => { err += t; }, isTTY: false };
-  return { code: await main(argv, io), out, err };
-}
+const cli = (...argv: string[]) => runCli(argv);
 
 let simulated: Record<string, unknown> & { records: Record<string, unknown[]>; meta: Record<string, unknown> };
 

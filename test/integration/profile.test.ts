@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../broker/index.ts';
-import { main, type Io } from '../../cli/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
 import { ErrorCodes } from '../../common/index.ts';
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
@@ -18,6 +17,7 @@ import { buildSpace, cutsFromInspection, profileCheck, readPool, searchRuns, wri
 import { measureConfigurations } from '../../optimizer/index.ts';
 import { configuration } from '../../policy/index.ts';
 import { resultSink, type ResultSink } from '../helpers/pipeline.ts';
+import { runCli } from '../helpers/cli.ts';
 
 const MODEL = 'vgg16-tiny';
 const zoo = inject('zooDir');
@@ -45,13 +45,7 @@ afterAll(async () => {
 
 const base = () => ({ mqttUrl: broker.url, model: MODEL, modelSource: modelPath(), edge: 'rpi4', cloud: 'gpu-server' });
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { stdout: (t) => { out += t; }, stderr: (t) => { err += t; }, isTTY: false };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const cli = runCli;
 
 describe('profiling through the control channel', () => {
   it('measures every configuration of a restricted space `repetitions` times; the pool feeds optimizer front', async () => {
