@@ -29,8 +29,12 @@ export const CALM_BUDGET_MS = 5_000;
 /** Pause between two of the well-behaved sensor's frames (ms): it is a paced sensor, not a flood. */
 const CALM_GAP_MS = 50;
 
-/** The well-behaved sensor's books: answers, the slowest, and any that was not a prediction. */
-export interface CalmBooks { answered: number; maxLatencyMs: number; failures: string[]; pendingSinceMs: number | undefined }
+/**
+ * The well-behaved sensor's books: answers, the slowest of all and the slowest since the last check
+ * (which the check reads and resets, so a failing case is the one its stall fell in, and shrinking
+ * replays cases against their own answers, not the run's worst), and any that was not a prediction.
+ */
+export interface CalmBooks { answered: number; maxLatencyMs: number; worstSinceCheckMs: number; failures: string[]; pendingSinceMs: number | undefined }
 
 export interface SessionDeployment {
   port: number;
@@ -91,7 +95,7 @@ export async function startSessionDeployment(zooDir: string, workDir: string): P
     await observer.subscribeAsync(topics.results(FUZZ_SENSOR), { qos: 1 });
     const calmClient = await connectMqtt(url(CALM_SENSOR), { clientId: `${CALM_SENSOR}-1` });
     clients.push(calmClient);
-    const calm: CalmBooks = { answered: 0, maxLatencyMs: 0, failures: [], pendingSinceMs: undefined };
+    const calm: CalmBooks = { answered: 0, maxLatencyMs: 0, worstSinceCheckMs: 0, failures: [], pendingSinceMs: undefined };
     const loop = calmLoop(calmClient, calm, () => running);
     return {
       port, processes, calm,
@@ -163,7 +167,9 @@ async function calmLoop(client: MqttClient, books: CalmBooks, running: () => boo
     books.pendingSinceMs = undefined;
     if (!result) return;
     books.answered++;
-    books.maxLatencyMs = Math.max(books.maxLatencyMs, performance.now() - sent);
+    const latencyMs = performance.now() - sent;
+    books.maxLatencyMs = Math.max(books.maxLatencyMs, latencyMs);
+    books.worstSinceCheckMs = Math.max(books.worstSinceCheckMs, latencyMs);
     if (result.error) books.failures.push(`${id}: ${result.error.code} ${result.error.message}`);
     await new Promise((resolve) => setTimeout(resolve, CALM_GAP_MS));
   }
