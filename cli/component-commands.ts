@@ -71,6 +71,7 @@ const edge: Command = {
     'max-sensor-queue': { type: 'string', value: 'N', description: 'frames of one sensor waiting; more are refused (default 192)' },
     'journal-max-mb': { type: 'string', value: 'MIB', description: 'frames in progress and results remembered, MiB; the journal stays below about three times this (default 128)' },
     'max-replays': { type: 'string', value: 'N', description: 'restarts a journaled frame is run again before it is answered DYNASPLIT_ERR_REPLAY_LIMIT (default 3)' },
+    'close-grace-ms': { type: 'string', value: 'MS', description: 'on SIGTERM, wait this long for frames in progress and the last results\' acknowledgements, then stop anyway (default 10000)' },
     limit: { type: 'string', multiple: true, value: 'NAME=N', description: 'a frame field limit, e.g. requestIdBytes=256 (repeatable; names and defaults: docs/security.md)' },
     // The edge node writes each request's metrics: it alone sees the whole request, the worker's share included.
     metrics: METRICS_OPTION,
@@ -92,6 +93,7 @@ const edge: Command = {
       maxSensorQueue: numberFlag(args, 'max-sensor-queue'),
       journalMaxBytes: mebibytes(numberFlag(args, 'journal-max-mb')),
       maxReplays: numberFlag(args, 'max-replays'),
+      closeGraceMs: numberFlag(args, 'close-grace-ms'),
       limits: limitsFlag(args),
       ...settings,
     }, { logger, metrics });

@@ -4,7 +4,7 @@
  * `<sensorId>-<run>-<n>`, unique per client, so results of an earlier run on the same sensor id (a
  * retained session, a redelivery) are told apart and ignored.
  */
-import { connectMqtt, DynasplitError, ErrorCodes, silentLogger, type Logger, type MqttClient, type MqttTls } from '../common/index.ts';
+import { connectMqtt, endMqtt, DynasplitError, ErrorCodes, silentLogger, type Logger, type MqttClient, type MqttTls } from '../common/index.ts';
 import { Frame, Result, topics, type FrameProperties } from '../schemas/index.ts';
 
 export interface FrameClientOptions {
@@ -146,5 +146,5 @@ async function closeClient(mqtt: MqttClient, pending: Map<string, Pending>, sens
   for (const requestId of [...pending.keys()]) {
     settle(pending, requestId)!.reject(new DynasplitError(ErrorCodes.CLOSED, `frame client ${sensorId} closed before the result of ${requestId}`));
   }
-  await mqtt.endAsync();
+  await endMqtt(mqtt);
 }

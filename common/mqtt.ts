@@ -160,3 +160,29 @@ function coalesce(client: MqttClient): void {
   const stream = client.stream as Parameters<typeof coalesceWrites>[0] | undefined;
   if (stream && typeof stream.cork === 'function' && typeof stream.uncork === 'function') coalesceWrites(stream);
 }
+
+/** ms `endMqtt` waits, by default, for a live broker to acknowledge what is still outgoing. */
+export const END_GRACE_MS = 5_000;
+
+/**
+ * Disconnects, waiting (up to `graceMs`) for the broker to acknowledge the QoS 1/2 messages still
+ * outgoing. MQTT.js's own `end()` waits for them without a bound, and stops reconnecting first: with
+ * the broker gone and a message outgoing it never returns (an edge answering its last frames while
+ * the broker stopped before it could not be stopped by SIGTERM). Disconnected, nothing can be
+ * acknowledged, so it closes at once; past the grace it drops the socket. What was not acknowledged
+ * is lost to this client: a durable node keeps it in its journal and sends it again at its next start.
+ */
+export async function endMqtt(client: MqttClient, graceMs = END_GRACE_MS): Promise<void> {
+  if (!client.connected) {
+    await client.endAsync(true);
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const ended = await Promise.race([
+    client.endAsync().then(() => true),
+    new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), graceMs); }),
+  ]);
+  clearTimeout(timer);
+  // end() is under way and a second end() returns at once without forcing: drop the socket instead.
+  if (!ended) client.stream?.destroy();
+}

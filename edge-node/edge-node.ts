@@ -4,7 +4,7 @@
  * Every frame that reaches it is answered exactly once: a result, an edge-completed result, or a
  * coded error (malformed frames included), and the node keeps serving.
  */
-import { connectMqtt, DynasplitError, ErrorCodes, isDynasplitError, silentLogger, Limiter, RateLimiter, type Logger, type MqttClient } from '../common/index.ts';
+import { connectMqtt, DynasplitError, endMqtt, ErrorCodes, isDynasplitError, silentLogger, Limiter, RateLimiter, type Logger, type MqttClient } from '../common/index.ts';
 import type { DeviceProfile, NodeHardware } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
 import type { ModelStore } from '../model/index.ts';
@@ -343,11 +343,24 @@ class EdgeService {
       if (!this.requests.durable) {
         await this.mqtt.unsubscribeAsync([topics.framesShared(this.options.group), topics.controlFramesShared(this.options.group)]).catch(() => undefined);
       }
-      await this.#queue.drain();
-      await this.mqtt.endAsync();
+      const grace = this.options.closeGraceMs;
+      if (!(await settlesWithin(this.#queue.drain(), grace))) {
+        this.logger.warn({ inProgress: this.#queue.active, waiting: this.#queue.queued, graceMs: grace },
+          this.requests.durable ? 'stopping with frames in progress: the journal runs them again at the next start'
+            : 'stopping with frames in progress: they are not answered');
+      }
+      await endMqtt(this.mqtt, grace);
       this.requests.close();
       this.logger.info(this.stats.snapshot(this.policies.stats()), 'edge node closed');
     })();
     return this.#closing;
   }
+}
+
+/** Whether `work` settles within `ms`. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([work.then(() => true, () => true), new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); })]);
+  clearTimeout(timer);
+  return settled;
 }

@@ -62,6 +62,12 @@ export interface EdgeNodeOptions extends NodeOptions {
   linkMbps: number;
   /** Emulated link round-trip time, ms; default 0 */
   linkRttMs: number;
+  /**
+   * ms close() waits for frames in progress to finish, and then for the broker to acknowledge the
+   * last results; past it the node stops anyway (a durable node replays what was left at its next
+   * start). A frame can wait its whole budget for a cloud that is gone. default 10000
+   */
+  closeGraceMs: number;
 }
 
 export function defaultEdgeOptions(): EdgeNodeOptions {
@@ -97,6 +103,7 @@ export function defaultEdgeOptions(): EdgeNodeOptions {
     maxSensorRate: 0,
     linkMbps: 0,
     linkRttMs: 0,
+    closeGraceMs: 10_000,
   };
 }
 
@@ -119,6 +126,7 @@ export function parseEdgeOptions(partial: EdgeNodeInput): EdgeNodeOptions {
   if (!(options.minCloudWaitMs >= 0)) throw bad('minCloudWaitMs must be >= 0');
   if (!(options.maxSensorRate >= 0)) throw bad('maxSensorRate must be >= 0');
   if (!(options.linkMbps >= 0) || !(options.linkRttMs >= 0)) throw bad('linkMbps and linkRttMs must be >= 0');
+  if (!(options.closeGraceMs >= 0)) throw bad('closeGraceMs must be >= 0');
   if (!(options.agreementSampleRate >= 0 && options.agreementSampleRate <= 1)) throw bad('agreementSampleRate must be within 0..1');
   return options;
 }

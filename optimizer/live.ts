@@ -12,7 +12,7 @@
  * succeed again (failing.ts). After every round its status (OptimizerStatus) is published, retained,
  * and written to the metrics store for Grafana.
  */
-import { connectMqtt, silentLogger, type Logger, type MqttClient } from '../common/index.ts';
+import { connectMqtt, endMqtt, silentLogger, type Logger, type MqttClient } from '../common/index.ts';
 import { HOST_PROFILE, loadProfile, processHost, type DeviceProfile } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
 import { inspectModel, resolveModel, type ModelInspection } from '../model/index.ts';
@@ -107,7 +107,7 @@ export async function startOptimizer(partial: Partial<OptimizerOptions>, deps: O
     close: async () => {
       stopped = true;
       clearTimeout(timer);
-      await mqtt.endAsync();
+      await endMqtt(mqtt);
     },
   };
 }

@@ -19,7 +19,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { connectMqtt, DynasplitError, ErrorCodes, silentLogger, type MqttTls } from '../common/index.ts';
+import { connectMqtt, endMqtt, DynasplitError, ErrorCodes, silentLogger, type MqttTls } from '../common/index.ts';
 import {
   checkId, CLOUD_GROUP, MQTT_PREFIX, TailReply, TailRequest, topics, type TailReplyProperties, type TailRequestProperties,
 } from '../schemas/index.ts';
@@ -242,7 +242,7 @@ class MqttTransport implements TensorTransport {
     await this.#serving?.close();
     this.#client.off('message', this.#onMessage);
     if (this.#ownsClient) {
-      await this.#client.endAsync().catch((err: unknown) => this.#logger.warn({ err }, 'MQTT disconnect failed'));
+      await endMqtt(this.#client).catch((err: unknown) => this.#logger.warn({ err }, 'MQTT disconnect failed'));
     } else if (this.#replySubscription && this.#client.connected) {
       await this.#client.unsubscribeAsync(this.#replyTopic).catch((err: unknown) => this.#logger.warn({ err }, 'unsubscribe failed'));
     }
