@@ -114,6 +114,25 @@ function forEachRun(count: number, blockLen: number, fn: (run: Run) => void): vo
   }
 }
 
+/** A typed array as the chunk loop uses it. */
+interface Elements extends ArrayLike<number> {
+  subarray(begin: number, end: number): ArrayLike<number>;
+  set(array: ArrayLike<number>, offset?: number): void;
+}
+
+/**
+ * An element-wise kernel over `src`, CHUNK elements at a time: each chunk copied into `input`, the
+ * kernel run on its `n` elements, its result copied from `output` into `out` at the chunk's place.
+ */
+function elementwise(src: Elements, input: Elements, output: Elements, out: Elements, kernel: (n: number) => void): void {
+  for (let i = 0; i < src.length; i += CHUNK) {
+    const n = Math.min(CHUNK, src.length - i);
+    input.set(src.subarray(i, i + n));
+    kernel(n);
+    out.set(n === CHUNK ? output : output.subarray(0, n), i);
+  }
+}
+
 function wrap(wasm: Exports): SimdKernels {
   const buffer = wasm.memory.buffer;
   const inF32 = new Float32Array(buffer, IN, CHUNK);
@@ -130,22 +149,8 @@ function wrap(wasm: Exports): SimdKernels {
   const inU8 = new Uint8Array(buffer, IN, CHUNK);
 
   return {
-    encodeFp16(src, out) {
-      for (let i = 0; i < src.length; i += CHUNK) {
-        const n = Math.min(CHUNK, src.length - i);
-        inF32.set(n === CHUNK ? src.subarray(i, i + CHUNK) : src.subarray(i, i + n));
-        wasm.f32_to_f16(IN, OUT, n);
-        out.set(n === CHUNK ? outU16 : outU16.subarray(0, n), i);
-      }
-    },
-    decodeFp16(src, out) {
-      for (let i = 0; i < src.length; i += CHUNK) {
-        const n = Math.min(CHUNK, src.length - i);
-        inU16.set(src.subarray(i, i + n));
-        wasm.f16_to_f32(IN, OUT, n);
-        out.set(n === CHUNK ? outF32 : outF32.subarray(0, n), i);
-      }
-    },
+    encodeFp16: (src, out) => elementwise(src, inF32, outU16, out, (n) => wasm.f32_to_f16(IN, OUT, n)),
+    decodeFp16: (src, out) => elementwise(src, inU16, outF32, out, (n) => wasm.f16_to_f32(IN, OUT, n)),
     int8AbsMax(src, groups, blockLen, absmax) {
       forEachRun(src.length, blockLen, (r) => {
         const n = r.len * r.blocks;
@@ -197,22 +202,12 @@ function wrap(wasm: Exports): SimdKernels {
     writeUint8(src, inverse, zeroPoint, out) {
       paramsF64[0] = inverse;
       paramsF64[1] = zeroPoint;
-      for (let i = 0; i < src.length; i += CHUNK) {
-        const n = Math.min(CHUNK, src.length - i);
-        inF32.set(src.subarray(i, i + n));
-        wasm.quantize_u8(IN, OUT, n, PARAMS);
-        out.set(n === CHUNK ? outU8 : outU8.subarray(0, n), i);
-      }
+      elementwise(src, inF32, outU8, out, (n) => wasm.quantize_u8(IN, OUT, n, PARAMS));
     },
     dequantizeUint8(q, scale, zeroPoint, out) {
       paramsF32[0] = scale;
       paramsI32[1] = zeroPoint;
-      for (let i = 0; i < q.length; i += CHUNK) {
-        const n = Math.min(CHUNK, q.length - i);
-        inU8.set(q.subarray(i, i + n));
-        wasm.dequantize_u8(IN, OUT, n, PARAMS);
-        out.set(n === CHUNK ? outF32 : outF32.subarray(0, n), i);
-      }
+      elementwise(q, inU8, outF32, out, (n) => wasm.dequantize_u8(IN, OUT, n, PARAMS));
     },
   };
 }
