@@ -13,6 +13,7 @@ export { flushLogRepeats, LOG_FORMATS, silentLogger, rootLogger } from './log.ts
 export type { LogFormat, Logger, RootLoggerOptions } from './log.ts';
 export { Rng, seededTensor, tensorRng } from './random.ts';
 export { RateLimiter } from './rate-limiter.ts';
+export { settlesWithin } from './settles.ts';
 export {
   ascending, influxPercentile, influxPercentileIndex, mean, median, medianByRank, medianOfSorted, nearestRank, nearestRankOf, percentile, sortedCopy,
 } from './stats.ts';

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { coalesceWrites } from './coalesce-writes.ts';
 import { DynasplitError, ErrorCodes } from './errors.ts';
+import { settlesWithin } from './settles.ts';
 
 export type { MqttClient } from 'mqtt';
 
@@ -177,12 +178,7 @@ export async function endMqtt(client: MqttClient, graceMs = END_GRACE_MS): Promi
     await client.endAsync(true);
     return;
   }
-  let timer: NodeJS.Timeout | undefined;
-  const ended = await Promise.race([
-    client.endAsync().then(() => true),
-    new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), graceMs); }),
-  ]);
-  clearTimeout(timer);
+  const ended = await settlesWithin(client.endAsync(), graceMs);
   // end() is under way and a second end() returns at once without forcing: drop the socket instead.
   if (!ended) client.stream?.destroy();
 }

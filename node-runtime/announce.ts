@@ -11,7 +11,7 @@
  * and every reconnection publishes the announcement again (a broker restarted without persistence
  * has lost it).
  */
-import { connectMqtt, packageVersion, type Logger, type MqttClient, type MqttTls } from '../common/index.ts';
+import { connectMqtt, packageVersion, settlesWithin, type Logger, type MqttClient, type MqttTls } from '../common/index.ts';
 
 /** ms a stopping node waits for its GONE and status publishes to be acknowledged. */
 const CLOSE_WAIT_MS = 2_000;
@@ -104,9 +104,7 @@ export function startAnnouncer(options: AnnounceOptions, logger: Logger): Announ
         })();
         // A broker that never acknowledges (a refused publish closes the connection) must not hold up the
         // node's stop: the last will says GONE in that case.
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([goodbye, new Promise((resolve) => { timer = setTimeout(resolve, CLOSE_WAIT_MS); })]);
-        clearTimeout(timer);
+        await settlesWithin(goodbye, CLOSE_WAIT_MS);
       }
       await c.endAsync(!settled || !c.connected);
     })()),
