@@ -5,7 +5,7 @@
  * retained session, a redelivery) are told apart and ignored.
  */
 import { connectMqtt, endMqtt, DynasplitError, ErrorCodes, silentLogger, type Logger, type MqttClient, type MqttTls } from '../common/index.ts';
-import { Frame, Result, topics, type FrameProperties } from '../schemas/index.ts';
+import { encodeMessage, Frame, Result, topics, type FrameProperties } from '../schemas/index.ts';
 
 export interface FrameClientOptions {
   mqttUrl: string;
@@ -73,7 +73,7 @@ export async function connectFrameClient(options: FrameClientOptions): Promise<F
   const send = async (frame: FrameProperties, sendOptions: { timeoutMs?: number } = {}): Promise<Sent> => {
     if (closing) throw new DynasplitError(ErrorCodes.CLOSED, `frame client ${options.sensorId} is closed`);
     const requestId = `${runId}-${sequence++}`;
-    const encoded = Frame.encode(Frame.create({ ...frame, request_id: requestId, sensor_id: options.sensorId, capture_at_ms: Date.now() })).finish();
+    const encoded = encodeMessage(Frame, { ...frame, request_id: requestId, sensor_id: options.sensorId, capture_at_ms: Date.now() });
     // The round trip starts here, after encoding: what it measures is the pipeline's, not this process's.
     const answer = waitFor(requestId, sendOptions.timeoutMs ?? options.timeoutMs, { pending, stats });
     // Marked handled here: a timeout while the publish is in flight must not surface as an unhandled rejection.

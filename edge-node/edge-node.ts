@@ -10,7 +10,7 @@ import type { MetricsStore } from '../metrics/index.ts';
 import type { ModelStore } from '../model/index.ts';
 import { startNodeRuntime, type ModelCards, type NodeRuntime } from '../node-runtime/index.ts';
 import { decide, defaultPolicy, type CompiledPolicy, type Entry } from '../policy/index.ts';
-import { Result, topics, type Frame, type ResultProperties } from '../schemas/index.ts';
+import { encodeMessage, Result, topics, type Frame, type ResultProperties } from '../schemas/index.ts';
 import { shapeTransport, type LinkSettings, type ShapedTransport, type TensorTransport } from '../transport/index.ts';
 import { Accounting, combinedSource } from './accounting.ts';
 import { execute, hostThreads, type ExecuteContext } from './execute.ts';
@@ -324,7 +324,7 @@ class EdgeService {
 
   /** Publishes the answer to a request, remembered under `key` (so a duplicate gets it again). */
   #answer(sensorId: string, result: ResultProperties, key: string | undefined): void {
-    const bytes = Result.encode(Result.create(result)).finish();
+    const bytes = encodeMessage(Result, result);
     if (key) this.requests.answered(key, sensorId, bytes);
     this.#publish(sensorId, bytes, key);
   }

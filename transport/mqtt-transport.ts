@@ -21,7 +21,7 @@ import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { connectMqtt, endMqtt, DynasplitError, ErrorCodes, silentLogger, type MqttTls } from '../common/index.ts';
 import {
-  checkId, CLOUD_GROUP, MQTT_PREFIX, TailReply, TailRequest, topics, type TailReplyProperties, type TailRequestProperties,
+  checkId, CLOUD_GROUP, encodeMessage, MQTT_PREFIX, TailReply, TailRequest, topics, type TailReplyProperties, type TailRequestProperties,
 } from '../schemas/index.ts';
 import {
   checkTailRequest, checkTimeout, closedError, decodeReply, decodeTailRequest, errorReply, InFlight, PendingRequests,
@@ -114,7 +114,7 @@ class MqttTransport implements TensorTransport {
 
   #send(topic: string, request: TailRequestProperties, timeoutMs: number): Promise<TailReply> {
     const correlationId = randomUUID();
-    const body = TailRequest.encode({ ...request, reply_to: this.#replyTopic, correlation_id: correlationId }).finish();
+    const body = encodeMessage(TailRequest, { ...request, reply_to: this.#replyTopic, correlation_id: correlationId });
     return new Promise<TailReply>((resolve, reject) => {
       const settle = (): void => {
         clearTimeout(timer);
@@ -226,7 +226,7 @@ class MqttTransport implements TensorTransport {
       this.#logger.warn({ err, topic, requestId: request.request_id }, 'bad tail request');
       reply = errorReply(request.request_id, err, receivedAtMs, serving.workerId);
     }
-    const body = TailReply.encode({ ...reply, correlation_id: request.correlation_id }).finish();
+    const body = encodeMessage(TailReply, { ...reply, correlation_id: request.correlation_id });
     await this.#client.publishAsync(request.reply_to, toBuffer(body), { qos: this.#qos })
       .catch((err: unknown) => this.#logger.error({ err, requestId: request.request_id }, 'cannot publish tail reply'));
   }

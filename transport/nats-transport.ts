@@ -23,7 +23,7 @@ import {
 } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { DynasplitError, ErrorCodes, silentLogger } from '../common/index.ts';
-import { checkId, CLOUD_GROUP, subjects, TailReply, TailRequest, type TailReplyProperties, type TailRequestProperties } from '../schemas/index.ts';
+import { checkId, CLOUD_GROUP, encodeMessage, subjects, TailReply, TailRequest, type TailReplyProperties, type TailRequestProperties } from '../schemas/index.ts';
 import {
   checkTimeout, closedError, decodeReply, decodeRequest, errorReply, InFlight, PendingRequests, runHandler, timeoutError,
 } from './handling.ts';
@@ -206,7 +206,7 @@ class NatsTransport implements TensorTransport {
     const deadline = Date.now() + timeoutMs;
     let offer: ChunkOffer | undefined;
     try {
-      const body = TailRequest.encode(request).finish();
+      const body = encodeMessage(TailRequest, request);
       if (!fitsInline(this.#nc, body)) offer = offerChunks(this.#nc, body, timeoutMs, this.#logger);
       const h = offer?.headers ?? headers();
       h.set(HEADERS.requestId, request.request_id ?? '');
@@ -305,7 +305,7 @@ class NatsTransport implements TensorTransport {
       return;
     }
     try {
-      const body = TailReply.encode(reply).finish();
+      const body = encodeMessage(TailReply, reply);
       if (fitsInline(this.#nc, body)) {
         msg.respond(body);
         return;
