@@ -23,6 +23,7 @@ import { topics, type TensorProperties } from '../schemas/index.ts';
 import { syntheticInputs } from '../workload/index.ts';
 import { spawnDynasplit, type Spawned } from '../local-servers/index.ts';
 import { freePort, startMosquitto, startNatsServer } from '../local-servers/index.ts';
+import { processUsage } from './deployment.ts';
 import { printTable } from './harness.ts';
 import { inProcess, type PipelineCase } from './in-process.ts';
 
@@ -56,6 +57,8 @@ export interface CaseReport {
   /** vgg16-tiny only: requests/s with IN_FLIGHT in flight, and the stages' p50 during that run. */
   requestsPerSecond?: number;
   loadedStagesP50Ms?: Record<Stage | 'other_ms', number>;
+  /** vgg16-tiny only: CPU time (user + system) per request of each process during that run, ms. */
+  loadedCpuMsPerRequest?: Record<string, number>;
 }
 
 export interface ProcessesReport {
@@ -88,13 +91,19 @@ export async function benchPipelineProcesses(argv: readonly string[] = process.a
   return report;
 }
 
-interface Deployment { mqttUrl: string; natsUrl: string; stop(): Promise<void> }
+interface Deployment {
+  mqttUrl: string;
+  natsUrl: string;
+  /** The servers' processes, whose CPU time the throughput run reports. */
+  processes: Record<string, number>;
+  stop(): Promise<void>;
+}
 
 async function startDeployment(mosquitto: boolean): Promise<Deployment> {
   const nats = await startNatsServer();
   if (mosquitto) {
     const server = await startMosquitto();
-    return { mqttUrl: server.url, natsUrl: nats.url, stop: async () => { await server.stop(); await nats.stop(); } };
+    return { mqttUrl: server.url, natsUrl: nats.url, processes: { mosquitto: server.pid, 'nats-server': nats.pid }, stop: async () => { await server.stop(); await nats.stop(); } };
   }
   const port = await freePort();
   const mqttUrl = `mqtt://127.0.0.1:${port}`;
@@ -109,6 +118,7 @@ async function startDeployment(mosquitto: boolean): Promise<Deployment> {
   return {
     mqttUrl,
     natsUrl: nats.url,
+    processes: { broker: broker.proc.pid!, 'nats-server': nats.pid },
     stop: async () => {
       await broker.stop();
       await nats.stop();
@@ -133,8 +143,9 @@ async function overProcesses(d: Deployment, path: string, c: PipelineCase, trans
     for (let i = 0; i < c.requests; i++) answers.push(await send(sensors[0], c.model, tensor));
     const report = summarize(c, transport, answers);
     if (c.model !== 'vgg16-tiny') return report;
-    const loaded = await throughput(sensors, c.model, tensor);
-    return { ...report, requestsPerSecond: loaded.requestsPerSecond, loadedStagesP50Ms: stagesP50(loaded.answers) };
+    const processes = { ...d.processes, edge: nodes[1].proc.pid!, worker: nodes[0].proc.pid! };
+    const loaded = await throughput(sensors, c.model, tensor, processes);
+    return { ...report, requestsPerSecond: loaded.requestsPerSecond, loadedStagesP50Ms: stagesP50(loaded.answers), loadedCpuMsPerRequest: loaded.cpuMsPerRequest };
   } finally {
     await Promise.all(sensors.map((s) => s.close()));
     await clearPolicy(d.mqttUrl, c.model);
@@ -178,15 +189,25 @@ async function clearPolicy(mqttUrl: string, model: string): Promise<void> {
   await client.endAsync();
 }
 
-/** Requests/s with IN_FLIGHT requests in flight, spread over the sensors. */
-async function throughput(sensors: FrameClient[], model: string, tensor: TensorProperties): Promise<{ requestsPerSecond: number; answers: Answer[] }> {
+/**
+ * Requests/s with IN_FLIGHT requests in flight, spread over the sensors, and the CPU time per request
+ * of this process (the sensors) and of each of `processes` (name -> pid) over the run.
+ */
+async function throughput(sensors: FrameClient[], model: string, tensor: TensorProperties, processes: Record<string, number>):
+  Promise<{ requestsPerSecond: number; answers: Answer[]; cpuMsPerRequest: Record<string, number> }> {
   let next = 0;
   const answers: Answer[] = [];
+  const before = Object.entries(processes).map(([name, pid]) => [name, processUsage(pid).cpuMs] as const);
+  const self = process.cpuUsage();
   const started = performance.now();
   await Promise.all(Array.from({ length: IN_FLIGHT }, async (_, lane) => {
     while (next++ < THROUGHPUT_REQUESTS) answers.push(await send(sensors[lane % sensors.length], model, tensor));
   }));
-  return { requestsPerSecond: THROUGHPUT_REQUESTS / ((performance.now() - started) / 1000), answers };
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(self);
+  const cpuMsPerRequest: Record<string, number> = { sensors: (used.user + used.system) / 1000 / THROUGHPUT_REQUESTS };
+  for (const [name, cpuMs] of before) cpuMsPerRequest[name] = (processUsage(processes[name]!).cpuMs - cpuMs) / THROUGHPUT_REQUESTS;
+  return { requestsPerSecond: THROUGHPUT_REQUESTS / (wallMs / 1000), answers, cpuMsPerRequest };
 }
 
 /** p50 of each stage; other_ms: the round trip minus every stage. */
@@ -236,6 +257,14 @@ function printReport(report: ProcessesReport): void {
       [['in-process head + tail (baseline)', tiny.requestsPerSecond.toFixed(0), '1.00'],
         ...report.cases.filter((r) => r.requestsPerSecond !== undefined)
           .map((r) => [r.transport, r.requestsPerSecond!.toFixed(0), (r.requestsPerSecond! / tiny.requestsPerSecond).toFixed(2)])]);
+    const loaded = report.cases.filter((r) => r.loadedCpuMsPerRequest);
+    const names = [...new Set(loaded.flatMap((r) => Object.keys(r.loadedCpuMsPerRequest!)))];
+    printTable(`separate processes: CPU time per request of each process in that run (measured, ms; /proc utime + stime, 10 ms ticks; total = all of them; in-process head + tail: ${ms(1000 / tiny.requestsPerSecond)})`,
+      ['path', ...names, 'total'],
+      loaded.map((r) => {
+        const cpu = r.loadedCpuMsPerRequest!;
+        return [r.transport, ...names.map((n) => (cpu[n] === undefined ? '-' : ms(cpu[n]))), ms(Object.values(cpu).reduce((a, b) => a + b, 0))];
+      }));
   }
 }
 
