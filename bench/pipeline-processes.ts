@@ -19,12 +19,13 @@ import { connectFrameClient, type Answer, type FrameClient } from '../client/ind
 import { connectMqtt, percentile } from '../common/index.ts';
 import { inspectModel, resolveModel } from '../model/index.ts';
 import { configuration, encodePolicy } from '../policy/index.ts';
-import { topics, type TensorProperties } from '../schemas/index.ts';
+import { Frame, topics, type TensorProperties } from '../schemas/index.ts';
 import { syntheticInputs } from '../workload/index.ts';
 import { spawnDynasplit, type Spawned } from '../local-servers/index.ts';
 import { freePort, startMosquitto, startNatsServer } from '../local-servers/index.ts';
 import { processUsage } from './deployment.ts';
 import { printTable } from './harness.ts';
+import { startWireFloor } from './wire-floor.ts';
 import { inProcess, type PipelineCase } from './in-process.ts';
 
 const CACHE = join(import.meta.dirname, '..', '.cache', 'bench-models');
@@ -52,6 +53,11 @@ export interface CaseReport {
   roundTripP50Ms: number;
   overheadP50Ms: number;
   overheadP95Ms: number;
+  /** Bytes of the sensor's Frame and of the cut tensor on the link (p50 of the Results' tensor_bytes). */
+  frameBytes: number;
+  tensorBytes: number;
+  /** The wire's own cost for those bytes and hops (bench/wire-floor.ts), measured after the cases, ms. */
+  wireFloorMs?: number;
   /** p50 per stage, ms; `other_ms`: round trip minus every stage (sensor <-> edge legs, result handling). */
   stagesP50Ms: Record<Stage | 'other_ms', number>;
   /** vgg16-tiny only: requests/s with IN_FLIGHT in flight, and the stages' p50 during that run. */
@@ -86,6 +92,7 @@ export async function benchPipelineProcesses(argv: readonly string[] = process.a
   } finally {
     await deployment.stop();
   }
+  await measureWireFloors(report.cases);
   printReport(report);
   if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(report)}\n`);
   return report;
@@ -141,7 +148,7 @@ async function overProcesses(d: Deployment, path: string, c: PipelineCase, trans
     await applyPolicy(d.mqttUrl, c, sensors[0], tensor);
     const answers: Answer[] = [];
     for (let i = 0; i < c.requests; i++) answers.push(await send(sensors[0], c.model, tensor));
-    const report = summarize(c, transport, answers);
+    const report = summarize(c, transport, answers, Frame.encode({ model: c.model, tensor }).finish().length);
     if (c.model !== 'vgg16-tiny') return report;
     const processes = { ...d.processes, edge: nodes[1].proc.pid!, worker: nodes[0].proc.pid! };
     const loaded = await throughput(sensors, c.model, tensor, processes);
@@ -218,7 +225,7 @@ function stagesP50(answers: Answer[]): Record<Stage | 'other_ms', number> {
   return p50;
 }
 
-function summarize(c: PipelineCase, transport: Transport, answers: Answer[]): CaseReport {
+function summarize(c: PipelineCase, transport: Transport, answers: Answer[], frameBytes: number): CaseReport {
   const compute = answers.map((a) => (a.result.latency?.edge_compute_ms ?? 0) + (a.result.latency?.cloud_compute_ms ?? 0));
   const roundTrip = answers.map((a) => a.roundTripMs);
   const overhead = roundTrip.map((rt, i) => rt - compute[i]);
@@ -232,20 +239,39 @@ function summarize(c: PipelineCase, transport: Transport, answers: Answer[]): Ca
     overheadP50Ms: percentile(overhead, 0.5),
     overheadP95Ms: percentile(overhead, 0.95),
     stagesP50Ms: stagesP50(answers),
+    frameBytes,
+    tensorBytes: percentile(answers.map((a) => a.result.tensor_bytes ?? 0), 0.5),
   };
+}
+
+/** The wire floor of each case (bench/wire-floor.ts), measured once all nodes have stopped. */
+async function measureWireFloors(cases: CaseReport[]): Promise<void> {
+  process.stderr.write('pipeline bench (separate processes): the wire floor...\n');
+  const floor = await startWireFloor();
+  try {
+    const exchange = new Map<number, number>();
+    const p50 = async (bytes: number) => exchange.get(bytes) ?? exchange.set(bytes, await floor.exchangeP50Ms(bytes)).get(bytes)!;
+    for (const c of cases) c.wireFloorMs = 2 * ((await p50(c.frameBytes)) + (await p50(c.tensorBytes)));
+  } finally {
+    await floor.close();
+  }
 }
 
 function printReport(report: ProcessesReport): void {
   const rows: (string | number)[][] = [];
   for (const [key, local] of Object.entries(report.inProcess)) {
     const [model, cut] = key.split('@');
-    rows.push([model, cut, 'in-process (baseline)', ms(local.computeMs), '-', '-', '-']);
+    rows.push([model, cut, 'in-process (baseline)', ms(local.computeMs), '-', '-', '-', '-', '-']);
     for (const r of report.cases.filter((x) => x.model === model && x.cut === cut)) {
-      rows.push([model, cut, r.transport, ms(r.computeP50Ms), ms(r.roundTripP50Ms), ms(r.overheadP50Ms), ms(r.overheadP95Ms)]);
+      const floor = r.wireFloorMs === undefined ? '-' : ms(r.wireFloorMs);
+      const times = r.wireFloorMs === undefined ? '-' : `${(r.overheadP50Ms / r.wireFloorMs).toFixed(1)}x`;
+      rows.push([model, cut, r.transport, ms(r.computeP50Ms), ms(r.roundTripP50Ms), ms(r.overheadP50Ms), ms(r.overheadP95Ms), floor, times]);
     }
   }
   printTable(`separate processes (broker: ${report.broker}): per-request framework overhead, round trip minus head+tail compute, batch 1, 1 thread per node (measured, ms)`,
-    ['model', 'cut', 'path', 'compute p50', 'round trip p50', 'overhead p50', 'overhead p95'], rows);
+    ['model', 'cut', 'path', 'compute p50', 'round trip p50', 'overhead p50', 'overhead p95', 'wire floor', 'p50 / floor'], rows);
+  process.stdout.write('wire floor: 2 x (exchange of the frame\'s bytes + exchange of the cut tensor\'s bytes) between two Node processes\n'
+    + 'over loopback, each answered by 64 bytes, nothing else done with them (bench/wire-floor.ts; measured in this run)\n');
   printTable('separate processes: where the time goes, p50 per stage (ms; Result.latency fields; other = sensor <-> edge legs and result handling)',
     ['model', 'cut', 'path', 'edge queue', 'preprocess', 'head', 'encode', 'transfer', 'cloud queue', 'tail', 'other'],
     report.cases.flatMap((r) => [[r.model, r.cut, r.transport, ...stageCells(r.stagesP50Ms)],
