@@ -6,9 +6,10 @@
  */
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { Codec, Tensor, type TensorProperties } from '../schemas/index.ts';
+import type { Float32Source } from './buffer-pool.ts';
 import { decodeFp16, encodeFp16 } from './fp16.ts';
 import { channelBlocks, dequantizeInt8Blocks, dequantizeUint8, quantizeInt8Blocks, quantizeUint8, tokenBlocks } from './quantize.ts';
-import { alignedView, badTensor, bytesOf, elementCount } from './validate.ts';
+import { alignedView, badTensor, bytesOf, elementCount, isAligned } from './validate.ts';
 
 /** A decoded tensor: the logical dtype is always float32, row-major. */
 export interface FloatTensor {
@@ -160,12 +161,25 @@ function encodePayload(codec: CodecName, t: FloatTensor, layout: Layout): Payloa
   }
 }
 
+/** Where decodeTensor writes values it has to convert or copy. */
+export interface DecodeOptions {
+  /**
+   * An array of at least the tensor's element count, or a pool to take one from (asked only once
+   * the message has passed every check, and only when the values need memory of their own). The
+   * decoded data is then a view of its first `count` elements; the caller owns the array and must
+   * not reuse it while the tensor is in use. Without it, the decoder allocates.
+   */
+  into?: Float32Array | Float32Source;
+}
+
 /**
  * Decodes and validates a wire message. For fp32 the returned data is a view of `msg.data` when
- * that is 4-byte aligned (no copy): do not reuse the message's bytes while the tensor is in use.
- * Throws BAD_TENSOR, naming the tensor, for anything inconsistent.
+ * that is 4-byte aligned (no copy): do not reuse the message's bytes while the tensor is in use;
+ * unaligned fp32 bytes are copied, and the other codecs convert, into `options.into` when given.
+ * Throws BAD_TENSOR, naming the tensor, for anything inconsistent (before `into` is touched), and
+ * RangeError for an `into` array shorter than the tensor (a programming error).
  */
-export function decodeTensor(msg: TensorProperties): FloatTensor {
+export function decodeTensor(msg: TensorProperties, options: DecodeOptions = {}): FloatTensor {
   const name = typeof msg.name === 'string' ? msg.name : '';
   const codec = codecOf(msg.codec, name);
   const shape = msg.shape ?? [];
@@ -183,7 +197,17 @@ export function decodeTensor(msg: TensorProperties): FloatTensor {
   const scales = checkScales(msg, name, codec, layout);
   const zeroPoints = checkZeroPoints(msg, name, codec, layout);
   checkAxis(msg.axis ?? 0, name, codec, layout);
-  return { name, shape, data: decodePayload(codec, data, scales, zeroPoints, layout) };
+  return { name, shape, data: decodePayload(codec, data, scales, zeroPoints, layout, output(options.into, count)) };
+}
+
+/** The output of `count` elements: taken from `into` when given (on first use), else allocated. */
+function output(into: DecodeOptions['into'], count: number): () => Float32Array {
+  return () => {
+    if (into === undefined) return new Float32Array(count);
+    const array = into instanceof Float32Array ? into : into.acquire(count);
+    if (array.length < count) throw new RangeError(`decode output has ${array.length} elements; the tensor has ${count}`);
+    return array.length === count ? array : array.subarray(0, count);
+  };
 }
 
 function codecOf(value: Codec | null | undefined, name: string): CodecName {
@@ -230,17 +254,42 @@ function checkAxis(axis: number, name: string, codec: CodecName, layout: Layout)
   }
 }
 
-function decodePayload(codec: CodecName, data: Uint8Array, scales: number[], zeroPoints: number[], layout: Layout): Float32Array {
+function decodePayload(
+  codec: CodecName, data: Uint8Array, scales: number[], zeroPoints: number[], layout: Layout, out: () => Float32Array,
+): Float32Array {
   switch (codec) {
     case 'fp32':
-      return alignedView(data, Float32Array);
+      return isAligned(data, 4) ? alignedView(data, Float32Array) : copyInto(data, out());
     case 'fp16':
-      return decodeFp16(alignedView(data, Uint16Array));
+      return decodeFp16Bytes(data, out);
     case 'uint8':
-      return dequantizeUint8(data, { scale: scales[0], zeroPoint: zeroPoints[0] });
+      return dequantizeUint8(data, { scale: scales[0], zeroPoint: zeroPoints[0] }, out());
     case 'int8':
     case 'int8-channel':
     case 'int8-token':
-      return dequantizeInt8Blocks(new Int8Array(data.buffer, data.byteOffset, data.byteLength), scales, layout.blockLen);
+      return dequantizeInt8Blocks(new Int8Array(data.buffer, data.byteOffset, data.byteLength), scales, layout.blockLen, out());
   }
+}
+
+/** Unaligned float32 bytes copied into `out` (whose length is their count). */
+function copyInto(bytes: Uint8Array, out: Float32Array): Float32Array {
+  new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(bytes);
+  return out;
+}
+
+/**
+ * fp16 bytes to floats. Aligned bytes are read through a view. Unaligned ones are first copied
+ * into the upper half of the output's own memory, which is 2-byte aligned, and widened from there
+ * in place: both kernels (JavaScript element by element, SIMD chunk by chunk) read element i
+ * before they write output i, and output i ends at byte 4i + 4 <= 2n + 2i + 2 (i < n), where
+ * input i + 1 starts, so no input is overwritten before it is read. So the unaligned case needs no
+ * memory beyond the output.
+ */
+function decodeFp16Bytes(bytes: Uint8Array, out: () => Float32Array): Float32Array {
+  if (isAligned(bytes, 2)) return decodeFp16(alignedView(bytes, Uint16Array), out());
+  const floats = out();
+  const n = floats.length;
+  const upper = new Uint8Array(floats.buffer, floats.byteOffset + 2 * n, 2 * n);
+  upper.set(bytes);
+  return decodeFp16(new Uint16Array(upper.buffer, upper.byteOffset, n), floats);
 }

@@ -10,8 +10,11 @@ export {
   encodedDataBytes,
   encodeTensor,
 } from './codecs.ts';
-export { decodeTensorBytes, encodeTensorBytes } from './wire.ts';
-export type { CodecName, FloatTensor } from './codecs.ts';
+export { decodeTensorBytes, encodeBufferBytes, encodeTensorBytes } from './wire.ts';
+export type { EncodeOptions } from './wire.ts';
+export type { CodecName, DecodeOptions, FloatTensor } from './codecs.ts';
+export { BufferPool, DEFAULT_POOL_BUFFERS, DEFAULT_POOL_BYTES, sizeClass } from './buffer-pool.ts';
+export type { BufferPoolOptions, BufferPoolStats, Float32Source } from './buffer-pool.ts';
 export { tensorError } from './error.ts';
 export type { TensorErrorStats } from './error.ts';
 export { decodeFp16, encodeFp16, floatToHalf, halfToFloat } from './fp16.ts';

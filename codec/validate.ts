@@ -55,17 +55,17 @@ export function product(shape: readonly number[], from = 0, to = shape.length): 
 type ViewCtor<T> = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => T;
 
 /**
- * `bytes` seen as elements of `ctor`, without a copy when `bytes` starts on an element boundary.
- * Bytes decoded from protobuf sit wherever the field landed in the message, so they are often
- * unaligned; then (and only then) they are copied once.
+ * Whether `bytes` start on a boundary of `size`-byte elements. Bytes decoded from protobuf sit
+ * wherever the field landed in the message, so they are often unaligned, and a typed-array view
+ * of them is then impossible (the decoder copies or converts them into its output instead).
  */
+export function isAligned(bytes: Uint8Array, size: number): boolean {
+  return bytes.byteOffset % size === 0;
+}
+
+/** Aligned `bytes` (see isAligned) seen as elements of `ctor`, without a copy. */
 export function alignedView<T>(bytes: Uint8Array, ctor: ViewCtor<T> & { BYTES_PER_ELEMENT: number }): T {
-  const size = ctor.BYTES_PER_ELEMENT;
-  const length = bytes.byteLength / size;
-  if (bytes.byteOffset % size === 0) return new ctor(bytes.buffer, bytes.byteOffset, length);
-  const copy = new Uint8Array(bytes.byteLength);
-  copy.set(bytes);
-  return new ctor(copy.buffer, 0, length);
+  return new ctor(bytes.buffer, bytes.byteOffset, bytes.byteLength / ctor.BYTES_PER_ELEMENT);
 }
 
 /** The bytes of a typed array, as a view (no copy). */

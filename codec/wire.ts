@@ -9,7 +9,9 @@
  */
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { Tensor, type Codec } from '../schemas/index.ts';
-import { BYTES_PER_ELEMENT, ENUM_BY_NAME, decodeTensor, planEncode, type CodecName, type EncodePlan, type FloatTensor } from './codecs.ts';
+import {
+  BYTES_PER_ELEMENT, ENUM_BY_NAME, decodeTensor, planEncode, type CodecName, type DecodeOptions, type EncodePlan, type FloatTensor,
+} from './codecs.ts';
 import { encodeFp16 } from './fp16.ts';
 import { int8Scales, uint8Params, writeInt8, writeUint8, type Uint8Params } from './quantize.ts';
 import { badTensor } from './validate.ts';
@@ -22,11 +24,22 @@ const MAX_FIELD_BYTES = 0x7fffffff;
 /** Parameters known before the values are written: they go into the header. */
 type Params = { scales: Float32Array } | { uint8: Uint8Params } | null;
 
+/** Where encodeTensorBytes writes the message. */
+export interface EncodeOptions {
+  /**
+   * Bytes to write the message into instead of a fresh buffer, at least encodeBufferBytes(t, codec)
+   * long; the result is a view of them. The caller must not reuse them while the message is in use.
+   */
+  into?: Uint8Array;
+}
+
 /**
- * Serializes a float32 tensor to protobuf wire bytes. The result views a fresh buffer in which the
- * payload starts 4-byte aligned. Throws like encodeTensor, and BAD_TENSOR above 2 GiB of payload.
+ * Serializes a float32 tensor to protobuf wire bytes. The result views a fresh buffer (or
+ * `options.into`) in which the payload starts 4-byte aligned. Throws like encodeTensor (before
+ * `into` is written), BAD_TENSOR above 2 GiB of payload, and RangeError for an `into` too short
+ * (a programming error).
  */
-export function encodeTensorBytes(t: FloatTensor, codec: CodecName | Codec): Uint8Array {
+export function encodeTensorBytes(t: FloatTensor, codec: CodecName | Codec, options: EncodeOptions = {}): Uint8Array {
   const plan = planEncode(t, codec);
   const dataBytes = plan.count * BYTES_PER_ELEMENT[plan.codec];
   if (dataBytes > MAX_FIELD_BYTES) {
@@ -35,16 +48,45 @@ export function encodeTensorBytes(t: FloatTensor, codec: CodecName | Codec): Uin
   const params = computeParams(t, plan);
   const header = encodeHeader(t, plan, params);
   const prefix = header.length + 1 + varintSize(dataBytes);
-  // Start the message so that the payload lands on a 4-byte boundary of the buffer, which lets
-  // fp32 and fp16 write through typed-array views.
-  const pad = (4 - (prefix % 4)) % 4;
-  const buffer = new ArrayBuffer(pad + prefix + dataBytes);
-  const out = new Uint8Array(buffer, pad, prefix + dataBytes);
+  const { buffer, start } = target(options.into, prefix, prefix + dataBytes);
+  const out = new Uint8Array(buffer, start, prefix + dataBytes);
   out.set(header, 0);
   out[header.length] = DATA_TAG;
   writeVarint(out, header.length + 1, dataBytes);
-  writeValues(t, plan, params, buffer, pad + prefix);
+  writeValues(t, plan, params, buffer, start + prefix);
   return out;
+}
+
+/**
+ * Where a message of `bytes` bytes starts: at an offset of the buffer that puts the payload, after
+ * `prefix` bytes, on a 4-byte boundary, which lets fp32 and fp16 write through typed-array views.
+ */
+function target(into: Uint8Array | undefined, prefix: number, bytes: number): { buffer: ArrayBufferLike; start: number } {
+  const base = into?.byteOffset ?? 0;
+  const pad = (4 - ((base + prefix) % 4)) % 4;
+  if (into === undefined) return { buffer: new ArrayBuffer(pad + bytes), start: pad };
+  if (into.byteLength < pad + bytes) {
+    throw new RangeError(`encode output has ${into.byteLength} bytes; this message needs ${pad + bytes} (encodeBufferBytes)`);
+  }
+  return { buffer: into.buffer, start: base + pad };
+}
+
+/**
+ * Bytes that always hold encodeTensorBytes(t, codec): every field at its largest varint, and 3
+ * bytes of alignment. Depends only on the name, the shape and the codec, not on the values.
+ * Throws like encodeTensor for an unknown codec or a tensor that does not fit its shape.
+ */
+export function encodeBufferBytes(t: FloatTensor, codec: CodecName | Codec): number {
+  const plan = planEncode(t, codec);
+  const field = (payload: number): number => 1 + 5 + payload; // tag, length varint (< 2^35), payload
+  return field(3 * t.name.length) // name, UTF-8 (at most 3 bytes per UTF-16 unit)
+    + field(5 * t.shape.length) // shape, packed uint32
+    + 1 + 10 // codec (an enum, int32)
+    + 1 + 10 // axis, int32 (-1 takes 10 bytes)
+    + field(4 * plan.layout.scales) // scales, packed float
+    + field(10 * plan.layout.zeroPoints) // zero_points, packed int32
+    + field(plan.count * BYTES_PER_ELEMENT[plan.codec]) // data
+    + 3; // alignment
 }
 
 function computeParams(t: FloatTensor, plan: EncodePlan): Params {
@@ -71,7 +113,7 @@ function encodeHeader(t: FloatTensor, plan: EncodePlan, params: Params): Uint8Ar
   return Tensor.encode({ name: t.name, shape: t.shape, codec: ENUM_BY_NAME[plan.codec], axis: plan.layout.axis, ...quant }).finish();
 }
 
-function writeValues(t: FloatTensor, plan: EncodePlan, params: Params, buffer: ArrayBuffer, offset: number): void {
+function writeValues(t: FloatTensor, plan: EncodePlan, params: Params, buffer: ArrayBufferLike, offset: number): void {
   const n = plan.count;
   if (params === null) {
     if (plan.codec === 'fp32') new Float32Array(buffer, offset, n).set(t.data);
@@ -100,10 +142,10 @@ function writeVarint(out: Uint8Array, pos: number, value: number): void {
 }
 
 /**
- * Parses and validates protobuf wire bytes (see decodeTensor for the checks and for when the
- * result views `bytes`). Protobuf failures become BAD_TENSOR.
+ * Parses and validates protobuf wire bytes (see decodeTensor for the checks, for when the result
+ * views `bytes`, and for `options.into`). Protobuf failures become BAD_TENSOR.
  */
-export function decodeTensorBytes(bytes: Uint8Array): FloatTensor {
+export function decodeTensorBytes(bytes: Uint8Array, options: DecodeOptions = {}): FloatTensor {
   let msg: Tensor;
   try {
     msg = Tensor.decode(bytes);
@@ -113,5 +155,5 @@ export function decodeTensorBytes(bytes: Uint8Array): FloatTensor {
       details: { bytes: bytes.byteLength },
     });
   }
-  return decodeTensor(msg);
+  return decodeTensor(msg, options);
 }
