@@ -222,8 +222,11 @@ async function mqttLegs(broker: Servers['mqtt'][number]): Promise<Variant> {
   const peer = await spawnPeer('mqtt-echo', broker.url, broker.root);
   const matcher = new Matcher();
   const sensors: MqttClient[] = [];
+  // The sensors' client code is the checkout's of the broker, as the edge's (bench/messaging-peer.ts).
+  const { connectMqtt: connectSensor } = broker.root === 'plain' ? { connectMqtt }
+    : (await import(join(broker.root, 'common', 'index.ts'))) as { connectMqtt: typeof connectMqtt };
   for (let i = 0; i < SENSORS; i++) {
-    const client = await connectMqtt(broker.url, { clientId: `bench-sensor-${process.pid}-${i}` });
+    const client = await connectSensor(broker.url, { clientId: `bench-sensor-${process.pid}-${i}` });
     client.on('message', (_topic, payload) => matcher.answer(payload));
     await client.subscribeAsync(`bench/v1/results/s${i}`, { qos: 1 });
     sensors.push(client);
