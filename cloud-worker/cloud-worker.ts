@@ -3,9 +3,12 @@
  * in one group share the requests; each runs at most `concurrency` tails at once and measures how
  * long a request waited, decoded, ran and encoded, which the edge turns into the link's share.
  * A failed request throws: the transport turns it into the error reply (code and `retryable`).
+ * A request's input tensors are decoded into arrays from a pool (BufferPool), which take the next
+ * request's inputs once this request's tail has run: decoding into fresh multi-MB arrays costs more
+ * than the conversion (docs/performance.md, "Codecs").
  */
 import * as ort from 'onnxruntime-node';
-import { decodeTensor, encodeTensor } from '../codec/index.ts';
+import { BufferPool, decodeTensor, encodeTensor, type BufferPoolStats, type FloatTensor } from '../codec/index.ts';
 import { DynasplitError, ErrorCodes, Limiter, silentLogger, type Logger } from '../common/index.ts';
 import type { DeviceProfile } from '../hardware/index.ts';
 import type { RunStats, ServedModel } from '../model/index.ts';
@@ -22,7 +25,15 @@ export interface CloudWorkerDeps {
   host?: DeviceProfile;
 }
 
-export interface CloudWorkerStats { requests: number; replies: number; errors: Record<string, number>; active: number; queued: number }
+export interface CloudWorkerStats {
+  requests: number;
+  replies: number;
+  errors: Record<string, number>;
+  active: number;
+  queued: number;
+  /** The pool the request's input tensors are decoded into (fp32 with an aligned payload needs none). */
+  inputBuffers: BufferPoolStats;
+}
 
 export interface CloudWorker {
   readonly workerId: string;
@@ -35,8 +46,9 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
   const options = parseCloudOptions(partial);
   const logger = (deps.logger ?? silentLogger()).child({ component: 'cloud-worker', node: options.workerId });
   const runtime = await startNodeRuntime({ ...options, role: 'worker', nodeId: options.workerId, nodeClass: options.group }, { logger, transport: deps.transport, host: deps.host });
-  const stats: CloudWorkerStats = { requests: 0, replies: 0, errors: {}, active: 0, queued: 0 };
   const slots = new Limiter(options.concurrency, options.maxQueue);
+  const pool = new BufferPool();
+  const stats: CloudWorkerStats = { requests: 0, replies: 0, errors: {}, active: 0, queued: 0, inputBuffers: pool.stats() };
   const handler = async (request: TailRequest): Promise<TailReplyProperties> => {
     const receivedAt = Date.now();
     const arrived = performance.now();
@@ -45,7 +57,7 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
       if (request.deadline_at_ms && request.deadline_at_ms <= receivedAt) {
         throw new DynasplitError(ErrorCodes.EXPIRED, `request ${request.request_id} reached the worker after its deadline`);
       }
-      const reply = await slots.run(() => runTail(runtime, slots, request, arrived));
+      const reply = await slots.run(() => runTail(runtime, slots, pool, request, arrived));
       stats.replies++;
       return { ...reply, worker_id: options.workerId, received_at_ms: receivedAt };
     } catch (err) {
@@ -69,13 +81,13 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
   let closing: Promise<void> | undefined;
   return {
     workerId: options.workerId,
-    stats: () => ({ ...stats, errors: { ...stats.errors }, active: slots.active, queued: slots.queued }),
+    stats: () => ({ ...stats, errors: { ...stats.errors }, active: slots.active, queued: slots.queued, inputBuffers: pool.stats() }),
     close: () => {
       closing ??= (async () => {
         await serving.close();
         await slots.drain();
         await runtime.close();
-        logger.info({ ...stats }, 'cloud worker closed');
+        logger.info({ ...stats, inputBuffers: pool.stats() }, 'cloud worker closed');
       })();
       return closing;
     },
@@ -85,17 +97,20 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
 /**
  * The tail's inputs from a request: the cut tensor; cloud-only ('input') every model input, `tensor`
  * the first and `more_tensors` the rest by name (one input takes `tensor` whatever its name). The
- * transport has checked that the request carries a tensor (checkTailRequest).
+ * transport has checked that the request carries a tensor (checkTailRequest). Each tensor is
+ * decoded into an array from `pool` and listed in `decoded` as soon as it is, so that the caller
+ * releases it even when a later one fails.
  */
-function tailFeeds(served: ServedModel, request: TailRequest): Record<string, ort.Tensor> {
+function tailFeeds(served: ServedModel, request: TailRequest, pool: BufferPool, decoded: FloatTensor[]): Record<string, ort.Tensor> {
   const sent = [request.tensor!, ...(request.more_tensors ?? [])];
-  const decoded = sent.map((message) => {
-    const t = decodeTensor(message);
+  const named = sent.map((message) => {
+    const t = decodeTensor(message, { into: pool });
+    decoded.push(t);
     return { name: message.name ?? '', tensor: new ort.Tensor('float32', t.data, t.shape) };
   });
-  if (request.cut !== 'input') return { [request.cut]: decoded[0].tensor };
-  if (served.inputs.length === 1) return { [served.inputs[0].name]: decoded[0].tensor };
-  const feeds = Object.fromEntries(decoded.map(({ name, tensor }) => [name, tensor]));
+  if (request.cut !== 'input') return { [request.cut]: named[0].tensor };
+  if (served.inputs.length === 1) return { [served.inputs[0].name]: named[0].tensor };
+  const feeds = Object.fromEntries(named.map(({ name, tensor }) => [name, tensor]));
   const missing = served.inputs.find((i) => !(i.name in feeds));
   if (missing) {
     throw new DynasplitError(ErrorCodes.BAD_INPUT, `cloud-only request for ${served.name} lacks input '${missing.name}'`, { details: { tensor: missing.name } });
@@ -103,8 +118,26 @@ function tailFeeds(served: ServedModel, request: TailRequest): Record<string, or
   return feeds;
 }
 
-/** Runs one tail in a slot: decode, run (dilated to the emulated device), meter, encode every output. */
-async function runTail(runtime: NodeRuntime, slots: Limiter, request: TailRequest, arrived: number): Promise<TailReplyProperties> {
+/**
+ * Runs one tail in a slot: decode, run (dilated to the emulated device), meter, encode every output.
+ * The decoded inputs go back to `pool` once the run has resolved or failed; by then nothing holds
+ * them: onnxruntime-node has finished reading them (a worker-thread session copied them before
+ * posting, model/worker-session.ts), its outputs are arrays of their own (checked in
+ * test/unit/cloud-worker/input-pool.test.ts), and the reply carries only those outputs.
+ */
+async function runTail(runtime: NodeRuntime, slots: Limiter, pool: BufferPool, request: TailRequest, arrived: number): Promise<TailReplyProperties> {
+  const decoded: FloatTensor[] = [];
+  try {
+    return await runDecoded(runtime, slots, request, arrived, (served) => tailFeeds(served, request, pool, decoded));
+  } finally {
+    for (const t of decoded) pool.release(t.data); // a view of the message (aligned fp32) is not the pool's: ignored
+  }
+}
+
+/** runTail's body: `decode` gives the feeds once the model and the cut have been checked. */
+async function runDecoded(
+  runtime: NodeRuntime, slots: Limiter, request: TailRequest, arrived: number, decode: (served: ServedModel) => Record<string, ort.Tensor>,
+): Promise<TailReplyProperties> {
   const { models, hardware } = runtime;
   const queueMs = performance.now() - arrived;
   const t0 = performance.now();
@@ -112,7 +145,7 @@ async function runTail(runtime: NodeRuntime, slots: Limiter, request: TailReques
   if (!served.cuts.includes(request.cut) || request.cut === 'output') {
     throw new DynasplitError(ErrorCodes.UNKNOWN_CUT, `${request.model} has no tail at '${request.cut}'`, { details: { cut: request.cut } });
   }
-  const feeds = tailFeeds(served, request);
+  const feeds = decode(served);
   const t1 = performance.now();
   // This request's share of the node: it ran alongside the others active at its start.
   const share = 1 / Math.max(1, slots.active);

@@ -8,7 +8,7 @@ import { startBroker, type BrokerHandle } from '../../../broker/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../../cloud-worker/index.ts';
 import { decodeTensor, encodeTensor } from '../../../codec/index.ts';
 import { ErrorCodes } from '../../../common/index.ts';
-import type { TailReply } from '../../../schemas/index.ts';
+import type { TailReply, TensorProperties } from '../../../schemas/index.ts';
 import { createMqttTransport, type TensorTransport } from '../../../transport/index.ts';
 
 const MODEL = 'vgg16-tiny';
@@ -81,6 +81,33 @@ describe('cloud worker', () => {
     }
     expect(replies.filter((r) => r.output).length).toBe(replies.length - refused.length);
     expect(worker.stats().errors[ErrorCodes.OVERLOADED]).toBe(refused.length);
+  });
+
+  it('decodes inputs into pooled arrays, which take the next requests\' inputs, and gives the right answers', async () => {
+    const input = (seed: number) => ({ name: 'input', shape: SHAPE, data: Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => ((i * seed) % 23) / 23 - 0.4) });
+    const send = (tensor: TensorProperties) => edge.request({ request_id: unique('r'), model: MODEL, cut: 'input', tensor, edge_id: 'e', sent_at_ms: Date.now() }, { timeoutMs: 30_000 });
+    const logits = (reply: TailReply) => Array.from(decodeTensor(reply.output!).data);
+    // fp16 needs an array of its own to decode into; the same values sent as fp32 are the reference.
+    const a = encodeTensor(input(3), 'fp16');
+    const b = encodeTensor(input(7), 'fp16');
+    const expected = [await send(encodeTensor(decodeTensor(a), 'fp32')), await send(encodeTensor(decodeTensor(b), 'fp32'))].map(logits);
+    const before = worker.stats().inputBuffers;
+    const replies = [];
+    for (const t of [a, b, a, b]) replies.push(await send(t));
+    expect(replies.map(logits)).toEqual([...expected, ...expected]);
+    const after = worker.stats().inputBuffers;
+    expect(after.misses + after.hits - before.misses - before.hits).toBe(4);
+    expect(after.hits - before.hits).toBeGreaterThanOrEqual(3);
+    expect(after.out).toBe(0);
+  });
+
+  it('gives the inputs back when a later one of the request fails to decode', async () => {
+    const good = encodeTensor({ name: 'input', shape: SHAPE, data: new Float32Array(3 * 32 * 32).fill(0.5) }, 'int8');
+    const bad = { ...good, name: 'extra', scales: [] };
+    const reply = await edge.request({ request_id: unique('r'), model: MODEL, cut: 'input', tensor: good, more_tensors: [bad], edge_id: 'e', sent_at_ms: Date.now() }, { timeoutMs: 30_000 });
+    expect(reply.error).toMatchObject({ code: ErrorCodes.BAD_TENSOR });
+    expect(reply.error!.message).toContain('"extra"');
+    expect(worker.stats().inputBuffers.out).toBe(0);
   });
 
   it('closes once, however often asked', async () => {
