@@ -16,14 +16,13 @@
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { connectFrameClient, type Answer, type FrameClient } from '../client/index.ts';
-import { connectMqtt, percentile } from '../common/index.ts';
+import { percentile } from '../common/index.ts';
 import { inspectModel, resolveModel } from '../model/index.ts';
-import { configuration, encodePolicy } from '../policy/index.ts';
-import { Frame, topics, type TensorProperties } from '../schemas/index.ts';
+import { Frame, type TensorProperties } from '../schemas/index.ts';
 import { syntheticInputs } from '../workload/index.ts';
 import { spawnDynasplit, type Spawned } from '../local-servers/index.ts';
 import { freePort, startMosquitto, startNatsServer } from '../local-servers/index.ts';
-import { processUsage } from './deployment.ts';
+import { processUsage, publishSplitPolicy } from './deployment.ts';
 import { printTable } from './harness.ts';
 import { startWireFloor } from './wire-floor.ts';
 import { inProcess, type PipelineCase } from './in-process.ts';
@@ -163,7 +162,7 @@ async function overProcesses(d: Deployment, path: string, c: PipelineCase, trans
     return { ...report, requestsPerSecond: loaded.requestsPerSecond, warmUpRequestsPerSecond: loaded.warmUpRequestsPerSecond, loadedStagesP50Ms: stagesP50(loaded.answers), loadedCpuMsPerRequest: loaded.cpuMsPerRequest };
   } finally {
     await Promise.all(sensors.map((s) => s.close()));
-    await clearPolicy(d.mqttUrl, c.model);
+    await publishSplitPolicy(d.mqttUrl, c.model, '');
     for (const node of nodes.reverse()) await node.stop();
   }
 }
@@ -178,15 +177,7 @@ async function send(sensor: FrameClient, model: string, tensor: TensorProperties
 
 /** Publishes a one-entry policy (the split at c.cut, fp32) and waits until the edge follows it. */
 async function applyPolicy(mqttUrl: string, c: PipelineCase, sensor: FrameClient, tensor: TensorProperties): Promise<void> {
-  const client = await connectMqtt(mqttUrl, { clientId: `bench-policy-${process.pid}` });
-  try {
-    const policy = configuration({ cut: c.cut, codec: 'fp32' });
-    await client.publishAsync(topics.policy(c.model, 'default'), Buffer.from(encodePolicy({
-      version: 1, model: c.model, edge_class: 'default', rule: 'energy-first', entries: [{ configuration: policy }],
-    })), { qos: 1, retain: true });
-  } finally {
-    await client.endAsync();
-  }
+  await publishSplitPolicy(mqttUrl, c.model, c.cut);
   // The edge subscribes to policies as it starts: its first results may predate the policy.
   for (let tries = 0; tries < 200; tries++) {
     const { result } = await sensor.request({ model: c.model, budget_ms: REQUEST_TIMEOUT_MS, tensor });
@@ -198,11 +189,6 @@ async function applyPolicy(mqttUrl: string, c: PipelineCase, sensor: FrameClient
   throw new Error(`the edge did not follow the bench policy (${c.cut}) within 200 requests`);
 }
 
-async function clearPolicy(mqttUrl: string, model: string): Promise<void> {
-  const client = await connectMqtt(mqttUrl, { clientId: `bench-policy-${process.pid}` });
-  await client.publishAsync(topics.policy(model, 'default'), Buffer.alloc(0), { qos: 1, retain: true });
-  await client.endAsync();
-}
 
 /**
  * Requests/s with IN_FLIGHT requests in flight, spread over the sensors, after THROUGHPUT_WARM_UP untimed
