@@ -7,7 +7,11 @@
  * CPU time (user + system), not wall time: on a shared machine wall time also counts the turns of
  * other processes, which favours short operations (a 1 ms copy fits in one time slice, a 20 ms
  * encode does not) and skews every ratio.
- * A second table times the conversion kernels alone, writing into preallocated arrays: allocating
+ * A second table times the same calls writing into reused memory, as a node does with a
+ * BufferPool: encodeTensorBytes into one Uint8Array (`into`), decodeTensorBytes into an array
+ * from a pool, released after each call; and the decode of the payload one byte off a 4-byte
+ * boundary, which is where protobuf leaves it in ~3 of 4 received messages.
+ * A third table times the conversion kernels alone, writing into preallocated arrays: allocating
  * fresh multi-MB buffers (page faults) costs as much as the conversion on some machines, and varies
  * from run to run far more than the arithmetic does.
  * fp16 and the int8 codecs have two sets of kernels, the WebAssembly SIMD ones (used where the
@@ -17,6 +21,7 @@
  */
 import { cpus } from 'node:os';
 import {
+  BufferPool,
   CODEC_NAMES,
   channelBlocks,
   codecKernels,
@@ -24,6 +29,7 @@ import {
   decodeTensorBytes,
   dequantizeInt8Blocks,
   dequantizeUint8,
+  encodeBufferBytes,
   encodeFp16,
   encodeTensorBytes,
   quantizeInt8Blocks,
@@ -65,6 +71,7 @@ export async function benchCodecs(): Promise<void> {
   print(`kernels: simd = WebAssembly SIMD128 (copies into and out of its memory included), js = JavaScript; this runtime selects ${selected}\n`);
   const header = ['tensor', 'codec', 'kernels', 'wire MB', 'encode GB/s', 'x copy', 'decode GB/s', 'x copy'];
   const api: string[][] = [header];
+  const pooled: string[][] = [[...header, 'decode +1 GB/s', 'x copy']];
   const kernels: string[][] = [header];
   try {
     for (const c of CASES) {
@@ -74,11 +81,13 @@ export async function benchCodecs(): Promise<void> {
       const allocCopy = measure(() => tensor.data.slice());
       const copyRow = [c.label, 'copy (set)', '', mb(bytes), gbps(bytes, copy), '1.00', gbps(bytes, copy), '1.00'];
       api.push(copyRow, [c.label, 'alloc + copy', '', mb(bytes), gbps(bytes, allocCopy), ratio(copy, allocCopy), gbps(bytes, allocCopy), ratio(copy, allocCopy)]);
+      pooled.push([...copyRow, gbps(bytes, copy), '1.00']);
       kernels.push(copyRow);
       for (const codec of CODEC_NAMES) {
         for (const kind of kindsOf(codec, selected)) {
           useCodecKernels(kind);
           api.push(benchCodec(c.label, tensor, codec, kind, copy));
+          pooled.push(benchPooled(c.label, tensor, codec, kind, copy));
           if (codec !== 'fp32') kernels.push(benchKernel(c.label, tensor, codec, kind, copy));
         }
       }
@@ -93,6 +102,10 @@ export async function benchCodecs(): Promise<void> {
   print('\ncopy (set): Float32Array.prototype.set into a preallocated array; alloc + copy: Float32Array.prototype.slice.');
   print('Every codec allocates its output, so "alloc + copy" is the practical floor. fp32 decode returns a view of');
   print('the message bytes when the payload is 4-byte aligned (encodeTensorBytes aligns it), so it costs no copy.');
+  print('\nThe same calls into reused memory: encodeTensorBytes(t, codec, { into: bytes }) into one Uint8Array of');
+  print('encodeBufferBytes(t, codec); decodeTensorBytes(bytes, { into: pool }) into an array of a BufferPool, released');
+  print('after each call; "decode +1": the same message one byte off (the payload unaligned, as protobuf often leaves it).');
+  print(formatTable(pooled));
   print('\nConversion kernels alone, into preallocated arrays:');
   print(formatTable(kernels));
 }
@@ -109,6 +122,26 @@ function benchCodec(label: string, tensor: FloatTensor, codec: CodecName, kind: 
   const decodeMs = measure(() => decodeTensorBytes(wire));
   const kernels = codec === 'fp32' ? '' : kind;
   return [label, codec, kernels, mb(wire.byteLength), gbps(bytes, encodeMs), ratio(copyMs, encodeMs), gbps(bytes, decodeMs), ratio(copyMs, decodeMs)];
+}
+
+/** encode and decode (aligned and unaligned payload) writing into reused memory, as a node with a pool does. */
+function benchPooled(label: string, tensor: FloatTensor, codec: CodecName, kind: CodecKernels, copyMs: number): string[] {
+  const bytes = tensor.data.byteLength;
+  const wire = encodeTensorBytes(tensor, codec);
+  const into = new Uint8Array(encodeBufferBytes(tensor, codec));
+  const pool = new BufferPool();
+  // The message one byte further into its buffer: encodeTensorBytes put the payload on a 4-byte
+  // boundary, so this one is off it.
+  const off = new Uint8Array(wire.byteOffset + 1 + wire.byteLength).subarray(wire.byteOffset + 1);
+  off.set(wire);
+  const encodeMs = measure(() => encodeTensorBytes(tensor, codec, { into }));
+  const decodeMs = measure(() => pool.release(decodeTensorBytes(wire, { into: pool }).data));
+  const offMs = measure(() => pool.release(decodeTensorBytes(off, { into: pool }).data));
+  const kernels = codec === 'fp32' ? '' : kind;
+  return [
+    label, codec, kernels, mb(wire.byteLength), gbps(bytes, encodeMs), ratio(copyMs, encodeMs),
+    gbps(bytes, decodeMs), ratio(copyMs, decodeMs), gbps(bytes, offMs), ratio(copyMs, offMs),
+  ];
 }
 
 /** Copy baseline: Float32Array.prototype.set into a preallocated array (the cheapest honest copy). */
