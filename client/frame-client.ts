@@ -81,8 +81,8 @@ export async function connectFrameClient(options: FrameClientOptions): Promise<F
     try {
       // A forced configuration travels on the control channel (only the optimizer role may publish there).
       const topic = frame.configuration ? topics.controlFrames(options.sensorId) : topics.frames(options.sensorId);
-      // A view, not Buffer.from(encoded), which would copy the frame once more (MQTT.js copies it
-      // once itself, for its store of unacknowledged QoS 1 packets).
+      // A view, not Buffer.from(encoded), which would copy the frame. MQTT.js's store of
+      // unacknowledged packets shares it as well (common/mqtt-internals.ts): never written once published.
       await mqtt.publishAsync(topic, Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength), { qos: 1 });
     } catch (err) {
       settle(pending, requestId)?.reject(err as Error);

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { coalesceWrites } from './coalesce-writes.ts';
 import { DynasplitError, ErrorCodes } from './errors.ts';
+import { shareStoredPayloads } from './mqtt-internals.ts';
 import { settlesWithin } from './settles.ts';
 
 export type { MqttClient } from 'mqtt';
@@ -99,6 +100,8 @@ export async function connectMqtt(url: string, options: MqttConnectOptions): Pro
 function open(url: string, settings: IClientOptions, prepare?: (client: MqttClient) => void): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
     const client = mqtt.connect(url, settings);
+    // Before anything is published: MQTT.js would copy every QoS 1 payload for its store (./mqtt-internals.ts).
+    shareStoredPayloads(client);
     prepare?.(client);
     const settle = (err?: Error): void => {
       client.off('connect', onConnect).off('error', onError).off('close', onClose);
