@@ -14,6 +14,7 @@ import {
   nkeyAuthenticator,
   nkeys,
   NoRespondersError,
+  PermissionViolationError,
   RequestError,
   TimeoutError,
   type Msg,
@@ -28,6 +29,7 @@ import {
   checkTimeout, closedError, decodeReply, decodeRequest, errorReply, InFlight, PendingRequests, runHandler, timeoutError,
 } from './handling.ts';
 import { fetchChunks, fitsInline, HEADERS, offerChunks, parseChunkRef, type ChunkOffer, type ChunkRef } from './nats-chunks.ts';
+import { ReplyInbox } from './nats-replies.ts';
 import type { RequestOptions, Serving, ServeOptions, TailHandler, TensorTransport } from './tensor-transport.ts';
 
 /** The credentials and TLS files a component passes through from its options. */
@@ -150,6 +152,8 @@ class NatsTransport implements TensorTransport {
   readonly #ownsConnection: boolean;
   readonly #logger: Logger;
   readonly #pending = new PendingRequests();
+  /** Where replies to this transport's tail requests arrive (./nats-replies.ts). */
+  readonly #replies: ReplyInbox;
   /** Requests sent on the connection as it is now; failed at once if it drops (#watchConnection). */
   #onConnection = new PendingRequests();
   /** False from a 'disconnect' until the next 'reconnect'. */
@@ -163,6 +167,7 @@ class NatsTransport implements TensorTransport {
     this.#nc = nc;
     this.#ownsConnection = ownsConnection;
     this.#logger = logger;
+    this.#replies = new ReplyInbox(nc);
     this.#watchConnection().catch((err: unknown) => logger.error({ err }, 'NATS status watch failed'));
   }
 
@@ -182,10 +187,14 @@ class NatsTransport implements TensorTransport {
         const lost = this.#onConnection;
         this.#onConnection = new PendingRequests();
         this.#logger.warn({ server: status.server, requestsLost: lost.size }, 'NATS connection lost; reconnecting');
-        lost.rejectAll(disconnectedError(`the connection to NATS server ${status.server} was lost with the request in flight`));
+        const err = disconnectedError(`the connection to NATS server ${status.server} was lost with the request in flight`);
+        lost.rejectAll(err);
+        this.#replies.rejectAll(err);
       } else if (status.type === 'reconnect') {
         this.#connected = true;
         this.#logger.info({ server: status.server }, 'NATS connection restored');
+      } else if (status.type === 'error' && status.error instanceof PermissionViolationError && status.error.operation === 'publish') {
+        this.#replies.refused(status.error);
       }
     }
   }
@@ -210,7 +219,7 @@ class NatsTransport implements TensorTransport {
       if (!fitsInline(this.#nc, body)) offer = offerChunks(this.#nc, body, timeoutMs, this.#logger);
       const h = offer?.headers ?? headers();
       h.set(HEADERS.requestId, request.request_id ?? '');
-      const msg = await this.#nc.request(subject, offer ? Empty : body, { timeout: timeoutMs, headers: h });
+      const msg = await this.#replies.request(subject, offer ? Empty : body, h, timeoutMs);
       const ref = parseChunkRef(msg.headers);
       const replyBody = ref ? await this.#fetchReply(ref, deadline - Date.now()) : msg.data;
       return decodeReply(replyBody);
@@ -335,6 +344,7 @@ class NatsTransport implements TensorTransport {
 
   async #close(): Promise<void> {
     this.#pending.rejectAll();
+    this.#replies.close(closedError());
     await Promise.allSettled([...this.#servings].map((s) => s.close()));
     await this.#withdrawReplyOffers();
     if (this.#ownsConnection && !this.#nc.isClosed()) {

@@ -4,7 +4,7 @@
  */
 import { connect, Empty, headers, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { ErrorCodes } from '../../common/index.ts';
 import { subjects, TailReply, TailRequest } from '../../schemas/index.ts';
 import { createNatsTransport } from '../../transport/index.ts';
@@ -107,6 +107,76 @@ describe('NATS tensor transport', () => {
     await expect(edge2.request(makeRequest('m', 'big', new Float32Array(1_000_000)), { timeoutMs: 1_000 }))
       .rejects.toMatchObject({ code: ErrorCodes.TRANSPORT });
     await expect(edge2.serve(async (r) => ({ output: r.tensor }))).rejects.toMatchObject({ code: ErrorCodes.TRANSPORT });
+  });
+
+  it('routes each reply to its own request: one that timed out gets TIMEOUT, its late reply is dropped, the next gets its own', async () => {
+    const [edge, cloud] = await Promise.all([transport('edge'), transport('cloud')]);
+    const model = uniqueName('m');
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    onTestFinished(release);
+    await cloud.serve(async (request) => {
+      if (request.request_id === 'slow') await held;
+      return { request_id: request.request_id, output: request.tensor };
+    }, { models: [model] });
+    await expect(edge.request(makeRequest(model, 'slow', new Float32Array([1])), { timeoutMs: 200 }))
+      .rejects.toMatchObject({ code: ErrorCodes.TIMEOUT, retryable: true, details: { timeoutMs: 200 } });
+    release();
+    const replies = await Promise.all(['a', 'b', 'c'].map((id) => edge.request(makeRequest(model, id, new Float32Array([2])), { timeoutMs: 5_000 })));
+    expect(replies.map((r) => r.request_id)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('rejects requests in flight at once when the server goes, and is answered again once it is back on its port', async () => {
+    const port = await freePort();
+    let server2 = await startNatsServer({ port });
+    onTestFinished(() => server2.stop());
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const [edge, cloud] = await Promise.all(['edge', 'cloud'].map((name) => createNatsTransport({ servers: server2.url, name })));
+    // The worker's close waits for its handler, held until then.
+    onTestFinished(() => (release(), Promise.all([edge!.close(), cloud!.close()]).then(() => undefined)));
+    const model = uniqueName('m');
+    let arrived: () => void = () => undefined;
+    const inHandler = new Promise<void>((resolve) => (arrived = resolve));
+    await cloud!.serve(async (request) => {
+      if (request.request_id === 'held') {
+        arrived();
+        await released; // the server goes first
+      }
+      return { request_id: request.request_id, output: request.tensor };
+    }, { models: [model] });
+    expect((await edge!.request(makeRequest(model, 'before', new Float32Array([1])), { timeoutMs: 5_000 })).request_id).toBe('before');
+    const started = performance.now();
+    const held = edge!.request(makeRequest(model, 'held', new Float32Array([1])), { timeoutMs: 30_000 });
+    await inHandler;
+    server2.kill9();
+    await expect(held).rejects.toMatchObject({ code: ErrorCodes.TRANSPORT, retryable: true });
+    expect(performance.now() - started).toBeLessThan(10_000);
+    await server2.stop();
+    server2 = await startNatsServer({ port });
+    // Both clients reconnect on their own (nats.js waits ~2 s between tries); the edge's reply
+    // subscription, made with its first request, must be back with them.
+    await vi.waitFor(async () => {
+      expect((await edge!.request(makeRequest(model, 'after', new Float32Array([1])), { timeoutMs: 2_000 })).request_id).toBe('after');
+    }, { timeout: 20_000, interval: 100 });
+  }, 40_000);
+
+  it('removes its reply subscription from a reused connection on close', async () => {
+    const monitored = await startNatsServer({ monitoring: true });
+    onTestFinished(() => monitored.stop());
+    const nc = await connect({ servers: monitored.url, name: 'reused' });
+    onTestFinished(() => nc.close());
+    const subscriptions = async (): Promise<number> => {
+      await nc.flush();
+      const connz = await (await fetch(`${monitored.monitorUrl}/connz?subs=1`)).json() as { connections: { name?: string; subscriptions_list?: string[] }[] };
+      return connz.connections.find((c) => c.name === 'reused')?.subscriptions_list?.length ?? 0;
+    };
+    const edge = await transport('edge', nc);
+    await expect(edge.request(makeRequest(uniqueName('m'), 'r', new Float32Array([1])), { timeoutMs: 5_000 })).rejects.toMatchObject({ code: ErrorCodes.NO_WORKERS });
+    expect(await subscriptions()).toBe(1);
+    await edge.close();
+    expect(await subscriptions()).toBe(0);
+    expect(nc.isClosed()).toBe(false);
   });
 
   it('rejects with TRANSPORT when no server listens', async () => {
