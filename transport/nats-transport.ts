@@ -85,7 +85,8 @@ export async function createNatsTransport(options: NatsTransportOptions): Promis
       // nats.js builds two Errors per request() only to give a timeout the caller's stack; each
       // request also builds a third it always throws away. At 1 KB that was ~25% of the edge's CPU
       // per request (225 -> 163 µs one at a time, 83 -> 61 µs with 16 in flight: bench/messaging.ts,
-      // docs/performance.md); our errors name the subject and timeout instead.
+      // docs/performance.md); our errors name the subject and timeout instead. Tail requests have
+      // since left request() (./nats-replies.ts); chunk fetches still use it.
       noAsyncTraces: true,
       ...connectionSecurity(explicit ? options : { ...options, ...credentials }),
     });
