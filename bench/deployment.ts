@@ -67,16 +67,22 @@ export async function publishSplitPolicy(mqttUrl: string, model: string, cut: st
   }
 }
 
-export interface ProcessUsage { rssBytes: number; cpuMs: number }
+export interface ProcessUsage {
+  rssBytes: number;
+  /** user + system CPU time, ms (10 ms ticks) */
+  cpuMs: number;
+  /** its system (kernel) part, ms */
+  sysMs: number;
+}
 
-/** Resident memory (VmRSS) and user+system CPU time of process `pid`, from /proc. */
+/** Resident memory (VmRSS) and CPU time of process `pid`, from /proc. */
 export function processUsage(pid: number): ProcessUsage {
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
   // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return { rssBytes: rssKb * 1024, cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_S };
+  const ms = (ticks: number) => (ticks * 1000) / CLOCK_TICKS_PER_S;
+  return { rssBytes: rssKb * 1024, cpuMs: ms(Number(fields[11]) + Number(fields[12])), sysMs: ms(Number(fields[12])) };
 }
 
 /** USER_HZ: 100 on every Linux this runs on (sysconf(_SC_CLK_TCK) is not reachable from Node). */

@@ -23,7 +23,6 @@
  * subset of mqtt-legs, nats-link, mqtt-link, `--payloads 1024,102400` and `--in-flight 1,16` (the defaults).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -31,6 +30,7 @@ import { connectMqtt, percentile, type MqttClient } from '../common/index.ts';
 import { freePort, startMosquitto, startNatsServer } from '../local-servers/index.ts';
 import { TailRequest } from '../schemas/index.ts';
 import { createMqttTransport, createNatsTransport, type TensorTransport } from '../transport/index.ts';
+import { processUsage } from './deployment.ts';
 import { printTable } from './harness.ts';
 
 const HERE = join(import.meta.dirname, '..');
@@ -42,8 +42,6 @@ const LEGS = ['mqtt legs', 'nats link', 'mqtt link'] as const;
 /** Sensor connections of the MQTT legs when several requests are in flight (as the pipeline bench). */
 const SENSORS = 4;
 const TIMEOUT_MS = 30_000;
-/** Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s. */
-const TICK_MS = 10;
 
 interface Process { name: string; pid: number }
 
@@ -338,7 +336,7 @@ async function interleave(variants: Variant[], rounds: number, messages: number)
 }
 
 async function phase(v: Variant, bytes: number, inFlight: number, count: number): Promise<{ latencies: number[]; wallMs: number; cpuMs: Record<string, number> }> {
-  const before = v.processes.map((p) => cpuTicks(p.pid));
+  const before = v.processes.map((p) => processUsage(p.pid));
   const self = process.cpuUsage();
   const latencies: number[] = [];
   let next = 0;
@@ -355,19 +353,11 @@ async function phase(v: Variant, bytes: number, inFlight: number, count: number)
   const me = v.leg === 'mqtt legs' ? 'sensor' : 'edge';
   const cpuMs: Record<string, number> = { [me]: (used.user + used.system) / 1000, [`${me} sys`]: used.system / 1000 };
   v.processes.forEach((p, i) => {
-    const after = cpuTicks(p.pid);
-    cpuMs[p.name] = (after.total - before[i]!.total) * TICK_MS;
-    cpuMs[`${p.name} sys`] = (after.sys - before[i]!.sys) * TICK_MS;
+    const after = processUsage(p.pid);
+    cpuMs[p.name] = after.cpuMs - before[i]!.cpuMs;
+    cpuMs[`${p.name} sys`] = after.sysMs - before[i]!.sysMs;
   });
   return { latencies, wallMs, cpuMs };
-}
-
-/** utime + stime and stime alone of `pid`, in ticks. */
-function cpuTicks(pid: number): { total: number; sys: number } {
-  // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { total: Number(fields[11]) + Number(fields[12]), sys: Number(fields[12]) };
 }
 
 function report(leg: string, variants: Variant[], tallies: Map<string, Tally>): void {

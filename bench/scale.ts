@@ -137,7 +137,7 @@ async function step(nodes: Nodes, n: number, pace: { stepS: number; periodS: num
 }
 
 function usage(pids: { broker: number; edges: number[] }): { broker: ProcessUsage; edges: ProcessUsage } {
-  const edges = pids.edges.map(processUsage).reduce((a, b) => ({ rssBytes: a.rssBytes + b.rssBytes, cpuMs: a.cpuMs + b.cpuMs }));
+  const edges = pids.edges.map(processUsage).reduce((a, b) => ({ rssBytes: a.rssBytes + b.rssBytes, cpuMs: a.cpuMs + b.cpuMs, sysMs: a.sysMs + b.sysMs }));
   return { broker: processUsage(pids.broker), edges };
 }
 
