@@ -311,7 +311,11 @@ function transportVariant(leg: string, name: string, transport: TensorTransport,
   };
 }
 
-/** Runs every variant `rounds` times per shape, in turn, after one warm-up round each. */
+/**
+ * Runs every variant `rounds` times per shape, in turn, after one warm-up round each. Each round
+ * starts one variant later than the one before, so that no variant always runs right after another
+ * (the second of a pair read lower when the order was fixed).
+ */
 async function interleave(variants: Variant[], rounds: number, messages: number): Promise<Map<string, Tally>> {
   const tallies = new Map<string, Tally>();
   for (const bytes of payloads) {
@@ -319,7 +323,7 @@ async function interleave(variants: Variant[], rounds: number, messages: number)
       const count = inFlight === 1 ? messages : messages * 4;
       for (const v of variants) await phase(v, bytes, inFlight, Math.min(count, 100));
       for (let round = 0; round < rounds; round++) {
-        for (const v of variants) {
+        for (const v of rotated(variants, round)) {
           const key = `${v.name}|${bytes}|${inFlight}`;
           const tally = tallies.get(key) ?? { latencies: [], wallMs: 0, requests: 0, cpuMs: {} };
           tallies.set(key, tally);
@@ -333,6 +337,12 @@ async function interleave(variants: Variant[], rounds: number, messages: number)
     }
   }
   return tallies;
+}
+
+/** `items` starting at `by` (modulo its length), wrapping around. */
+function rotated<T>(items: T[], by: number): T[] {
+  const at = items.length ? by % items.length : 0;
+  return [...items.slice(at), ...items.slice(0, at)];
 }
 
 async function phase(v: Variant, bytes: number, inFlight: number, count: number): Promise<{ latencies: number[]; wallMs: number; cpuMs: Record<string, number> }> {
