@@ -35,6 +35,8 @@ function authorization(): string[] {
     '  CLOUD = { publish: ["_INBOX.>"], subscribe: ["dynasplit.v1.tail.*", "_INBOX.>"] }',
     '  users = [',
     '    { user: edge-1, password: "edge-1-pw", permissions: $EDGE }',
+    // An edge account whose replies cannot reach it: it may send tail requests, not read _INBOX.
+    '    { user: edge-deaf, password: "edge-deaf-pw", permissions: { publish: ["dynasplit.v1.tail.*"], subscribe: { deny: ["_INBOX.>"] } } }',
     `    { nkey: ${cloudKey.getPublicKey()}, permissions: $CLOUD }`,
     '  ]',
     '}',
@@ -106,6 +108,18 @@ describe('NATS with TLS, credentials and subject permissions', () => {
     const edge = await transport(EDGE);
     for (let i = 0; i < 5; i++) expect((await edge.request(makeRequest(model, `r${i}`, new Float32Array(4)), { timeoutMs: 5_000 })).error).toBeFalsy();
     expect(lines.some((l) => l.msg === 'tail subscription failed' && /Permissions Violation/.test(String((l.err as { message?: string })?.message)))).toBe(true);
+  });
+
+  it('an edge account that may not read _INBOX gets TRANSPORT naming the refused reply subscription, not a timeout, on every request', async () => {
+    const cloud = await transport(CLOUD);
+    const model = uniqueName('deaf');
+    await cloud.serve(async (request) => ({ request_id: request.request_id }), { models: [model] });
+    const edge = await transport({ user: 'edge-deaf', pass: 'edge-deaf-pw' });
+    for (const id of ['r1', 'r2']) {
+      const err = await edge.request(makeRequest(model, id, new Float32Array(4)), { timeoutMs: 30_000 }).catch((e: unknown) => e);
+      expect(isDynasplitError(err, 'DYNASPLIT_ERR_TRANSPORT'), String(err)).toBe(true);
+      expect(String((err as Error).message)).toMatch(/Permissions Violation for Subscription to "_INBOX\./);
+    }
   });
 
   it('a cloud account cannot send tail requests, and nobody reads the tail subjects without an account', async () => {
