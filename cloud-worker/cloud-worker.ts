@@ -126,18 +126,6 @@ function tailFeeds(served: ServedModel, request: TailRequest, pool: BufferPool, 
  * test/unit/cloud-worker/input-pool.test.ts), and the reply carries only those outputs.
  */
 async function runTail(runtime: NodeRuntime, slots: Limiter, pool: BufferPool, request: TailRequest, arrived: number): Promise<TailReplyProperties> {
-  const decoded: FloatTensor[] = [];
-  try {
-    return await runDecoded(runtime, slots, request, arrived, (served) => tailFeeds(served, request, pool, decoded));
-  } finally {
-    for (const t of decoded) pool.release(t.data); // a view of the message (aligned fp32) is not the pool's: ignored
-  }
-}
-
-/** runTail's body: `decode` gives the feeds once the model and the cut have been checked. */
-async function runDecoded(
-  runtime: NodeRuntime, slots: Limiter, request: TailRequest, arrived: number, decode: (served: ServedModel) => Record<string, ort.Tensor>,
-): Promise<TailReplyProperties> {
   const { models, hardware } = runtime;
   const queueMs = performance.now() - arrived;
   const t0 = performance.now();
@@ -145,15 +133,23 @@ async function runDecoded(
   if (!served.cuts.includes(request.cut) || request.cut === 'output') {
     throw new DynasplitError(ErrorCodes.UNKNOWN_CUT, `${request.model} has no tail at '${request.cut}'`, { details: { cut: request.cut } });
   }
-  const feeds = decode(served);
-  const t1 = performance.now();
+  const decoded: FloatTensor[] = [];
+  let t1: number;
+  let mark: ReturnType<typeof hardware.meter.start>;
+  let outputs: Record<string, ort.Tensor>;
   // This request's share of the node: it ran alongside the others active at its start.
   const share = 1 / Math.max(1, slots.active);
   const cloudMode = request.cloud_accelerator || undefined;
-  const mark = hardware.meter.start();
   // onnxruntime's own run time: a worker session's hops count as the request's overhead, not as compute.
   const run: RunStats = {};
-  const outputs = await models.runAll(request.model, 'tail', request.cut, feeds, {}, run);
+  try {
+    const feeds = tailFeeds(served, request, pool, decoded);
+    t1 = performance.now();
+    mark = hardware.meter.start();
+    outputs = await models.runAll(request.model, 'tail', request.cut, feeds, {}, run);
+  } finally {
+    for (const t of decoded) pool.release(t.data); // a view of the message (aligned fp32) is not the pool's: ignored
+  }
   const cut = request.cut === 'input' ? served.inspection.input : served.inspection.cutPoints.find((c) => c.name === request.cut);
   const hostMs = run.computeMs ?? 0;
   const computeMs = await hardware.dilate(hostMs, { cloudMode }, cut?.flopsAfter);
