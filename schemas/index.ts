@@ -51,6 +51,7 @@ export type OptimizedClassProperties = dynasplit.v1.OptimizedClass.$Properties;
 export type NodeRefusalProperties = dynasplit.v1.NodeRefusal.$Properties;
 
 export { encodeMessage } from './encode.ts';
+export { peekStringField } from './peek.ts';
 export { topics, subjects, checkId, checkModelName, MQTT_PREFIX, NATS_PREFIX, EDGE_GROUP, CLOUD_GROUP } from './topics.ts';
 export { DEFAULT_FRAME_LIMITS, FRAME_LIMIT_NAMES, MAX_ERROR_MESSAGE_CHARS } from './limits.ts';
 export type { FrameLimits } from './limits.ts';

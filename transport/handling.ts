@@ -4,7 +4,7 @@
  * of a TailReply, and track in-flight work so `close()` can drain it. No I/O here.
  */
 import { DynasplitError, ErrorCodes, isDynasplitError, isErrorCode, type ErrorCode, type Logger } from '../common/index.ts';
-import { TailReply, TailRequest, type ErrorInfoProperties, type TailReplyProperties } from '../schemas/index.ts';
+import { peekStringField, TailReply, TailRequest, type ErrorInfoProperties, type TailReplyProperties } from '../schemas/index.ts';
 import type { TailHandler } from './tensor-transport.ts';
 
 /** Largest TailRequest/TailReply either transport accepts, bytes: the MQTT packet limit (256 MiB). */
@@ -13,6 +13,14 @@ export const MAX_MESSAGE_BYTES = 268_435_455;
 /** Decodes a TailRequest received from the network and checks it (decodeTailRequest, checkTailRequest). */
 export function decodeRequest(bytes: Uint8Array): TailRequest {
   return checkTailRequest(decodeTailRequest(bytes));
+}
+
+/** Field number of TailRequest.request_id (schemas/pipeline.proto). */
+const REQUEST_ID_FIELD = 1;
+
+/** TailRequest.request_id read from bytes that may not decode as a whole ('' when it cannot be read). */
+export function peekRequestId(bytes: Uint8Array): string {
+  return peekStringField(bytes, REQUEST_ID_FIELD);
 }
 
 /** The protobuf decoding alone; undecodable bytes are BAD_FRAME. */

@@ -24,7 +24,7 @@ import {
   checkId, CLOUD_GROUP, encodeMessage, MQTT_PREFIX, TailReply, TailRequest, topics, type TailReplyProperties, type TailRequestProperties,
 } from '../schemas/index.ts';
 import {
-  checkTailRequest, checkTimeout, closedError, decodeReply, decodeTailRequest, errorReply, InFlight, PendingRequests,
+  checkTailRequest, checkTimeout, closedError, decodeReply, decodeTailRequest, errorReply, InFlight, peekRequestId, PendingRequests,
   runHandler, timeoutError,
 } from './handling.ts';
 import type { RequestOptions, Serving, ServeOptions, TailHandler, TensorTransport } from './tensor-transport.ts';
@@ -212,7 +212,7 @@ class MqttTransport implements TensorTransport {
       request = decodeTailRequest(payload);
     } catch (err) {
       // Without the decoded request there is no reply_to: log and drop.
-      this.#logger.warn({ err, topic, bytes: payload.length }, 'bad tail request');
+      this.#logger.warn({ err, topic, requestId: peekRequestId(payload), bytes: payload.length }, 'bad tail request');
       return;
     }
     if (!isReplyTopic(request.reply_to)) {

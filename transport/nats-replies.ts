@@ -51,10 +51,10 @@ export class ReplyInbox {
   }
 
   /**
-   * Publishes `data` on `subject` with `headers` and a reply subject of this inbox; resolves with the
+   * Publishes `data` on `subject` with `headers` (if any) and a reply subject of this inbox; resolves with the
    * reply. Throws what nats.js's subscribe and publish throw (a closed or draining connection).
    */
-  request(subject: string, data: Payload, headers: MsgHdrs, timeoutMs: number): Promise<Msg> {
+  request(subject: string, data: Payload, headers: MsgHdrs | undefined, timeoutMs: number): Promise<Msg> {
     this.#subscribe();
     const token = (this.#next++).toString(36);
     const reply = this.#wait(token, subject, timeoutMs);

@@ -10,7 +10,6 @@ import {
   connect,
   DrainingConnectionError,
   Empty,
-  headers,
   nkeyAuthenticator,
   nkeys,
   NoRespondersError,
@@ -26,7 +25,7 @@ import type { Logger } from 'pino';
 import { DynasplitError, ErrorCodes, silentLogger } from '../common/index.ts';
 import { checkId, CLOUD_GROUP, encodeMessage, subjects, TailReply, TailRequest, type TailReplyProperties, type TailRequestProperties } from '../schemas/index.ts';
 import {
-  checkTimeout, closedError, decodeReply, decodeRequest, errorReply, InFlight, PendingRequests, runHandler, timeoutError,
+  checkTimeout, closedError, decodeReply, decodeRequest, errorReply, InFlight, peekRequestId, PendingRequests, runHandler, timeoutError,
 } from './handling.ts';
 import { fetchChunks, fitsInline, HEADERS, offerChunks, parseChunkRef, type ChunkOffer, type ChunkRef } from './nats-chunks.ts';
 import { ReplyInbox } from './nats-replies.ts';
@@ -218,9 +217,10 @@ class NatsTransport implements TensorTransport {
     try {
       const body = encodeMessage(TailRequest, request);
       if (!fitsInline(this.#nc, body)) offer = offerChunks(this.#nc, body, timeoutMs, this.#logger);
-      const h = offer?.headers ?? headers();
-      h.set(HEADERS.requestId, request.request_id ?? '');
-      const msg = await this.#replies.request(subject, offer ? Empty : body, h, timeoutMs);
+      // A chunked request names itself in a header, since its body may never arrive; an inline one by
+      // its request_id, which a worker reads even from a body it cannot decode (peekRequestId).
+      offer?.headers.set(HEADERS.requestId, request.request_id ?? '');
+      const msg = await this.#replies.request(subject, offer ? Empty : body, offer?.headers, timeoutMs);
       const ref = parseChunkRef(msg.headers);
       const replyBody = ref ? await this.#fetchReply(ref, deadline - Date.now()) : msg.data;
       return decodeReply(replyBody);
@@ -302,7 +302,7 @@ class NatsTransport implements TensorTransport {
       // runHandler never throws: this is a request that could not be read (headers, chunks, protobuf).
       const coded = err instanceof DynasplitError ? err : new DynasplitError(ErrorCodes.TRANSPORT,
         `cannot fetch the chunks of the request: ${errMessage(err)}`, { cause: err, retryable: true });
-      const requestId = msg.headers?.get(HEADERS.requestId) ?? '';
+      const requestId = msg.headers?.get(HEADERS.requestId) || peekRequestId(msg.data);
       this.#logger.warn({ err: coded, subject: msg.subject, requestId, bytes: msg.data.length }, 'bad tail request');
       reply = errorReply(requestId, coded, receivedAtMs, workerId);
     }

@@ -80,6 +80,27 @@ describe('NATS tensor transport', () => {
     expect(logs.filter((l) => l.msg === 'bad tail request').map((l) => l.err?.code)).toEqual([ErrorCodes.BAD_FRAME, ErrorCodes.TRANSPORT]);
   });
 
+  it('names an inline request it cannot decode by the request_id in its body (no header on inline requests)', async () => {
+    const logs: Array<{ msg: string; requestId?: string; err?: { code?: string } }> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+    const cloud = await transport('cloud', undefined, logger);
+    const edge = await transport('edge');
+    const model = uniqueName('m');
+    await cloud.serve(async (request) => ({ output: request.tensor }), { models: [model] });
+    // What the edge's transport puts on the wire for an inline request: the body alone.
+    const sub = raw.subscribe(subjects.tail(model), { max: 1 });
+    const seen = (async () => { for await (const m of sub) return m; })();
+    await raw.flush();
+    await edge.request(makeRequest(model, 'whole', new Float32Array(16)), { timeoutMs: 5_000 });
+    expect((await seen)?.headers).toBeUndefined();
+
+    const body = TailRequest.encode(makeRequest(model, 'cut-short-7', new Float32Array(4096))).finish();
+    const reply = TailReply.decode((await raw.request(subjects.tail(model), body.subarray(0, 5000), { timeout: 5_000 })).data);
+    expect(reply.error?.code).toBe(ErrorCodes.BAD_FRAME);
+    expect(reply.request_id).toBe('cut-short-7');
+    expect(logs.find((l) => l.msg === 'bad tail request')).toMatchObject({ requestId: 'cut-short-7', err: { code: ErrorCodes.BAD_FRAME } });
+  });
+
   it('chunks on a server with a small max_payload too (64 KiB), in both directions', async () => {
     const small = await startNatsServer({ maxPayload: 65_536 });
     onTestFinished(() => small.stop());
