@@ -8,6 +8,10 @@
  *    latency fields (schemas/pipeline.proto `Latency`);
  *  - vgg16-tiny only: requests per second with 16 in flight, next to head + tail run back to back
  *    in one process (no messaging).
+ * The tiny model's figures are taken on warm nodes, as a deployment that runs for hours has them:
+ * after WARM_UP_BLOCKS x 1,000 requests (V8 optimises the nodes' code over the first few thousand;
+ * the table prints each block's rate), with the first requests after start in a row of their own.
+ * VGG16's are the first requests after start (each takes ~0.25 s of compute: no warm-up).
  * VGG16 at pool3 and pool5 only with `--full` (each request takes ~0.25 s of compute on this
  * machine). `--json` also prints every figure as one JSON line on stdout, for machines.
  * `--mosquitto` puts Mosquitto in the broker's place (to tell the broker's share from the rest).
@@ -32,14 +36,16 @@ const CACHE = join(import.meta.dirname, '..', '.cache', 'bench-models');
 const IN_FLIGHT = 16;
 /** Sensor ids of the throughput run: stays under the edge's per-sensor in-flight limit (default 8). */
 const SENSORS = 4;
-/** Requests of the throughput run. */
-const THROUGHPUT_REQUESTS = 2000;
+/** Requests of the timed throughput run. */
+const THROUGHPUT_REQUESTS = 5000;
 /**
- * Requests sent the same way before the throughput run is timed: a deployment runs for hours, and
- * the nodes' code is only optimised by V8 after some thousands of requests (the table prints the warm-up's
- * own rate beside the timed one).
+ * Blocks of 1,000 requests (16 in flight) sent before the tiny model's figures are taken: a deployment
+ * runs for hours, and V8 optimises the nodes' code only over the first few thousand requests (here
+ * the rate rose block by block over the first ~4,000, from ~0.5x its steady rate). Each block's rate
+ * is printed.
  */
-const THROUGHPUT_WARM_UP = 1000;
+const WARM_UP_BLOCKS = 5;
+const WARM_UP_BLOCK = 1000;
 /** ms a bench request may take; far beyond any result here. */
 const REQUEST_TIMEOUT_MS = 120_000;
 
@@ -67,8 +73,17 @@ export interface CaseReport {
   stagesP50Ms: Record<Stage | 'other_ms', number>;
   /** vgg16-tiny only: requests/s with IN_FLIGHT in flight, and the stages' p50 during that run. */
   requestsPerSecond?: number;
-  /** The same during the untimed warm-up before it. */
+  /** The same during the untimed warm-up before it, over all of it and per block of WARM_UP_BLOCK. */
   warmUpRequestsPerSecond?: number;
+  warmUpBlocksRequestsPerSecond?: number[];
+  /**
+   * Whether the figures above come from warm nodes (after the warm-up: vgg16-tiny), or from the first
+   * requests after the nodes started (VGG16).
+   */
+  warm: boolean;
+  /** vgg16-tiny: overhead p50 / p95 of the first requests after the nodes started (before the warm-up), ms. */
+  coldOverheadP50Ms?: number;
+  coldOverheadP95Ms?: number;
   loadedStagesP50Ms?: Record<Stage | 'other_ms', number>;
   /** vgg16-tiny only: CPU time (user + system) per request of each process during that run, ms. */
   loadedCpuMsPerRequest?: Record<string, number>;
@@ -153,13 +168,27 @@ async function overProcesses(d: Deployment, path: string, c: PipelineCase, trans
     for (let i = 0; i < SENSORS; i++) sensors.push(await connectFrameClient({ mqttUrl: d.mqttUrl, sensorId: `bench-${ids}-${i}`, timeoutMs: REQUEST_TIMEOUT_MS }));
     const { tensor } = syntheticInputs((await inspectModel(path)).input.shape, 3, 1)[0];
     await applyPolicy(d.mqttUrl, c, sensors[0], tensor);
-    const answers: Answer[] = [];
-    for (let i = 0; i < c.requests; i++) answers.push(await send(sensors[0], c.model, tensor));
-    const report = summarize(c, transport, answers, Frame.encode({ model: c.model, tensor }).finish().length);
-    if (c.model !== 'vgg16-tiny') return report;
+    const frameBytes = Frame.encode({ model: c.model, tensor }).finish().length;
+    const oneAtATime = async () => {
+      const answers: Answer[] = [];
+      for (let i = 0; i < c.requests; i++) answers.push(await send(sensors[0], c.model, tensor));
+      return answers;
+    };
+    const cold = summarize(c, transport, await oneAtATime(), frameBytes, false);
+    if (c.model !== 'vgg16-tiny') return cold;
+    const warmUp = await warmUpNodes(sensors, c.model, tensor);
+    const report = summarize(c, transport, await oneAtATime(), frameBytes, true);
     const processes = { ...d.processes, edge: nodes[1].proc.pid!, worker: nodes[0].proc.pid! };
     const loaded = await throughput(sensors, c.model, tensor, processes);
-    return { ...report, requestsPerSecond: loaded.requestsPerSecond, warmUpRequestsPerSecond: loaded.warmUpRequestsPerSecond, loadedStagesP50Ms: stagesP50(loaded.answers), loadedCpuMsPerRequest: loaded.cpuMsPerRequest };
+    return {
+      ...report,
+      coldOverheadP50Ms: cold.overheadP50Ms,
+      coldOverheadP95Ms: cold.overheadP95Ms,
+      ...warmUp,
+      requestsPerSecond: loaded.requestsPerSecond,
+      loadedStagesP50Ms: stagesP50(loaded.answers),
+      loadedCpuMsPerRequest: loaded.cpuMsPerRequest,
+    };
   } finally {
     await Promise.all(sensors.map((s) => s.close()));
     await publishSplitPolicy(d.mqttUrl, c.model, '');
@@ -190,32 +219,44 @@ async function applyPolicy(mqttUrl: string, c: PipelineCase, sensor: FrameClient
 }
 
 
+/** Sends `count` requests, IN_FLIGHT at a time spread over the sensors; resolves with their answers. */
+async function load(sensors: FrameClient[], model: string, tensor: TensorProperties, count: number): Promise<Answer[]> {
+  const answers: Answer[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: IN_FLIGHT }, async (_, lane) => {
+    while (next++ < count) answers.push(await send(sensors[lane % sensors.length], model, tensor));
+  }));
+  return answers;
+}
+
+/** WARM_UP_BLOCKS blocks of WARM_UP_BLOCK requests, untimed as far as the report goes; each block's rate. */
+async function warmUpNodes(sensors: FrameClient[], model: string, tensor: TensorProperties):
+  Promise<{ warmUpRequestsPerSecond: number; warmUpBlocksRequestsPerSecond: number[] }> {
+  const blocks: number[] = [];
+  const started = performance.now();
+  for (let b = 0; b < WARM_UP_BLOCKS; b++) {
+    const blockStarted = performance.now();
+    await load(sensors, model, tensor, WARM_UP_BLOCK);
+    blocks.push(WARM_UP_BLOCK / ((performance.now() - blockStarted) / 1000));
+  }
+  return { warmUpRequestsPerSecond: (WARM_UP_BLOCKS * WARM_UP_BLOCK) / ((performance.now() - started) / 1000), warmUpBlocksRequestsPerSecond: blocks };
+}
+
 /**
- * Requests/s with IN_FLIGHT requests in flight, spread over the sensors, after THROUGHPUT_WARM_UP untimed
- * requests, and the CPU time per request
- * of this process (the sensors) and of each of `processes` (name -> pid) over the run.
+ * Requests/s with IN_FLIGHT requests in flight over THROUGHPUT_REQUESTS requests, and the CPU time per
+ * request of this process (the sensors) and of each of `processes` (name -> pid) over the run.
  */
 async function throughput(sensors: FrameClient[], model: string, tensor: TensorProperties, processes: Record<string, number>):
-  Promise<{ requestsPerSecond: number; warmUpRequestsPerSecond: number; answers: Answer[]; cpuMsPerRequest: Record<string, number> }> {
-  const run = async (count: number, answers: Answer[]) => {
-    let next = 0;
-    await Promise.all(Array.from({ length: IN_FLIGHT }, async (_, lane) => {
-      while (next++ < count) answers.push(await send(sensors[lane % sensors.length], model, tensor));
-    }));
-  };
-  const warmUpStarted = performance.now();
-  await run(THROUGHPUT_WARM_UP, []);
-  const warmUpRequestsPerSecond = THROUGHPUT_WARM_UP / ((performance.now() - warmUpStarted) / 1000);
-  const answers: Answer[] = [];
+  Promise<{ requestsPerSecond: number; answers: Answer[]; cpuMsPerRequest: Record<string, number> }> {
   const before = Object.entries(processes).map(([name, pid]) => [name, processUsage(pid).cpuMs] as const);
   const self = process.cpuUsage();
   const started = performance.now();
-  await run(THROUGHPUT_REQUESTS, answers);
+  const answers = await load(sensors, model, tensor, THROUGHPUT_REQUESTS);
   const wallMs = performance.now() - started;
   const used = process.cpuUsage(self);
   const cpuMsPerRequest: Record<string, number> = { sensors: (used.user + used.system) / 1000 / THROUGHPUT_REQUESTS };
   for (const [name, cpuMs] of before) cpuMsPerRequest[name] = (processUsage(processes[name]!).cpuMs - cpuMs) / THROUGHPUT_REQUESTS;
-  return { requestsPerSecond: THROUGHPUT_REQUESTS / (wallMs / 1000), warmUpRequestsPerSecond, answers, cpuMsPerRequest };
+  return { requestsPerSecond: THROUGHPUT_REQUESTS / (wallMs / 1000), answers, cpuMsPerRequest };
 }
 
 /** p50 of each stage; other_ms: the round trip minus every stage. */
@@ -226,7 +267,7 @@ function stagesP50(answers: Answer[]): Record<Stage | 'other_ms', number> {
   return p50;
 }
 
-function summarize(c: PipelineCase, transport: Transport, answers: Answer[], frameBytes: number): CaseReport {
+function summarize(c: PipelineCase, transport: Transport, answers: Answer[], frameBytes: number, warm: boolean): CaseReport {
   const compute = answers.map((a) => (a.result.latency?.edge_compute_ms ?? 0) + (a.result.latency?.cloud_compute_ms ?? 0));
   const roundTrip = answers.map((a) => a.roundTripMs);
   const overhead = roundTrip.map((rt, i) => rt - compute[i]);
@@ -234,6 +275,7 @@ function summarize(c: PipelineCase, transport: Transport, answers: Answer[], fra
     model: c.model,
     cut: c.cut,
     transport,
+    warm,
     requests: answers.length,
     computeP50Ms: percentile(compute, 0.5),
     roundTripP50Ms: percentile(roundTrip, 0.5),
@@ -262,16 +304,22 @@ function printReport(report: ProcessesReport): void {
   const rows: (string | number)[][] = [];
   for (const [key, local] of Object.entries(report.inProcess)) {
     const [model, cut] = key.split('@');
-    rows.push([model, cut, 'in-process (baseline)', ms(local.computeMs), '-', '-', '-', '-', '-']);
+    rows.push([model, cut, 'in-process (baseline)', '-', ms(local.computeMs), '-', '-', '-', '-', '-']);
     for (const r of report.cases.filter((x) => x.model === model && x.cut === cut)) {
       const floor = r.wireFloorMs === undefined ? '-' : ms(r.wireFloorMs);
-      const times = r.wireFloorMs === undefined ? '-' : `${(r.overheadP50Ms / r.wireFloorMs).toFixed(1)}x`;
-      rows.push([model, cut, r.transport, ms(r.computeP50Ms), ms(r.roundTripP50Ms), ms(r.overheadP50Ms), ms(r.overheadP95Ms), floor, times]);
+      const times = (p50: number) => (r.wireFloorMs === undefined ? '-' : `${(p50 / r.wireFloorMs).toFixed(1)}x`);
+      const nodes = r.warm ? `warm (${WARM_UP_BLOCKS * WARM_UP_BLOCK} before)` : 'first after start';
+      rows.push([model, cut, r.transport, nodes, ms(r.computeP50Ms), ms(r.roundTripP50Ms), ms(r.overheadP50Ms), ms(r.overheadP95Ms), floor, times(r.overheadP50Ms)]);
+      if (r.coldOverheadP50Ms !== undefined) {
+        rows.push([model, cut, r.transport, 'first after start', '-', '-', ms(r.coldOverheadP50Ms), ms(r.coldOverheadP95Ms!), floor, times(r.coldOverheadP50Ms)]);
+      }
     }
   }
-  printTable(`separate processes (broker: ${report.broker}): per-request framework overhead, round trip minus head+tail compute, batch 1, 1 thread per node (measured, ms)`,
-    ['model', 'cut', 'path', 'compute p50', 'round trip p50', 'overhead p50', 'overhead p95', 'wire floor', 'p50 / floor'], rows);
-  process.stdout.write('wire floor: 2 x (exchange of the frame\'s bytes + exchange of the cut tensor\'s bytes) between two Node processes\n'
+  printTable(`separate processes (broker: ${report.broker}): per-request framework overhead, round trip minus head+tail compute, one request at a time, batch 1, 1 thread per node (measured, ms)`,
+    ['model', 'cut', 'path', 'nodes', 'compute p50', 'round trip p50', 'overhead p50', 'overhead p95', 'wire floor', 'p50 / floor'], rows);
+  process.stdout.write('nodes: warm = after the warm-up below (a deployment that has run for a while); first after start = the first\n'
+    + 'requests the nodes served (VGG16: no warm-up, ~0.25 s of compute each)\n'
+    + 'wire floor: 2 x (exchange of the frame\'s bytes + exchange of the cut tensor\'s bytes) between two Node processes\n'
     + 'over loopback, each answered by 64 bytes, nothing else done with them (bench/wire-floor.ts; measured in this run)\n');
   printTable('separate processes: where the time goes, p50 per stage (ms; Result.latency fields; other = sensor <-> edge legs and result handling)',
     ['model', 'cut', 'path', 'edge queue', 'preprocess', 'head', 'encode', 'transfer', 'cloud queue', 'tail', 'other'],
@@ -279,12 +327,13 @@ function printReport(report: ProcessesReport): void {
       ...(r.loadedStagesP50Ms ? [[r.model, r.cut, `${r.transport}, ${IN_FLIGHT} in flight`, ...stageCells(r.loadedStagesP50Ms)]] : [])]));
   const tiny = report.inProcess['vgg16-tiny@features.pool3'];
   if (tiny) {
-    printTable(`separate processes: vgg16-tiny throughput, split at features.pool3, ${IN_FLIGHT} in flight (measured)`,
+    printTable(`separate processes: vgg16-tiny throughput, split at features.pool3, ${IN_FLIGHT} in flight, ${THROUGHPUT_REQUESTS} requests after the warm-up (measured)`,
       ['path', 'requests/s', 'vs in-process'],
       [['in-process head + tail (baseline)', tiny.requestsPerSecond.toFixed(0), '1.00'],
         ...report.cases.filter((r) => r.requestsPerSecond !== undefined)
           .flatMap((r) => [[r.transport, r.requestsPerSecond!.toFixed(0), (r.requestsPerSecond! / tiny.requestsPerSecond).toFixed(2)],
-            [`${r.transport}: its first ${THROUGHPUT_WARM_UP} (untimed warm-up)`, r.warmUpRequestsPerSecond!.toFixed(0), (r.warmUpRequestsPerSecond! / tiny.requestsPerSecond).toFixed(2)]])]);
+            [`${r.transport}: the warm-up before, per ${WARM_UP_BLOCK}`, r.warmUpBlocksRequestsPerSecond!.map((x) => x.toFixed(0)).join(' '),
+              r.warmUpBlocksRequestsPerSecond!.map((x) => (x / tiny.requestsPerSecond).toFixed(2)).join(' ')]])]);
     const loaded = report.cases.filter((r) => r.loadedCpuMsPerRequest);
     const names = [...new Set(loaded.flatMap((r) => Object.keys(r.loadedCpuMsPerRequest!)))];
     printTable(`separate processes: CPU time per request of each process in that run (measured, ms; /proc utime + stime, 10 ms ticks; total = all of them; in-process head + tail: ${ms(1000 / tiny.requestsPerSecond)})`,
