@@ -76,7 +76,8 @@ export function createStrategy(name: StrategyName, table: PoolTable): Strategy {
 
 /**
  * The cloud-only baseline: the configuration marked 'cloud-only' (the fastest by median latency when
- * several are), else — for the strategy, not for savings — the fastest with cut 'input'.
+ * several are, the cheapest of those equally fast), else — for the strategy, not for savings — the
+ * fastest with cut 'input'.
  */
 export function cloudOnlyBaseline(aggregates: readonly Aggregate[], markedOnly = false): Aggregate | undefined {
   const marked = aggregates.filter((a) => a.baseline === 'cloud-only');
@@ -90,8 +91,20 @@ export function edgeOnlyBaseline(aggregates: readonly Aggregate[]): Aggregate | 
   return fastest(marked.length > 0 ? marked : aggregates.filter((a) => a.configuration.cut === EDGE_ONLY_CUT));
 }
 
+/**
+ * Median latencies within this fraction of the fastest's count as equally fast. An emulated device
+ * faster than the host cannot be emulated by waiting: a GPU and a CPU cloud both answer in the host's
+ * time, 1–3 ms apart by chance, and the baseline (and every saving measured against it) must not
+ * follow that chance.
+ */
+const SAME_LATENCY = 0.05;
+
+/** The fastest by median latency; of several equally fast (SAME_LATENCY), the cheapest. */
 function fastest(list: readonly Aggregate[]): Aggregate | undefined {
-  return best(list, (a, b) => a.latencyMs - b.latencyMs || a.energyJ - b.energyJ);
+  const quickest = best(list, (a, b) => a.latencyMs - b.latencyMs || a.energyJ - b.energyJ);
+  if (!quickest) return undefined;
+  const tied = list.filter((a) => a.latencyMs <= quickest.latencyMs * (1 + SAME_LATENCY));
+  return best(tied, (a, b) => a.energyJ - b.energyJ || a.latencyMs - b.latencyMs);
 }
 
 /** The first of the least by `order` (ties keep pool order). */

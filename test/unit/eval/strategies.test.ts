@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isDynasplitError } from '../../../common/index.ts';
-import { createStrategies, createStrategy, poolTable, simulate, STRATEGY_NAMES, type DrawContext, type PoolTable, type StrategyName } from '../../../eval/index.ts';
+import { cloudOnlyBaseline, createStrategies, createStrategy, poolTable, simulate, STRATEGY_NAMES, type DrawContext, type PoolTable, type StrategyName } from '../../../eval/index.ts';
 import { poolRow, type PoolRow } from '../../../pareto/index.ts';
 
 /**
@@ -53,6 +53,14 @@ describe('strategies on a hand-made pool', () => {
   it('cloud-only takes the fastest configuration marked cloud-only; static-min-latency the least median latency', () => {
     expect(chooser('cloud-only')(10)).toBe('cloud-only/fp32');
     expect(chooser('static-min-latency')(10)).toBe('cloud-only/fp32');
+  });
+
+  it('of baselines equally fast (within 5%: a cloud faster than the emulating host), takes the cheapest', () => {
+    const row = (configuration: string, latencyMs: number, energyJ: number) =>
+      poolRow({ model: 'm', configuration, cut: 'input', latencyMs, energyJ, accuracy: 1, baseline: 'cloud-only' });
+    const tied = [row('cloud-only/fp32[cloud:cpu]', 228, 9.2), row('cloud-only/fp32[cloud:gpu]', 229, 1.6), row('cloud-only/fp32[cloud:tpu]', 250, 0.9)];
+    expect(chooser('cloud-only', tied)(10)).toBe('cloud-only/fp32[cloud:gpu]');
+    expect(cloudOnlyBaseline(poolTable(tied).aggregates, true)?.configuration.name).toBe('cloud-only/fp32[cloud:gpu]');
   });
 
   it('edge-only takes the one marked edge-only, else the fastest with cut output', () => {
