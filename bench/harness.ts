@@ -3,9 +3,14 @@ import { medianOfSorted, nearestRank } from '../common/index.ts';
 
 export interface Timing { medianMs: number; p90Ms: number; runs: number }
 
-export async function time(fn: () => unknown, options: { warmup?: number; runs?: number; minMs?: number } = {}): Promise<Timing> {
-  const { warmup = 3, runs = 15, minMs = 0 } = options;
-  for (let i = 0; i < warmup; i++) await fn();
+/**
+ * Runs `fn` at least `warmup` times and for at least `warmupMs` untimed, then at least `runs` times and
+ * for at least `minMs` timed.
+ */
+export async function time(fn: () => unknown, options: { warmup?: number; warmupMs?: number; runs?: number; minMs?: number } = {}): Promise<Timing> {
+  const { warmup = 3, warmupMs = 0, runs = 15, minMs = 0 } = options;
+  const warming = performance.now();
+  for (let i = 0; i < warmup || performance.now() - warming < warmupMs; i++) await fn();
   const samples: number[] = [];
   const started = performance.now();
   while (samples.length < runs || performance.now() - started < minMs) {
