@@ -14,7 +14,7 @@ import { inspectModel, resolveModel } from '../model/index.ts';
 import type { TensorProperties } from '../schemas/index.ts';
 import { syntheticInputs } from '../workload/index.ts';
 import { publishSplitPolicy, startNodes } from './deployment.ts';
-import { printTable } from './harness.ts';
+import { inLanes, printTable } from './harness.ts';
 
 const MODEL = 'vgg16-tiny';
 const CUT = 'features.pool3';
@@ -57,12 +57,8 @@ async function runMode(mode: 'plain' | 'durable', path: string, tensor: TensorPr
     for (let i = 0; i < SENSORS; i++) sensors.push(await connectFrameClient({ mqttUrl: nodes.mqttUrl, sensorId: `bench-durable-${mode}-${i}`, timeoutMs: TIMEOUT_MS }));
     await publishSplitPolicy(nodes.mqttUrl, MODEL, CUT);
     await followed(sensors[0], tensor);
-    let next = 0;
-    const answers: Answer[] = [];
     const started = performance.now();
-    await Promise.all(Array.from({ length: IN_FLIGHT }, async (_, lane) => {
-      while (next++ < REQUESTS) answers.push(await split(sensors[lane % SENSORS], tensor));
-    }));
+    const answers = await inLanes(REQUESTS, IN_FLIGHT, (lane) => split(sensors[lane % SENSORS], tensor));
     const seconds = (performance.now() - started) / 1000;
     const rt = answers.map((a) => a.roundTripMs);
     return { mode, requests: answers.length, framesPerSecond: answers.length / seconds, p50Ms: percentile(rt, 0.5), p99Ms: percentile(rt, 0.99), maxMs: Math.max(...rt) };

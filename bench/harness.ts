@@ -23,6 +23,19 @@ export async function time(fn: () => unknown, options: { warmup?: number; warmup
   return { medianMs: medianOfSorted(samples), p90Ms: nearestRank(samples, 0.9), runs: samples.length };
 }
 
+/**
+ * Calls `fn(lane)` `count` times, `lanes` calls at a time (each lane starts its next call when its
+ * last one resolves); resolves with the results in the order they came.
+ */
+export async function inLanes<T>(count: number, lanes: number, fn: (lane: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: lanes }, async (_, lane) => {
+    while (next++ < count) results.push(await fn(lane));
+  }));
+  return results;
+}
+
 export function printTable(title: string, header: string[], rows: (string | number)[][]): void {
   const cells = rows.map((r) => r.map(String));
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));

@@ -31,7 +31,7 @@ import { freePort, startMosquitto, startNatsServer } from '../local-servers/inde
 import { TailRequest } from '../schemas/index.ts';
 import { createMqttTransport, createNatsTransport, type TensorTransport } from '../transport/index.ts';
 import { processUsage } from './deployment.ts';
-import { printTable } from './harness.ts';
+import { inLanes, printTable } from './harness.ts';
 
 const HERE = join(import.meta.dirname, '..');
 /** bytes per request; `--payloads` */
@@ -348,16 +348,12 @@ function rotated<T>(items: T[], by: number): T[] {
 async function phase(v: Variant, bytes: number, inFlight: number, count: number): Promise<{ latencies: number[]; wallMs: number; cpuMs: Record<string, number> }> {
   const before = v.processes.map((p) => processUsage(p.pid));
   const self = process.cpuUsage();
-  const latencies: number[] = [];
-  let next = 0;
   const started = performance.now();
-  await Promise.all(Array.from({ length: inFlight }, async (_, lane) => {
-    while (next++ < count) {
-      const t0 = performance.now();
-      await v.roundTrip(bytes, lane);
-      latencies.push(performance.now() - t0);
-    }
-  }));
+  const latencies = await inLanes(count, inFlight, async (lane) => {
+    const t0 = performance.now();
+    await v.roundTrip(bytes, lane);
+    return performance.now() - t0;
+  });
   const wallMs = performance.now() - started;
   const used = process.cpuUsage(self);
   const me = v.leg === 'mqtt legs' ? 'sensor' : 'edge';

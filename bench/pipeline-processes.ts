@@ -27,7 +27,7 @@ import { syntheticInputs } from '../workload/index.ts';
 import { spawnDynasplit, type Spawned } from '../local-servers/index.ts';
 import { freePort, startMosquitto, startNatsServer } from '../local-servers/index.ts';
 import { processUsage, publishSplitPolicy } from './deployment.ts';
-import { printTable } from './harness.ts';
+import { inLanes, printTable } from './harness.ts';
 import { startWireFloor } from './wire-floor.ts';
 import { inProcess, type PipelineCase } from './in-process.ts';
 
@@ -220,13 +220,8 @@ async function applyPolicy(mqttUrl: string, c: PipelineCase, sensor: FrameClient
 
 
 /** Sends `count` requests, IN_FLIGHT at a time spread over the sensors; resolves with their answers. */
-async function load(sensors: FrameClient[], model: string, tensor: TensorProperties, count: number): Promise<Answer[]> {
-  const answers: Answer[] = [];
-  let next = 0;
-  await Promise.all(Array.from({ length: IN_FLIGHT }, async (_, lane) => {
-    while (next++ < count) answers.push(await send(sensors[lane % sensors.length], model, tensor));
-  }));
-  return answers;
+function load(sensors: FrameClient[], model: string, tensor: TensorProperties, count: number): Promise<Answer[]> {
+  return inLanes(count, IN_FLIGHT, (lane) => send(sensors[lane % sensors.length], model, tensor));
 }
 
 /** WARM_UP_BLOCKS blocks of WARM_UP_BLOCK requests, untimed as far as the report goes; each block's rate. */

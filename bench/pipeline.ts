@@ -21,7 +21,7 @@ import { configuration, encodePolicy } from '../policy/index.ts';
 import { topics } from '../schemas/index.ts';
 import { syntheticInputs } from '../workload/index.ts';
 import { startNatsServer } from '../local-servers/index.ts';
-import { printTable } from './harness.ts';
+import { inLanes, printTable } from './harness.ts';
 import { inProcess, type PipelineCase } from './in-process.ts';
 
 const CACHE = join(import.meta.dirname, '..', '.cache', 'bench-models');
@@ -85,12 +85,7 @@ async function overPipeline(path: string, c: PipelineCase, transport: 'mqtt' | '
       const compute = (result.latency?.edge_compute_ms ?? 0) + (result.latency?.cloud_compute_ms ?? 0);
       return { roundTrip: roundTripMs, compute };
     };
-    const load = async (count: number) => {
-      let next = 0;
-      await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
-        while (next++ < count) await send();
-      }));
-    };
+    const load = (count: number) => inLanes(count, IN_FLIGHT, send);
     const tiny = c.model === 'vgg16-tiny';
     if (tiny) await load(WARM_UP);
     else for (let i = 0; i < 3; i++) await send();
