@@ -73,6 +73,7 @@ const edge: Command = {
     'max-replays': { type: 'string', value: 'N', description: 'restarts a journaled frame is run again before it is answered DYNASPLIT_ERR_REPLAY_LIMIT (default 3)' },
     'close-grace-ms': { type: 'string', value: 'MS', description: 'on SIGTERM, wait this long for frames in progress and the last results\' acknowledgements, then stop anyway (default 10000)' },
     limit: { type: 'string', multiple: true, value: 'NAME=N', description: 'a frame field limit, e.g. requestIdBytes=256 (repeatable; names and defaults: docs/security.md)' },
+    'agreement-sample-rate': { type: 'string', value: 'R', description: 'share of split requests (0..1) whose result is checked against the unsplit model for top-1 agreement, in a worker thread beside the serving (default 0.05; 0: none)' },
     // The edge node writes each request's metrics: it alone sees the whole request, the worker's share included.
     metrics: METRICS_OPTION,
     ...NODE_OPTIONS,
@@ -95,6 +96,7 @@ const edge: Command = {
       maxReplays: numberFlag(args, 'max-replays'),
       closeGraceMs: numberFlag(args, 'close-grace-ms'),
       limits: limitsFlag(args),
+      agreementSampleRate: numberFlag(args, 'agreement-sample-rate'),
       ...settings,
     }, { logger, metrics });
     return serveUntilSignal(logger, () => node.close(), () => metrics.close());

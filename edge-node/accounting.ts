@@ -2,16 +2,21 @@
  * What each request cost and how well it did, on the way out: the edge's energy from its meter plus
  * the cloud's share from the worker's reply, one RequestMetric (and a LinkMetric when a tensor
  * crossed the link) per answered request, and, on a sampled share of requests, top-1 agreement with
- * the unsplit model. Nothing here delays the result to the sensor.
+ * the unsplit model. Nothing here delays the result to the sensor, nor the requests behind it.
  *
  * The unsplit model's answer is the edge's tail over the cut tensor exactly as its head computed it
  * (head + tail is the unsplit model; only the codec and the cloud stand between it and the result):
- * the tail session is already warm for fallbacks, and the check costs a tail, not a whole model. A
- * whole-model session beside the head and the tail would also need their weights again (VGG16: 553 MB
- * against a 1 GiB default budget, so loading it evicted the parts the next frame needed) and its first
- * load took seconds, paid by the frame behind it.
+ * the check costs a tail, not a whole model. A whole-model session beside the head and the tail would
+ * also need their weights again (VGG16: 553 MB against a 1 GiB default budget, so loading it evicted
+ * the parts the next frame needed) and its first load took seconds, paid by the frame behind it.
+ *
+ * The tail runs in a worker thread (the fallbacks' own session where the node computes in workers):
+ * on the event loop, onnxruntime's synchronous run held every frame that arrived meanwhile for a whole
+ * tail (VGG16 at pool3: ~75 ms on 5% of requests, which set the p95 of the frame leg). Its session is
+ * never loaded at the price of another: where it fits only by evicting one, the sample goes unchecked.
  */
-import type { Logger } from '../common/index.ts';
+import type * as ort from 'onnxruntime-node';
+import { ErrorCodes, isDynasplitError, type Logger } from '../common/index.ts';
 import type { EnergyMark, NodeHardware } from '../hardware/index.ts';
 import type { FigureSource, MetricsStore } from '../metrics/index.ts';
 import { argmax, type ModelStore } from '../model/index.ts';
@@ -80,20 +85,27 @@ export class Accounting {
       return;
     }
     this.#agreement(req, result.configuration ?? {}, outcome, result.class_index ?? -1)
-      .then((agree) => this.metrics!.writeRequest({ ...metric, top1Agreement: agree ? 1 : 0 }))
+      .then((agree) => this.metrics!.writeRequest(agree === undefined ? metric : { ...metric, top1Agreement: agree ? 1 : 0 }))
       .catch((err) => {
         this.logger.warn({ err: (err as Error).message }, 'agreement check failed');
         this.metrics!.writeRequest(metric);
       });
   }
 
-  async #agreement(req: Admitted, config: ConfigurationProperties, outcome: Outcome | undefined, classIndex: number): Promise<boolean> {
+  /** Top-1 agreement of the result with the unsplit model; undefined when the check found no room. */
+  async #agreement(req: Admitted, config: ConfigurationProperties, outcome: Outcome | undefined, classIndex: number): Promise<boolean | undefined> {
     // The edge computed the result itself (edge-only, or its tail after a fallback) from the exact cut
     // tensor: that is the unsplit model's answer.
     if (!outcome?.cutTensors) return true;
-    // The session the request's fallback would use (same threads): no other session is opened for it.
     const threads = hostThreads(config.edge_threads, this.options.threads);
-    const outputs = await this.models.runAll(req.model, 'tail', config.cut ?? '', outcome.cutTensors, { threads });
+    let outputs: Record<string, ort.Tensor>;
+    try {
+      outputs = await this.models.runAll(req.model, 'tail', config.cut ?? '', outcome.cutTensors, { threads, thread: 'worker', evict: false });
+    } catch (err) {
+      if (!isDynasplitError(err, ErrorCodes.MEMORY_BUDGET)) throw err;
+      this.logger.info({ model: req.model, cut: config.cut, err: err.message }, 'agreement check skipped: no room for its tail session');
+      return undefined;
+    }
     const { output } = req.card.loaded.card;
     const logits = outputs[(output.kind === 'classification' ? output.tensor : undefined) ?? Object.keys(outputs)[0]];
     return argmax(logits.data as Float32Array) === classIndex;

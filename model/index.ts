@@ -18,7 +18,7 @@ export { openSession, checkFeeds } from './runner.ts';
 export { INFERENCE_THREADS } from './runner.ts';
 export type { ModelSession, RunnerOptions, RunStats, InputSpec, GraphOptimizationLevel, InferenceThread } from './runner.ts';
 export { SessionCache, modelWeightBytes, DEFAULT_MEMORY_BUDGET_BYTES } from './session-cache.ts';
-export type { SessionCacheOptions, SessionLease, SessionCacheStats } from './session-cache.ts';
+export type { AcquireOptions, SessionCacheOptions, SessionLease, SessionCacheStats } from './session-cache.ts';
 export { nodeFlops } from './flops.ts';
 export { loadModelFile, decodeModel, encodeModel } from './onnx/index.ts';
 export type { ModelFile, ModelProto } from './onnx/index.ts';

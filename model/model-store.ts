@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { inspectModel, type ModelInspection, type TensorDesc } from './inspect.ts';
-import type { RunnerOptions, RunStats } from './runner.ts';
-import { SessionCache, type SessionLease } from './session-cache.ts';
+import type { RunStats } from './runner.ts';
+import { SessionCache, type AcquireOptions, type SessionLease } from './session-cache.ts';
 import { splitModelFile, type SplitFiles } from './split-file.ts';
 import { INPUT_CUT, OUTPUT_CUT } from './split.ts';
 
@@ -83,7 +83,7 @@ export class ModelStore {
    * A session for one part of a model split at `cut`. The head of `output` and the tail of `input`
    * are the whole model; the head of `input` and the tail of `output` do not exist.
    */
-  async session(model: string, part: Part, cut: string, options: RunnerOptions = {}): Promise<SessionLease> {
+  async session(model: string, part: Part, cut: string, options: AcquireOptions = {}): Promise<SessionLease> {
     const served = this.get(model);
     const path = this.#partPath(served, part, cut);
     const label = path === served.path ? path : `${served.path} (${part} at '${cut}')`;
@@ -91,7 +91,7 @@ export class ModelStore {
   }
 
   /** Runs a part on one tensor and returns its first output (see runAll for several). */
-  async run(model: string, part: Part, cut: string, input: ort.Tensor, options: RunnerOptions = {}): Promise<ort.Tensor> {
+  async run(model: string, part: Part, cut: string, input: ort.Tensor, options: AcquireOptions = {}): Promise<ort.Tensor> {
     const lease = await this.session(model, part, cut, options);
     try {
       const { session } = lease;
@@ -108,7 +108,7 @@ export class ModelStore {
    * part does not read are left out (a head reads only the inputs it needs); a missing one is
    * refused with DYNASPLIT_ERR_BAD_INPUT naming it. `stats` receives the run's compute time (RunStats).
    */
-  async runAll(model: string, part: Part, cut: string, feeds: Record<string, ort.Tensor>, options: RunnerOptions = {}, stats?: RunStats): Promise<Record<string, ort.Tensor>> {
+  async runAll(model: string, part: Part, cut: string, feeds: Record<string, ort.Tensor>, options: AcquireOptions = {}, stats?: RunStats): Promise<Record<string, ort.Tensor>> {
     const lease = await this.session(model, part, cut, options);
     try {
       const { session } = lease;

@@ -16,9 +16,20 @@ export interface SessionCacheOptions extends RunnerOptions {
 
 export const DEFAULT_MEMORY_BUDGET_BYTES = 1024 ** 3;
 
+/** How a session is taken from the cache: the runner's options, and whether taking it may evict others. */
+export interface AcquireOptions extends RunnerOptions {
+  /**
+   * default true. false: a session that is not loaded yet and does not fit beside the others is
+   * refused with DYNASPLIT_ERR_MEMORY_BUDGET instead of evicting an idle one (for work that must not
+   * cost a request a reload, such as the edge's sampled agreement check).
+   */
+  evict?: boolean;
+}
+
 interface Entry {
   key: string;
   bytes: number;
+  thread: string;
   session: Promise<ModelSession>;
   leases: number;
   lastUsed: number;
@@ -37,6 +48,8 @@ export interface SessionCacheStats {
   evictions: number;
   /** Sessions opened (a load after an eviction counts again). */
   loads: number;
+  /** Of `sessions`, those computing in a worker thread (RunnerOptions.thread). */
+  workerSessions: number;
 }
 
 /** Bytes of all stored tensors of a model file: initializers and Constant nodes. */
@@ -57,20 +70,28 @@ export class SessionCache {
     this.#budget = options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
   }
 
-  async acquire(path: string, options: RunnerOptions = {}): Promise<SessionLease> {
-    const merged = { ...this.#options, ...options };
-    const key = JSON.stringify([path, merged.threads, merged.graphOptimizationLevel, merged.executionProvider, merged.thread ?? 'main']);
+  async acquire(path: string, options: AcquireOptions = {}): Promise<SessionLease> {
+    const { evict = true, ...runner } = options;
+    const merged = { ...this.#options, ...runner };
+    const thread = merged.thread ?? 'main';
+    const key = JSON.stringify([path, merged.threads, merged.graphOptimizationLevel, merged.executionProvider, thread]);
     let entry = this.#entries.get(key);
     if (!entry) {
       const bytes = modelWeightBytes(path);
+      const details = { file: merged.label ?? path, bytes, budgetBytes: this.#budget };
       if (bytes > this.#budget) {
         throw new DynasplitError(ErrorCodes.MEMORY_BUDGET,
-          `${merged.label ?? path} needs ~${mib(bytes)} MiB of weights, more than the session budget of ${mib(this.#budget)} MiB`,
-          { details: { file: merged.label ?? path, bytes, budgetBytes: this.#budget } });
+          `${merged.label ?? path} needs ~${mib(bytes)} MiB of weights, more than the session budget of ${mib(this.#budget)} MiB`, { details });
+      }
+      const usedBytes = this.stats().bytes;
+      if (!evict && usedBytes + bytes > this.#budget) {
+        throw new DynasplitError(ErrorCodes.MEMORY_BUDGET,
+          `${merged.label ?? path} needs ~${mib(bytes)} MiB of weights, which fit in the session budget of ${mib(this.#budget)} MiB only by evicting another session`,
+          { details: { ...details, usedBytes } });
       }
       // In the map before anything is awaited: a second caller of the same part (a policy's warm-up
       // beside a frame) shares this load instead of opening its own session that nothing accounts for.
-      const opening: Entry = { key, bytes, session: this.#makeRoom(bytes).then(() => { this.#loads++; return openSession(path, merged); }), leases: 0, lastUsed: 0 };
+      const opening: Entry = { key, bytes, thread, session: this.#makeRoom(bytes).then(() => { this.#loads++; return openSession(path, merged); }), leases: 0, lastUsed: 0 };
       entry = opening;
       this.#entries.set(key, entry);
       entry.session.catch(() => { if (this.#entries.get(key) === opening) this.#entries.delete(key); });
@@ -90,7 +111,8 @@ export class SessionCache {
 
   stats(): SessionCacheStats {
     const bytes = [...this.#entries.values()].reduce((s, e) => s + e.bytes, 0);
-    return { sessions: this.#entries.size, bytes, budgetBytes: this.#budget, evictions: this.#evictions, loads: this.#loads };
+    const workerSessions = [...this.#entries.values()].filter((e) => e.thread === 'worker').length;
+    return { sessions: this.#entries.size, bytes, budgetBytes: this.#budget, evictions: this.#evictions, loads: this.#loads, workerSessions };
   }
 
   /** Releases every session; leases still held become invalid. Idempotent. */

@@ -102,7 +102,7 @@ describe('edge accounting: top-1 agreement on sampled requests', () => {
     return { sessions, models, req, cutTensors, classIndex: argmax(logits.data as Float32Array) };
   }
 
-  it('compares with the edge\'s tail over the head\'s own cut tensor, in the tail session already loaded (no whole-model session)', async () => {
+  it('compares with the edge\'s tail over the head\'s own cut tensor, in a worker-thread tail session (no whole-model session)', async () => {
     const { sessions, models, req, cutTensors, classIndex } = await rig();
     try {
       const points: RequestMetric[] = [];
@@ -120,9 +120,39 @@ describe('edge accounting: top-1 agreement on sampled requests', () => {
       a.record(result(3, classIndex), req, outcome({ edgeFallback: true }));
       await vi.waitFor(() => expect(points).toHaveLength(3));
       expect(points.sort((x, y) => x.timeMs - y.timeMs).map((p) => p.top1Agreement)).toEqual([1, 0, 1]);
-      expect(sessions.stats().loads).toBe(loads);
+      // One session more, the tail's in a worker thread (the event loop keeps serving while it runs), shared by both checks.
+      expect(sessions.stats()).toMatchObject({ loads: loads + 1, workerSessions: 1, evictions: 0 });
     } finally {
       models.removeParts();
+      await sessions.close();
+    }
+  });
+
+  it('leaves a sample unchecked rather than evict a session for its tail', async () => {
+    const { sessions, models, req, cutTensors, classIndex } = await rig();
+    const tight = new SessionCache({ threads: 1, memoryBudgetBytes: sessions.stats().bytes });
+    const store = new ModelStore({ workDir: mkdtempSync(join(tmpdir(), 'dynasplit-agreement-')), sessions: tight });
+    try {
+      await store.add('vgg16-tiny', join(zoo, 'vgg16-tiny.onnx'));
+      // The budget holds the head and the main-thread tail the request path uses, and nothing more.
+      for (const part of ['head', 'tail'] as const) (await store.session('vgg16-tiny', part, cut)).release();
+      const before = tight.stats();
+      expect(before.bytes).toBe(before.budgetBytes);
+      const points: RequestMetric[] = [];
+      const metrics = new (class extends EmbeddedMetricsStore {
+        override writeRequest(m: RequestMetric): void { points.push(m); super.writeRequest(m); }
+      })();
+      const hardware = { meter: createModelledMeter({ profile: RPI }) } as unknown as NodeHardware;
+      const a = new Accounting(hardware, metrics, store, { ...options, agreementSampleRate: 1 }, silentLogger());
+      a.record({ request_id: 'r1', model: 'vgg16-tiny', completed_at_ms: 1_000, class_index: classIndex, top_k: [{ index: classIndex, score: 1 }],
+        configuration: configuration({ cut, codec: 'fp32' }) }, req, outcome({ workerId: 'w', cutTensors }));
+      await vi.waitFor(() => expect(points).toHaveLength(1));
+      expect(points[0].top1Agreement).toBeUndefined();
+      expect(tight.stats()).toMatchObject({ sessions: 2, evictions: 0, loads: before.loads, workerSessions: 0 });
+    } finally {
+      store.removeParts();
+      models.removeParts();
+      await tight.close();
       await sessions.close();
     }
   });

@@ -72,6 +72,25 @@ describe('SessionCache', () => {
     }
   });
 
+  it('refuses, without evicting, a session that fits only by evicting when asked not to evict; serves a loaded one', async () => {
+    const budget = Math.max(modelWeightBytes(vgg()), modelWeightBytes(vit())) + 1024;
+    const cache = new SessionCache({ memoryBudgetBytes: budget, threads: 1 });
+    try {
+      (await cache.acquire(vgg())).release();
+      const refused = await cache.acquire(vit(), { evict: false }).catch((err: unknown) => err);
+      expect(isDynasplitError(refused, 'DYNASPLIT_ERR_MEMORY_BUDGET')).toBe(true);
+      expect((refused as Error).message).toMatch(/only by evicting another session/);
+      expect(cache.stats()).toMatchObject({ sessions: 1, evictions: 0, loads: 1 });
+      const loaded = await cache.acquire(vgg(), { evict: false });
+      loaded.release();
+      const worker = await cache.acquire(vgg(), { thread: 'worker', evict: false }).catch((err: unknown) => err);
+      expect(isDynasplitError(worker, 'DYNASPLIT_ERR_MEMORY_BUDGET')).toBe(true);
+      expect(cache.stats()).toMatchObject({ sessions: 1, evictions: 0, loads: 1, workerSessions: 0 });
+    } finally {
+      await cache.close();
+    }
+  });
+
   it('refuses a model larger than the whole budget', async () => {
     const cache = new SessionCache({ memoryBudgetBytes: 1024 });
     await expect(cache.acquire(vgg())).rejects.toSatisfy((err) => isDynasplitError(err, 'DYNASPLIT_ERR_MEMORY_BUDGET'));
