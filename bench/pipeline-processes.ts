@@ -11,7 +11,8 @@
  * The tiny model's figures are taken on warm nodes, as a deployment that runs for hours has them:
  * after WARM_UP_BLOCKS x 1,000 requests (V8 optimises the nodes' code over the first few thousand;
  * the table prints each block's rate), with the first requests after start in a row of their own.
- * VGG16's are the first requests after start (each takes ~0.25 s of compute: no warm-up).
+ * VGG16 (each request ~0.15-0.25 s of compute) has the first requests after start in one row and, after
+ * VGG16_WARM_UP more, the same number again in a warm row.
  * VGG16 at pool3 and pool5 only with `--full` (each request takes ~0.25 s of compute on this
  * machine). `--json` also prints every figure as one JSON line on stdout, for machines.
  * `--mosquitto` puts Mosquitto in the broker's place (to tell the broker's share from the rest).
@@ -46,6 +47,10 @@ const THROUGHPUT_REQUESTS = 5000;
  */
 const WARM_UP_BLOCKS = 5;
 const WARM_UP_BLOCK = 1000;
+/** VGG16: requests between the row of the first ones after start and the warm row. */
+const VGG16_WARM_UP = 10;
+/** Compute p50 (ms) from which a case also gets the wire floor after idle pauses of that length. */
+const IDLE_FLOOR_MIN_GAP_MS = 10;
 /** ms a bench request may take; far beyond any result here. */
 const REQUEST_TIMEOUT_MS = 120_000;
 
@@ -69,6 +74,11 @@ export interface CaseReport {
   tensorBytes: number;
   /** The wire's own cost for those bytes and hops (bench/wire-floor.ts), measured after the cases, ms. */
   wireFloorMs?: number;
+  /**
+   * The same with each exchange after an idle pause as long as the case's compute (VGG16 only: the
+   * processes on a request's way sit idle that long, and waking them costs time), ms.
+   */
+  idleWireFloorMs?: number;
   /** p50 per stage, ms; `other_ms`: round trip minus every stage (sensor <-> edge legs, result handling). */
   stagesP50Ms: Record<Stage | 'other_ms', number>;
   /** vgg16-tiny only: requests/s with IN_FLIGHT in flight, and the stages' p50 during that run. */
@@ -76,12 +86,11 @@ export interface CaseReport {
   /** The same during the untimed warm-up before it, over all of it and per block of WARM_UP_BLOCK. */
   warmUpRequestsPerSecond?: number;
   warmUpBlocksRequestsPerSecond?: number[];
-  /**
-   * Whether the figures above come from warm nodes (after the warm-up: vgg16-tiny), or from the first
-   * requests after the nodes started (VGG16).
-   */
+  /** Whether the figures above come from warm nodes (after the warm-up), or from the first requests after the nodes started. */
   warm: boolean;
-  /** vgg16-tiny: overhead p50 / p95 of the first requests after the nodes started (before the warm-up), ms. */
+  /** Requests the nodes had served before the warm figures (the first ones and the warm-up). */
+  servedBefore?: number;
+  /** Overhead p50 / p95 of the first requests after the nodes started (before the warm-up), ms. */
   coldOverheadP50Ms?: number;
   coldOverheadP95Ms?: number;
   loadedStagesP50Ms?: Record<Stage | 'other_ms', number>;
@@ -175,15 +184,19 @@ async function overProcesses(d: Deployment, path: string, c: PipelineCase, trans
       return answers;
     };
     const cold = summarize(c, transport, await oneAtATime(), frameBytes, false);
-    if (c.model !== 'vgg16-tiny') return cold;
+    const coldOverhead = { coldOverheadP50Ms: cold.overheadP50Ms, coldOverheadP95Ms: cold.overheadP95Ms };
+    if (c.model !== 'vgg16-tiny') {
+      for (let i = 0; i < VGG16_WARM_UP; i++) await send(sensors[0], c.model, tensor);
+      return { ...summarize(c, transport, await oneAtATime(), frameBytes, true), servedBefore: c.requests + VGG16_WARM_UP, ...coldOverhead };
+    }
     const warmUp = await warmUpNodes(sensors, c.model, tensor);
     const report = summarize(c, transport, await oneAtATime(), frameBytes, true);
     const processes = { ...d.processes, edge: nodes[1].proc.pid!, worker: nodes[0].proc.pid! };
     const loaded = await throughput(sensors, c.model, tensor, processes);
     return {
       ...report,
-      coldOverheadP50Ms: cold.overheadP50Ms,
-      coldOverheadP95Ms: cold.overheadP95Ms,
+      servedBefore: c.requests + WARM_UP_BLOCKS * WARM_UP_BLOCK,
+      ...coldOverhead,
       ...warmUp,
       requestsPerSecond: loaded.requestsPerSecond,
       loadedStagesP50Ms: stagesP50(loaded.answers),
@@ -287,9 +300,16 @@ async function measureWireFloors(cases: CaseReport[]): Promise<void> {
   process.stderr.write('pipeline bench (separate processes): the wire floor...\n');
   const floor = await startWireFloor();
   try {
-    const exchange = new Map<number, number>();
-    const p50 = async (bytes: number) => exchange.get(bytes) ?? exchange.set(bytes, await floor.exchangeP50Ms(bytes)).get(bytes)!;
-    for (const c of cases) c.wireFloorMs = 2 * ((await p50(c.frameBytes)) + (await p50(c.tensorBytes)));
+    const exchange = new Map<string, number>();
+    const p50 = async (bytes: number, gapMs = 0) => {
+      const key = `${bytes}/${gapMs}`;
+      return exchange.get(key) ?? exchange.set(key, await floor.exchangeP50Ms(bytes, gapMs)).get(key)!;
+    };
+    for (const c of cases) {
+      c.wireFloorMs = 2 * ((await p50(c.frameBytes)) + (await p50(c.tensorBytes)));
+      const gapMs = Math.round(c.computeP50Ms);
+      if (gapMs >= IDLE_FLOOR_MIN_GAP_MS) c.idleWireFloorMs = 2 * ((await p50(c.frameBytes, gapMs)) + (await p50(c.tensorBytes, gapMs)));
+    }
   } finally {
     await floor.close();
   }
@@ -299,23 +319,28 @@ function printReport(report: ProcessesReport): void {
   const rows: (string | number)[][] = [];
   for (const [key, local] of Object.entries(report.inProcess)) {
     const [model, cut] = key.split('@');
-    rows.push([model, cut, 'in-process (baseline)', '-', ms(local.computeMs), '-', '-', '-', '-', '-']);
+    rows.push([model, cut, 'in-process (baseline)', '-', ms(local.computeMs), '-', '-', '-', '-', '-', '-']);
     for (const r of report.cases.filter((x) => x.model === model && x.cut === cut)) {
       const floor = r.wireFloorMs === undefined ? '-' : ms(r.wireFloorMs);
-      const times = (p50: number) => (r.wireFloorMs === undefined ? '-' : `${(p50 / r.wireFloorMs).toFixed(1)}x`);
-      const nodes = r.warm ? `warm (${WARM_UP_BLOCKS * WARM_UP_BLOCK} before)` : 'first after start';
-      rows.push([model, cut, r.transport, nodes, ms(r.computeP50Ms), ms(r.roundTripP50Ms), ms(r.overheadP50Ms), ms(r.overheadP95Ms), floor, times(r.overheadP50Ms)]);
+      const idle = r.idleWireFloorMs === undefined ? '-' : ms(r.idleWireFloorMs);
+      // Against the floor of the request's own pattern: after idle pauses where it has them.
+      const own = r.idleWireFloorMs ?? r.wireFloorMs;
+      const times = (p50: number) => (own === undefined ? '-' : `${(p50 / own).toFixed(1)}x`);
+      const nodes = r.warm ? `warm (${r.servedBefore} before)` : 'first after start';
+      rows.push([model, cut, r.transport, nodes, ms(r.computeP50Ms), ms(r.roundTripP50Ms), ms(r.overheadP50Ms), ms(r.overheadP95Ms), floor, idle, times(r.overheadP50Ms)]);
       if (r.coldOverheadP50Ms !== undefined) {
-        rows.push([model, cut, r.transport, 'first after start', '-', '-', ms(r.coldOverheadP50Ms), ms(r.coldOverheadP95Ms!), floor, times(r.coldOverheadP50Ms)]);
+        rows.push([model, cut, r.transport, 'first after start', '-', '-', ms(r.coldOverheadP50Ms), ms(r.coldOverheadP95Ms!), floor, idle, times(r.coldOverheadP50Ms)]);
       }
     }
   }
   printTable(`separate processes (broker: ${report.broker}): per-request framework overhead, round trip minus head+tail compute, one request at a time, batch 1, 1 thread per node (measured, ms)`,
-    ['model', 'cut', 'path', 'nodes', 'compute p50', 'round trip p50', 'overhead p50', 'overhead p95', 'wire floor', 'p50 / floor'], rows);
-  process.stdout.write('nodes: warm = after the warm-up below (a deployment that has run for a while); first after start = the first\n'
-    + 'requests the nodes served (VGG16: no warm-up, ~0.25 s of compute each)\n'
+    ['model', 'cut', 'path', 'nodes', 'compute p50', 'round trip p50', 'overhead p50', 'overhead p95', 'wire floor', 'after idle', 'p50 / floor'], rows);
+  process.stdout.write('nodes: warm = after the requests it says (the tiny model: the warm-up below), as a deployment that has run for a\n'
+    + 'while; first after start = the first requests the nodes served\n'
     + 'wire floor: 2 x (exchange of the frame\'s bytes + exchange of the cut tensor\'s bytes) between two Node processes\n'
-    + 'over loopback, each answered by 64 bytes, nothing else done with them (bench/wire-floor.ts; measured in this run)\n');
+    + 'over loopback, each answered by 64 bytes, nothing else done with them (bench/wire-floor.ts; measured in this run);\n'
+    + `after idle: the same, each exchange after an idle pause as long as the compute p50 (cases computing ${IDLE_FLOOR_MIN_GAP_MS} ms or more:\n`
+    + 'the processes on the way sit idle that long, and waking them costs time); p50 / floor: against after idle where measured\n');
   printTable('separate processes: where the time goes, p50 per stage (ms; Result.latency fields; other = sensor <-> edge legs and result handling)',
     ['model', 'cut', 'path', 'edge queue', 'preprocess', 'head', 'encode', 'transfer', 'cloud queue', 'tail', 'other'],
     report.cases.flatMap((r) => [[r.model, r.cut, r.transport, ...stageCells(r.stagesP50Ms)],

@@ -8,6 +8,11 @@
  * comes back: four such exchanges, two carrying the frame and two the cut tensor, each answered by a
  * small message. The floor of a request is therefore 2 x (exchange(frame bytes) + exchange(tensor
  * bytes)): what the split would cost at least through two brokers written as plainly as possible.
+ *
+ * A request to a large model leaves every process on its way idle for as long as its head or tail
+ * computes (VGG16: ~150 ms), and waking an idle process costs time of its own (on the nested virtual
+ * machine the benches were run on, a 4 KB exchange took 0.04 ms back to back and 0.36 ms after 150 ms
+ * idle). `gapMs` measures the exchanges each after such a pause, the floor of a request that has one.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createConnection, createServer, type Socket } from 'node:net';
@@ -19,10 +24,12 @@ const ANSWER_BYTES = 64;
 const LENGTH_BYTES = 4;
 /** Exchanges of each size before the timed ones. */
 const WARM_UP = 100;
+/** Timed exchanges after an idle pause each (they take the pause's time each). */
+const IDLE_EXCHANGES = 30;
 
 export interface WireFloor {
-  /** p50 of one exchange (N bytes there, 64 back) per payload size, ms. */
-  exchangeP50Ms(bytes: number): Promise<number>;
+  /** p50 of one exchange (N bytes there, 64 back) per payload size, ms; each after `gapMs` idle when given. */
+  exchangeP50Ms(bytes: number, gapMs?: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -37,17 +44,19 @@ export async function startWireFloor(): Promise<WireFloor> {
     s.once('error', reject);
   });
   return {
-    exchangeP50Ms: (bytes) => exchanges(socket, bytes),
+    exchangeP50Ms: (bytes, gapMs = 0) => exchanges(socket, bytes, gapMs),
     close: async () => { socket.destroy(); await stop(child); },
   };
 }
 
-/** p50 of `count` exchanges of `bytes` bytes, after a warm-up. */
-async function exchanges(socket: Socket, bytes: number, count = bytes > 100_000 ? 200 : 1000): Promise<number> {
+/** p50 of exchanges of `bytes` bytes after a warm-up, each timed one after `gapMs` idle (0: back to back). */
+async function exchanges(socket: Socket, bytes: number, gapMs: number): Promise<number> {
+  const count = gapMs > 0 ? IDLE_EXCHANGES : bytes > 100_000 ? 200 : 1000;
   const message = Buffer.alloc(LENGTH_BYTES + bytes, 7);
   message.writeUInt32BE(bytes, 0);
   const times: number[] = [];
   for (let i = 0; i < count + WARM_UP; i++) {
+    if (gapMs > 0 && i >= WARM_UP) await new Promise((resolve) => setTimeout(resolve, gapMs));
     const start = performance.now();
     await new Promise<void>((resolve) => {
       let got = 0;
