@@ -2,7 +2,8 @@
  * A small command framework over node:util parseArgs: every command declares its options once, and
  * `--help` text, validation and `--json` handling come from that declaration.
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { closest, DynasplitError, ErrorCodes } from '../common/index.ts';
 
@@ -131,6 +132,31 @@ export function intOption(args: CommandArgs, name: string, fallback: number): nu
 export function stringOption(args: CommandArgs, name: string): string | undefined {
   const raw = args.values[name];
   return typeof raw === 'string' ? raw : undefined;
+}
+
+/**
+ * The folder a command writes into (`--out DIR`), made ready before any work: created with its
+ * parents when missing (said on stderr, so a mistyped path does not go unnoticed) and checked for
+ * writing. What cannot be written there is DYNASPLIT_ERR_BAD_ARGS naming the flag, now, rather than
+ * a failure after a long run.
+ */
+export function prepareOutDir(io: Io, dir: string, flag = 'out', given = dir): void {
+  try {
+    if (!existsSync(dir)) {
+      mkdirSync(dir, { recursive: true });
+      io.stderr(`created directory ${resolve(dir)}\n`);
+    }
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+    accessSync(dir, constants.W_OK);
+  } catch (cause) {
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, `--${flag} ${given}: cannot write ${given === dir ? 'there' : `in ${dir}`} (${(cause as Error).message})`, { cause, details: { dir } });
+  }
+}
+
+/** The folder of a file a command writes (`--out FILE`), made ready as prepareOutDir does. */
+export function prepareOutFile(io: Io, file: string, flag = 'out'): string {
+  prepareOutDir(io, dirname(resolve(file)), flag, file);
+  return file;
 }
 
 /** A file a command was pointed at, as text; one it cannot read is DYNASPLIT_ERR_FILE_NOT_FOUND naming it. */

@@ -3,11 +3,11 @@
  * Markdown report, plots and a JSON summary (docs/evaluation.md, "Report"). The figures, the text and
  * the plot specs come from eval/ (pure); this file reads, renders and writes.
  */
-import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { createProgress, DynasplitError, ErrorCodes } from '../common/index.ts';
 import { parseResults, reportMarkdown, reportPlots, summarizeResults, type PlotPlan, type ReportFigure } from '../eval/index.ts';
-import { readTextFile, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
+import { prepareOutDir, readTextFile, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
 import { interruptedLine, INTERRUPTED_EXIT, onInterrupt } from './interrupt.ts';
 import type { PlotFormat } from './plot-render.ts';
 
@@ -35,7 +35,7 @@ export const reportCommand: Command = {
     const format = stringOption(args, 'format') ?? 'svg';
     if (!(FORMATS as readonly string[]).includes(format)) throw new DynasplitError(ErrorCodes.BAD_ARGS, `--format must be one of ${FORMATS.join(', ')}, got '${format}'`);
     const inputs = files.map((file) => ({ file, results: parseResults(readTextFile(file), file) }));
-    prepareDir(out);
+    prepareOutDir(io, out);
 
     const names = sectionNames(files);
     const sections = inputs.map(({ file, results }, i) => {
@@ -126,16 +126,6 @@ export function sectionNames(files: readonly string[]): string[] {
     seen.set(stem, n);
     return n === 1 ? stem : `${stem}-${n}`;
   });
-}
-
-/** Creates the output folder and checks it can be written, before any rendering. */
-function prepareDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK);
-  } catch (cause) {
-    throw new DynasplitError(ErrorCodes.BAD_ARGS, `--out ${dir}: cannot write there (${(cause as Error).message})`, { cause, details: { dir } });
-  }
 }
 
 function writeOut(file: string, data: string | Buffer): void {

@@ -6,7 +6,7 @@ import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { DEFAULT_SPACE, STRATEGY_NAMES, type StrategyName } from '../eval/index.ts';
 import { runTestbed, type ModelOutcome, type TestbedOptions, type WrittenFile } from '../eval/testbed/index.ts';
 import { BUDGET_SPECS, readBudgets } from '../workload/index.ts';
-import { intOption, stringOption, type Command } from './command.ts';
+import { intOption, prepareOutDir, stringOption, type Command } from './command.ts';
 import { LOG_LEVEL_OPTION, loggerFor, METRICS_OPTION, metricsStoreFlag, modelCacheDir, numberFlag } from './env.ts';
 import { table } from './format.ts';
 import { interruptedLine, INTERRUPTED_EXIT, onInterrupt } from './interrupt.ts';
@@ -45,6 +45,7 @@ export const testbedCommand: Command = {
   async run(args, io) {
     const logger = loggerFor(args, 'warn');
     const options = testbedOptions(args);
+    prepareOutDir(io, options.outDir);
     const metrics = metricsStoreFlag(args, logger);
     const interrupt = onInterrupt(io);
     const written: WrittenFile[] = [];

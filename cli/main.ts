@@ -2,7 +2,7 @@
  * Entry point of the `dynasplit` command. The only place that reads argv and writes to the process's
  * streams; commands receive an Io.
  */
-import { closest, flushLogRepeats, isDynasplitError, packageVersion, printAboveProgress, releaseProgressLine } from '../common/index.ts';
+import { closest, DynasplitError, ErrorCodes, flushLogRepeats, isDynasplitError, packageVersion, printAboveProgress, releaseProgressLine } from '../common/index.ts';
 import { commandHelp, parseCommandArgs, type Command, type Io } from './command.ts';
 import { brokerCommand, brokerToolCommands } from './broker-command.ts';
 import { componentCommands } from './component-commands.ts';
@@ -100,11 +100,25 @@ function unknown(argv: string[], words: string[], prefix: string[]): string {
   return `unknown command '${words.join(' ')}' (${near ? `did you mean '${near}'? ` : ''}${help})`;
 }
 
-function reportError(err: unknown, json: boolean, io: Io): number {
+function reportError(thrown: unknown, json: boolean, io: Io): number {
+  const err = fileError(thrown) ?? thrown;
   const code = isDynasplitError(err) ? err.code : 'DYNASPLIT_ERR_INTERNAL';
   const message = err instanceof Error ? err.message : String(err);
   if (json) io.stdout(`${JSON.stringify({ error: isDynasplitError(err) ? err.toJSON() : { code, message } })}\n`);
   io.stderr(`error ${code}: ${message}\n`);
   if (!isDynasplitError(err) && err instanceof Error && err.stack) io.stderr(`${err.stack}\n`);
   return code === 'DYNASPLIT_ERR_BAD_ARGS' ? 2 : 1;
+}
+
+/**
+ * A file or folder that failed under a command (its output folder removed during a run, a full disk,
+ * a permission) is DYNASPLIT_ERR_STORAGE naming the path, not an internal error with a stack trace.
+ */
+export function fileError(err: unknown): DynasplitError | undefined {
+  const e = err as NodeJS.ErrnoException;
+  if (isDynasplitError(err) || !(err instanceof Error) || typeof e.code !== 'string' || typeof e.path !== 'string') return undefined;
+  const reason = /^[A-Z0-9]+: ([^,]+)/.exec(e.message)?.[1] ?? e.message;
+  return new DynasplitError(ErrorCodes.STORAGE, `cannot ${e.syscall ?? 'use'} ${e.path}: ${reason} (${e.code})`, {
+    cause: err, details: { path: e.path, errno: e.code, syscall: e.syscall ?? '' },
+  });
 }

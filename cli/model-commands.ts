@@ -1,12 +1,10 @@
 /** `dynasplit model ...`: the model toolkit's commands. */
-import { existsSync, mkdirSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
 import { DynasplitError, ErrorCodes, progressCallback as commonProgress } from '../common/index.ts';
 import {
   checkCard, DEFAULT_MODEL_CACHE_DIR, generateModel, inspectModel, loadModelCard, parseDimArgs, resolveModel, splitModelFile,
   isZooModel, unknownZooModel, verifyModel, NOISE_FLOOR_MULTIPLE, ZOO_MODELS, type CutPointInfo, type LoadedCard, type ModelInspection, type TensorDesc, type VerifyReport,
 } from '../model/index.ts';
-import { intOption, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
+import { intOption, prepareOutDir, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
 import { modelCacheDir } from './env.ts';
 import { formatBytes, formatCount, table } from './format.ts';
 
@@ -42,7 +40,7 @@ const gen: Command = {
     const [name] = args.positionals;
     const out = stringOption(args, 'out') ?? '.';
     if (!isZooModel(name)) throw unknownZooModel(name);
-    announceNewDir(io, out);
+    prepareOutDir(io, out);
     const model = await generateModel(name, out, {
       seed: intOption(args, 'seed', 0),
       onProgress: progressCallback(io, `generating ${name}`, formatCount),
@@ -95,7 +93,7 @@ const split: Command = {
     const path = await resolve(args, io);
     const out = stringOption(args, 'out') ?? '.';
     const started = performance.now();
-    announceNewDir(io, out);
+    prepareOutDir(io, out);
     const files = splitModelFile(path, cut, out, { dims: cardFor(path, args).card.dims });
     const ms = performance.now() - started;
     print(io, args, { ...files, ms }, () =>
@@ -141,16 +139,6 @@ async function resolve(args: CommandArgs, io: Io): Promise<string> {
     seed: intOption(args, 'seed', 0),
     onProgress: progressCallback(io, `generating ${name}`, formatCount),
   });
-}
-
-/**
- * A missing output directory is created (with its parents) rather than refused: a new user's
- * `--out models/vgg16` should work. It is said on stderr, so a mistyped path does not go unnoticed.
- */
-function announceNewDir(io: Io, dir: string): void {
-  if (existsSync(dir)) return;
-  mkdirSync(dir, { recursive: true });
-  io.stderr(`created directory ${resolvePath(dir)}\n`);
 }
 
 /** The model's card (beside it, or --card), its dims overridden by --dim. */

@@ -5,7 +5,7 @@ import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { listProfiles, loadProfile, profileKnobs } from '../hardware/index.ts';
 import { DEFAULT_MODEL_CACHE_DIR, inspectModel, resolveModel } from '../model/index.ts';
 import { aggregatePool, cutsFromInspection, describeSpace, importCsv, KNOB_FIELDS, memoryCheck, paretoFront, profileCheck, readPool, writePool, type Aggregate, type ImportResult, type KnobField, type KnobSet, type SpaceDescription, type ValidityCheck } from '../pareto/index.ts';
-import { intOption, stringOption, readTextFile, type Command, type CommandArgs, type Io } from './command.ts';
+import { intOption, prepareOutFile, stringOption, readTextFile, type Command, type CommandArgs, type Io } from './command.ts';
 import { modelCacheDir, numberFlag } from './env.ts';
 import { formatCount, table } from './format.ts';
 import { searchCommand, selectModel } from './optimizer-search-command.ts';
@@ -137,6 +137,7 @@ const importCommand: Command = {
     const [file] = args.positionals;
     const out = stringOption(args, 'out');
     if (!out) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'missing --out POOL');
+    prepareOutFile(io, out);
     const result = importCsv(readTextFile(file), importOptions(args, file));
     const existing = args.values.append && existsSync(out) ? readPool(readTextFile(out)) : [];
     writeFileSync(out, writePool([...existing, ...result.rows]));

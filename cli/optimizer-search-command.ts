@@ -4,7 +4,7 @@ import { createProgress, DynasplitError, ErrorCodes } from '../common/index.ts';
 import {
   aggregatePool, budgetCount, poolSpace, readPool, SEARCH_STRATEGIES, searchPool, writePool, type PoolRow, type PoolSearch, type SearchStrategy,
 } from '../pareto/index.ts';
-import { intOption, readTextFile, stringOption, type Command } from './command.ts';
+import { intOption, prepareOutFile, readTextFile, stringOption, type Command } from './command.ts';
 
 export const searchCommand: Command = {
   path: ['optimizer', 'search'],
@@ -30,6 +30,7 @@ export const searchCommand: Command = {
     if (!budgetSpec) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'missing --budget FRACTION|N');
     const out = stringOption(args, 'out');
     if (!out) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'missing --out SAMPLE.csv');
+    prepareOutFile(io, out);
     const strategy = stringOption(args, 'strategy') ?? 'model';
     if (!(SEARCH_STRATEGIES as readonly string[]).includes(strategy)) {
       throw new DynasplitError(ErrorCodes.BAD_ARGS, `unknown --strategy '${strategy}'; strategies: ${SEARCH_STRATEGIES.join(', ')}`);

@@ -4,8 +4,7 @@
  * the same code path), predicts the rest when only a sample is measured, and writes the pool.
  * The edge node writes the requests' metrics; this command writes only the pool file.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
 import { startBroker } from '../broker/index.ts';
 import { startCloudWorker } from '../cloud-worker/index.ts';
 import { DynasplitError, ErrorCodes, progressCallback, type Logger } from '../common/index.ts';
@@ -15,7 +14,7 @@ import { measureConfigurations, type MeasureReport } from '../optimizer/index.ts
 import { startEdgeNode } from '../edge-node/index.ts';
 import { parseDimArgs } from '../model/index.ts';
 import { DEFAULT_MQTT_URL } from '../transport/index.ts';
-import { intOption, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
+import { intOption, prepareOutFile, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
 import { LOG_LEVEL_OPTION, loggerFor, modelCacheDir, MQTT_OPTION, mqttUrlFlag, numberFlag } from './env.ts';
 import { table } from './format.ts';
 import { interruptedLine, INTERRUPTED_EXIT, onInterrupt, partialPath } from './interrupt.ts';
@@ -62,7 +61,7 @@ export const profileCommand: Command = {
     'run, writes the runs measured so far to POOL with .partial before its extension and exits 130. docs/optimizer.md.',
   async run(args, io) {
     const model = required(args, 'model');
-    const out = required(args, 'out');
+    const out = prepareOutFile(io, required(args, 'out'));
     const edge = required(args, 'edge');
     const cloud = required(args, 'cloud');
     const logger = loggerFor(args, 'warn');
@@ -99,7 +98,6 @@ export const profileCommand: Command = {
     } finally {
       interrupt.dispose();
     }
-    mkdirSync(dirname(out), { recursive: true });
     if (interrupt.signal.aborted) return interrupted(report, out, io);
     writeFileSync(out, writePool([...report.measured, ...report.predicted]));
     rmSync(partialPath(out), { force: true });

@@ -3,7 +3,7 @@
  * code, a single line on stderr and the error code in it.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,6 +116,27 @@ describe('dynasplit first contact', () => {
       expect(created.code, created.stderr).toBe(0);
       expect(created.stderr.split('\n')[0]).toBe(`created directory ${out}`);
       expect(existsSync(join(out, 'vgg16-tiny.onnx')) && existsSync(join(out, 'vgg16-tiny.weights'))).toBe(true);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an --out it cannot write before any work, naming the flag; creates a missing folder for an --out file and says so', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'dynasplit-first-'));
+    const pool = join(ROOT, 'docs', 'results', 'testbed', 'pool-vit-b16.csv');
+    const aFile = join(scratch, 'a-file');
+    writeFileSync(aFile, 'not a folder');
+    try {
+      const [refused, created] = await Promise.all([
+        dynasplit(['optimizer', 'search', '--pool', pool, '--budget', '5', '--out', join(aFile, 'sample.csv')]),
+        dynasplit(['optimizer', 'search', '--pool', pool, '--budget', '5', '--out', join(scratch, 'new', 'sample.csv')]),
+      ]);
+      expect(refused.code).toBe(2);
+      // One line: refused before the search ran (its progress would be on stderr too).
+      expect(oneErrorLine(refused)).toBe(`error DYNASPLIT_ERR_BAD_ARGS: --out ${join(aFile, 'sample.csv')}: cannot write in ${aFile} (not a directory)`);
+      expect(created.code, created.stderr).toBe(0);
+      expect(created.stderr.split('\n')[0]).toBe(`created directory ${join(scratch, 'new')}`);
+      expect(existsSync(join(scratch, 'new', 'sample.csv'))).toBe(true);
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
