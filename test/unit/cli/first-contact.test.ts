@@ -142,6 +142,18 @@ describe('dynasplit first contact', () => {
     }
   });
 
+  it("refuses an edge's agreement sample rate outside 0..1 and a memory budget that is no positive integer, before connecting", async () => {
+    const broker = ['--mqtt', 'mqtt://127.0.0.1:1'];
+    const [rate, budget] = await Promise.all([
+      dynasplit(['edge', '--agreement-sample-rate', '2', ...broker]),
+      dynasplit(['edge', '--memory-budget-mb', '0', ...broker]),
+    ]);
+    expect(rate.code).toBe(2);
+    expect(oneErrorLine(rate)).toBe('error DYNASPLIT_ERR_BAD_ARGS: edge node: agreementSampleRate must be within 0..1');
+    expect(budget.code).toBe(2);
+    expect(oneErrorLine(budget)).toBe('error DYNASPLIT_ERR_BAD_ARGS: edge node: memoryBudgetMb must be a positive integer, got 0');
+  });
+
   it("says what optimizer run's --model is, and offers --log-format wherever --log-level is", async () => {
     const run = await dynasplit(['optimizer', 'run', '--help']);
     expect(run.code).toBe(0);
