@@ -4,7 +4,7 @@
  * `<sensorId>-<run>-<n>`, unique per client, so results of an earlier run on the same sensor id (a
  * retained session, a redelivery) are told apart and ignored.
  */
-import { connectMqtt, endMqtt, DynasplitError, ErrorCodes, silentLogger, type Logger, type MqttClient, type MqttTls } from '../common/index.ts';
+import { connectMqtt, endMqtt, DynasplitError, ErrorCodes, silentLogger, wallClockMs, type Logger, type MqttClient, type MqttTls } from '../common/index.ts';
 import { encodeMessage, Frame, Result, topics, type FrameProperties } from '../schemas/index.ts';
 
 export interface FrameClientOptions {
@@ -73,7 +73,7 @@ export async function connectFrameClient(options: FrameClientOptions): Promise<F
   const send = async (frame: FrameProperties, sendOptions: { timeoutMs?: number } = {}): Promise<Sent> => {
     if (closing) throw new DynasplitError(ErrorCodes.CLOSED, `frame client ${options.sensorId} is closed`);
     const requestId = `${runId}-${sequence++}`;
-    const encoded = encodeMessage(Frame, { ...frame, request_id: requestId, sensor_id: options.sensorId, capture_at_ms: Date.now() });
+    const encoded = encodeMessage(Frame, { ...frame, request_id: requestId, sensor_id: options.sensorId, capture_at_ms: wallClockMs() });
     // The round trip starts here, after encoding: what it measures is the pipeline's, not this process's.
     const answer = waitFor(requestId, sendOptions.timeoutMs ?? options.timeoutMs, { pending, stats });
     // Marked handled here: a timeout while the publish is in flight must not surface as an unhandled rejection.

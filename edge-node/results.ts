@@ -12,6 +12,8 @@ import type { Admitted } from './frames.ts';
 export interface ResultContext { edgeId: string; topK: number }
 
 export interface Measured {
+  /** Capture to arrival at this node, by its clock (Latency.frame_ms). */
+  frameMs: number;
   queueMs: number;
   energy: NonNullable<ResultProperties['energy']>;
   /** 'measured', or 'emulated' when compute times were dilated to a device profile. */
@@ -30,6 +32,7 @@ export function successResult(req: Admitted, entry: Entry, outcome: Outcome, mea
     ...answerFields(answer),
     configuration: entry.configuration,
     latency: {
+      frame_ms: measured.frameMs,
       edge_queue_ms: measured.queueMs,
       preprocess_ms: req.preprocessMs,
       edge_compute_ms: outcome.edgeComputeMs,

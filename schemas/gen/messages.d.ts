@@ -2124,6 +2124,13 @@ export namespace dynasplit {
             reconfigure_ms: number;
 
             /**
+             * Capture (Frame.capture_at_ms) to the frame's arrival at the edge node, by the edge node's clock:
+             * the sensor -> broker -> edge leg where the two clocks agree (one host, or synchronised ones);
+             * otherwise it also holds their offset. 0 when the frame arrived "before" its capture.
+             */
+            frame_ms: number;
+
+            /**
              * Creates a new Latency instance using the specified properties.
              * @param [properties] Properties to set
              * @returns Latency instance
@@ -2236,6 +2243,13 @@ export namespace dynasplit {
 
                 /** Applying the configuration's hardware settings (CPU frequency), ms; 0 when nothing changed. */
                 reconfigure_ms?: (number|null);
+
+                /**
+                 * Capture (Frame.capture_at_ms) to the frame's arrival at the edge node, by the edge node's clock:
+                 * the sensor -> broker -> edge leg where the two clocks agree (one host, or synchronised ones);
+                 * otherwise it also holds their offset. 0 when the frame arrived "before" its capture.
+                 */
+                frame_ms?: (number|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

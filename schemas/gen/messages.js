@@ -6157,6 +6157,9 @@ export const dynasplit = $root.dynasplit = (() => {
              * @property {number|null} [end_to_end_ms] Capture to result, as seen by the edge node.
              * @property {string|null} [source] "measured", or "emulated" when compute times were dilated to a device profile.
              * @property {number|null} [reconfigure_ms] Applying the configuration's hardware settings (CPU frequency), ms; 0 when nothing changed.
+             * @property {number|null} [frame_ms] Capture (Frame.capture_at_ms) to the frame's arrival at the edge node, by the edge node's clock:
+             * the sensor -> broker -> edge leg where the two clocks agree (one host, or synchronised ones);
+             * otherwise it also holds their offset. 0 when the frame arrived "before" its capture.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -6269,6 +6272,16 @@ export const dynasplit = $root.dynasplit = (() => {
             Latency.prototype.reconfigure_ms = 0;
 
             /**
+             * Capture (Frame.capture_at_ms) to the frame's arrival at the edge node, by the edge node's clock:
+             * the sensor -> broker -> edge leg where the two clocks agree (one host, or synchronised ones);
+             * otherwise it also holds their offset. 0 when the frame arrived "before" its capture.
+             * @member {number} frame_ms
+             * @memberof dynasplit.v1.Latency
+             * @instance
+             */
+            Latency.prototype.frame_ms = 0;
+
+            /**
              * Creates a new Latency instance using the specified properties.
              * @function create
              * @memberof dynasplit.v1.Latency
@@ -6320,6 +6333,8 @@ export const dynasplit = $root.dynasplit = (() => {
                     writer.uint32(/* id 9, wireType 2 =*/74).string(message.source);
                 if (message.reconfigure_ms != null && $Object.hasOwnProperty.call(message, "reconfigure_ms") && !$Object.is(message.reconfigure_ms, 0))
                     writer.uint32(/* id 10, wireType 1 =*/81).double(message.reconfigure_ms);
+                if (message.frame_ms != null && $Object.hasOwnProperty.call(message, "frame_ms") && !$Object.is(message.frame_ms, 0))
+                    writer.uint32(/* id 11, wireType 1 =*/89).double(message.frame_ms);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -6467,6 +6482,15 @@ export const dynasplit = $root.dynasplit = (() => {
                                 delete message.reconfigure_ms;
                             continue;
                         }
+                    case 11: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.frame_ms = value;
+                            else
+                                delete message.frame_ms;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -6545,6 +6569,9 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (message.reconfigure_ms != null && $Object.hasOwnProperty.call(message, "reconfigure_ms"))
                     if (typeof message.reconfigure_ms !== "number")
                         return "reconfigure_ms: number expected";
+                if (message.frame_ms != null && $Object.hasOwnProperty.call(message, "frame_ms"))
+                    if (typeof message.frame_ms !== "number")
+                        return "frame_ms: number expected";
                 return null;
             };
 
@@ -6596,6 +6623,9 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (object.reconfigure_ms != null)
                     if (!$Object.is($Number(object.reconfigure_ms), 0))
                         message.reconfigure_ms = $Number(object.reconfigure_ms);
+                if (object.frame_ms != null)
+                    if (!$Object.is($Number(object.frame_ms), 0))
+                        message.frame_ms = $Number(object.frame_ms);
                 return message;
             };
 
@@ -6627,6 +6657,7 @@ export const dynasplit = $root.dynasplit = (() => {
                     object.end_to_end_ms = 0;
                     object.source = "";
                     object.reconfigure_ms = 0;
+                    object.frame_ms = 0;
                 }
                 if (message.edge_queue_ms != null && $Object.hasOwnProperty.call(message, "edge_queue_ms"))
                     object.edge_queue_ms = options.json && !$isFinite(message.edge_queue_ms) ? $String(message.edge_queue_ms) : message.edge_queue_ms;
@@ -6648,6 +6679,8 @@ export const dynasplit = $root.dynasplit = (() => {
                     object.source = message.source;
                 if (message.reconfigure_ms != null && $Object.hasOwnProperty.call(message, "reconfigure_ms"))
                     object.reconfigure_ms = options.json && !$isFinite(message.reconfigure_ms) ? $String(message.reconfigure_ms) : message.reconfigure_ms;
+                if (message.frame_ms != null && $Object.hasOwnProperty.call(message, "frame_ms"))
+                    object.frame_ms = options.json && !$isFinite(message.frame_ms) ? $String(message.frame_ms) : message.frame_ms;
                 return object;
             };
 

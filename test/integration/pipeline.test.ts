@@ -58,6 +58,9 @@ describe('embedded pipeline', () => {
       const computeMs = (l.edge_compute_ms ?? 0) + (l.cloud_compute_ms ?? 0);
       expect(computeMs).toBeGreaterThan(0);
       expect(l.end_to_end_ms).toBeGreaterThanOrEqual(computeMs);
+      // The frame leg, capture to arrival (one host, one clock), is a part of end to end (a whole ms, as its capture stamp).
+      expect(l.frame_ms).toBeGreaterThan(0);
+      expect(l.frame_ms).toBeLessThanOrEqual(l.end_to_end_ms! + 1);
     }
     expect([...names].sort()).toEqual(['cloud-only/fp32', 'edge-only', 'split@features.pool2/fp16']);
     expect(agree).toBeGreaterThanOrEqual(28);
