@@ -143,7 +143,7 @@ export function stringOption(args: CommandArgs, name: string): string | undefine
 export function prepareOutDir(io: Io, dir: string, flag = 'out', given = dir): void {
   try {
     if (!existsSync(dir)) {
-      mkdirSync(dir, { recursive: true });
+      makeDirs(dir);
       io.stderr(`created directory ${resolve(dir)}\n`);
     }
     if (!statSync(dir).isDirectory()) throw new Error('not a directory');
@@ -151,6 +151,16 @@ export function prepareOutDir(io: Io, dir: string, flag = 'out', given = dir): v
   } catch (cause) {
     throw new DynasplitError(ErrorCodes.BAD_ARGS, `--${flag} ${given}: cannot write ${given === dir ? 'there' : `in ${dir}`} (${(cause as Error).message})`, { cause, details: { dir } });
   }
+}
+
+/**
+ * `mkdir -p`, a level at a time: Node's recursive mkdirSync loops for ever where mkdir fails with
+ * ENOENT under a parent that exists (a path under /proc).
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) missing.unshift(d);
+  for (const d of missing) mkdirSync(d);
 }
 
 /** The folder of a file a command writes (`--out FILE`), made ready as prepareOutDir does. */

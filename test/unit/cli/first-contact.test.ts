@@ -127,13 +127,17 @@ describe('dynasplit first contact', () => {
     const aFile = join(scratch, 'a-file');
     writeFileSync(aFile, 'not a folder');
     try {
-      const [refused, created] = await Promise.all([
+      const [refused, proc, created] = await Promise.all([
         dynasplit(['optimizer', 'search', '--pool', pool, '--budget', '5', '--out', join(aFile, 'sample.csv')]),
+        // Where mkdir fails under a parent that exists (Node's recursive mkdir loops on it for ever).
+        dynasplit(['optimizer', 'search', '--pool', pool, '--budget', '5', '--out', '/proc/dynasplit-none/sample.csv']),
         dynasplit(['optimizer', 'search', '--pool', pool, '--budget', '5', '--out', join(scratch, 'new', 'sample.csv')]),
       ]);
       expect(refused.code).toBe(2);
       // One line: refused before the search ran (its progress would be on stderr too).
       expect(oneErrorLine(refused)).toBe(`error DYNASPLIT_ERR_BAD_ARGS: --out ${join(aFile, 'sample.csv')}: cannot write in ${aFile} (not a directory)`);
+      expect(proc.code).toBe(2);
+      expect(oneErrorLine(proc)).toMatch(/^error DYNASPLIT_ERR_BAD_ARGS: --out \/proc\/dynasplit-none\/sample\.csv: cannot write in \/proc\/dynasplit-none \(ENOENT/);
       expect(created.code, created.stderr).toBe(0);
       expect(created.stderr.split('\n')[0]).toBe(`created directory ${join(scratch, 'new')}`);
       expect(existsSync(join(scratch, 'new', 'sample.csv'))).toBe(true);
