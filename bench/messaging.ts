@@ -19,6 +19,8 @@
  * repeatable ("(base 2)", ...).
  * `--broker NAME:VAR=VALUE,...` (repeatable): one more dynasplit broker of this tree, started with those
  * environment variables, e.g. `--broker 'small queue:DYNASPLIT_BROKER_MAX_QUEUE_MB=1'`.
+ * `--gap-ms G`: each request after G ms with nothing in flight (one lane at a time only), as a request to a
+ * large model leaves the processes on its way idle while it computes (waking them costs time).
  * `--rounds R` (default 5), `--messages N` (per variant and round, default 400), `--legs` a comma-separated
  * subset of mqtt-legs, nats-link, mqtt-link, `--payloads 1024,102400` and `--in-flight 1,16` (the defaults).
  */
@@ -38,6 +40,8 @@ const HERE = join(import.meta.dirname, '..');
 let payloads = [1024, 100 * 1024];
 /** requests in flight; `--in-flight` */
 let inFlights = [1, 16];
+/** ms idle before each request; `--gap-ms` (one in flight only) */
+let gapMs = 0;
 const LEGS = ['mqtt legs', 'nats link', 'mqtt link'] as const;
 /** Sensor connections of the MQTT legs when several requests are in flight (as the pipeline bench). */
 const SENSORS = 4;
@@ -64,6 +68,8 @@ export async function benchMessaging(argv: readonly string[] = process.argv): Pr
   const messages = Number(valueOf(argv, '--messages') ?? 400);
   payloads = valueOf(argv, '--payloads')?.split(',').map(Number) ?? payloads;
   inFlights = valueOf(argv, '--in-flight')?.split(',').map(Number) ?? inFlights;
+  gapMs = Number(valueOf(argv, '--gap-ms') ?? 0);
+  if (gapMs > 0) inFlights = inFlights.filter((n) => n === 1);
   const load = loadavg().map((l) => l.toFixed(2)).join(' ');
   process.stderr.write(`messaging bench: load average ${load}\n`);
   const servers = await startServers(bases, argv.flatMap((a, i) => (argv[i - 1] === '--broker' ? [a] : [])));
@@ -350,6 +356,7 @@ async function phase(v: Variant, bytes: number, inFlight: number, count: number)
   const self = process.cpuUsage();
   const started = performance.now();
   const latencies = await inLanes(count, inFlight, async (lane) => {
+    if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
     const t0 = performance.now();
     await v.roundTrip(bytes, lane);
     return performance.now() - t0;
@@ -381,6 +388,7 @@ function report(leg: string, variants: Variant[], tallies: Map<string, Tally>): 
       }
     }
   }
-  printTable(`${leg}: round trip (ms) and CPU per request (µs) per process, separate processes, interleaved (measured; load ${loadavg()[0]!.toFixed(2)})`,
+  const gap = gapMs > 0 ? `, each after ${gapMs} ms idle` : '';
+  printTable(`${leg}: round trip (ms) and CPU per request (µs) per process, separate processes, interleaved${gap} (measured; load ${loadavg()[0]!.toFixed(2)})`,
     ['variant', 'payload', 'in flight', 'requests', 'p50 ms', 'p95 ms', 'req/s', ...processNames.map((p) => `${p} µs (sys)`)], rows);
 }

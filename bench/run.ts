@@ -36,7 +36,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
 
 // Flags (`--full`, `--json`) are for the sections that read them; the rest are section names.
 // Flags that take a value: the value is no section name.
-const VALUE_FLAGS = new Set(['--step-s', '--sensors', '--period-s', '--base', '--broker', '--rounds', '--messages', '--legs', '--payloads', '--in-flight']);
+const VALUE_FLAGS = new Set(['--step-s', '--sensors', '--period-s', '--base', '--broker', '--rounds', '--messages', '--legs', '--payloads', '--in-flight', '--gap-ms']);
 const args = process.argv.slice(2);
 const wanted = args.filter((a, i) => !a.startsWith('--') && !VALUE_FLAGS.has(args[i - 1]));
 const unknown = wanted.filter((w) => !(w in SECTIONS));
