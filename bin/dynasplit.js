@@ -1,5 +1,8 @@
-#!/usr/bin/env node
-// The `dynasplit` command. Sources are TypeScript run through tsx's loader, so the command works
+#!/usr/bin/env -S node --initial-heap-size=64
+// The `dynasplit` command. --initial-heap-size=64 (V8's flag, which NODE_OPTIONS refuses): the old
+// generation starts at 64 MB, so the buffers large tensors pass through do not set off a full garbage
+// collection every few requests (docs/performance.md); `node bin/dynasplit.js` needs it given.
+// Sources are TypeScript run through tsx's loader, so the command works
 // straight after `npm ci` with no build step. tsx's register() loads in this process (a loader
 // thread), not in a child: a signal to this process reaches the command.
 import { clearInterval, setInterval } from 'node:timers';

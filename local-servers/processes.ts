@@ -3,6 +3,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'dynasplit.js');
+/**
+ * Node flags every node runs with, as the deploy kit's units and bin/dynasplit.js's shebang give
+ * them: V8's old generation starts at 64 MB, so the buffers large tensors pass through do not set
+ * off a full garbage collection every few requests (docs/performance.md, "Garbage collection").
+ */
+export const NODE_FLAGS = ['--initial-heap-size=64'];
 const running = new Set<ChildProcess>();
 process.on('exit', () => running.forEach((p) => p.kill('SIGKILL')));
 
@@ -19,7 +25,7 @@ export interface Spawned {
 }
 
 export function spawnDynasplit(args: string[], env: Record<string, string> = {}): Spawned {
-  const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...NODE_FLAGS, BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(proc);
   let text = '';
   let stdout = '';
