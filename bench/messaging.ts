@@ -29,7 +29,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { connectMqtt, percentile, type MqttClient } from '../common/index.ts';
-import { freePort, startMosquitto, startNatsServer } from '../local-servers/index.ts';
+import { freePort, NODE_FLAGS, startMosquitto, startNatsServer } from '../local-servers/index.ts';
 import { TailRequest } from '../schemas/index.ts';
 import { createMqttTransport, createNatsTransport, type TensorTransport } from '../transport/index.ts';
 import { processUsage } from './deployment.ts';
@@ -139,7 +139,7 @@ async function startServers(bases: string[], brokerSpecs: string[]): Promise<Ser
 async function spawnBroker(root: string, env: Record<string, string> = {}): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const port = await freePort();
   const url = `mqtt://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [join(root, 'bin', 'dynasplit.js'), 'broker', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'],
+  const child = spawn(process.execPath, [...NODE_FLAGS, join(root, 'bin', 'dynasplit.js'), 'broker', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   await waitForLine(child, url);
   return { url, pid: child.pid!, stop: () => stopChild(child) };
