@@ -27,6 +27,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { connectMqtt, percentile, type MqttClient } from '../common/index.ts';
 import { freePort, NODE_FLAGS, startMosquitto, startNatsServer } from '../local-servers/index.ts';
@@ -356,7 +357,7 @@ async function phase(v: Variant, bytes: number, inFlight: number, count: number)
   const self = process.cpuUsage();
   const started = performance.now();
   const latencies = await inLanes(count, inFlight, async (lane) => {
-    if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+    if (gapMs > 0) await sleep(gapMs);
     const t0 = performance.now();
     await v.roundTrip(bytes, lane);
     return performance.now() - t0;

@@ -16,6 +16,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createConnection, createServer, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { percentile } from '../common/index.ts';
 
 /** Size of the answer to every message. */
@@ -56,7 +57,7 @@ async function exchanges(socket: Socket, bytes: number, gapMs: number): Promise<
   message.writeUInt32BE(bytes, 0);
   const times: number[] = [];
   for (let i = 0; i < count + WARM_UP; i++) {
-    if (gapMs > 0 && i >= WARM_UP) await new Promise((resolve) => setTimeout(resolve, gapMs));
+    if (gapMs > 0 && i >= WARM_UP) await sleep(gapMs);
     const start = performance.now();
     await new Promise<void>((resolve) => {
       let got = 0;

@@ -20,10 +20,17 @@ export class WallClock {
 
   /** ms since the epoch, within 1 ms of `Date.now()`'s true value, with the monotonic clock's resolution. */
   now(): number {
-    const mono = this.monotonic();
-    const offset = this.wall() - mono;
-    if (offset > this.#offset || mono - this.#since >= RESAMPLE_MS) {
-      if (mono - this.#since >= RESAMPLE_MS) this.#since = mono;
+    return this.at(this.monotonic());
+  }
+
+  /** The wall-clock time of `mono`, a reading of the monotonic clock taken a moment ago (performance.now()). */
+  at(mono: number): number {
+    const now = this.monotonic();
+    const offset = this.wall() - now;
+    if (now - this.#since >= RESAMPLE_MS) {
+      this.#since = now;
+      this.#offset = offset;
+    } else if (offset > this.#offset) {
       this.#offset = offset;
     }
     return mono + this.#offset;
@@ -35,4 +42,9 @@ const shared = new WallClock();
 /** The process's WallClock: wall-clock ms with sub-millisecond resolution. */
 export function wallClockMs(): number {
   return shared.now();
+}
+
+/** The wall-clock time of a `performance.now()` reading of this process (see WallClock.at). */
+export function wallClockAt(performanceNowMs: number): number {
+  return shared.at(performanceNowMs);
 }

@@ -14,7 +14,7 @@ export type { LogFormat, Logger, RootLoggerOptions } from './log.ts';
 export { Rng, seededTensor, tensorRng } from './random.ts';
 export { RateLimiter } from './rate-limiter.ts';
 export { settlesWithin } from './settles.ts';
-export { WallClock, wallClockMs } from './clock.ts';
+export { WallClock, wallClockAt, wallClockMs } from './clock.ts';
 export {
   ascending, influxPercentile, influxPercentileIndex, mean, median, medianByRank, medianOfSorted, nearestRank, nearestRankOf, percentile, sortedCopy,
 } from './stats.ts';

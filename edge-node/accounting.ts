@@ -15,7 +15,6 @@
  * tail (VGG16 at pool3: ~75 ms on 5% of requests, which set the p95 of the frame leg). Its session is
  * never loaded at the price of another: where it fits only by evicting one, the sample goes unchecked.
  */
-import type * as ort from 'onnxruntime-node';
 import { ErrorCodes, isDynasplitError, type Logger } from '../common/index.ts';
 import type { EnergyMark, NodeHardware } from '../hardware/index.ts';
 import type { FigureSource, MetricsStore } from '../metrics/index.ts';
@@ -98,14 +97,13 @@ export class Accounting {
     // tensor: that is the unsplit model's answer.
     if (!outcome?.cutTensors) return true;
     const threads = hostThreads(config.edge_threads, this.options.threads);
-    let outputs: Record<string, ort.Tensor>;
-    try {
-      outputs = await this.models.runAll(req.model, 'tail', config.cut ?? '', outcome.cutTensors, { threads, thread: 'worker', evict: false });
-    } catch (err) {
-      if (!isDynasplitError(err, ErrorCodes.MEMORY_BUDGET)) throw err;
-      this.logger.info({ model: req.model, cut: config.cut, err: err.message }, 'agreement check skipped: no room for its tail session');
-      return undefined;
-    }
+    const outputs = await this.models.runAll(req.model, 'tail', config.cut ?? '', outcome.cutTensors, { threads, thread: 'worker', evict: false })
+      .catch((err: unknown) => {
+        if (!isDynasplitError(err, ErrorCodes.MEMORY_BUDGET)) throw err;
+        this.logger.info({ model: req.model, cut: config.cut, err: err.message }, 'agreement check skipped: no room for its tail session');
+        return undefined;
+      });
+    if (!outputs) return undefined;
     const { output } = req.card.loaded.card;
     const logits = outputs[(output.kind === 'classification' ? output.tensor : undefined) ?? Object.keys(outputs)[0]];
     return argmax(logits.data as Float32Array) === classIndex;

@@ -4,7 +4,7 @@
  * Every frame that reaches it is answered exactly once: a result, an edge-completed result, or a
  * coded error (malformed frames included), and the node keeps serving.
  */
-import { connectMqtt, DynasplitError, endMqtt, settlesWithin, ErrorCodes, isDynasplitError, silentLogger, Limiter, RateLimiter, wallClockMs, type Logger, type MqttClient } from '../common/index.ts';
+import { connectMqtt, DynasplitError, endMqtt, settlesWithin, ErrorCodes, isDynasplitError, silentLogger, Limiter, RateLimiter, wallClockAt, type Logger, type MqttClient } from '../common/index.ts';
 import type { DeviceProfile, NodeHardware } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
 import type { ModelStore } from '../model/index.ts';
@@ -234,7 +234,6 @@ class EdgeService {
   /** Takes one frame: answered exactly once, now (refused) or when it has run. `replayed`: recovered from the journal. */
   #accept(sensorId: string, payload: Uint8Array, replayed: boolean, control = false): void {
     const arrivedAt = performance.now();
-    const arrivedAtWallMs = wallClockMs();
     this.stats.frame();
     // Every limit first, on the wire bytes: a refusal names its request without echoing what is over a limit.
     const taken = takeFrame(sensorId, payload, { maxBytes: this.options.maxFrameBytes, limits: this.options.limits, nowMs: Date.now(), control: control || replayed });
@@ -260,7 +259,7 @@ class EdgeService {
       }
     }
     // #handle answers every failure itself; admission was checked above, so the queue takes it.
-    this.#queue.run(sensorId, () => this.#handle(sensorId, taken.frame!, { arrivedAt, arrivedAtWallMs }, key)).catch((err) => this.#answerError(sensorId, err, origin, key));
+    this.#queue.run(sensorId, () => this.#handle(sensorId, taken.frame!, arrivedAt, key)).catch((err) => this.#answerError(sensorId, err, origin, key));
   }
 
   /** Why a frame that passed its limits is not taken now: the node is closing, the sensor's rate, the sensor's share of the queue. */
@@ -272,8 +271,7 @@ class EdgeService {
     return this.#queue.refusal(sensorId);
   }
 
-  /** `arrivedAt`: performance.now() at the frame's arrival; `arrivedAtWallMs`: the wall clock then (wallClockMs). */
-  async #handle(sensorId: string, frame: Frame, { arrivedAt, arrivedAtWallMs }: { arrivedAt: number; arrivedAtWallMs: number }, key: string | undefined): Promise<void> {
+  async #handle(sensorId: string, frame: Frame, arrivedAt: number, key: string | undefined): Promise<void> {
     const origin = { sensorId, requestId: frame.request_id, model: frame.model, budgetMs: frame.budget_ms };
     // Queueing: until the frame first gets a compute slot (later waits for one count in the compute times).
     let queueMs = 0;
@@ -298,7 +296,7 @@ class EdgeService {
         ? combinedSource(combinedSource(this.hardware.latencySource, outcome.cloudLatencySource), link)
         : this.hardware.latencySource;
       // Sub-millisecond on both sides where the sensor stamps its capture with wallClockMs too (FrameClient).
-      const frameMs = Math.max(0, arrivedAtWallMs - req.captureAtMs);
+      const frameMs = Math.max(0, wallClockAt(arrivedAt) - req.captureAtMs);
       const result = successResult(req, entry, outcome, { frameMs, queueMs, energy, latencySource }, { edgeId: this.options.edgeId, topK: this.options.topK });
       this.stats.result(result, outcome.fallbackCode);
       this.#answer(sensorId, result, key);

@@ -4,23 +4,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DynasplitError, ErrorCodes } from '../../../common/index.ts';
 import { fileError } from '../../../cli/main.ts';
-
-/** What `fn` throws. */
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
+import { caught } from '../../helpers/caught.ts';
 
 describe('a file-system failure that escapes a command', () => {
   it('is DYNASPLIT_ERR_STORAGE naming the path, the call and the errno (an output folder removed during a run)', () => {
     const scratch = mkdtempSync(join(tmpdir(), 'dynasplit-file-errors-'));
     rmSync(scratch, { recursive: true });
     const missing = join(scratch, 'results-vgg16.json');
-    const coded = fileError(thrown(() => writeFileSync(missing, '{}')));
+    const coded = fileError(caught(() => writeFileSync(missing, '{}')));
     expect(coded?.code).toBe(ErrorCodes.STORAGE);
     expect(coded?.message).toBe(`cannot open ${missing}: no such file or directory (ENOENT)`);
     expect(coded?.details).toEqual({ path: missing, errno: 'ENOENT', syscall: 'open' });
@@ -31,7 +22,7 @@ describe('a file-system failure that escapes a command', () => {
     try {
       const file = join(scratch, 'pool.csv');
       writeFileSync(file, '');
-      expect(fileError(thrown(() => readdirSync(file)))?.message).toBe(`cannot scandir ${file}: not a directory (ENOTDIR)`);
+      expect(fileError(caught(() => readdirSync(file)))?.message).toBe(`cannot scandir ${file}: not a directory (ENOTDIR)`);
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }

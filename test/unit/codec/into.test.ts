@@ -19,6 +19,7 @@ import {
 import { ErrorCodes } from '../../../common/index.ts';
 import type { Codec, TensorProperties } from '../../../schemas/index.ts';
 import { normalArray, seededRandom } from '../../helpers/random.ts';
+import { caught } from '../../helpers/caught.ts';
 
 afterEach(() => useCodecKernels('simd'));
 
@@ -60,15 +61,6 @@ function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Math.min(a.length, b.length);
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
   return -1;
-}
-
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
 }
 
 describe('decodeTensor into a given array or a pool', () => {

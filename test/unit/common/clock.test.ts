@@ -30,6 +30,9 @@ describe('WallClock', () => {
     const a = h.clock.now();
     h.advance(0.137);
     expect(h.clock.now() - a).toBeCloseTo(0.137, 3); // doubles near 1.7e12 ms resolve ~0.2 µs
+    // A monotonic reading taken earlier maps to the wall time it was taken at.
+    const earlier = 1_000;
+    expect(h.realWall() - (h.clock.at(earlier) + (500 * 0.137 + 0.137 - earlier))).toBeLessThan(0.2);
   });
 
   it('follows a wall clock that runs at another rate than the monotonic one, and one that steps back', () => {
