@@ -14,6 +14,9 @@ import { startBroker, type BrokerHandle } from '../../../broker/index.ts';
 import { isDynasplitError } from '../../../common/index.ts';
 import { Clients, collect, uniqueTopic, waitFor, type Received } from './helpers.ts';
 
+/** MQTT control packet type of a PUBACK (the first byte's high nibble). */
+const PUBACK = 4;
+
 const clients = new Clients();
 afterEach(() => clients.endAll());
 
@@ -147,28 +150,43 @@ describe('shared subscriptions with persistent sessions', () => {
     const base = uniqueTopic('ack');
     const [member] = ids(base, 'edge');
     await awayMember(b, member!, `$share/g/${base}/+`);
+    // The order of what the broker does, as it does it: the queue write entered and finished, and
+    // the PUBACK written to the publisher's connection (seen on the broker's side of it, so no
+    // wait is needed to know it has not been sent).
+    const events: string[] = [];
+    const publisherId = `${base}-publisher`;
+    b.aedes.on('client', (client) => {
+      if (client.id !== publisherId) return;
+      const conn = (client as unknown as { conn: { write: (chunk: unknown, ...rest: unknown[]) => boolean } }).conn;
+      const write = conn.write.bind(conn);
+      conn.write = (chunk, ...rest) => {
+        if (chunk instanceof Uint8Array && chunk[0]! >> 4 === PUBACK) events.push('puback');
+        return write(chunk, ...rest);
+      };
+    });
     // Hold the queue write (aedes' enqueueOffline step) until released.
     const persistence = (b.aedes as unknown as { persistence: { outgoingEnqueueCombi: (...args: unknown[]) => Promise<unknown> } }).persistence;
     const enqueue = persistence.outgoingEnqueueCombi.bind(persistence);
     let release!: () => void;
     const released = new Promise<void>((resolve) => { release = resolve; });
-    let queuedAt = 0;
+    let entered!: () => void;
+    const storing = new Promise<void>((resolve) => { entered = resolve; });
     persistence.outgoingEnqueueCombi = async (...args) => {
+      events.push('store');
+      entered();
       await released;
       const result = await enqueue(...args);
-      queuedAt = performance.now();
+      events.push('stored');
       return result;
     };
 
-    const publisher = await clients.connect(b.url);
-    let ackedAt = 0;
-    const acked = publisher.publishAsync(`${base}/s0`, 'held', { qos: 1 }).then(() => { ackedAt = performance.now(); });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(ackedAt).toBe(0);
+    const publisher = await clients.connect(b.url, { clientId: publisherId });
+    const acked = publisher.publishAsync(`${base}/s0`, 'held', { qos: 1 });
+    await storing;
+    expect(events).toEqual(['store']);
     release();
     await acked;
-    expect(queuedAt).toBeGreaterThan(0);
-    expect(ackedAt).toBeGreaterThanOrEqual(queuedAt);
+    expect(events).toEqual(['store', 'stored', 'puback']);
 
     const back = await clients.connectCollecting(b.url, { clientId: member, clean: false });
     await waitFor(() => back.got.length === 1, () => 'the queued message');
