@@ -83,6 +83,11 @@ export interface CaseReport {
   stagesP50Ms: Record<Stage | 'other_ms', number>;
   /** vgg16-tiny only: requests/s with IN_FLIGHT in flight, and the stages' p50 during that run. */
   requestsPerSecond?: number;
+  /**
+   * The in-process baseline (head + tail back to back) measured just before and just after that run;
+   * the run's ratio is against their mean.
+   */
+  bracketRequestsPerSecond?: [number, number];
   /** The same during the untimed warm-up before it, over all of it and per block of WARM_UP_BLOCK. */
   warmUpRequestsPerSecond?: number;
   warmUpBlocksRequestsPerSecond?: number[];
@@ -192,13 +197,18 @@ async function overProcesses(d: Deployment, path: string, c: PipelineCase, trans
     const warmUp = await warmUpNodes(sensors, c.model, tensor);
     const report = summarize(c, transport, await oneAtATime(), frameBytes, true);
     const processes = { ...d.processes, edge: nodes[1].proc.pid!, worker: nodes[0].proc.pid! };
+    // The baseline again just before and just after the timed run: the machine's speed drifts over
+    // the minutes between the first baseline and this run, and the ratio is taken against these.
+    const bracketBefore = await inProcess(CACHE, path, c);
     const loaded = await throughput(sensors, c.model, tensor, processes);
+    const bracketAfter = await inProcess(CACHE, path, c);
     return {
       ...report,
       servedBefore: c.requests + WARM_UP_BLOCKS * WARM_UP_BLOCK,
       ...coldOverhead,
       ...warmUp,
       requestsPerSecond: loaded.requestsPerSecond,
+      bracketRequestsPerSecond: [bracketBefore.requestsPerSecond, bracketAfter.requestsPerSecond],
       loadedStagesP50Ms: stagesP50(loaded.answers),
       loadedCpuMsPerRequest: loaded.cpuMsPerRequest,
     };
@@ -347,13 +357,19 @@ function printReport(report: ProcessesReport): void {
       ...(r.loadedStagesP50Ms ? [[r.model, r.cut, `${r.transport}, ${IN_FLIGHT} in flight`, ...stageCells(r.loadedStagesP50Ms)]] : [])]));
   const tiny = report.inProcess['vgg16-tiny@features.pool3'];
   if (tiny) {
+    // Each run against the baseline measured just before and after it (the machine's speed drifts
+    // over minutes); the warm-up blocks against the same.
+    const baseline = (r: CaseReport) => (r.bracketRequestsPerSecond ? (r.bracketRequestsPerSecond[0] + r.bracketRequestsPerSecond[1]) / 2 : tiny.requestsPerSecond);
     printTable(`separate processes: vgg16-tiny throughput, split at features.pool3, ${IN_FLIGHT} in flight, ${THROUGHPUT_REQUESTS} requests after the warm-up (measured)`,
       ['path', 'requests/s', 'vs in-process'],
-      [['in-process head + tail (baseline)', tiny.requestsPerSecond.toFixed(0), '1.00'],
+      [['in-process head + tail (baseline, first)', tiny.requestsPerSecond.toFixed(0), '1.00'],
         ...report.cases.filter((r) => r.requestsPerSecond !== undefined)
-          .flatMap((r) => [[r.transport, r.requestsPerSecond!.toFixed(0), (r.requestsPerSecond! / tiny.requestsPerSecond).toFixed(2)],
+          .flatMap((r) => [
+            ...(r.bracketRequestsPerSecond ? [[`in-process, just before / after ${r.transport}`, r.bracketRequestsPerSecond.map((x) => x.toFixed(0)).join(' / '), '1.00']] : []),
+            [r.transport, r.requestsPerSecond!.toFixed(0), (r.requestsPerSecond! / baseline(r)).toFixed(2)],
             [`${r.transport}: the warm-up before, per ${WARM_UP_BLOCK}`, r.warmUpBlocksRequestsPerSecond!.map((x) => x.toFixed(0)).join(' '),
-              r.warmUpBlocksRequestsPerSecond!.map((x) => (x / tiny.requestsPerSecond).toFixed(2)).join(' ')]])]);
+              r.warmUpBlocksRequestsPerSecond!.map((x) => (x / baseline(r)).toFixed(2)).join(' ')]])]);
+    process.stdout.write('vs in-process: against the mean of the baseline just before and after the run (the machine\'s speed drifts)\n');
     const loaded = report.cases.filter((r) => r.loadedCpuMsPerRequest);
     const names = [...new Set(loaded.flatMap((r) => Object.keys(r.loadedCpuMsPerRequest!)))];
     printTable(`separate processes: CPU time per request of each process in that run (measured, ms; /proc utime + stime, 10 ms ticks; total = all of them; in-process head + tail: ${ms(1000 / tiny.requestsPerSecond)})`,
