@@ -31,6 +31,8 @@ interface Entry {
   bytes: number;
   thread: string;
   session: Promise<ModelSession>;
+  /** The session, once loaded. */
+  ready?: ModelSession;
   leases: number;
   lastUsed: number;
 }
@@ -71,42 +73,54 @@ export class SessionCache {
   }
 
   async acquire(path: string, options: AcquireOptions = {}): Promise<SessionLease> {
-    const { evict = true, ...runner } = options;
-    const merged = { ...this.#options, ...runner };
-    const thread = merged.thread ?? 'main';
-    const key = JSON.stringify([path, merged.threads, merged.graphOptimizationLevel, merged.executionProvider, thread]);
+    // Every frame comes through here twice (head, tail): the loaded case builds no merged options,
+    // and its lease holds no closure.
+    const key = this.#key(path, options);
     let entry = this.#entries.get(key);
-    if (!entry) {
-      const bytes = modelWeightBytes(path);
-      const details = { file: merged.label ?? path, bytes, budgetBytes: this.#budget };
-      if (bytes > this.#budget) {
-        throw new DynasplitError(ErrorCodes.MEMORY_BUDGET,
-          `${merged.label ?? path} needs ~${mib(bytes)} MiB of weights, more than the session budget of ${mib(this.#budget)} MiB`, { details });
-      }
-      const usedBytes = this.stats().bytes;
-      if (!evict && usedBytes + bytes > this.#budget) {
-        throw new DynasplitError(ErrorCodes.MEMORY_BUDGET,
-          `${merged.label ?? path} needs ~${mib(bytes)} MiB of weights, which fit in the session budget of ${mib(this.#budget)} MiB only by evicting another session`,
-          { details: { ...details, usedBytes } });
-      }
-      // In the map before anything is awaited: a second caller of the same part (a policy's warm-up
-      // beside a frame) shares this load instead of opening its own session that nothing accounts for.
-      const opening: Entry = { key, bytes, thread, session: this.#makeRoom(bytes).then(() => { this.#loads++; return openSession(path, merged); }), leases: 0, lastUsed: 0 };
-      entry = opening;
-      this.#entries.set(key, entry);
-      entry.session.catch(() => { if (this.#entries.get(key) === opening) this.#entries.delete(key); });
-    }
+    if (!entry) entry = this.#open(key, path, options);
     entry.leases++;
     entry.lastUsed = ++this.#clock;
-    const held = entry;
-    let released = false;
+    if (entry.ready) return new Lease(entry.ready, entry);
     try {
-      const session = await held.session;
-      return { session, release: () => { if (!released) { released = true; held.leases--; } } };
+      return new Lease(await entry.session, entry);
     } catch (err) {
-      held.leases--;
+      entry.leases--;
       throw err;
     }
+  }
+
+  /** The session's identity: its file and the options it is opened with. */
+  #key(path: string, options: AcquireOptions): string {
+    const o = this.#options;
+    return `${path}\u0000${option('threads', options, o)}\u0000${option('graphOptimizationLevel', options, o)}`
+      + `\u0000${option('executionProvider', options, o)}\u0000${option('thread', options, o) ?? 'main'}`;
+  }
+
+  /** Puts a loading entry in the map, before anything is awaited; refuses with MEMORY_BUDGET what cannot fit. */
+  #open(key: string, path: string, options: AcquireOptions): Entry {
+    const { evict = true, ...runner } = options;
+    const merged = { ...this.#options, ...runner };
+    const bytes = modelWeightBytes(path);
+    const details = { file: merged.label ?? path, bytes, budgetBytes: this.#budget };
+    if (bytes > this.#budget) {
+      throw new DynasplitError(ErrorCodes.MEMORY_BUDGET,
+        `${merged.label ?? path} needs ~${mib(bytes)} MiB of weights, more than the session budget of ${mib(this.#budget)} MiB`, { details });
+    }
+    const usedBytes = this.stats().bytes;
+    if (!evict && usedBytes + bytes > this.#budget) {
+      throw new DynasplitError(ErrorCodes.MEMORY_BUDGET,
+        `${merged.label ?? path} needs ~${mib(bytes)} MiB of weights, which fit in the session budget of ${mib(this.#budget)} MiB only by evicting another session`,
+        { details: { ...details, usedBytes } });
+    }
+    // In the map before anything is awaited: a second caller of the same part (a policy's warm-up
+    // beside a frame) shares this load instead of opening its own session that nothing accounts for.
+    const entry: Entry = {
+      key, bytes, thread: merged.thread ?? 'main', leases: 0, lastUsed: 0,
+      session: this.#makeRoom(bytes).then(() => { this.#loads++; return openSession(path, merged); }),
+    };
+    this.#entries.set(key, entry);
+    entry.session.then((session) => { entry.ready = session; }, () => { if (this.#entries.get(key) === entry) this.#entries.delete(key); });
+    return entry;
   }
 
   stats(): SessionCacheStats {
@@ -139,6 +153,25 @@ export class SessionCache {
     }
     // Sessions in use are never torn down under a caller; the budget is exceeded until they are released.
     await Promise.allSettled(victims.map(async (e) => (await e.session).release()));
+  }
+}
+
+/** An option as `{ ...defaults, ...given }` has it (a key given as undefined included). */
+function option<K extends keyof RunnerOptions>(name: K, given: RunnerOptions, defaults: RunnerOptions): RunnerOptions[K] {
+  return name in given ? given[name] : defaults[name];
+}
+
+/** A session held by one caller; release() is idempotent. */
+class Lease implements SessionLease {
+  #entry: Entry | undefined;
+
+  constructor(readonly session: ModelSession, entry: Entry) {
+    this.#entry = entry;
+  }
+
+  release(): void {
+    if (this.#entry) this.#entry.leases--;
+    this.#entry = undefined;
   }
 }
 

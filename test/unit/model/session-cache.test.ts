@@ -39,6 +39,37 @@ describe('SessionCache', () => {
     }
   });
 
+  it('counts a lease released twice once: a later holder of the same session keeps it from eviction', async () => {
+    const cache = new SessionCache({ memoryBudgetBytes: modelWeightBytes(vgg()) + 1024, threads: 1 });
+    try {
+      const first = await cache.acquire(vgg());
+      first.release();
+      first.release();
+      const held = await cache.acquire(vgg());
+      expect(held.session).toBe(first.session);
+      await cache.acquire(vit());
+      expect(cache.stats()).toMatchObject({ sessions: 2, evictions: 0 });
+      held.release();
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('shares a session between callers whose options come to the same, and opens another for other options', async () => {
+    const cache = new SessionCache({ threads: 1 });
+    try {
+      const plain = await cache.acquire(vgg());
+      const same = await cache.acquire(vgg(), { threads: 1, thread: 'main', label: 'another name' });
+      const other = await cache.acquire(vgg(), { threads: 2 });
+      expect(same.session).toBe(plain.session);
+      expect(other.session).not.toBe(plain.session);
+      expect(cache.stats()).toMatchObject({ sessions: 2, loads: 2 });
+      for (const lease of [plain, same, other]) lease.release();
+    } finally {
+      await cache.close();
+    }
+  });
+
   it('loads a part once when two callers ask for it at the same time (a warm-up beside a frame)', async () => {
     const cache = new SessionCache({ threads: 1 });
     try {
