@@ -57,7 +57,8 @@ const REQUEST_TIMEOUT_MS = 120_000;
 type Transport = 'mqtt' | 'nats';
 
 /** Result latency fields, in the order the stages happen on the way. */
-const STAGES = ['frame_ms', 'edge_queue_ms', 'preprocess_ms', 'edge_compute_ms', 'encode_ms', 'transfer_ms', 'cloud_queue_ms', 'cloud_compute_ms'] as const;
+const STAGES = ['frame_ms', 'edge_queue_ms', 'preprocess_ms', 'edge_compute_ms', 'encode_ms', 'transfer_ms', 'cloud_queue_ms', 'cloud_decode_ms',
+  'cloud_compute_ms', 'cloud_encode_ms', 'result_ms'] as const;
 type Stage = (typeof STAGES)[number];
 
 export interface CaseReport {
@@ -79,7 +80,7 @@ export interface CaseReport {
    * processes on a request's way sit idle that long, and waking them costs time), ms.
    */
   idleWireFloorMs?: number;
-  /** p50 per stage, ms; `other_ms`: round trip minus every stage (the result: made, and its way back). */
+  /** p50 per stage, ms; `other_ms`: round trip minus every stage (the result's encoding and its way back). */
   stagesP50Ms: Record<Stage | 'other_ms', number>;
   /** vgg16-tiny only: requests/s with IN_FLIGHT in flight, and the stages' p50 during that run. */
   requestsPerSecond?: number;
@@ -351,8 +352,8 @@ function printReport(report: ProcessesReport): void {
     + 'over loopback, each answered by 64 bytes, nothing else done with them (bench/wire-floor.ts; measured in this run);\n'
     + `after idle: the same, each exchange after an idle pause as long as the compute p50 (cases computing ${IDLE_FLOOR_MIN_GAP_MS} ms or more:\n`
     + 'the processes on the way sit idle that long, and waking them costs time); p50 / floor: against after idle where measured\n');
-  printTable('separate processes: where the time goes, p50 per stage (ms; Result.latency fields; frame leg = capture to the edge\'s arrival; other = the result: made, and its way back)',
-    ['model', 'cut', 'path', 'frame leg', 'edge queue', 'preprocess', 'head', 'encode', 'transfer', 'cloud queue', 'tail', 'other'],
+  printTable('separate processes: where the time goes, p50 per stage (ms; Result.latency fields; frame leg = capture to the edge\'s arrival; result = the edge making the Result; other = its encoding and its way back)',
+    ['model', 'cut', 'path', 'frame leg', 'edge queue', 'preprocess', 'head', 'encode', 'transfer', 'cloud queue', 'cloud decode', 'tail', 'cloud encode', 'result', 'other'],
     report.cases.flatMap((r) => [[r.model, r.cut, r.transport, ...stageCells(r.stagesP50Ms)],
       ...(r.loadedStagesP50Ms ? [[r.model, r.cut, `${r.transport}, ${IN_FLIGHT} in flight`, ...stageCells(r.loadedStagesP50Ms)]] : [])]));
   const tiny = report.inProcess['vgg16-tiny@features.pool3'];

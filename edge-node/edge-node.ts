@@ -290,6 +290,7 @@ class EdgeService {
       const entry = req.forced ?? decide(policy, req.deadlineAtMs - Date.now(), { accuracyFloor: req.accuracyFloor, turn })!;
       chosen = entry;
       const outcome = await execute(req, entry, this.#context);
+      const outputsAt = performance.now();
       const energy = await this.accounting.energy(mark, outcome, performance.now() - started, entry);
       const link = this.options.linkMbps > 0 || this.options.linkRttMs > 0 ? 'emulated' : 'measured';
       const latencySource = outcome.workerId
@@ -297,7 +298,7 @@ class EdgeService {
         : this.hardware.latencySource;
       // Sub-millisecond on both sides where the sensor stamps its capture with wallClockMs too (FrameClient).
       const frameMs = Math.max(0, wallClockAt(arrivedAt) - req.captureAtMs);
-      const result = successResult(req, entry, outcome, { frameMs, queueMs, energy, latencySource }, { edgeId: this.options.edgeId, topK: this.options.topK });
+      const result = successResult(req, entry, outcome, { frameMs, queueMs, outputsAt, energy, latencySource }, { edgeId: this.options.edgeId, topK: this.options.topK });
       this.stats.result(result, outcome.fallbackCode);
       this.#answer(sensorId, result, key);
       this.accounting.record(result, req, outcome);

@@ -37,6 +37,9 @@ export interface Outcome {
    */
   unemulatedMs: number;
   cloudQueueMs: number;
+  /** The worker's decoding of the cut tensor and encoding of the outputs (TailReply.decode_ms, encode_ms); 0 without a reply. */
+  cloudDecodeMs: number;
+  cloudEncodeMs: number;
   cloudComputeMs: number;
   reconfigureMs: number;
   tensorBytes: number;
@@ -151,6 +154,8 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
       roundTripMs: roundTrip,
       unemulatedMs: edgeUnemulatedMs + reply.unemulated_ms,
       cloudQueueMs: reply.queue_ms,
+      cloudDecodeMs: reply.decode_ms,
+      cloudEncodeMs: reply.encode_ms,
       cloudComputeMs: reply.compute_ms,
       tensorBytes,
       workerId: reply.worker_id,
@@ -213,6 +218,7 @@ function replyOutputs(reply: TailReply, names: string[]): Record<string, ort.Ten
 
 function local(outputs: Record<string, ort.Tensor>, computeMs: number) {
   return {
-    outputs, edgeComputeMs: computeMs, encodeMs: 0, transferMs: 0, roundTripMs: 0, unemulatedMs: 0, cloudQueueMs: 0, cloudComputeMs: 0, tensorBytes: 0, workerId: '',
+    outputs, edgeComputeMs: computeMs, encodeMs: 0, transferMs: 0, roundTripMs: 0, unemulatedMs: 0, cloudQueueMs: 0, cloudDecodeMs: 0, cloudEncodeMs: 0, cloudComputeMs: 0,
+    tensorBytes: 0, workerId: '',
   };
 }

@@ -15,6 +15,8 @@ export interface Measured {
   /** Capture to arrival at this node, by its clock (Latency.frame_ms). */
   frameMs: number;
   queueMs: number;
+  /** performance.now() when the model's outputs were in hand (Latency.result_ms runs from there). */
+  outputsAt: number;
   energy: NonNullable<ResultProperties['energy']>;
   /** 'measured', or 'emulated' when compute times were dilated to a device profile. */
   latencySource: string;
@@ -39,10 +41,13 @@ export function successResult(req: Admitted, entry: Entry, outcome: Outcome, mea
       encode_ms: outcome.encodeMs,
       transfer_ms: outcome.transferMs,
       cloud_queue_ms: outcome.cloudQueueMs,
+      cloud_decode_ms: outcome.cloudDecodeMs,
       cloud_compute_ms: outcome.cloudComputeMs,
+      cloud_encode_ms: outcome.cloudEncodeMs,
       end_to_end_ms: endToEnd,
       source: measured.latencySource,
       reconfigure_ms: outcome.reconfigureMs,
+      result_ms: performance.now() - measured.outputsAt,
     },
     energy: measured.energy,
     budget_ms: req.budgetMs,

@@ -2131,6 +2131,21 @@ export namespace dynasplit {
             frame_ms: number;
 
             /**
+             * The cloud worker decoding the cut tensor (TailReply.decode_ms) and encoding the tail's outputs
+             * (TailReply.encode_ms): parts of the cloud's own time, not of transfer_ms. 0 when no worker answered.
+             */
+            cloud_decode_ms: number;
+
+            /** Latency cloud_encode_ms. */
+            cloud_encode_ms: number;
+
+            /**
+             * The edge making this Result once the model's outputs were in hand (energy, top-k or outputs);
+             * the Result's encoding and its way to the sensor are not in it.
+             */
+            result_ms: number;
+
+            /**
              * Creates a new Latency instance using the specified properties.
              * @param [properties] Properties to set
              * @returns Latency instance
@@ -2250,6 +2265,21 @@ export namespace dynasplit {
                  * otherwise it also holds their offset. 0 when the frame arrived "before" its capture.
                  */
                 frame_ms?: (number|null);
+
+                /**
+                 * The cloud worker decoding the cut tensor (TailReply.decode_ms) and encoding the tail's outputs
+                 * (TailReply.encode_ms): parts of the cloud's own time, not of transfer_ms. 0 when no worker answered.
+                 */
+                cloud_decode_ms?: (number|null);
+
+                /** Latency cloud_encode_ms */
+                cloud_encode_ms?: (number|null);
+
+                /**
+                 * The edge making this Result once the model's outputs were in hand (energy, top-k or outputs);
+                 * the Result's encoding and its way to the sensor are not in it.
+                 */
+                result_ms?: (number|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

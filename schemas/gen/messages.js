@@ -6160,6 +6160,11 @@ export const dynasplit = $root.dynasplit = (() => {
              * @property {number|null} [frame_ms] Capture (Frame.capture_at_ms) to the frame's arrival at the edge node, by the edge node's clock:
              * the sensor -> broker -> edge leg where the two clocks agree (one host, or synchronised ones);
              * otherwise it also holds their offset. 0 when the frame arrived "before" its capture.
+             * @property {number|null} [cloud_decode_ms] The cloud worker decoding the cut tensor (TailReply.decode_ms) and encoding the tail's outputs
+             * (TailReply.encode_ms): parts of the cloud's own time, not of transfer_ms. 0 when no worker answered.
+             * @property {number|null} [cloud_encode_ms] Latency cloud_encode_ms
+             * @property {number|null} [result_ms] The edge making this Result once the model's outputs were in hand (energy, top-k or outputs);
+             * the Result's encoding and its way to the sensor are not in it.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -6282,6 +6287,32 @@ export const dynasplit = $root.dynasplit = (() => {
             Latency.prototype.frame_ms = 0;
 
             /**
+             * The cloud worker decoding the cut tensor (TailReply.decode_ms) and encoding the tail's outputs
+             * (TailReply.encode_ms): parts of the cloud's own time, not of transfer_ms. 0 when no worker answered.
+             * @member {number} cloud_decode_ms
+             * @memberof dynasplit.v1.Latency
+             * @instance
+             */
+            Latency.prototype.cloud_decode_ms = 0;
+
+            /**
+             * Latency cloud_encode_ms.
+             * @member {number} cloud_encode_ms
+             * @memberof dynasplit.v1.Latency
+             * @instance
+             */
+            Latency.prototype.cloud_encode_ms = 0;
+
+            /**
+             * The edge making this Result once the model's outputs were in hand (energy, top-k or outputs);
+             * the Result's encoding and its way to the sensor are not in it.
+             * @member {number} result_ms
+             * @memberof dynasplit.v1.Latency
+             * @instance
+             */
+            Latency.prototype.result_ms = 0;
+
+            /**
              * Creates a new Latency instance using the specified properties.
              * @function create
              * @memberof dynasplit.v1.Latency
@@ -6335,6 +6366,12 @@ export const dynasplit = $root.dynasplit = (() => {
                     writer.uint32(/* id 10, wireType 1 =*/81).double(message.reconfigure_ms);
                 if (message.frame_ms != null && $Object.hasOwnProperty.call(message, "frame_ms") && !$Object.is(message.frame_ms, 0))
                     writer.uint32(/* id 11, wireType 1 =*/89).double(message.frame_ms);
+                if (message.cloud_decode_ms != null && $Object.hasOwnProperty.call(message, "cloud_decode_ms") && !$Object.is(message.cloud_decode_ms, 0))
+                    writer.uint32(/* id 12, wireType 1 =*/97).double(message.cloud_decode_ms);
+                if (message.cloud_encode_ms != null && $Object.hasOwnProperty.call(message, "cloud_encode_ms") && !$Object.is(message.cloud_encode_ms, 0))
+                    writer.uint32(/* id 13, wireType 1 =*/105).double(message.cloud_encode_ms);
+                if (message.result_ms != null && $Object.hasOwnProperty.call(message, "result_ms") && !$Object.is(message.result_ms, 0))
+                    writer.uint32(/* id 14, wireType 1 =*/113).double(message.result_ms);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -6491,6 +6528,33 @@ export const dynasplit = $root.dynasplit = (() => {
                                 delete message.frame_ms;
                             continue;
                         }
+                    case 12: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.cloud_decode_ms = value;
+                            else
+                                delete message.cloud_decode_ms;
+                            continue;
+                        }
+                    case 13: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.cloud_encode_ms = value;
+                            else
+                                delete message.cloud_encode_ms;
+                            continue;
+                        }
+                    case 14: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.result_ms = value;
+                            else
+                                delete message.result_ms;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -6572,6 +6636,15 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (message.frame_ms != null && $Object.hasOwnProperty.call(message, "frame_ms"))
                     if (typeof message.frame_ms !== "number")
                         return "frame_ms: number expected";
+                if (message.cloud_decode_ms != null && $Object.hasOwnProperty.call(message, "cloud_decode_ms"))
+                    if (typeof message.cloud_decode_ms !== "number")
+                        return "cloud_decode_ms: number expected";
+                if (message.cloud_encode_ms != null && $Object.hasOwnProperty.call(message, "cloud_encode_ms"))
+                    if (typeof message.cloud_encode_ms !== "number")
+                        return "cloud_encode_ms: number expected";
+                if (message.result_ms != null && $Object.hasOwnProperty.call(message, "result_ms"))
+                    if (typeof message.result_ms !== "number")
+                        return "result_ms: number expected";
                 return null;
             };
 
@@ -6626,6 +6699,15 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (object.frame_ms != null)
                     if (!$Object.is($Number(object.frame_ms), 0))
                         message.frame_ms = $Number(object.frame_ms);
+                if (object.cloud_decode_ms != null)
+                    if (!$Object.is($Number(object.cloud_decode_ms), 0))
+                        message.cloud_decode_ms = $Number(object.cloud_decode_ms);
+                if (object.cloud_encode_ms != null)
+                    if (!$Object.is($Number(object.cloud_encode_ms), 0))
+                        message.cloud_encode_ms = $Number(object.cloud_encode_ms);
+                if (object.result_ms != null)
+                    if (!$Object.is($Number(object.result_ms), 0))
+                        message.result_ms = $Number(object.result_ms);
                 return message;
             };
 
@@ -6658,6 +6740,9 @@ export const dynasplit = $root.dynasplit = (() => {
                     object.source = "";
                     object.reconfigure_ms = 0;
                     object.frame_ms = 0;
+                    object.cloud_decode_ms = 0;
+                    object.cloud_encode_ms = 0;
+                    object.result_ms = 0;
                 }
                 if (message.edge_queue_ms != null && $Object.hasOwnProperty.call(message, "edge_queue_ms"))
                     object.edge_queue_ms = options.json && !$isFinite(message.edge_queue_ms) ? $String(message.edge_queue_ms) : message.edge_queue_ms;
@@ -6681,6 +6766,12 @@ export const dynasplit = $root.dynasplit = (() => {
                     object.reconfigure_ms = options.json && !$isFinite(message.reconfigure_ms) ? $String(message.reconfigure_ms) : message.reconfigure_ms;
                 if (message.frame_ms != null && $Object.hasOwnProperty.call(message, "frame_ms"))
                     object.frame_ms = options.json && !$isFinite(message.frame_ms) ? $String(message.frame_ms) : message.frame_ms;
+                if (message.cloud_decode_ms != null && $Object.hasOwnProperty.call(message, "cloud_decode_ms"))
+                    object.cloud_decode_ms = options.json && !$isFinite(message.cloud_decode_ms) ? $String(message.cloud_decode_ms) : message.cloud_decode_ms;
+                if (message.cloud_encode_ms != null && $Object.hasOwnProperty.call(message, "cloud_encode_ms"))
+                    object.cloud_encode_ms = options.json && !$isFinite(message.cloud_encode_ms) ? $String(message.cloud_encode_ms) : message.cloud_encode_ms;
+                if (message.result_ms != null && $Object.hasOwnProperty.call(message, "result_ms"))
+                    object.result_ms = options.json && !$isFinite(message.result_ms) ? $String(message.result_ms) : message.result_ms;
                 return object;
             };
 

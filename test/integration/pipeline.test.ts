@@ -61,6 +61,17 @@ describe('embedded pipeline', () => {
       // The frame leg, capture to arrival (one host, one clock), is a part of end to end (a whole ms, as its capture stamp).
       expect(l.frame_ms).toBeGreaterThan(0);
       expect(l.frame_ms).toBeLessThanOrEqual(l.end_to_end_ms! + 1);
+      // The cloud's own parts where a worker answered (decoding the tensor it got, encoding the
+      // outputs), none where the edge ran everything; the edge's making of this Result, always.
+      if (r.worker_id) {
+        expect(l.cloud_decode_ms).toBeGreaterThan(0);
+        expect(l.cloud_encode_ms).toBeGreaterThan(0);
+      } else {
+        expect(l.cloud_decode_ms ?? 0).toBe(0);
+        expect(l.cloud_encode_ms ?? 0).toBe(0);
+      }
+      expect(l.result_ms).toBeGreaterThan(0);
+      expect(l.result_ms).toBeLessThanOrEqual(l.end_to_end_ms! + 1);
     }
     expect([...names].sort()).toEqual(['cloud-only/fp32', 'edge-only', 'split@features.pool2/fp16']);
     expect(agree).toBeGreaterThanOrEqual(28);
