@@ -17,8 +17,16 @@ import { compilePolicy, decodePolicy, type CompiledPolicy } from '../policy/inde
 import { topics, type ModelPolicyStateProperties, type NodeStatusProperties, type PolicyProperties } from '../schemas/index.ts';
 import { policyRefusal, type NodeCapabilities } from './policy-check.ts';
 
-/** `rejected`: policies not applied (undecodable, for another model, or refused as not runnable here). */
-export interface PolicyStoreStats { swaps: number; rejected: number; versions: Record<string, number> }
+/**
+ * `rejected`: policies not applied (undecodable, for another model, or refused as not runnable here);
+ * `refusals`: per model, the last refusal newer than the policy in force (version 0: undecodable).
+ */
+export interface PolicyStoreStats {
+  swaps: number;
+  rejected: number;
+  versions: Record<string, number>;
+  refusals: Record<string, { version: number; code: string; message: string }>;
+}
 
 export class PolicyStore {
   readonly #current = new Map<string, CompiledPolicy>();
@@ -67,8 +75,12 @@ export class PolicyStore {
       this.#publishStatus();
       return true;
     }
+    // Known once decoded: a refusal names the version it refused, whatever refused it.
+    let version = 0;
     try {
-      const policy = this.#validate(model, decodePolicy(payload));
+      const decoded = decodePolicy(payload);
+      version = decoded.version;
+      const policy = this.#validate(model, decoded);
       const current = this.#current.get(model)!;
       if (current !== this.#defaults.get(model) && policy.version < current.version) {
         this.#logger.info({ model, version: policy.version, current: current.version }, 'ignoring an older policy');
@@ -85,7 +97,7 @@ export class PolicyStore {
       const details = isDynasplitError(err) ? err.details : undefined;
       this.#logger.warn({ model, code, ...details, err: (err as Error).message }, 'policy refused; the previous one stays in force');
       this.#refusals.set(model, {
-        model, refused_version: Number(details?.version ?? 0), refused_configuration: String(details?.configuration ?? ''),
+        model, refused_version: Number(details?.version ?? version), refused_configuration: String(details?.configuration ?? ''),
         refusal: { code, message: (err as Error).message.slice(0, 512), retryable: false }, refused_at_ms: Date.now(),
       });
     }
@@ -124,6 +136,7 @@ export class PolicyStore {
       swaps: this.#swaps,
       rejected: this.#rejected,
       versions: Object.fromEntries([...this.#current].map(([m, p]) => [m, p.version])),
+      refusals: Object.fromEntries([...this.#refusals].map(([m, r]) => [m, { version: r.refused_version ?? 0, code: r.refusal?.code ?? '', message: r.refusal?.message ?? '' }])),
     };
   }
 }

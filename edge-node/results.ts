@@ -1,5 +1,6 @@
 /** Building the Result messages an edge node publishes: pure functions of what happened. */
 import { encodeTensor } from '../codec/index.ts';
+import { wallClockMs } from '../common/index.ts';
 import { interpretOutputs, type LoadedCard, type ModelAnswer } from '../model/index.ts';
 import { floatTensor } from '../node-runtime/index.ts';
 import type { Entry } from '../policy/index.ts';
@@ -23,8 +24,11 @@ export interface Measured {
 }
 
 export function successResult(req: Admitted, entry: Entry, outcome: Outcome, measured: Measured, ctx: ResultContext): ResultProperties {
-  const completedAt = Date.now();
-  const endToEnd = completedAt - req.captureAtMs;
+  // On the clock the sensor stamps its capture with (FrameClient: wallClockMs). Date.now() is up to
+  // 1 ms behind it and made sub-millisecond requests end before they began. Two processes' readings
+  // of it may still differ by a fraction of a millisecond: end to end is never below 0.
+  const completedAt = wallClockMs();
+  const endToEnd = Math.max(0, completedAt - req.captureAtMs);
   const answer = interpretOutputs(withTopK(req.card.loaded, ctx.topK), outcome.outputs);
   return {
     request_id: req.requestId,
@@ -87,7 +91,7 @@ export function errorResult(origin: ErrorOrigin, err: unknown, ctx: ResultContex
     budget_ms: origin.budgetMs,
     budget_met: false,
     error: bounded(errorInfo(err)),
-    completed_at_ms: Date.now(),
+    completed_at_ms: wallClockMs(),
   };
 }
 

@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { startBroker } from '../../broker/index.ts';
 import { connectFrameClient } from '../../client/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../cloud-worker/index.ts';
-import { connectMqtt, createProgress, DynasplitError, ErrorCodes, isDynasplitError, progressCallback, type Logger, type MqttClient, type Progress } from '../../common/index.ts';
+import { connectMqtt, createProgress, DynasplitError, ErrorCodes, isDynasplitError, isErrorCode, progressCallback, type Logger, type MqttClient, type Progress } from '../../common/index.ts';
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
 import { HOST_PROFILE, loadProfile, processHost, type DeviceProfile } from '../../hardware/index.ts';
 import type { MetricsStore } from '../../metrics/index.ts';
@@ -379,6 +379,10 @@ async function applyPolicy(plan: Extract<StrategyPlan, { kind: 'policy' }>, run:
   await run.publisher.publishAsync(topics.policy(run.model.name, edge.options.edgeClass), Buffer.from(encodePolicy(policy)), { qos: 1, retain: true });
   const deadline = Date.now() + 10_000;
   while (edge.stats().policies.versions[run.model.name] !== version) {
+    const refused = edge.stats().policies.refusals[run.model.name];
+    if (refused?.version === version) {
+      throw new DynasplitError(isErrorCode(refused.code) ? refused.code : ErrorCodes.BAD_POLICY, `testbed: the edge node refused policy version ${version} of ${run.model.name}: ${refused.message}`);
+    }
     if (Date.now() > deadline) throw new DynasplitError(ErrorCodes.TIMEOUT, `testbed: the edge node did not apply policy version ${version} of ${run.model.name}`);
     await sleep(50);
   }

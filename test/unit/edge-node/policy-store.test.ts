@@ -68,7 +68,7 @@ describe('PolicyStore', () => {
     policies.handle(TOPIC, encodePolicy(policy(7, 'output')));
     expect(cutOf(policies.get(MODEL))).toEqual(['output']);
     expect(applied.map((p) => p.version)).toEqual([5, 5, 7]);
-    expect(policies.stats()).toEqual({ swaps: 3, rejected: 0, versions: { [MODEL]: 7 } });
+    expect(policies.stats()).toEqual({ swaps: 3, rejected: 0, versions: { [MODEL]: 7 }, refusals: {} });
   });
 
   it('takes any version over the default, and goes back to the default on an empty retained message', () => {
@@ -122,7 +122,7 @@ describe('PolicyStore', () => {
       expect(status.policies![0]!.refused_configuration).toBe(bad.entries![1]!.configuration!.name);
     }
     expect(applied.map((p) => p.version)).toEqual([1]);
-    expect(policies.stats()).toMatchObject({ swaps: 1, rejected: cases.length });
+    expect(policies.stats()).toMatchObject({ swaps: 1, rejected: cases.length, refusals: { [MODEL]: { version: 6, code: ErrorCodes.BAD_POLICY } } });
     expect(statuses.at(-1)!.refusals).toBe(cases.length);
     expect(lines.filter((l) => l.level === 'warn').map((l) => l.fields.code)).toEqual(Array(cases.length).fill(ErrorCodes.BAD_POLICY));
     // A runnable newer policy is applied and clears the refusal from the status.

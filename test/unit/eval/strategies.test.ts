@@ -138,6 +138,13 @@ describe('strategy names and baselines', () => {
     expect(() => chooser('edge-only', noCloud.filter((r) => r.cut !== 'output'))).toThrow(/strategy 'edge-only' needs a baseline/);
   });
 
+  it('finds a baseline whose median latency is 0 or, from clocks a fraction of a millisecond apart, just below', () => {
+    for (const latencyMs of [0, -0.06]) {
+      const rows = handPool().map((r) => (r.configuration === 'edge-only[1800MHz]' ? { ...r, latencyMs, baseline: 'edge-only' as const } : r));
+      expect(chooser('edge-only', rows)(1)).toBe('edge-only[1800MHz]');
+    }
+  });
+
   it('returns the strategies in the order asked', () => {
     const table = poolTable(handPool());
     expect(createStrategies(['oracle', 'cloud-only', 'dynasplit'], table).map((s) => s.name)).toEqual(['oracle', 'cloud-only', 'dynasplit']);

@@ -1,0 +1,46 @@
+/**
+ * The Result's times are on the clock the sensor stamps its capture with (common/clock.ts wallClockMs):
+ * a request answered within a millisecond of its capture never ends before it began.
+ */
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { wallClockMs } from '../../../common/index.ts';
+import { successResult } from '../../../edge-node/results.ts';
+import type { Admitted } from '../../../edge-node/frames.ts';
+import type { Outcome } from '../../../edge-node/execute.ts';
+import { DEFAULT_CARD } from '../../../model/index.ts';
+import { configuration, type Entry } from '../../../policy/index.ts';
+
+const entry: Entry = { configuration: configuration({ cut: 'output', codec: 'fp32' }), latencyMs: 0, latencyP95Ms: 0, energyJ: 0, accuracy: 1 };
+
+function admitted(captureAtMs: number): Admitted {
+  return {
+    key: 'k', requestId: 'r', sensorId: 's', model: 'm', budgetMs: 100, captureAtMs, deadlineAtMs: captureAtMs + 100, accuracyFloor: 0,
+    inputs: {}, card: { loaded: { card: DEFAULT_CARD } }, preprocessMs: 0,
+  };
+}
+
+const outcome: Outcome = {
+  outputs: { logits: new ort.Tensor('float32', new Float32Array([0.1, 0.7, 0.2]), [1, 3]) },
+  edgeComputeMs: 0.2, encodeMs: 0, transferMs: 0, roundTripMs: 0, unemulatedMs: 0, cloudQueueMs: 0, cloudDecodeMs: 0, cloudEncodeMs: 0,
+  cloudComputeMs: 0, reconfigureMs: 0, tensorBytes: 0, workerId: '', edgeFallback: false, cloudEnergyJ: 0, cloudEnergySource: '', cloudLatencySource: '',
+};
+
+const measured = { frameMs: 0, queueMs: 0, outputsAt: performance.now(), energy: { joules: 0, source: '' }, latencySource: 'measured' };
+
+describe('successResult', () => {
+  it('times the result on the capture stamp\'s clock, to the sub-millisecond', () => {
+    const capture = wallClockMs();
+    const result = successResult(admitted(capture), entry, outcome, measured, { edgeId: 'e', topK: 3 });
+    expect(result.completed_at_ms).toBeGreaterThanOrEqual(capture);
+    expect(result.latency!.end_to_end_ms).toBe(result.completed_at_ms! - capture);
+    expect(result.class_index).toBe(1);
+  });
+
+  it('never ends a request before its capture: a sensor clock a little ahead reads 0, not less', () => {
+    // Another process's reading of the wall clock may run a fraction of a millisecond ahead of this one's.
+    const result = successResult(admitted(wallClockMs() + 0.6), entry, outcome, measured, { edgeId: 'e', topK: 3 });
+    expect(result.latency!.end_to_end_ms).toBe(0);
+    expect(result.budget_met).toBe(true);
+  });
+});
