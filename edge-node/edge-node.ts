@@ -4,7 +4,7 @@
  * Every frame that reaches it is answered exactly once: a result, an edge-completed result, or a
  * coded error (malformed frames included), and the node keeps serving.
  */
-import { connectMqtt, DynasplitError, endMqtt, settlesWithin, ErrorCodes, isDynasplitError, silentLogger, Limiter, RateLimiter, wallClockAt, type Logger, type MqttClient } from '../common/index.ts';
+import { connectMqtt, DynasplitError, endMqtt, settlesWithin, ErrorCodes, isDynasplitError, silentLogger, Limiter, RateLimiter, type Logger, type MqttClient } from '../common/index.ts';
 import type { DeviceProfile, NodeHardware } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
 import type { ModelStore } from '../model/index.ts';
@@ -296,9 +296,7 @@ class EdgeService {
       const latencySource = outcome.workerId
         ? combinedSource(combinedSource(this.hardware.latencySource, outcome.cloudLatencySource), link)
         : this.hardware.latencySource;
-      // Sub-millisecond on both sides where the sensor stamps its capture with wallClockMs too (FrameClient).
-      const frameMs = Math.max(0, wallClockAt(arrivedAt) - req.captureAtMs);
-      const result = successResult(req, entry, outcome, { frameMs, queueMs, outputsAt, energy, latencySource }, { edgeId: this.options.edgeId, topK: this.options.topK });
+      const result = successResult(req, entry, outcome, { arrivedAt, queueMs, outputsAt, energy, latencySource }, { edgeId: this.options.edgeId, topK: this.options.topK });
       this.stats.result(result, outcome.fallbackCode);
       this.#answer(sensorId, result, key);
       this.accounting.record(result, req, outcome);

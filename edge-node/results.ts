@@ -1,6 +1,6 @@
 /** Building the Result messages an edge node publishes: pure functions of what happened. */
 import { encodeTensor } from '../codec/index.ts';
-import { wallClockMs } from '../common/index.ts';
+import { wallClockAt, wallClockMs } from '../common/index.ts';
 import { interpretOutputs, type LoadedCard, type ModelAnswer } from '../model/index.ts';
 import { floatTensor } from '../node-runtime/index.ts';
 import type { Entry } from '../policy/index.ts';
@@ -13,8 +13,8 @@ import type { Admitted } from './frames.ts';
 export interface ResultContext { edgeId: string; topK: number }
 
 export interface Measured {
-  /** Capture to arrival at this node, by its clock (Latency.frame_ms). */
-  frameMs: number;
+  /** performance.now() when the frame arrived at this node (Latency.frame_ms runs from the capture to there). */
+  arrivedAt: number;
   queueMs: number;
   /** performance.now() when the model's outputs were in hand (Latency.result_ms runs from there). */
   outputsAt: number;
@@ -24,11 +24,12 @@ export interface Measured {
 }
 
 export function successResult(req: Admitted, entry: Entry, outcome: Outcome, measured: Measured, ctx: ResultContext): ResultProperties {
-  // On the clock the sensor stamps its capture with (FrameClient: wallClockMs). Date.now() is up to
-  // 1 ms behind it and made sub-millisecond requests end before they began. Two processes' readings
-  // of it may still differ by a fraction of a millisecond: end to end is never below 0.
+  // Against the capture stamp, on the clock the sensor stamps it with (FrameClient: wallClockMs).
+  // Date.now() is up to 1 ms behind it and made sub-millisecond requests end before they began. Two
+  // processes' readings of it may still differ by a fraction of a millisecond: neither is below 0.
+  const sinceCapture = (wallMs: number) => Math.max(0, wallMs - req.captureAtMs);
   const completedAt = wallClockMs();
-  const endToEnd = Math.max(0, completedAt - req.captureAtMs);
+  const endToEnd = sinceCapture(completedAt);
   const answer = interpretOutputs(withTopK(req.card.loaded, ctx.topK), outcome.outputs);
   return {
     request_id: req.requestId,
@@ -38,7 +39,7 @@ export function successResult(req: Admitted, entry: Entry, outcome: Outcome, mea
     ...answerFields(answer),
     configuration: entry.configuration,
     latency: {
-      frame_ms: measured.frameMs,
+      frame_ms: sinceCapture(wallClockAt(measured.arrivedAt)),
       edge_queue_ms: measured.queueMs,
       preprocess_ms: req.preprocessMs,
       edge_compute_ms: outcome.edgeComputeMs,

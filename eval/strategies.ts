@@ -103,7 +103,8 @@ const SAME_LATENCY = 0.05;
 function fastest(list: readonly Aggregate[]): Aggregate | undefined {
   const quickest = best(list, (a, b) => a.latencyMs - b.latencyMs || a.energyJ - b.energyJ);
   if (!quickest) return undefined;
-  // Relative to its size: a median of 0 ms (an emulated device faster than the host) ties with itself.
+  // Relative to the median's size, so that one at 0 ms or just below (an emulated device faster than the
+  // host, clocks a fraction of a millisecond apart) still ties with itself.
   const tied = list.filter((a) => a.latencyMs <= quickest.latencyMs + Math.abs(quickest.latencyMs) * SAME_LATENCY);
   return best(tied, (a, b) => a.energyJ - b.energyJ || a.latencyMs - b.latencyMs);
 }

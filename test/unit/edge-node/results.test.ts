@@ -26,13 +26,15 @@ const outcome: Outcome = {
   cloudComputeMs: 0, reconfigureMs: 0, tensorBytes: 0, workerId: '', edgeFallback: false, cloudEnergyJ: 0, cloudEnergySource: '', cloudLatencySource: '',
 };
 
-const measured = { frameMs: 0, queueMs: 0, outputsAt: performance.now(), energy: { joules: 0, source: '' }, latencySource: 'measured' };
+const measured = { arrivedAt: performance.now(), queueMs: 0, outputsAt: performance.now(), energy: { joules: 0, source: '' }, latencySource: 'measured' };
 
 describe('successResult', () => {
   it('times the result on the capture stamp\'s clock, to the sub-millisecond', () => {
     const capture = wallClockMs();
     const result = successResult(admitted(capture), entry, outcome, measured, { edgeId: 'e', topK: 3 });
     expect(result.completed_at_ms).toBeGreaterThanOrEqual(capture);
+    // Not Date.now()'s whole milliseconds.
+    expect(Number.isInteger(result.completed_at_ms)).toBe(false);
     expect(result.latency!.end_to_end_ms).toBe(result.completed_at_ms! - capture);
     expect(result.class_index).toBe(1);
   });
@@ -41,6 +43,7 @@ describe('successResult', () => {
     // Another process's reading of the wall clock may run a fraction of a millisecond ahead of this one's.
     const result = successResult(admitted(wallClockMs() + 0.6), entry, outcome, measured, { edgeId: 'e', topK: 3 });
     expect(result.latency!.end_to_end_ms).toBe(0);
+    expect(result.latency!.frame_ms).toBe(0);
     expect(result.budget_met).toBe(true);
   });
 });
