@@ -25,8 +25,14 @@ export class WallClock {
 
   /** The wall-clock time of `mono`, a reading of the monotonic clock taken a moment ago (performance.now()). */
   at(mono: number): number {
+    // The wall clock first, then the monotonic one: a process preempted between the two readings
+    // then takes a sample below the true offset, which the largest-sample rule ignores. In the other
+    // order such a sample lies above it by the time the process was away (milliseconds on a loaded
+    // host), and the largest-sample rule kept it until the next resample: this process's wall clock
+    // then read ahead of the others' for up to RESAMPLE_MS.
+    const wall = this.wall();
     const now = this.monotonic();
-    const offset = this.wall() - now;
+    const offset = wall - now;
     if (now - this.#since >= RESAMPLE_MS) {
       this.#since = now;
       this.#offset = offset;

@@ -5,10 +5,18 @@ import { WallClock } from '../../../common/index.ts';
 function host(startWallMs: number, rate = 1) {
   let mono = 0;
   let step = 0;
+  /** ms the process is preempted for at its next reading of the wall clock (then the reading is taken). */
+  let away = 0;
   const realWall = () => startWallMs + mono * rate + step;
+  const wall = () => {
+    mono += away;
+    away = 0;
+    return Math.floor(realWall());
+  };
   return {
-    clock: new WallClock(() => mono, () => Math.floor(realWall())),
+    clock: new WallClock(() => mono, wall),
     advance(ms: number) { mono += ms; },
+    preemptAtNextReading(ms: number) { away = ms; },
     stepWall(ms: number) { step += ms; },
     realWall,
   };
@@ -46,5 +54,22 @@ describe('WallClock', () => {
     h.stepWall(-5_000);
     h.advance(10_000);
     expect(Math.abs(h.realWall() - h.clock.now())).toBeLessThan(1);
+  });
+
+  it('is not set ahead by a process preempted between its readings of the two clocks', () => {
+    const h = host(1_765_000_000_000.5);
+    for (let i = 0; i < 100; i++) {
+      h.advance(0.137);
+      h.clock.now();
+    }
+    // Away for 3 ms on a loaded host, right before the wall clock is read.
+    h.preemptAtNextReading(3);
+    h.clock.now();
+    for (let i = 0; i < 100; i++) {
+      h.advance(0.137);
+      const error = h.realWall() - h.clock.now();
+      expect(error).toBeGreaterThan(-1e-6); // never ahead of the true wall time
+      expect(error).toBeLessThan(0.2);
+    }
   });
 });
