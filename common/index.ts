@@ -8,7 +8,7 @@ export { checkMqttUrl, connectMqtt, END_GRACE_MS, endMqtt, loadMqttTls, MQTT_SCH
 export { packageVersion } from './version.ts';
 export type { MqttClient, MqttConnectOptions, MqttTls } from './mqtt.ts';
 export { stripUndefined, requirePositiveIntegers } from './options.ts';
-export { Limiter } from './limiter.ts';
+export { Limiter, type Slot } from './limiter.ts';
 export { flushLogRepeats, LOG_FORMATS, silentLogger, rootLogger } from './log.ts';
 export type { LogFormat, Logger, RootLoggerOptions } from './log.ts';
 export { Rng, seededTensor, tensorRng } from './random.ts';

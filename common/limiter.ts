@@ -5,6 +5,25 @@
  */
 import { DynasplitError, ErrorCodes } from './errors.ts';
 
+/** A Limiter's slot, held until released. */
+export interface Slot {
+  release(): void;
+}
+
+class LimiterSlot implements Slot {
+  #release: (() => void) | undefined;
+
+  constructor(release: () => void) {
+    this.#release = release;
+  }
+
+  release(): void {
+    const release = this.#release;
+    this.#release = undefined;
+    release?.();
+  }
+}
+
 export class Limiter {
   readonly #concurrency: number;
   readonly #maxQueued: number;
@@ -27,6 +46,19 @@ export class Limiter {
 
   /** Runs `task` when a slot is free; rejects with OVERLOADED (without running it) when the queue is full. */
   async run<T>(task: () => Promise<T>): Promise<T> {
+    const slot = await this.acquire();
+    try {
+      return await task();
+    } finally {
+      slot.release();
+    }
+  }
+
+  /**
+   * A slot, once one is free, for work that holds it across steps and gives it back itself (at most
+   * once: a second `release()` does nothing); rejects with OVERLOADED when the queue is full.
+   */
+  async acquire(): Promise<Slot> {
     if (this.#active >= this.#concurrency) {
       if (this.#waiting.length >= this.#maxQueued) {
         throw new DynasplitError(ErrorCodes.OVERLOADED, `overloaded: ${this.#active} running, ${this.#waiting.length} waiting`, { retryable: true });
@@ -35,18 +67,18 @@ export class Limiter {
     } else {
       this.#active++;
     }
-    try {
-      return await task();
-    } finally {
-      const next = this.#waiting.shift();
-      if (next) {
-        next(); // the slot passes straight to the next task: #active stays the same
-      } else {
-        this.#active--;
-        if (this.#active === 0) this.#idle.splice(0).forEach((resolve) => resolve());
-      }
-    }
+    return new LimiterSlot(this.#release);
   }
+
+  readonly #release = (): void => {
+    const next = this.#waiting.shift();
+    if (next) {
+      next(); // the slot passes straight to the next task: #active stays the same
+    } else {
+      this.#active--;
+      if (this.#active === 0) this.#idle.splice(0).forEach((resolve) => resolve());
+    }
+  };
 
   /** Resolves when nothing runs or waits. */
   drain(): Promise<void> {

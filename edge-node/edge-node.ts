@@ -4,7 +4,7 @@
  * Every frame that reaches it is answered exactly once: a result, an edge-completed result, or a
  * coded error (malformed frames included), and the node keeps serving.
  */
-import { connectMqtt, DynasplitError, endMqtt, settlesWithin, ErrorCodes, isDynasplitError, silentLogger, Limiter, RateLimiter, type Logger, type MqttClient } from '../common/index.ts';
+import { connectMqtt, DynasplitError, endMqtt, settlesWithin, ErrorCodes, isDynasplitError, silentLogger, Limiter, RateLimiter, type Logger, type MqttClient, type Slot } from '../common/index.ts';
 import type { DeviceProfile, NodeHardware } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
 import type { ModelStore } from '../model/index.ts';
@@ -119,6 +119,8 @@ class EdgeService {
   readonly stats = new EdgeStats();
   readonly #queue: FairQueue;
   readonly #rates: RateLimiter;
+  /** The node's compute slots (options.concurrency): admission and edge compute run in one. */
+  readonly #computing: Limiter;
   readonly #tailEstimates = new Map<string, number>();
   readonly #turns = new Map<string, number>();
   readonly #context: ExecuteContext;
@@ -145,7 +147,7 @@ class EdgeService {
       slots, perSensor: Math.min(options.maxSensorInFlight, slots), maxQueued: options.maxQueue, maxQueuedPerSensor: Math.min(options.maxSensorQueue, options.maxQueue),
     });
     // Unbounded wait: the queue above bounds what can be waiting here.
-    const computing = new Limiter(options.concurrency, Number.POSITIVE_INFINITY);
+    this.#computing = new Limiter(options.concurrency, Number.POSITIVE_INFINITY);
     this.#rates = new RateLimiter(options.maxSensorRate);
     this.#context = {
       models,
@@ -154,7 +156,7 @@ class EdgeService {
       edgeId: options.edgeId,
       threads,
       minCloudWaitMs: options.minCloudWaitMs,
-      onEdge: (work) => computing.run(work),
+      computeSlot: () => this.#computing.acquire(),
       tailEstimateMs: (model, cut) => this.#tailEstimates.get(`${model}\u0000${cut}`) ?? 0,
       recordTail: (model, cut, ms) => {
         const key = `${model}\u0000${cut}`;
@@ -273,15 +275,17 @@ class EdgeService {
 
   async #handle(sensorId: string, frame: Frame, arrivedAt: number, key: string | undefined): Promise<void> {
     const origin = { sensorId, requestId: frame.request_id, model: frame.model, budgetMs: frame.budget_ms };
-    // Queueing: until the frame first gets a compute slot (later waits for one count in the compute times).
-    let queueMs = 0;
     // The configuration a failure happened under: its metric names it, so the optimizer sees which ones fail.
     let chosen: Entry | undefined;
+    // Admission (decoding, preprocessing) takes a compute slot, and the head runs in the same one
+    // (execute releases it before the cloud is waited on): a frame queues once, not again behind
+    // the frames that arrived while it was admitted.
+    let slot: Slot | undefined;
     try {
-      const req = await this.#context.onEdge(() => {
-        queueMs = performance.now() - arrivedAt;
-        return admit(frame, sensorId, this.models, Date.now(), this.cards);
-      });
+      slot = await this.#computing.acquire();
+      // Queueing: until the frame gets its compute slot; the waits after it come with the outcome (Outcome.waitMs).
+      const queueMs = performance.now() - arrivedAt;
+      const req = await admit(frame, sensorId, this.models, Date.now(), this.cards);
       const mark = this.accounting.start();
       const started = performance.now();
       const policy = this.policies.get(req.model);
@@ -289,7 +293,7 @@ class EdgeService {
       this.#turns.set(req.model, turn + 1);
       const entry = req.forced ?? decide(policy, req.deadlineAtMs - Date.now(), { accuracyFloor: req.accuracyFloor, turn })!;
       chosen = entry;
-      const outcome = await execute(req, entry, this.#context);
+      const outcome = await execute(req, entry, this.#context, slot);
       const outputsAt = performance.now();
       const energy = await this.accounting.energy(mark, outcome, performance.now() - started, entry);
       const link = this.options.linkMbps > 0 || this.options.linkRttMs > 0 ? 'emulated' : 'measured';
@@ -302,6 +306,8 @@ class EdgeService {
       this.accounting.record(result, req, outcome);
     } catch (err) {
       this.#answerError(sensorId, err, origin, key, chosen?.configuration);
+    } finally {
+      slot?.release();
     }
   }
 

@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { codecFromName, decodeTensor, encodeTensor } from '../codec/index.ts';
-import { DynasplitError, ErrorCodes, isDynasplitError } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, isDynasplitError, type Slot } from '../common/index.ts';
 import type { DilationSetting, NodeHardware } from '../hardware/index.ts';
 import type { ModelStore, RunStats } from '../model/index.ts';
 import { EDGE_ONLY_CUT, type Entry } from '../policy/index.ts';
@@ -42,6 +42,12 @@ export interface Outcome {
   cloudEncodeMs: number;
   cloudComputeMs: number;
   reconfigureMs: number;
+  /**
+   * ms this request waited after its admission: for a compute slot (the tail of a fallback; the head
+   * when the caller held none), and for the event loop to start each of its inferences (RunStats.waitMs).
+   * Queueing, counted in Latency.edge_queue_ms.
+   */
+  waitMs: number;
   tensorBytes: number;
   workerId: string;
   edgeFallback: boolean;
@@ -60,8 +66,8 @@ export interface ExecuteContext {
   edgeId: string;
   threads: number;
   minCloudWaitMs: number;
-  /** Runs edge compute in one of the node's compute slots; waiting for the cloud holds none. */
-  onEdge<T>(work: () => Promise<T>): Promise<T>;
+  /** One of the node's compute slots, once one is free: edge compute runs in one; waiting for the cloud holds none. */
+  computeSlot(): Promise<Slot>;
   /** Expected ms to run the tail on the edge, so the cloud's wait leaves room for a fallback. */
   tailEstimateMs(model: string, cut: string): number;
   recordTail(model: string, cut: string, ms: number): void;
@@ -87,9 +93,38 @@ export function cloudWaitMs(leftMs: number, tailEstimateMs: number, minMs: numbe
   return Math.max(minMs, leftMs - room);
 }
 
-export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext): Promise<Outcome> {
+/**
+ * `held`: the compute slot the caller admitted the frame in, if it holds one. The head runs in it, so
+ * a frame that got a slot is not queued again behind the frames that arrived since; it is released
+ * before the cloud is waited on (and on any failure).
+ */
+export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext, held?: Slot): Promise<Outcome> {
+  try {
+    return await run(req, entry, ctx, held);
+  } finally {
+    held?.release();
+  }
+}
+
+async function run(req: Admitted, entry: Entry, ctx: ExecuteContext, held: Slot | undefined): Promise<Outcome> {
   const config = entry.configuration;
   const { cut, codec } = config;
+  let waitMs = 0;
+  /** Runs `work` in the held slot (once), else in a fresh one, whose wait is queueing. */
+  const onEdge = async <T>(work: () => Promise<T>): Promise<T> => {
+    let slot = held;
+    held = undefined;
+    if (!slot) {
+      const asked = performance.now();
+      slot = await ctx.computeSlot();
+      waitMs += performance.now() - asked;
+    }
+    try {
+      return await work();
+    } finally {
+      slot.release();
+    }
+  };
   const reconfigureMs = await ctx.hardware.applyFrequency(config.edge_frequency_mhz ?? 0);
   // The host session never runs more threads than the host has; dilation accounts for the rest.
   const threads = hostThreads(config.edge_threads, ctx.threads);
@@ -106,16 +141,17 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
     const run: RunStats = {};
     const out = await ctx.models.runAll(req.model, part, cut, feeds, { threads }, run);
     const hostMs = run.computeMs ?? 0;
+    waitMs += run.waitMs ?? 0;
     const ms = await ctx.hardware.dilate(hostMs, setting, flops[part]);
     if (ctx.hardware.emulated) edgeUnemulatedMs += Math.max(0, hostMs - ms);
     return { out, ms };
   };
   const base = { reconfigureMs, cloudEnergyJ: 0, cloudEnergySource: '', cloudLatencySource: '' };
   if (cut === EDGE_ONLY_CUT) {
-    const head = await ctx.onEdge(() => compute('head', req.inputs));
-    return { ...base, ...local(head.out, head.ms), unemulatedMs: edgeUnemulatedMs, edgeFallback: false };
+    const head = await onEdge(() => compute('head', req.inputs));
+    return { ...base, ...local(head.out, head.ms), unemulatedMs: edgeUnemulatedMs, waitMs, edgeFallback: false };
   }
-  const { head, tensors, encodeMs } = await ctx.onEdge(async () => {
+  const { head, tensors, encodeMs } = await onEdge(async () => {
     const head = cut === 'input' ? { out: req.inputs, ms: 0 } : await compute('head', req.inputs);
     const encodeStart = performance.now();
     const tensors = encodeAll(head.out, crossing(ctx.models, req.model, cut), codecFromName(codec || 'fp32'));
@@ -157,6 +193,7 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
       cloudDecodeMs: reply.decode_ms,
       cloudEncodeMs: reply.encode_ms,
       cloudComputeMs: reply.compute_ms,
+      waitMs,
       tensorBytes,
       workerId: reply.worker_id,
       edgeFallback: false,
@@ -168,7 +205,7 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
     if (!isDynasplitError(err)) throw err;
     // The cloud did not deliver: finish on the edge from the (unencoded) cut tensor.
     const waited = performance.now() - sentAt;
-    const tail = await ctx.onEdge(() => compute('tail', head.out));
+    const tail = await onEdge(() => compute('tail', head.out));
     ctx.recordTail(req.model, cut, tail.ms);
     return {
       ...base,
@@ -177,6 +214,7 @@ export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext):
       encodeMs,
       transferMs: waited,
       roundTripMs: waited,
+      waitMs,
       tensorBytes,
       edgeFallback: true,
       fallbackCode: err.code,

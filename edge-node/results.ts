@@ -15,6 +15,7 @@ export interface ResultContext { edgeId: string; topK: number }
 export interface Measured {
   /** performance.now() when the frame arrived at this node (Latency.frame_ms runs from the capture to there). */
   arrivedAt: number;
+  /** ms from the arrival to the frame's compute slot (Outcome.waitMs adds the waits after it). */
   queueMs: number;
   /** performance.now() when the model's outputs were in hand (Latency.result_ms runs from there). */
   outputsAt: number;
@@ -40,7 +41,7 @@ export function successResult(req: Admitted, entry: Entry, outcome: Outcome, mea
     configuration: entry.configuration,
     latency: {
       frame_ms: sinceCapture(wallClockAt(measured.arrivedAt)),
-      edge_queue_ms: measured.queueMs,
+      edge_queue_ms: measured.queueMs + outcome.waitMs,
       preprocess_ms: req.preprocessMs,
       edge_compute_ms: outcome.edgeComputeMs,
       encode_ms: outcome.encodeMs,

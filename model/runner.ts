@@ -55,7 +55,14 @@ export interface ModelSession {
  * for its turn in the event loop, so a caller timing compute apart from its overhead charges them to
  * the overhead, where they belong.
  */
-export interface RunStats { computeMs?: number }
+export interface RunStats {
+  computeMs?: number;
+  /**
+   * ms from the call to the inference's start: onnxruntime-node starts it from a setImmediate, and
+   * under load a whole poll phase of other I/O comes first. The node being busy, not compute.
+   */
+  waitMs?: number;
+}
 
 /** What openSession needs of an onnxruntime session, on this thread or in a worker. */
 interface OrtSession {
@@ -136,6 +143,7 @@ async function create(path: string, options: RunnerOptions, provider: string): P
       const outputs = await session.run(feeds);
       // A run that did not wait for an immediate (another onnxruntime-node) is timed from the call.
       stats.computeMs = performance.now() - (Number.isNaN(started) ? called : started);
+      stats.waitMs = Number.isNaN(started) ? 0 : started - called;
       return outputs;
     },
     release: () => session.release(),

@@ -2093,7 +2093,10 @@ export namespace dynasplit {
             /** Unknown fields preserved while decoding when enabled */
             $unknowns?: Uint8Array[];
 
-            /** Frame arrival at the edge node to the start of its processing. */
+            /**
+             * Waiting at the edge node: from the frame's arrival to its compute slot, plus the waits after it
+             * (for a slot again, for a fallback's tail; for the event loop to start each inference).
+             */
             edge_queue_ms: number;
 
             /** Decoding and preprocessing the frame's input. */
@@ -2229,7 +2232,10 @@ export namespace dynasplit {
             /** Properties of a Latency. */
             interface $Properties {
 
-                /** Frame arrival at the edge node to the start of its processing. */
+                /**
+                 * Waiting at the edge node: from the frame's arrival to its compute slot, plus the waits after it
+                 * (for a slot again, for a fallback's tail; for the event loop to start each inference).
+                 */
                 edge_queue_ms?: (number|null);
 
                 /** Decoding and preprocessing the frame's input. */

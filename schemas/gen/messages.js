@@ -6147,7 +6147,8 @@ export const dynasplit = $root.dynasplit = (() => {
             /**
              * Properties of a Latency.
              * @typedef {Object} dynasplit.v1.Latency.$Properties
-             * @property {number|null} [edge_queue_ms] Frame arrival at the edge node to the start of its processing.
+             * @property {number|null} [edge_queue_ms] Waiting at the edge node: from the frame's arrival to its compute slot, plus the waits after it
+             * (for a slot again, for a fallback's tail; for the event loop to start each inference).
              * @property {number|null} [preprocess_ms] Decoding and preprocessing the frame's input.
              * @property {number|null} [edge_compute_ms] Latency edge_compute_ms
              * @property {number|null} [encode_ms] Encoding the cut tensor (and the TailRequest).
@@ -6197,7 +6198,8 @@ export const dynasplit = $root.dynasplit = (() => {
             };
 
             /**
-             * Frame arrival at the edge node to the start of its processing.
+             * Waiting at the edge node: from the frame's arrival to its compute slot, plus the waits after it
+             * (for a slot again, for a fallback's tail; for the event loop to start each inference).
              * @member {number} edge_queue_ms
              * @memberof dynasplit.v1.Latency
              * @instance

@@ -34,4 +34,23 @@ describe('Limiter', () => {
     await expect(limiter.run(async () => { throw new Error('boom'); })).rejects.toThrow('boom');
     expect(await limiter.run(async () => 7)).toBe(7);
   });
+
+  it('a slot held across steps passes to the next in line when released, once however often it is released', async () => {
+    const limiter = new Limiter(1, 2);
+    const first = await limiter.acquire();
+    const order: string[] = [];
+    const second = limiter.acquire().then((slot) => { order.push('second'); return slot; });
+    const third = limiter.acquire().then((slot) => { order.push('third'); return slot; });
+    expect([limiter.active, limiter.queued]).toEqual([1, 2]);
+    first.release();
+    first.release(); // a second release must not free another slot
+    const held = await second;
+    expect(order).toEqual(['second']);
+    expect([limiter.active, limiter.queued]).toEqual([1, 1]);
+    held.release();
+    (await third).release();
+    expect(order).toEqual(['second', 'third']);
+    await limiter.drain();
+    expect([limiter.active, limiter.queued]).toEqual([0, 0]);
+  });
 });

@@ -26,7 +26,7 @@ function accounting(metrics?: EmbeddedMetricsStore): Accounting {
 function outcome(over: Partial<Outcome>): Outcome {
   return {
     outputs: {}, edgeComputeMs: 0, encodeMs: 0, transferMs: 0, roundTripMs: 0, unemulatedMs: 0, cloudQueueMs: 0, cloudDecodeMs: 0, cloudEncodeMs: 0,
-    cloudComputeMs: 0, reconfigureMs: 0, tensorBytes: 0, workerId: '', edgeFallback: false, cloudEnergyJ: 0, cloudEnergySource: '',
+    cloudComputeMs: 0, reconfigureMs: 0, waitMs: 0, tensorBytes: 0, workerId: '', edgeFallback: false, cloudEnergyJ: 0, cloudEnergySource: '',
     cloudLatencySource: '', ...over,
   };
 }

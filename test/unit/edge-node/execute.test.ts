@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../../broker/index.ts';
-import { DynasplitError, ErrorCodes } from '../../../common/index.ts';
+import { DynasplitError, ErrorCodes, Limiter, type Slot } from '../../../common/index.ts';
 import { cloudWaitMs, execute, type ExecuteContext } from '../../../edge-node/execute.ts';
 import type { Admitted } from '../../../edge-node/frames.ts';
 import { defaultServedCard, startNodeRuntime, type NodeRuntime } from '../../../node-runtime/index.ts';
@@ -66,7 +66,7 @@ function context(tailEstimateMs: number) {
   };
   const ctx: ExecuteContext = {
     models: edge.models, transport, hardware: edge.hardware, edgeId: 'e1', threads: 1, minCloudWaitMs: 50,
-    onEdge: (work) => work(),
+    computeSlot: async () => ({ release: () => undefined }),
     tailEstimateMs: () => tailEstimateMs,
     recordTail: (model, at) => tails.push([model, at]),
   };
@@ -162,5 +162,37 @@ describe('execute', () => {
     answer = async (request) => ({ request_id: request.request_id, error: { code: 'E_SOMETHING_ELSE', message: 'not ours' } });
     const foreign = await execute(admitted(Date.now() + 30_000), entryAt(cut), context(0).ctx);
     expect(foreign).toMatchObject({ edgeFallback: true, fallbackCode: ErrorCodes.TRANSPORT });
+  });
+
+  it('runs the head in the slot the frame was admitted in, frees it before the cloud is waited on, and counts a later wait for one as queueing', async () => {
+    const limiter = new Limiter(1, Number.POSITIVE_INFINITY);
+    let asked = 0;
+    const slotted: ExecuteContext = { ...context(0).ctx, computeSlot: () => { asked++; return limiter.acquire(); } };
+    let other: Slot | undefined;
+    let activeAtWorker = -1;
+    answer = async () => {
+      activeAtWorker = limiter.active;
+      other = await limiter.acquire(); // another frame takes the slot while this one waits for the cloud
+      throw new DynasplitError(ErrorCodes.BAD_INPUT, 'refused');
+    };
+    const held = await limiter.acquire();
+    const running = execute(admitted(Date.now() + 30_000), entryAt(cut), slotted, held);
+    await vi.waitFor(() => expect(limiter.queued).toBe(1)); // the fallback's tail waits for the slot
+    other!.release();
+    const outcome = await running;
+    expect(activeAtWorker).toBe(0);
+    expect(asked).toBe(1); // for the tail only: the head ran in the held slot
+    expect(outcome).toMatchObject({ edgeFallback: true, fallbackCode: ErrorCodes.BAD_INPUT });
+    expect(outcome.waitMs).toBeGreaterThan(0);
+    await limiter.drain();
+  });
+
+  it('gives the held slot back when the head fails', async () => {
+    const limiter = new Limiter(1, Number.POSITIVE_INFINITY);
+    const slotted: ExecuteContext = { ...context(0).ctx, computeSlot: () => limiter.acquire() };
+    const req = admitted(Date.now() + 30_000);
+    const broken = { ...req, inputs: { wrong: new ort.Tensor('float32', new Float32Array(3), [3]) } };
+    await expect(execute(broken, entryAt(cut), slotted, await limiter.acquire())).rejects.toThrow();
+    expect(limiter.active).toBe(0);
   });
 });

@@ -23,7 +23,7 @@ function admitted(captureAtMs: number): Admitted {
 const outcome: Outcome = {
   outputs: { logits: new ort.Tensor('float32', new Float32Array([0.1, 0.7, 0.2]), [1, 3]) },
   edgeComputeMs: 0.2, encodeMs: 0, transferMs: 0, roundTripMs: 0, unemulatedMs: 0, cloudQueueMs: 0, cloudDecodeMs: 0, cloudEncodeMs: 0,
-  cloudComputeMs: 0, reconfigureMs: 0, tensorBytes: 0, workerId: '', edgeFallback: false, cloudEnergyJ: 0, cloudEnergySource: '', cloudLatencySource: '',
+  cloudComputeMs: 0, reconfigureMs: 0, waitMs: 0, tensorBytes: 0, workerId: '', edgeFallback: false, cloudEnergyJ: 0, cloudEnergySource: '', cloudLatencySource: '',
 };
 
 const measured = { arrivedAt: performance.now(), queueMs: 0, outputsAt: performance.now(), energy: { joules: 0, source: '' }, latencySource: 'measured' };
@@ -45,5 +45,10 @@ describe('successResult', () => {
     expect(result.latency!.end_to_end_ms).toBe(0);
     expect(result.latency!.frame_ms).toBe(0);
     expect(result.budget_met).toBe(true);
+  });
+
+  it('counts every wait for a compute slot as queueing: the admission\'s and any later one', () => {
+    const result = successResult(admitted(wallClockMs()), entry, { ...outcome, waitMs: 2.5 }, { ...measured, queueMs: 0.75 }, { edgeId: 'e', topK: 3 });
+    expect(result.latency!.edge_queue_ms).toBe(3.25);
   });
 });

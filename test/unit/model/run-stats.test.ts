@@ -1,6 +1,7 @@
 /**
  * RunStats.computeMs is the inference's own time: not the event loop's other work that runs between
- * the call and the moment onnxruntime-node starts computing (it starts from a setImmediate).
+ * the call and the moment onnxruntime-node starts computing (it starts from a setImmediate), which
+ * RunStats.waitMs reports.
  */
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -34,6 +35,9 @@ describe('RunStats.computeMs', () => {
     expect(performance.now() - called).toBeGreaterThanOrEqual(BUSY_MS);
     expect(loaded.computeMs).toBeGreaterThan(0);
     expect(loaded.computeMs).toBeLessThan(BUSY_MS);
+    // ...and reports it as the run's wait, which the edge counts as queueing (Latency.edge_queue_ms).
+    expect(loaded.waitMs).toBeGreaterThanOrEqual(BUSY_MS);
+    expect(quiet.waitMs).toBeLessThan(BUSY_MS);
     expect(Object.keys(outputs)).toEqual(session.outputNames);
   });
 });
