@@ -127,7 +127,7 @@ function tailFeeds(served: ServedModel, request: TailRequest, pool: BufferPool, 
  */
 async function runTail(runtime: NodeRuntime, slots: Limiter, pool: BufferPool, request: TailRequest, arrived: number): Promise<TailReplyProperties> {
   const { models, hardware } = runtime;
-  const queueMs = performance.now() - arrived;
+  const slotWaitMs = performance.now() - arrived;
   const t0 = performance.now();
   const served = models.get(request.model);
   if (!served.cuts.includes(request.cut) || request.cut === 'output') {
@@ -162,7 +162,8 @@ async function runTail(runtime: NodeRuntime, slots: Limiter, pool: BufferPool, r
     request_id: request.request_id,
     output: first,
     more_outputs: more,
-    queue_ms: queueMs,
+    // Waiting: for the slot, and for the event loop to start the inference (RunStats.waitMs).
+    queue_ms: slotWaitMs + (run.waitMs ?? 0),
     decode_ms: t1 - t0,
     compute_ms: computeMs,
     encode_ms: t3 - t2,

@@ -1901,7 +1901,10 @@ export namespace dynasplit {
             /** TailReply received_at_ms. */
             received_at_ms: number;
 
-            /** Time between arrival and the start of work on it, ms. */
+            /**
+             * Time between arrival and the start of work on it, ms: waiting for a slot, and for the event loop
+             * to start the inference (onnxruntime-node starts it from a setImmediate).
+             */
             queue_ms: number;
 
             /** Decoding the request tensor, ms. */
@@ -2033,7 +2036,10 @@ export namespace dynasplit {
                 /** TailReply received_at_ms */
                 received_at_ms?: (number|null);
 
-                /** Time between arrival and the start of work on it, ms. */
+                /**
+                 * Time between arrival and the start of work on it, ms: waiting for a slot, and for the event loop
+                 * to start the inference (onnxruntime-node starts it from a setImmediate).
+                 */
                 queue_ms?: (number|null);
 
                 /** Decoding the request tensor, ms. */

@@ -5448,7 +5448,8 @@ export const dynasplit = $root.dynasplit = (() => {
              * @property {dynasplit.v1.ErrorInfo.$Properties|null} [error] TailReply error
              * @property {string|null} [worker_id] TailReply worker_id
              * @property {number|null} [received_at_ms] TailReply received_at_ms
-             * @property {number|null} [queue_ms] Time between arrival and the start of work on it, ms.
+             * @property {number|null} [queue_ms] Time between arrival and the start of work on it, ms: waiting for a slot, and for the event loop
+             * to start the inference (onnxruntime-node starts it from a setImmediate).
              * @property {number|null} [decode_ms] Decoding the request tensor, ms.
              * @property {number|null} [compute_ms] Tail inference, ms.
              * @property {number|null} [encode_ms] Encoding the reply, ms.
@@ -5532,7 +5533,8 @@ export const dynasplit = $root.dynasplit = (() => {
             TailReply.prototype.received_at_ms = 0;
 
             /**
-             * Time between arrival and the start of work on it, ms.
+             * Time between arrival and the start of work on it, ms: waiting for a slot, and for the event loop
+             * to start the inference (onnxruntime-node starts it from a setImmediate).
              * @member {number} queue_ms
              * @memberof dynasplit.v1.TailReply
              * @instance

@@ -3,6 +3,7 @@
  * MQTT transport: its answers, and its error replies (code, retryable, worker id) counted in its stats.
  */
 import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../../broker/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../../cloud-worker/index.ts';
@@ -118,5 +119,27 @@ describe('cloud worker', () => {
     const first = w.close();
     expect(w.close()).toBe(first);
     await first;
+  });
+
+  it('counts the wait before onnxruntime starts the inference as queueing, not compute', async () => {
+    // Work that holds the event loop between the run's call and the inference's start, as other
+    // requests' I/O does under load.
+    const BUSY_MS = 120;
+    const proto = (ort.InferenceSession as unknown as { prototype: { run: (...args: unknown[]) => unknown } }).prototype;
+    const run = proto.run;
+    proto.run = function busyFirst(this: unknown, ...args: unknown[]) {
+      const until = performance.now() + BUSY_MS;
+      while (performance.now() < until) { /* the event loop is busy */ }
+      return run.apply(this, args);
+    };
+    let reply: TailReply;
+    try {
+      reply = await ask('input');
+    } finally {
+      proto.run = run;
+    }
+    expect(reply.error?.code ?? '').toBe('');
+    expect(reply.queue_ms).toBeGreaterThanOrEqual(BUSY_MS);
+    expect(reply.compute_ms).toBeLessThan(BUSY_MS);
   });
 });
