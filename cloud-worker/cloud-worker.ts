@@ -9,7 +9,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { BufferPool, decodeTensor, encodeTensor, type BufferPoolStats, type FloatTensor } from '../codec/index.ts';
-import { DynasplitError, ErrorCodes, Limiter, silentLogger, type Logger } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, Limiter, silentLogger, wallClockMs, type Logger } from '../common/index.ts';
 import type { DeviceProfile } from '../hardware/index.ts';
 import type { RunStats, ServedModel } from '../model/index.ts';
 import { floatTensor, startNodeRuntime, type NodeRuntime } from '../node-runtime/index.ts';
@@ -50,7 +50,8 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
   const pool = new BufferPool();
   const stats: CloudWorkerStats = { requests: 0, replies: 0, errors: {}, active: 0, queued: 0, inputBuffers: pool.stats() };
   const handler = async (request: TailRequest): Promise<TailReplyProperties> => {
-    const receivedAt = Date.now();
+    // The clock deadlines are stamped on (the edge's wallClockMs, from the sensor's capture).
+    const receivedAt = wallClockMs();
     const arrived = performance.now();
     stats.requests++;
     try {

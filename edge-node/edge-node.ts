@@ -4,7 +4,7 @@
  * Every frame that reaches it is answered exactly once: a result, an edge-completed result, or a
  * coded error (malformed frames included), and the node keeps serving.
  */
-import { connectMqtt, DynasplitError, endMqtt, settlesWithin, ErrorCodes, isDynasplitError, silentLogger, Limiter, RateLimiter, type Logger, type MqttClient, type Slot } from '../common/index.ts';
+import { connectMqtt, DynasplitError, endMqtt, settlesWithin, ErrorCodes, isDynasplitError, silentLogger, Limiter, RateLimiter, wallClockMs, type Logger, type MqttClient, type Slot } from '../common/index.ts';
 import type { DeviceProfile, NodeHardware } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
 import type { ModelStore } from '../model/index.ts';
@@ -156,6 +156,7 @@ class EdgeService {
       edgeId: options.edgeId,
       threads,
       minCloudWaitMs: options.minCloudWaitMs,
+      now: wallClockMs,
       computeSlot: () => this.#computing.acquire(),
       tailEstimateMs: (model, cut) => this.#tailEstimates.get(`${model}\u0000${cut}`) ?? 0,
       recordTail: (model, cut, ms) => {
@@ -285,13 +286,13 @@ class EdgeService {
       slot = await this.#computing.acquire();
       // Queueing: until the frame gets its compute slot; the waits after it come with the outcome (Outcome.waitMs).
       const queueMs = performance.now() - arrivedAt;
-      const req = await admit(frame, sensorId, this.models, Date.now(), this.cards);
+      const req = await admit(frame, sensorId, this.models, wallClockMs(), this.cards);
       const mark = this.accounting.start();
       const started = performance.now();
       const policy = this.policies.get(req.model);
       const turn = this.#turns.get(req.model) ?? 0;
       this.#turns.set(req.model, turn + 1);
-      const entry = req.forced ?? decide(policy, req.deadlineAtMs - Date.now(), { accuracyFloor: req.accuracyFloor, turn })!;
+      const entry = req.forced ?? decide(policy, req.deadlineAtMs - wallClockMs(), { accuracyFloor: req.accuracyFloor, turn })!;
       chosen = entry;
       const outcome = await execute(req, entry, this.#context, slot);
       const outputsAt = performance.now();

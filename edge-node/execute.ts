@@ -66,6 +66,11 @@ export interface ExecuteContext {
   edgeId: string;
   threads: number;
   minCloudWaitMs: number;
+  /**
+   * The node's wall clock, ms since the epoch, on the clock sensors stamp their captures with
+   * (wallClockMs: Date.now() moves in whole milliseconds, and would read the time left up to 1 ms high).
+   */
+  now(): number;
   /** One of the node's compute slots, once one is free: edge compute runs in one; waiting for the cloud holds none. */
   computeSlot(): Promise<Slot>;
   /** Expected ms to run the tail on the edge, so the cloud's wait leaves room for a fallback. */
@@ -161,7 +166,7 @@ async function run(req: Admitted, entry: Entry, ctx: ExecuteContext, held: Slot 
   // An emulated clock: host time beyond the emulated device's own (a Coral head computed on the host)
   // is no time of the emulated request, so it moves the deadline the cloud and the wait are held to.
   const deadlineAtMs = req.deadlineAtMs + edgeUnemulatedMs;
-  const timeoutMs = cloudWaitMs(deadlineAtMs - Date.now(), ctx.tailEstimateMs(req.model, cut), ctx.minCloudWaitMs);
+  const timeoutMs = cloudWaitMs(deadlineAtMs - ctx.now(), ctx.tailEstimateMs(req.model, cut), ctx.minCloudWaitMs);
   const sentAt = performance.now();
   try {
     const reply = await ctx.transport.request({
@@ -172,7 +177,7 @@ async function run(req: Admitted, entry: Entry, ctx: ExecuteContext, held: Slot 
       more_tensors: tensors.slice(1),
       deadline_at_ms: deadlineAtMs,
       edge_id: ctx.edgeId,
-      sent_at_ms: Date.now(),
+      sent_at_ms: ctx.now(),
       cloud_accelerator: config.cloud_accelerator ?? '',
     }, { timeoutMs });
     const roundTrip = performance.now() - sentAt;

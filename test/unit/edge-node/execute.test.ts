@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../../broker/index.ts';
-import { DynasplitError, ErrorCodes, Limiter, type Slot } from '../../../common/index.ts';
+import { DynasplitError, ErrorCodes, Limiter, wallClockMs, type Slot } from '../../../common/index.ts';
 import { cloudWaitMs, execute, type ExecuteContext } from '../../../edge-node/execute.ts';
 import type { Admitted } from '../../../edge-node/frames.ts';
 import { defaultServedCard, startNodeRuntime, type NodeRuntime } from '../../../node-runtime/index.ts';
@@ -41,7 +41,6 @@ beforeAll(async () => {
 });
 
 afterEach(() => {
-  vi.useRealTimers();
   silent.splice(0).forEach((release) => release());
 });
 
@@ -52,7 +51,8 @@ afterAll(async () => {
   await broker?.close();
 });
 
-function context(tailEstimateMs: number) {
+/** `now`: the node's clock (a frozen one makes the time left exact). */
+function context(tailEstimateMs: number, now: () => number = wallClockMs) {
   const timeouts: number[] = [];
   const tails: Array<[string, string]> = [];
   const transport: TensorTransport = {
@@ -66,6 +66,7 @@ function context(tailEstimateMs: number) {
   };
   const ctx: ExecuteContext = {
     models: edge.models, transport, hardware: edge.hardware, edgeId: 'e1', threads: 1, minCloudWaitMs: 50,
+    now,
     computeSlot: async () => ({ release: () => undefined }),
     tailEstimateMs: () => tailEstimateMs,
     recordTail: (model, at) => tails.push([model, at]),
@@ -88,13 +89,12 @@ const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math
 describe('execute', () => {
   it('gives the cloud what is left of the budget after the expected edge tail, and at least minCloudWaitMs', async () => {
     answer = async () => { throw new DynasplitError(ErrorCodes.BAD_INPUT, 'refused'); };
-    const now = Date.now();
-    // Date frozen (timers stay real): the time left is exact.
-    vi.useFakeTimers({ toFake: ['Date'], now });
-    const roomy = context(300);
+    const now = wallClockMs();
+    // The node's clock frozen: the time left is exact.
+    const roomy = context(300, () => now);
     await execute(admitted(now + 2_000), entryAt(cut), roomy.ctx);
     expect(roomy.timeouts).toEqual([2_000 - 300]);
-    const tight = context(1_980);
+    const tight = context(1_980, () => now);
     await execute(admitted(now + 2_000), entryAt(cut), tight.ctx);
     expect(tight.timeouts).toEqual([50]);
   });
@@ -103,9 +103,8 @@ describe('execute', () => {
     // A fallback's tail took longer than this budget: keeping room for it would send the request to the
     // edge after minCloudWaitMs, late, and every such fallback would keep the estimate high.
     answer = async () => { throw new DynasplitError(ErrorCodes.BAD_INPUT, 'refused'); };
-    const now = Date.now();
-    vi.useFakeTimers({ toFake: ['Date'], now });
-    const slowEdge = context(5_000);
+    const now = wallClockMs();
+    const slowEdge = context(5_000, () => now);
     await execute(admitted(now + 2_000), entryAt(cut), slowEdge.ctx);
     expect(slowEdge.timeouts).toEqual([2_000]);
     expect(cloudWaitMs(561, 2_200, 5)).toBe(561);
@@ -137,12 +136,10 @@ describe('execute', () => {
 
   it('runs the tail on the edge when the cloud does not answer in time, and records its time', async () => {
     answer = () => new Promise((resolve) => silent.push(() => resolve({}))); // answers only after the test
-    const { ctx, timeouts, tails } = context(960);
-    const now = Date.now();
-    vi.useFakeTimers({ toFake: ['Date'], now });
+    const now = wallClockMs();
+    const { ctx, timeouts, tails } = context(960, () => now);
     const req = admitted(now + 1_000, 2);
     const outcome = await execute(req, entryAt(cut), ctx);
-    vi.useRealTimers();
     expect(timeouts).toEqual([50]);
     expect(outcome).toMatchObject({ edgeFallback: true, fallbackCode: ErrorCodes.TIMEOUT, workerId: '', cloudEnergyJ: 0 });
     expect(outcome.tensorBytes).toBe(edge.models.get(MODEL).inspection.cutPoints[0].bytesPerSample);
