@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../../broker/index.ts';
 import { isDynasplitError } from '../../../common/index.ts';
@@ -16,6 +16,44 @@ import { Clients, collect, uniqueTopic, waitFor, type Received } from './helpers
 
 /** MQTT control packet type of a PUBACK (the first byte's high nibble). */
 const PUBACK = 4;
+
+/**
+ * Reads the MQTT byte stream written to one connection, in whatever chunks it is written (mqtt-packet
+ * writes a PUBACK's header and its message id apart, and an id's first byte can look like a header),
+ * and calls `onPacket` with each whole packet's type.
+ */
+/** A message id provider that always gives `id` (one QoS 1 publish in flight at a time). */
+function fixedMessageId(id: number): NonNullable<IClientOptions['messageIdProvider']> {
+  let last: number | null = null;
+  return {
+    allocate: () => (last = id),
+    getLastAllocated: () => last,
+    register: () => true,
+    deallocate: () => undefined,
+    clear: () => { last = null; },
+  };
+}
+
+function packetReader(onPacket: (type: number) => void): (chunk: Uint8Array) => void {
+  let pending = Buffer.alloc(0);
+  return (chunk) => {
+    pending = Buffer.concat([pending, chunk]);
+    for (;;) {
+      // Fixed header: type and flags, then the remaining length (1-4 bytes, 7 bits each).
+      let length = 0;
+      let at = 1;
+      for (let shift = 0; ; shift += 7, at++) {
+        if (at >= pending.length) return;
+        length += (pending[at]! & 0x7f) << shift;
+        if ((pending[at]! & 0x80) === 0) break;
+      }
+      const end = at + 1 + length;
+      if (pending.length < end) return;
+      onPacket(pending[0]! >> 4);
+      pending = pending.subarray(end);
+    }
+  };
+}
 
 const clients = new Clients();
 afterEach(() => clients.endAll());
@@ -159,8 +197,9 @@ describe('shared subscriptions with persistent sessions', () => {
       if (client.id !== publisherId) return;
       const conn = (client as unknown as { conn: { write: (chunk: unknown, ...rest: unknown[]) => boolean } }).conn;
       const write = conn.write.bind(conn);
+      const read = packetReader((type) => { if (type === PUBACK) events.push('puback'); });
       conn.write = (chunk, ...rest) => {
-        if (chunk instanceof Uint8Array && chunk[0]! >> 4 === PUBACK) events.push('puback');
+        if (chunk instanceof Uint8Array) read(chunk);
         return write(chunk, ...rest);
       };
     });
@@ -180,7 +219,9 @@ describe('shared subscriptions with persistent sessions', () => {
       return result;
     };
 
-    const publisher = await clients.connect(b.url, { clientId: publisherId });
+    // A message id whose first byte reads as a PUBACK header (0x4_): mqtt-packet writes it apart from
+    // the header, and a check of each chunk's first byte counted that PUBACK twice.
+    const publisher = await clients.connect(b.url, { clientId: publisherId, messageIdProvider: fixedMessageId(0x4123) });
     const acked = publisher.publishAsync(`${base}/s0`, 'held', { qos: 1 });
     await storing;
     expect(events).toEqual(['store']);
