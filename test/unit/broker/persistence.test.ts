@@ -12,16 +12,12 @@ import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../../broker/index.ts';
 import { isDynasplitError } from '../../../common/index.ts';
+import { PacketReader } from '../../helpers/raw-mqtt.ts';
 import { Clients, collect, uniqueTopic, waitFor, type Received } from './helpers.ts';
 
 /** MQTT control packet type of a PUBACK (the first byte's high nibble). */
 const PUBACK = 4;
 
-/**
- * Reads the MQTT byte stream written to one connection, in whatever chunks it is written (mqtt-packet
- * writes a PUBACK's header and its message id apart, and an id's first byte can look like a header),
- * and calls `onPacket` with each whole packet's type.
- */
 /** A message id provider that always gives `id` (one QoS 1 publish in flight at a time). */
 function fixedMessageId(id: number): NonNullable<IClientOptions['messageIdProvider']> {
   let last: number | null = null;
@@ -31,27 +27,6 @@ function fixedMessageId(id: number): NonNullable<IClientOptions['messageIdProvid
     register: () => true,
     deallocate: () => undefined,
     clear: () => { last = null; },
-  };
-}
-
-function packetReader(onPacket: (type: number) => void): (chunk: Uint8Array) => void {
-  let pending = Buffer.alloc(0);
-  return (chunk) => {
-    pending = Buffer.concat([pending, chunk]);
-    for (;;) {
-      // Fixed header: type and flags, then the remaining length (1-4 bytes, 7 bits each).
-      let length = 0;
-      let at = 1;
-      for (let shift = 0; ; shift += 7, at++) {
-        if (at >= pending.length) return;
-        length += (pending[at]! & 0x7f) << shift;
-        if ((pending[at]! & 0x80) === 0) break;
-      }
-      const end = at + 1 + length;
-      if (pending.length < end) return;
-      onPacket(pending[0]! >> 4);
-      pending = pending.subarray(end);
-    }
   };
 }
 
@@ -197,9 +172,13 @@ describe('shared subscriptions with persistent sessions', () => {
       if (client.id !== publisherId) return;
       const conn = (client as unknown as { conn: { write: (chunk: unknown, ...rest: unknown[]) => boolean } }).conn;
       const write = conn.write.bind(conn);
-      const read = packetReader((type) => { if (type === PUBACK) events.push('puback'); });
+      // Whole packets, in whatever chunks they are written: mqtt-packet writes a PUBACK's message id
+      // apart from its header, and an id's first byte can look like a header.
+      const packets = new PacketReader();
       conn.write = (chunk, ...rest) => {
-        if (chunk instanceof Uint8Array) read(chunk);
+        if (chunk instanceof Uint8Array) {
+          for (const p of packets.push(Buffer.from(chunk))) if (p.type === PUBACK) events.push('puback');
+        }
         return write(chunk, ...rest);
       };
     });
