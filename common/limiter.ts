@@ -7,6 +7,7 @@ import { DynasplitError, ErrorCodes } from './errors.ts';
 
 /** A Limiter's slot, held until released. */
 export interface Slot {
+  /** Gives the slot back; calls after the first do nothing. */
   release(): void;
 }
 

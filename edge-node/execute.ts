@@ -105,13 +105,13 @@ export function cloudWaitMs(leftMs: number, tailEstimateMs: number, minMs: numbe
  */
 export async function execute(req: Admitted, entry: Entry, ctx: ExecuteContext, held?: Slot): Promise<Outcome> {
   try {
-    return await run(req, entry, ctx, held);
+    return await perform(req, entry, ctx, held);
   } finally {
     held?.release();
   }
 }
 
-async function run(req: Admitted, entry: Entry, ctx: ExecuteContext, held: Slot | undefined): Promise<Outcome> {
+async function perform(req: Admitted, entry: Entry, ctx: ExecuteContext, held: Slot | undefined): Promise<Outcome> {
   const config = entry.configuration;
   const { cut, codec } = config;
   let waitMs = 0;
