@@ -10,8 +10,9 @@
  * bytes)): what the split would cost at least through two brokers written as plainly as possible.
  *
  * A request to a large model leaves every process on its way idle for as long as its head or tail
- * computes (VGG16: ~150 ms), and waking an idle process costs time of its own (on the AMD EPYC KVM guest of
- * docs/performance.md, a 4 KB exchange took 0.04 ms back to back and 0.36 ms after 150 ms idle). `gapMs` measures the exchanges each after such a pause, the floor of a request that has one.
+ * computes (VGG16: ~150 ms), and waking an idle process costs time of its own (on the AMD EPYC KVM
+ * guest of docs/performance.md, a 4 KB exchange took 0.04 ms back to back and 0.36 ms after 150 ms
+ * idle). `gapMs` measures the exchanges each after such a pause, the floor of a request that has one.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createConnection, createServer, type Socket } from 'node:net';

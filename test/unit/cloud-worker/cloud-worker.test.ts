@@ -3,7 +3,6 @@
  * MQTT transport: its answers, and its error replies (code, retryable, worker id) counted in its stats.
  */
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../../broker/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../../cloud-worker/index.ts';
@@ -11,6 +10,7 @@ import { decodeTensor, encodeTensor } from '../../../codec/index.ts';
 import { ErrorCodes } from '../../../common/index.ts';
 import type { TailReply, TensorProperties } from '../../../schemas/index.ts';
 import { createMqttTransport, type TensorTransport } from '../../../transport/index.ts';
+import { withBusyInferenceStart } from '../../helpers/busy.ts';
 
 const MODEL = 'vgg16-tiny';
 const SHAPE = [1, 3, 32, 32];
@@ -125,19 +125,7 @@ describe('cloud worker', () => {
     // Work that holds the event loop between the run's call and the inference's start, as other
     // requests' I/O does under load.
     const BUSY_MS = 120;
-    const proto = (ort.InferenceSession as unknown as { prototype: { run: (...args: unknown[]) => unknown } }).prototype;
-    const run = proto.run;
-    proto.run = function busyFirst(this: unknown, ...args: unknown[]) {
-      const until = performance.now() + BUSY_MS;
-      while (performance.now() < until) { /* the event loop is busy */ }
-      return run.apply(this, args);
-    };
-    let reply: TailReply;
-    try {
-      reply = await ask('input');
-    } finally {
-      proto.run = run;
-    }
+    const reply = await withBusyInferenceStart(BUSY_MS, () => ask('input'));
     expect(reply.error?.code ?? '').toBe('');
     expect(reply.queue_ms).toBeGreaterThanOrEqual(BUSY_MS);
     expect(reply.compute_ms).toBeLessThan(BUSY_MS);

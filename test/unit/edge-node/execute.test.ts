@@ -14,6 +14,7 @@ import { defaultServedCard, startNodeRuntime, type NodeRuntime } from '../../../
 import { configuration, EDGE_ONLY_CUT, type Entry } from '../../../policy/index.ts';
 import type { TailReplyProperties, TailRequest } from '../../../schemas/index.ts';
 import { createMqttTransport, type Serving, type TensorTransport } from '../../../transport/index.ts';
+import { withBusyInferenceStart } from '../../helpers/busy.ts';
 
 const MODEL = 'vgg16-tiny';
 const SHAPE = [1, 3, 32, 32];
@@ -194,21 +195,11 @@ describe('execute', () => {
   });
 
   it('counts the wait before onnxruntime starts the head as waiting, not compute', async () => {
-    // Work that holds the event loop between the run's call and the inference's start, as other frames' I/O does under load.
+    // Work that holds the event loop between the run's call and the inference's start, as other
+    // frames' I/O does under load.
     const BUSY_MS = 120;
-    const proto = (ort.InferenceSession as unknown as { prototype: { run: (...args: unknown[]) => unknown } }).prototype;
-    const run = proto.run;
-    proto.run = function busyFirst(this: unknown, ...args: unknown[]) {
-      const until = performance.now() + BUSY_MS;
-      while (performance.now() < until) { /* the event loop is busy */ }
-      return run.apply(this, args);
-    };
-    try {
-      const outcome = await execute(admitted(Date.now() + 30_000), entryAt(EDGE_ONLY_CUT), context(0).ctx);
-      expect(outcome.waitMs).toBeGreaterThanOrEqual(BUSY_MS);
-      expect(outcome.edgeComputeMs).toBeLessThan(BUSY_MS);
-    } finally {
-      proto.run = run;
-    }
+    const outcome = await withBusyInferenceStart(BUSY_MS, () => execute(admitted(Date.now() + 30_000), entryAt(EDGE_ONLY_CUT), context(0).ctx));
+    expect(outcome.waitMs).toBeGreaterThanOrEqual(BUSY_MS);
+    expect(outcome.edgeComputeMs).toBeLessThan(BUSY_MS);
   });
 });

@@ -7,15 +7,11 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { openSession, type RunStats } from '../../../model/index.ts';
+import { busyFor } from '../../helpers/busy.ts';
 
 const zoo = inject('zooDir');
 /** ms the event loop is kept busy by other work queued before the run. */
 const BUSY_MS = 150;
-
-function busyFor(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until) { /* other work holding the loop */ }
-}
 
 describe('RunStats.computeMs', () => {
   it('leaves out other work that holds the event loop before the inference starts, on the main thread', async () => {
