@@ -18,6 +18,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { percentile } from '../common/index.ts';
+import { NODE_FLAGS } from '../local-servers/index.ts';
 
 /** Size of the answer to every message. */
 const ANSWER_BYTES = 64;
@@ -35,7 +36,7 @@ export interface WireFloor {
 }
 
 export async function startWireFloor(): Promise<WireFloor> {
-  const child = fork(import.meta.filename, ['echo-floor'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: ['--import', 'tsx'] });
+  const child = fork(import.meta.filename, ['echo-floor'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [...NODE_FLAGS, '--import', 'tsx'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m) => resolve(Number(m)));
     child.once('exit', (code) => reject(new Error(`wire floor echo process exited (${code}) before listening`)));
