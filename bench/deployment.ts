@@ -1,10 +1,11 @@
 /**
  * What bench/durable.ts and bench/scale.ts share: a dynasplit broker, cloud workers and edge nodes as
- * separate OS processes (bin/dynasplit.js), a one-entry split policy, and a process's resident memory
- * and CPU time from /proc (Linux).
+ * separate OS processes (bin/dynasplit.js), a one-entry split policy, a process's resident memory
+ * and CPU time from /proc (Linux), and warming the nodes up (with bench/pipeline-processes.ts).
  */
 import { readFileSync } from 'node:fs';
 import { connectMqtt } from '../common/index.ts';
+import { inLanes } from './harness.ts';
 import { configuration, encodePolicy } from '../policy/index.ts';
 import { topics } from '../schemas/index.ts';
 import { spawnDynasplit, type Spawned } from '../local-servers/index.ts';
@@ -87,3 +88,28 @@ export function processUsage(pid: number): ProcessUsage {
 
 /** USER_HZ: 100 on every Linux this runs on (sysconf(_SC_CLK_TCK) is not reachable from Node). */
 const CLOCK_TICKS_PER_S = 100;
+
+/** Blocks of requests sent to warm the nodes up, and the requests in flight while they run. */
+export interface WarmUp {
+  blocks: number;
+  blockSize: number;
+  inFlight: number;
+}
+
+/**
+ * Sends `blocks` blocks of `blockSize` requests, `inFlight` at a time (`request(lane)` sends one):
+ * a deployment that has run for a while has its code optimised by V8, which the nodes' first few
+ * thousand requests do not (their rate rises block by block), and its first burst at a high rate
+ * runs slower still (the scale bench's first 1,000-sensor seconds: docs/performance.md). Resolves
+ * with the rate over all blocks and per block, requests/s.
+ */
+export async function warmUp(request: (lane: number) => Promise<unknown>, o: WarmUp): Promise<{ requestsPerSecond: number; blocksRequestsPerSecond: number[] }> {
+  const blocks: number[] = [];
+  const started = performance.now();
+  for (let b = 0; b < o.blocks; b++) {
+    const blockStarted = performance.now();
+    await inLanes(o.blockSize, o.inFlight, request);
+    blocks.push(o.blockSize / ((performance.now() - blockStarted) / 1000));
+  }
+  return { requestsPerSecond: (o.blocks * o.blockSize) / ((performance.now() - started) / 1000), blocksRequestsPerSecond: blocks };
+}

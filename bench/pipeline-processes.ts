@@ -27,7 +27,7 @@ import { Frame, type TensorProperties } from '../schemas/index.ts';
 import { syntheticInputs } from '../workload/index.ts';
 import { spawnDynasplit, type Spawned } from '../local-servers/index.ts';
 import { freePort, startMosquitto, startNatsServer } from '../local-servers/index.ts';
-import { processUsage, publishSplitPolicy } from './deployment.ts';
+import { processUsage, publishSplitPolicy, warmUp } from './deployment.ts';
 import { inLanes, printTable } from './harness.ts';
 import { startWireFloor } from './wire-floor.ts';
 import { inProcess, type PipelineCase } from './in-process.ts';
@@ -251,14 +251,8 @@ function load(sensors: FrameClient[], model: string, tensor: TensorProperties, c
 /** WARM_UP_BLOCKS blocks of WARM_UP_BLOCK requests, untimed as far as the report goes; each block's rate. */
 async function warmUpNodes(sensors: FrameClient[], model: string, tensor: TensorProperties):
   Promise<{ warmUpRequestsPerSecond: number; warmUpBlocksRequestsPerSecond: number[] }> {
-  const blocks: number[] = [];
-  const started = performance.now();
-  for (let b = 0; b < WARM_UP_BLOCKS; b++) {
-    const blockStarted = performance.now();
-    await load(sensors, model, tensor, WARM_UP_BLOCK);
-    blocks.push(WARM_UP_BLOCK / ((performance.now() - blockStarted) / 1000));
-  }
-  return { warmUpRequestsPerSecond: (WARM_UP_BLOCKS * WARM_UP_BLOCK) / ((performance.now() - started) / 1000), warmUpBlocksRequestsPerSecond: blocks };
+  const rates = await warmUp((lane) => send(sensors[lane % sensors.length], model, tensor), { blocks: WARM_UP_BLOCKS, blockSize: WARM_UP_BLOCK, inFlight: IN_FLIGHT });
+  return { warmUpRequestsPerSecond: rates.requestsPerSecond, warmUpBlocksRequestsPerSecond: rates.blocksRequestsPerSecond };
 }
 
 /**

@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark of the project, in one run, on this machine. Each table says what
  * it measured and next to which baseline. Pass section names to run only some: `npm run bench -- codecs`.
  * `pipeline` also takes `--full` (VGG16 across separate processes) and `--json` (bench/pipeline-processes.ts);
- * `scale` takes `--step-s N`, `--sensors 10,100,1000` and `--period-s P` (bench/scale.ts).
+ * `scale` takes `--step-s N`, `--sensors 10,100,1000`, `--period-s P` and `--warm-up-blocks B` (bench/scale.ts).
  */
 import { benchCodecs } from './codecs.ts';
 import { benchDurable } from './durable.ts';
@@ -36,7 +36,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
 
 // Flags (`--full`, `--json`) are for the sections that read them; the rest are section names.
 // Flags that take a value: the value is no section name.
-const VALUE_FLAGS = new Set(['--step-s', '--sensors', '--period-s', '--base', '--broker', '--rounds', '--messages', '--legs', '--payloads', '--in-flight', '--gap-ms']);
+const VALUE_FLAGS = new Set(['--step-s', '--sensors', '--period-s', '--warm-up-blocks', '--base', '--broker', '--rounds', '--messages', '--legs', '--payloads', '--in-flight', '--gap-ms']);
 const args = process.argv.slice(2);
 const wanted = args.filter((a, i) => !a.startsWith('--') && !VALUE_FLAGS.has(args[i - 1]));
 const unknown = wanted.filter((w) => !(w in SECTIONS));

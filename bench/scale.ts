@@ -9,6 +9,9 @@
  * at most 1.5x. `--step-s N` sets the step's length; `--sensors 10,100` the steps; `--period-s P` the
  * seconds between a sensor's frames (default 1; on a machine that cannot carry 1,000 frames/s, a
  * longer period at 1,000 sensors tells the cost of the connections from that of the frames).
+ * Before the steps the nodes are warmed up as in the pipeline bench (WARM_UP: 5,000 frames, 16 in
+ * flight): cold, the first seconds at 1,000 frames/s queued frames for 0.15-0.45 s at the edges, the
+ * start of the nodes and not the number of connections. `--warm-up-blocks 0` skips it.
  */
 import { join } from 'node:path';
 import { connectFrameClient, type Answer, type FrameClient } from '../client/index.ts';
@@ -16,7 +19,7 @@ import { percentile } from '../common/index.ts';
 import { inspectModel, resolveModel } from '../model/index.ts';
 import type { TensorProperties } from '../schemas/index.ts';
 import { syntheticInputs } from '../workload/index.ts';
-import { processUsage, publishSplitPolicy, startNodes, type Nodes, type ProcessUsage } from './deployment.ts';
+import { processUsage, publishSplitPolicy, startNodes, warmUp, type Nodes, type ProcessUsage, type WarmUp } from './deployment.ts';
 import { printTable } from './harness.ts';
 
 const MODEL = 'vgg16-tiny';
@@ -26,6 +29,10 @@ const CACHE = join(import.meta.dirname, '..', '.cache', 'bench-models');
 const BUDGET_MS = 60_000;
 /** Sensors connected at once while a step sets up (each is an MQTT CONNECT and SUBSCRIBE). */
 const CONNECT_BATCH = 50;
+/** The warm-up before the steps: the pipeline bench's (bench/pipeline-processes.ts). */
+const WARM_UP: WarmUp = { blocks: 5, blockSize: 1000, inFlight: 16 };
+/** Sensors the warm-up's frames come from: 16 in flight stay within the edge's per-sensor limit (8). */
+const WARM_UP_SENSORS = 4;
 
 export interface ScaleRow {
   sensors: number;
@@ -46,13 +53,16 @@ export async function benchScale(argv: readonly string[] = process.argv): Promis
   const stepS = Number(flag(argv, '--step-s') ?? 20);
   const steps = (flag(argv, '--sensors') ?? '10,100,1000').split(',').map(Number);
   const periodS = Number(flag(argv, '--period-s') ?? 1);
+  const warmUpBlocks = Number(flag(argv, '--warm-up-blocks') ?? WARM_UP.blocks);
   const path = await resolveModel(MODEL, { cacheDir: CACHE });
   const { tensor } = syntheticInputs((await inspectModel(path)).input.shape, 3, 1)[0];
   const nodes = await startNodes({ model: MODEL, path, edges: 2, clouds: 1, tag: `scale-${process.pid}` });
   const rows: ScaleRow[] = [];
+  let warm: number[] = [];
   try {
     await publishSplitPolicy(nodes.mqttUrl, MODEL, CUT);
     await followed(nodes, tensor);
+    if (warmUpBlocks > 0) warm = await warmNodes(nodes, tensor, { ...WARM_UP, blocks: warmUpBlocks });
     for (const n of steps) {
       process.stderr.write(`scale bench: ${n} sensors, a frame every ${periodS} s each, for ${stepS} s...\n`);
       rows.push(await step(nodes, n, { stepS, periodS }, tensor));
@@ -64,6 +74,9 @@ export async function benchScale(argv: readonly string[] = process.argv): Promis
     ['sensors', 'sent', 'answered', 'frames/s', 'overhead p50 ms', 'p99 ms', 'broker RSS MB', 'edges RSS MB', 'broker CPU ms/frame', 'edges CPU ms/frame'],
     rows.map((r) => [r.sensors, r.sent, r.answered, r.framesPerSecond.toFixed(0), r.overheadP50Ms.toFixed(2), r.overheadP99Ms.toFixed(1),
       r.brokerRssMb.toFixed(0), r.edgesRssMb.toFixed(0), r.brokerCpuMsPerFrame.toFixed(3), r.edgesCpuMsPerFrame.toFixed(3)]));
+  console.log(warm.length > 0
+    ? `nodes warmed up first: ${warmUpBlocks} x ${WARM_UP.blockSize} frames, ${WARM_UP.inFlight} in flight (requests/s per block: ${warm.map((r) => r.toFixed(0)).join(' ')})`
+    : 'nodes not warmed up (--warm-up-blocks 0): the first step at a high rate includes their warm-up');
   for (const r of rows) if (Object.keys(r.failed).length > 0) console.log(`${r.sensors} sensors, not answered by the split: ${JSON.stringify(r.failed)}`);
   const at = (n: number) => rows.find((r) => r.sensors === n);
   const [hundred, thousand] = [at(100), at(1000)];
@@ -139,6 +152,19 @@ async function step(nodes: Nodes, n: number, pace: { stepS: number; periodS: num
 function usage(pids: { broker: number; edges: number[] }): { broker: ProcessUsage; edges: ProcessUsage } {
   const edges = pids.edges.map(processUsage).reduce((a, b) => ({ rssBytes: a.rssBytes + b.rssBytes, cpuMs: a.cpuMs + b.cpuMs, sysMs: a.sysMs + b.sysMs }));
   return { broker: processUsage(pids.broker), edges };
+}
+
+/** Warms the nodes up (WARM_UP) from WARM_UP_SENSORS sensors of its own; the rate of each block, requests/s. */
+async function warmNodes(nodes: Nodes, tensor: TensorProperties, o: WarmUp): Promise<number[]> {
+  process.stderr.write(`scale bench: warming the nodes up, ${o.blocks} x ${o.blockSize} frames, ${o.inFlight} in flight...\n`);
+  const sensors = await Promise.all(Array.from({ length: WARM_UP_SENSORS }, (_, i) =>
+    connectFrameClient({ mqttUrl: nodes.mqttUrl, sensorId: `scale-warm-up-${process.pid}-${i}`, timeoutMs: BUDGET_MS })));
+  try {
+    const request = (lane: number) => sensors[lane % sensors.length].request({ model: MODEL, budget_ms: BUDGET_MS, tensor });
+    return (await warmUp(request, o)).blocksRequestsPerSecond;
+  } finally {
+    await Promise.all(sensors.map((s) => s.close()));
+  }
 }
 
 /** Waits until both edges run the split (each subscribes to policies as it starts). */
