@@ -104,12 +104,13 @@ export async function runHandler(
 ): Promise<TailReplyProperties> {
   try {
     const reply = await handler(request);
-    return {
-      ...reply,
-      request_id: reply.request_id || request.request_id,
-      received_at_ms: reply.received_at_ms || receivedAtMs,
-      worker_id: reply.worker_id || workerId,
-    };
+    // The three fields first, then the reply's over them, then set where it left them out: fields
+    // added after an object spread take V8's slow path (~2 µs a reply in Node 20; docs/performance.md).
+    const filled: TailReplyProperties = { request_id: '', received_at_ms: 0, worker_id: '', ...reply };
+    filled.request_id ||= request.request_id;
+    filled.received_at_ms ||= receivedAtMs;
+    filled.worker_id ||= workerId;
+    return filled;
   } catch (err) {
     logger.warn({ err, requestId: request.request_id, model: request.model }, 'tail handler failed');
     return errorReply(request.request_id, err, receivedAtMs, workerId);

@@ -114,7 +114,11 @@ class MqttTransport implements TensorTransport {
 
   #send(topic: string, request: TailRequestProperties, timeoutMs: number): Promise<TailReply> {
     const correlationId = randomUUID();
-    const body = encodeMessage(TailRequest, { ...request, reply_to: this.#replyTopic, correlation_id: correlationId });
+    // The fields first and set after the spread: fields added after an object spread take V8's slow path.
+    const message: TailRequestProperties = { reply_to: '', correlation_id: '', ...request };
+    message.reply_to = this.#replyTopic;
+    message.correlation_id = correlationId;
+    const body = encodeMessage(TailRequest, message);
     return new Promise<TailReply>((resolve, reject) => {
       const settle = (): void => {
         clearTimeout(timer);
@@ -226,7 +230,9 @@ class MqttTransport implements TensorTransport {
       this.#logger.warn({ err, topic, requestId: request.request_id }, 'bad tail request');
       reply = errorReply(request.request_id, err, receivedAtMs, serving.workerId);
     }
-    const body = encodeMessage(TailReply, { ...reply, correlation_id: request.correlation_id });
+    const message: TailReplyProperties = { correlation_id: '', ...reply }; // as in #send
+    message.correlation_id = request.correlation_id;
+    const body = encodeMessage(TailReply, message);
     await this.#client.publishAsync(request.reply_to, toBuffer(body), { qos: this.#qos })
       .catch((err: unknown) => this.#logger.error({ err, requestId: request.request_id }, 'cannot publish tail reply'));
   }
