@@ -5,11 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { connectMqtt } from '../common/index.ts';
-import { inLanes } from './harness.ts';
 import { configuration, encodePolicy } from '../policy/index.ts';
 import { topics } from '../schemas/index.ts';
 import { spawnDynasplit, type Spawned } from '../local-servers/index.ts';
 import { freePort } from '../local-servers/index.ts';
+import { inLanes } from './harness.ts';
 
 /** ms a node may take to start (model inspection, sessions) on a loaded machine. */
 const START_TIMEOUT_MS = 120_000;
