@@ -14,7 +14,8 @@
  * VGG16 (each request ~0.15-0.25 s of compute) has the first requests after start in one row and, after
  * VGG16_WARM_UP more, the same number again in a warm row.
  * VGG16 at pool3 and pool5 only with `--full` (each request takes ~0.25 s of compute on this
- * machine). `--json` also prints every figure as one JSON line on stdout, for machines.
+ * machine). With `--json`, bench/run.ts prints this report and the one-process one as one JSON line,
+ * the last of the section's output on stdout, for machines.
  * `--mosquitto` puts Mosquitto in the broker's place (to tell the broker's share from the rest).
  * Every process shares this machine's cores, so the figures include their contention.
  */
@@ -131,7 +132,6 @@ export async function benchPipelineProcesses(argv: readonly string[] = process.a
   }
   await measureWireFloors(report.cases);
   printReport(report);
-  if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(report)}\n`);
   return report;
 }
 

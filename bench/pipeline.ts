@@ -31,7 +31,25 @@ const THROUGHPUT_REQUESTS = 5000;
 const IN_FLIGHT = 16;
 
 
-export async function benchPipeline(): Promise<void> {
+/** The one-process figures, as the tables print them (ms; requests/s for vgg16-tiny only). */
+export interface OneProcessCase {
+  model: string;
+  cut: string;
+  transport: 'mqtt' | 'nats';
+  computeP50Ms: number;
+  roundTripP50Ms: number;
+  overheadP50Ms: number;
+  overheadP95Ms: number;
+  requestsPerSecond?: number;
+}
+
+export interface OneProcessReport {
+  /** In-process head + tail back to back, by `model@cut`: compute ms, and requests/s (vgg16-tiny). */
+  inProcess: Record<string, { computeMs: number; requestsPerSecond: number }>;
+  cases: OneProcessCase[];
+}
+
+export async function benchPipeline(): Promise<OneProcessReport> {
   const cases: PipelineCase[] = [
     { model: 'vgg16-tiny', cut: 'features.pool3', requests: 300 },
     { model: 'vgg16', cut: 'features.pool3', requests: 15 },
@@ -41,15 +59,21 @@ export async function benchPipeline(): Promise<void> {
   const broker = await startBroker({ host: '127.0.0.1', port: 0 });
   const rows: (string | number)[][] = [];
   let throughput: (string | number)[][] = [];
+  const report: OneProcessReport = { inProcess: {}, cases: [] };
   try {
     for (const c of cases) {
       process.stderr.write(`pipeline bench: ${c.model} at ${c.cut}...\n`);
       const path = await resolveModel(c.model, { cacheDir: CACHE });
       const local = await inProcess(CACHE, path, c);
+      report.inProcess[`${c.model}@${c.cut}`] = { computeMs: local.computeMs, requestsPerSecond: local.requestsPerSecond };
       rows.push([c.model, c.cut, 'in-process (baseline)', ms(local.computeMs), '-', '-', '-']);
       for (const transport of ['mqtt', 'nats'] as const) {
         const r = await overPipeline(path, c, transport, broker.url, nats.url);
         rows.push([c.model, c.cut, transport, ms(r.computeP50), ms(r.roundTripP50), ms(r.overheadP50), ms(r.overheadP95)]);
+        report.cases.push({
+          model: c.model, cut: c.cut, transport, computeP50Ms: r.computeP50, roundTripP50Ms: r.roundTripP50, overheadP50Ms: r.overheadP50, overheadP95Ms: r.overheadP95,
+          ...(c.model === 'vgg16-tiny' ? { requestsPerSecond: r.rps } : {}),
+        });
         if (c.model === 'vgg16-tiny') throughput.push([transport, r.rps.toFixed(0), (r.rps / local.requestsPerSecond).toFixed(2)]);
       }
       if (c.model === 'vgg16-tiny') throughput = [['in-process head + tail (baseline)', local.requestsPerSecond.toFixed(0), '1.00'], ...throughput];
@@ -62,6 +86,7 @@ export async function benchPipeline(): Promise<void> {
     ['model', 'cut', 'path', 'compute p50', 'round trip p50', 'overhead p50', 'overhead p95'], rows);
   printTable(`vgg16-tiny throughput, split at features.pool3, one edge node + one cloud worker, ${IN_FLIGHT} in flight, ${THROUGHPUT_REQUESTS} requests after the warm-up (measured)`,
     ['path', 'requests/s', 'vs in-process'], throughput);
+  return report;
 }
 
 async function overPipeline(path: string, c: PipelineCase, transport: 'mqtt' | 'nats', mqttUrl: string, natsUrl: string) {

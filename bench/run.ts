@@ -23,8 +23,10 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   'codecs': benchCodecs,
   'split': benchSplitVgg16,
   'pipeline': async () => {
-    await benchPipelineProcesses();
-    await benchPipeline();
+    const separateProcesses = await benchPipelineProcesses();
+    const oneProcess = await benchPipeline();
+    // For machines: every figure of both tables, the section's last line.
+    if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ...separateProcesses, oneProcess })}\n`);
   },
   'messaging': async () => { await benchMessaging(); },
   'durable': async () => { await benchDurable(); },
