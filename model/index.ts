@@ -14,7 +14,7 @@ export { splitModel, INPUT_CUT, OUTPUT_CUT } from './split.ts';
 export type { SplitModels } from './split.ts';
 export { splitModelFile } from './split-file.ts';
 export type { SplitFiles, SplitFileOptions } from './split-file.ts';
-export { openSession, checkFeeds } from './runner.ts';
+export { openSession, checkFeeds, sessionOptions } from './runner.ts';
 export { INFERENCE_THREADS } from './runner.ts';
 export type { ModelSession, RunnerOptions, RunStats, InputSpec, GraphOptimizationLevel, InferenceThread } from './runner.ts';
 export { SessionCache, modelWeightBytes, DEFAULT_MEMORY_BUDGET_BYTES } from './session-cache.ts';
