@@ -11,11 +11,12 @@ import * as ort from 'onnxruntime-node';
 import { BufferPool, decodeTensor, encodeTensor, type BufferPoolStats, type FloatTensor } from '../codec/index.ts';
 import { DynasplitError, ErrorCodes, Limiter, silentLogger, wallClockMs, type Logger } from '../common/index.ts';
 import type { DeviceProfile } from '../hardware/index.ts';
-import type { RunStats, ServedModel } from '../model/index.ts';
+import type { RunStats, ServedModel, SessionCacheStats } from '../model/index.ts';
 import { floatTensor, startNodeRuntime, type NodeRuntime } from '../node-runtime/index.ts';
 import type { TailReplyProperties, TailRequest } from '../schemas/index.ts';
 import { errorInfo, type Serving, type TensorTransport } from '../transport/index.ts';
 import { parseCloudOptions, type CloudWorkerOptions } from './options.ts';
+import { defaultTailCuts, warmTails } from './warm-up.ts';
 
 export interface CloudWorkerDeps {
   logger?: Logger;
@@ -33,6 +34,8 @@ export interface CloudWorkerStats {
   queued: number;
   /** The pool the request's input tensors are decoded into (fp32 with an aligned payload needs none). */
   inputBuffers: BufferPoolStats;
+  /** The tails' sessions: loaded, their weights against the budget, loads and evictions so far. */
+  sessions: SessionCacheStats;
 }
 
 export interface CloudWorker {
@@ -48,7 +51,7 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
   const runtime = await startNodeRuntime({ ...options, role: 'worker', nodeId: options.workerId, nodeClass: options.group }, { logger, transport: deps.transport, host: deps.host });
   const slots = new Limiter(options.concurrency, options.maxQueue);
   const pool = new BufferPool();
-  const stats: CloudWorkerStats = { requests: 0, replies: 0, errors: {}, active: 0, queued: 0, inputBuffers: pool.stats() };
+  const stats: Omit<CloudWorkerStats, 'sessions'> = { requests: 0, replies: 0, errors: {}, active: 0, queued: 0, inputBuffers: pool.stats() };
   const handler = async (request: TailRequest): Promise<TailReplyProperties> => {
     // The clock deadlines are stamped on (the edge's wallClockMs, from the sensor's capture).
     const receivedAt = wallClockMs();
@@ -73,6 +76,10 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
   };
   let serving: Serving;
   try {
+    for (const model of runtime.models.names()) {
+      const warmed = await warmTails(runtime.models, model, defaultTailCuts(runtime.models, model), logger);
+      logger.info({ model, ...warmed }, 'tails of the default policy loaded');
+    }
     serving = await runtime.transport.serve(handler, { models: runtime.models.names(), group: options.group, workerId: options.workerId });
   } catch (err) {
     await runtime.close();
@@ -82,7 +89,7 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
   let closing: Promise<void> | undefined;
   return {
     workerId: options.workerId,
-    stats: () => ({ ...stats, errors: { ...stats.errors }, active: slots.active, queued: slots.queued, inputBuffers: pool.stats() }),
+    stats: () => ({ ...stats, errors: { ...stats.errors }, active: slots.active, queued: slots.queued, inputBuffers: pool.stats(), sessions: runtime.sessions.stats() }),
     close: () => {
       closing ??= (async () => {
         await serving.close();

@@ -8,6 +8,8 @@ import { startBroker, type BrokerHandle } from '../../../broker/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../../cloud-worker/index.ts';
 import { decodeTensor, encodeTensor } from '../../../codec/index.ts';
 import { ErrorCodes } from '../../../common/index.ts';
+import { inspectModel } from '../../../model/index.ts';
+import { defaultPolicy, EDGE_ONLY_CUT } from '../../../policy/index.ts';
 import type { TailReply, TensorProperties } from '../../../schemas/index.ts';
 import { createMqttTransport, type TensorTransport } from '../../../transport/index.ts';
 import { withBusyInferenceStart } from '../../helpers/busy.ts';
@@ -38,17 +40,37 @@ afterAll(async () => {
 });
 
 const tensor = () => encodeTensor({ name: 'input', shape: SHAPE, data: Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => (i % 17) / 17) }, 'fp32');
-const ask = (cut: string, over: { deadline_at_ms?: number } = {}): Promise<TailReply> =>
-  edge.request({ request_id: unique('r'), model: MODEL, cut, tensor: tensor(), edge_id: 'e', sent_at_ms: Date.now(), ...over }, { timeoutMs: 30_000 });
+const ask = (cut: string, over: { deadline_at_ms?: number } = {}, sent: TensorProperties = tensor()): Promise<TailReply> =>
+  edge.request({ request_id: unique('r'), model: MODEL, cut, tensor: sent, edge_id: 'e', sent_at_ms: Date.now(), ...over }, { timeoutMs: 30_000 });
 
 describe('cloud worker', () => {
+  it("has the tails of the edges' default policy loaded before it serves: their first requests load nothing", async () => {
+    const { cutPoints, flops } = await inspectModel(join(inject('zooDir'), `${MODEL}.onnx`));
+    const cutTensor = (cut: string) => {
+      const shape = cutPoints.find((c) => c.name === cut)!.shape;
+      return encodeTensor({ name: cut, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.25) }, 'fp32');
+    };
+    const cuts = defaultPolicy(MODEL, cutPoints, flops).entries!.map((e) => e.configuration!.cut!).filter((cut) => cut !== EDGE_ONLY_CUT);
+    expect(cuts).toContain('input'); // cloud-only, and the exploration's split
+    expect(cuts.length).toBeGreaterThan(1);
+    const before = worker.stats().sessions;
+    expect(before.loads).toBeGreaterThanOrEqual(cuts.length);
+    for (const cut of cuts) {
+      const reply = await ask(cut, {}, cut === 'input' ? tensor() : cutTensor(cut));
+      expect(reply.error?.code ?? '', cut).toBe('');
+    }
+    expect(worker.stats().sessions).toMatchObject({ loads: before.loads, evictions: 0 });
+  });
+
   it('runs the tail and says who ran it', async () => {
+    const before = worker.stats();
     const reply = await ask('input');
     expect(reply.error?.code ?? '').toBe('');
     expect(reply.worker_id).toBe(WORKER);
     expect(decodeTensor(reply.output!).shape).toEqual([1, 10]);
     expect(reply.energy_source).toBe('modelled');
-    expect(worker.stats()).toMatchObject({ requests: 1, replies: 1, errors: {} });
+    const after = worker.stats();
+    expect([after.requests - before.requests, after.replies - before.replies, after.errors]).toEqual([1, 1, {}]);
   });
 
   it('answers a request it cannot serve with a coded, non-retryable error reply naming the worker, and counts it', async () => {
