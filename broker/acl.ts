@@ -39,7 +39,8 @@ export function permissionsFor(role: Role, id: string | undefined, powerTopics: 
         read: [`${P}/frames/+`, CONTROL_FRAMES, POLICIES, `${P}/tail-replies/${need(id, role)}`, ...powerTopics],
       };
     case 'cloud':
-      return { publish: [`${P}/tail-replies/+`, `${P}/nodes/cloud/+`], retain: [`${P}/nodes/cloud/+`], read: [`${P}/tail/+`, ...powerTopics] };
+      // Policies: a worker loads the tails they name before the edges ask for them (cloud-worker/policy-tails.ts).
+      return { publish: [`${P}/tail-replies/+`, `${P}/nodes/cloud/+`], retain: [`${P}/nodes/cloud/+`], read: [`${P}/tail/+`, POLICIES, ...powerTopics] };
     case 'optimizer':
       return {
         // The profiler's control channel: forced configurations, answered on the results topics.

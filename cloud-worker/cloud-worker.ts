@@ -16,6 +16,7 @@ import { floatTensor, startNodeRuntime, type NodeRuntime } from '../node-runtime
 import type { TailReplyProperties, TailRequest } from '../schemas/index.ts';
 import { errorInfo, type Serving, type TensorTransport } from '../transport/index.ts';
 import { parseCloudOptions, type CloudWorkerOptions } from './options.ts';
+import { followPolicies } from './policy-tails.ts';
 import { defaultTailCuts, warmTails } from './warm-up.ts';
 
 export interface CloudWorkerDeps {
@@ -36,6 +37,8 @@ export interface CloudWorkerStats {
   inputBuffers: BufferPoolStats;
   /** The tails' sessions: loaded, their weights against the budget, loads and evictions so far. */
   sessions: SessionCacheStats;
+  /** Published policies whose tails were loaded (./policy-tails.ts), and those that could not be read. */
+  policies: { policies: number; malformed: number };
 }
 
 export interface CloudWorker {
@@ -51,7 +54,7 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
   const runtime = await startNodeRuntime({ ...options, role: 'worker', nodeId: options.workerId, nodeClass: options.group }, { logger, transport: deps.transport, host: deps.host });
   const slots = new Limiter(options.concurrency, options.maxQueue);
   const pool = new BufferPool();
-  const stats: Omit<CloudWorkerStats, 'sessions'> = { requests: 0, replies: 0, errors: {}, active: 0, queued: 0, inputBuffers: pool.stats() };
+  const stats: Omit<CloudWorkerStats, 'sessions' | 'policies'> = { requests: 0, replies: 0, errors: {}, active: 0, queued: 0, inputBuffers: pool.stats() };
   const handler = async (request: TailRequest): Promise<TailReplyProperties> => {
     // The clock deadlines are stamped on (the edge's wallClockMs, from the sensor's capture).
     const receivedAt = wallClockMs();
@@ -86,13 +89,15 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
     throw err;
   }
   logger.info({ models: runtime.models.names(), transport: runtime.transport.kind, group: options.group }, 'cloud worker serving');
+  const policies = followPolicies(runtime.models, { mqttUrl: options.mqttUrl, mqttTls: options.mqttTls, workerId: options.workerId }, logger);
   let closing: Promise<void> | undefined;
   return {
     workerId: options.workerId,
-    stats: () => ({ ...stats, errors: { ...stats.errors }, active: slots.active, queued: slots.queued, inputBuffers: pool.stats(), sessions: runtime.sessions.stats() }),
+    stats: () => ({ ...stats, errors: { ...stats.errors }, active: slots.active, queued: slots.queued, inputBuffers: pool.stats(), sessions: runtime.sessions.stats(), policies: policies.stats() }),
     close: () => {
       closing ??= (async () => {
         await serving.close();
+        await policies.close();
         await slots.drain();
         await runtime.close();
         logger.info({ ...stats, inputBuffers: pool.stats() }, 'cloud worker closed');

@@ -66,6 +66,8 @@ export const topics = {
   results: (sensorId: string) => `${MQTT_PREFIX}/results/${checkId('sensor', sensorId)}`,
   /** Optimizer -> edge, QoS 1, retained: the current Policy of a model for a class of edge nodes. */
   policy: (model: string, edgeClass: string) => `${MQTT_PREFIX}/policy/${checkModelName(model).replaceAll('.', '_')}/${checkId('edge class', edgeClass)}`,
+  /** What a cloud worker subscribes to: the policies of a model for every class of edge nodes (it loads their tails). */
+  policies: (model: string) => `${MQTT_PREFIX}/policy/${checkModelName(model).replaceAll('.', '_')}/+`,
   /** MQTT tensor transport: edge -> cloud TailRequest for a model, QoS 1. */
   tailRequests: (model: string) => `${MQTT_PREFIX}/tail/${checkModelName(model).replaceAll('.', '_')}`,
   /** What cloud workers subscribe to on MQTT: every model's tail requests, shared by the group. */

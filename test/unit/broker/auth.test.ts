@@ -227,8 +227,9 @@ describe('MQTT ACL', () => {
     await plug.publishAsync('tele/plug-1/SENSOR', '', { qos: 0, retain: true });
   });
 
-  it('a cloud worker may not read frames nor publish results', async () => {
+  it('a cloud worker may read policies (to load their tails) but not frames, nor publish results', async () => {
     const worker = await as('cloud');
+    expect(await granted(worker, 'dynasplit/v1/policy/vgg16/+')).toBe(1);
     expect(await granted(worker, '$share/edge/dynasplit/v1/frames/+')).toBe(128);
     const gone = closed(worker);
     worker.publish('dynasplit/v1/results/cam-1', 'forged', { qos: 1 }, () => {});

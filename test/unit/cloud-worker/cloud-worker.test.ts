@@ -3,14 +3,14 @@
  * MQTT transport: its answers, and its error replies (code, retryable, worker id) counted in its stats.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../../broker/index.ts';
 import { startCloudWorker, type CloudWorker } from '../../../cloud-worker/index.ts';
 import { decodeTensor, encodeTensor } from '../../../codec/index.ts';
-import { ErrorCodes } from '../../../common/index.ts';
+import { connectMqtt, ErrorCodes } from '../../../common/index.ts';
 import { inspectModel } from '../../../model/index.ts';
-import { defaultPolicy, EDGE_ONLY_CUT } from '../../../policy/index.ts';
-import type { TailReply, TensorProperties } from '../../../schemas/index.ts';
+import { configuration, defaultPolicy, EDGE_ONLY_CUT, encodePolicy } from '../../../policy/index.ts';
+import { topics, type TailReply, type TensorProperties } from '../../../schemas/index.ts';
 import { createMqttTransport, type TensorTransport } from '../../../transport/index.ts';
 import { withBusyInferenceStart } from '../../helpers/busy.ts';
 
@@ -60,6 +60,34 @@ describe('cloud worker', () => {
       expect(reply.error?.code ?? '', cut).toBe('');
     }
     expect(worker.stats().sessions).toMatchObject({ loads: before.loads, evictions: 0 });
+  });
+
+  it('loads the tails a published policy names before they are asked for; a policy it cannot read changes nothing else', async () => {
+    const { cutPoints, flops } = await inspectModel(join(inject('zooDir'), `${MODEL}.onnx`));
+    const warm = new Set(defaultPolicy(MODEL, cutPoints, flops).entries!.map((e) => e.configuration!.cut!));
+    const fresh = cutPoints.map((c) => c.name).filter((cut) => !warm.has(cut)).slice(0, 2);
+    expect(fresh).toHaveLength(2);
+    const before = worker.stats();
+    const optimizer = await connectMqtt(broker.url, { clientId: unique('optimizer') });
+    const edgeClass = unique('class');
+    try {
+      await optimizer.publishAsync(topics.policy(MODEL, edgeClass), Buffer.from(encodePolicy({
+        version: 1, model: MODEL, edge_class: edgeClass, rule: 'energy-first',
+        entries: [{ configuration: configuration({ cut: EDGE_ONLY_CUT }) }, ...fresh.map((cut) => ({ configuration: configuration({ cut, codec: 'fp16' }) }))],
+      })), { qos: 1, retain: true });
+      await optimizer.publishAsync(topics.policy(MODEL, edgeClass), Buffer.from('not a policy'), { qos: 1 });
+      await vi.waitFor(() => expect(worker.stats().policies).toEqual({ policies: before.policies.policies + 1, malformed: before.policies.malformed + 1 }), { timeout: 30_000 });
+    } finally {
+      await optimizer.endAsync();
+    }
+    const loaded = worker.stats().sessions.loads;
+    expect(loaded - before.sessions.loads).toBe(fresh.length);
+    for (const cut of fresh) {
+      const shape = cutPoints.find((c) => c.name === cut)!.shape;
+      const reply = await ask(cut, {}, encodeTensor({ name: cut, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.25) }, 'fp16'));
+      expect(reply.error?.code ?? '', cut).toBe('');
+    }
+    expect(worker.stats().sessions.loads).toBe(loaded);
   });
 
   it('runs the tail and says who ran it', async () => {
