@@ -24,6 +24,8 @@
  *    whose `conn` is the stream given to `handle`: the packet-size guard's end of login
  *    (./packet-size.ts `admit`). A refused login never has its `authenticate` succeed, and aedes
  *    takes a client id over only after it (registerClient), which ./auth.ts's id checks rely on.
+ * 6. `client.broker.clients` (aedes.js registerClient): the connected clients by id, the one a new
+ *    CONNECT of the same id takes over (closed before the new one's 'client' event): ./takeovers.ts.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -19,7 +19,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Server as TlsServer } from 'node:tls';
-import type { Aedes, AedesOptions, AedesPublishPacket, Client, PublishPacket } from 'aedes';
+import type { Aedes, AedesOptions, AedesPublishPacket, Client, ConnectPacket, PublishPacket } from 'aedes';
 import { pino, type Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { coalesceWrites, DynasplitError, ErrorCodes } from '../common/index.ts';
@@ -35,6 +35,7 @@ import { BrokerPersistence } from './persistence.ts';
 import { openSessionStore, type SessionStore } from './session-store.ts';
 import { SharedSubscriptions, type SharedSubscriptionStats } from './shared-subscriptions.ts';
 import { createTlsListener, loadTlsFiles } from './tls.ts';
+import { noteTakeover, tookOver } from './takeovers.ts';
 import { loadUsersFile } from './users.ts';
 
 export interface BrokerDeps {
@@ -60,6 +61,8 @@ export interface BrokerStats {
   rateLimited: number;
   /** clients disconnected for an outgoing queue over maxQueueBytes or stalled for drainTimeoutMs */
   slowConsumers: number;
+  /** connections closed because a new connection took their client id over (./takeovers.ts) */
+  takeovers: number;
   shared: SharedSubscriptionStats;
   /** refusals, when a users file turned authentication on */
   auth?: AuthStats;
@@ -114,7 +117,7 @@ export async function startBroker(options: Partial<BrokerOptions> = {}, deps: Br
     throw new DynasplitError(ErrorCodes.TRANSPORT, `broker cannot load its sessions from ${store.location}: ${(cause as Error).message}`,
       { cause, details: { persistenceDir: opts.persistence?.dir } });
   }
-  const counters = { published: 0, oversized: 0, oversizedByRole: {} as Record<string, number>, slowConsumers: 0 };
+  const counters = { published: 0, oversized: 0, oversizedByRole: {} as Record<string, number>, slowConsumers: 0, takeovers: 0 };
   watchClients(aedes, logger, counters);
 
   const connections = new Set<Duplex>();
@@ -231,7 +234,10 @@ function hooks(shared: SharedSubscriptions, auth: BrokerAuth | undefined, rates:
   const publishChecks = auth && rates ? [authorizePublish, auth.authorizePublish, rates.authorizePublish, ack.authorizePublish]
     : [authorizePublish, ack.authorizePublish];
   const base = {
-    preConnect: dedupe.preConnect,
+    preConnect: (client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void) => {
+      noteTakeover(client, packet);
+      dedupe.preConnect(client, packet, callback);
+    },
     authorizePublish: inSeries(publishChecks),
     authorizeSubscribe: shared.authorizeSubscribe,
     authorizeForward: (client: Client, packet: AedesPublishPacket) => (dedupe.isCopy(client, packet) ? null : shared.authorizeForward(client, packet)),
@@ -282,8 +288,14 @@ function authorizePublish(_client: Client | null, packet: PublishPacket, callbac
   callback(null);
 }
 
-function watchClients(aedes: Aedes, logger: Logger, counters: { published: number }): void {
-  aedes.on('client', (client) => logger.debug({ clientId: client.id }, 'client connected'));
+function watchClients(aedes: Aedes, logger: Logger, counters: { published: number; takeovers: number }): void {
+  aedes.on('client', (client) => {
+    logger.debug({ clientId: client.id }, 'client connected');
+    if (!tookOver(client)) return;
+    counters.takeovers += 1;
+    logger.warn({ clientId: client.id, remoteAddress: remoteAddressOf(client) },
+      'a second connection took this client id over and the first was closed (MQTT 3.1.1 §3.1.4-2): two clients with one id (two nodes started with one --id) take turns like this while both run');
+  });
   aedes.on('clientDisconnect', (client) => logger.debug({ clientId: client.id }, 'client disconnected'));
   aedes.on('keepaliveTimeout', (client) => logger.debug({ clientId: client.id }, 'client keepalive timed out'));
   aedes.on('publish', (_packet, client) => { if (client) counters.published += 1; });

@@ -4,6 +4,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { coalesceWrites } from './coalesce-writes.ts';
 import { DynasplitError, ErrorCodes } from './errors.ts';
 import { shareStoredPayloads } from './mqtt-internals.ts';
+import type { Logger } from './log.ts';
 import { settlesWithin } from './settles.ts';
 
 export type { MqttClient } from 'mqtt';
@@ -184,4 +185,38 @@ export async function endMqtt(client: MqttClient, graceMs = END_GRACE_MS): Promi
   const ended = await settlesWithin(client.endAsync(), graceMs);
   // end() is under way and a second end() returns at once without forcing: drop the socket instead.
   if (!ended) client.stream?.destroy();
+}
+
+/** A connection the broker closes within this many ms of opening counts as cut short. */
+const SHORT_LIVED_MS = 5000;
+/** Connections in a row cut short before the warning that another client may share the id. */
+const SHORT_LIVED_IN_A_ROW = 3;
+
+/**
+ * Logs a connected client's losses and recoveries: a warning when the connection goes (mqtt.js then
+ * reconnects every second), the time it was away when it is back, and, when the broker keeps closing
+ * it soon after it opens, that another client may use the same client id (MQTT 3.1.1 §3.1.4-2: the
+ * newer takes the id over and the broker closes the older, and two such clients take turns).
+ */
+export function logConnection(client: MqttClient, logger: Pick<Logger, 'info' | 'warn'>, clientId: string): void {
+  let connectedAt: number | undefined;
+  let lostAt: number | undefined;
+  let shortLived = 0;
+  client.on('close', () => {
+    // Not connected yet (connectMqtt reports that), already lost, or closed by end(): nothing to say.
+    if (connectedAt === undefined || lostAt !== undefined || client.disconnecting) return;
+    lostAt = performance.now();
+    shortLived = lostAt - connectedAt < SHORT_LIVED_MS ? shortLived + 1 : 0;
+    if (shortLived >= SHORT_LIVED_IN_A_ROW) {
+      logger.warn({ clientId, closedInARow: shortLived }, 'the broker keeps closing this MQTT connection soon after it opens: another client may be connected with the same client id (two nodes started with one --id)');
+    } else {
+      logger.warn({ clientId }, 'MQTT connection lost; reconnecting');
+    }
+  });
+  client.on('connect', () => {
+    connectedAt = performance.now();
+    if (lostAt === undefined) return;
+    logger.info({ clientId, awayMs: Math.round(connectedAt - lostAt) }, 'MQTT connection restored');
+    lostAt = undefined;
+  });
 }

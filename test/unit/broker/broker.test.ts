@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { connect as netConnect } from 'node:net';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { pino } from 'pino';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { startBroker, type BrokerHandle, type BrokerOptions } from '../../../broker/index.ts';
 import { isDynasplitError } from '../../../common/index.ts';
 import { closed, collect, uniqueTopic, useBroker, waitFor } from './helpers.ts';
@@ -148,5 +149,24 @@ describe('broker', () => {
 
     const again = await startBroker({ host: '127.0.0.1', port: own.tcpPort, wsPort: own.wsPort });
     await again.close();
+  });
+});
+
+describe('client id takeover', () => {
+  it('counts and names a connection that takes a connected client id over, not one that takes a free id', async () => {
+    const logs: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
+    const handle = await startBroker({ host: '127.0.0.1', port: 0 }, { logger });
+    onTestFinished(() => handle.close());
+    const id = `twin-${randomBytes(3).toString('hex')}`;
+    const first = await clients.connect(handle.url, { clientId: id });
+    const firstClosed = closed(first);
+    await clients.connect(handle.url, { clientId: `${id}-other` });
+    expect(handle.stats().takeovers).toBe(0);
+    await clients.connect(handle.url, { clientId: id });
+    await firstClosed;
+    await vi.waitFor(() => expect(handle.stats().takeovers).toBe(1));
+    const warned = logs.filter((l) => l.clientId === id && String(l.msg).includes('took this client id over'));
+    expect(warned).toHaveLength(1);
   });
 });
