@@ -57,8 +57,6 @@ export async function benchPipeline(): Promise<OneProcessReport> {
   ];
   const nats = await startNatsServer();
   const broker = await startBroker({ host: '127.0.0.1', port: 0 });
-  const rows: (string | number)[][] = [];
-  let throughput: (string | number)[][] = [];
   const report: OneProcessReport = { inProcess: {}, cases: [] };
   try {
     for (const c of cases) {
@@ -66,27 +64,39 @@ export async function benchPipeline(): Promise<OneProcessReport> {
       const path = await resolveModel(c.model, { cacheDir: CACHE });
       const local = await inProcess(CACHE, path, c);
       report.inProcess[`${c.model}@${c.cut}`] = { computeMs: local.computeMs, requestsPerSecond: local.requestsPerSecond };
-      rows.push([c.model, c.cut, 'in-process (baseline)', ms(local.computeMs), '-', '-', '-']);
       for (const transport of ['mqtt', 'nats'] as const) {
         const r = await overPipeline(path, c, transport, broker.url, nats.url);
-        rows.push([c.model, c.cut, transport, ms(r.computeP50), ms(r.roundTripP50), ms(r.overheadP50), ms(r.overheadP95)]);
         report.cases.push({
           model: c.model, cut: c.cut, transport, computeP50Ms: r.computeP50, roundTripP50Ms: r.roundTripP50, overheadP50Ms: r.overheadP50, overheadP95Ms: r.overheadP95,
           ...(c.model === 'vgg16-tiny' ? { requestsPerSecond: r.rps } : {}),
         });
-        if (c.model === 'vgg16-tiny') throughput.push([transport, r.rps.toFixed(0), (r.rps / local.requestsPerSecond).toFixed(2)]);
       }
-      if (c.model === 'vgg16-tiny') throughput = [['in-process head + tail (baseline)', local.requestsPerSecond.toFixed(0), '1.00'], ...throughput];
     }
   } finally {
     await broker.close();
     await nats.stop();
   }
+  printOneProcess(report);
+  return report;
+}
+
+/** The report's two tables: overhead per case (each case's in-process baseline first), and vgg16-tiny's throughput. */
+function printOneProcess(report: OneProcessReport): void {
+  const rows = Object.entries(report.inProcess).flatMap(([key, local]) => [
+    [...key.split('@'), 'in-process (baseline)', ms(local.computeMs), '-', '-', '-'],
+    ...report.cases.filter((r) => `${r.model}@${r.cut}` === key)
+      .map((r) => [r.model, r.cut, r.transport, ms(r.computeP50Ms), ms(r.roundTripP50Ms), ms(r.overheadP50Ms), ms(r.overheadP95Ms)]),
+  ]);
+  const tiny = report.inProcess['vgg16-tiny@features.pool3'];
+  const throughput = [
+    ['in-process head + tail (baseline)', tiny.requestsPerSecond.toFixed(0), '1.00'],
+    ...report.cases.filter((r) => r.requestsPerSecond !== undefined)
+      .map((r) => [r.transport, r.requestsPerSecond!.toFixed(0), (r.requestsPerSecond! / tiny.requestsPerSecond).toFixed(2)]),
+  ];
   printTable(`per-request framework overhead: round trip minus head+tail compute, batch 1, 1 thread per node, vgg16-tiny after ${WARM_UP} requests (measured, ms)`,
     ['model', 'cut', 'path', 'compute p50', 'round trip p50', 'overhead p50', 'overhead p95'], rows);
   printTable(`vgg16-tiny throughput, split at features.pool3, one edge node + one cloud worker, ${IN_FLIGHT} in flight, ${THROUGHPUT_REQUESTS} requests after the warm-up (measured)`,
     ['path', 'requests/s', 'vs in-process'], throughput);
-  return report;
 }
 
 async function overPipeline(path: string, c: PipelineCase, transport: 'mqtt' | 'nats', mqttUrl: string, natsUrl: string) {

@@ -43,28 +43,34 @@ const tensor = () => encodeTensor({ name: 'input', shape: SHAPE, data: Float32Ar
 const ask = (cut: string, over: { deadline_at_ms?: number } = {}, sent: TensorProperties = tensor()): Promise<TailReply> =>
   edge.request({ request_id: unique('r'), model: MODEL, cut, tensor: sent, edge_id: 'e', sent_at_ms: Date.now(), ...over }, { timeoutMs: 30_000 });
 
+/** The model's cut points, the cuts of the edges' default policy, and a tensor of a cut's shape. */
+async function cutsOfModel() {
+  const { cutPoints, flops } = await inspectModel(join(inject('zooDir'), `${MODEL}.onnx`));
+  const cutTensor = (cut: string, codec: 'fp32' | 'fp16') => {
+    const shape = cutPoints.find((c) => c.name === cut)!.shape;
+    return encodeTensor({ name: cut, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.25) }, codec);
+  };
+  return { cutPoints, defaultCuts: defaultPolicy(MODEL, cutPoints, flops).entries!.map((e) => e.configuration!.cut!), cutTensor };
+}
+
 describe('cloud worker', () => {
   it("has the tails of the edges' default policy loaded before it serves: their first requests load nothing", async () => {
-    const { cutPoints, flops } = await inspectModel(join(inject('zooDir'), `${MODEL}.onnx`));
-    const cutTensor = (cut: string) => {
-      const shape = cutPoints.find((c) => c.name === cut)!.shape;
-      return encodeTensor({ name: cut, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.25) }, 'fp32');
-    };
-    const cuts = defaultPolicy(MODEL, cutPoints, flops).entries!.map((e) => e.configuration!.cut!).filter((cut) => cut !== EDGE_ONLY_CUT);
+    const { defaultCuts, cutTensor } = await cutsOfModel();
+    const cuts = defaultCuts.filter((cut) => cut !== EDGE_ONLY_CUT);
     expect(cuts).toContain('input'); // cloud-only, and the exploration's split
     expect(cuts.length).toBeGreaterThan(1);
     const before = worker.stats().sessions;
     expect(before.loads).toBeGreaterThanOrEqual(cuts.length);
     for (const cut of cuts) {
-      const reply = await ask(cut, {}, cut === 'input' ? tensor() : cutTensor(cut));
+      const reply = await ask(cut, {}, cut === 'input' ? tensor() : cutTensor(cut, 'fp32'));
       expect(reply.error?.code ?? '', cut).toBe('');
     }
     expect(worker.stats().sessions).toMatchObject({ loads: before.loads, evictions: 0 });
   });
 
   it('loads the tails a published policy names before they are asked for; a policy it cannot read changes nothing else', async () => {
-    const { cutPoints, flops } = await inspectModel(join(inject('zooDir'), `${MODEL}.onnx`));
-    const warm = new Set(defaultPolicy(MODEL, cutPoints, flops).entries!.map((e) => e.configuration!.cut!));
+    const { cutPoints, defaultCuts, cutTensor } = await cutsOfModel();
+    const warm = new Set(defaultCuts);
     const fresh = cutPoints.map((c) => c.name).filter((cut) => !warm.has(cut)).slice(0, 2);
     expect(fresh).toHaveLength(2);
     const before = worker.stats();
@@ -83,8 +89,7 @@ describe('cloud worker', () => {
     const loaded = worker.stats().sessions.loads;
     expect(loaded - before.sessions.loads).toBe(fresh.length);
     for (const cut of fresh) {
-      const shape = cutPoints.find((c) => c.name === cut)!.shape;
-      const reply = await ask(cut, {}, encodeTensor({ name: cut, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.25) }, 'fp16'));
+      const reply = await ask(cut, {}, cutTensor(cut, 'fp16'));
       expect(reply.error?.code ?? '', cut).toBe('');
     }
     expect(worker.stats().sessions.loads).toBe(loaded);
