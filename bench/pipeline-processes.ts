@@ -352,10 +352,8 @@ function printReport(report: ProcessesReport): void {
       ...(r.loadedStagesP50Ms ? [[r.model, r.cut, `${r.transport}, ${IN_FLIGHT} in flight`, ...stageCells(r.loadedStagesP50Ms)]] : [])]));
   const tiny = report.inProcess['vgg16-tiny@features.pool3'];
   if (tiny) {
-    // Each run against the baseline measured just before and after it (the machine's speed drifts
-    // over minutes), the faster of the two: a burst of the host's other work during one of them
-    // never flatters the pipeline. The warm-up blocks against the same.
-    const baseline = (r: CaseReport) => Math.max(...(r.bracketRequestsPerSecond ?? [tiny.requestsPerSecond]));
+    // Each run, and its warm-up blocks, against the baseline around it.
+    const baseline = (r: CaseReport) => baselineRequestsPerSecond(r, report)!;
     printTable(`separate processes: vgg16-tiny throughput, split at features.pool3, ${IN_FLIGHT} in flight, ${THROUGHPUT_REQUESTS} requests after the warm-up (measured)`,
       ['path', 'requests/s', 'vs in-process'],
       [['in-process head + tail (baseline, first)', tiny.requestsPerSecond.toFixed(0), '1.00'],
@@ -375,6 +373,17 @@ function printReport(report: ProcessesReport): void {
         return [r.transport, ...names.map((n) => (cpu[n] === undefined ? '-' : ms(cpu[n]))), ms(Object.values(cpu).reduce((a, b) => a + b, 0))];
       }));
   }
+}
+
+/**
+ * The in-process rate a case's throughput is held against: the faster of the baselines measured
+ * just before and just after its run (the machine's speed drifts over minutes, and a burst of the
+ * host's other work during one of them never flatters the pipeline), else the section's first one.
+ */
+export function baselineRequestsPerSecond(c: CaseReport, report: ProcessesReport): number | undefined {
+  const first = report.inProcess[`${c.model}@${c.cut}`]?.requestsPerSecond;
+  const baselines = c.bracketRequestsPerSecond ?? (first === undefined ? [] : [first]);
+  return baselines.length === 0 ? undefined : Math.max(...baselines);
 }
 
 function machine(): string {

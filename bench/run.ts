@@ -8,6 +8,7 @@ import { benchCodecs } from './codecs.ts';
 import { benchDurable } from './durable.ts';
 import { benchCutLatency, benchSplitVgg16 } from './model.ts';
 import { benchEval } from './eval.ts';
+import { pipelineGoals, printGoals } from './goals.ts';
 import { benchMessaging } from './messaging.ts';
 import { benchMetrics } from './metrics.ts';
 import { benchOptimizer } from './optimizer.ts';
@@ -25,8 +26,10 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   'pipeline': async () => {
     const separateProcesses = await benchPipelineProcesses();
     const oneProcess = await benchPipeline();
-    // For machines: every figure of both tables, the section's last line.
-    if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ...separateProcesses, oneProcess })}\n`);
+    const goals = pipelineGoals(separateProcesses);
+    printGoals(goals);
+    // For machines: every figure of both tables and the goals, the section's last line.
+    if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ...separateProcesses, oneProcess, goals })}\n`);
   },
   'messaging': async () => { await benchMessaging(); },
   'durable': async () => { await benchDurable(); },
