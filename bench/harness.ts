@@ -45,3 +45,8 @@ export function printTable(title: string, header: string[], rows: (string | numb
   console.log(line(widths.map((w) => '-'.repeat(w))));
   for (const r of cells) console.log(line(r));
 }
+
+/** `K=V K=V` of an environment's settings, for a table's title; "its defaults" for none. */
+export function envText(env: Record<string, string>): string {
+  return Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ') || 'its defaults';
+}

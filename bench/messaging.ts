@@ -30,11 +30,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { connectMqtt, percentile, type MqttClient } from '../common/index.ts';
-import { freePort, NODE_FLAGS, startMosquitto, startNatsServer } from '../local-servers/index.ts';
+import { freePort, natsServerEnv, NODE_FLAGS, startMosquitto, startNatsServer } from '../local-servers/index.ts';
 import { TailRequest } from '../schemas/index.ts';
 import { createMqttTransport, createNatsTransport, type TensorTransport } from '../transport/index.ts';
 import { processUsage } from './deployment.ts';
-import { inLanes, printTable } from './harness.ts';
+import { envText, inLanes, printTable } from './harness.ts';
 
 const HERE = join(import.meta.dirname, '..');
 /** bytes per request; `--payloads` */
@@ -129,6 +129,7 @@ async function startServers(bases: string[], brokerSpecs: string[]): Promise<Ser
     stops.push(() => mosquitto.stop());
     mqtt.push({ name: 'mosquitto', url: mosquitto.url, pid: mosquitto.pid, root: HERE });
     for (const b of mqtt) process.stderr.write(`messaging bench: ${b.name} at ${b.url}, pid ${b.pid}\n`);
+    process.stderr.write(`messaging bench: nats-server at ${nats.url}, pid ${nats.pid}, ${envText(natsServerEnv())} (the deploy kit's drop-in)\n`);
     return { mqtt, nats: { url: nats.url, pid: nats.pid }, stop: async () => { for (const stop of stops.reverse()) await stop(); } };
   } catch (err) {
     for (const stop of stops.reverse()) await stop();

@@ -27,9 +27,9 @@ import { inspectModel, resolveModel } from '../model/index.ts';
 import { Frame, type TensorProperties } from '../schemas/index.ts';
 import { syntheticInputs } from '../workload/index.ts';
 import { spawnDynasplit, type Spawned } from '../local-servers/index.ts';
-import { freePort, startMosquitto, startNatsServer } from '../local-servers/index.ts';
+import { freePort, natsServerEnv, startMosquitto, startNatsServer } from '../local-servers/index.ts';
 import { processUsage, publishSplitPolicy, warmUp } from './deployment.ts';
-import { inLanes, printTable } from './harness.ts';
+import { envText, inLanes, printTable } from './harness.ts';
 import { startWireFloor } from './wire-floor.ts';
 import { inProcess, type PipelineCase } from './in-process.ts';
 
@@ -108,6 +108,8 @@ export interface CaseReport {
 export interface ProcessesReport {
   machine: string;
   broker: 'dynasplit' | 'mosquitto';
+  /** The environment nats-server ran with (the deploy kit's drop-in, local-servers natsServerEnv). */
+  natsServerEnv: Record<string, string>;
   inProcess: Record<string, { computeMs: number; requestsPerSecond: number }>;
   cases: CaseReport[];
 }
@@ -118,7 +120,9 @@ export async function benchPipelineProcesses(argv: readonly string[] = process.a
     { model: 'vgg16-tiny', cut: 'features.pool3', requests: 200 },
     ...(full ? [{ model: 'vgg16', cut: 'features.pool3', requests: 20 }, { model: 'vgg16', cut: 'features.pool5', requests: 20 }] : []),
   ];
-  const report: ProcessesReport = { machine: machine(), broker: argv.includes('--mosquitto') ? 'mosquitto' : 'dynasplit', inProcess: {}, cases: [] };
+  const report: ProcessesReport = {
+    machine: machine(), broker: argv.includes('--mosquitto') ? 'mosquitto' : 'dynasplit', natsServerEnv: natsServerEnv(), inProcess: {}, cases: [],
+  };
   const deployment = await startDeployment(argv.includes('--mosquitto'));
   try {
     for (const c of cases) {
@@ -338,7 +342,7 @@ function printReport(report: ProcessesReport): void {
       }
     }
   }
-  printTable(`separate processes (broker: ${report.broker}): per-request framework overhead, round trip minus head+tail compute, one request at a time, batch 1, 1 thread per node (measured, ms)`,
+  printTable(`separate processes (broker: ${report.broker}; nats-server: ${envText(report.natsServerEnv)}): per-request framework overhead, round trip minus head+tail compute, one request at a time, batch 1, 1 thread per node (measured, ms)`,
     ['model', 'cut', 'path', 'nodes', 'compute p50', 'round trip p50', 'overhead p50', 'overhead p95', 'wire floor', 'after idle', 'p50 / floor'], rows);
   process.stdout.write('nodes: warm = after the requests it says (the tiny model: the warm-up below), as a deployment that has run for a\n'
     + 'while; first after start = the first requests the nodes served\n'

@@ -67,6 +67,23 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The deploy kit's systemd drop-in for nats-server: the environment a deployment runs it with. */
+const NATS_DROP_IN = join(import.meta.dirname, '..', 'deploy', 'nats', 'nats-server.service.d', 'dynasplit.conf');
+
+/**
+ * The `Environment=` settings of the deploy kit's nats-server drop-in (GOGC=400) as every nats-server
+ * started here gets them, so that the tests and benches measure the server as deployed: a variable
+ * set in this process's own environment wins (`GOGC=100 npm run bench` measures Go's default).
+ */
+export function natsServerEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(NATS_DROP_IN, 'utf8').split('\n')) {
+    const setting = /^Environment=([A-Za-z_][A-Za-z0-9_]*)=(\S+)$/.exec(line.trim());
+    if (setting) env[setting[1]!] = process.env[setting[1]!] ?? setting[2]!;
+  }
+  return env;
+}
+
 /**
  * Starts nats-server 2.9+ with a generated config; it picks its own ports (`-1`: client, monitoring,
  * routes) and reports them in a ports file.
@@ -81,7 +98,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   if (options.cluster) lines.push(...clusterBlock(options.cluster));
   lines.push(...(options.config ?? []));
   writeFileSync(join(dir, 'nats.conf'), `${lines.join('\n')}\n`);
-  const child = launch(bin, ['-c', join(dir, 'nats.conf'), '--ports_file_dir', dir, ...(options.args ?? [])]);
+  const child = launch(bin, ['-c', join(dir, 'nats.conf'), '--ports_file_dir', dir, ...(options.args ?? [])], natsServerEnv());
   try {
     const portsFile = join(dir, `nats-server_${child.pid}.ports`);
     const ports = await waitFor(child, () => (existsSync(portsFile) ? readPorts(portsFile) : undefined));
@@ -233,8 +250,8 @@ interface SpawnedServer extends ChildProcess {
   output: string[];
 }
 
-function launch(bin: string, args: string[]): SpawnedServer {
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] }) as SpawnedServer;
+function launch(bin: string, args: string[], env: Record<string, string> = {}): SpawnedServer {
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }) as SpawnedServer;
   child.output = [];
   const keep = (chunk: Buffer): void => {
     child.output.push(chunk.toString());

@@ -16,7 +16,7 @@ function vgg16(cut: string, transport: 'mqtt' | 'nats', p50: number, p95: number
 }
 
 function report(cases: CaseReport[]): ProcessesReport {
-  return { machine: 'test', broker: 'dynasplit', inProcess: { 'vgg16-tiny@features.pool3': { computeMs: 0.2, requestsPerSecond: 5000 } }, cases };
+  return { machine: 'test', broker: 'dynasplit', natsServerEnv: {}, inProcess: { 'vgg16-tiny@features.pool3': { computeMs: 0.2, requestsPerSecond: 5000 } }, cases };
 }
 
 const byGoal = (checks: ReturnType<typeof pipelineGoals>, start: string) => checks.filter((c) => c.goal.startsWith(start));
