@@ -45,6 +45,15 @@ describe('the pipeline goals held against a run', () => {
     expect(byGoal(checks, 'vgg16 features.pool3 over nats')[0]).toMatchObject({ met: null, figure: 'not measured (--full)' });
   });
 
+  it('shows the wire floor beside an overhead, the one after idle pauses where the case has it', () => {
+    const checks = pipelineGoals(report([
+      tiny('nats', { wireFloorMs: 0.31 }),
+      vgg16('features.pool3', 'nats', 7, 9), vgg16('features.pool3', 'mqtt', 7, 9),
+    ].map((c) => (c.model === 'vgg16' ? { ...c, wireFloorMs: 0.9, idleWireFloorMs: 2.5 } : c))));
+    expect(byGoal(checks, 'vgg16-tiny over nats: overhead')[0].figure).toBe('0.80 ms, 1.50 ms (wire floor 0.31 ms)');
+    expect(byGoal(checks, 'vgg16 features.pool3 over nats')[0].figure).toBe('7.00 ms, 9.00 ms (wire floor 2.50 ms)');
+  });
+
   it('compares MQTT with NATS per cut at p50 and p95', () => {
     const checks = pipelineGoals(report([
       vgg16('features.pool3', 'nats', 2.5, 9), vgg16('features.pool3', 'mqtt', 3.5, 9),
