@@ -3177,6 +3177,13 @@ export namespace dynasplit {
             axis: number;
 
             /**
+             * Zero bytes, never read. A sender may put them before `data` so that the data starts on a 4-byte
+             * boundary of the message that carries this tensor, which lets a receiver read float32 values in
+             * place instead of copying them (docs/protocol.md, "Alignment").
+             */
+            padding: Uint8Array;
+
+            /**
              * Creates a new Tensor instance using the specified properties.
              * @param [properties] Properties to set
              * @returns Tensor instance
@@ -3286,6 +3293,13 @@ export namespace dynasplit {
                  * (INT8, UINT8) or unquantized (FP32, FP16).
                  */
                 axis?: (number|null);
+
+                /**
+                 * Zero bytes, never read. A sender may put them before `data` so that the data starts on a 4-byte
+                 * boundary of the message that carries this tensor, which lets a receiver read float32 values in
+                 * place instead of copying them (docs/protocol.md, "Alignment").
+                 */
+                padding?: (Uint8Array|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

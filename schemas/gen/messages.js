@@ -9196,6 +9196,9 @@ export const dynasplit = $root.dynasplit = (() => {
              * @property {Array.<number>|null} [zero_points] UINT8 only: the integer in [0, 255] that decodes to 0.0. Empty for every other codec.
              * @property {number|null} [axis] Quantization axis: 1 for INT8_CHANNEL, rank - 1 for INT8_TOKEN, -1 when per-tensor
              * (INT8, UINT8) or unquantized (FP32, FP16).
+             * @property {Uint8Array|null} [padding] Zero bytes, never read. A sender may put them before `data` so that the data starts on a 4-byte
+             * boundary of the message that carries this tensor, which lets a receiver read float32 values in
+             * place instead of copying them (docs/protocol.md, "Alignment").
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -9289,6 +9292,16 @@ export const dynasplit = $root.dynasplit = (() => {
             Tensor.prototype.axis = 0;
 
             /**
+             * Zero bytes, never read. A sender may put them before `data` so that the data starts on a 4-byte
+             * boundary of the message that carries this tensor, which lets a receiver read float32 values in
+             * place instead of copying them (docs/protocol.md, "Alignment").
+             * @member {Uint8Array} padding
+             * @memberof dynasplit.v1.Tensor
+             * @instance
+             */
+            Tensor.prototype.padding = $util.newBuffer([]);
+
+            /**
              * Creates a new Tensor instance using the specified properties.
              * @function create
              * @memberof dynasplit.v1.Tensor
@@ -9334,6 +9347,8 @@ export const dynasplit = $root.dynasplit = (() => {
                     writer.uint32(/* id 6, wireType 2 =*/50).int32s(message.zero_points);
                 if (message.axis != null && $Object.hasOwnProperty.call(message, "axis") && message.axis !== 0)
                     writer.uint32(/* id 7, wireType 0 =*/56).int32(message.axis);
+                if (message.padding != null && $Object.hasOwnProperty.call(message, "padding") && message.padding.length)
+                    writer.uint32(/* id 15, wireType 2 =*/122).bytes(message.padding);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -9469,6 +9484,15 @@ export const dynasplit = $root.dynasplit = (() => {
                                 delete message.axis;
                             continue;
                         }
+                    case 15: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.padding = value;
+                            else
+                                delete message.padding;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -9550,6 +9574,9 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (message.axis != null && $Object.hasOwnProperty.call(message, "axis"))
                     if (!$util.isInteger(message.axis))
                         return "axis: integer expected";
+                if (message.padding != null && $Object.hasOwnProperty.call(message, "padding"))
+                    if (!(message.padding && typeof message.padding.length === "number" || $util.isString(message.padding)))
+                        return "padding: buffer expected";
                 return null;
             };
 
@@ -9638,6 +9665,12 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (object.axis != null)
                     if ($Number(object.axis) !== 0)
                         message.axis = object.axis | 0;
+                if (object.padding != null)
+                    if (object.padding.length)
+                        if (typeof object.padding === "string")
+                            $util.base64.decode(object.padding, message.padding = $util.newBuffer($util.base64.length(object.padding)), 0);
+                        else if (object.padding.length >= 0)
+                            message.padding = object.padding;
                 return message;
             };
 
@@ -9674,6 +9707,13 @@ export const dynasplit = $root.dynasplit = (() => {
                             object.data = $util.newBuffer(object.data);
                     }
                     object.axis = 0;
+                    if (options.bytes === $String)
+                        object.padding = "";
+                    else {
+                        object.padding = [];
+                        if (options.bytes !== $Array)
+                            object.padding = $util.newBuffer(object.padding);
+                    }
                 }
                 if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
                     object.name = message.name;
@@ -9698,6 +9738,8 @@ export const dynasplit = $root.dynasplit = (() => {
                 }
                 if (message.axis != null && $Object.hasOwnProperty.call(message, "axis"))
                     object.axis = message.axis;
+                if (message.padding != null && $Object.hasOwnProperty.call(message, "padding"))
+                    object.padding = options.bytes === $String ? $util.base64.encode(message.padding, 0, message.padding.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.padding) : message.padding;
                 return object;
             };
 

@@ -1,11 +1,12 @@
 /**
  * The copies docs/performance.md counts on the receiving side: protobufjs hands `bytes` fields out as
- * views of the received message (none), and decodeTensor views an aligned fp32 payload (none) and
- * copies an unaligned one (one). A library update that started copying would change the count.
+ * views of the received message (none), decodeTensor views an aligned fp32 payload (none) and copies
+ * an unaligned one (one), and encodeMessage's messages arrive aligned (none). A library update that
+ * started copying would change the count.
  */
 import { describe, expect, it } from 'vitest';
 import { decodeTensor, encodeTensor } from '../../../codec/index.ts';
-import { TailReply, TailRequest } from '../../../schemas/index.ts';
+import { encodeMessage, Frame, TailReply, TailRequest } from '../../../schemas/index.ts';
 import { decodeReply, decodeRequest } from '../../../transport/handling.ts';
 
 const data = Float32Array.from({ length: 4096 }, (_, i) => Math.sin(i));
@@ -33,6 +34,19 @@ describe('copies on the receiving side', () => {
       });
       // Exactly one of the four offsets puts the payload on a 4-byte boundary: that one is not copied.
       expect(aligned.filter(Boolean)).toHaveLength(1);
+    });
+  }
+
+  for (const id of ['r', 'r-1', 'r-12', 'r-123']) {
+    it(`encodeMessage puts fp32 data where a receiver views it without a copy (request id '${id}')`, () => {
+      // NATS and MQTT hand a message that spans socket reads over at the start of a buffer of its own.
+      const request = decodeRequest(received(encodeMessage(TailRequest, { request_id: id, cut: 'features.pool3', tensor, more_tensors: [tensor] }), 0, 'uint8array'));
+      const frame = Frame.decode(received(encodeMessage(Frame, { request_id: id, sensor_id: 's-1', tensor }), 0, 'buffer'));
+      for (const message of [request.tensor!, request.more_tensors[0]!, frame.tensor!]) {
+        const decoded = decodeTensor(message);
+        expect(decoded.data).toEqual(data);
+        expect(decoded.data.buffer).toBe(message.data!.buffer);
+      }
     });
   }
 
