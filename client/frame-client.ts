@@ -57,7 +57,7 @@ let clients = 0;
 
 export async function connectFrameClient(options: FrameClientOptions): Promise<FrameClient> {
   const logger = options.logger ?? silentLogger();
-  const mqtt = await connectMqtt(options.mqttUrl, { clientId: options.clientId ?? `${options.sensorId}-${process.pid}-${clients++}`, ...options.mqttTls });
+  const mqtt = await connectMqtt(options.mqttUrl, { clientId: options.clientId ?? `${options.sensorId}-${process.pid}-${clients++}`, ...options.mqttTls, logger });
   const runId = `${options.sensorId}-${Date.now().toString(36)}`;
   const pending = new Map<string, Pending>();
   const stats: FrameClientStats = { sent: 0, answered: 0, timedOut: 0, unmatched: 0, undecodable: 0 };

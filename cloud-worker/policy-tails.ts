@@ -50,7 +50,7 @@ export function followPolicies(models: ModelStore, options: PolicyTailsOptions, 
       logger.info({ model, version: policy.version, edgeClass: policy.edge_class, ...warmed }, 'tails of a policy loaded');
     });
   };
-  const connecting: Promise<MqttClient | undefined> = connectMqtt(options.mqttUrl, { clientId: `${options.workerId}-p`, ...options.mqttTls }).then((client) => {
+  const connecting: Promise<MqttClient | undefined> = connectMqtt(options.mqttUrl, { clientId: `${options.workerId}-p`, ...options.mqttTls, logger }).then((client) => {
     client.on('message', (_topic, payload) => onPolicy(payload));
     client.subscribeAsync(models.names().map((m) => topics.policies(m)), { qos: 1 }).then((grants) => {
       const refused = grants.filter((g) => g.qos === 128).map((g) => g.topic);

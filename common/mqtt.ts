@@ -32,6 +32,8 @@ export interface MqttConnectOptions {
    * after the CONNACK, before the connection's promise settles: handlers attached here see them.
    */
   prepare?: (client: MqttClient) => void;
+  /** Where the connection's losses, recoveries and a shared client id are logged once it is up (`logConnection`); none: not logged. */
+  logger?: Pick<Logger, 'info' | 'warn'>;
   /** The last will the broker publishes when the connection is lost without a DISCONNECT (MQTT 3.1.1 §3.1.2.5). */
   will?: IClientOptions['will'];
 }
@@ -79,7 +81,8 @@ export async function connectMqtt(url: string, options: MqttConnectOptions): Pro
   if (options.key !== undefined) settings.key = options.key;
   if (options.rejectUnauthorized !== undefined) settings.rejectUnauthorized = options.rejectUnauthorized;
   try {
-    const client = await open(url, settings, options.prepare);
+    const { logger, prepare } = options;
+    const client = await open(url, settings, logger ? (c) => { logConnection(c, logger, options.clientId); prepare?.(c); } : prepare);
     noDelay(client);
     coalesce(client);
     client.on('connect', () => { noDelay(client); coalesce(client); });

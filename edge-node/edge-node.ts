@@ -4,7 +4,7 @@
  * Every frame that reaches it is answered exactly once: a result, an edge-completed result, or a
  * coded error (malformed frames included), and the node keeps serving.
  */
-import { connectMqtt, DynasplitError, endMqtt, logConnection, settlesWithin, ErrorCodes, isDynasplitError, silentLogger, Limiter, RateLimiter, wallClockMs, type Logger, type MqttClient, type Slot } from '../common/index.ts';
+import { connectMqtt, DynasplitError, endMqtt, settlesWithin, ErrorCodes, isDynasplitError, silentLogger, Limiter, RateLimiter, wallClockMs, type Logger, type MqttClient, type Slot } from '../common/index.ts';
 import type { DeviceProfile, NodeHardware } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
 import type { ModelStore } from '../model/index.ts';
@@ -178,10 +178,10 @@ class EdgeService {
       clientId: this.options.edgeId,
       clean: !this.requests.durable,
       ...this.options.mqttTls,
+      logger: this.logger,
       prepare: (client) => {
         this.mqtt = client;
         client.on('message', (topic, payload) => this.#onMessage(topic, payload));
-        logConnection(client, this.logger, this.options.edgeId);
       },
     });
     // Policies first, so retained policies are in place before the first frame is handled.

@@ -52,6 +52,7 @@ export async function createMqttPowerMeter(options: MqttPowerMeterOptions): Prom
     clientId: options.clientId ?? `dynasplit-power-${randomUUID().slice(0, 8)}`,
     username: options.username,
     password: options.password,
+    logger,
   });
   client.on('message', (_topic, payload) => {
     const watts = parsePowerPayload(payload);

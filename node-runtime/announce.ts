@@ -72,6 +72,7 @@ export function startAnnouncer(options: AnnounceOptions, logger: Logger): Announ
   const connecting = connectMqtt(options.mqttUrl, {
     clientId: `${options.nodeId}-a`,
     ...options.mqttTls,
+    logger,
     will: { topic, payload: encode(announcementOf(options, NodeAnnouncement.State.GONE)), qos: 1, retain: true },
   }).then((c) => {
     client = c;

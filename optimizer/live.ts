@@ -81,7 +81,7 @@ export async function startOptimizer(partial: Partial<OptimizerOptions>, deps: O
   for (const [name, spec] of Object.entries(options.models)) inspections.set(name, await inspectModel(await resolveModel(spec, { cacheDir: options.modelCacheDir })));
   const directory = new NodeDirectory();
   const mqtt = await connectMqtt(options.mqttUrl, {
-    clientId: options.optimizerId, ...options.mqttTls,
+    clientId: options.optimizerId, ...options.mqttTls, logger,
     prepare: (client) => client.on('message', (topic, payload) => directory.handle(topic, payload, (err) => logger.warn({ topic, err: err.message }, 'node message ignored'))),
   });
   await mqtt.subscribeAsync([topics.announcementsAll(), topics.nodeStatusAll()], { qos: 1 });

@@ -59,7 +59,7 @@ export async function createMqttTransport(options: MqttTransportOptions = {}): P
   if (options.client) return new MqttTransport(options.client, false, { logger, qos, edgeId });
   const url = options.url ?? DEFAULT_MQTT_URL;
   const clientId = options.clientId ?? `dynasplit-${randomBytes(6).toString('hex')}`;
-  const client = await connectMqtt(url, { clientId, connectTimeoutMs: CONNECT_TIMEOUT_MS, ...options.tls });
+  const client = await connectMqtt(url, { clientId, connectTimeoutMs: CONNECT_TIMEOUT_MS, ...options.tls, logger });
   return new MqttTransport(client, true, { logger, qos, edgeId });
 }
 

@@ -25,13 +25,15 @@ describe('RepeatFilter', () => {
     expect(summary.msg).toBe('frame refused (57 more like this in 10 s)');
   });
 
-  it('tells kinds apart by code, message, component and node, and never holds back info or fatal', () => {
+  it('tells kinds apart by code, message, component, node and MQTT connection, and never holds back info or fatal', () => {
     const filter = new RepeatFilter();
     const base = { level: 40, component: 'edge-node', node: 'e1', msg: 'refused' };
     expect(filter.admit({ ...base, err: { code: 'A' } }, 0)).toBe(true);
     expect(filter.admit({ ...base, err: { code: 'B' } }, 0)).toBe(true);
     expect(filter.admit({ ...base, node: 'e2', err: { code: 'A' } }, 0)).toBe(true);
     expect(filter.admit({ ...base, msg: 'other', err: { code: 'A' } }, 0)).toBe(true);
+    expect(filter.admit({ ...base, clientId: 'e1-a', err: { code: 'A' } }, 0)).toBe(true);
+    expect(filter.admit({ ...base, clientId: 'e1-a', err: { code: 'A' } }, 0)).toBe(false);
     expect(filter.admit({ ...base, err: { code: 'A' } }, 0)).toBe(false);
     for (let i = 0; i < 3; i++) {
       expect(filter.admit({ level: 30, msg: 'served' }, 0)).toBe(true);
