@@ -6,10 +6,11 @@
  * The policies arrive on an MQTT connection of its own (client id `<workerId>-p`; a cloud account may
  * use `<name>-<suffix>`, broker/client-ids.ts), whatever the tensor transport. Policies are loaded one
  * after the other, never evicting: a policy naming more tails than the budget holds gets those that
- * fit, in its order. A malformed policy, a broker that cannot be reached or refuses the subscription
- * costs only the warm-up (each is logged): the tails then load on first request, as before.
+ * fit, in its order. A malformed policy, a broker that cannot be reached (tried again until it can,
+ * common/mqtt-background.ts) or refuses the subscription costs only the warm-up (each is logged):
+ * the tails then load on first request, as before.
  */
-import { connectMqtt, endMqtt, type Logger, type MqttClient, type MqttTls } from '../common/index.ts';
+import { connectInBackground, endMqtt, type Logger, type MqttTls } from '../common/index.ts';
 import type { ModelStore } from '../model/index.ts';
 import { decodePolicy } from '../policy/index.ts';
 import { topics } from '../schemas/index.ts';
@@ -50,22 +51,23 @@ export function followPolicies(models: ModelStore, options: PolicyTailsOptions, 
       logger.info({ model, version: policy.version, edgeClass: policy.edge_class, ...warmed }, 'tails of a policy loaded');
     });
   };
-  const connecting: Promise<MqttClient | undefined> = connectMqtt(options.mqttUrl, { clientId: `${options.workerId}-p`, ...options.mqttTls, logger }).then((client) => {
+  const connection = connectInBackground(options.mqttUrl, {
+    clientId: `${options.workerId}-p`,
+    ...options.mqttTls,
+    logger,
+    without: 'policies not followed (no MQTT broker reachable): tails load on first request',
+  }, (client) => {
     client.on('message', (_topic, payload) => onPolicy(payload));
     client.subscribeAsync(models.names().map((m) => topics.policies(m)), { qos: 1 }).then((grants) => {
       const refused = grants.filter((g) => g.qos === 128).map((g) => g.topic);
       if (refused.length > 0) logger.warn({ filters: refused }, 'policies refused by the broker; tails load on first request');
     }, (err: Error) => logger.warn({ err: err.message }, 'policies not subscribed; tails load on first request'));
-    return client;
-  }, (err: Error) => {
-    logger.warn({ err: err.message }, 'policies not followed (no MQTT broker reachable); tails load on first request');
-    return undefined;
   });
   let closing: Promise<void> | undefined;
   return {
     stats: () => ({ ...counts }),
     close: () => (closing ??= (async () => {
-      const client = await connecting;
+      const client = await connection.stop();
       if (client) await endMqtt(client);
       await queue;
     })()),

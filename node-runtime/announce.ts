@@ -7,11 +7,11 @@
  * through the same connection.
  *
  * The announcement is no condition for serving: the connection is opened in the background, a node
- * without a reachable broker (a NATS-only worker) serves all the same and says so once in its log,
- * and every reconnection publishes the announcement again (a broker restarted without persistence
- * has lost it).
+ * without a reachable broker (a NATS-only worker) serves all the same, says so once in its log and
+ * announces itself once the broker is there (common/mqtt-background.ts), and every reconnection
+ * publishes the announcement again (a broker restarted without persistence has lost it).
  */
-import { connectMqtt, packageVersion, settlesWithin, type Logger, type MqttClient, type MqttTls } from '../common/index.ts';
+import { connectInBackground, packageVersion, settlesWithin, type Logger, type MqttClient, type MqttTls } from '../common/index.ts';
 
 /** ms a stopping node waits for its GONE and status publishes to be acknowledged. */
 const CLOSE_WAIT_MS = 2_000;
@@ -61,7 +61,6 @@ export function startAnnouncer(options: AnnounceOptions, logger: Logger): Announ
   const statusTopic = topics.nodeStatus(options.nodeId);
   const retained = { qos: 1 as const, retain: true };
   let status: Buffer | undefined;
-  let client: MqttClient | undefined;
   const publishUp = (c: MqttClient) => {
     c.publish(topic, encode(announcementOf(options, NodeAnnouncement.State.UP)), retained, (err) => {
       if (err) logger.warn({ err: err.message }, 'node announcement not published');
@@ -69,31 +68,27 @@ export function startAnnouncer(options: AnnounceOptions, logger: Logger): Announ
     if (status) c.publish(statusTopic, status, retained);
   };
   // Cloud accounts may use `<id>-<suffix>`; an edge's `<id>-a` is granted beside `<id>` and `<id>-t` (broker/client-ids.ts).
-  const connecting = connectMqtt(options.mqttUrl, {
+  const connection = connectInBackground(options.mqttUrl, {
     clientId: `${options.nodeId}-a`,
     ...options.mqttTls,
     logger,
+    without: 'node not announced: the optimizer does not see this node (no MQTT broker reachable)',
     will: { topic, payload: encode(announcementOf(options, NodeAnnouncement.State.GONE)), qos: 1, retain: true },
-  }).then((c) => {
-    client = c;
+  }, (c) => {
     publishUp(c);
     c.on('connect', () => publishUp(c));
     logger.info({ topic }, 'node announced');
-    return c;
-  }, (err: Error) => {
-    logger.warn({ err: err.message }, 'node not announced: the optimizer will not see this node (no MQTT broker reachable)');
-    return undefined;
   });
   let closing: Promise<void> | undefined;
   return {
     publishStatus(next) {
       status = Buffer.from(NodeStatus.encode(NodeStatus.create({ ...next, node_id: options.nodeId, node_class: options.nodeClass })).finish());
-      client?.publish(statusTopic, status, retained, (err) => {
+      connection.client?.publish(statusTopic, status, retained, (err) => {
         if (err) logger.warn({ err: err.message }, 'node status not published');
       });
     },
     close: () => (closing ??= (async () => {
-      const c = await connecting;
+      const c = await connection.stop();
       if (!c) return;
       let settled = !c.connected;
       if (c.connected) {

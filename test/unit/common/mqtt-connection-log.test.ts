@@ -4,26 +4,14 @@
  * broker (in-process, port 0); the takeovers are real CONNECTs with the same id.
  */
 import mqtt from 'mqtt';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../../broker/index.ts';
 import { connectMqtt, endMqtt, logConnection } from '../../../common/index.ts';
+import { captureLog } from '../../helpers/log.ts';
 
 let broker: BrokerHandle;
 beforeAll(async () => { broker = await startBroker({ host: '127.0.0.1', port: 0 }); });
 afterAll(async () => { await broker?.close(); });
-
-/** A pino logger whose lines are kept: level name, message and the line's fields. */
-function capture() {
-  const lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
-  const logger = pino({ level: 'info', formatters: { level: (label) => ({ level: label }) } }, {
-    write: (line: string) => {
-      const fields = JSON.parse(line) as Record<string, unknown>;
-      lines.push({ level: String(fields.level), msg: String(fields.msg), fields });
-    },
-  });
-  return { lines, logger };
-}
 
 /** Connects another client with `id` (never reconnecting): the broker closes the one that had it. */
 async function takeOver(id: string): Promise<void> {
@@ -34,7 +22,7 @@ async function takeOver(id: string): Promise<void> {
 describe('logConnection', () => {
   it('logs a lost connection and its return, and says nothing when the client ends', async () => {
     const id = `lc-${Math.random().toString(36).slice(2, 8)}`;
-    const { lines, logger } = capture();
+    const { lines, logger } = captureLog();
     const client = await connectMqtt(broker.url, { clientId: id, prepare: (c) => logConnection(c, logger, id) });
     const back = new Promise<void>((resolve) => client.once('connect', () => resolve()));
     await takeOver(id);
@@ -47,7 +35,7 @@ describe('logConnection', () => {
 
   it('says another client may share the id when the broker keeps closing the connection soon after it opens', async () => {
     const id = `lc-${Math.random().toString(36).slice(2, 8)}`;
-    const { lines, logger } = capture();
+    const { lines, logger } = captureLog();
     const client = await connectMqtt(broker.url, { clientId: id, prepare: (c) => logConnection(c, logger, id) });
     onTestFinished(() => endMqtt(client));
     for (let i = 0; i < 3; i++) {
