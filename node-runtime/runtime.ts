@@ -3,10 +3,10 @@
  * with the node's models, the node's hardware (profile, frequency, energy meter) and its tensor
  * transport, and its announcement (announce.ts). `close()` undoes it, once; a set-up that fails part-way undoes what it had done.
  */
-import { silentLogger, type Logger } from '../common/index.ts';
+import { redactUrl, silentLogger, type Logger } from '../common/index.ts';
 import { startNodeHardware, type DeviceProfile, type NodeHardware } from '../hardware/index.ts';
 import { ModelStore, SessionCache } from '../model/index.ts';
-import { createMqttTransport, createNatsTransport, type TensorTransport } from '../transport/index.ts';
+import { connectLater, createMqttTransport, createNatsTransport, type TensorTransport } from '../transport/index.ts';
 import { startAnnouncer, type Announcer } from './announce.ts';
 import { addModels, type ModelCards } from './models.ts';
 import { DEFAULT_INFERENCE_THREAD, type NodeOptions } from './options.ts';
@@ -92,7 +92,9 @@ export async function startNodeRuntime(options: NodeRuntimeOptions, deps: NodeRu
 
 function openTransport(options: NodeRuntimeOptions, logger: Logger): Promise<TensorTransport> {
   if (options.transport === 'nats') {
-    return createNatsTransport({ servers: options.natsUrl.split(','), name: options.nodeId, logger, ...options.natsAuth });
+    const connect = () => createNatsTransport({ servers: options.natsUrl.split(','), name: options.nodeId, logger, ...options.natsAuth });
+    // An edge serves without its cloud: one started before the NATS server (or its uplink) is up finishes requests itself meanwhile.
+    return options.role === 'edge' ? connectLater(connect, { kind: 'nats', target: `NATS at ${options.natsUrl.split(',').map(redactUrl).join(',')}` }, logger) : connect();
   }
   return options.role === 'edge'
     ? createMqttTransport({ url: options.mqttUrl, edgeId: options.nodeId, clientId: `${options.nodeId}-t`, logger, tls: options.mqttTls })

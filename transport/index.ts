@@ -4,6 +4,8 @@
  */
 export type { RequestOptions, Serving, ServeOptions, TailHandler, TensorTransport } from './tensor-transport.ts';
 export { createNatsTransport } from './nats-transport.ts';
+export { connectLater } from './connect-later.ts';
+export type { ConnectLaterOptions } from './connect-later.ts';
 export type { NatsAuth, NatsTransportOptions } from './nats-transport.ts';
 export { createMqttTransport, DEFAULT_MQTT_URL } from './mqtt-transport.ts';
 export type { MqttTransportOptions } from './mqtt-transport.ts';
