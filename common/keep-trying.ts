@@ -5,7 +5,7 @@
 import { isDynasplitError } from './errors.ts';
 
 /** ms before the second try; each later wait doubles, up to MAX_RETRY_MS. */
-export const FIRST_RETRY_MS = 1_000;
+const FIRST_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 30_000;
 
 export interface KeepTryingOptions {
