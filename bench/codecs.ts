@@ -18,8 +18,11 @@
  * runtime has SIMD128) and the JavaScript ones (the fallback): both tables time each, in the same
  * run, next to the same copy. The SIMD figures include copying each chunk into the WebAssembly
  * memory and the result out (codec/simd/kernels.ts).
+ * A fourth table times receiving a message that carries an fp32 tensor, laid out by the generated
+ * code and by encodeMessage, in the same run (./receive.ts).
  */
 import { cpus } from 'node:os';
+import { benchReceive } from './receive.ts';
 import {
   BufferPool,
   CODEC_NAMES,
@@ -114,6 +117,10 @@ export async function benchCodecs(): Promise<void> {
   printGoal(goal, selected);
   print('\nConversion kernels alone, into preallocated arrays:');
   print(formatTable(kernels));
+  print('\nReceiving a message (protobuf decode + decodeTensor, fp32, the bytes at the start of their own buffer): laid out');
+  print('by the generated code (request ids of four lengths: 3 in 4 payloads off a 4-byte boundary, copied) and by encodeMessage');
+  print('(the payload padded onto one: viewed). CPU µs per message; the edge copies a frame into a fresh array, the worker into a pool.');
+  print(formatTable(benchReceive(measure, makeTensor)));
 }
 
 /** The kernels to time for a codec: both where it has SIMD kernels and the runtime runs them. */
