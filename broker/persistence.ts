@@ -9,6 +9,13 @@
  * - `outgoingUpdate`: aedes updates the queued copy of every QoS 1/2 delivery to a persistent session
  *   (lib/client.js deliverQoS), and a copy that was never queued (a pick sent over a QoS 0 route of
  *   a persistent member) fails with 'no such packet'; the hooks say when to queue it and try again.
+ *   A persistent session's packet is also queued again when it is missing on its way out again after
+ *   a reconnect (connect.js emptyQueue): aedes numbers the new connection's packets from a random
+ *   start, a PUBACK clears the first queued packet with its message id (aedes-persistence
+ *   outgoingClearMessageId), and that can be an older packet, still holding the id it had on the
+ *   last connection, not yet sent again. aedes would close the connection on the error and the
+ *   packet was lost; queued again, it is delivered (at least once: the packet the PUBACK was for
+ *   stays queued and comes again at the next reconnect).
  * - `cleanSubscriptions`: aedes calls it for a clean=true CONNECT, after authentication
  *   (lib/handlers/connect.js fetchSubs): the session ends, and its memberships with it.
  *
@@ -65,6 +72,11 @@ export interface PersistenceHooks {
   sessionEnded(client: Client): void;
 }
 
+/** aedes-persistence's error for a packet that is not in the client's queue (asyncPersistence.js, both stores). */
+function isNoSuchPacket(err: unknown): boolean {
+  return err instanceof Error && err.message === 'no such packet';
+}
+
 const NO_HOOKS: PersistenceHooks = { queueTargets: () => [], mayBeUnqueued: () => false, sessionEnded: () => {} };
 
 export class BrokerPersistence implements AsyncPersistence {
@@ -108,7 +120,7 @@ export class BrokerPersistence implements AsyncPersistence {
     try {
       return await this.#inner.outgoingUpdate(client, packet);
     } catch (err) {
-      if (!mayBeUnqueued) throw err;
+      if (!mayBeUnqueued && !(client.clean === false && isNoSuchPacket(err))) throw err;
       await this.#inner.outgoingEnqueue({ clientId: client.id }, packet);
       return this.#inner.outgoingUpdate(client, packet);
     }

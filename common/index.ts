@@ -6,7 +6,7 @@ export { createProgress, formatDuration, printAboveProgress, progressCallback, r
 export type { Progress, ProgressOptions, ProgressSink } from './progress.ts';
 export { connectInBackground, type BackgroundMqtt } from './mqtt-background.ts';
 export { keepTrying, type KeepTrying, type KeepTryingOptions } from './keep-trying.ts';
-export { checkMqttUrl, connectMqtt, END_GRACE_MS, endMqtt, loadMqttTls, logConnection, MQTT_SCHEMES, redactUrl } from './mqtt.ts';
+export { checkMqttUrl, connectMqtt, subscribeAcrossReconnects, END_GRACE_MS, endMqtt, loadMqttTls, logConnection, MQTT_SCHEMES, redactUrl } from './mqtt.ts';
 export { packageVersion } from './version.ts';
 export type { MqttClient, MqttConnectOptions, MqttTls } from './mqtt.ts';
 export { stripUndefined, requirePositiveIntegers } from './options.ts';

@@ -1,6 +1,7 @@
 /** Connecting to an MQTT broker the same way in every component (MQTT 3.1.1, so aedes and Mosquitto both serve it). */
 import { readFile } from 'node:fs/promises';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { once, type EventEmitter } from 'node:events';
+import mqtt, { type IClientOptions, type IClientSubscribeOptions, type ISubscriptionGrant, type ISubscriptionMap, type MqttClient } from 'mqtt';
 import { coalesceWrites } from './coalesce-writes.ts';
 import { DynasplitError, ErrorCodes } from './errors.ts';
 import { shareStoredPayloads } from './mqtt-internals.ts';
@@ -188,6 +189,32 @@ export async function endMqtt(client: MqttClient, graceMs = END_GRACE_MS): Promi
   const ended = await settlesWithin(client.endAsync(), graceMs);
   // end() is under way and a second end() returns at once without forcing: drop the socket instead.
   if (!ended) client.stream?.destroy();
+}
+
+/** ms a subscription waits for its connection to come back after the broker closed it before the SUBACK. */
+const RESUBSCRIBE_WAIT_MS = 10_000;
+
+/**
+ * `client.subscribeAsync` that outlives the broker closing the connection before its SUBACK: MQTT.js
+ * rejects the pending subscription ("Connection closed") and reconnects, and this subscribes again
+ * once the client is back, up to `tries` times, and returns that SUBACK's grants. (MQTT.js keeps
+ * the filters to send again after a reconnect, and a plain second subscribeAsync would send
+ * nothing and resolve with no grants: the retry asks it to send them.) A client being ended, or one
+ * not back within RESUBSCRIBE_WAIT_MS, fails as subscribeAsync does. aedes closes a persistent
+ * session's connection when a redelivery finds its packet gone: a restarted edge's start failed so.
+ */
+export async function subscribeAcrossReconnects(client: MqttClient, filters: string | string[], options: IClientSubscribeOptions, tries = 3): Promise<ISubscriptionGrant[]> {
+  const again: ISubscriptionMap = Object.fromEntries((Array.isArray(filters) ? filters : [filters]).map((f) => [f, options]));
+  again.resubscribe = true;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await (attempt === 1 ? client.subscribeAsync(filters, options) : client.subscribeAsync({ ...again }));
+    } catch (err) {
+      if (attempt >= tries || client.connected || client.disconnecting) throw err;
+      const back = await once(client as unknown as EventEmitter, 'connect', { signal: AbortSignal.timeout(RESUBSCRIBE_WAIT_MS) }).then(() => true, () => false);
+      if (!back) throw err;
+    }
+  }
 }
 
 /** A connection the broker closes within this many ms of opening counts as cut short. */

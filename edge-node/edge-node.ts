@@ -4,7 +4,7 @@
  * Every frame that reaches it is answered exactly once: a result, an edge-completed result, or a
  * coded error (malformed frames included), and the node keeps serving.
  */
-import { connectMqtt, DynasplitError, endMqtt, settlesWithin, ErrorCodes, isDynasplitError, silentLogger, Limiter, RateLimiter, wallClockMs, type Logger, type MqttClient, type Slot } from '../common/index.ts';
+import { connectMqtt, DynasplitError, endMqtt, settlesWithin, subscribeAcrossReconnects, ErrorCodes, isDynasplitError, silentLogger, Limiter, RateLimiter, wallClockMs, type Logger, type MqttClient, type Slot } from '../common/index.ts';
 import type { DeviceProfile, NodeHardware } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
 import type { ModelStore } from '../model/index.ts';
@@ -98,7 +98,14 @@ async function startServing(options: EdgeNodeOptions, runtime: NodeRuntime, deps
     : { log: new RequestLog(bounds), recovered: undefined };
   const accounting = new Accounting(runtime.hardware, deps.metrics, models, { ...options, threads }, logger);
   const node = new EdgeService(options, threads, logger, models, policies, transport, runtime.hardware, accounting, requests, runtime.cards);
-  await node.connect();
+  try {
+    await node.connect();
+  } catch (err) {
+    // Its MQTT client would go on reconnecting, and frames a persistent session delivers would
+    // run on sessions the failed start closes: the process must be able to end.
+    await node.close();
+    throw err;
+  }
   if (recovered) node.recover(recovered);
   return node;
 }
@@ -185,9 +192,9 @@ class EdgeService {
       },
     });
     // Policies first, so retained policies are in place before the first frame is handled.
-    await this.mqtt.subscribeAsync(this.policies.topics(), { qos: 1 });
-    await this.mqtt.subscribeAsync(topics.framesShared(this.options.group), { qos: 1 });
-    const control = await this.mqtt.subscribeAsync(topics.controlFramesShared(this.options.group), { qos: 1 }).catch((err: Error) => err);
+    await subscribeAcrossReconnects(this.mqtt, this.policies.topics(), { qos: 1 });
+    await subscribeAcrossReconnects(this.mqtt, topics.framesShared(this.options.group), { qos: 1 });
+    const control = await subscribeAcrossReconnects(this.mqtt, topics.controlFramesShared(this.options.group), { qos: 1 }).catch((err: Error) => err);
     if (control instanceof Error || control.some((grant) => grant.qos === 128)) {
       this.logger.warn({ err: control instanceof Error ? control.message : 'refused by the broker' }, 'control channel not granted: forced configurations (profiling) are not served');
     }

@@ -68,14 +68,23 @@ describe('BrokerPersistence hooks', () => {
     expect(await queued(p, 'plain')).toEqual(['t']);
   });
 
-  it('queues a copy missing from the queue and updates again, only where the hooks allow', async () => {
+  it('queues a copy missing from the queue and updates again, where the hooks allow and for a persistent session', async () => {
     const allowed = new Set<string>();
     const p = await decorated({ mayBeUnqueued: (c) => allowed.has(c.id) });
     const first = packet('t');
-    await expect(p.outgoingUpdate(client('x'), { ...first, messageId: 1 })).rejects.toThrow();
+    const clean = { id: 'x', clean: true } as unknown as Client;
+    await expect(p.outgoingUpdate(clean, { ...first, messageId: 1 })).rejects.toThrow('no such packet');
     allowed.add('x');
-    await p.outgoingUpdate(client('x'), { ...first, messageId: 1 });
+    await p.outgoingUpdate(clean, { ...first, messageId: 1 });
     expect(await queued(p, 'x')).toEqual(['t']);
+    // A persistent session's packet that a PUBACK for another packet with the same id cleared.
+    const second = packet('u');
+    await p.outgoingEnqueue({ clientId: 'y' }, second);
+    await p.outgoingUpdate(client('y'), { ...second, messageId: 7 });
+    await p.outgoingClearMessageId(client('y'), { ...packet('v'), messageId: 7 });
+    expect(await queued(p, 'y')).toEqual([]);
+    await p.outgoingUpdate(client('y'), { ...second, messageId: 7 });
+    expect(await queued(p, 'y')).toEqual(['u']);
   });
 
   it('tells the hooks when a session ends, and keeps cleanIncoming where the store has it', async () => {
