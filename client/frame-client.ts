@@ -4,7 +4,7 @@
  * `<sensorId>-<run>-<n>`, unique per client, so results of an earlier run on the same sensor id (a
  * retained session, a redelivery) are told apart and ignored.
  */
-import { connectMqtt, endMqtt, DynasplitError, ErrorCodes, silentLogger, wallClockMs, type Logger, type MqttClient, type MqttTls } from '../common/index.ts';
+import { connectMqtt, endMqtt, subscribeAcrossReconnects, DynasplitError, ErrorCodes, silentLogger, wallClockMs, type Logger, type MqttClient, type MqttTls } from '../common/index.ts';
 import { encodeMessage, Frame, Result, topics, type FrameProperties } from '../schemas/index.ts';
 
 export interface FrameClientOptions {
@@ -63,7 +63,7 @@ export async function connectFrameClient(options: FrameClientOptions): Promise<F
   const stats: FrameClientStats = { sent: 0, answered: 0, timedOut: 0, unmatched: 0, undecodable: 0 };
   mqtt.on('message', (_topic, payload) => onResult(payload, { pending, stats, runId, logger }));
   try {
-    await mqtt.subscribeAsync(topics.results(options.sensorId), { qos: 1 });
+    await subscribeAcrossReconnects(mqtt, topics.results(options.sensorId), { qos: 1 });
   } catch (err) {
     await mqtt.endAsync();
     throw err;

@@ -10,7 +10,7 @@
  * common/mqtt-background.ts) or refuses the subscription costs only the warm-up (each is logged):
  * the tails then load on first request, as before.
  */
-import { connectInBackground, endMqtt, type Logger, type MqttTls } from '../common/index.ts';
+import { connectInBackground, endMqtt, subscribeAcrossReconnects, type Logger, type MqttTls } from '../common/index.ts';
 import type { ModelStore } from '../model/index.ts';
 import { decodePolicy } from '../policy/index.ts';
 import { topics } from '../schemas/index.ts';
@@ -58,7 +58,7 @@ export function followPolicies(models: ModelStore, options: PolicyTailsOptions, 
     without: 'policies not followed (no MQTT broker reachable): tails load on first request',
   }, (client) => {
     client.on('message', (_topic, payload) => onPolicy(payload));
-    client.subscribeAsync(models.names().map((m) => topics.policies(m)), { qos: 1 }).then((grants) => {
+    subscribeAcrossReconnects(client, models.names().map((m) => topics.policies(m)), { qos: 1 }).then((grants) => {
       const refused = grants.filter((g) => g.qos === 128).map((g) => g.topic);
       if (refused.length > 0) logger.warn({ filters: refused }, 'policies refused by the broker; tails load on first request');
     }, (err: Error) => logger.warn({ err: err.message }, 'policies not subscribed; tails load on first request'));

@@ -12,7 +12,7 @@
  * than the sample period is still integrated, but from interpolated power.
  */
 import { randomUUID } from 'node:crypto';
-import { connectMqtt, DynasplitError, ErrorCodes, silentLogger, type Logger, type MqttClient } from '../common/index.ts';
+import { connectMqtt, subscribeAcrossReconnects, DynasplitError, ErrorCodes, silentLogger, type Logger, type MqttClient } from '../common/index.ts';
 import { shareOf, type EnergyMark, type EnergyMeter, type EnergyReading, type Usage } from './energy.ts';
 import { parsePowerPayload, PowerSeries, type PowerSample } from './power-series.ts';
 
@@ -64,7 +64,7 @@ export async function createMqttPowerMeter(options: MqttPowerMeterOptions): Prom
     series.add(performance.now(), watts);
     for (const wake of waiters) wake();
   });
-  await client.subscribeAsync(options.topic, { qos: 0 });
+  await subscribeAcrossReconnects(client, options.topic, { qos: 0 });
 
   let closed = false;
   /** Resolves once a sample newer than `t` is held, after `timeoutMs`, or on close. */

@@ -12,7 +12,7 @@
  * succeed again (failing.ts). After every round its status (OptimizerStatus) is published, retained,
  * and written to the metrics store for Grafana.
  */
-import { connectMqtt, endMqtt, silentLogger, type Logger, type MqttClient } from '../common/index.ts';
+import { connectMqtt, endMqtt, silentLogger, subscribeAcrossReconnects, type Logger, type MqttClient } from '../common/index.ts';
 import { HOST_PROFILE, loadProfile, processHost, type DeviceProfile } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
 import { inspectModel, resolveModel, type ModelInspection } from '../model/index.ts';
@@ -84,7 +84,7 @@ export async function startOptimizer(partial: Partial<OptimizerOptions>, deps: O
     clientId: options.optimizerId, ...options.mqttTls, logger,
     prepare: (client) => client.on('message', (topic, payload) => directory.handle(topic, payload, (err) => logger.warn({ topic, err: err.message }, 'node message ignored'))),
   });
-  await mqtt.subscribeAsync([topics.announcementsAll(), topics.nodeStatusAll()], { qos: 1 });
+  await subscribeAcrossReconnects(mqtt, [topics.announcementsAll(), topics.nodeStatusAll()], { qos: 1 });
   const live = new Optimizer(options, deps.metrics, mqtt, directory, overrides, inspections, logger);
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;

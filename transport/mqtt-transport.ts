@@ -19,7 +19,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { connectMqtt, endMqtt, DynasplitError, ErrorCodes, silentLogger, type MqttTls } from '../common/index.ts';
+import { connectMqtt, endMqtt, subscribeAcrossReconnects, DynasplitError, ErrorCodes, silentLogger, type MqttTls } from '../common/index.ts';
 import {
   checkId, CLOUD_GROUP, encodeMessage, MQTT_PREFIX, TailReply, TailRequest, topics, type TailReplyProperties, type TailRequestProperties,
 } from '../schemas/index.ts';
@@ -147,8 +147,14 @@ class MqttTransport implements TensorTransport {
     return this.#replySubscription;
   }
 
-  async #subscribe(filters: string[]): Promise<void> {
-    const grants = await this.#client.subscribeAsync(filters, { qos: this.#qos });
+  /**
+   * `acrossReconnects`: serving subscribes again when the broker drops the connection before its
+   * SUBACK; the reply topic does not wait for that (a request falls back now, and the next one
+   * subscribes again).
+   */
+  async #subscribe(filters: string[], acrossReconnects = false): Promise<void> {
+    const options = { qos: this.#qos };
+    const grants = await (acrossReconnects ? subscribeAcrossReconnects(this.#client, filters, options) : this.#client.subscribeAsync(filters, options));
     const refused = grants.filter((g) => g.qos === 128); // SUBACK failure return code, §3.9.3
     if (refused.length > 0) {
       throw new DynasplitError(ErrorCodes.TRANSPORT, `broker refused subscription to ${refused.map((g) => g.topic).join(', ')}`, {
@@ -191,7 +197,7 @@ class MqttTransport implements TensorTransport {
     };
     this.#serving = serving; // before SUBSCRIBE: a request may arrive right after the SUBACK
     try {
-      await this.#subscribe(filters);
+      await this.#subscribe(filters, true);
     } catch (err) {
       this.#serving = undefined;
       throw err instanceof DynasplitError ? err : new DynasplitError(ErrorCodes.TRANSPORT, `cannot subscribe to ${filters.join(', ')}`, { cause: err, retryable: true });
