@@ -22,7 +22,6 @@
  * code and by encodeMessage, in the same run (./receive.ts).
  */
 import { cpus } from 'node:os';
-import { benchReceive } from './receive.ts';
 import {
   BufferPool,
   CODEC_NAMES,
@@ -44,6 +43,7 @@ import {
   type FloatTensor,
 } from '../codec/index.ts';
 import { median } from '../common/index.ts';
+import { benchReceive } from './receive.ts';
 
 interface Case {
   label: string;
@@ -137,10 +137,10 @@ function benchCodec(label: string, tensor: FloatTensor, codec: CodecName, kind: 
   return [label, codec, kernels, mb(wire.byteLength), gbps(bytes, encodeMs), ratio(copyMs, encodeMs), gbps(bytes, decodeMs), ratio(copyMs, decodeMs)];
 }
 
-/** encode and decode (aligned and unaligned payload) writing into reused memory, as a node with a pool does. */
 /** One codec's encode and aligned decode into reused memory, as x copy (the figures the goal holds). */
 interface PooledRatios { label: string; codec: CodecName; kind: CodecKernels; encodeX: number; decodeX: number }
 
+/** encode and decode (aligned and unaligned payload) writing into reused memory, as a node with a pool does. */
 function benchPooled(label: string, tensor: FloatTensor, codec: CodecName, kind: CodecKernels, copyMs: number): { row: string[]; ratios: PooledRatios } {
   const bytes = tensor.data.byteLength;
   const wire = encodeTensorBytes(tensor, codec);

@@ -2,20 +2,20 @@
  * The persistence aedes is given at construction (`AedesOptions.persistence`): a decorator over an
  * aedes-persistence store (in memory, or aedes-persistence-level over LevelDB; ./session-store.ts)
  * that passes every call through and lets shared subscriptions (./shared-subscriptions.ts) take
- * part in three of them, through `PersistenceHooks`:
+ * part in two of them, through `PersistenceHooks`:
  * - `outgoingEnqueueCombi`: aedes queues a QoS 1/2 message for the persistent sessions whose stored
  *   subscriptions match its topic (aedes.js enqueueOffline); a stored `$share/g/F` matches no topic,
  *   so the hooks add the queue of the group member picked for the message.
  * - `outgoingUpdate`: aedes updates the queued copy of every QoS 1/2 delivery to a persistent session
- *   (lib/client.js deliverQoS), and a copy that was never queued (a pick sent over a QoS 0 route of
- *   a persistent member) fails with 'no such packet'; the hooks say when to queue it and try again.
- *   A persistent session's packet is also queued again when it is missing on its way out again after
- *   a reconnect (connect.js emptyQueue): aedes numbers the new connection's packets from a random
- *   start, a PUBACK clears the first queued packet with its message id (aedes-persistence
+ *   (lib/client.js deliverQoS, connect.js emptyQueue), and fails with 'no such packet' when there is
+ *   none; aedes then closes the connection and the packet is lost. The decorator queues a persistent
+ *   session's missing packet and updates again. A copy is missing in two cases: a shared-subscription
+ *   pick sent over a QoS 0 route of a persistent member was never queued; and, sending a session's
+ *   queue again after a reconnect, aedes numbers the new connection's packets from a random start,
+ *   a PUBACK clears the first queued packet with its message id (aedes-persistence
  *   outgoingClearMessageId), and that can be an older packet, still holding the id it had on the
- *   last connection, not yet sent again. aedes would close the connection on the error and the
- *   packet was lost; queued again, it is delivered (at least once: the packet the PUBACK was for
- *   stays queued and comes again at the next reconnect).
+ *   last connection, not yet sent again (queued again, it is delivered at least once: the packet the
+ *   PUBACK was for stays queued and comes again at the next reconnect).
  * - `cleanSubscriptions`: aedes calls it for a clean=true CONNECT, after authentication
  *   (lib/handlers/connect.js fetchSubs): the session ends, and its memberships with it.
  *
@@ -66,8 +66,6 @@ export interface AsyncPersistence {
 export interface PersistenceHooks {
   /** Client ids whose session queue must (also) hold this QoS 1/2 packet. */
   queueTargets(packet: AedesPublishPacket): string[];
-  /** Whether `client`'s copy of `packet` may be missing from its queue, to be queued when it is. */
-  mayBeUnqueued(client: Client, packet: AedesPublishPacket): boolean;
   /** A clean=true session starts for `client.id`. */
   sessionEnded(client: Client): void;
 }
@@ -77,7 +75,7 @@ function isNoSuchPacket(err: unknown): boolean {
   return err instanceof Error && err.message === 'no such packet';
 }
 
-const NO_HOOKS: PersistenceHooks = { queueTargets: () => [], mayBeUnqueued: () => false, sessionEnded: () => {} };
+const NO_HOOKS: PersistenceHooks = { queueTargets: () => [], sessionEnded: () => {} };
 
 export class BrokerPersistence implements AsyncPersistence {
   readonly #inner: AsyncPersistence;
@@ -116,11 +114,11 @@ export class BrokerPersistence implements AsyncPersistence {
   }
 
   async outgoingUpdate(client: Client, packet: AedesPublishPacket): Promise<unknown> {
-    const mayBeUnqueued = this.#hooks.mayBeUnqueued(client, packet);
     try {
       return await this.#inner.outgoingUpdate(client, packet);
     } catch (err) {
-      if (!mayBeUnqueued && !(client.clean === false && isNoSuchPacket(err))) throw err;
+      // A persistent session's copy missing from its queue (see the header): queued, then updated.
+      if (client.clean !== false || !isNoSuchPacket(err)) throw err;
       await this.#inner.outgoingEnqueue({ clientId: client.id }, packet);
       return this.#inner.outgoingUpdate(client, packet);
     }

@@ -49,7 +49,7 @@ export interface StoredMembership {
  * Packets whose pick is remembered: from the enqueue (before the store write) to the end of the
  * delivery loop; far more than are ever between the two at once.
  */
-export const MEMO_PACKETS = 4096;
+const MEMO_PACKETS = 4096;
 
 interface Group<M> {
   key: string;

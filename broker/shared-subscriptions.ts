@@ -46,8 +46,8 @@
  *   subscriptions (`restore`, ./session-store.ts), before the listeners open.
  * - Persistent-session member, QoS 0 route: `deliverQoS` still calls `persistence.outgoingUpdate`,
  *   which throws 'no such packet' (aedes-persistence asyncPersistence.js) for a packet that was
- *   never queued, and the client is then closed with an error. The persistence asks
- *   `mayBeUnqueued` and, for the chosen member's packet, queues it and updates again.
+ *   never queued, and the client is then closed with an error. The persistence (./persistence.ts)
+ *   queues a persistent session's missing packet and updates again.
  * - Redelivery from a session queue (connect.js emptyQueue -> emptyQueueFilter) also calls
  *   `authorizeForward`, with a QoSPacket whose messageId is a number; live deliveries always carry
  *   messageId undefined (aedes-packet resets it). Whatever sits in a client's queue was queued for
@@ -72,7 +72,7 @@ import type { Aedes, AedesPublishPacket, Client, Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import { routeQos } from './aedes-internals.ts';
 import type { PersistenceHooks } from './persistence.ts';
-import { MEMO_PACKETS, SharedGroups, type SharedSubscriptionStats, type StoredMembership } from './shared-groups.ts';
+import { SharedGroups, type SharedSubscriptionStats, type StoredMembership } from './shared-groups.ts';
 import { parseSharedFilter } from './topic-filter.ts';
 
 export type { SharedSubscriptionStats } from './shared-groups.ts';
@@ -80,8 +80,6 @@ export type { SharedSubscriptionStats } from './shared-groups.ts';
 export class SharedSubscriptions implements PersistenceHooks {
   readonly #logger: Logger;
   readonly #groups = new SharedGroups<Client>(routeQos);
-  /** clientId|brokerId:brokerCounter of picks sent to persistent sessions, until their outgoingUpdate */
-  readonly #pendingPersistent = new Set<string>();
 
   constructor(logger: Logger) {
     this.#logger = logger;
@@ -110,9 +108,7 @@ export class SharedSubscriptions implements PersistenceHooks {
     // lib/handlers/subscribe.js completeSubscribe; only plain filters look retained messages up).
     if (typeof packet.messageId === 'number' || !packet.brokerId) return packet;
     const key = packetKey(packet);
-    if (!this.#groups.forward(client, packet.topic, key)) return null;
-    if (!client.clean && packet.qos > 0) this.#markPersistent(`${client.id}|${key}`);
-    return packet;
+    return this.#groups.forward(client, packet.topic, key) ? packet : null;
   };
 
   /** Follows UNSUBSCRIBE and disconnects through aedes' events; call once, before listening. */
@@ -139,11 +135,6 @@ export class SharedSubscriptions implements PersistenceHooks {
     return packet.brokerId ? this.#groups.queueTargets(packet.topic, packetKey(packet)) : [];
   }
 
-  /** PersistenceHooks: a pick delivered to a persistent member may have no queued copy; asked once. */
-  mayBeUnqueued(client: Client, packet: AedesPublishPacket): boolean {
-    return this.#pendingPersistent.delete(`${client.id}|${packetKey(packet)}`);
-  }
-
   /** PersistenceHooks: a clean=true CONNECT for `client.id`, authenticated (see the header). */
   sessionEnded(client: Client): void {
     this.#groups.sessionEnded(client);
@@ -156,12 +147,6 @@ export class SharedSubscriptions implements PersistenceHooks {
     client.unsubscribe({ cmd: 'unsubscribe', unsubscriptions: unroute }, (err) => {
       if (err) this.#logger.warn({ clientId: client.id, filters: unroute, err }, 'removing a shared route failed');
     });
-  }
-
-  /** A pick sent over a QoS 0 route never reaches outgoingUpdate, so the set drops its oldest. */
-  #markPersistent(key: string): void {
-    this.#pendingPersistent.add(key);
-    if (this.#pendingPersistent.size > MEMO_PACKETS) this.#pendingPersistent.delete(this.#pendingPersistent.values().next().value!);
   }
 }
 

@@ -208,6 +208,7 @@ export async function subscribeAcrossReconnects(client: MqttClient, filters: str
   again.resubscribe = true;
   for (let attempt = 1; ; attempt++) {
     try {
+      // A copy each time: MQTT.js deletes `resubscribe` from the map it is given.
       return await (attempt === 1 ? client.subscribeAsync(filters, options) : client.subscribeAsync({ ...again }));
     } catch (err) {
       if (attempt >= tries || client.connected || client.disconnecting) throw err;
