@@ -149,7 +149,7 @@ async function spawnBroker(root: string, env: Record<string, string> = {}): Prom
 
 /** bench/messaging-peer.ts as its own process. */
 async function spawnPeer(mode: string, url: string, root: string): Promise<{ pid: number; stop(): Promise<void> }> {
-  // The flags every dynasplit process runs with (bin/dynasplit.js): without --initial-heap-size=64 a
+  // The flags every dynasplit process runs with (NODE_FLAGS): without --initial-heap-size=64 a
   // worker answering 100 KB requests ran a mark-compact every ~40 requests and cost 2-3x its CPU.
   const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', join(HERE, 'bench', 'messaging-peer.ts'), mode, url, root],
     { stdio: ['ignore', 'pipe', 'inherit'], cwd: HERE });

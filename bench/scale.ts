@@ -14,7 +14,7 @@
  * start of the nodes and not the number of connections. `--warm-up-blocks 0` skips it.
  */
 import { join } from 'node:path';
-import { connectFrameClient, type Answer, type FrameClient } from '../client/index.ts';
+import { connectFrameClient, type FrameClient } from '../client/index.ts';
 import { percentile } from '../common/index.ts';
 import { inspectModel, resolveModel } from '../model/index.ts';
 import type { TensorProperties } from '../schemas/index.ts';
@@ -92,7 +92,6 @@ async function step(nodes: Nodes, n: number, pace: { stepS: number; periodS: num
   const frames = Math.max(1, Math.round(pace.stepS / pace.periodS));
   const periodMs = pace.periodS * 1000;
   const sensors: FrameClient[] = [];
-  const answers: Answer[] = [];
   const timers: NodeJS.Timeout[] = [];
   try {
     for (let i = 0; i < n; i += CONNECT_BATCH) {
@@ -101,13 +100,26 @@ async function step(nodes: Nodes, n: number, pace: { stepS: number; periodS: num
     }
     const pids = { broker: nodes.broker.proc.pid!, edges: nodes.edges.map((e) => e.proc.pid!) };
     const before = usage(pids);
-    let sent = 0;
+    // Each answer is reduced to its overhead as it comes: this process is the sensors, and holding
+    // 20,000 decoded results made its heap grow through the step, and its full garbage collections
+    // (~60 ms) stalled every frame in flight, which the p99 then measured (docs/performance.md).
+    const overhead: number[] = [];
     const failed: Record<string, number> = {};
-    const pending: Promise<void>[] = [];
+    const fail = (why: string) => { failed[why] = (failed[why] ?? 0) + 1; };
+    let sent = 0;
+    let outstanding = 0;
+    let drained: (() => void) | undefined;
     const started = performance.now();
     const send = (sensor: FrameClient) => {
       sent++;
-      pending.push(sensor.request({ model: MODEL, budget_ms: BUDGET_MS, tensor }).then((a) => { answers.push(a); }, () => { failed['no answer'] = (failed['no answer'] ?? 0) + 1; }));
+      outstanding++;
+      sensor.request({ model: MODEL, budget_ms: BUDGET_MS, tensor }).then(({ result, roundTripMs }) => {
+        const why = result.error?.code || (result.edge_fallback ? 'edge_fallback' : '');
+        if (why) fail(why);
+        else overhead.push(roundTripMs - (result.latency?.edge_compute_ms ?? 0) - (result.latency?.cloud_compute_ms ?? 0));
+      }, () => fail('no answer')).finally(() => {
+        if (--outstanding === 0) drained?.();
+      });
     };
     // Each sensor sends its frames one period apart, its phase spread over the period.
     await new Promise<void>((resolve) => {
@@ -126,22 +138,17 @@ async function step(nodes: Nodes, n: number, pace: { stepS: number; periodS: num
         timers.push(every);
       }, (i * periodMs) / n)));
     });
-    await Promise.all(pending);
+    if (outstanding > 0) await new Promise<void>((resolve) => { drained = resolve; });
     const seconds = (performance.now() - started) / 1000;
     const after = usage(pids);
-    const ok = answers.filter((a) => !a.result.error?.code && !a.result.edge_fallback);
-    for (const a of answers) {
-      const why = a.result.error?.code || (a.result.edge_fallback ? 'edge_fallback' : '');
-      if (why) failed[why] = (failed[why] ?? 0) + 1;
-    }
-    const overhead = ok.map((a) => a.roundTripMs - (a.result.latency?.edge_compute_ms ?? 0) - (a.result.latency?.cloud_compute_ms ?? 0));
+    const ok = overhead.length;
     const mb = (bytes: number) => bytes / 2 ** 20;
     return {
-      sensors: n, sent, answered: ok.length, failed, framesPerSecond: ok.length / seconds,
+      sensors: n, sent, answered: ok, failed, framesPerSecond: ok / seconds,
       overheadP50Ms: percentile(overhead, 0.5), overheadP99Ms: percentile(overhead, 0.99),
       brokerRssMb: mb(after.broker.rssBytes), edgesRssMb: mb(after.edges.rssBytes),
-      brokerCpuMsPerFrame: (after.broker.cpuMs - before.broker.cpuMs) / Math.max(1, ok.length),
-      edgesCpuMsPerFrame: (after.edges.cpuMs - before.edges.cpuMs) / Math.max(1, ok.length),
+      brokerCpuMsPerFrame: (after.broker.cpuMs - before.broker.cpuMs) / Math.max(1, ok),
+      edgesCpuMsPerFrame: (after.edges.cpuMs - before.edges.cpuMs) / Math.max(1, ok),
     };
   } finally {
     timers.forEach((t) => clearTimeout(t));

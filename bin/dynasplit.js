@@ -1,7 +1,11 @@
-#!/usr/bin/env -S node --initial-heap-size=64
-// The `dynasplit` command. --initial-heap-size=64 (V8's flag, which NODE_OPTIONS refuses): the old
-// generation starts at 64 MB, so the buffers large tensors pass through do not set off a full garbage
-// collection every few requests (docs/performance.md); `node bin/dynasplit.js` needs it given.
+#!/usr/bin/env -S node --initial-heap-size=64 --heap-growing-percent=100 --single-threaded-gc
+// The `dynasplit` command. Its V8 flags, which NODE_OPTIONS refuses (`node bin/dynasplit.js` needs
+// them given; local-servers/processes.ts NODE_FLAGS lists them, docs/performance.md measures them):
+// --initial-heap-size=64 starts the old generation at 64 MB, so the buffers large tensors pass
+// through do not set off a full garbage collection every few requests; --heap-growing-percent=100
+// lets it grow to twice what a full collection keeps, and --single-threaded-gc collects on the main
+// thread alone, so a node with a thousand connections on a small shared host does not stall in
+// collections every half second or wait on helper threads the other processes hold off the cores.
 // Sources are TypeScript run through tsx's loader, so the command works
 // straight after `npm ci` with no build step. tsx's register() loads in this process (a loader
 // thread), not in a child: a signal to this process reaches the command.

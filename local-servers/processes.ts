@@ -5,10 +5,12 @@ import { join } from 'node:path';
 const BIN = join(import.meta.dirname, '..', 'bin', 'dynasplit.js');
 /**
  * Node flags every node runs with, as the deploy kit's units and bin/dynasplit.js's shebang give
- * them: V8's old generation starts at 64 MB, so the buffers large tensors pass through do not set
- * off a full garbage collection every few requests (docs/performance.md, "Garbage collection").
+ * them (test/unit/local-servers/node-flags.test.ts keeps them the same): V8's old generation starts
+ * at 64 MB, so the buffers large tensors pass through do not set off a full garbage collection every
+ * few requests; it grows to twice what a full collection keeps, and collections run on the main
+ * thread alone (docs/performance.md, "Garbage collection" and "Scale").
  */
-export const NODE_FLAGS = ['--initial-heap-size=64'];
+export const NODE_FLAGS = ['--initial-heap-size=64', '--heap-growing-percent=100', '--single-threaded-gc'];
 const running = new Set<ChildProcess>();
 process.on('exit', () => running.forEach((p) => p.kill('SIGKILL')));
 
