@@ -1,7 +1,7 @@
 /** Connecting to an MQTT broker the same way in every component (MQTT 3.1.1, so aedes and Mosquitto both serve it). */
 import { readFile } from 'node:fs/promises';
 import { once, type EventEmitter } from 'node:events';
-import mqtt, { type IClientOptions, type IClientSubscribeOptions, type ISubscriptionGrant, type ISubscriptionMap, type MqttClient } from 'mqtt';
+import mqtt, { UniqueMessageIdProvider, type IClientOptions, type IClientSubscribeOptions, type ISubscriptionGrant, type ISubscriptionMap, type MqttClient } from 'mqtt';
 import { coalesceWrites } from './coalesce-writes.ts';
 import { DynasplitError, ErrorCodes } from './errors.ts';
 import { shareStoredPayloads } from './mqtt-internals.ts';
@@ -74,6 +74,11 @@ export async function connectMqtt(url: string, options: MqttConnectOptions): Pro
     reconnectPeriod: 1000,
     username: options.username,
     password: options.password,
+    // MQTT.js's default numbers QoS 1 publishes round a 16-bit counter even while earlier ones still
+    // wait for their PUBACK: past 65,535 in flight (a sensor publishing while its broker is away or
+    // slow) a new publish takes a live one's id, and the older publish and its callback are lost.
+    // This provider hands out free ids only; without one, a publish waits in MQTT.js for an id.
+    messageIdProvider: new UniqueMessageIdProvider(),
   };
   // Only what was given: mqtt.js treats a present-but-undefined TLS key differently from an absent one.
   if (options.will !== undefined) settings.will = options.will;
