@@ -39,7 +39,7 @@ export function keepTrying<T>(attempt: (tries: number) => Promise<T>, options: K
     for (let tries = 1; ; tries++) {
       if (tries > 1 || options.waitFirst) {
         await pause(wait);
-        if (tries > 1) wait = Math.min(wait * 2, MAX_RETRY_MS);
+        wait = Math.min(wait * 2, MAX_RETRY_MS);
       }
       if (stopped) return undefined;
       try {
