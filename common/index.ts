@@ -5,6 +5,7 @@ export { coalesceWrites } from './coalesce-writes.ts';
 export { createProgress, formatDuration, printAboveProgress, progressCallback, releaseProgressLine } from './progress.ts';
 export type { Progress, ProgressOptions, ProgressSink } from './progress.ts';
 export { connectInBackground, type BackgroundMqtt } from './mqtt-background.ts';
+export { holdAcks, type AckHolder } from './held-acks.ts';
 export { keepTrying, type KeepTrying, type KeepTryingOptions } from './keep-trying.ts';
 export { checkMqttUrl, connectMqtt, subscribeAcrossReconnects, END_GRACE_MS, endMqtt, loadMqttTls, logConnection, MQTT_SCHEMES, redactUrl } from './mqtt.ts';
 export { packageVersion } from './version.ts';

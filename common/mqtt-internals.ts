@@ -17,7 +17,16 @@
  * MQTT.js keeps its own, and test/unit/common/mqtt-internals.test.ts fails so that the new source is
  * read before STOCK_STORE_AND_SEND is updated. `_storePacket`, the same copy for a publish made
  * while disconnected, is left as it is: that path is rare.
+ *
+ * MQTT.js reads the next incoming PUBLISH only once `handleMessage` has called back, and at that
+ * moment sends a QoS 1 message's PUBACK (build/lib/handlers/publish.js, 5.16): a PUBACK that must
+ * wait (a frame until the journal has flushed it) would stop the client reading. `queuePubacks`
+ * lets such a PUBACK wait in a queue while the client reads on: the handler's PUBACK goes through
+ * `_sendPacket`, which is wrapped on that one client to hold it. Guarded: only where the publish
+ * handler still sends the PUBACK as STOCK_QOS1_PUBACK says (test/unit/common/held-acks.test.ts
+ * pins it); anywhere else the caller falls back to the public way (./held-acks.ts).
  */
+import { createRequire } from 'node:module';
 import type { MqttClient } from 'mqtt';
 
 /** MQTT.js 5.16's `_storeAndSend`, whitespace collapsed (`normalize`). */
@@ -95,4 +104,66 @@ export function shareStoredPayloads(client: MqttClient): boolean {
 /** Whether `client` stores PUBLISH packets sharing their payload (`shareStoredPayloads` took). */
 export function sharesStoredPayloads(client: MqttClient): boolean {
   return (client as unknown as ClientInternals)._storeAndSend === storeAndSendSharingPayload;
+}
+
+/** MQTT.js 5.16's QoS 1 step in its publish handler, whitespace collapsed: the PUBACK, through `_sendPacket`, once handleMessage calls back. */
+export const STOCK_QOS1_PUBACK = [
+  'client.handleMessage(packet, (err) => {',
+  'if (err) { return done && done(err); }',
+  "client['_sendPacket']({ cmd: 'puback', messageId, reasonCode: code }, done); });",
+].join(' ');
+
+/** Whether `handler` (MQTT.js's publish handler) sends the QoS 1 PUBACK as STOCK_QOS1_PUBACK says. */
+export function isStockPublishHandler(handler: unknown): boolean {
+  return typeof handler === 'function' && normalize(Function.prototype.toString.call(handler)).includes(STOCK_QOS1_PUBACK);
+}
+
+/** The publish handler of the MQTT.js this process loads; undefined where it cannot be found. */
+export function publishHandler(): unknown {
+  try {
+    return (createRequire(import.meta.url)('mqtt/lib/handlers/publish') as { default?: unknown }).default;
+  } catch {
+    return undefined;
+  }
+}
+
+/** PUBACKs waiting for what they acknowledge: `hold` from the 'message' handler of a QoS 1 message. */
+export interface PubackQueue {
+  hold(messageId: number, until: Promise<unknown>): void;
+}
+
+interface AckPacket { cmd: string; messageId?: number }
+interface SendInternals { _sendPacket(packet: AckPacket, cb?: Callback, ...rest: unknown[]): void }
+
+/**
+ * Makes `client` send each held PUBACK once its hold settles, in the order the messages came, and
+ * read on meanwhile; a PUBACK behind a held one waits for it. A connection that closes drops the
+ * queue: the broker sends those messages again. Returns undefined, leaving the client as it was,
+ * where MQTT.js is not the one this was written against.
+ */
+export function queuePubacks(client: MqttClient): PubackQueue | undefined {
+  const internals = client as unknown as SendInternals;
+  const send = internals._sendPacket;
+  if (typeof send !== 'function' || !isStockPublishHandler(publishHandler())) return undefined;
+  const held = new Map<number, Promise<unknown>>();
+  let queue: { packet: AckPacket; ready: boolean }[] = [];
+  const drain = (): void => {
+    while (queue[0]?.ready) send.call(client, queue.shift()!.packet);
+  };
+  internals._sendPacket = function sendOrHold(this: SendInternals, packet: AckPacket, cb?: Callback, ...rest: unknown[]): void {
+    const until = packet.cmd === 'puback' && packet.messageId !== undefined ? held.get(packet.messageId) : undefined;
+    if (packet.cmd !== 'puback' || (until === undefined && queue.length === 0)) return send.call(this, packet, cb, ...rest);
+    held.delete(packet.messageId!);
+    const entry = { packet, ready: until === undefined };
+    queue.push(entry);
+    const release = (): void => { entry.ready = true; drain(); };
+    until?.then(release, release);
+    // The handler's `done`: MQTT.js reads the next packet now, not when this PUBACK is written.
+    cb?.();
+  };
+  client.on('close', () => {
+    queue = [];
+    held.clear();
+  });
+  return { hold: (messageId, until) => { held.set(messageId, until); } };
 }

@@ -4,7 +4,8 @@
  * Every frame that reaches it is answered exactly once: a result, an edge-completed result, or a
  * coded error (malformed frames included), and the node keeps serving.
  */
-import { connectMqtt, DynasplitError, endMqtt, settlesWithin, subscribeAcrossReconnects, ErrorCodes, isDynasplitError, silentLogger, Limiter, RateLimiter, wallClockMs, type Logger, type MqttClient, type Slot } from '../common/index.ts';
+import { connectMqtt, holdAcks, DynasplitError, endMqtt, settlesWithin, subscribeAcrossReconnects, ErrorCodes, isDynasplitError, silentLogger, Limiter, RateLimiter, wallClockMs, type AckHolder, type Logger, type MqttClient, type Slot } from '../common/index.ts';
+import type { IPublishPacket } from 'mqtt';
 import type { DeviceProfile, NodeHardware } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
 import type { ModelStore } from '../model/index.ts';
@@ -132,6 +133,8 @@ class EdgeService {
   readonly #turns = new Map<string, number>();
   readonly #context: ExecuteContext;
   #closing: Promise<void> | undefined;
+  /** A durable node's PUBACKs, each held until its frame is flushed; undefined for a node without a journal. */
+  #acks: AckHolder | undefined;
   /** Set as soon as the client exists: a persistent session's queued frames come before `connect` returns. */
   mqtt!: MqttClient;
 
@@ -176,9 +179,11 @@ class EdgeService {
 
   /**
    * Connects and subscribes. A durable node (a state directory) has a persistent session: the broker
-   * keeps its frames while it is away. mqtt.js sends a QoS 1 PUBACK only after the 'message' handler
-   * has returned, and that handler journals and flushes the frame, or answers it (a refusal, published
-   * before the PUBACK on the same connection): a PUBACK never covers a frame the node could lose.
+   * keeps its frames while it is away. Its 'message' handler journals the frame, or answers it (a
+   * refusal, published before the PUBACK on the same connection); the frame's PUBACK is held until
+   * the journal has flushed it (common/held-acks.ts), and a refusal of a frame whose flush failed is
+   * published before it: a PUBACK never covers a frame the node could lose. The frames arriving
+   * meanwhile are read and share the next flush.
    */
   async connect(): Promise<void> {
     await connectMqtt(this.options.mqttUrl, {
@@ -188,7 +193,8 @@ class EdgeService {
       logger: this.logger,
       prepare: (client) => {
         this.mqtt = client;
-        client.on('message', (topic, payload) => this.#onMessage(topic, payload));
+        if (this.requests.durable) this.#acks = holdAcks(client);
+        client.on('message', (topic, payload, packet) => this.#onMessage(topic, payload, packet));
       },
     });
     // Policies first, so retained policies are in place before the first frame is handled.
@@ -214,12 +220,12 @@ class EdgeService {
           return;
         }
         this.requests.replaying(key);
-        this.#accept(sensorId, payload, true);
+        this.#accept(sensorId, payload, { replayed: true });
       });
     }
   }
 
-  #onMessage(topic: string, payload: Buffer): void {
+  #onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
     if (this.policies.handle(topic, payload)) return;
     const control = topics.sensorOfControlFrames(topic);
     const sensorId = control ?? topics.sensorOfFrames(topic);
@@ -229,7 +235,7 @@ class EdgeService {
       this.logger.warn({ topic: topic.slice(0, 200) }, 'message on an unexpected topic: not answerable, dropped');
       return;
     }
-    this.#guard(sensorId, () => this.#accept(sensorId, payload, false, control !== undefined));
+    this.#guard(sensorId, () => this.#accept(sensorId, payload, { control: control !== undefined, packet }));
   }
 
   /** Runs `work` for one frame; an exception it throws answers the frame (DYNASPLIT_ERR_INTERNAL) instead of reaching the MQTT client. */
@@ -242,8 +248,11 @@ class EdgeService {
     }
   }
 
-  /** Takes one frame: answered exactly once, now (refused) or when it has run. `replayed`: recovered from the journal. */
-  #accept(sensorId: string, payload: Uint8Array, replayed: boolean, control = false): void {
+  /**
+   * Takes one frame: answered exactly once, now (refused) or when it has run. `replayed`: recovered
+   * from the journal; `packet`: the MQTT message it came in (its PUBACK is held until it is durable).
+   */
+  #accept(sensorId: string, payload: Uint8Array, { replayed = false, control = false, packet }: { replayed?: boolean; control?: boolean; packet?: IPublishPacket }): void {
     const arrivedAt = performance.now();
     this.stats.frame();
     // Every limit first, on the wire bytes: a refusal names its request without echoing what is over a limit.
@@ -256,21 +265,34 @@ class EdgeService {
       if (seen) {
         this.stats.duplicate();
         if (seen.result) this.#publish(sensorId, seen.result);
+        if (seen.durable && packet) this.#acks?.hold(packet, seen.durable);
         return;
       }
     }
     const refusal = taken.error ?? this.#refusal(sensorId, replayed);
     if (refusal) return this.#answerError(sensorId, refusal, origin, key);
+    let durable: Promise<boolean> | undefined;
     if (key && !replayed) {
       try {
-        this.requests.check(key, sensorId, payload);
+        durable = this.#flushed(this.requests.check(key, sensorId, payload).durable, sensorId, origin);
       } catch (err) {
         // Not taken (the journal cannot hold it): answered, but not remembered, so the sensor may send it again.
         return this.#answerError(sensorId, err, origin, isDynasplitError(err, ErrorCodes.STORAGE) ? undefined : key);
       }
+      if (durable && packet) this.#acks?.hold(packet, durable);
     }
-    // #handle answers every failure itself; admission was checked above, so the queue takes it.
-    this.#queue.run(sensorId, () => this.#handle(sensorId, taken.frame!, arrivedAt, key)).catch((err) => this.#answerError(sensorId, err, origin, key));
+    // #handle answers every failure itself; admission was checked above, so the queue takes it. A
+    // frame waiting for its flush holds its place in the queue, and runs only once it is durable.
+    const run = durable ? async () => { if (await durable) await this.#handle(sensorId, taken.frame!, arrivedAt, key); } : () => this.#handle(sensorId, taken.frame!, arrivedAt, key);
+    this.#queue.run(sensorId, run).catch((err) => this.#answerError(sensorId, err, origin, key));
+  }
+
+  /** Whether a frame's journal flush succeeded; when it failed the frame is refused (STORAGE, not remembered) before this settles, so before its PUBACK. */
+  #flushed(durable: Promise<void> | undefined, sensorId: string, origin: FrameOrigin): Promise<boolean> | undefined {
+    return durable?.then(() => true, (err: unknown) => {
+      this.#answerError(sensorId, err, origin);
+      return false;
+    });
   }
 
   /** Why a frame that passed its limits is not taken now: the node is closing, the sensor's rate, the sensor's share of the queue. */

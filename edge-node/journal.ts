@@ -79,6 +79,12 @@ export class Journal {
   #segment = 0;
   #size = 0;
   #dirty = false;
+  /** Bytes of the current segment known to be flushed. */
+  #durable = 0;
+  /** Grouped appends waiting for a flush: each settles once the segment is flushed past `end`. */
+  #waiting: { end: number; resolve: () => void; reject: (err: DynasplitError) => void }[] = [];
+  /** The grouped flush in flight, on descriptor `fd` (closed when it lands if the segment changed meanwhile). */
+  #flight: { fd: number } | undefined;
   /** Bytes appended since the last rewrite or compaction began. */
   #appended = 0;
   /** Why nothing may be appended until a rewrite succeeds (no segment open yet, a failed flush). */
@@ -152,19 +158,90 @@ export class Journal {
     this.sync(start);
   }
 
+  /**
+   * Appends `record` and returns when it will be durable: a promise settled by the next group flush
+   * (rejecting with DYNASPLIT_ERR_STORAGE when that flush fails), or undefined when it already is (a
+   * JournalFs without an asynchronous fdatasync flushes at once, as appendDurable). Throws
+   * DYNASPLIT_ERR_STORAGE when the append itself fails, the journal as it was before.
+   */
+  appendGrouped(record: JournalRecord): Promise<void> | undefined {
+    if (!this.#fs.fdatasync) {
+      this.appendDurable(record);
+      return undefined;
+    }
+    this.append(record);
+    const end = this.#size;
+    const durable = new Promise<void>((resolve, reject) => this.#waiting.push({ end, resolve, reject }));
+    this.#flushGroup();
+    return durable;
+  }
+
+  /** Starts a flush covering every append so far, unless one is in flight (its landing starts the next). */
+  #flushGroup(): void {
+    if (this.#flight || this.#waiting.length === 0 || this.#broken) return;
+    const flight = { fd: this.#fd };
+    const target = this.#size;
+    this.#flight = flight;
+    this.#fs.fdatasync!(flight.fd).then(() => this.#landed(flight, target), (err: unknown) => this.#landed(flight, target, err));
+  }
+
+  #landed(flight: { fd: number }, target: number, err?: unknown): void {
+    this.#flight = undefined;
+    if (flight.fd !== this.#fd) {
+      // The segment changed meanwhile (a rewrite, a compaction, close): they settled its appends.
+      this.#quietly(() => this.#fs.closeSync(flight.fd));
+    } else if (err !== undefined) {
+      this.#broken = `flush failed: ${(err as Error).message}`;
+      this.#retryAt = Date.now() + this.#retryMs;
+      this.#logger.error({ err: (err as Error).message, waiting: this.#waiting.length },
+        'journal flush failed: the frames waiting for it are refused, and new ones until the journal is rewritten');
+      // What was never flushed goes, so a crash before the rewrite cannot replay a refused frame.
+      this.#quietly(() => { this.#fs.ftruncateSync(this.#fd, this.#durable); this.#size = this.#durable; });
+      this.#settle(Number.POSITIVE_INFINITY, storage(`journal flush failed: ${(err as Error).message}`, err));
+    } else {
+      this.#flushed(target);
+    }
+    this.#flushGroup();
+  }
+
+  /** The current segment is flushed up to `end`: the appends waiting for that are durable. */
+  #flushed(end: number): void {
+    this.#durable = Math.max(this.#durable, end);
+    if (this.#durable >= this.#size) this.#dirty = false;
+    this.#settle(end);
+  }
+
+  /** Settles the waiting appends that end at or before `end`: resolved, or rejected with `err`. */
+  #settle(end: number, err?: DynasplitError): void {
+    const done = this.#waiting.filter((waiter) => waiter.end <= end);
+    if (done.length === 0) return;
+    this.#waiting = this.#waiting.filter((waiter) => waiter.end > end);
+    for (const waiter of done) {
+      if (err) waiter.reject(err);
+      else waiter.resolve();
+    }
+  }
+
+  /** Closes a segment's descriptor, or leaves that to the flush in flight on it. */
+  #retire(fd: number): void {
+    if (this.#flight?.fd !== fd) this.#quietly(() => this.#fs.closeSync(fd));
+  }
+
   /** Makes everything appended so far durable (fdatasync); cheap when nothing was. `undo`: where to cut back to if it fails. */
   sync(undo?: number): void {
     if (!this.#dirty || this.#broken) return;
     try {
       this.#fs.fdatasyncSync(this.#fd);
-      this.#dirty = false;
     } catch (err) {
       if (undo !== undefined) this.#cutBack(undo, err);
       this.#broken = `flush failed: ${(err as Error).message}`;
       this.#retryAt = Date.now() + this.#retryMs;
       this.#logger.error({ err: (err as Error).message }, 'journal flush failed: new frames are refused until the journal is rewritten');
-      throw storage(`journal flush failed: ${(err as Error).message}`, err);
+      const failed = storage(`journal flush failed: ${(err as Error).message}`, err);
+      this.#settle(Number.POSITIVE_INFINITY, failed);
+      throw failed;
     }
+    this.#flushed(this.#size);
   }
 
   /** Whether a rewrite may be tried now: at most one per retryMs after a failed one. */
@@ -196,15 +273,18 @@ export class Journal {
       this.#retryAt = Date.now() + this.#retryMs;
       throw storage(`journal rewrite failed: ${(err as Error).message}`, err);
     }
-    if (this.#fd >= 0) this.#quietly(() => this.#fs.closeSync(this.#fd));
+    if (this.#fd >= 0) this.#retire(this.#fd);
     for (const [segment, old] of this.#segments()) if (segment < next) this.#quietly(() => this.#fs.rmSync(join(this.dir, old)));
     if (this.#broken) this.#logger.info({ segment: name, bytes: size }, 'journal writable again');
     this.#fd = fd;
     this.#segment = next;
     this.#size = size;
+    this.#durable = size;
     this.#appended = 0;
     this.#dirty = false;
     this.#broken = undefined;
+    // The live state, now flushed, holds every frame still waiting for a flush.
+    this.#settle(Number.POSITIVE_INFINITY);
     this.#logger.debug({ segment: name, bytes: size }, 'journal rewritten');
   }
 
@@ -221,6 +301,8 @@ export class Journal {
    */
   compact(live: JournalRecord[]): void {
     if (this.#broken || this.#compaction) return;
+    // Frames waiting for a group flush are made durable where they are: the snapshot is not, yet.
+    if (this.#waiting.length > 0) this.sync();
     const snapshot = this.#segment + 1;
     const tail = this.#segment + 2;
     let fd: number;
@@ -231,10 +313,11 @@ export class Journal {
       throw storage(`journal compaction failed: ${(err as Error).message}`, err);
     }
     // Records appended to the old segment without a flush (results, sent marks) are allowed to be lost.
-    this.#quietly(() => this.#fs.closeSync(this.#fd));
+    this.#retire(this.#fd);
     this.#fd = fd;
     this.#segment = tail;
     this.#size = 0;
+    this.#durable = 0;
     this.#appended = 0;
     this.#dirty = false;
     const compaction = { done: Promise.resolve() };
@@ -286,9 +369,10 @@ export class Journal {
     this.#compaction = undefined;
     if (this.#fd >= 0) {
       this.#quietly(() => this.sync());
-      this.#quietly(() => this.#fs.closeSync(this.#fd));
+      this.#retire(this.#fd);
       this.#fd = -1;
     }
+    this.#settle(Number.POSITIVE_INFINITY, storage('journal closed before the flush'));
     unlockDirectory(this.dir);
   }
 

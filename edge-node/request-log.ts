@@ -9,8 +9,10 @@
  * forgotten, and a new frame that would take their bytes past `maxBytes` is refused
  * (DYNASPLIT_ERR_OVERLOADED, retryable).
  *
- * With a journal (`--state-dir`) this outlives the process: a frame is written and flushed in
- * `check`, which the MQTT client calls before its PUBACK, or refused (DYNASPLIT_ERR_STORAGE); a
+ * With a journal (`--state-dir`) this outlives the process: a frame is written in `check` and
+ * flushed with the frames around it (group commit, ./journal.ts); `check` says when it is durable,
+ * and the node runs it and acknowledges it to the broker only then. A frame the journal cannot write
+ * or flush is refused (DYNASPLIT_ERR_STORAGE) and forgotten, so the sensor may send it again; a
  * restarted node gets back the frames it took but never answered (with how often they were replayed
  * already), the results the broker never acknowledged, and the request ids it remembers
  * (./journal.ts). Results and sent marks are written without a flush and a failure to write them is
@@ -25,7 +27,12 @@ import { DynasplitError, ErrorCodes, silentLogger, type Logger } from '../common
 import { Journal, type JournalFs } from './journal.ts';
 import { RecordKind, recordBytes, type JournalRecord } from './journal-records.ts';
 
-export type Seen = { duplicate: false } | { duplicate: true; result?: Uint8Array };
+/**
+ * What `check` and `peek` know of a request id. `durable`: settles once the frame is journaled and
+ * flushed (absent when it already is, or without a journal); from `check` it rejects with
+ * DYNASPLIT_ERR_STORAGE when the flush fails, from `peek` it only settles.
+ */
+export type Seen = { duplicate: false; durable?: Promise<void> } | { duplicate: true; result?: Uint8Array; durable?: Promise<void> };
 
 type State = 'running' | 'answered' | 'sent';
 
@@ -39,6 +46,8 @@ interface Entry {
   replays: number;
   /** What the entry counts against maxBytes. */
   bytes: number;
+  /** Settles once the frame is flushed (it never rejects); absent once it is. */
+  durable?: Promise<void>;
 }
 
 export interface RequestLogOptions {
@@ -118,20 +127,21 @@ export class RequestLog {
     return this.#bytes;
   }
 
-  /** What is known of `key`, when it was seen (running: no result yet). */
-  peek(key: string): { result?: Uint8Array } | undefined {
+  /** What is known of `key`, when it was seen (running: no result yet; durable: still waiting for its flush). */
+  peek(key: string): { result?: Uint8Array; durable?: Promise<void> } | undefined {
     const entry = this.#entries.get(key);
-    return entry ? { result: entry.result } : undefined;
+    return entry ? { result: entry.result, durable: entry.durable } : undefined;
   }
 
   /**
    * Records `key` as running unless it was seen; says what is known when it was. With a journal the
-   * frame is durable when this returns; throws DYNASPLIT_ERR_STORAGE when it cannot be made so, and
-   * DYNASPLIT_ERR_OVERLOADED when the frames running already hold `maxBytes`.
+   * frame is durable when `durable` resolves (at once when that is absent); throws
+   * DYNASPLIT_ERR_STORAGE when it cannot be written, and DYNASPLIT_ERR_OVERLOADED when the frames
+   * running already hold `maxBytes`.
    */
   check(key: string, sensorId: string, frame: Uint8Array): Seen {
     const entry = this.#entries.get(key);
-    if (entry) return { duplicate: true, result: entry.result };
+    if (entry) return { duplicate: true, result: entry.result, durable: entry.durable };
     const record = { kind: RecordKind.frame, key, sensorId, payload: frame };
     const bytes = recordBytes(record);
     if (this.#runningBytes + bytes > this.#options.maxBytes) {
@@ -139,13 +149,27 @@ export class RequestLog {
         retryable: true, details: { bytes, limit: this.#options.maxBytes },
       });
     }
+    let durable: Promise<void> | undefined;
     if (this.#journal) {
       this.#repair();
-      this.#journal.appendDurable(record);
+      durable = this.#journal.appendGrouped(record);
     }
     this.#apply(record);
+    if (durable) this.#awaitFlush(key, durable);
     this.#compact();
-    return { duplicate: false };
+    return { duplicate: false, durable };
+  }
+
+  /** Marks `key`'s entry as waiting for `durable`; a failed flush forgets it again, unless it was answered meanwhile. */
+  #awaitFlush(key: string, durable: Promise<void>): void {
+    const entry = this.#entries.get(key)!;
+    entry.durable = durable.then(() => { entry.durable = undefined; }, () => {
+      entry.durable = undefined;
+      if (this.#entries.get(key) !== entry || entry.state !== 'running') return;
+      this.#entries.delete(key);
+      this.#bytes -= entry.bytes;
+      this.#runningBytes -= entry.bytes;
+    });
   }
 
   answered(key: string, sensorId: string, result: Uint8Array): void {

@@ -6,7 +6,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCodes, silentLogger } from '../../../common/index.ts';
 import { nodeFs, type JournalFs } from '../../../edge-node/journal.ts';
 import { encodeRecord, RecordKind } from '../../../edge-node/journal-records.ts';
@@ -52,6 +52,58 @@ class FaultyFs implements JournalFs {
   rmSync = nodeFs.rmSync;
   readdirSync = nodeFs.readdirSync;
   readFileSync = nodeFs.readFileSync;
+}
+
+/** A flush waiting in GatedFs until the test lets it land (or fail). */
+interface PendingFlush { fd: number; snapshot: boolean; land(): void; fail(): void }
+
+/** FaultyFs with an asynchronous fdatasync (the journal then commits frames in groups) that waits for the test. */
+class GatedFs extends FaultyFs {
+  pending: PendingFlush[] = [];
+  groupFlushes = 0;
+  /** Descriptors of `.tmp` files not yet renamed into place: a compaction's snapshot. */
+  readonly #snapshots = new Map<string, number>();
+  closed: number[] = [];
+  override openSync = (path: string, flags: string) => {
+    if (this.room <= 0) throw errno('ENOSPC');
+    const fd = nodeFs.openSync(path, flags);
+    if (path.endsWith('.tmp')) this.#snapshots.set(path, fd);
+    return fd;
+  };
+  override renameSync = (from: string, to: string) => {
+    this.#snapshots.delete(from);
+    this.renames++;
+    nodeFs.renameSync(from, to);
+  };
+  override closeSync = (fd: number) => {
+    this.closed.push(fd);
+    nodeFs.closeSync(fd);
+  };
+  fdatasync = (fd: number) => new Promise<void>((resolve, reject) => {
+    const snapshot = [...this.#snapshots.values()].includes(fd);
+    if (!snapshot) this.groupFlushes++;
+    const flush: PendingFlush = {
+      fd, snapshot,
+      land: () => { this.pending.splice(this.pending.indexOf(flush), 1); nodeFs.fdatasyncSync(fd); resolve(); },
+      fail: () => { this.pending.splice(this.pending.indexOf(flush), 1); reject(errno('EIO')); },
+    };
+    this.pending.push(flush);
+  });
+  /** Lands every group flush waiting (not the snapshots'). */
+  landGroups(): void {
+    for (const flush of this.pending.filter((f) => !f.snapshot)) flush.land();
+  }
+}
+
+/** check(), then lands group flushes until the frame is durable. */
+async function take(log: RequestLog, fs: GatedFs, key: string, bytes: Uint8Array): Promise<void> {
+  const { durable } = log.check(key, 's', bytes);
+  let done = durable === undefined;
+  void durable?.then(() => { done = true; });
+  while (!done) {
+    fs.landGroups();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 function errno(code: string): NodeJS.ErrnoException {
@@ -203,23 +255,17 @@ describe('journal bounds', () => {
 
   it('compacts off the critical path: frames are taken and flushed while the snapshot waits for its flush, and a crash then replays them all', async () => {
     const dir = stateDir();
-    const fs = new FaultyFs();
-    let flushSnapshot: (() => void) | undefined;
-    // The snapshot's flush (the one slow step) waits until the test lets it go.
-    const slowFs: JournalFs = Object.assign(Object.create(fs) as FaultyFs, {
-      fdatasync: (fd: number) => new Promise<void>((resolve) => { flushSnapshot = () => { nodeFs.fdatasyncSync(fd); resolve(); }; }),
-    });
-    const { log } = open(dir, slowFs, { segmentBytes: 2_000 });
+    const fs = new GatedFs();
+    const { log } = open(dir, fs, { segmentBytes: 2_000 });
     let i = 0;
-    for (; !flushSnapshot; i++) {
-      log.check(`s/${i}`, 's', frame(i, 300));
+    for (; !fs.pending.some((flush) => flush.snapshot); i++) {
+      await take(log, fs, `s/${i}`, frame(i, 300));
       if (i % 2 === 0) log.answered(`s/${i}`, 's', frame(i, 50));
       await new Promise((resolve) => setImmediate(resolve));
     }
-    // Compacting now: frames go on being journaled, each flushed before check returns.
-    const flushesBefore = fs.flushes;
-    for (let j = 0; j < 5; j++) log.check(`s/late-${j}`, 's', frame(j, 300));
-    expect(fs.flushes - flushesBefore).toBe(5);
+    // Compacting now: frames go on being journaled and flushed while the snapshot's flush waits.
+    const snapshot = fs.pending.find((flush) => flush.snapshot)!;
+    for (let j = 0; j < 5; j++) await take(log, fs, `s/late-${j}`, frame(j, 300));
     // A crash image taken now: the old segments and the tail, the snapshot not renamed into place.
     const image = stateDir();
     for (const f of readdirSync(dir)) if (f.endsWith('.log')) writeFileSync(join(image, f), readFileSync(join(dir, f)));
@@ -228,7 +274,7 @@ describe('journal bounds', () => {
     expect(crashed.recovered.frames.map((f) => f.key)).toEqual(running);
     expect(crashed.recovered.unsent.map((u) => u.key)).toEqual([...Array(i).keys()].filter((k) => k % 2 === 0).map((k) => `s/${k}`));
     crashed.log.close();
-    flushSnapshot!();
+    snapshot.land();
     await log.compacted();
     expect(readdirSync(dir).filter((f) => f.endsWith('.log'))).toHaveLength(2); // snapshot, tail
     log.close();
@@ -236,5 +282,96 @@ describe('journal bounds', () => {
     const again = open(dir, new FaultyFs());
     expect(again.recovered.frames.map((f) => f.key)).toEqual(running);
     again.log.close();
+  });
+});
+
+describe('journal group commit', () => {
+  /** Records which of `keys`' durable promises resolved, and which rejected with which code. */
+  function watch(seen: Record<string, ReturnType<RequestLog['check']>>) {
+    const resolved: string[] = [];
+    const rejected: Record<string, string> = {};
+    for (const [key, { durable }] of Object.entries(seen)) {
+      durable?.then(() => resolved.push(key), (err: { code: string }) => { rejected[key] = err.code; });
+    }
+    return { resolved, rejected };
+  }
+
+  it('frames taken while a flush is in flight share the next one; each is durable, and says so, only once its flush has landed', async () => {
+    const dir = stateDir();
+    const fs = new GatedFs();
+    const { log } = open(dir, fs);
+    const seen: Record<string, ReturnType<RequestLog['check']>> = {};
+    seen['s/0'] = log.check('s/0', 's', frame(0));
+    expect(fs.pending).toHaveLength(1);
+    for (let i = 1; i < 10; i++) seen[`s/${i}`] = log.check(`s/${i}`, 's', frame(i));
+    // One flush in flight; the nine frames behind it wait for the next.
+    expect(fs.pending).toHaveLength(1);
+    const { resolved } = watch(seen);
+    expect(log.peek('s/5')?.durable).toBeDefined();
+    fs.pending[0].land();
+    await vi.waitFor(() => expect(resolved).toEqual(['s/0']));
+    expect(fs.pending).toHaveLength(1);
+    fs.pending[0].land();
+    await vi.waitFor(() => expect(resolved).toHaveLength(10));
+    expect(fs.groupFlushes).toBe(2);
+    expect(fs.flushes).toBe(1); // the segment written at open, flushed in place
+    expect(log.peek('s/5')?.durable).toBeUndefined();
+    crash(dir);
+    expect(open(dir, new FaultyFs()).recovered.frames.map((f) => f.key)).toEqual([...Array(10).keys()].map((i) => `s/${i}`));
+  });
+
+  it('a failed group flush refuses every frame waiting (STORAGE), forgets and cuts them off, and the journal takes frames again once rewritten', async () => {
+    const dir = stateDir();
+    const fs = new GatedFs();
+    const { log } = open(dir, fs, { retryMs: 0 });
+    await take(log, fs, 's/0', frame(0));
+    const seen = Object.fromEntries([1, 2, 3].map((i) => [`s/${i}`, log.check(`s/${i}`, 's', frame(i))]));
+    const { rejected } = watch(seen);
+    expect(fs.pending).toHaveLength(1);
+    fs.pending[0].fail();
+    await vi.waitFor(() => expect(rejected).toEqual({ 's/1': ErrorCodes.STORAGE, 's/2': ErrorCodes.STORAGE, 's/3': ErrorCodes.STORAGE }));
+    // Forgotten: the sensor may send them again.
+    for (const key of ['s/1', 's/2', 's/3']) expect(log.peek(key)).toBeUndefined();
+    // A crash now replays only what was flushed.
+    const image = stateDir();
+    for (const f of readdirSync(dir)) if (f.endsWith('.log')) writeFileSync(join(image, f), readFileSync(join(dir, f)));
+    const crashed = open(image, new FaultyFs());
+    expect(crashed.recovered.frames.map((f) => f.key)).toEqual(['s/0']);
+    crashed.log.close();
+    // Broken until rewritten: the next frame rewrites the live state first, then is journaled.
+    await take(log, fs, 's/2', frame(2));
+    log.close();
+    crash(dir);
+    expect(open(dir, new FaultyFs()).recovered.frames.map((f) => f.key)).toEqual(['s/0', 's/2']);
+  });
+
+  it('a compaction while a group flush is in flight makes the frames waiting durable where they are, and closes that segment only once the flush lands', async () => {
+    const dir = stateDir();
+    const fs = new GatedFs();
+    const { log } = open(dir, fs, { segmentBytes: 2_000 });
+    // Answered frames: bytes appended grow, the live state stays small.
+    for (let i = 0; !fs.pending.some((f) => f.snapshot); i++) {
+      const { durable } = log.check(`s/${i}`, 's', frame(i, 300));
+      const flight = fs.pending.find((f) => !f.snapshot);
+      if (fs.pending.some((f) => f.snapshot)) {
+        // This frame's check started a group flush, then the compaction: the frame is durable already.
+        let done = false;
+        void durable!.then(() => { done = true; });
+        await vi.waitFor(() => expect(done).toBe(true));
+        expect(flight).toBeDefined();
+        expect(fs.closed).not.toContain(flight!.fd);
+        flight!.land();
+        await vi.waitFor(() => expect(fs.closed).toContain(flight!.fd));
+        break;
+      }
+      fs.landGroups();
+      await durable;
+      log.answered(`s/${i}`, 's', frame(i, 10));
+    }
+    fs.pending.find((f) => f.snapshot)!.land();
+    await log.compacted();
+    log.close();
+    crash(dir);
+    expect(open(dir, new FaultyFs()).recovered.frames).toHaveLength(1);
   });
 });
