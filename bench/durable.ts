@@ -2,8 +2,10 @@
  * The durable path against the plain one, in the deployment's shape: the same broker, cloud worker and
  * edge (separate processes, vgg16-tiny split at pool3), once plain and once durable (broker
  * `--persistence DIR`, edge `--state-dir DIR`: every frame journaled and flushed before its PUBACK,
- * the journal compacted as it grows). Frames/s with IN_FLIGHT in flight, and the round trip's p50,
- * p99 and maximum (a compaction that stopped the node would show there). The goal: durable >= 0.5x.
+ * the journal compacted as it grows). Frames/s with IN_FLIGHT in flight, the round trip's p50,
+ * p99 and maximum (a compaction that stopped the node would show there), and the CPU time per frame
+ * of each process (/proc), so that what durability costs shows where it is spent. The goal:
+ * durable >= 0.5x.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +15,7 @@ import { percentile } from '../common/index.ts';
 import { inspectModel, resolveModel } from '../model/index.ts';
 import type { TensorProperties } from '../schemas/index.ts';
 import { syntheticInputs } from '../workload/index.ts';
-import { publishSplitPolicy, startNodes } from './deployment.ts';
+import { processUsage, publishSplitPolicy, startNodes } from './deployment.ts';
 import { inLanes, printTable } from './harness.ts';
 
 const MODEL = 'vgg16-tiny';
@@ -26,7 +28,10 @@ const SENSORS = 4;
 const REQUESTS = 3000;
 const TIMEOUT_MS = 120_000;
 
-export interface DurableRow { mode: 'plain' | 'durable'; requests: number; framesPerSecond: number; p50Ms: number; p99Ms: number; maxMs: number }
+/** CPU time per frame (ms, /proc utime + stime) of each process; sensors: the bench process. */
+export interface CpuPerFrame { broker: number; edge: number; worker: number; sensors: number }
+
+export interface DurableRow { mode: 'plain' | 'durable'; requests: number; framesPerSecond: number; p50Ms: number; p99Ms: number; maxMs: number; cpuMsPerFrame: CpuPerFrame }
 
 export async function benchDurable(): Promise<DurableRow[]> {
   const path = await resolveModel(MODEL, { cacheDir: CACHE });
@@ -40,6 +45,9 @@ export async function benchDurable(): Promise<DurableRow[]> {
   printTable(`durable path (${MODEL} at ${CUT}, separate processes, ${IN_FLIGHT} in flight): broker --persistence + edge --state-dir against plain`,
     ['mode', 'requests', 'frames/s', 'ratio', 'p50 ms', 'p99 ms', 'max ms'],
     rows.map((r) => [r.mode, r.requests, r.framesPerSecond.toFixed(0), (r.framesPerSecond / plain.framesPerSecond).toFixed(2), r.p50Ms.toFixed(1), r.p99Ms.toFixed(1), r.maxMs.toFixed(0)]));
+  printTable('durable path: CPU time per frame of each process in that run (measured, ms; /proc utime + stime, 10 ms ticks; sensors: the bench process)',
+    ['mode', 'broker', 'edge', 'worker', 'sensors', 'total'],
+    rows.map(({ mode, cpuMsPerFrame: c }) => [mode, ...[c.broker, c.edge, c.worker, c.sensors, c.broker + c.edge + c.worker + c.sensors].map((v) => v.toFixed(3))]));
   console.log(`durable / plain: ${(durable.framesPerSecond / plain.framesPerSecond).toFixed(2)}x (goal >= 0.5x)`);
   return rows;
 }
@@ -57,16 +65,32 @@ async function runMode(mode: 'plain' | 'durable', path: string, tensor: TensorPr
     for (let i = 0; i < SENSORS; i++) sensors.push(await connectFrameClient({ mqttUrl: nodes.mqttUrl, sensorId: `bench-durable-${mode}-${i}`, timeoutMs: TIMEOUT_MS }));
     await publishSplitPolicy(nodes.mqttUrl, MODEL, CUT);
     await followed(sensors[0], tensor);
+    const pids = { broker: nodes.broker.proc.pid!, edge: nodes.edges[0].proc.pid!, worker: nodes.clouds[0].proc.pid! };
+    const cpuBefore = cpuMs(pids);
     const started = performance.now();
     const answers = await inLanes(REQUESTS, IN_FLIGHT, (lane) => split(sensors[lane % SENSORS], tensor));
     const seconds = (performance.now() - started) / 1000;
+    const cpuAfter = cpuMs(pids);
     const rt = answers.map((a) => a.roundTripMs);
-    return { mode, requests: answers.length, framesPerSecond: answers.length / seconds, p50Ms: percentile(rt, 0.5), p99Ms: percentile(rt, 0.99), maxMs: Math.max(...rt) };
+    const perFrame = (key: keyof CpuPerFrame) => (cpuAfter[key] - cpuBefore[key]) / answers.length;
+    return {
+      mode, requests: answers.length, framesPerSecond: answers.length / seconds, p50Ms: percentile(rt, 0.5), p99Ms: percentile(rt, 0.99), maxMs: Math.max(...rt),
+      cpuMsPerFrame: { broker: perFrame('broker'), edge: perFrame('edge'), worker: perFrame('worker'), sensors: perFrame('sensors') },
+    };
   } finally {
     await Promise.all(sensors.map((s) => s.close()));
     await nodes.stop();
     rmSync(state, { recursive: true, force: true });
   }
+}
+
+/** CPU time so far (ms) of the nodes and of this process (the sensors). */
+function cpuMs(pids: { broker: number; edge: number; worker: number }): CpuPerFrame {
+  const own = process.cpuUsage();
+  return {
+    broker: processUsage(pids.broker).cpuMs, edge: processUsage(pids.edge).cpuMs, worker: processUsage(pids.worker).cpuMs,
+    sensors: (own.user + own.system) / 1000,
+  };
 }
 
 /** Waits until the edge runs the split (it subscribes to policies as it starts), then warms it up. */
