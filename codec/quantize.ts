@@ -221,14 +221,19 @@ function minMaxJs(src: Float32Array): { min: number; max: number; finite: boolea
   return { min, max, finite: poison === 0 };
 }
 
-/** Writes q = clamp(round(x / scale) + zeroPoint, 0, 255) into `out`. */
-export function writeUint8(src: Float32Array, params: Uint8Params, out: Uint8Array): Uint8Array {
+/**
+ * Writes q = clamp(round(x / scale) + zeroPoint, 0, 255) into `out`. `paramsOfSrc`: `params` are
+ * uint8Params(src). Then every x / scale + zeroPoint is finite and within a few hundred of [0, 255]
+ * (even a subnormal scale, rounded to float32, is at least two thirds of (max - min) / 255), so
+ * the SIMD kernel may round first and saturate after: the same values, without a clamp per element.
+ */
+export function writeUint8(src: Float32Array, params: Uint8Params, out: Uint8Array, paramsOfSrc = false): Uint8Array {
   checkBlocks(src.length, out.length, 1, src.length);
   const inv = params.scale > 0 ? 1 / params.scale : 0;
   const zeroPoint = params.zeroPoint;
   const simd = activeSimd();
   if (simd !== null && src.length >= SIMD_MIN_ELEMENTS) {
-    simd.writeUint8(src, inv, zeroPoint, out);
+    simd.writeUint8(src, inv, zeroPoint, out, !paramsOfSrc);
     return out;
   }
   // Storing into a Uint8ClampedArray clamps to [0, 255] and rounds ties to even in one step.
@@ -240,7 +245,7 @@ export function writeUint8(src: Float32Array, params: Uint8Params, out: Uint8Arr
 /** Both passes of asymmetric uint8 quantization. */
 export function quantizeUint8(src: Float32Array, name: string, out: Uint8Array = new Uint8Array(src.length)): Uint8Quantized {
   const params = uint8Params(src, name);
-  return { data: writeUint8(src, params, out), ...params };
+  return { data: writeUint8(src, params, out, true), ...params };
 }
 
 /** Inverse of quantizeUint8: x' = (q - zeroPoint) * scale. */

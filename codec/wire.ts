@@ -119,7 +119,7 @@ function writeValues(t: FloatTensor, plan: EncodePlan, params: Params, buffer: A
     if (plan.codec === 'fp32') new Float32Array(buffer, offset, n).set(t.data);
     else encodeFp16(t.data, new Uint16Array(buffer, offset, n));
   } else if ('uint8' in params) {
-    writeUint8(t.data, params.uint8, new Uint8Array(buffer, offset, n));
+    writeUint8(t.data, params.uint8, new Uint8Array(buffer, offset, n), true);
   } else {
     writeInt8(t.data, params.scales, plan.layout.blockLen, new Int8Array(buffer, offset, n));
   }

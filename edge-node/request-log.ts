@@ -29,8 +29,8 @@ import { RecordKind, recordBytes, type JournalRecord } from './journal-records.t
 
 /**
  * What `check` and `peek` know of a request id. `durable`: settles once the frame is journaled and
- * flushed (absent when it already is, or without a journal); from `check` it rejects with
- * DYNASPLIT_ERR_STORAGE when the flush fails, from `peek` it only settles.
+ * flushed (absent when it already is, or without a journal). For a frame `check` has just taken it
+ * rejects with DYNASPLIT_ERR_STORAGE when the flush fails; for one seen before it only settles.
  */
 export type Seen = { duplicate: false; durable?: Promise<void> } | { duplicate: true; result?: Uint8Array; durable?: Promise<void> };
 

@@ -79,8 +79,12 @@ export interface SimdKernels {
    * result may be +0 where Math.min gives -0.
    */
   minMax(src: Float32Array): { min: number; max: number; finite: boolean };
-  /** out = clamp(round(src * inverse + zeroPoint), 0, 255), float64 arithmetic (writeUint8). */
-  writeUint8(src: Float32Array, inverse: number, zeroPoint: number, out: Uint8Array): void;
+  /**
+   * out = clamp(round(src * inverse + zeroPoint), 0, 255), float64 arithmetic (writeUint8).
+   * `clamp: false` when every src * inverse + zeroPoint is finite and within +-2^31 (parameters of
+   * these values): the kernel then saturates after rounding instead, the same result, cheaper.
+   */
+  writeUint8(src: Float32Array, inverse: number, zeroPoint: number, out: Uint8Array, clamp: boolean): void;
   /** out = (q - zeroPoint) * scale, clamped to finite float32; scale must be a finite float32 value. */
   dequantizeUint8(q: Uint8Array, scale: number, zeroPoint: number, out: Float32Array): void;
 }
@@ -199,9 +203,10 @@ function wrap(wasm: Exports): SimdKernels {
       }
       return { min, max, finite: bits < 0x7f800000 };
     },
-    writeUint8(src, inverse, zeroPoint, out) {
+    writeUint8(src, inverse, zeroPoint, out, clamp) {
       paramsF64[0] = inverse;
       paramsF64[1] = zeroPoint;
+      paramsI32[4] = clamp ? 1 : 0;
       elementwise(src, inF32, outU8, out, (n) => wasm.quantize_u8(IN, OUT, n, PARAMS));
     },
     dequantizeUint8(q, scale, zeroPoint, out) {

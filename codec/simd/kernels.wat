@@ -448,10 +448,13 @@
     (i32.store offset=8 (local.get $out) (local.get $m)))
 
   ;; Asymmetric uint8: q = clamp(round(x * inv + zp), 0, 255) for $n float32 from $src to $dst;
-  ;; f64 inv at $params, f64 zp at $params + 8. As codec/quantize.ts writeUint8 (a store into a
-  ;; Uint8ClampedArray: clamp, then round half to even) with the same float64 operations; the
-  ;; clamp comes first here, which rounds the same since 0 and 255 are integers. Rounding and
-  ;; gathering as in quantize_i8_blocks; whole vectors of 16, the overrun falls in the slack.
+  ;; f64 inv at $params, f64 zp at $params + 8, i32 clamp at $params + 16. As codec/quantize.ts
+  ;; writeUint8 (a store into a Uint8ClampedArray: clamp, then round half to even) with the same
+  ;; float64 operations; the clamp comes first here, which rounds the same since 0 and 255 are
+  ;; integers. clamp = 0 (parameters from uint8Params of these values: every x * inv + zp within
+  ;; +-2^31, finite) leaves the clamp to the saturating narrows after rounding, which is the same
+  ;; again. Rounding and gathering as in quantize_i8_blocks; whole vectors of 16, the overrun falls
+  ;; in the slack.
   (func (export "quantize_u8") (param $src i32) (param $dst i32) (param $n i32) (param $params i32)
     (local $end i32)
     (local $inv v128)
@@ -469,80 +472,125 @@
     (local.set $inv (f64x2.splat (f64.load (local.get $params))))
     (local.set $zp (f64x2.splat (f64.load offset=8 (local.get $params))))
     (local.set $end (i32.add (local.get $src) (i32.shl (local.get $n) (i32.const 2))))
-    (block $done
-      (loop $next
-        (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
-            (local.set $w0
-              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
-                (f64x2.add
-                      (f64x2.pmin
-                        (f64x2.pmax
+    (if (i32.load offset=16 (local.get $params))
+      (then
+        (block $done
+          (loop $next
+            (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
+                (local.set $w0
+                  (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
+                    (f64x2.add
+                          (f64x2.pmin
+                            (f64x2.pmax
+                              (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $src))) (local.get $inv)) (local.get $zp))
+                              (local.get $lo))
+                            (local.get $hi))
+                          (local.get $magic))
+                    (f64x2.add
+                          (f64x2.pmin
+                            (f64x2.pmax
+                              (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $src))) (local.get $inv)) (local.get $zp))
+                              (local.get $lo))
+                            (local.get $hi))
+                          (local.get $magic))))
+                (local.set $w1
+                  (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
+                    (f64x2.add
+                          (f64x2.pmin
+                            (f64x2.pmax
+                              (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $src))) (local.get $inv)) (local.get $zp))
+                              (local.get $lo))
+                            (local.get $hi))
+                          (local.get $magic))
+                    (f64x2.add
+                          (f64x2.pmin
+                            (f64x2.pmax
+                              (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $src))) (local.get $inv)) (local.get $zp))
+                              (local.get $lo))
+                            (local.get $hi))
+                          (local.get $magic))))
+                (local.set $w2
+                  (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
+                    (f64x2.add
+                          (f64x2.pmin
+                            (f64x2.pmax
+                              (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=32 (local.get $src))) (local.get $inv)) (local.get $zp))
+                              (local.get $lo))
+                            (local.get $hi))
+                          (local.get $magic))
+                    (f64x2.add
+                          (f64x2.pmin
+                            (f64x2.pmax
+                              (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=40 (local.get $src))) (local.get $inv)) (local.get $zp))
+                              (local.get $lo))
+                            (local.get $hi))
+                          (local.get $magic))))
+                (local.set $w3
+                  (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
+                    (f64x2.add
+                          (f64x2.pmin
+                            (f64x2.pmax
+                              (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=48 (local.get $src))) (local.get $inv)) (local.get $zp))
+                              (local.get $lo))
+                            (local.get $hi))
+                          (local.get $magic))
+                    (f64x2.add
+                          (f64x2.pmin
+                            (f64x2.pmax
+                              (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=56 (local.get $src))) (local.get $inv)) (local.get $zp))
+                              (local.get $lo))
+                            (local.get $hi))
+                          (local.get $magic))))
+                (v128.store (local.get $dst)
+                  (i8x16.narrow_i16x8_u
+                    (i16x8.narrow_i32x4_s (local.get $w0) (local.get $w1))
+                    (i16x8.narrow_i32x4_s (local.get $w2) (local.get $w3))))
+                (local.set $src (i32.add (local.get $src) (i32.const 64)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                (br $next))))
+      (else
+        (block $done
+          (loop $next
+            (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
+                (local.set $w0
+                  (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
+                    (f64x2.add
                           (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $src))) (local.get $inv)) (local.get $zp))
-                          (local.get $lo))
-                        (local.get $hi))
-                      (local.get $magic))
-                (f64x2.add
-                      (f64x2.pmin
-                        (f64x2.pmax
+                          (local.get $magic))
+                    (f64x2.add
                           (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $src))) (local.get $inv)) (local.get $zp))
-                          (local.get $lo))
-                        (local.get $hi))
-                      (local.get $magic))))
-            (local.set $w1
-              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
-                (f64x2.add
-                      (f64x2.pmin
-                        (f64x2.pmax
+                          (local.get $magic))))
+                (local.set $w1
+                  (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
+                    (f64x2.add
                           (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $src))) (local.get $inv)) (local.get $zp))
-                          (local.get $lo))
-                        (local.get $hi))
-                      (local.get $magic))
-                (f64x2.add
-                      (f64x2.pmin
-                        (f64x2.pmax
+                          (local.get $magic))
+                    (f64x2.add
                           (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $src))) (local.get $inv)) (local.get $zp))
-                          (local.get $lo))
-                        (local.get $hi))
-                      (local.get $magic))))
-            (local.set $w2
-              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
-                (f64x2.add
-                      (f64x2.pmin
-                        (f64x2.pmax
+                          (local.get $magic))))
+                (local.set $w2
+                  (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
+                    (f64x2.add
                           (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=32 (local.get $src))) (local.get $inv)) (local.get $zp))
-                          (local.get $lo))
-                        (local.get $hi))
-                      (local.get $magic))
-                (f64x2.add
-                      (f64x2.pmin
-                        (f64x2.pmax
+                          (local.get $magic))
+                    (f64x2.add
                           (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=40 (local.get $src))) (local.get $inv)) (local.get $zp))
-                          (local.get $lo))
-                        (local.get $hi))
-                      (local.get $magic))))
-            (local.set $w3
-              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
-                (f64x2.add
-                      (f64x2.pmin
-                        (f64x2.pmax
+                          (local.get $magic))))
+                (local.set $w3
+                  (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
+                    (f64x2.add
                           (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=48 (local.get $src))) (local.get $inv)) (local.get $zp))
-                          (local.get $lo))
-                        (local.get $hi))
-                      (local.get $magic))
-                (f64x2.add
-                      (f64x2.pmin
-                        (f64x2.pmax
+                          (local.get $magic))
+                    (f64x2.add
                           (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=56 (local.get $src))) (local.get $inv)) (local.get $zp))
-                          (local.get $lo))
-                        (local.get $hi))
-                      (local.get $magic))))
-            (v128.store (local.get $dst)
-              (i8x16.narrow_i16x8_u
-                (i16x8.narrow_i32x4_s (local.get $w0) (local.get $w1))
-                (i16x8.narrow_i32x4_s (local.get $w2) (local.get $w3))))
-            (local.set $src (i32.add (local.get $src) (i32.const 64)))
-            (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-            (br $next))))
+                          (local.get $magic))))
+                (v128.store (local.get $dst)
+                  (i8x16.narrow_i16x8_u
+                    (i16x8.narrow_i32x4_s (local.get $w0) (local.get $w1))
+                    (i16x8.narrow_i32x4_s (local.get $w2) (local.get $w3))))
+                (local.set $src (i32.add (local.get $src) (i32.const 64)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                (br $next))))))
 
   ;; Asymmetric uint8 back to float32: x' = (q - zp) * scale for $n uint8 from $src to $dst; f32
   ;; scale at $params, i32 zp at $params + 4. |q - zp| <= 255 has 8 significant bits, so the

@@ -18,6 +18,7 @@ import {
   type CodecKernels,
   type CodecName,
 } from '../../../codec/index.ts';
+import { writeUint8 } from '../../../codec/quantize.ts';
 import { CHUNK, MIN_BLOCK, SIMD_MIN_ELEMENTS } from '../../../codec/simd/kernels.ts';
 import { normalArray, randomBits, seededRandom, type Random } from '../../helpers/random.ts';
 
@@ -212,6 +213,26 @@ describe('SIMD uint8 kernels', () => {
     // Values on the half steps of a 0..255 grid: x * inv + zp lands on k + 0.5.
     const grid = Float32Array.from({ length: 600 }, (_, i) => (i % 2 === 0 ? ((i % 255) - 100 + 0.5) / 155 : i === 1 ? -100 / 155 : 155 / 155));
     expectUint8Same(grid, 'ties');
+  });
+
+  it('ranges whose float32 scale is a rounded subnormal: values up to ~1.5x past the grid still saturate as the clamp does', () => {
+    // (max - min) / 255 just under 1.5 smallest subnormals rounds down to one: x / scale reaches ~382.
+    const tiny = 2 ** -149;
+    for (const [lo, hi] of [[0, 1.49 * 255 * tiny], [-1.49 * 255 * tiny, 0], [-0.7 * 255 * tiny, 0.79 * 255 * tiny], [0, 2.49 * 255 * tiny], [-0.6 * 255 * tiny, 0]]) {
+      const src = Float32Array.from({ length: 3 * CHUNK + 5 }, (_, i) => lo + ((hi - lo) * (i % 997)) / 996);
+      expectUint8Same(src, `[${lo}, ${hi}]`);
+    }
+  });
+
+  it('writeUint8 with parameters of other values (far outside 0..255, past 2^31, non-finite products) clamps as a Uint8ClampedArray store', () => {
+    const random = seededRandom(0x51);
+    const src = normalArray(random, CHUNK + 9).map((v, i) => (i % 50 === 0 ? v * 1e30 : v));
+    src[3] = 3e38;
+    src[4] = -3e38;
+    for (const params of [{ scale: 1e-3, zeroPoint: 128 }, { scale: 1e-40, zeroPoint: 0 }, { scale: 1e-45, zeroPoint: 255 }, { scale: 0, zeroPoint: 9 }]) {
+      const [js, simd] = both(() => writeUint8(src, params, new Uint8Array(src.length)));
+      expect(bitDiff(js, simd), JSON.stringify(params)).toEqual([]);
+    }
   });
 
   it('dequantize: large, non-float32 scales and non-integer zero points match', () => {
