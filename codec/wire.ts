@@ -144,8 +144,10 @@ function varintSize(value: number): number {
   return size;
 }
 
-/** Base-128 varint, least significant group first (protobuf encoding guide, "Base 128 Varints"). */
-/** Writes `value` as a varint at `pos`; returns the position after it. */
+/**
+ * Writes `value` at `pos` as a base-128 varint, least significant group first (protobuf encoding
+ * guide, "Base 128 Varints"); returns the position after it.
+ */
 function writeVarint(out: Uint8Array, pos: number, value: number): number {
   let v = value;
   while (v >= 0x80) {

@@ -11,7 +11,7 @@ import type { IPublishPacket, MqttClient } from 'mqtt';
 import { queuePubacks } from './mqtt-internals.ts';
 
 export interface AckHolder {
-  /** Holds the PUBACK of `packet` until `until` settles (either way). Call it from the 'message' handler. */
+  /** Holds the PUBACK of `packet` (QoS 1; others have none) until `until` settles (either way). Call it from the 'message' handler. */
   hold(packet: IPublishPacket, until: Promise<unknown>): void;
   /** Whether the client reads the next messages while a PUBACK is held. */
   readonly readsAhead: boolean;
@@ -37,5 +37,5 @@ export function holdAcks(client: MqttClient, { readAhead = true }: { readAhead?:
     const release = (): void => callback();
     until.then(release, release);
   };
-  return { readsAhead: false, hold: (packet, until) => { if (packet.qos > 0) waiting.set(packet, until); } };
+  return { readsAhead: false, hold: (packet, until) => { if (packet.qos === 1) waiting.set(packet, until); } };
 }

@@ -283,7 +283,8 @@ class EdgeService {
     }
     // #handle answers every failure itself; admission was checked above, so the queue takes it. A
     // frame waiting for its flush holds its place in the queue, and runs only once it is durable.
-    const run = durable ? async () => { if (await durable) await this.#handle(sensorId, taken.frame!, arrivedAt, key); } : () => this.#handle(sensorId, taken.frame!, arrivedAt, key);
+    const handle = () => this.#handle(sensorId, taken.frame!, arrivedAt, key);
+    const run = durable ? async () => { if (await durable) await handle(); } : handle;
     this.#queue.run(sensorId, run).catch((err) => this.#answerError(sensorId, err, origin, key));
   }
 

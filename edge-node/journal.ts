@@ -191,13 +191,9 @@ export class Journal {
       // The segment changed meanwhile (a rewrite, a compaction, close): they settled its appends.
       this.#quietly(() => this.#fs.closeSync(flight.fd));
     } else if (err !== undefined) {
-      this.#broken = `flush failed: ${(err as Error).message}`;
-      this.#retryAt = Date.now() + this.#retryMs;
-      this.#logger.error({ err: (err as Error).message, waiting: this.#waiting.length },
-        'journal flush failed: the frames waiting for it are refused, and new ones until the journal is rewritten');
       // What was never flushed goes, so a crash before the rewrite cannot replay a refused frame.
       this.#quietly(() => { this.#fs.ftruncateSync(this.#fd, this.#durable); this.#size = this.#durable; });
-      this.#settle(Number.POSITIVE_INFINITY, storage(`journal flush failed: ${(err as Error).message}`, err));
+      this.#flushFailed(err, 'journal flush failed: the frames waiting for it are refused, and new ones until the journal is rewritten');
     } else {
       this.#flushed(target);
     }
@@ -234,14 +230,19 @@ export class Journal {
       this.#fs.fdatasyncSync(this.#fd);
     } catch (err) {
       if (undo !== undefined) this.#cutBack(undo, err);
-      this.#broken = `flush failed: ${(err as Error).message}`;
-      this.#retryAt = Date.now() + this.#retryMs;
-      this.#logger.error({ err: (err as Error).message }, 'journal flush failed: new frames are refused until the journal is rewritten');
-      const failed = storage(`journal flush failed: ${(err as Error).message}`, err);
-      this.#settle(Number.POSITIVE_INFINITY, failed);
-      throw failed;
+      throw this.#flushFailed(err, 'journal flush failed: new frames are refused until the journal is rewritten');
     }
     this.#flushed(this.#size);
+  }
+
+  /** A flush failed: the journal is broken until rewritten, and every append waiting for a flush is refused with the error returned. */
+  #flushFailed(err: unknown, message: string): DynasplitError {
+    this.#broken = `flush failed: ${(err as Error).message}`;
+    this.#retryAt = Date.now() + this.#retryMs;
+    this.#logger.error({ err: (err as Error).message, waiting: this.#waiting.length }, message);
+    const failed = storage(`journal flush failed: ${(err as Error).message}`, err);
+    this.#settle(Number.POSITIVE_INFINITY, failed);
+    return failed;
   }
 
   /** Whether a rewrite may be tried now: at most one per retryMs after a failed one. */
