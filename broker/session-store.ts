@@ -7,14 +7,15 @@
  *
  * aedes-persistence-level 9.2 (asyncPersistence.js) stores msgpack-lite Buffers and asks for
  * `valueEncoding: 'buffer'` on each call; the database is opened with the same default so that no
- * value ever goes through level's utf8 encoding. Keys are utf8 strings, e.g.
+ * value ever goes through level's utf8 encoding. Its queues of persistent sessions take
+ * ./level-outgoing.ts's leaner path (one write of a message's payload instead of three). Keys are utf8 strings, e.g.
  * `subscriptions:<encodeURIComponent(clientId)>:<topic filter>`.
  */
 import { Level } from 'level';
 import aedesPersistence from 'aedes-persistence';
-import aedesPersistenceLevel from 'aedes-persistence-level';
 import type { Logger } from 'pino';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { leanLevelPersistence } from './level-outgoing.ts';
 import type { PersistenceOptions } from './options.ts';
 import type { AsyncPersistence } from './persistence.ts';
 import { SHARE_PREFIX } from './topic-filter.ts';
@@ -85,7 +86,7 @@ export async function openSessionStore(options: PersistenceOptions | undefined, 
   } catch (cause) {
     throw openError(options.dir, cause);
   }
-  const persistence = aedesPersistenceLevel(db) as unknown as AsyncPersistence;
+  const persistence = leanLevelPersistence(db);
   logger.info({ persistenceDir: options.dir }, 'sessions and queued messages persist in LevelDB');
   let closing: Promise<void> | undefined;
   // A sublevel's keys start with '!session-owners!', outside every prefix aedes-persistence-level reads.
