@@ -34,26 +34,55 @@ export function recordBytes(record: JournalRecord): number {
 }
 
 export function encodeRecord(record: JournalRecord): Buffer {
-  const key = Buffer.from(record.key);
-  const sensor = Buffer.from(record.sensorId);
-  if (key.length > MAX_NAME || sensor.length > MAX_NAME) {
+  const out = Buffer.allocUnsafe(recordBytes(record));
+  writeRecord(record, out, 0);
+  return out;
+}
+
+/**
+ * The records encoded back to back, in chunks of up to `chunkBytes` (a record larger than that is a
+ * chunk of its own), so that a snapshot of many small records takes a write per chunk, not one per
+ * record. Each chunk is a view of one reused buffer: valid until the next one is asked for.
+ */
+export function* recordChunks(records: Iterable<JournalRecord>, chunkBytes: number): Generator<Buffer> {
+  const buffer = Buffer.allocUnsafe(chunkBytes);
+  let used = 0;
+  for (const record of records) {
+    const bytes = recordBytes(record);
+    if (used + bytes > chunkBytes && used > 0) {
+      yield buffer.subarray(0, used);
+      used = 0;
+    }
+    if (bytes > chunkBytes) {
+      yield encodeRecord(record);
+      continue;
+    }
+    used = writeRecord(record, buffer, used);
+  }
+  if (used > 0) yield buffer.subarray(0, used);
+}
+
+/** Encodes `record` into `out` at `at` (recordBytes(record) bytes); returns where it ends. */
+function writeRecord(record: JournalRecord, out: Buffer, at: number): number {
+  const keyLength = Buffer.byteLength(record.key);
+  const sensorLength = Buffer.byteLength(record.sensorId);
+  if (keyLength > MAX_NAME || sensorLength > MAX_NAME) {
     // Frame limits keep ids far below this; a record that cannot be written is refused, never truncated.
-    throw new DynasplitError(ErrorCodes.FIELD_LIMIT, `journal record key of ${key.length} bytes or sensor id of ${sensor.length} bytes exceeds ${MAX_NAME}`, {
-      details: { field: key.length > MAX_NAME ? 'request_id' : 'sensor_id', bytes: Math.max(key.length, sensor.length), limit: MAX_NAME },
+    throw new DynasplitError(ErrorCodes.FIELD_LIMIT, `journal record key of ${keyLength} bytes or sensor id of ${sensorLength} bytes exceeds ${MAX_NAME}`, {
+      details: { field: keyLength > MAX_NAME ? 'request_id' : 'sensor_id', bytes: Math.max(keyLength, sensorLength), limit: MAX_NAME },
     });
   }
-  const bodyLength = 1 + 2 + key.length + 2 + sensor.length + record.payload.length;
-  const out = Buffer.allocUnsafe(HEADER + bodyLength);
-  let at = HEADER;
-  at = out.writeUInt8(record.kind, at);
-  at = out.writeUInt16LE(key.length, at);
-  at += key.copy(out, at);
-  at = out.writeUInt16LE(sensor.length, at);
-  at += sensor.copy(out, at);
-  out.set(record.payload, at);
-  out.writeUInt32LE(bodyLength, 0);
-  out.writeUInt32LE(crc32(out.subarray(HEADER)), 4);
-  return out;
+  const bodyLength = 1 + 2 + keyLength + 2 + sensorLength + record.payload.length;
+  const body = at + HEADER;
+  let p = out.writeUInt8(record.kind, body);
+  p = out.writeUInt16LE(keyLength, p);
+  p += out.write(record.key, p, keyLength, 'utf8');
+  p = out.writeUInt16LE(sensorLength, p);
+  p += out.write(record.sensorId, p, sensorLength, 'utf8');
+  out.set(record.payload, p);
+  out.writeUInt32LE(bodyLength, at);
+  out.writeUInt32LE(crc32(out.subarray(body, body + bodyLength)), at + 4);
+  return body + bodyLength;
 }
 
 /** The records of one segment, up to the first torn or corrupt one; `validBytes` is where that is. */

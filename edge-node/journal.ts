@@ -23,7 +23,7 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { DynasplitError, ErrorCodes, type Logger } from '../common/index.ts';
-import { decodeRecords, encodeRecord, type JournalRecord } from './journal-records.ts';
+import { decodeRecords, encodeRecord, recordChunks, type JournalRecord } from './journal-records.ts';
 import { lockDirectory, unlockDirectory } from './state-dir.ts';
 
 /** The file-system calls the journal makes (node:fs by default): the seam for fault injection. */
@@ -54,7 +54,7 @@ export const nodeFs: JournalFs = {
   fdatasync: (fd) => new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve()))),
 };
 
-/** Bytes of a snapshot written per event-loop turn during `compact` (a few ms of page-cache writes). */
+/** Bytes of a snapshot written per write and per event-loop turn during `compact` (a few ms of page-cache writes); rewrite writes in chunks of the same size. */
 const COMPACT_CHUNK_BYTES = 1 << 20;
 
 export interface JournalOptions {
@@ -141,7 +141,7 @@ export class Journal {
     const bytes = encodeRecord(record);
     const start = this.#size;
     try {
-      for (let done = 0; done < bytes.length;) done += this.#fs.writeSync(this.#fd, bytes, done, bytes.length - done, start + done);
+      this.#writeAll(this.#fd, bytes, start);
     } catch (err) {
       this.#cutBack(start, err);
       throw storage(`journal append failed: ${(err as Error).message}`, err);
@@ -260,11 +260,7 @@ export class Journal {
     let size = 0;
     try {
       fd = this.#fs.openSync(temporary, 'w');
-      for (const record of live) {
-        const bytes = encodeRecord(record);
-        for (let done = 0; done < bytes.length;) done += this.#fs.writeSync(fd, bytes, done, bytes.length - done, size + done);
-        size += bytes.length;
-      }
+      for (const chunk of recordChunks(live, COMPACT_CHUNK_BYTES)) size += this.#writeAll(fd, chunk, size);
       this.#fs.fdatasyncSync(fd);
       this.#fs.renameSync(temporary, join(this.dir, name));
     } catch (err) {
@@ -339,17 +335,13 @@ export class Journal {
     try {
       fd = this.#fs.openSync(temporary, 'w');
       let size = 0;
-      let chunk = 0;
-      for (const record of live) {
-        const bytes = encodeRecord(record);
-        for (let done = 0; done < bytes.length;) done += this.#fs.writeSync(fd, bytes, done, bytes.length - done, size + done);
-        size += bytes.length;
-        chunk += bytes.length;
-        if (chunk >= COMPACT_CHUNK_BYTES) {
-          chunk = 0;
+      for (const chunk of recordChunks(live, COMPACT_CHUNK_BYTES)) {
+        if (size > 0) {
+          // A turn of the event loop between chunks (the chunk's buffer waits: the generator is paused).
           await new Promise<void>((resolve) => setImmediate(resolve));
           if (!current()) throw CANCELLED;
         }
+        size += this.#writeAll(fd, chunk, size);
       }
       await (this.#fs.fdatasync ? this.#fs.fdatasync(fd) : this.#fs.fdatasyncSync(fd));
       if (!current()) throw CANCELLED;
@@ -386,6 +378,12 @@ export class Journal {
       this.#retryAt = Date.now() + this.#retryMs;
       this.#logger.error({ err: (err as Error).message }, 'journal cannot be cut back after a failed append: new frames are refused until it is rewritten');
     }
+  }
+
+  /** Writes all of `bytes` at `position` of `fd`; returns how many. */
+  #writeAll(fd: number, bytes: Uint8Array, position: number): number {
+    for (let done = 0; done < bytes.length;) done += this.#fs.writeSync(fd, bytes, done, bytes.length - done, position + done);
+    return bytes.length;
   }
 
   #quietly(action: () => void): void {

@@ -26,6 +26,7 @@ class FaultyFs implements JournalFs {
   failFlush = false;
   renames = 0;
   written = 0;
+  writes = 0;
   openSync = (path: string, flags: string) => {
     if (this.room <= 0) throw errno('ENOSPC');
     return nodeFs.openSync(path, flags);
@@ -35,6 +36,7 @@ class FaultyFs implements JournalFs {
     const n = Math.min(length, this.room);
     this.room -= n;
     this.written += n;
+    this.writes++;
     return nodeFs.writeSync(fd, buffer, offset, n, position);
   };
   flushes = 0;
@@ -251,6 +253,32 @@ describe('journal bounds', () => {
     expect(rewrites).toBeGreaterThan(2);
     expect(rewrites).toBeLessThan(appended / (maxBytes / 2) + 1);
     log.close();
+  });
+
+  it('writes a snapshot of many small records in a write per chunk, not one per record', async () => {
+    const dir = stateDir();
+    const fs = new FaultyFs();
+    const { log } = open(dir, fs, { segmentBytes: 200_000 });
+    // 2,000 answered and acknowledged ids (4,000 small records live), then frames until a compaction.
+    for (let i = 0; i < 2_000; i++) {
+      expect(log.check(`s/${i}`, 's', frame(i, 10)).durable).toBeUndefined();
+      log.answered(`s/${i}`, 's', frame(i, 20));
+      log.sent(`s/${i}`);
+    }
+    const before = fs.renames;
+    let writes = 0;
+    for (let i = 0; fs.renames === before; i++) {
+      writes = fs.writes;
+      log.check(`big/${i}`, 's', frame(i, 20_000));
+      log.answered(`big/${i}`, 's', frame(i, 20));
+      log.sent(`big/${i}`);
+      await log.compacted();
+    }
+    // That last frame's three appends, and the snapshot of ~4,000 records (~150 KB) in one write.
+    expect(fs.writes - writes).toBe(4);
+    log.close();
+    crash(dir);
+    expect(Buffer.from(open(dir, new FaultyFs()).log.peek('s/1999')!.result!)).toEqual(Buffer.from(frame(1999, 20)));
   });
 
   it('compacts off the critical path: frames are taken and flushed while the snapshot waits for its flush, and a crash then replays them all', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes, silentLogger } from '../../../common/index.ts';
-import { decodeRecords, encodeRecord, RecordKind } from '../../../edge-node/journal-records.ts';
+import { decodeRecords, encodeRecord, RecordKind, recordChunks } from '../../../edge-node/journal-records.ts';
 import { stateIdentity } from '../../../edge-node/state-dir.ts';
 import { RequestLog } from '../../../edge-node/request-log.ts';
 
@@ -36,6 +36,18 @@ describe('journal records', () => {
     const corrupt = Buffer.from(all);
     corrupt[encodeRecord(records[0]).length + 10] ^= 0xff;
     expect(decodeRecords(corrupt).records).toHaveLength(1);
+  });
+
+  it('encode in chunks to the same bytes, each chunk within its bound but for a record larger than it, alone', () => {
+    const records = [...Array(50).keys()].map((i) => ({
+      kind: i % 2 ? RecordKind.sent : RecordKind.result, key: `sensor-é/${i}`, sensorId: 'sensor-é', payload: i === 20 ? new Uint8Array(700).fill(7) : bytes(`r${i}`),
+    }));
+    const chunks = Array.from(recordChunks(records, 256), (chunk) => Buffer.from(chunk)); // each a view of one buffer: copied as it comes
+    expect(Buffer.concat(chunks)).toEqual(Buffer.concat(records.map(encodeRecord)));
+    expect(chunks.filter((chunk) => chunk.length > 256).map((chunk) => chunk.length)).toEqual([encodeRecord(records[20]).length]);
+    expect(chunks.length).toBeLessThan(records.length / 4);
+    expect(() => [...recordChunks([{ kind: RecordKind.frame, key: 'k'.repeat(70_000), sensorId: 's', payload: bytes('x') }], 1 << 20)])
+      .toThrow(expect.objectContaining({ code: 'DYNASPLIT_ERR_FIELD_LIMIT' }));
   });
 });
 
