@@ -168,7 +168,12 @@ export class LeanLevelPersistence extends AsyncLevelPersistence {
   /** The client's in-flight keys: read from the database once, then kept in step with it. */
   #sentOf(clientId: string): Promise<Sent> {
     let sent = this.#sent.get(clientId);
-    if (sent === undefined) this.#sent.set(clientId, (sent = this.#readSent(clientId)));
+    if (sent === undefined) {
+      const reading = this.#readSent(clientId);
+      // A read that failed is tried again by the next call, not kept.
+      reading.catch(() => { if (this.#sent.get(clientId) === reading) this.#sent.delete(clientId); });
+      this.#sent.set(clientId, (sent = reading));
+    }
     return sent;
   }
 

@@ -184,6 +184,17 @@ describe('LeanLevelPersistence', () => {
     expect(await outgoingKeys(db)).toEqual([]);
   });
 
+  it('reads a session\'s in-flight keys again after a read of them failed', async () => {
+    const { db } = await openDb();
+    const lean = new LeanLevelPersistence(db);
+    await lean.outgoingEnqueue({ clientId: EDGE.id }, message(1));
+    vi.spyOn(db, 'iterator').mockImplementationOnce(() => { throw new Error('injected: read failed'); });
+    await expect(lean.outgoingUpdate(EDGE, sent(message(1), 7))).rejects.toThrow('injected');
+    await lean.outgoingUpdate(EDGE, sent(message(1), 7));
+    await lean.outgoingClearMessageId(EDGE, { messageId: 7 } as AedesPublishPacket);
+    expect(await outgoingKeys(db)).toEqual([]);
+  });
+
   it('reads nothing for the PUBACK of a clean session, and clears what an earlier persistent session of its id left', async () => {
     const { db, reads } = await openDb();
     const lean = new LeanLevelPersistence(db);
