@@ -33,31 +33,46 @@ export function recordBytes(record: JournalRecord): number {
   return HEADER + 5 + Buffer.byteLength(record.key) + Buffer.byteLength(record.sensorId) + record.payload.length;
 }
 
+/**
+ * A record, or the bytes it was encoded to once (`encodeRecord`): what a snapshot copies as it is. The
+ * live state keeps its results and sent marks encoded, so a compaction rewrites them without
+ * encoding (or checksumming) each again.
+ */
+export type LiveRecord = JournalRecord | Uint8Array;
+
+/** The record's bytes, in memory of their own (never a slice of Node's shared pool: the live state may keep them). */
 export function encodeRecord(record: JournalRecord): Buffer {
-  const out = Buffer.allocUnsafe(recordBytes(record));
+  const out = Buffer.allocUnsafeSlow(recordBytes(record));
   writeRecord(record, out, 0);
   return out;
 }
 
 /**
- * The records encoded back to back, in chunks of up to `chunkBytes` (a record larger than that is a
- * chunk of its own), so that a snapshot of many small records takes a write per chunk, not one per
- * record. Each chunk is a view of one reused buffer: valid until the next one is asked for.
+ * The records encoded back to back (those already encoded copied as they are), in chunks of up to
+ * `chunkBytes` (a record larger than that is a chunk of its own), so that a snapshot of many small
+ * records takes a write per chunk, not one per record. Each chunk is a view of one reused buffer:
+ * valid until the next one is asked for.
  */
-export function* recordChunks(records: Iterable<JournalRecord>, chunkBytes: number): Generator<Buffer> {
+export function* recordChunks(records: Iterable<LiveRecord>, chunkBytes: number): Generator<Buffer> {
   const buffer = Buffer.allocUnsafe(chunkBytes);
   let used = 0;
   for (const record of records) {
-    const bytes = recordBytes(record);
+    const encoded = record instanceof Uint8Array ? record : undefined;
+    const bytes = encoded ? encoded.length : recordBytes(record as JournalRecord);
     if (used + bytes > chunkBytes && used > 0) {
       yield buffer.subarray(0, used);
       used = 0;
     }
     if (bytes > chunkBytes) {
-      yield encodeRecord(record);
+      yield encoded ? Buffer.from(encoded.buffer, encoded.byteOffset, encoded.length) : encodeRecord(record as JournalRecord);
       continue;
     }
-    used = writeRecord(record, buffer, used);
+    if (encoded) {
+      buffer.set(encoded, used);
+      used += bytes;
+    } else {
+      used = writeRecord(record as JournalRecord, buffer, used);
+    }
   }
   if (used > 0) yield buffer.subarray(0, used);
 }

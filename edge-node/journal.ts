@@ -23,7 +23,7 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { DynasplitError, ErrorCodes, type Logger } from '../common/index.ts';
-import { decodeRecords, encodeRecord, recordChunks, type JournalRecord } from './journal-records.ts';
+import { decodeRecords, encodeRecord, recordChunks, type JournalRecord, type LiveRecord } from './journal-records.ts';
 import { lockDirectory, unlockDirectory } from './state-dir.ts';
 
 /** The file-system calls the journal makes (node:fs by default): the seam for fault injection. */
@@ -135,8 +135,8 @@ export class Journal {
     return this.#broken;
   }
 
-  /** Appends `record` (not yet durable). Throws DYNASPLIT_ERR_STORAGE, the journal as it was before. */
-  append(record: JournalRecord): void {
+  /** Appends `record` (not yet durable); returns its bytes. Throws DYNASPLIT_ERR_STORAGE, the journal as it was before. */
+  append(record: JournalRecord): Buffer {
     if (this.#broken) throw storage(`journal cannot be written: ${this.#broken}`);
     const bytes = encodeRecord(record);
     const start = this.#size;
@@ -149,6 +149,7 @@ export class Journal {
     this.#size = start + bytes.length;
     this.#appended += bytes.length;
     this.#dirty = true;
+    return bytes;
   }
 
   /** Appends `record` and makes everything so far durable (fdatasync); on failure `record` is cut off again and the journal broken. */
@@ -251,7 +252,7 @@ export class Journal {
   }
 
   /** Starts a new segment holding `live`, made durable, then deletes the older segments. Throws DYNASPLIT_ERR_STORAGE (nothing changed but the retry time). */
-  rewrite(live: Iterable<JournalRecord>): void {
+  rewrite(live: Iterable<LiveRecord>): void {
     this.#compaction = undefined;
     const next = this.#segment + 1;
     const name = segmentName(next);
@@ -296,7 +297,7 @@ export class Journal {
    * be opened (nothing changed); a later failure is logged, leaves the old segments and the tail (a
    * complete state) and allows the next try after retryMs.
    */
-  compact(live: JournalRecord[]): void {
+  compact(live: LiveRecord[]): void {
     if (this.#broken || this.#compaction) return;
     // Frames waiting for a group flush are made durable where they are: the snapshot is not, yet.
     if (this.#waiting.length > 0) this.sync();
@@ -328,7 +329,7 @@ export class Journal {
   }
 
   /** Writes `live` to segment `number` in chunks, flushes it off the event loop, renames it into place, deletes the segments before it. */
-  async #writeSnapshot(number: number, live: JournalRecord[], current: () => boolean): Promise<void> {
+  async #writeSnapshot(number: number, live: LiveRecord[], current: () => boolean): Promise<void> {
     const name = segmentName(number);
     const temporary = join(this.dir, `${name}.tmp`);
     let fd = -1;

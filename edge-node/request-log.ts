@@ -25,7 +25,7 @@
  */
 import { DynasplitError, ErrorCodes, silentLogger, type Logger } from '../common/index.ts';
 import { Journal, type JournalFs } from './journal.ts';
-import { RecordKind, recordBytes, type JournalRecord } from './journal-records.ts';
+import { RecordKind, recordBytes, type JournalRecord, type LiveRecord } from './journal-records.ts';
 
 /**
  * What `check` and `peek` know of a request id. `durable`: settles once the frame is journaled and
@@ -48,6 +48,9 @@ interface Entry {
   bytes: number;
   /** Settles once the frame is flushed (it never rejects); absent once it is. */
   durable?: Promise<void>;
+  /** The result record and the sent mark as appended to the journal: a compaction copies them as they are. */
+  resultRecord?: Uint8Array;
+  sentRecord?: Uint8Array;
 }
 
 export interface RequestLogOptions {
@@ -211,15 +214,16 @@ export class RequestLog {
 
   /** Applies a result, sent or replay record; a journal that cannot take it is logged, not thrown. */
   #record(record: JournalRecord): void {
+    let encoded: Uint8Array | undefined;
     if (this.#journal) {
       try {
         this.#repair();
-        this.#journal.append(record);
+        encoded = this.#journal.append(record);
       } catch (err) {
         this.#logger.warn({ key: record.key, kind: record.kind, err: (err as Error).message }, 'journal record not written: after a crash this request may be answered again');
       }
     }
-    this.#apply(record);
+    this.#apply(record, encoded);
     this.#compact();
   }
 
@@ -249,7 +253,8 @@ export class RequestLog {
     }
   }
 
-  #apply(record: JournalRecord): void {
+  /** `encoded`: the record's bytes as appended (results and sent marks), kept for compactions. */
+  #apply(record: JournalRecord, encoded?: Uint8Array): void {
     const entry = this.#entries.get(record.key);
     const size = recordBytes(record);
     if (record.kind === RecordKind.frame) {
@@ -257,17 +262,20 @@ export class RequestLog {
       this.#add(record.key, { sensorId: record.sensorId, state: 'running', frame: this.#journal ? record.payload : undefined, replays: 0, bytes: size });
       this.#runningBytes += size;
     } else if (record.kind === RecordKind.result) {
+      // The result is the record's tail: kept once, as a view of the record's bytes.
+      const result = encoded ? encoded.subarray(encoded.length - record.payload.length) : record.payload;
       if (!entry) {
-        this.#add(record.key, { sensorId: record.sensorId, state: 'answered', result: record.payload, replays: 0, bytes: size });
+        this.#add(record.key, { sensorId: record.sensorId, state: 'answered', result, resultRecord: encoded, replays: 0, bytes: size });
       } else if (entry.state === 'running') {
         this.#runningBytes -= entry.bytes;
         this.#bytes += size - entry.bytes;
-        Object.assign(entry, { state: 'answered', result: record.payload, frame: undefined, bytes: size });
+        Object.assign(entry, { state: 'answered', result, resultRecord: encoded, frame: undefined, bytes: size });
       }
     } else if (record.kind === RecordKind.replay) {
       if (entry?.state === 'running') entry.replays++;
     } else if (entry?.state === 'answered') {
       entry.state = 'sent';
+      entry.sentRecord = encoded;
     }
     this.#evict();
   }
@@ -288,8 +296,8 @@ export class RequestLog {
     }
   }
 
-  /** The records that rebuild the present state, oldest first. */
-  *#live(): Generator<JournalRecord> {
+  /** The records that rebuild the present state, oldest first (those appended since the start as their bytes). */
+  *#live(): Generator<LiveRecord> {
     for (const [key, entry] of this.#entries) {
       if (entry.state === 'running') {
         if (!entry.frame) continue;
@@ -297,8 +305,8 @@ export class RequestLog {
         for (let i = 0; i < entry.replays; i++) yield { kind: RecordKind.replay, key, sensorId: entry.sensorId, payload: EMPTY };
         continue;
       }
-      yield { kind: RecordKind.result, key, sensorId: entry.sensorId, payload: entry.result ?? EMPTY };
-      if (entry.state === 'sent') yield { kind: RecordKind.sent, key, sensorId: entry.sensorId, payload: EMPTY };
+      yield entry.resultRecord ?? { kind: RecordKind.result, key, sensorId: entry.sensorId, payload: entry.result ?? EMPTY };
+      if (entry.state === 'sent') yield entry.sentRecord ?? { kind: RecordKind.sent, key, sensorId: entry.sensorId, payload: EMPTY };
     }
   }
 }

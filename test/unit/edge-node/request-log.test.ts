@@ -38,12 +38,15 @@ describe('journal records', () => {
     expect(decodeRecords(corrupt).records).toHaveLength(1);
   });
 
-  it('encode in chunks to the same bytes, each chunk within its bound but for a record larger than it, alone', () => {
+  it('encode in chunks to the same bytes, encoded ones copied, each chunk within its bound but for a record larger than it, alone', () => {
     const records = [...Array(50).keys()].map((i) => ({
       kind: i % 2 ? RecordKind.sent : RecordKind.result, key: `sensor-é/${i}`, sensorId: 'sensor-é', payload: i === 20 ? new Uint8Array(700).fill(7) : bytes(`r${i}`),
     }));
     const chunks = Array.from(recordChunks(records, 256), (chunk) => Buffer.from(chunk)); // each a view of one buffer: copied as it comes
     expect(Buffer.concat(chunks)).toEqual(Buffer.concat(records.map(encodeRecord)));
+    // Records given as the bytes they were appended as (the live state's results and sent marks) are copied as they are.
+    const mixed = records.map((record, i) => (i % 3 === 0 ? encodeRecord(record) : record));
+    expect(Buffer.concat(Array.from(recordChunks(mixed, 256), (chunk) => Buffer.from(chunk)))).toEqual(Buffer.concat(records.map(encodeRecord)));
     expect(chunks.filter((chunk) => chunk.length > 256).map((chunk) => chunk.length)).toEqual([encodeRecord(records[20]).length]);
     expect(chunks.length).toBeLessThan(records.length / 4);
     expect(() => [...recordChunks([{ kind: RecordKind.frame, key: 'k'.repeat(70_000), sensorId: 's', payload: bytes('x') }], 1 << 20)])
