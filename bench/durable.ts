@@ -24,7 +24,7 @@ const CACHE = join(import.meta.dirname, '..', '.cache', 'bench-models');
 const IN_FLIGHT = 16;
 /** Sensor ids: under the edge's per-sensor in-flight limit (default 8). */
 const SENSORS = 4;
-/** Requests per mode: enough for several compactions of the journal (~13 KB per request, 4 MiB segments). */
+/** Requests per mode: enough for compactions of the journal (~13 KB per request, 16 MiB segments: two or three). */
 const REQUESTS = 3000;
 /**
  * Untimed requests before them: V8 optimises the nodes' code over the first few thousand requests

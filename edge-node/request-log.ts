@@ -63,7 +63,11 @@ export interface RequestLogOptions {
 export interface DurableLogOptions extends RequestLogOptions {
   dir: string;
   logger: Logger;
-  /** Bytes a segment grows to at least before compaction; default 4 MiB */
+  /**
+   * Bytes a segment grows to at least before compaction; default 16 MiB. A compaction's cost is mostly
+   * per record of the live state (10,000 request ids: ~20,000 small records), whatever its bytes, so
+   * larger segments compact less often: less CPU, and fewer bytes written to the disk.
+   */
   segmentBytes?: number;
   fs?: JournalFs;
   /** ms between attempts to make a broken journal writable again; default 1000 */
@@ -94,7 +98,7 @@ export class RequestLog {
   constructor(options: RequestLogOptions, journal?: Journal, extra: { segmentBytes?: number; logger?: Logger } = {}) {
     this.#options = options;
     this.#journal = journal;
-    this.#segmentBytes = extra.segmentBytes ?? 4 * 1024 * 1024;
+    this.#segmentBytes = extra.segmentBytes ?? 16 * 1024 * 1024;
     this.#logger = extra.logger ?? silentLogger();
   }
 
