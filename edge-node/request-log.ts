@@ -64,7 +64,7 @@ export interface DurableLogOptions extends RequestLogOptions {
   dir: string;
   logger: Logger;
   /**
-   * Bytes a segment grows to at least before compaction; default 16 MiB. A compaction's cost is mostly
+   * Bytes a segment grows to at least before compaction; default 16 MiB, never above maxBytes. A compaction's cost is mostly
    * per record of the live state (10,000 request ids: ~20,000 small records), whatever its bytes, so
    * larger segments compact less often: less CPU, and fewer bytes written to the disk.
    */
@@ -98,7 +98,8 @@ export class RequestLog {
   constructor(options: RequestLogOptions, journal?: Journal, extra: { segmentBytes?: number; logger?: Logger } = {}) {
     this.#options = options;
     this.#journal = journal;
-    this.#segmentBytes = extra.segmentBytes ?? 16 * 1024 * 1024;
+    // Never above maxBytes: the directory then holds at most about three times maxBytes, however small.
+    this.#segmentBytes = Math.min(extra.segmentBytes ?? 16 * 1024 * 1024, options.maxBytes);
     this.#logger = extra.logger ?? silentLogger();
   }
 

@@ -230,11 +230,14 @@ describe('journal bounds', () => {
     expect(() => log.check('s/big-9', 's', frame(9, 1_000))).toThrow(expect.objectContaining({ code: ErrorCodes.OVERLOADED, retryable: true }));
   });
 
-  it('compacts amortised: the journal stays within three times its live bound, with a rewrite only after as many bytes appended as it rewrites', async () => {
+  it.each([
+    ['a segment floor below it', 10_000],
+    ['the default segment floor (16 MiB), which a smaller bound caps', undefined],
+  ])('compacts amortised with %s: the journal stays within three times its live bound, with a rewrite only after as many bytes appended as it rewrites', async (_, segmentBytes) => {
     const dir = stateDir();
     const fs = new FaultyFs();
     const maxBytes = 60_000;
-    const { log } = open(dir, fs, { maxBytes, segmentBytes: 10_000 });
+    const { log } = open(dir, fs, { maxBytes, segmentBytes });
     const renamesAtStart = fs.renames;
     let peak = 0;
     const journalBytes = () => readdirSync(dir).filter((f) => f.startsWith('journal-')).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
