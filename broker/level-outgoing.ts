@@ -101,26 +101,22 @@ export class LeanLevelPersistence extends AsyncLevelPersistence {
   override async outgoingUpdate(client: Client, packet: AedesPublishPacket): Promise<void> {
     const sent = await this.#sentOf(client.id);
     const messageId = packet.messageId!;
-    if (packet.cmd !== 'publish' || !packet.brokerId || !this.#queued.has(queuedKey(client.id, packet.brokerId, packet.brokerCounter))) {
-      // The library's path: it reads the queued copy (failing with 'no such packet' without one, or
-      // finding a PUBREL's brokerId), writes both copies, and deletes the in-flight key the queued
-      // copy names; an earlier send it cannot see (a reference) is deleted here.
-      await super.outgoingUpdate(client, packet);
-      const key = queuedKey(client.id, packet.brokerId, packet.brokerCounter);
-      const earlier = earlierSend(sent, key, messageId);
-      if (earlier !== undefined) await this.#db.batch([{ type: 'del', key: inFlightKey(client.id, earlier) }]);
-      link(sent, messageId, key);
-      this.#remember(key);
-      return;
-    }
+    const lean = packet.cmd === 'publish' && !!packet.brokerId && this.#queued.has(queuedKey(client.id, packet.brokerId, packet.brokerCounter));
+    // Otherwise the library's path: it reads the queued copy (failing with 'no such packet' without
+    // one, or finding a PUBREL's brokerId), writes both copies, and deletes the in-flight key the
+    // queued copy names; an earlier send it cannot see (a reference) is deleted below.
+    if (!lean) await super.outgoingUpdate(client, packet);
     const key = queuedKey(client.id, packet.brokerId, packet.brokerCounter);
     const earlier = earlierSend(sent, key, messageId);
-    const reference: Stored = { brokerId: packet.brokerId, brokerCounter: packet.brokerCounter, messageId };
-    const ops: Op[] = [{ type: 'put', key: inFlightKey(client.id, messageId), value: msgpack.encode(reference) }];
-    if (earlier !== undefined) ops.unshift({ type: 'del', key: inFlightKey(client.id, earlier) });
-    await this.#db.batch(ops);
+    const ops: Op[] = earlier === undefined ? [] : [{ type: 'del', key: inFlightKey(client.id, earlier) }];
+    if (lean) {
+      const reference: Stored = { brokerId: packet.brokerId, brokerCounter: packet.brokerCounter, messageId };
+      ops.push({ type: 'put', key: inFlightKey(client.id, messageId), value: msgpack.encode(reference) });
+    }
+    if (ops.length > 0) await this.#db.batch(ops);
     link(sent, messageId, key);
-    this.#keepPacket(key, packet);
+    if (lean) this.#keepPacket(key, packet);
+    else this.#remember(key);
   }
 
   override async outgoingClearMessageId(client: Client, packet: AedesPublishPacket): Promise<AedesPublishPacket | undefined> {
@@ -231,8 +227,8 @@ function earlierSend(sent: Sent, key: string, messageId: number): number | undef
 
 /** `messageId`'s in-flight key now names `key` (the put that says so has landed). */
 function link(sent: Sent, messageId: number, key: string): void {
-  const earlier = sent.lastId.get(key);
-  if (earlier !== undefined && earlier !== messageId && sent.byId.get(earlier) === key) sent.byId.delete(earlier);
+  const earlier = earlierSend(sent, key, messageId);
+  if (earlier !== undefined) sent.byId.delete(earlier);
   sent.byId.set(messageId, key);
   sent.lastId.set(key, messageId);
 }

@@ -8,8 +8,8 @@
  * aedes-persistence-level 9.2 (asyncPersistence.js) stores msgpack-lite Buffers and asks for
  * `valueEncoding: 'buffer'` on each call; the database is opened with the same default so that no
  * value ever goes through level's utf8 encoding. Its queues of persistent sessions take
- * ./level-outgoing.ts's leaner path (one write of a message's payload instead of three). Keys are utf8 strings, e.g.
- * `subscriptions:<encodeURIComponent(clientId)>:<topic filter>`.
+ * ./level-outgoing.ts's leaner path (one write of a message's payload instead of three). Keys are
+ * utf8 strings, e.g. `subscriptions:<encodeURIComponent(clientId)>:<topic filter>`.
  */
 import { Level } from 'level';
 import aedesPersistence from 'aedes-persistence';

@@ -54,7 +54,10 @@ export const nodeFs: JournalFs = {
   fdatasync: (fd) => new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve()))),
 };
 
-/** Bytes of a snapshot written per write and per event-loop turn during `compact` (a few ms of page-cache writes); rewrite writes in chunks of the same size. */
+/**
+ * Bytes of a snapshot per write and per event-loop turn during `compact` (a few ms of page-cache
+ * writes); `rewrite` writes in chunks of the same size.
+ */
 const COMPACT_CHUNK_BYTES = 1 << 20;
 
 export interface JournalOptions {

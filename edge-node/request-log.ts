@@ -64,9 +64,10 @@ export interface DurableLogOptions extends RequestLogOptions {
   dir: string;
   logger: Logger;
   /**
-   * Bytes a segment grows to at least before compaction; default 16 MiB, never above maxBytes. A compaction's cost is mostly
-   * per record of the live state (10,000 request ids: ~20,000 small records), whatever its bytes, so
-   * larger segments compact less often: less CPU, and fewer bytes written to the disk.
+   * Bytes a segment grows to at least before compaction; default 16 MiB, never above maxBytes. A
+   * compaction's cost is mostly per record of the live state (10,000 request ids: ~20,000 small
+   * records), whatever its bytes, so larger segments compact less often: less CPU, and fewer bytes
+   * written to the disk.
    */
   segmentBytes?: number;
   fs?: JournalFs;

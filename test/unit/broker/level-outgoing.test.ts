@@ -40,6 +40,17 @@ function sent(packet: AedesPublishPacket, messageId: number): AedesPublishPacket
   return { ...packet, messageId };
 }
 
+/** Queues message `counter` for the edge and sends it with `messageId`, as aedes does (enqueue, then update on delivery). */
+async function queueAndSend(store: LeanLevelPersistence | AsyncLevelPersistence, counter: number, messageId: number): Promise<void> {
+  await store.outgoingEnqueue({ clientId: EDGE.id }, message(counter));
+  await store.outgoingUpdate(EDGE, sent(message(counter), messageId));
+}
+
+/** The PUBACK of `messageId` from `client`. */
+async function puback(store: LeanLevelPersistence | AsyncLevelPersistence, messageId: number, client = EDGE): Promise<AedesPublishPacket | undefined> {
+  return (await store.outgoingClearMessageId(client, { messageId } as AedesPublishPacket)) as AedesPublishPacket | undefined;
+}
+
 async function stored(db: Level<string, Buffer>, key: string): Promise<Record<string, unknown> | undefined> {
   const blob = await db.get(key);
   return blob === undefined ? undefined : (msgpack.decode(blob) as Record<string, unknown>);
@@ -63,8 +74,7 @@ describe('LeanLevelPersistence', () => {
     const lean = new LeanLevelPersistence(db);
     await queue(lean, EDGE); // aedes reads the session's queue as it connects: its in-flight keys are read once, there
     const readsAtConnect = reads();
-    await lean.outgoingEnqueue({ clientId: EDGE.id }, message(1));
-    await lean.outgoingUpdate(EDGE, sent(message(1), 7));
+    await queueAndSend(lean, 1, 7);
     expect(reads()).toBe(readsAtConnect);
 
     expect(await stored(db, inFlightKey(EDGE.id, 7))).toEqual({ brokerId: BROKER.id, brokerCounter: 1, messageId: 7 });
@@ -73,7 +83,7 @@ describe('LeanLevelPersistence', () => {
     expect(queued!.messageId ?? undefined).toBeUndefined();
 
     const readsBefore = reads();
-    const acked = await lean.outgoingClearMessageId(EDGE, { messageId: 7 } as AedesPublishPacket);
+    const acked = await puback(lean, 7);
     expect(reads()).toBe(readsBefore);
     expect(acked).toMatchObject({ topic: 'dynasplit/v1/frames/s1', messageId: 7 });
     expect(String(acked!.payload)).toBe('frame 1');
@@ -83,15 +93,14 @@ describe('LeanLevelPersistence', () => {
   it('replaces the in-flight key when a message is sent again with another id, and ignores a PUBACK for the old one', async () => {
     const { db } = await openDb();
     const lean = new LeanLevelPersistence(db);
-    await lean.outgoingEnqueue({ clientId: EDGE.id }, message(1));
-    await lean.outgoingUpdate(EDGE, sent(message(1), 7));
+    await queueAndSend(lean, 1, 7);
     await lean.outgoingUpdate(EDGE, sent(message(1), 9));
     expect(await outgoingKeys(db)).toEqual([inFlightKey(EDGE.id, 9), queuedKey(EDGE.id, BROKER.id, 1)]);
     expect((await queue(lean, EDGE)).map((p) => p.messageId)).toEqual([9]);
 
-    expect(await lean.outgoingClearMessageId(EDGE, { messageId: 7 } as AedesPublishPacket)).toBeUndefined();
+    expect(await puback(lean, 7)).toBeUndefined();
     expect(await outgoingKeys(db)).toHaveLength(2);
-    await lean.outgoingClearMessageId(EDGE, { messageId: 9 } as AedesPublishPacket);
+    await puback(lean, 9);
     expect(await outgoingKeys(db)).toEqual([]);
   });
 
@@ -107,7 +116,7 @@ describe('LeanLevelPersistence', () => {
     for (const counter of [1, 2, 3]) await before.outgoingEnqueue({ clientId: EDGE.id }, message(counter));
     await before.outgoingUpdate(EDGE, sent(message(1), 7));
     await before.outgoingUpdate(EDGE, sent(message(2), 8));
-    await before.outgoingClearMessageId(EDGE, { messageId: 8 } as AedesPublishPacket);
+    await puback(before, 8);
     await first.db.close();
 
     const again = await openDb(first.dir);
@@ -118,22 +127,21 @@ describe('LeanLevelPersistence', () => {
     // aedes sends the queue again with those ids (lib/qos-packet.js); 3 gets a new one.
     await after.outgoingUpdate(EDGE, sent(message(1), 7));
     await after.outgoingUpdate(EDGE, sent(message(3), 11));
-    const acked = await after.outgoingClearMessageId(EDGE, { messageId: 7 } as AedesPublishPacket);
+    const acked = await puback(after, 7);
     expect(String(acked!.payload)).toBe('frame 1');
-    await after.outgoingClearMessageId(EDGE, { messageId: 11 } as AedesPublishPacket);
+    await puback(after, 11);
     expect(await outgoingKeys(again.db)).toEqual([]);
   });
 
   it('answers a PUBACK of a message sent before a restart with the packet, read from its queued copy', async () => {
     const first = await openDb();
     const before = new LeanLevelPersistence(first.db);
-    await before.outgoingEnqueue({ clientId: EDGE.id }, message(1));
-    await before.outgoingUpdate(EDGE, sent(message(1), 7));
+    await queueAndSend(before, 1, 7);
     await first.db.close();
 
     const again = await openDb(first.dir);
     const after = new LeanLevelPersistence(again.db);
-    const acked = await after.outgoingClearMessageId(EDGE, { messageId: 7 } as AedesPublishPacket);
+    const acked = await puback(after, 7);
     expect(acked).toMatchObject({ brokerCounter: 1, messageId: 7 });
     expect(String(acked!.payload)).toBe('frame 1');
     expect(await outgoingKeys(again.db)).toEqual([]);
@@ -142,14 +150,13 @@ describe('LeanLevelPersistence', () => {
   it('reads a queue aedes-persistence-level wrote', async () => {
     const { db } = await openDb();
     const library = new AsyncLevelPersistence(db);
-    await library.outgoingEnqueue({ clientId: EDGE.id }, message(1));
-    await library.outgoingUpdate(EDGE, sent(message(1), 7));
+    await queueAndSend(library, 1, 7);
 
     const lean = new LeanLevelPersistence(db);
     expect((await queue(lean, EDGE)).map((p) => p.messageId)).toEqual([7]);
     await lean.outgoingUpdate(EDGE, sent(message(1), 9));
     expect(await outgoingKeys(db)).toEqual([inFlightKey(EDGE.id, 9), queuedKey(EDGE.id, BROKER.id, 1)]);
-    const acked = await lean.outgoingClearMessageId(EDGE, { messageId: 9 } as AedesPublishPacket);
+    const acked = await puback(lean, 9);
     expect(String(acked!.payload)).toBe('frame 1');
     expect(await outgoingKeys(db)).toEqual([]);
   });
@@ -157,11 +164,10 @@ describe('LeanLevelPersistence', () => {
   it('writes what aedes-persistence-level reads: its PUBACK clears a message this one sent', async () => {
     const { db } = await openDb();
     const lean = new LeanLevelPersistence(db);
-    await lean.outgoingEnqueue({ clientId: EDGE.id }, message(1));
-    await lean.outgoingUpdate(EDGE, sent(message(1), 7));
+    await queueAndSend(lean, 1, 7);
 
     const library = new AsyncLevelPersistence(db);
-    expect(await library.outgoingClearMessageId(EDGE, { messageId: 7 } as AedesPublishPacket)).toMatchObject({ brokerCounter: 1 });
+    expect(await puback(library, 7)).toMatchObject({ brokerCounter: 1 });
     expect(await outgoingKeys(db)).toEqual([]);
   });
 
@@ -177,7 +183,7 @@ describe('LeanLevelPersistence', () => {
     await lean.outgoingUpdate(EDGE, sent(message(2), 9));
     const readsBefore = reads();
     for (const messageId of [8, 9]) {
-      const acked = await lean.outgoingClearMessageId(EDGE, { messageId } as AedesPublishPacket);
+      const acked = await puback(lean, messageId);
       expect(acked?.messageId).toBe(messageId); // packetBytes 0: read from the queued copy
     }
     expect(reads()).toBe(readsBefore + 2);
@@ -191,7 +197,7 @@ describe('LeanLevelPersistence', () => {
     vi.spyOn(db, 'iterator').mockImplementationOnce(() => { throw new Error('injected: read failed'); });
     await expect(lean.outgoingUpdate(EDGE, sent(message(1), 7))).rejects.toThrow('injected');
     await lean.outgoingUpdate(EDGE, sent(message(1), 7));
-    await lean.outgoingClearMessageId(EDGE, { messageId: 7 } as AedesPublishPacket);
+    await puback(lean, 7);
     expect(await outgoingKeys(db)).toEqual([]);
   });
 
@@ -200,13 +206,13 @@ describe('LeanLevelPersistence', () => {
     const lean = new LeanLevelPersistence(db);
     await lean.outgoingEnqueue({ clientId: 'sensor-1' }, message(1));
     const clean = { id: 'sensor-1', clean: true } as Client;
-    expect(await lean.outgoingClearMessageId(clean, { messageId: 3 } as AedesPublishPacket)).toBeUndefined();
+    expect(await puback(lean, 3, clean)).toBeUndefined();
     expect(reads()).toBe(0);
 
     // aedes sends a clean session the queue an earlier session left, and clears each (connect.js emptyQueue).
     const [left] = await queue(lean, clean);
     await lean.outgoingUpdate(clean, sent(left, 4));
-    await lean.outgoingClearMessageId(clean, { messageId: 4 } as AedesPublishPacket);
+    await puback(lean, 4, clean);
     expect(await outgoingKeys(db)).toEqual([]);
   });
 });
