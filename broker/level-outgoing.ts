@@ -101,12 +101,12 @@ export class LeanLevelPersistence extends AsyncLevelPersistence {
   override async outgoingUpdate(client: Client, packet: AedesPublishPacket): Promise<void> {
     const sent = await this.#sentOf(client.id);
     const messageId = packet.messageId!;
-    const lean = packet.cmd === 'publish' && !!packet.brokerId && this.#queued.has(queuedKey(client.id, packet.brokerId, packet.brokerCounter));
+    const key = queuedKey(client.id, packet.brokerId, packet.brokerCounter);
+    const lean = packet.cmd === 'publish' && !!packet.brokerId && this.#queued.has(key);
     // Otherwise the library's path: it reads the queued copy (failing with 'no such packet' without
     // one, or finding a PUBREL's brokerId), writes both copies, and deletes the in-flight key the
     // queued copy names; an earlier send it cannot see (a reference) is deleted below.
     if (!lean) await super.outgoingUpdate(client, packet);
-    const key = queuedKey(client.id, packet.brokerId, packet.brokerCounter);
     const earlier = earlierSend(sent, key, messageId);
     const ops: Op[] = earlier === undefined ? [] : [{ type: 'del', key: inFlightKey(client.id, earlier) }];
     if (lean) {
