@@ -173,19 +173,28 @@ function inspectText(r: ModelInspection): string {
   const tensor = (t: TensorDesc) => `${t.name} ${t.dtype}[${t.shape.join(',')}]`;
   return [
     `${r.file}: ${formatCount(r.params)} parameters (${formatBytes(r.paramBytes)}), ${(r.flops / 1e9).toFixed(2)} GFLOPs per sample, ` +
-      `${r.cutPoints.length} cut points (shapes ${r.shapes})`,
+      `${r.cutPoints.length} cut points (shapes ${r.shapes})` +
+      (r.nonFloatCutPoints.length > 0 ? `, and ${r.nonFloatCutPoints.length} whose tensor is not float32 (model split takes them, the pipeline does not)` : ''),
     `inputs: ${r.inputs.map(tensor).join(', ')}`,
     `outputs: ${r.outputs.map(tensor).join(', ')}`,
     ...(r.defaultedBatch.length > 0 ? [`batch dim ${r.defaultedBatch.join(', ')} taken as 1: sizes are per sample`] : []),
     table(['cut', 'shape', 'dtype', 'bytes', 'GFLOPs before', 'GFLOPs after', 'weights before', 'weights after'],
       [row(r.input), ...r.cutPoints.map(row), row(r.output)]),
+    ...(r.nonFloatCutPoints.length > 0 ? ['not float32, so not for the pipeline (it sends float32 tensors): ' +
+      r.nonFloatCutPoints.map((c) => `${c.name} ${c.dtype}[${c.shape.join(',')}]`).join(', ')] : []),
   ].join('\n');
 }
 
 function verifyText(r: VerifyReport): string {
-  const codecs = r.cuts[0]?.codecs.map((c) => c.codec) ?? [];
+  const codecs = r.cuts.find((c) => c.codecs.length > 0)?.codecs.map((c) => c.codec) ?? [];
+  // A cut whose tensor is not float32: no codec applies, and the pipeline does not split there.
+  const codecCells = (c: VerifyReport['cuts'][number]) => (c.codecs.length > 0
+    ? c.codecs.map((k) => `${(k.top1Agreement * 100).toFixed(0)}% ${k.relL2.toExponential(1)}`)
+    : codecs.map(() => `n/a (${c.dtype})`));
   const rows = r.cuts.map((c) => [c.cut, c.fp32MaxRelErr.toExponential(1), c.fp32Ok ? 'ok' : c.outputs.find((o) => o.verdict !== 'ok')!.verdict.toUpperCase(),
-    ...c.codecs.map((k) => `${(k.top1Agreement * 100).toFixed(0)}% ${k.relL2.toExponential(1)}`)]);
+    ...codecCells(c)]);
+  const halves = r.cuts.filter((c) => c.dtype === 'float16');
+  const others = r.cuts.filter((c) => c.codecs.length === 0);
   const verdict = r.ok ? 'all splits agree with the full model'
     : r.unjudged.length > 0 ? `NOT VERIFIED: output ${r.unjudged.join(', ')} too small or not finite to judge on these inputs`
     : 'SOME SPLITS DISAGREE WITH THE FULL MODEL';
@@ -194,7 +203,10 @@ function verifyText(r: VerifyReport): string {
     `${r.model}: ${r.cuts.length} cuts x ${r.inputs} inputs; fp32 tolerance ${r.tolerance} relative to each output's largest magnitude`,
     ...(floors.length > 0 ? [`  or within ${NOISE_FLOOR_MULTIPLE}x the full model's own rounding between onnxruntime's optimisation levels: ` +
       floors.map(([name, f]) => `${name} ${f.toExponential(1)}`).join(', ')] : []),
+    ...(halves.length > 0 ? [`  ${halves.map((c) => c.cut).join(', ')}: float16, judged to ${halves[0].tolerance} (the split rounds to binary16 there; ` +
+      'onnxruntime may leave that rounding out of the whole model)'] : []),
     `per codec: top-1 agreement with the full model, mean relative L2 error of the cut tensor`,
+    ...(others.length > 0 ? [`n/a: the tensor there is not float32; model split takes the cut, the pipeline does not (it sends float32 tensors)`] : []),
     table(['cut', 'fp32 max rel err', 'fp32', ...codecs], rows),
     verdict,
     '',

@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { CODEC_NAMES, decodeTensor } from '../codec/index.ts';
 import { DynasplitError, ErrorCodes, isDynasplitError } from '../common/index.ts';
 import { preprocessImage } from '../image/index.ts';
-import type { ModelStore, ServedModel, TensorDesc } from '../model/index.ts';
+import { cutRefusal, type ModelStore, type ServedModel, type TensorDesc } from '../model/index.ts';
 import { ModelCards, type ServedCard } from '../node-runtime/index.ts';
 import { configuration, type Entry } from '../policy/index.ts';
 import { Frame, type ConfigurationProperties, type FrameLimits, type TensorProperties } from '../schemas/index.ts';
@@ -105,7 +105,7 @@ export async function admit(frame: Frame, sensorId: string, models: ModelStore, 
       `budget of ${frame.budget_ms} ms had run out ${(nowMs - deadlineAtMs).toFixed(1)} ms before the frame arrived`,
       { details: { budgetMs: frame.budget_ms } });
   }
-  const forced = frame.configuration?.cut ? forcedEntry(frame.configuration, served.cuts) : undefined;
+  const forced = frame.configuration?.cut ? forcedEntry(frame.configuration, served) : undefined;
   const card = cards.get(served.name, served.inputs);
   const started = performance.now();
   const inputs = await inputTensors(frame, served, card);
@@ -125,9 +125,11 @@ export async function admit(frame: Frame, sensorId: string, models: ModelStore, 
   };
 }
 
-function forcedEntry(requested: ConfigurationProperties, cuts: string[]): Entry {
+function forcedEntry(requested: ConfigurationProperties, served: ServedModel): Entry {
   const cut = requested.cut!;
-  if (!cuts.includes(cut)) throw new DynasplitError(ErrorCodes.UNKNOWN_CUT, `frame asks for cut '${cut}', which the model does not have`, { details: { cut } });
+  if (!served.cuts.includes(cut)) {
+    throw new DynasplitError(ErrorCodes.UNKNOWN_CUT, `frame asks for a cut the pipeline cannot use: ${cutRefusal(served.inspection.nonFloatCutPoints, served.name, cut)}`, { details: { cut } });
+  }
   const codec = requested.codec || (cut === 'output' ? '' : 'fp32');
   if (codec && !(CODEC_NAMES as readonly string[]).includes(codec)) throw badFrame(`frame asks for unknown codec '${codec}'`);
   return { configuration: configuration({ ...requested, cut, codec }), latencyMs: 0, latencyP95Ms: 0, energyJ: 0, accuracy: 0 };

@@ -5,7 +5,7 @@
  * policy is taken or refused whole (policy-store.ts; docs/protocol.md says why).
  */
 import { validConfiguration, type DeviceProfile } from '../hardware/index.ts';
-import type { ModelStore } from '../model/index.ts';
+import { cutRefusal, type CutPointInfo, type ModelStore } from '../model/index.ts';
 import type { Policy } from '../schemas/index.ts';
 
 /** What a node can run: its profile, and per model its cuts with the head's weight bytes (what the edge holds). */
@@ -13,6 +13,8 @@ export interface NodeCapabilities {
   profile: DeviceProfile;
   /** model -> cut name -> head weight bytes ('input' 0, 'output' the whole model). */
   cuts: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** model -> its cut points the pipeline cannot use (not float32), to say why a policy naming one is refused. */
+  nonFloatCuts?: ReadonlyMap<string, readonly Pick<CutPointInfo, 'name' | 'dtype'>[]>;
 }
 
 /** The first entry the node cannot run and why. */
@@ -28,7 +30,8 @@ export function capabilitiesOf(models: ModelStore, profile: DeviceProfile): Node
     const bytes = new Map([inspection.input, ...inspection.cutPoints, inspection.output].map((c) => [c.name, c.paramBytesBefore]));
     return [name, new Map(names.map((cut) => [cut, bytes.get(cut) ?? 0]))];
   }));
-  return { profile, cuts };
+  const nonFloatCuts = new Map(models.names().map((name) => [name, models.get(name).inspection.nonFloatCutPoints]));
+  return { profile, cuts, nonFloatCuts };
 }
 
 /** undefined when the node can run every entry of `policy`; else the first entry it cannot run. */
@@ -40,7 +43,7 @@ export function policyRefusal(policy: Pick<Policy, 'model' | 'entries'>, node: N
     const name = c?.name || '(unnamed)';
     const paramBytes = cuts.get(c?.cut ?? '');
     if (!c || paramBytes === undefined) {
-      return { configuration: name, reason: `cut '${c?.cut ?? ''}' is not one of ${policy.model}'s cuts on this node` };
+      return { configuration: name, reason: cutRefusal(node.nonFloatCuts?.get(policy.model) ?? [], policy.model, c?.cut ?? '') };
     }
     // 0 means "leave as is" / "the node's default" (schemas/pipeline.proto): nothing to check.
     const verdict = validConfiguration(node.profile, {

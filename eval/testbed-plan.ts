@@ -8,7 +8,7 @@
 import { CODEC_NAMES } from '../codec/index.ts';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { hostGflops, NO_ACCELERATOR, predictedComputeMs, type DeviceProfile } from '../hardware/index.ts';
-import type { CutPointInfo, ModelInspection } from '../model/index.ts';
+import { cutRefusal, type CutPointInfo, type ModelInspection } from '../model/index.ts';
 import { buildSpace, configurationAt, knobsFromProfiles, poolRow, predict, priorAccuracy, profileCheck, type KnobSet, type PoolRow, type SpaceCut } from '../pareto/index.ts';
 import { CLOUD_ONLY_CUT, EDGE_ONLY_CUT, type Configuration } from '../policy/index.ts';
 import { SYNTHETIC_VARIANTS } from '../workload/index.ts';
@@ -60,7 +60,7 @@ function applyClauses(space: TestbedSpace, spec: string): TestbedSpace {
 }
 
 export interface PlanContext {
-  inspection: Pick<ModelInspection, 'input' | 'cutPoints' | 'output'>;
+  inspection: Pick<ModelInspection, 'input' | 'cutPoints' | 'output'> & Partial<Pick<ModelInspection, 'nonFloatCutPoints'>>;
   edge: DeviceProfile;
   cloud: DeviceProfile;
   /** How much longer the host takes for this model than its profile's throughput says (time estimates only); default 1. */
@@ -90,7 +90,7 @@ export function planConfigurations(space: TestbedSpace, ctx: PlanContext): Testb
   const cloudModes = selectWords('cloud', space.cloudModes, knobs.cloudModes);
   const unknownCodecs = space.codecs.filter((c) => !(CODEC_NAMES as readonly string[]).includes(c));
   if (unknownCodecs.length > 0 || space.codecs.length === 0) throw badSpace(`codecs must be among ${CODEC_NAMES.join(', ')}, got '${space.codecs.join(',')}'`);
-  const chosen = [ctx.inspection.input, ...selectCuts(space.cuts, ctx.inspection.cutPoints), ctx.inspection.output];
+  const chosen = [ctx.inspection.input, ...selectCuts(space.cuts, ctx.inspection), ctx.inspection.output];
   const top = { frequenciesMhz: [Math.max(...frequencies)], threads: [Math.max(...threads)] };
   const base = { codecs: space.codecs, cloudModes };
   const check = profileCheck(ctx.edge);
@@ -131,7 +131,8 @@ export function spreadCuts(cutPoints: readonly Pick<CutPointInfo, 'name' | 'byte
   return [...best.values()].sort((a, b) => a - b).map((i) => cutPoints[i].name);
 }
 
-function selectCuts(cuts: TestbedSpace['cuts'], cutPoints: readonly CutPointInfo[]): CutPointInfo[] {
+function selectCuts(cuts: TestbedSpace['cuts'], inspection: PlanContext['inspection']): CutPointInfo[] {
+  const { cutPoints } = inspection;
   if (cuts === 'all') return [...cutPoints];
   if (typeof cuts === 'number') {
     const names = new Set(spreadCuts(cutPoints, cuts));
@@ -140,7 +141,8 @@ function selectCuts(cuts: TestbedSpace['cuts'], cutPoints: readonly CutPointInfo
   const wanted = cuts.filter((c) => c !== CLOUD_ONLY_CUT && c !== EDGE_ONLY_CUT);
   const unknown = wanted.filter((w) => !cutPoints.some((c) => c.name === w));
   if (unknown.length > 0) {
-    throw new DynasplitError(ErrorCodes.UNKNOWN_CUT, `testbed space: no cut ${unknown.join(', ')} in the model (see dynasplit model inspect)`, { details: { cuts: unknown } });
+    const reasons = unknown.map((cut) => cutRefusal(inspection.nonFloatCutPoints ?? [], 'the model', cut));
+    throw new DynasplitError(ErrorCodes.UNKNOWN_CUT, `testbed space: ${reasons.join('; ')}`, { details: { cuts: unknown } });
   }
   return cutPoints.filter((c) => wanted.includes(c.name));
 }

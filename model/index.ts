@@ -5,7 +5,7 @@ export { resolveModel, DEFAULT_MODEL_CACHE_DIR } from './resolve.ts';
 export type { ResolveOptions } from './resolve.ts';
 export { analyzeGraph, findCutPoints, requiredNodes } from './graph.ts';
 export type { GraphView } from './graph.ts';
-export { inspectModel } from './inspect.ts';
+export { cutRefusal, inspectModel } from './inspect.ts';
 export type { CutPointInfo, ModelInspection, InspectOptions, TensorDesc } from './inspect.ts';
 export { parseDimArgs, bindInputDims, fixDims, DEFAULT_BATCH } from './dims.ts';
 export type { DimBindings } from './dims.ts';
@@ -22,7 +22,7 @@ export type { AcquireOptions, SessionCacheOptions, SessionLease, SessionCacheSta
 export { nodeFlops } from './flops.ts';
 export { loadModelFile, decodeModel, encodeModel } from './onnx/index.ts';
 export type { ModelFile, ModelProto } from './onnx/index.ts';
-export { verifyModel, FP32_TOLERANCE, MIN_JUDGEABLE_SCALE, NOISE_FLOOR_MULTIPLE } from './verify.ts';
+export { verifyModel, FP16_CUT_TOLERANCE, FP32_TOLERANCE, MIN_JUDGEABLE_SCALE, NOISE_FLOOR_MULTIPLE } from './verify.ts';
 export type { VerifyReport, CutReport, CodecReport, VerifyOptions, OutputCheck, Verdict } from './verify.ts';
 export { ModelStore } from './model-store.ts';
 export type { ServedModel, Part, ModelStoreOptions } from './model-store.ts';

@@ -52,8 +52,17 @@ export interface ModelInspection {
   outputs: TensorDesc[];
   /** The cloud-only cut: every model input crosses the link. */
   input: CutPointInfo;
-  /** Single-tensor cut points between input and output, in topological order. */
+  /**
+   * Single-tensor cut points between input and output whose tensor is float32, in topological order:
+   * the cuts the pipeline, the optimizer and the codecs use (the link carries float32 tensors,
+   * schemas/tensor.proto).
+   */
   cutPoints: CutPointInfo[];
+  /**
+   * The other single-tensor cut points (a bool mask, int64 indices, a float16 activation), in
+   * topological order: `model split` and `model verify` take them, the pipeline does not.
+   */
+  nonFloatCutPoints: CutPointInfo[];
   /** The edge-only cut: only the results cross the link. */
   output: CutPointInfo;
 }
@@ -106,7 +115,7 @@ export async function inspectModel(path: string, options: InspectOptions = {}): 
   const none = { flops: 0, paramBytes: 0 };
   const inputs = view.inputs.map(tensor);
   const outputs = view.outputs.map(tensor);
-  const cutPoints = findCutPoints(view).map((cut) =>
+  const cuts = findCutPoints(view).map((cut) =>
     describe(cut, [tensor(cut)], sideCost(requiredNodes(view, [cut])), sideCost(requiredNodes(view, view.outputs, new Set([cut])))));
   return {
     file: path,
@@ -119,7 +128,19 @@ export async function inspectModel(path: string, options: InspectOptions = {}): 
     inputs,
     outputs,
     input: describe(INPUT_CUT, inputs, none, all),
-    cutPoints,
+    cutPoints: cuts.filter((c) => c.dtype === 'float32'),
+    nonFloatCutPoints: cuts.filter((c) => c.dtype !== 'float32'),
     output: describe(OUTPUT_CUT, outputs, all, none),
   };
+}
+
+/**
+ * Why the pipeline cannot split `model` at `cut`, where it is not one of its cuts: the tensor there
+ * is not float32 (the link carries float32 tensors), or the model has no cut point of that name.
+ */
+export function cutRefusal(nonFloatCutPoints: readonly Pick<CutPointInfo, 'name' | 'dtype'>[], model: string, cut: string): string {
+  const other = nonFloatCutPoints.find((c) => c.name === cut);
+  return other
+    ? `${model}'s cut '${cut}' carries a ${other.dtype} tensor; the pipeline sends float32 tensors only (docs/models.md, "Cut points")`
+    : `${model} has no cut '${cut}' (see dynasplit model inspect)`;
 }

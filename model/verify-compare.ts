@@ -17,6 +17,14 @@ import type * as ort from 'onnxruntime-node';
 export const FP32_TOLERANCE = 1e-5;
 
 /**
+ * The same at a cut whose tensor is float16 (a model converted to half precision inside): the tail
+ * starts from values rounded to binary16 (unit roundoff 2^-11, ~4.9e-4), a rounding onnxruntime may
+ * leave out of the whole model, where it removes a Cast to float16 and back around a kernel it runs in
+ * float32. Twice the unit roundoff.
+ */
+export const FP16_CUT_TOLERANCE = 1e-3;
+
+/**
  * Outputs whose largest magnitude over all inputs is below this cannot be judged: at 1e-30 an fp32
  * value is within 8 decades of the denormals (1.2e-38), where relative precision is lost; zero
  * outputs say nothing about a split.

@@ -15,10 +15,9 @@ import { argmax } from './reference.ts';
 import { openSession, type ModelSession, type RunnerOptions } from './runner.ts';
 import { zeroArray } from './shape-probe.ts';
 import { splitModelFile } from './split-file.ts';
-import { INPUT_CUT } from './split.ts';
-import { FP32_TOLERANCE, OutputJudge, maxAbsDiff, noiseFloors, outputScales, type OutputCheck } from './verify-compare.ts';
+import { FP16_CUT_TOLERANCE, FP32_TOLERANCE, OutputJudge, maxAbsDiff, noiseFloors, outputScales, type OutputCheck } from './verify-compare.ts';
 
-export { FP32_TOLERANCE, MIN_JUDGEABLE_SCALE, NOISE_FLOOR_MULTIPLE } from './verify-compare.ts';
+export { FP16_CUT_TOLERANCE, FP32_TOLERANCE, MIN_JUDGEABLE_SCALE, NOISE_FLOOR_MULTIPLE } from './verify-compare.ts';
 export type { OutputCheck, Verdict } from './verify-compare.ts';
 
 export interface CodecReport {
@@ -37,6 +36,13 @@ export interface CodecReport {
 
 export interface CutReport {
   cut: string;
+  /**
+   * The dtype of the tensor crossing the cut (the first model input for `input`). Codecs apply to
+   * float32 only: elsewhere `codecs` is empty, and the pipeline does not split there.
+   */
+  dtype: string;
+  /** What the split's outputs were judged to, relative to each output's scale (FP16_CUT_TOLERANCE at a float16 cut). */
+  tolerance: number;
   /** Largest |tail(head(x)) - full(x)| over all inputs and outputs. */
   fp32MaxAbsDiff: number;
   /** Largest of the outputs' relative errors. */
@@ -78,7 +84,8 @@ export async function verifyModel(path: string, options: VerifyOptions = {}): Pr
   const inspection = await inspectModel(path, { dims: options.dims });
   const count = options.inputs ?? 8;
   const codecs = options.codecs ?? CODEC_NAMES;
-  const cuts = [INPUT_CUT, ...inspection.cutPoints.map((c) => c.name)];
+  // Every cut point, the ones the pipeline cannot use too (model split takes them).
+  const cuts = [inspection.input, ...inspection.cutPoints, ...inspection.nonFloatCutPoints].map((c) => ({ name: c.name, dtype: c.dtype }));
   const samples = seededInputs(inspection.inputs, count, options.seed ?? 1);
   const expected = await runFull(path, samples, { threads: options.threads });
   // The same inputs without onnxruntime's graph optimisations: how much the full model's own
@@ -87,14 +94,14 @@ export async function verifyModel(path: string, options: VerifyOptions = {}): Pr
   const dir = mkdtempSync(join(tmpdir(), 'dynasplit-verify-'));
   const reports: CutReport[] = [];
   try {
-    for (const [k, cut] of cuts.entries()) {
+    for (const [k, { name: cut, dtype }] of cuts.entries()) {
       options.onCut?.(k, cuts.length, cut);
       const files = splitModelFile(path, cut, join(dir, String(k)));
       const label = (part: string) => `${path} (${part} at '${cut}')`;
       const head = files.headPath ? await openSession(files.headPath, { threads: options.threads, label: label('head') }) : undefined;
       const tail = await openSession(files.tailPath!, { threads: options.threads, label: label('tail') });
       try {
-        reports.push(await verifyCut(cut, head, tail, samples, expected, floors, codecs));
+        reports.push(await verifyCut({ cut, dtype }, head, tail, samples, expected, floors, dtype === 'float32' ? codecs : []));
       } finally {
         await head?.release();
         await tail.release();
@@ -136,7 +143,7 @@ function pick(session: ModelSession, feeds: Feeds): Feeds {
 }
 
 async function verifyCut(
-  cut: string, head: ModelSession | undefined, tail: ModelSession,
+  { cut, dtype }: { cut: string; dtype: string }, head: ModelSession | undefined, tail: ModelSession,
   samples: Feeds[], expected: Feeds[], floors: ReadonlyMap<string, number>, codecs: readonly CodecName[],
 ): Promise<CutReport> {
   const judge = new OutputJudge(expected, floors);
@@ -158,9 +165,12 @@ async function verifyCut(
       }
     }
   }
-  const outputs = judge.checks();
+  const tolerance = dtype === 'float16' ? FP16_CUT_TOLERANCE : FP32_TOLERANCE;
+  const outputs = judge.checks(tolerance);
   return {
     cut,
+    dtype,
+    tolerance,
     fp32MaxAbsDiff: Math.max(0, ...outputs.map((o) => o.maxAbsDiff)),
     fp32MaxRelErr: Math.max(0, ...outputs.map((o) => o.relErr)),
     fp32Ok: outputs.every((o) => o.verdict === 'ok'),

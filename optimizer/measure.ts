@@ -17,7 +17,7 @@
  */
 import { DynasplitError, ErrorCodes, silentLogger, stripUndefined, type Logger } from '../common/index.ts';
 import { loadProfile, type DeviceProfile } from '../hardware/index.ts';
-import { checkCard, DEFAULT_MODEL_CACHE_DIR, inspectModel, loadModelCard, referenceClassesOf, resolveModel, resultClass, type ModelInspection } from '../model/index.ts';
+import { checkCard, cutRefusal, DEFAULT_MODEL_CACHE_DIR, inspectModel, loadModelCard, referenceClassesOf, resolveModel, resultClass, type ModelInspection } from '../model/index.ts';
 import { CLOUD_ONLY_CUT, EDGE_ONLY_CUT, type Configuration } from '../policy/index.ts';
 import { connectFrameClient, type FrameClient } from '../client/index.ts';
 import { Result } from '../schemas/index.ts';
@@ -189,7 +189,8 @@ function spaceOf(inspection: ModelInspection, edge: DeviceProfile, cloud: Device
     const wanted = options.cuts.map((c) => aliases[c] ?? c);
     const unknown = wanted.filter((w) => !cuts.some((c) => c.name === w));
     if (unknown.length > 0) {
-      throw new DynasplitError(ErrorCodes.UNKNOWN_CUT, `profile: no cut ${unknown.join(', ')} in the model (see dynasplit model inspect)`, { details: { cuts: unknown } });
+      const reasons = unknown.map((cut) => cutRefusal(inspection.nonFloatCutPoints, options.model, cut));
+      throw new DynasplitError(ErrorCodes.UNKNOWN_CUT, `profile: ${reasons.join('; ')}`, { details: { cuts: unknown } });
     }
     cuts = cuts.filter((c) => wanted.includes(c.name));
   }

@@ -20,7 +20,7 @@ and, for some, the model card a user would write beside it (NAME.card.json, docs
 paddle-ocr-cls.* is not made here: it is a Paddle2ONNX export committed as it was shipped
 (test/fixtures/models/PADDLE.md), and this script leaves it alone.
 
-Usage: python3 scripts/make-model-fixtures.py [OUT_DIR]
+Usage: python3 scripts/make-model-fixtures.py [OUT_DIR] [NAME ...]   (only the fixtures named, when given)
 """
 import json
 import math
@@ -114,6 +114,21 @@ class Mlp(nn.Module):
 
     def forward(self, x):
         return self.net(x)
+
+
+class MaskedCnn(nn.Module):
+    """A cheap gate, then the network on the gate's binary mask: the cut after the comparison carries
+    a bool tensor (1 byte an element, the smallest in the model's first half), which the pipeline
+    cannot send."""
+
+    def __init__(self):
+        super().__init__()
+        self.gate = nn.Conv2d(3, 4, 3, 1, 1)
+        self.body = nn.Sequential(nn.Conv2d(4, 32, 3, 1, 1), nn.ReLU(), nn.Conv2d(32, 32, 3, 1, 1), nn.ReLU(),
+                                  nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+
+    def forward(self, x):
+        return self.body((self.gate(x) > 0.1).float())
 
 
 def tiny_vit():
@@ -210,6 +225,8 @@ FIXTURES = [
     dict(name='two-outputs', module=TwoOutputs, inputs=[('input', [1, 3, 32, 32], {0: 'batch'})],
          outputs=[('logits', {0: 'batch'}), ('box', {0: 'batch'})], dims={}, export=dict(opset_version=17, do_constant_folding=True),
          card={'output': {'kind': 'raw'}}),
+    dict(name='masked-cnn', module=MaskedCnn, inputs=[('input', [1, 3, 32, 32], {0: 'batch'})],
+         outputs=[('logits', {0: 'batch'})], dims={}, export=dict(opset_version=17, do_constant_folding=True)),
 ]
 
 
@@ -279,5 +296,7 @@ def inferred_shapes(model, input_shapes):
 
 if __name__ == '__main__':
     os.makedirs(OUT, exist_ok=True)
+    wanted = set(sys.argv[2:])
     for fx in FIXTURES:
-        export(fx)
+        if not wanted or fx['name'] in wanted:
+            export(fx)

@@ -41,7 +41,7 @@ const expectedOf = (name: string): Expected => JSON.parse(readFileSync(join(FIXT
 const probeInput = (shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(0.01 * i));
 
 /** Served under their fixture names with the card beside them; the dynamic-dims model with --dim instead of its card's dims. */
-const SERVED = ['resnet-tiny', 'vit-tiny-torchvision', 'mlp-constant-weights', 'two-inputs', 'two-outputs', 'fcn-dynamic-hw'];
+const SERVED = ['resnet-tiny', 'vit-tiny-torchvision', 'mlp-constant-weights', 'two-inputs', 'two-outputs', 'fcn-dynamic-hw', 'masked-cnn'];
 const RAW = new Set(['two-outputs', 'fcn-dynamic-hw']);
 /** A Paddle2ONNX export, served with its card (and its dims) beside it; no exporter's expected.json. */
 const PADDLE = 'paddle-ocr-cls';
@@ -226,6 +226,35 @@ describe('several inputs and open dims', () => {
     });
     expect(summary.results).toBe(4);
     expect(summary.errors).toBe(0);
+  });
+});
+
+describe('a cut point whose tensor is not float32 (masked-cnn: a bool mask)', () => {
+  const BOOL_CUT = '/Greater_output_0';
+
+  it('is never used: the default policy splits at a float32 cut, and a frame asking for it is answered UNKNOWN_CUT naming its dtype', async () => {
+    const inspection = await inspectModel(join(FIXTURES, 'masked-cnn.onnx'));
+    expect(inspection.nonFloatCutPoints.map((c) => [c.name, c.dtype])).toEqual([[BOOL_CUT, 'bool']]);
+    expect(inspection.cutPoints.map((c) => c.name)).not.toContain(BOOL_CUT);
+    // No policy was published for the model: the edge serves its default one, round robin over
+    // edge-only, a split and cloud-only. The bool mask is the smallest tensor of the model's first
+    // half, which is where the default split is taken.
+    const plain = [0, 1, 2].map((i) => unique(`masked-default-${i}`));
+    const forced = unique('masked-bool-cut');
+    const start = sink.all.length;
+    for (const id of plain) await sink.publishFrame(SENSOR, { ...probeFrame('masked-cnn', id, 'output'), configuration: undefined });
+    await sink.publishFrame(SENSOR, probeFrame('masked-cnn', forced, BOOL_CUT));
+    await sink.waitFor(start + plain.length + 1);
+    const cuts = plain.map((id) => {
+      const [r] = sink.byId.get(id)!;
+      checkResult('masked-cnn', r);
+      return r.configuration?.cut;
+    });
+    expect(new Set(cuts).size).toBe(3);
+    expect(cuts).not.toContain(BOOL_CUT);
+    const [refused] = sink.byId.get(forced)!;
+    expect(refused.error?.code).toBe(ErrorCodes.UNKNOWN_CUT);
+    expect(refused.error?.message).toContain('bool');
   });
 });
 

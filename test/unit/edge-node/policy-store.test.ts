@@ -27,7 +27,11 @@ function store() {
   // An rpi4 (600..1800 MHz, 4 cores, a Coral USB TPU) serving a model whose cuts hold 0 .. 40 MB of fp32 weights.
   const policies = new PolicyStore(
     [defaultPolicy(MODEL, CUTS, 100)],
-    { profile: loadProfile('rpi4'), cuts: new Map([[MODEL, new Map([['input', 0], ['c1', 1000], ['c2', 1_000_000], ['output', 40_000_000]])]]) },
+    {
+      profile: loadProfile('rpi4'),
+      cuts: new Map([[MODEL, new Map([['input', 0], ['c1', 1000], ['c2', 1_000_000], ['output', 40_000_000]])]]),
+      nonFloatCuts: new Map([[MODEL, [{ name: 'mask', dtype: 'bool' }]]]),
+    },
     'default',
     logger,
   );
@@ -109,7 +113,8 @@ describe('PolicyStore', () => {
       [withBad(2, { edge_frequency_mhz: 1000 + 1 }), '1001 MHz is not a DVFS step of rpi4'],
       [withBad(3, { edge_threads: 8 }), '8 threads: rpi4 has 4 cores'],
       [withBad(4, { edge_accelerator: 'hailo-8:max' }), "unknown accelerator 'hailo-8:max'"],
-      [withBad(5, {}, 'no-such-cut'), "cut 'no-such-cut' is not one of m's cuts"],
+      [withBad(5, {}, 'no-such-cut'), "m has no cut 'no-such-cut'"],
+      [withBad(7, {}, 'mask'), "m's cut 'mask' carries a bool tensor; the pipeline sends float32 tensors only"],
       // The Coral holds about 8 MB of int8 weights: the whole model's 10 MB do not fit.
       [withBad(6, { edge_accelerator: 'coral-usb:std' }, 'output'), 'coral-usb holds'],
     ];

@@ -24,6 +24,7 @@ const ctx: PlanContext = {
     input: cut('input', [1, 3, 8, 8], 0, 0),
     cutPoints: [cut('a', [1, 16, 8, 8], 1e8, 1 * MB), cut('b', [1, 8, 4, 4], 5e8, 100 * MB), cut('c', [1, 10], 9e8, 190 * MB)],
     output: cut('output', [1, 10], 1e9, 200 * MB),
+    nonFloatCutPoints: [{ ...cut('m', [1, 16, 8, 8], 1e8, 1 * MB), dtype: 'bool' }],
   },
   edge: loadProfile('rpi4'),
   cloud: loadProfile('gpu-server'),
@@ -92,6 +93,7 @@ describe('testbed space', () => {
       'edge-only[1800MHz,1t]', 'edge-only[1800MHz,4t]',
     ]);
     expect(codes(() => planConfigurations(parseSpace('cuts=zz'), ctx))).toBe('DYNASPLIT_ERR_UNKNOWN_CUT');
+    expect(() => planConfigurations(parseSpace('cuts=a,m'), ctx)).toThrow("testbed space: the model's cut 'm' carries a bool tensor");
     expect(codes(() => planConfigurations(parseSpace('frequencies=700'), ctx))).toBe('DYNASPLIT_ERR_BAD_ARGS');
     expect(codes(() => planConfigurations(parseSpace('cloud=tpu'), ctx))).toBe('DYNASPLIT_ERR_BAD_ARGS');
     expect(codes(() => planConfigurations(parseSpace('codecs=fp8'), ctx))).toBe('DYNASPLIT_ERR_BAD_ARGS');

@@ -26,7 +26,7 @@ interface Expected {
   probe: Record<string, number[]>;
 }
 
-const FIXTURES = ['resnet-tiny', 'vit-tiny-torchvision', 'mlp-constant-weights', 'fcn-dynamic-hw', 'two-inputs', 'two-outputs'];
+const FIXTURES = ['resnet-tiny', 'vit-tiny-torchvision', 'mlp-constant-weights', 'fcn-dynamic-hw', 'two-inputs', 'two-outputs', 'masked-cnn'];
 
 const expectedOf = (name: string): Expected => JSON.parse(readFileSync(join(dir, `${name}.expected.json`), 'utf8')) as Expected;
 
@@ -86,7 +86,7 @@ describe.each(FIXTURES)('%s, as torch.onnx.export wrote it', (name) => {
       verifyModel(path, { inputs: 2, threads: 1, codecs: ['fp32'], dims: expected.dims }),
       inspectModel(path, { dims: expected.dims }),
     ]);
-    expect(report.cuts.map((c) => c.cut)).toEqual(['input', ...inspection.cutPoints.map((c) => c.name)]);
+    expect(report.cuts.map((c) => c.cut)).toEqual(['input', ...[...inspection.cutPoints, ...inspection.nonFloatCutPoints].map((c) => c.name)]);
     for (const cut of report.cuts) {
       expect(cut.outputs.map((o) => [o.name, o.verdict]), cut.cut).toEqual(expected.outputs.map((t) => [t.name, 'ok']));
     }
@@ -155,7 +155,7 @@ describe('paddle-ocr-cls, as Paddle2ONNX exported it', () => {
       verifyModel(path, { inputs: 2, threads: 1, codecs: ['fp32'], dims }),
       inspectModel(path, { dims }),
     ]);
-    expect(report.cuts.map((c) => c.cut)).toEqual(['input', ...inspection.cutPoints.map((c) => c.name)]);
+    expect(report.cuts.map((c) => c.cut)).toEqual(['input', ...[...inspection.cutPoints, ...inspection.nonFloatCutPoints].map((c) => c.name)]);
     for (const cut of report.cuts) expect(cut.outputs.map((o) => [o.name, o.verdict]), cut.cut).toEqual([['softmax_0.tmp_0', 'ok']]);
     expect(report.unjudged).toEqual([]);
     expect(report.ok).toBe(true);

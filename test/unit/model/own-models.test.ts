@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { inspectModel, loadModelCard, loadModelFile, ModelStore, SessionCache, splitModel, splitModelFile, verifyModel } from '../../../model/index.ts';
+import { cutRefusal, FP16_CUT_TOLERANCE, FP32_TOLERANCE, inspectModel, loadModelCard, loadModelFile, ModelStore, SessionCache, splitModel, splitModelFile, verifyModel } from '../../../model/index.ts';
 import { DataType, writeModelFile } from '../../../model/onnx/index.ts';
 import { floatInit, floatValue, model, node } from '../../helpers/onnx.ts';
 
@@ -116,6 +116,53 @@ describe('verify judges each output by its own scale', () => {
     expect(report.ok).toBe(false);
     expect(report.unjudged).toEqual(['y']);
     expect(report.cuts[0].outputs[0].verdict).toBe('too-small');
+  });
+});
+
+describe('cut points whose tensor is not float32', () => {
+  it('a bool mask: model split and verify take the cut, without codecs; the pipeline\'s cuts leave it out, saying why', async () => {
+    const path = join(scratch, 'bool-cut.onnx');
+    writeModelFile(path, model([
+      node('Relu', ['x'], ['a']),
+      node('Greater', ['a', 'threshold'], ['mask']),
+      node('Cast', ['mask'], ['f'], [{ name: 'to', type: 2, i: DataType.FLOAT }]),
+      node('Mul', ['f', 'k'], ['y']),
+    ], { initializers: [floatInit('threshold', [1], [0.1]), floatInit('k', [1], [3])] }));
+    const r = await inspectModel(path);
+    expect(r.cutPoints.map((c) => c.name)).toEqual(['a', 'f']);
+    expect(r.nonFloatCutPoints.map((c) => [c.name, c.dtype, c.bytesPerSample])).toEqual([['mask', 'bool', 4]]);
+    expect(cutRefusal(r.nonFloatCutPoints, 'm', 'mask')).toBe("m's cut 'mask' carries a bool tensor; the pipeline sends float32 tensors only (docs/models.md, \"Cut points\")");
+    expect(cutRefusal(r.nonFloatCutPoints, 'm', 'zz')).toBe("m has no cut 'zz' (see dynasplit model inspect)");
+    expect(splitModelFile(path, 'mask', join(scratch, 'bool-cut')).headPath).toBeDefined();
+    const report = await verifyModel(path, { inputs: 2 });
+    expect(report.ok).toBe(true);
+    const byCut = new Map(report.cuts.map((c) => [c.cut, c]));
+    expect([...byCut.keys()]).toEqual(['input', 'a', 'f', 'mask']);
+    expect(byCut.get('mask')).toMatchObject({ dtype: 'bool', codecs: [], fp32Ok: true });
+    expect(byCut.get('a')!.codecs).toHaveLength(6);
+    const store = new ModelStore({ workDir: join(scratch, 'bool-store'), sessions: new SessionCache({ threads: 1 }) });
+    expect((await store.add('m', path)).cuts).toEqual(['input', 'a', 'f', 'output']);
+  });
+
+  it('float16 inside: a split rounds to binary16 at the cut, which onnxruntime leaves out of the whole model; judged to FP16_CUT_TOLERANCE', async () => {
+    // onnxruntime's CPU Relu has no float16 kernel: it runs it in float32 between casts it adds, and
+    // then drops the Cast to float16 and back that this leaves, so the whole model never rounds.
+    const path = join(scratch, 'half-cut.onnx');
+    writeModelFile(path, model([
+      node('Cast', ['x'], ['h'], [{ name: 'to', type: 2, i: DataType.FLOAT16 }]),
+      node('Relu', ['h'], ['r']),
+      node('Cast', ['r'], ['y'], [{ name: 'to', type: 2, i: DataType.FLOAT }]),
+    ], { inputs: [floatValue('x', ['N', 64])], outputs: [floatValue('y', ['N', 64])] }));
+    const report = await verifyModel(path, { inputs: 2 });
+    const half = report.cuts.filter((c) => c.dtype === 'float16');
+    expect(half.map((c) => c.cut)).toEqual(['h', 'r']);
+    for (const c of half) {
+      expect(c.tolerance).toBe(FP16_CUT_TOLERANCE);
+      expect(c.fp32MaxRelErr).toBeGreaterThan(FP32_TOLERANCE);
+      expect(c.fp32MaxRelErr).toBeLessThan(FP16_CUT_TOLERANCE);
+      expect(c.fp32Ok).toBe(true);
+    }
+    expect(report.ok).toBe(true);
   });
 });
 
