@@ -1,8 +1,8 @@
 /** `dynasplit model ...`: the model toolkit's commands. */
 import { DynasplitError, ErrorCodes, progressCallback as commonProgress } from '../common/index.ts';
 import {
-  checkCard, DEFAULT_MODEL_CACHE_DIR, generateModel, inspectModel, loadModelCard, parseDimArgs, resolveModel, splitModelFile,
-  isZooModel, unknownZooModel, verifyModel, NOISE_FLOOR_MULTIPLE, ZOO_MODELS, type CutPointInfo, type LoadedCard, type ModelInspection, type TensorDesc, type VerifyReport,
+  checkCard, DEFAULT_MODEL_CACHE_DIR, generateModel, imageInputOf, inspectModel, loadModelCard, parseDimArgs, resolveModel, splitModelFile,
+  isZooModel, unknownZooModel, verifyModel, NOISE_FLOOR_MULTIPLE, ZOO_MODELS, type CutPointInfo, type ImageInput, type LoadedCard, type ModelInspection, type TensorDesc, type VerifyReport,
 } from '../model/index.ts';
 import { intOption, prepareOutDir, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
 import { modelCacheDir } from './env.ts';
@@ -69,7 +69,7 @@ const inspect: Command = {
     const report = await inspectModel(path, { dims: card.card.dims });
     const fit = cardFit(card, report);
     print(io, args, { ...report, card, ...(fit ? { cardDoesNotFit: fit } : {}) }, () =>
-      `${inspectText(report)}\n${cardText(card)}\n${fit ? `the default card does not fit this model: ${fit}\n` : ''}`);
+      `${inspectText(report)}\n${cardText(card, fit ? undefined : imageInputOf(card, report.inputs))}\n${fit ? `the default card does not fit this model: ${fit}\n` : ''}`);
     return 0;
   },
 };
@@ -157,14 +157,16 @@ function cardFit(card: LoadedCard, report: ModelInspection): string | undefined 
   }
 }
 
-function cardText({ card, source }: LoadedCard): string {
+/** The card as text; `image`: the image input it gives the model, if any (a model without one takes tensors). */
+function cardText({ card, source }: LoadedCard, image: ImageInput | undefined): string {
   const i = card.input;
   const size = (s: number | readonly number[] | undefined) => (s === undefined ? 'model size' : Array.isArray(s) ? s.join('x') : String(s));
   const output = card.output.kind === 'raw' ? 'raw: every output as it is'
     : `classification: top-${card.output.topK}${card.output.labels ? ` labelled by ${card.output.labels}` : ''}`;
-  return `card: ${source ?? '(none: the default card)'}; input: resize ${i.resize === undefined ? 'to cover the crop' : size(i.resize)}, ` +
-    `crop ${size(i.crop)}, ${i.layout} ${i.colorOrder}, scale ${i.scale.toPrecision(4)}, mean [${i.mean.join(', ')}], std [${i.std.join(', ')}]; ` +
-    `output: ${output}`;
+  const input = image === undefined ? 'tensors only (the model takes no 3-channel image, and the card describes none)'
+    : `resize ${i.resize === undefined ? 'to cover the crop' : size(i.resize)}, ` +
+      `crop ${size(i.crop)}, ${i.layout} ${i.colorOrder}, scale ${i.scale.toPrecision(4)}, mean [${i.mean.join(', ')}], std [${i.std.join(', ')}]`;
+  return `card: ${source ?? '(none: the default card)'}; input: ${input}; output: ${output}`;
 }
 
 function inspectText(r: ModelInspection): string {

@@ -13,6 +13,11 @@ export interface LoadedCard {
   source?: string;
   /** The classification labels, line i = class i, when the card names a labels file. */
   labels?: string[];
+  /**
+   * The card file has an `input` section: the model must then have the image input it describes.
+   * Without one, a model whose input is no 3-channel image takes tensor frames only (card-use.ts).
+   */
+  describesInput?: boolean;
 }
 
 export interface LoadCardOptions {
@@ -45,7 +50,8 @@ export function loadModelCard(modelPath: string, options: LoadCardOptions = {}):
   }
   const card = withDims(parseModelCard(json, source), options.dims);
   const labelsFile = card.output.kind === 'classification' ? card.output.labels : undefined;
-  return { card, source, labels: labelsFile === undefined ? undefined : readLabels(source, labelsFile) };
+  const describesInput = typeof json === 'object' && json !== null && Object.hasOwn(json, 'input');
+  return { card, source, labels: labelsFile === undefined ? undefined : readLabels(source, labelsFile), describesInput };
 }
 
 /** The card with `dims` over its own. */

@@ -6,7 +6,7 @@
 import type * as ort from 'onnxruntime-node';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import type { PreprocessOptions } from '../image/index.ts';
-import { asPair } from './card.ts';
+import { asPair, type CardInput } from './card.ts';
 import type { LoadedCard } from './card-load.ts';
 import type { ModelInspection, TensorDesc } from './inspect.ts';
 import { topK, type Prediction } from './topk.ts';
@@ -31,14 +31,30 @@ function cardError(loaded: LoadedCard, field: string, message: string): Dynaspli
   return new DynasplitError(ErrorCodes.BAD_MODEL_CARD, `${file}: ${field} ${message}`, { details: { file, field } });
 }
 
+/** Whether an input can be fed an RGB image in `layout`: float32, 4-D, 3 channels. */
+function isImageInput(desc: TensorDesc, layout: CardInput['layout']): boolean {
+  const channels = layout === 'NHWC' ? desc.shape[3] : desc.shape[1];
+  return desc.dtype === 'float32' && desc.shape.length === 4 && channels === 3;
+}
+
+/**
+ * The input an image feeds, or undefined for a model that takes no image: its first input is not a
+ * 3-channel float32 image and its card does not describe one (no `input` section, or no card). Such a
+ * model is served to frames that carry tensors (a sensor's readings, a grayscale or a feature
+ * vector). A card that describes its input must fit the model (imageInputFor's errors).
+ */
+export function imageInputOf(loaded: LoadedCard, inputs: readonly TensorDesc[]): ImageInput | undefined {
+  if (!loaded.describesInput && !isImageInput(inputs[0], loaded.card.input.layout)) return undefined;
+  return imageInputFor(loaded, inputs);
+}
+
 /** The input an image feeds and how to make it, for the model's bound input shapes. */
 export function imageInputFor(loaded: LoadedCard, inputs: readonly TensorDesc[]): ImageInput {
   const spec = loaded.card.input;
   const desc = spec.tensor === undefined ? inputs[0] : inputs.find((i) => i.name === spec.tensor);
   if (!desc) throw cardError(loaded, 'input.tensor', `names no input of the model (inputs: ${inputs.map((i) => i.name).join(', ')})`);
   const { shape } = desc;
-  const channels = spec.layout === 'NHWC' ? shape[3] : shape[1];
-  if (desc.dtype !== 'float32' || shape.length !== 4 || channels !== 3) {
+  if (!isImageInput(desc, spec.layout)) {
     throw cardError(loaded, 'input.layout', `is ${spec.layout}, but input '${desc.name}' is ${desc.dtype}[${shape.join(', ')}], not a float32 ${spec.layout} image with 3 channels`);
   }
   const [height, width] = spec.layout === 'NHWC' ? [shape[1], shape[2]] : [shape[2], shape[3]];
@@ -57,7 +73,7 @@ export function imageInputFor(loaded: LoadedCard, inputs: readonly TensorDesc[])
 
 /** Checks a card against the model it describes (its inspection, with the card's dims bound). */
 export function checkCard(loaded: LoadedCard, inspection: Pick<ModelInspection, 'inputs' | 'outputs'>): void {
-  imageInputFor(loaded, inspection.inputs);
+  imageInputOf(loaded, inspection.inputs);
   const out = loaded.card.output;
   if (out.kind !== 'classification') return;
   const desc = out.tensor === undefined ? inspection.outputs[0] : inspection.outputs.find((o) => o.name === out.tensor);

@@ -135,6 +135,19 @@ export async function inspectModel(path: string, options: InspectOptions = {}): 
 }
 
 /**
+ * Refuses (DYNASPLIT_ERR_UNSUPPORTED_MODEL, naming the input) a model that frames cannot feed:
+ * frames carry float32 inputs only (schemas/tensor.proto).
+ */
+export function requireFloatInputs(path: string, inputs: readonly TensorDesc[]): void {
+  const other = inputs.find((i) => i.dtype !== 'float32');
+  if (other) {
+    throw new DynasplitError(ErrorCodes.UNSUPPORTED_MODEL, `${path}: input '${other.name}' is ${other.dtype}; frames carry float32 inputs only`, {
+      details: { file: path, tensor: other.name },
+    });
+  }
+}
+
+/**
  * Why the pipeline cannot split `model` at `cut`, where it is not one of its cuts: the tensor there
  * is not float32 (the link carries float32 tensors), or the model has no cut point of that name.
  */

@@ -8,7 +8,7 @@
 import { basename } from 'node:path';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import {
-  checkCard, DEFAULT_CARD, imageInputFor, loadModelCard, resolveModel, type ImageInput, type LoadedCard, type ModelStore, type TensorDesc,
+  checkCard, DEFAULT_CARD, imageInputOf, loadModelCard, requireFloatInputs, resolveModel, type ImageInput, type LoadedCard, type ModelStore, type TensorDesc,
 } from '../model/index.ts';
 
 /** A served model's card, applied: what frames of it carry and what its results say. */
@@ -35,11 +35,7 @@ export class ModelCards {
 /** The default card (ImageNet preprocessing at the model's size, top-k classes) applied to a model's inputs. */
 export function defaultServedCard(inputs: readonly TensorDesc[]): ServedCard {
   const loaded: LoadedCard = { card: DEFAULT_CARD };
-  try {
-    return { loaded, image: imageInputFor(loaded, inputs) };
-  } catch {
-    return { loaded };
-  }
+  return { loaded, image: imageInputOf(loaded, inputs) };
 }
 
 export interface AddModelsOptions {
@@ -60,14 +56,9 @@ export async function addModels(store: ModelStore, options: AddModelsOptions): P
     const loaded = loadModelCard(path, { path: options.cards?.[name], dims: options.dims });
     const served = await store.add(name, path, loaded.card.dims);
     // Frames and the link carry float32 tensors only (schemas/tensor.proto).
-    const other = served.inputs.find((i) => i.dtype !== 'float32');
-    if (other) {
-      throw new DynasplitError(ErrorCodes.UNSUPPORTED_MODEL, `${path}: input '${other.name}' is ${other.dtype}; frames carry float32 inputs only`, {
-        details: { file: path, tensor: other.name },
-      });
-    }
+    requireFloatInputs(path, served.inputs);
     checkCard(loaded, served.inspection);
-    cards.set(name, { loaded, image: imageInputFor(loaded, served.inputs) });
+    cards.set(name, { loaded, image: imageInputOf(loaded, served.inputs) });
   }
   return cards;
 }

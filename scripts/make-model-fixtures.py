@@ -131,6 +131,17 @@ class MaskedCnn(nn.Module):
         return self.body((self.gate(x) > 0.1).float())
 
 
+class TabularMlp(nn.Module):
+    """A classifier of a sensor's feature vector (10 readings, 3 classes): no image anywhere."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 3))
+
+    def forward(self, x):
+        return self.net(x)
+
+
 def tiny_vit():
     # torchvision's own ViT: its class token is expanded to the batch (the Shape/Where/Expand subgraph).
     vit = torchvision.models.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2,
@@ -225,6 +236,9 @@ FIXTURES = [
     dict(name='two-outputs', module=TwoOutputs, inputs=[('input', [1, 3, 32, 32], {0: 'batch'})],
          outputs=[('logits', {0: 'batch'}), ('box', {0: 'batch'})], dims={}, export=dict(opset_version=17, do_constant_folding=True),
          card={'output': {'kind': 'raw'}}),
+    dict(name='tabular-mlp', module=TabularMlp, inputs=[('readings', [1, 10], {0: 'batch'})],
+         outputs=[('logits', {0: 'batch'})], dims={}, export=dict(opset_version=17, do_constant_folding=True),
+         card={'output': {'kind': 'classification', 'topK': 3}}),
     dict(name='masked-cnn', module=MaskedCnn, inputs=[('input', [1, 3, 32, 32], {0: 'batch'})],
          outputs=[('logits', {0: 'batch'})], dims={}, export=dict(opset_version=17, do_constant_folding=True)),
 ]

@@ -21,7 +21,8 @@ export type InputSource = (i: number) => FrameInput;
 /** The model's inputs as a sensor sees them: all of them, and the one an image feeds. */
 export interface SensorModel {
   inputs: readonly TensorDesc[];
-  image: ImageInput;
+  /** undefined: the model takes no image (model/card-use.ts imageInputOf), only tensors. */
+  image?: ImageInput;
 }
 
 export function syntheticSource(model: SensorModel, seed: number): InputSource {
@@ -36,8 +37,12 @@ export async function imageInputs(dir: string, model: SensorModel, sendEncoded: 
   } catch (cause) {
     throw new DynasplitError(ErrorCodes.FILE_NOT_FOUND, `images directory ${dir} cannot be read: ${(cause as Error).message}`, { cause });
   }
-  if (files.length === 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, `no .jpg/.jpeg/.png files in ${dir}`);
   const { image } = model;
+  if (!image) {
+    const [first] = model.inputs;
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, `the model takes no image: its input '${first.name}' is ${first.dtype}[${first.shape.join(', ')}], not a 3-channel image; send tensors (leave out the images directory)`);
+  }
+  if (files.length === 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, `no .jpg/.jpeg/.png files in ${dir}`);
   // Seeded synthetic tensors for every input but the image's.
   const others = syntheticFrames(model.inputs, seed).map((f) => [f.tensor, ...f.inputs].filter((t) => t.name !== image.tensor));
   const inputs: FrameInput[] = [];

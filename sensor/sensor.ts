@@ -4,7 +4,7 @@
  */
 import { connectFrameClient, type Answer } from '../client/index.ts';
 import { silentLogger, type Logger } from '../common/index.ts';
-import { checkCard, imageInputFor, inspectModel, loadModelCard, resolveModel } from '../model/index.ts';
+import { checkCard, imageInputOf, inspectModel, loadModelCard, requireFloatInputs, resolveModel } from '../model/index.ts';
 import { budgetSampler } from '../workload/index.ts';
 import { imageInputs, syntheticSource, type InputSource } from './inputs.ts';
 import { parseSensorOptions, type SensorOptions } from './options.ts';
@@ -60,7 +60,8 @@ async function inputSource(options: SensorOptions): Promise<InputSource> {
   const path = await resolveModel(options.modelSource ?? options.model, { cacheDir: options.modelCacheDir });
   const loaded = loadModelCard(path, { path: options.card, dims: options.dims });
   const inspection = await inspectModel(path, { dims: loaded.card.dims });
+  requireFloatInputs(path, inspection.inputs);
   checkCard(loaded, inspection);
-  const model = { inputs: inspection.inputs, image: imageInputFor(loaded, inspection.inputs) };
+  const model = { inputs: inspection.inputs, image: imageInputOf(loaded, inspection.inputs) };
   return options.imagesDir ? imageInputs(options.imagesDir, model, options.sendEncoded, options.seed) : syntheticSource(model, options.seed);
 }

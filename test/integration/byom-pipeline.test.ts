@@ -9,7 +9,7 @@
  * card): a text line sent as a PNG, upright and turned 180 degrees, preprocessed by the edge as the
  * card says, answered as the unsplit model answers it in-process.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -41,7 +41,7 @@ const expectedOf = (name: string): Expected => JSON.parse(readFileSync(join(FIXT
 const probeInput = (shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(0.01 * i));
 
 /** Served under their fixture names with the card beside them; the dynamic-dims model with --dim instead of its card's dims. */
-const SERVED = ['resnet-tiny', 'vit-tiny-torchvision', 'mlp-constant-weights', 'two-inputs', 'two-outputs', 'fcn-dynamic-hw', 'masked-cnn'];
+const SERVED = ['resnet-tiny', 'vit-tiny-torchvision', 'mlp-constant-weights', 'two-inputs', 'two-outputs', 'fcn-dynamic-hw', 'masked-cnn', 'tabular-mlp'];
 const RAW = new Set(['two-outputs', 'fcn-dynamic-hw']);
 /** A Paddle2ONNX export, served with its card (and its dims) beside it; no exporter's expected.json. */
 const PADDLE = 'paddle-ocr-cls';
@@ -102,7 +102,9 @@ function checkResult(model: string, r: Result, labels?: string[]): void {
   expect(r.outputs).toHaveLength(0);
   const [logits] = expected.outputs;
   const want = topK(Float32Array.from(expected.probe[logits.name]), r.top_k.length);
-  expect(r.top_k.length).toBe(model === 'vit-tiny-torchvision' ? 3 : 5);
+  const card = join(FIXTURES, `${model}.card.json`);
+  const topKOfCard = existsSync(card) ? (JSON.parse(readFileSync(card, 'utf8')) as { output?: { topK?: number } }).output?.topK : undefined;
+  expect(r.top_k.length).toBe(Math.min(topKOfCard ?? 5, logits.shape[1]));
   expect(r.top_k.map((p) => p.index)).toEqual(want.map((p) => p.index));
   expectClose(r.top_k.map((p) => p.score ?? 0), want.map((p) => p.score), `${model} scores`);
   expect(r.class_index).toBe(want[0].index);
@@ -255,6 +257,25 @@ describe('a cut point whose tensor is not float32 (masked-cnn: a bool mask)', ()
     const [refused] = sink.byId.get(forced)!;
     expect(refused.error?.code).toBe(ErrorCodes.UNKNOWN_CUT);
     expect(refused.error?.message).toContain('bool');
+  });
+});
+
+describe('a model that takes no image (tabular-mlp: 10 readings, 3 classes; its card describes no input)', () => {
+  it('is served to tensor frames; an image frame is answered BAD_FRAME, and a sensor sends it tensors, not images', async () => {
+    const id = unique('tabular-image');
+    const start = sink.all.length;
+    const png = await sharp(Buffer.alloc(8 * 8 * 3, 128), { raw: { width: 8, height: 8, channels: 3 } }).png().toBuffer();
+    await sink.publishFrame(SENSOR, { request_id: id, sensor_id: SENSOR, model: 'tabular-mlp', budget_ms: 30_000, capture_at_ms: Date.now(), image: { data: png } });
+    await sink.waitFor(start + 1);
+    const [r] = sink.byId.get(id)!;
+    expect(r.error?.code).toBe(ErrorCodes.BAD_FRAME);
+    expect(r.error?.message).toContain('not an RGB image');
+    const common = { mqttUrl: broker.url, model: 'tabular-mlp', modelSource: join(FIXTURES, 'tabular-mlp.onnx'), count: 4, rate: 100, budgets: 'fixed:30000' };
+    expect(await runSensor({ ...common, sensorId: unique('tabular') })).toMatchObject({ results: 4, errors: 0 });
+    const images = join(scratch, unique('tabular-images'));
+    mkdirSync(images);
+    writeFileSync(join(images, 'a.png'), png);
+    await expect(runSensor({ ...common, sensorId: unique('tabular'), imagesDir: images })).rejects.toThrow(/takes no image: its input 'readings' is float32\[1, 10\]/);
   });
 });
 

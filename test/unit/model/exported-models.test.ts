@@ -26,7 +26,7 @@ interface Expected {
   probe: Record<string, number[]>;
 }
 
-const FIXTURES = ['resnet-tiny', 'vit-tiny-torchvision', 'mlp-constant-weights', 'fcn-dynamic-hw', 'two-inputs', 'two-outputs', 'masked-cnn'];
+const FIXTURES = ['resnet-tiny', 'vit-tiny-torchvision', 'mlp-constant-weights', 'fcn-dynamic-hw', 'two-inputs', 'two-outputs', 'masked-cnn', 'tabular-mlp'];
 
 const expectedOf = (name: string): Expected => JSON.parse(readFileSync(join(dir, `${name}.expected.json`), 'utf8')) as Expected;
 
