@@ -32,5 +32,5 @@ export { PowerSeries, parsePowerPayload } from './power-series.ts';
 export type { PowerSample } from './power-series.ts';
 export { activePowerW, createModelledMeter, idlePowerW, modelledJoules } from './modelled-meter.ts';
 export type { ModelledMeterOptions } from './modelled-meter.ts';
-export { startNodeHardware, processHost, HOST_PROFILE } from './node-hardware.ts';
+export { startNodeHardware, processHost, profileByName, HOST_PROFILE } from './node-hardware.ts';
 export type { NodeHardware, NodeHardwareOptions } from './node-hardware.ts';

@@ -61,6 +61,11 @@ export function processHost(): Promise<DeviceProfile> {
   return hostCalibration;
 }
 
+/** A profile by name or file, `host` being this machine as calibrated (as the nodes use it). */
+export async function profileByName(name: string): Promise<DeviceProfile> {
+  return name === HOST_PROFILE ? processHost() : loadProfile(name);
+}
+
 export async function startNodeHardware(options: NodeHardwareOptions): Promise<NodeHardware> {
   const logger = (options.logger ?? silentLogger()).child({ component: 'hardware' });
   const host = options.host ?? await processHost();

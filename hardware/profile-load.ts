@@ -24,7 +24,8 @@ export function loadProfile(nameOrPath: string): DeviceProfile {
   const isPath = nameOrPath.includes('/') || nameOrPath.includes('\\') || nameOrPath.endsWith('.json');
   if (!isPath) {
     if (nameOrPath === 'host') {
-      throw new DynasplitError(ErrorCodes.BAD_ARGS, "the 'host' profile is measured, not loaded: use calibrateHost()");
+      throw new DynasplitError(ErrorCodes.BAD_ARGS,
+        "the 'host' profile is this machine as measured, not a file: the nodes, optimizer run and optimizer profile take it; here give a built-in profile or a JSON file");
     }
     if (!listProfiles().includes(nameOrPath)) {
       throw new DynasplitError(ErrorCodes.BAD_ARGS,

@@ -13,7 +13,7 @@
  * and written to the metrics store for Grafana.
  */
 import { connectMqtt, endMqtt, silentLogger, subscribeAcrossReconnects, type Logger, type MqttClient } from '../common/index.ts';
-import { HOST_PROFILE, loadProfile, processHost, type DeviceProfile } from '../hardware/index.ts';
+import { profileByName, type DeviceProfile } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
 import { inspectModel, resolveModel, type ModelInspection } from '../model/index.ts';
 import { compilePolicy, encodePolicy, type CompiledPolicy, type Configuration } from '../policy/index.ts';
@@ -74,8 +74,7 @@ interface Devices { edge: ClassDevices; cloud: ClassDevices; source: 'announced'
 export async function startOptimizer(partial: Partial<OptimizerOptions>, deps: OptimizerDeps): Promise<LiveOptimizer> {
   const options = parseOptimizerOptions(partial);
   const logger = (deps.logger ?? silentLogger()).child({ component: 'optimizer', node: options.optimizerId });
-  // 'host' is this machine as calibrated, as the nodes themselves use it.
-  const profile = async (name: string | undefined) => (name === undefined ? undefined : name === HOST_PROFILE ? processHost() : loadProfile(name));
+  const profile = async (name: string | undefined) => (name === undefined ? undefined : profileByName(name));
   const overrides = { edge: await profile(options.edgeProfile), cloud: await profile(options.cloudProfile) };
   const inspections = new Map<string, ModelInspection>();
   for (const [name, spec] of Object.entries(options.models)) inspections.set(name, await inspectModel(await resolveModel(spec, { cacheDir: options.modelCacheDir })));

@@ -16,7 +16,7 @@
  * no request is counted twice.
  */
 import { DynasplitError, ErrorCodes, silentLogger, stripUndefined, type Logger } from '../common/index.ts';
-import { loadProfile, type DeviceProfile } from '../hardware/index.ts';
+import { profileByName, type DeviceProfile } from '../hardware/index.ts';
 import { checkCard, cutRefusal, DEFAULT_MODEL_CACHE_DIR, inspectModel, loadModelCard, referenceClassesOf, resolveModel, resultClass, type ModelInspection } from '../model/index.ts';
 import { CLOUD_ONLY_CUT, EDGE_ONLY_CUT, type Configuration } from '../policy/index.ts';
 import { connectFrameClient, type FrameClient } from '../client/index.ts';
@@ -124,8 +124,8 @@ export async function measureConfigurations(partial: Partial<MeasureOptions> & P
   checkCard(loaded, inspection);
   // The output whose top-1 class is compared: a classification card's tensor, else (raw) the first.
   const output = loaded.card.output.kind === 'classification' ? loaded.card.output.tensor : undefined;
-  const edge = typeof options.edge === 'string' ? loadProfile(options.edge) : options.edge;
-  const cloud = typeof options.cloud === 'string' ? loadProfile(options.cloud) : options.cloud;
+  const edge = typeof options.edge === 'string' ? await profileByName(options.edge) : options.edge;
+  const cloud = typeof options.cloud === 'string' ? await profileByName(options.cloud) : options.cloud;
   const space = options.configurations ? undefined : spaceOf(inspection, edge!, cloud!, options);
   const all = options.configurations ?? Array.from(space!.indices, (index) => configurationAt(space!, index));
   if (all.length === 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'profile: no configurations to measure (the knobs and rules leave none)');

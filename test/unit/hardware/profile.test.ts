@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isDynasplitError, type DynasplitError } from '../../../common/index.ts';
-import { listProfiles, loadProfile, profileKnobs, resolveAccelerator, validConfiguration, type DeviceProfile } from '../../../hardware/index.ts';
+import { listProfiles, loadProfile, profileByName, profileKnobs, resolveAccelerator, validConfiguration, type DeviceProfile } from '../../../hardware/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dynasplit-profiles-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -107,11 +107,18 @@ describe('loadProfile errors', () => {
 
   it('unknown names, the host, missing files and bad JSON', () => {
     expect(() => loadProfile('rpi9')).toThrow(expect.objectContaining({ code: 'DYNASPLIT_ERR_BAD_ARGS', message: expect.stringContaining('rpi4') }));
-    expect(() => loadProfile('host')).toThrow(/calibrateHost/);
+    expect(() => loadProfile('host')).toThrow(/the 'host' profile is this machine as measured, not a file/);
     expect(() => loadProfile(join(dir, 'nope.json'))).toThrow(expect.objectContaining({ code: 'DYNASPLIT_ERR_FILE_NOT_FOUND' }));
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{ "name": ');
     expect(() => loadProfile(bad)).toThrow(expect.objectContaining({ code: 'DYNASPLIT_ERR_BAD_ARGS', details: { file: bad } }));
+  });
+
+  it('by name, the host is this machine as calibrated (optimizer profile --edge host), the others are loaded', async () => {
+    expect(await profileByName('rpi4')).toEqual(loadProfile('rpi4'));
+    const host = await profileByName('host');
+    expect(host.name).toBe('host');
+    expect(host.calibration).toBeDefined();
   });
 });
 
