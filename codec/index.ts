@@ -27,6 +27,6 @@ export {
   tokenBlocks,
 } from './quantize.ts';
 export type { Int8Quantized, Uint8Params, Uint8Quantized } from './quantize.ts';
-export { MAX_TENSOR_ELEMENTS } from './validate.ts';
+export { firstNonFinite, MAX_TENSOR_ELEMENTS } from './validate.ts';
 export { codecKernels, useCodecKernels } from './simd/select.ts';
 export type { CodecKernels } from './simd/select.ts';

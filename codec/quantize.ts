@@ -25,7 +25,7 @@
 import { FLOAT32_MAX, inverseScale, needsClamp } from './scale-rules.ts';
 import { MIN_BLOCK, SIMD_MIN_ELEMENTS } from './simd/kernels.ts';
 import { activeSimd } from './simd/select.ts';
-import { badTensor } from './validate.ts';
+import { badTensor, firstNonFinite } from './validate.ts';
 
 /** Quantized int8 data with one float32 scale per group. */
 export interface Int8Quantized {
@@ -263,7 +263,7 @@ export function dequantizeUint8(q: Uint8Array, params: Uint8Params, out: Float32
 }
 
 function nonFinite(src: Float32Array, name: string): Error {
-  const index = src.findIndex((x) => !Number.isFinite(x));
+  const index = firstNonFinite(src);
   return badTensor(name, `element ${index} is ${src[index]}; 8-bit codecs cannot encode NaN or Infinity`, {
     index,
     value: String(src[index]),

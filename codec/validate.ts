@@ -20,6 +20,16 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
   throw new Error('dynasplit codecs need a little-endian host');
 }
 
+/** Index of the first NaN or +-Infinity in `data`; -1 when every value is finite. */
+export function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    // NaN - NaN and Infinity - Infinity are NaN; a finite v - v is 0.
+    if (v - v !== 0) return i;
+  }
+  return -1;
+}
+
 /** A BAD_TENSOR error whose message and details name the tensor. */
 export function badTensor(name: string, message: string, details: Record<string, unknown> = {}): DynasplitError {
   const label = name === '' ? '<unnamed>' : name;

@@ -15,11 +15,13 @@ export interface WireCheck {
   violation?: DynasplitError;
 }
 
-type Rule = { kind: 'bytes'; field: string; limit: (l: FrameLimits) => number } | { kind: 'message'; fields: Fields }
-  | { kind: 'count'; field: string; width: 0 | 4; limit: (l: FrameLimits) => number; dims?: true };
+type Limit = (l: FrameLimits) => number;
+/** A message field; `count`: it is repeated, and its entries are limited. */
+type Rule = { kind: 'bytes'; field: string; limit: Limit } | { kind: 'message'; fields: Fields; count?: { field: string; limit: Limit } }
+  | { kind: 'count'; field: string; width: 0 | 4; limit: Limit; dims?: true };
 type Fields = Record<number, Rule>;
 
-const text = (field: string, limit: (l: FrameLimits) => number = (l) => l.stringBytes): Rule => ({ kind: 'bytes', field, limit });
+const text = (field: string, limit: Limit = (l) => l.stringBytes): Rule => ({ kind: 'bytes', field, limit });
 
 // Field numbers: schemas/tensor.proto and schemas/pipeline.proto.
 const TENSOR: Fields = {
@@ -40,7 +42,7 @@ const FRAME: Fields = {
   6: { kind: 'message', fields: TENSOR },
   7: { kind: 'message', fields: IMAGE },
   9: { kind: 'message', fields: CONFIGURATION },
-  10: { kind: 'message', fields: TENSOR },
+  10: { kind: 'message', fields: TENSOR, count: { field: 'inputs', limit: (l) => l.frameInputs } },
 };
 
 class Walk {
@@ -103,6 +105,7 @@ class Walk {
       if (end - start > limit) this.violation = fieldLimit(rule.field, end - start, limit, 'bytes');
       else if (rule.field === 'request_id') this.requestId = Buffer.from(this.bytes.buffer, this.bytes.byteOffset + start, end - start).toString('utf8');
     } else if (rule.kind === 'message' && rule.fields === TENSOR) {
+      if (rule.count) this.count(rule.count, 1);
       // Each tensor within the limits on its own: its shape entries, their product, its groups.
       for (const field of ['tensor.shape', 'tensor.scales', 'tensor.zero_points']) this.counts.delete(field);
       this.elements = 1;
@@ -122,7 +125,7 @@ class Walk {
     }
   }
 
-  count(rule: Rule & { kind: 'count' }, n: number): void {
+  count(rule: { field: string; limit: Limit }, n: number): void {
     const total = (this.counts.get(rule.field) ?? 0) + n;
     this.counts.set(rule.field, total);
     const limit = rule.limit(this.limits);

@@ -4,7 +4,7 @@
  * that the node answers on the sensor's result topic.
  */
 import * as ort from 'onnxruntime-node';
-import { CODEC_NAMES, decodeTensor } from '../codec/index.ts';
+import { CODEC_NAMES, decodeTensor, firstNonFinite } from '../codec/index.ts';
 import { DynasplitError, ErrorCodes, isDynasplitError } from '../common/index.ts';
 import { preprocessImage } from '../image/index.ts';
 import { cutRefusal, type ModelStore, type ServedModel, type TensorDesc } from '../model/index.ts';
@@ -172,6 +172,10 @@ function checkedTensor(message: TensorProperties, desc: TensorDesc, model: strin
   if (tensor.shape.length !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
     throw badInput(desc.name, `input '${desc.name}' of ${model} must have shape [${shape.join(', ')}], got [${tensor.shape.join(', ')}]`);
   }
+  // A NaN or an Infinity would run, and come back as a class with NaN scores under one configuration
+  // and as an 8-bit codec's error at a cut tensor under another.
+  const bad = firstNonFinite(tensor.data);
+  if (bad >= 0) throw badInput(desc.name, `input '${desc.name}' of ${model}: element ${bad} is ${tensor.data[bad]}; inputs must be finite`);
   return new ort.Tensor('float32', tensor.data, shape);
 }
 

@@ -94,5 +94,11 @@ export function interpretOutputs(loaded: LoadedCard, outputs: Record<string, ort
   if (!logits || logits.type !== 'float32') throw cardError(loaded, 'output.tensor', `'${tensor}' is not a float32 output of this run`);
   const predictions = topK(logits.data as Float32Array, out.topK, out.scores !== 'probabilities').map((p): LabelledPrediction =>
     (loaded.labels ? { ...p, label: loaded.labels[p.index] } : p));
+  // Finite inputs can still overflow a model (values near float32's largest): no class to report.
+  if (predictions.some((p) => Number.isNaN(p.score))) {
+    throw new DynasplitError(ErrorCodes.INFERENCE, `output '${tensor}' is not finite for this input (NaN or Infinity): no class can be reported`, {
+      details: { tensor },
+    });
+  }
   return { kind: 'classification', tensor, predictions };
 }

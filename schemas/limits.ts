@@ -19,6 +19,8 @@ export interface FrameLimits {
   tensorElements: number;
   /** entries of a tensor's scales or zero_points; default 65,536 */
   tensorGroups: number;
+  /** entries of Frame.inputs (a tensor per model input); default 64 */
+  frameInputs: number;
   /** ms; the largest budget_ms accepted; default 3,600,000 (one hour) */
   maxBudgetMs: number;
   /** ms; how far capture_at_ms may lie ahead of the node's clock (clock skew); default 60,000 */
@@ -37,6 +39,7 @@ export const DEFAULT_FRAME_LIMITS: Readonly<FrameLimits> = Object.freeze({
   tensorRank: 8,
   tensorElements: 16 * 1024 * 1024,
   tensorGroups: 65_536,
+  frameInputs: 64,
   maxBudgetMs: 3_600_000,
   maxClockSkewMs: 60_000,
   maxThreads: 1_024,

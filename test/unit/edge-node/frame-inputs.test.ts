@@ -56,6 +56,8 @@ describe('a frame\'s inputs', () => {
     ['an input given twice', { tensor: image, inputs: [meta, meta] }, 'meta'],
     ['an input the model does not have', { tensor: image, inputs: [meta, { ...meta, name: 'extra' }] }, 'extra'],
     ['an input of the wrong shape', { tensor: image, inputs: [encodeTensor({ name: 'meta', shape: [1, 5], data: fill([1, 5], 0) }, 'fp32')] }, 'meta'],
+    ['an input holding NaN', { tensor: image, inputs: [encodeTensor({ name: 'meta', shape: [1, 4], data: Float32Array.of(1, 2, Number.NaN, 4) }, 'fp32')] }, 'meta'],
+    ['an input holding Infinity (fp16 on the wire)', { tensor: encodeTensor({ name: 'image', shape: [1, 3, 32, 32], data: fill([1, 3, 32, 32], -Infinity) }, 'fp16'), inputs: [meta] }, 'image'],
   ])('refuses %s with BAD_INPUT naming it', async (_what, over, tensor) => {
     await expect(admitted(over)).rejects.toMatchObject({ code: ErrorCodes.BAD_INPUT, details: { tensor } });
   });

@@ -34,6 +34,22 @@ describe('checkFrameWire', () => {
     expect(check.requestId).toBe(field === 'request_id' ? '' : 'r-1');
   });
 
+  it('refuses more inputs than frameInputs before decoding any: 8 million empty entries of a 16 MB frame stop at the 65th', () => {
+    expect(checkFrameWire(bytes({ ...valid, inputs: Array.from({ length: 64 }, () => ({})) }), DEFAULT_FRAME_LIMITS).violation).toBeUndefined();
+    expect(checkFrameWire(bytes({ ...valid, inputs: Array.from({ length: 65 }, () => ({})) }), DEFAULT_FRAME_LIMITS).violation)
+      .toMatchObject({ code: ErrorCodes.FIELD_LIMIT, details: { field: 'inputs', entries: 65, limit: 64 } });
+    // Field 10 (inputs), length 0, over and over: two bytes an entry, as a hostile sensor wrote it.
+    const empty = new Uint8Array(2 * 8_300_000);
+    for (let i = 0; i < empty.length; i += 2) empty[i] = 0x52;
+    const head = bytes(valid);
+    const frame = new Uint8Array(head.length + empty.length);
+    frame.set(head);
+    frame.set(empty, head.length);
+    const taken = take(frame);
+    expect(taken.error).toMatchObject({ code: ErrorCodes.FIELD_LIMIT, details: { field: 'inputs' } });
+    expect(taken.origin.requestId).toBe('r-1');
+  });
+
   it('counts unpacked repeated fields too, and refuses bytes that are no protobuf message with BAD_FRAME', () => {
     // Field 6 (tensor), length 20, holding field 2 (shape) as 10 unpacked varints of 1: rank 10 > 8.
     const unpacked = new Uint8Array([0x32, 20, ...Array.from({ length: 10 }, () => [0x10, 1]).flat()]);

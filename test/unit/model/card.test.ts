@@ -106,6 +106,17 @@ describe('model card: applied to its model', () => {
     expect(raw.kind === 'raw' && Object.keys(raw.tensors)).toEqual(['logits', 'box']);
   });
 
+  it('a classification whose output is not finite (an input that overflows the model) is an INFERENCE error, not NaN scores', () => {
+    const card = { card: { ...DEFAULT_CARD, output: { kind: 'classification' as const, topK: 2 } } };
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      const run = { logits: new ort.Tensor('float32', new Float32Array([0, bad, 1]), [1, 3]) };
+      expect(() => interpretOutputs(card, run)).toThrow(expect.objectContaining({ code: 'DYNASPLIT_ERR_INFERENCE', details: { tensor: 'logits' } }));
+    }
+    // A class masked out with -Infinity is a logit like any other: its softmax score is 0.
+    const masked = interpretOutputs(card, { logits: new ort.Tensor('float32', new Float32Array([0, Number.NEGATIVE_INFINITY, 1]), [1, 3]) });
+    expect(masked.kind === 'classification' && masked.predictions.map((p) => p.index)).toEqual([2, 0]);
+  });
+
   it('scores "probabilities": an output that is already a softmax is reported as it is, not softmaxed again', () => {
     const card = parseModelCard({ output: { kind: 'classification', topK: 2, scores: 'probabilities' } }, 'p.card.json');
     const run = { prob: new ort.Tensor('float32', new Float32Array([0.9, 0.1]), [1, 2]) };
