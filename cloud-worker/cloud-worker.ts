@@ -153,6 +153,11 @@ async function runTail(runtime: NodeRuntime, slots: Limiter, pool: BufferPool, r
   if (!served.cuts.includes(request.cut) || request.cut === 'output') {
     throw new DynasplitError(ErrorCodes.UNKNOWN_CUT, `${request.model} has no tail at '${request.cut}'`, { details: { cut: request.cut } });
   }
+  if (request.model_fingerprint && request.model_fingerprint !== served.fingerprint) {
+    throw new DynasplitError(ErrorCodes.MODEL_MISMATCH,
+      `edge ${request.edge_id || '(unnamed)'} serves another file as ${request.model} (fingerprint ${request.model_fingerprint}; this worker's ${served.path} is ${served.fingerprint})`,
+      { details: { model: request.model, edgeId: request.edge_id, edgeFingerprint: request.model_fingerprint, fingerprint: served.fingerprint } });
+  }
   const decoded: FloatTensor[] = [];
   let t1: number;
   let mark: ReturnType<typeof hardware.meter.start>;

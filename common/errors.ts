@@ -20,6 +20,8 @@ export const ErrorCodes = {
   EXTERNAL_DATA: 'DYNASPLIT_ERR_EXTERNAL_DATA',
   /** No model of that name in the zoo. */
   UNKNOWN_MODEL: 'DYNASPLIT_ERR_UNKNOWN_MODEL',
+  /** A tail request comes from an edge node serving another file under the model's name (fingerprints differ). */
+  MODEL_MISMATCH: 'DYNASPLIT_ERR_MODEL_MISMATCH',
   /** The named tensor is not a single-tensor cut point of the model. */
   UNKNOWN_CUT: 'DYNASPLIT_ERR_UNKNOWN_CUT',
   /** An input tensor has the wrong shape or dtype for the model. */

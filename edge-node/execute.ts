@@ -174,6 +174,7 @@ async function perform(req: Admitted, entry: Entry, ctx: ExecuteContext, held: S
       cut,
       tensor: tensors[0],
       more_tensors: tensors.slice(1),
+      model_fingerprint: ctx.models.get(req.model).fingerprint,
       deadline_at_ms: deadlineAtMs,
       edge_id: ctx.edgeId,
       sent_at_ms: ctx.now(),

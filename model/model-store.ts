@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { inspectModel, type ModelInspection, type TensorDesc } from './inspect.ts';
+import { modelFingerprint } from './fingerprint.ts';
+import { loadModelFile } from './onnx/index.ts';
 import type { RunStats } from './runner.ts';
 import { SessionCache, type AcquireOptions, type SessionLease } from './session-cache.ts';
 import { splitModelFile, type SplitFiles } from './split-file.ts';
@@ -23,8 +25,10 @@ export interface ServedModel {
   /** Every input and output of the model, with the bound dims. */
   inputs: TensorDesc[];
   outputs: TensorDesc[];
-  /** Valid cuts: input, every single-tensor cut point, output. */
+  /** Valid cuts: input, every float32 single-tensor cut point, output. */
   cuts: string[];
+  /** The file's fingerprint (fingerprint.ts): a tail request carries it, and a worker with another file refuses it. */
+  fingerprint: string;
 }
 
 export type Part = 'head' | 'tail';
@@ -56,6 +60,7 @@ export class ModelStore {
       inputs: inspection.inputs,
       outputs: inspection.outputs,
       cuts: [INPUT_CUT, ...inspection.cutPoints.map((c) => c.name), OUTPUT_CUT],
+      fingerprint: modelFingerprint(loadModelFile(path)),
     };
     this.#models.set(name, served);
     return served;

@@ -1728,6 +1728,12 @@ export namespace dynasplit {
             more_tensors: dynasplit.v1.Tensor.$Properties[];
 
             /**
+             * The edge's model file's fingerprint (model/fingerprint.ts); a worker serving another file under the
+             * model's name answers DYNASPLIT_ERR_MODEL_MISMATCH instead of running its tail. "" = not checked.
+             */
+            model_fingerprint: string;
+
+            /**
              * Set by transports without native request/reply (MQTT): where to publish the reply, and the
              * token that pairs it with this request.
              */
@@ -1849,6 +1855,12 @@ export namespace dynasplit {
                  * several inputs sends every input, `tensor` the first and these the rest, each named as the input.
                  */
                 more_tensors?: (dynasplit.v1.Tensor.$Properties[]|null);
+
+                /**
+                 * The edge's model file's fingerprint (model/fingerprint.ts); a worker serving another file under the
+                 * model's name answers DYNASPLIT_ERR_MODEL_MISMATCH instead of running its tail. "" = not checked.
+                 */
+                model_fingerprint?: (string|null);
 
                 /**
                  * Set by transports without native request/reply (MQTT): where to publish the reply, and the

@@ -4864,6 +4864,8 @@ export const dynasplit = $root.dynasplit = (() => {
              * @property {string|null} [cloud_accelerator] TailRequest cloud_accelerator
              * @property {Array.<dynasplit.v1.Tensor.$Properties>|null} [more_tensors] The other tensors crossing the cut when more than one does: cloud-only ("input") of a model with
              * several inputs sends every input, `tensor` the first and these the rest, each named as the input.
+             * @property {string|null} [model_fingerprint] The edge's model file's fingerprint (model/fingerprint.ts); a worker serving another file under the
+             * model's name answers DYNASPLIT_ERR_MODEL_MISMATCH instead of running its tail. "" = not checked.
              * @property {string|null} [reply_to] Set by transports without native request/reply (MQTT): where to publish the reply, and the
              * token that pairs it with this request.
              * @property {string|null} [correlation_id] TailRequest correlation_id
@@ -4973,6 +4975,15 @@ export const dynasplit = $root.dynasplit = (() => {
             TailRequest.prototype.more_tensors = $util.emptyArray;
 
             /**
+             * The edge's model file's fingerprint (model/fingerprint.ts); a worker serving another file under the
+             * model's name answers DYNASPLIT_ERR_MODEL_MISMATCH instead of running its tail. "" = not checked.
+             * @member {string} model_fingerprint
+             * @memberof dynasplit.v1.TailRequest
+             * @instance
+             */
+            TailRequest.prototype.model_fingerprint = "";
+
+            /**
              * Set by transports without native request/reply (MQTT): where to publish the reply, and the
              * token that pairs it with this request.
              * @member {string} reply_to
@@ -5040,6 +5051,8 @@ export const dynasplit = $root.dynasplit = (() => {
                 if (message.more_tensors != null && message.more_tensors.length)
                     for (let i = 0; i < message.more_tensors.length; ++i)
                         $root.dynasplit.v1.Tensor.encode(message.more_tensors[i], writer.uint32(/* id 9, wireType 2 =*/74).fork(), _depth + 1).ldelim();
+                if (message.model_fingerprint != null && $Object.hasOwnProperty.call(message, "model_fingerprint") && message.model_fingerprint !== "")
+                    writer.uint32(/* id 10, wireType 2 =*/82).string(message.model_fingerprint);
                 if (message.reply_to != null && $Object.hasOwnProperty.call(message, "reply_to") && message.reply_to !== "")
                     writer.uint32(/* id 20, wireType 2 =*/162).string(message.reply_to);
                 if (message.correlation_id != null && $Object.hasOwnProperty.call(message, "correlation_id") && message.correlation_id !== "")
@@ -5178,6 +5191,15 @@ export const dynasplit = $root.dynasplit = (() => {
                             message.more_tensors.push($root.dynasplit.v1.Tensor.decode(reader, reader.size(), $undefined, _depth + 1));
                             continue;
                         }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.model_fingerprint = value;
+                            else
+                                delete message.model_fingerprint;
+                            continue;
+                        }
                     case 20: {
                             if (wireType !== 2)
                                 break;
@@ -5279,6 +5301,9 @@ export const dynasplit = $root.dynasplit = (() => {
                             return "more_tensors." + error;
                     }
                 }
+                if (message.model_fingerprint != null && $Object.hasOwnProperty.call(message, "model_fingerprint"))
+                    if (!$util.isString(message.model_fingerprint))
+                        return "model_fingerprint: string expected";
                 if (message.reply_to != null && $Object.hasOwnProperty.call(message, "reply_to"))
                     if (!$util.isString(message.reply_to))
                         return "reply_to: string expected";
@@ -5342,6 +5367,9 @@ export const dynasplit = $root.dynasplit = (() => {
                         message.more_tensors[i] = $root.dynasplit.v1.Tensor.fromObject(object.more_tensors[i], _depth + 1);
                     }
                 }
+                if (object.model_fingerprint != null)
+                    if (typeof object.model_fingerprint !== "string" || object.model_fingerprint.length)
+                        message.model_fingerprint = $String(object.model_fingerprint);
                 if (object.reply_to != null)
                     if (typeof object.reply_to !== "string" || object.reply_to.length)
                         message.reply_to = $String(object.reply_to);
@@ -5379,6 +5407,7 @@ export const dynasplit = $root.dynasplit = (() => {
                     object.edge_id = "";
                     object.sent_at_ms = 0;
                     object.cloud_accelerator = "";
+                    object.model_fingerprint = "";
                     object.reply_to = "";
                     object.correlation_id = "";
                 }
@@ -5403,6 +5432,8 @@ export const dynasplit = $root.dynasplit = (() => {
                     for (let j = 0; j < message.more_tensors.length; ++j)
                         object.more_tensors[j] = $root.dynasplit.v1.Tensor.toObject(message.more_tensors[j], options, _depth + 1);
                 }
+                if (message.model_fingerprint != null && $Object.hasOwnProperty.call(message, "model_fingerprint"))
+                    object.model_fingerprint = message.model_fingerprint;
                 if (message.reply_to != null && $Object.hasOwnProperty.call(message, "reply_to"))
                     object.reply_to = message.reply_to;
                 if (message.correlation_id != null && $Object.hasOwnProperty.call(message, "correlation_id"))
