@@ -22,11 +22,12 @@ export {
   channelBlocks,
   dequantizeInt8Blocks,
   dequantizeUint8,
+  firstNonFinite,
   quantizeInt8Blocks,
   quantizeUint8,
   tokenBlocks,
 } from './quantize.ts';
 export type { Int8Quantized, Uint8Params, Uint8Quantized } from './quantize.ts';
-export { firstNonFinite, MAX_TENSOR_ELEMENTS } from './validate.ts';
+export { MAX_TENSOR_ELEMENTS } from './validate.ts';
 export { codecKernels, useCodecKernels } from './simd/select.ts';
 export type { CodecKernels } from './simd/select.ts';

@@ -25,7 +25,7 @@
 import { FLOAT32_MAX, inverseScale, needsClamp } from './scale-rules.ts';
 import { MIN_BLOCK, SIMD_MIN_ELEMENTS } from './simd/kernels.ts';
 import { activeSimd } from './simd/select.ts';
-import { badTensor, firstNonFinite } from './validate.ts';
+import { badTensor, scanNonFinite } from './validate.ts';
 
 /** Quantized int8 data with one float32 scale per group. */
 export interface Int8Quantized {
@@ -161,6 +161,21 @@ function simdFits(length: number, blockLen: number): boolean {
   return length >= SIMD_MIN_ELEMENTS && blockLen >= MIN_BLOCK;
 }
 
+/**
+ * Index of the first NaN or +-Infinity in `src`; -1 when every value is finite. Where the SIMD kernels
+ * run, max |x| first (NaN and Infinity survive the max), at ~copy speed: the element by element scan
+ * ran at ~2.4 ns an element, 0.36 ms for a VGG16 input frame.
+ */
+export function firstNonFinite(src: Float32Array): number {
+  const simd = activeSimd();
+  if (simd !== null && simdFits(src.length, src.length)) {
+    const absmax = new Float32Array(1);
+    simd.int8AbsMax(src, 1, src.length, absmax);
+    if (absmax[0] < Infinity) return -1;
+  }
+  return scanNonFinite(src);
+}
+
 /** Whether every scale is finite and exactly a float32 value. */
 function float32Values(scales: ArrayLike<number>): boolean {
   for (let i = 0; i < scales.length; i++) {
@@ -263,7 +278,7 @@ export function dequantizeUint8(q: Uint8Array, params: Uint8Params, out: Float32
 }
 
 function nonFinite(src: Float32Array, name: string): Error {
-  const index = firstNonFinite(src);
+  const index = scanNonFinite(src);
   return badTensor(name, `element ${index} is ${src[index]}; 8-bit codecs cannot encode NaN or Infinity`, {
     index,
     value: String(src[index]),

@@ -20,8 +20,8 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
   throw new Error('dynasplit codecs need a little-endian host');
 }
 
-/** Index of the first NaN or +-Infinity in `data`; -1 when every value is finite. */
-export function firstNonFinite(data: Float32Array): number {
+/** Index of the first NaN or +-Infinity in `data`, element by element; -1 when every value is finite. */
+export function scanNonFinite(data: Float32Array): number {
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
     // NaN - NaN and Infinity - Infinity are NaN; a finite v - v is 0.

@@ -12,6 +12,7 @@ import {
   dequantizeUint8,
   encodeFp16,
   encodeTensorBytes,
+  firstNonFinite,
   quantizeInt8Blocks,
   quantizeUint8,
   useCodecKernels,
@@ -129,6 +130,27 @@ function expectInt8Same(src: Float32Array, groups: number, blockLen: number, lab
   const [jsBack, simdBack] = both(() => dequantizeInt8Blocks(js.data, js.scales, blockLen));
   expect(bitDiff(jsBack, simdBack), `${label} dequantized`).toEqual([]);
 }
+
+describe('firstNonFinite', () => {
+  it('finds the first NaN or Infinity (every special pattern, anywhere, past a chunk too) as the element by element scan does', () => {
+    const nonFinite = [...SPECIAL].filter((x) => !Number.isFinite(x));
+    expect(nonFinite.length).toBeGreaterThan(5);
+    for (const kernels of ['simd', 'js'] as const) {
+      useCodecKernels(kernels);
+      for (const n of [1, SIMD_MIN_ELEMENTS - 1, SIMD_MIN_ELEMENTS, CHUNK + 5, 3 * CHUNK]) {
+        const data = Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 3e38);
+        expect(firstNonFinite(data), `${kernels} ${n}`).toBe(-1);
+        for (const [k, bad] of nonFinite.entries()) {
+          const at = (k * 7919) % n;
+          const copy = data.slice();
+          copy[at] = bad;
+          if (at + 1 < n) copy[n - 1] = Number.NaN;
+          expect(firstNonFinite(copy), `${kernels} ${n} ${bad} at ${at}`).toBe(at);
+        }
+      }
+    }
+  });
+});
 
 describe('SIMD int8 kernels', () => {
   it('match the JavaScript kernels on random tensors of odd lengths and blocks', () => {
