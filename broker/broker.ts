@@ -22,7 +22,7 @@ import type { Server as TlsServer } from 'node:tls';
 import type { Aedes, AedesOptions, AedesPublishPacket, Client, ConnectPacket, PublishPacket } from 'aedes';
 import { pino, type Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import { coalesceWrites, DynasplitError, ErrorCodes, peerErrorFields } from '../common/index.ts';
+import { coalesceWrites, DynasplitError, ErrorCodes } from '../common/index.ts';
 import { AckAfterStore } from './ack-after-store.ts';
 import { AuthRefusal, BrokerAuth, type AuthStats } from './auth.ts';
 import { DynasplitAedes, replayingQueue } from './aedes-internals.ts';
@@ -305,12 +305,12 @@ function watchClients(aedes: Aedes, logger: Logger, counters: { published: numbe
     // refusals already; anything else is worth a warning.
     const level = code === 'ECONNRESET' || code === 'EPIPE' || err instanceof AuthRefusal ? 'debug' : 'warn';
     if (err instanceof DynasplitError && err.code === ErrorCodes.OVERLOADED) {
-      logger.warn({ clientId: client.id ?? undefined, ...peerErrorFields(err) }, 'slow consumer disconnected');
+      logger.warn({ clientId: client.id ?? undefined, err }, 'slow consumer disconnected');
     } else if (err instanceof DynasplitError && err.code === ErrorCodes.RATE_LIMITED) {
-      logger.warn({ clientId: client.id ?? undefined, remoteAddress: remoteAddressOf(client), ...peerErrorFields(err) }, 'publish rate over the limit; connection closed');
+      logger.warn({ clientId: client.id ?? undefined, remoteAddress: remoteAddressOf(client), err }, 'publish rate over the limit; connection closed');
     } else if (err instanceof DynasplitError && err.code === ErrorCodes.PAYLOAD_TOO_LARGE) {
       const account = (err.details as Pick<PacketSizeViolation, 'account'> | undefined)?.account;
-      logger.warn({ clientId: client.id ?? undefined, remoteAddress: remoteAddressOf(client), username: account?.username, role: account?.role, ...peerErrorFields(err) },
+      logger.warn({ clientId: client.id ?? undefined, remoteAddress: remoteAddressOf(client), username: account?.username, role: account?.role, err },
         'packet over the limit; connection closed');
     } else if (err.message === CONNECT_TIMEOUT_MESSAGE) {
       logger.info({ remoteAddress: remoteAddressOf(client) }, 'connection closed: no CONNECT within connectTimeoutMs');

@@ -10,7 +10,7 @@
  * common/mqtt-background.ts) or refuses the subscription costs only the warm-up (each is logged):
  * the tails then load on first request, as before.
  */
-import { connectInBackground, endMqtt, peerErrorFields, subscribeAcrossReconnects, type Logger, type MqttTls } from '../common/index.ts';
+import { connectInBackground, endMqtt, subscribeAcrossReconnects, type Logger, type MqttTls } from '../common/index.ts';
 import type { ModelStore } from '../model/index.ts';
 import { decodePolicy } from '../policy/index.ts';
 import { topics } from '../schemas/index.ts';
@@ -40,7 +40,7 @@ export function followPolicies(models: ModelStore, options: PolicyTailsOptions, 
       policy = decodePolicy(payload);
     } catch (err) {
       counts.malformed++;
-      logger.warn(peerErrorFields(err), 'policy not read; its tails load on first request');
+      logger.warn({ err }, 'policy not read; its tails load on first request');
       return;
     }
     if (!models.names().includes(policy.model)) return;

@@ -102,14 +102,6 @@ export function isDynasplitError(err: unknown, code?: ErrorCode): err is Dynaspl
   return err instanceof DynasplitError && (code === undefined || err.code === code);
 }
 
-/**
- * A peer's bad input as log fields: the code and the message, without the stack, which would be ours
- * and say nothing about the peer (an oversized packet, an undecodable request). Other errors keep it.
- */
-export function peerErrorFields(err: unknown): { code?: string; err: unknown } {
-  return err instanceof DynasplitError ? { code: err.code, err: err.message } : { err };
-}
-
 const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
 
 /** Whether a string from the outside (a reply, a result) is one of our error codes. */

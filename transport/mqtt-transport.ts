@@ -19,7 +19,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { connectMqtt, endMqtt, subscribeAcrossReconnects, DynasplitError, ErrorCodes, peerErrorFields, silentLogger, type MqttTls } from '../common/index.ts';
+import { connectMqtt, endMqtt, subscribeAcrossReconnects, DynasplitError, ErrorCodes, silentLogger, type MqttTls } from '../common/index.ts';
 import {
   checkId, CLOUD_GROUP, encodeMessage, MQTT_PREFIX, TailReply, TailRequest, topics, type TailReplyProperties, type TailRequestProperties,
 } from '../schemas/index.ts';
@@ -173,7 +173,7 @@ class MqttTransport implements TensorTransport {
     try {
       reply = decodeReply(payload);
     } catch (err) {
-      this.#logger.warn({ ...peerErrorFields(err), topic: this.#replyTopic }, 'bad tail reply');
+      this.#logger.warn({ err, topic: this.#replyTopic }, 'bad tail reply');
       return;
     }
     const waiter = this.#waiters.get(reply.correlation_id);
@@ -222,7 +222,7 @@ class MqttTransport implements TensorTransport {
       request = decodeTailRequest(payload);
     } catch (err) {
       // Without the decoded request there is no reply_to: log and drop.
-      this.#logger.warn({ ...peerErrorFields(err), topic, requestId: peekRequestId(payload), bytes: payload.length }, 'bad tail request');
+      this.#logger.warn({ err, topic, requestId: peekRequestId(payload), bytes: payload.length }, 'bad tail request');
       return;
     }
     if (!isReplyTopic(request.reply_to)) {

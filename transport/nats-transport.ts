@@ -22,7 +22,7 @@ import {
   type Subscription,
 } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { DynasplitError, ErrorCodes, peerErrorFields, silentLogger } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, silentLogger } from '../common/index.ts';
 import { checkId, CLOUD_GROUP, encodeMessage, subjects, TailReply, TailRequest, type TailReplyProperties, type TailRequestProperties } from '../schemas/index.ts';
 import {
   checkTimeout, closedError, decodeReply, decodeRequest, errorReply, InFlight, peekRequestId, PendingRequests, runHandler, timeoutError,
@@ -303,7 +303,7 @@ class NatsTransport implements TensorTransport {
       const coded = err instanceof DynasplitError ? err : new DynasplitError(ErrorCodes.TRANSPORT,
         `cannot fetch the chunks of the request: ${errMessage(err)}`, { cause: err, retryable: true });
       const requestId = msg.headers?.get(HEADERS.requestId) || peekRequestId(msg.data);
-      this.#logger.warn({ ...peerErrorFields(coded), subject: msg.subject, requestId, bytes: msg.data.length }, 'bad tail request');
+      this.#logger.warn({ err: coded, subject: msg.subject, requestId, bytes: msg.data.length }, 'bad tail request');
       reply = errorReply(requestId, coded, receivedAtMs, workerId);
     }
     this.#reply(msg, reply);

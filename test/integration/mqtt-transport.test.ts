@@ -79,7 +79,7 @@ describe.each([
   });
 
   it('logs and drops garbage and replies aimed outside the tail-replies topics, and keeps serving', async () => {
-    const logs: Array<{ msg: string; code?: string }> = [];
+    const logs: Array<{ msg: string; err?: { code?: string } }> = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
     const [edge, cloud] = await Promise.all([transport(), transport({ logger })]);
     const model = uniqueName('m');
@@ -102,7 +102,7 @@ describe.each([
     expect(reply.request_id).toBe('ok');
     expect(handled).toBe(1);
     expect(received).not.toContain(victim);
-    expect(logs.map((l) => [l.msg, l.code])).toEqual([
+    expect(logs.map((l) => [l.msg, l.err?.code])).toEqual([
       ['tail request without a valid reply_to; dropped', undefined],
       ['bad tail request', ErrorCodes.BAD_FRAME],
     ]);

@@ -59,7 +59,7 @@ describe('NATS tensor transport', () => {
   });
 
   it('answers malformed chunk headers with BAD_FRAME and a vanished chunk sender with TRANSPORT, and logs both', async () => {
-    const logs: Array<{ msg: string; code?: string }> = [];
+    const logs: Array<{ msg: string; err?: { code?: string } }> = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
     const cloud = await transport('cloud', undefined, logger);
     const model = uniqueName('m');
@@ -77,11 +77,11 @@ describe('NATS tensor transport', () => {
     gone.set('Dynasplit-Chunk-Bytes', '1048576');
     const goneReply = TailReply.decode((await raw.request(subjects.tail(model), Empty, { timeout: 5_000, headers: gone })).data);
     expect(goneReply.error?.code).toBe(ErrorCodes.TRANSPORT);
-    expect(logs.filter((l) => l.msg === 'bad tail request').map((l) => l.code)).toEqual([ErrorCodes.BAD_FRAME, ErrorCodes.TRANSPORT]);
+    expect(logs.filter((l) => l.msg === 'bad tail request').map((l) => l.err?.code)).toEqual([ErrorCodes.BAD_FRAME, ErrorCodes.TRANSPORT]);
   });
 
   it('names an inline request it cannot decode by the request_id in its body (no header on inline requests)', async () => {
-    const logs: Array<{ msg: string; requestId?: string; code?: string }> = [];
+    const logs: Array<{ msg: string; requestId?: string; err?: { code?: string } }> = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
     const cloud = await transport('cloud', undefined, logger);
     const edge = await transport('edge');
@@ -98,7 +98,7 @@ describe('NATS tensor transport', () => {
     const reply = TailReply.decode((await raw.request(subjects.tail(model), body.subarray(0, 5000), { timeout: 5_000 })).data);
     expect(reply.error?.code).toBe(ErrorCodes.BAD_FRAME);
     expect(reply.request_id).toBe('cut-short-7');
-    expect(logs.find((l) => l.msg === 'bad tail request')).toMatchObject({ requestId: 'cut-short-7', code: ErrorCodes.BAD_FRAME });
+    expect(logs.find((l) => l.msg === 'bad tail request')).toMatchObject({ requestId: 'cut-short-7', err: { code: ErrorCodes.BAD_FRAME } });
   });
 
   it('chunks on a server with a small max_payload too (64 KiB), in both directions', async () => {
