@@ -1,5 +1,6 @@
 /** The logger type components take; a silent one when the caller passes none; the entry points' root logger. */
-import { pino, type Logger } from 'pino';
+import { pino, stdSerializers, type Logger } from 'pino';
+import { DynasplitError, ErrorCodes } from './errors.ts';
 import { formatPretty } from './log-pretty.ts';
 import { RepeatFilter, type LogRecord } from './log-repeats.ts';
 import { onProgressDone, printAboveProgress } from './progress.ts';
@@ -38,7 +39,20 @@ export function rootLogger(level: string, options: RootLoggerOptions = {}): Logg
     exitHook = true;
     process.once('exit', () => { for (const s of open) s.summarise(); });
   }
-  return pino({ level, base: { pid: process.pid } }, stream);
+  return pino({ level, base: { pid: process.pid }, serializers: { err: logError } }, stream);
+}
+
+/**
+ * A coded error is a condition the code anticipated (a peer's bad input, a server away, a deadline
+ * passed): its code, message and details say what happened, and our stack would only lengthen every
+ * such line by hundreds of characters. An INTERNAL one, and any other error, is a bug to find: pino's
+ * full form, stack and cause included.
+ */
+export function logError(err: unknown): unknown {
+  if (err instanceof DynasplitError && err.code !== ErrorCodes.INTERNAL) {
+    return { type: 'DynasplitError', code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
+  }
+  return err instanceof Error ? stdSerializers.err(err) : err;
 }
 
 /** Summarises the repeats held back by every root logger now (e.g. before a command prints its result). */

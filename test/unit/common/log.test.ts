@@ -83,6 +83,18 @@ describe('rootLogger', () => {
     expect(pretty.lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}broker: listening\n$/);
   });
 
+  it('logs a coded error as its code, message and details without our stack; an INTERNAL one or any other error with it', () => {
+    const out = capture();
+    const logger = rootLogger('info', { write: out.write }).child({ component: 'broker' });
+    logger.warn({ err: new DynasplitError(ErrorCodes.PAYLOAD_TOO_LARGE, 'packet of 70 MB', { details: { limit: 64 } }) }, 'packet over the limit');
+    logger.error({ err: new DynasplitError(ErrorCodes.INTERNAL, 'a bug') }, 'unexpected');
+    logger.error({ err: new TypeError('boom') }, 'unexpected');
+    const [coded, internal, other] = out.lines.map((l) => JSON.parse(l) as { err: Record<string, unknown> });
+    expect(coded.err).toEqual({ type: 'DynasplitError', code: ErrorCodes.PAYLOAD_TOO_LARGE, message: 'packet of 70 MB', details: { limit: 64 } });
+    expect(internal.err).toMatchObject({ code: ErrorCodes.INTERNAL, stack: expect.stringContaining('log.test.ts') });
+    expect(other.err).toMatchObject({ type: 'TypeError', message: 'boom', stack: expect.stringContaining('log.test.ts') });
+  });
+
   it('prints a warning repeated per request once, then one summary line with the count', () => {
     const out = capture();
     let now = 0;
