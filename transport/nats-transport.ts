@@ -27,6 +27,7 @@ import { checkId, CLOUD_GROUP, encodeMessage, subjects, TailReply, TailRequest, 
 import {
   checkTimeout, closedError, decodeReply, decodeRequest, errorReply, InFlight, peekRequestId, PendingRequests, runHandler, timeoutError,
 } from './handling.ts';
+import { closeUnconnectedSockets } from './nats-internals.ts';
 import { fetchChunks, fitsInline, HEADERS, offerChunks, parseChunkRef, type ChunkOffer, type ChunkRef } from './nats-chunks.ts';
 import { ReplyInbox } from './nats-replies.ts';
 import type { RequestOptions, Serving, ServeOptions, TailHandler, TensorTransport } from './tensor-transport.ts';
@@ -57,6 +58,8 @@ export interface NatsTransportOptions {
    * `caFile` trusts a private CA; `certFile` and `keyFile` present a client certificate.
    */
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  /** ms to connect and get the server's first PONG, per server; default nats.js's 20,000. */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -72,6 +75,8 @@ export async function createNatsTransport(options: NatsTransportOptions): Promis
   const logger = (options.logger ?? silentLogger()).child({ component: 'nats-transport' });
   if (options.connection) return new NatsTransport(options.connection, false, logger);
   const { servers, credentials } = splitCredentials(options.servers);
+  // A connect that times out must not leave its socket open (./nats-internals.ts).
+  closeUnconnectedSockets();
   try {
     const explicit = [options.user, options.pass, options.token, options.nkeySeed].some((v) => v !== undefined);
     const nc = await connect({
@@ -87,6 +92,7 @@ export async function createNatsTransport(options: NatsTransportOptions): Promis
       // docs/performance.md); our errors name the subject and timeout instead. Tail requests have
       // since left request() (./nats-replies.ts); chunk fetches still use it.
       noAsyncTraces: true,
+      ...(options.connectTimeoutMs === undefined ? {} : { timeout: options.connectTimeoutMs }),
       ...connectionSecurity(explicit ? options : { ...options, ...credentials }),
     });
     return new NatsTransport(nc, true, logger);
