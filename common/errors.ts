@@ -102,6 +102,13 @@ export function isDynasplitError(err: unknown, code?: ErrorCode): err is Dynaspl
   return err instanceof DynasplitError && (code === undefined || err.code === code);
 }
 
+/** An error's message and its causes' ("fetch failed: connect ECONNREFUSED 127.0.0.1:8086"), at most four deep. */
+export function messageWithCauses(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error && parts.length < 4; e = e.cause) parts.push(e.message);
+  return parts.length > 0 ? parts.join(': ') : String(err);
+}
+
 const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
 
 /** Whether a string from the outside (a reply, a result) is one of our error codes. */

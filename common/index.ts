@@ -1,4 +1,4 @@
-export { DynasplitError, ErrorCodes, isDynasplitError, isErrorCode } from './errors.ts';
+export { DynasplitError, ErrorCodes, isDynasplitError, isErrorCode, messageWithCauses } from './errors.ts';
 export type { ErrorCode, DynasplitErrorOptions } from './errors.ts';
 export { closest, editDistance } from './closest.ts';
 export { coalesceWrites } from './coalesce-writes.ts';

@@ -334,6 +334,10 @@ class EdgeService {
         : this.hardware.latencySource;
       const result = successResult(req, entry, outcome, { arrivedAt, queueMs, outputsAt, energy, latencySource }, { edgeId: this.options.edgeId, topK: this.options.topK });
       this.stats.result(result, outcome.fallbackCode);
+      if (result.edge_fallback) {
+        // An operator must see why the cloud gets no traffic (the repeat filter keeps one line per cause and window).
+        this.logger.warn({ model: req.model, cut: entry.configuration.cut, code: outcome.fallbackCode }, 'the cloud did not answer; the edge ran the tail');
+      }
       this.#answer(sensorId, result, key);
       this.accounting.record(result, req, outcome);
     } catch (err) {

@@ -4,7 +4,7 @@
  * stats.ts computes for the embedded store: PERCENTILE is the same nearest-rank definition, MEAN of a
  * 0/1 field is a rate.
  */
-import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, messageWithCauses } from '../common/index.ts';
 import type { ResolvedInfluxOptions } from './influx-options.ts';
 import type { ConfigStats, LinkQuery, LinkSample, LinkSamplesQuery, LinkStats, WindowQuery } from './metrics-store.ts';
 import { LINK, REQUEST } from './schema.ts';
@@ -130,7 +130,7 @@ export async function runQueries(options: ResolvedInfluxOptions, statements: str
     body = (text ? JSON.parse(text) : {}) as QueryResponse;
     if (!response.ok) throw new Error(`${response.status} ${body.error ?? text.slice(0, 200)}`);
   } catch (cause) {
-    throw new DynasplitError(ErrorCodes.TRANSPORT, `InfluxDB query failed: ${(cause as Error).message}`, { cause, retryable: true });
+    throw new DynasplitError(ErrorCodes.TRANSPORT, `InfluxDB query failed: ${messageWithCauses(cause)}`, { cause, retryable: true });
   }
   const results = body.results ?? [];
   const failed = results.find((r) => r.error) ?? (body.error ? { error: body.error } : undefined);

@@ -4,7 +4,7 @@
  * the background. A failed send puts its batch back and retries with exponential backoff; while the
  * database is away the buffer keeps the newest maxBufferedPoints points and counts the dropped ones.
  */
-import { ErrorCodes, isDynasplitError, type DynasplitError, type Logger } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, isDynasplitError, messageWithCauses, type Logger } from '../common/index.ts';
 import type { ResolvedInfluxOptions } from './influx-options.ts';
 import { failureStatus, isPermanentStatus, type LineSink } from './influx-sinks.ts';
 import { storeProblem } from './influx-setup.ts';
@@ -187,10 +187,10 @@ export class InfluxWriter {
       if (this.abandoned || isPermanentStatus(failureStatus(err))) {
         // Sending the same lines again cannot succeed (bad line, unknown database, auth), or close() gave up.
         this.dropped += batch.length;
-        this.logger.error({ err, points: batch.length }, 'metrics write failed; batch dropped');
+        this.logger.error({ err: this.coded(err), points: batch.length }, 'metrics write failed; batch dropped');
         return;
       }
-      if (this.failing === 1) this.logger.warn({ err, buffered: this.buffer.length + batch.length }, 'metrics write failed; buffering and retrying');
+      if (this.failing === 1) this.logger.warn({ err: this.coded(err), buffered: this.buffer.length + batch.length }, 'metrics write failed; buffering and retrying');
       const overflow = this.buffer.unshiftAll(batch);
       this.dropped += overflow.length;
       this.scheduleRetry();
@@ -228,6 +228,12 @@ export class InfluxWriter {
       else this.dropped++;
     }
     return formatted;
+  }
+
+  /** A failed write as a coded error for the log: a network failure is the store out of reach, not a bug (no stack). */
+  private coded(err: unknown): unknown {
+    if (isDynasplitError(err) || !(err instanceof Error)) return err;
+    return new DynasplitError(ErrorCodes.TRANSPORT, `InfluxDB at ${this.options.url} cannot be reached: ${messageWithCauses(err)}`, { cause: err, retryable: true });
   }
 
   private scheduleRetry(): void {

@@ -3,7 +3,7 @@
  * an outage (server killed mid-run, restarted on its port and data dir) and a rejected write.
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
-import { ErrorCodes } from '../../common/index.ts';
+import { ErrorCodes, rootLogger } from '../../common/index.ts';
 import { createMetricsStore, type InfluxStoreOptions, type MetricsStore } from '../../metrics/index.ts';
 import { startInfluxDb, type RunningServer } from '../../local-servers/index.ts';
 import { seededRandom } from '../helpers/random.ts';
@@ -42,7 +42,9 @@ describe('influx metrics store', () => {
   it('buffers through an outage, drops beyond its bound, and gets the rest in after a restart', async () => {
     let server = await startInfluxDb({ database: 'outage' });
     onTestFinished(() => server.stop());
-    const s = store(server, { batchSize: 100, flushIntervalMs: 50, maxBufferedPoints: 2_000, maxRetryDelayMs: 200 });
+    const lines: string[] = [];
+    const logger = rootLogger('info', { write: (line) => { lines.push(line); } });
+    const s = store(server, { batchSize: 100, flushIntervalMs: 50, maxBufferedPoints: 2_000, maxRetryDelayMs: 200, logger });
     const model = uniqueName('m');
     const base = Date.now() - 20 * 60_000;
     const before = seededRequests(seededRandom(10), model, 500, base, 10_000);
@@ -60,6 +62,11 @@ describe('influx metrics store', () => {
     expect(taken.buffered + taken.dropped).toBe(during.length);
     await vi.waitFor(() => expect(s.stats().writeFailures, 'failed write attempts').toBeGreaterThanOrEqual(2), { timeout: 20_000, interval: 20 });
     expect(s.stats()).toMatchObject({ written: 500, dropped: 1_000, buffered: 2_000 });
+    // The store out of reach is said once, coded and naming the server, without a stack.
+    const warned = lines.map((l) => JSON.parse(l) as { msg: string; err?: Record<string, unknown> }).filter((l) => l.msg === 'metrics write failed; buffering and retrying');
+    expect(warned).toHaveLength(1);
+    expect(warned[0].err).toMatchObject({ code: ErrorCodes.TRANSPORT, message: expect.stringContaining(`InfluxDB at ${server.url} cannot be reached: fetch failed`) });
+    expect(warned[0].err).not.toHaveProperty('stack');
 
     const port = server.port;
     const dir = server.dir;

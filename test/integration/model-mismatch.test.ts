@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTensor } from '../../codec/index.ts';
-import { ErrorCodes } from '../../common/index.ts';
+import { ErrorCodes, rootLogger } from '../../common/index.ts';
 import { inspectModel, topK } from '../../model/index.ts';
 import { loadModelFile, writeModelFile } from '../../model/onnx/index.ts';
 import { configuration } from '../../policy/index.ts';
@@ -20,6 +20,7 @@ const expected = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/
 const scratch = mkdtempSync(join(tmpdir(), 'dynasplit-mismatch-'));
 const SENSOR = 'mismatch-sensor';
 let pipeline: EmbeddedPipeline;
+const edgeLog: string[] = [];
 
 /** The fixture with every weight of its last layer scaled: the same graph, other answers. */
 function retrained(path: string): void {
@@ -36,7 +37,10 @@ beforeAll(async () => {
   const cloudFile = join(scratch, 'cloud.onnx');
   copyFileSync(FIXTURE, edgeFile);
   retrained(cloudFile);
-  pipeline = await startEmbeddedPipeline({ models: { m: edgeFile }, threads: 1, workDir: join(scratch, 'work') }, [SENSOR], { cloud: { models: { m: cloudFile } } });
+  pipeline = await startEmbeddedPipeline({ models: { m: edgeFile }, threads: 1, workDir: join(scratch, 'work') }, [SENSOR], {
+    cloud: { models: { m: cloudFile } },
+    edgeDeps: { logger: rootLogger('info', { write: (line) => { edgeLog.push(line); } }) },
+  });
 });
 
 afterAll(async () => {
@@ -66,5 +70,8 @@ describe('edge and cloud serving different files under one model name', () => {
       expect(r.top_k.map((p) => p.index), cut).toEqual(want);
     }
     expect(cloud.stats().errors[ErrorCodes.MODEL_MISMATCH]).toBe(cuts.length);
+    // The operator sees why the cloud gets no traffic: one line per cause (repeats are counted).
+    const fallbacks = edgeLog.map((l) => JSON.parse(l) as { msg: string; code?: string }).filter((l) => l.msg === 'the cloud did not answer; the edge ran the tail');
+    expect(fallbacks[0]).toMatchObject({ code: ErrorCodes.MODEL_MISMATCH });
   });
 });
