@@ -23,7 +23,7 @@ import { capabilitiesOf } from './policy-check.ts';
 import { PolicyStore } from './policy-store.ts';
 import { RequestLog, type Recovered } from './request-log.ts';
 import { errorResult, successResult } from './results.ts';
-import { stateIdentity } from './state-dir.ts';
+import { refuseIfInUse, stateIdentity } from './state-dir.ts';
 import { EdgeStats } from './stats.ts';
 
 export interface EdgeNodeDeps {
@@ -52,7 +52,10 @@ export interface EdgeNode {
 export async function startEdgeNode(partial: EdgeNodeInput, deps: EdgeNodeDeps = {}): Promise<EdgeNode> {
   let options = parseEdgeOptions(partial);
   // A durable node keeps its id, so the broker finds its session again after a restart.
-  if (options.stateDir) options = parseEdgeOptions({ ...partial, edgeId: stateIdentity(options.stateDir, partial.edgeId, options.edgeId) });
+  if (options.stateDir) {
+    refuseIfInUse(options.stateDir);
+    options = parseEdgeOptions({ ...partial, edgeId: stateIdentity(options.stateDir, partial.edgeId, options.edgeId) });
+  }
   const logger = (deps.logger ?? silentLogger()).child({ component: 'edge-node', node: options.edgeId });
   const runtime = await startNodeRuntime({ ...options, role: 'edge', nodeId: options.edgeId, nodeClass: options.edgeClass }, { logger, transport: deps.transport, host: deps.host });
   try {

@@ -27,14 +27,28 @@ export function lockDirectory(dir: string, logger: Logger): void {
         return;
       }
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
-        throw new DynasplitError(ErrorCodes.BAD_ARGS, `state directory ${dir} is in use by process ${owner}`, { details: { dir, owner } });
-      }
+      refuseIfInUse(dir);
       rmSync(file, { force: true });
     }
   }
   throw new DynasplitError(ErrorCodes.BAD_ARGS, `cannot lock state directory ${dir}`, { details: { dir } });
+}
+
+/**
+ * Throws BAD_ARGS when another live process holds the directory's lock. Checked again before a node
+ * connects or writes its id there: a second node started on a directory in use must not take over the
+ * running one's client ids on the broker (its announcements) before the journal's lock refuses it.
+ */
+export function refuseIfInUse(dir: string): void {
+  let owner: number;
+  try {
+    owner = Number(readFileSync(join(dir, 'lock'), 'utf8').trim());
+  } catch {
+    return;
+  }
+  if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, `state directory ${dir} is in use by process ${owner}`, { details: { dir, owner } });
+  }
 }
 
 export function unlockDirectory(dir: string): void {

@@ -5,7 +5,7 @@
  * stalled. Each case ends with an unrelated sensor served normally and every frame the broker took
  * answered exactly once.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
@@ -120,6 +120,23 @@ describe('limits, poison and privilege', () => {
       await servedNormally(sink, BYSTANDER, 'bystander-after-poison');
       expect(edge.proc.exitCode).toBeNull();
       expect(edge.output()).not.toMatch(/RangeError/);
+    } finally {
+      await edge.stop();
+    }
+  }, 120_000);
+
+  it('a second edge on a state directory in use is refused before it connects or writes there; the running one serves on', async () => {
+    const edge = spawnDynasplit(edgeArgs(broker.url, 'hostile-edge', ['--state-dir', stateDir]));
+    try {
+      await edge.waitFor(/edge node serving/);
+      const second = spawnDynasplit(edgeArgs(broker.url, 'usurper-edge', ['--state-dir', stateDir]));
+      expect(await second.exited).toBe(2); // a usage error (BAD_ARGS)
+      expect(second.output()).toMatch(/DYNASPLIT_ERR_BAD_ARGS.*is in use by process/);
+      // It neither renamed the directory's node nor took over its client ids on the broker.
+      expect(readFileSync(join(stateDir, 'edge-id'), 'utf8').trim()).toBe('hostile-edge');
+      expect(second.output()).not.toMatch(/usurper-edge.*announce|connected to/i);
+      await servedNormally(sink, BYSTANDER, 'bystander-after-usurper');
+      expect(edge.output()).not.toMatch(/connection lost/);
     } finally {
       await edge.stop();
     }
