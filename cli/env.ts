@@ -95,8 +95,14 @@ export function modelCacheDir(): string | undefined {
 export async function serveUntilSignal(logger: Logger, ...closers: (() => Promise<void>)[]): Promise<number> {
   logger.info({ signal: await untilSignal() }, 'stopping');
   for (const close of closers) await close();
+  // Everything the command started is closed: a library's leftover (a NATS dial still waiting out its
+  // timeout) must not hold the exit a supervisor waits for. Unref'd: a process already done exits now.
+  setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
   return 0;
 }
+
+/** ms a serving command waits, once closed, for the event loop to drain before it exits anyway. */
+const EXIT_GRACE_MS = 1_000;
 
 /** Resolves when the process is asked to stop (SIGINT or SIGTERM). */
 export function untilSignal(): Promise<string> {

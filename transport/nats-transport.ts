@@ -58,7 +58,7 @@ export interface NatsTransportOptions {
    * `caFile` trusts a private CA; `certFile` and `keyFile` present a client certificate.
    */
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
-  /** ms to connect and get the server's first PONG, per server; default nats.js's 20,000. */
+  /** ms to connect and get the server's first PONG, per server and dial; default DEFAULT_NATS_CONNECT_TIMEOUT_MS. */
   connectTimeoutMs?: number;
 }
 
@@ -69,6 +69,13 @@ export interface NatsTransportOptions {
 const WORKER_TRANSFER_MS = 30_000;
 /** ms close() waits for edges still fetching chunked replies before it withdraws them. */
 const CLOSE_GRACE_MS = 5_000;
+
+/**
+ * ms a dial may take, TCP and TLS handshakes and the server's first PONG included: nats.js's 20 s
+ * held an edge's start (and its exit on SIGTERM) that long when a firewall drops the packets or a port
+ * accepts and never speaks NATS; 5 s leaves several round trips of a slow satellite link.
+ */
+export const DEFAULT_NATS_CONNECT_TIMEOUT_MS = 5_000;
 
 /** Connects (unless given a connection) and returns the transport. Rejects with TRANSPORT. */
 export async function createNatsTransport(options: NatsTransportOptions): Promise<TensorTransport> {
@@ -92,7 +99,7 @@ export async function createNatsTransport(options: NatsTransportOptions): Promis
       // docs/performance.md); our errors name the subject and timeout instead. Tail requests have
       // since left request() (./nats-replies.ts); chunk fetches still use it.
       noAsyncTraces: true,
-      ...(options.connectTimeoutMs === undefined ? {} : { timeout: options.connectTimeoutMs }),
+      timeout: options.connectTimeoutMs ?? DEFAULT_NATS_CONNECT_TIMEOUT_MS,
       ...connectionSecurity(explicit ? options : { ...options, ...credentials }),
     });
     return new NatsTransport(nc, true, logger);
