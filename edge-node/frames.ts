@@ -10,7 +10,7 @@ import { preprocessImage } from '../image/index.ts';
 import { cutRefusal, type ModelStore, type ServedModel, type TensorDesc } from '../model/index.ts';
 import { ModelCards, type ServedCard } from '../node-runtime/index.ts';
 import { configuration, type Entry } from '../policy/index.ts';
-import { Frame, type ConfigurationProperties, type FrameLimits, type TensorProperties } from '../schemas/index.ts';
+import { Frame, peekStringField, type ConfigurationProperties, type FrameLimits, type TensorProperties } from '../schemas/index.ts';
 import { checkFrameNumbers, checkFrameWire } from './frame-limits.ts';
 
 export interface Admitted {
@@ -54,6 +54,9 @@ export interface TakeOptions {
 export function takeFrame(sensorId: string, payload: Uint8Array, options: TakeOptions): Taken {
   const origin: FrameOrigin = { sensorId, requestId: '', model: '', budgetMs: 0 };
   try {
+    // Too large to look through, but a sender writes the request id first (field 1): the refusal
+    // names its request when it is there, so the sensor is answered instead of waiting.
+    if (payload.length > options.maxBytes) origin.requestId = peekStringField(payload, 1, 1);
     checkSize(payload, options.maxBytes);
     const wire = checkFrameWire(payload, options.limits);
     origin.requestId = wire.requestId;

@@ -8,11 +8,12 @@ import { DEFAULT_FRAME_LIMITS } from './limits.ts';
 /**
  * The first top-level string field `field` of protobuf `bytes`, as far as the fields before it parse;
  * '' when it is absent, unreadable, longer than a request id may be (DEFAULT_FRAME_LIMITS), or not UTF-8.
+ * `maxFields` bounds how many fields are read to find it (a message too large to look through).
  */
-export function peekStringField(bytes: Uint8Array, field: number): string {
+export function peekStringField(bytes: Uint8Array, field: number, maxFields = Infinity): string {
   const reader = protobuf.Reader.create(bytes);
   try {
-    while (reader.pos < reader.len) {
+    for (let read = 0; reader.pos < reader.len && read < maxFields; read++) {
       const tag = reader.uint32();
       if (tag >>> 3 !== field) {
         reader.skipType(tag & 7);

@@ -97,8 +97,12 @@ describe('takeFrame', () => {
     expect(take(forced, true).error).toBeUndefined();
   });
 
-  it('refuses an oversized payload before looking inside', () => {
+  it('refuses an oversized payload before decoding it, naming its request only when the request id is its first field', () => {
     const taken = takeFrame('s', bytes(valid), { maxBytes: 10, limits: DEFAULT_FRAME_LIMITS, nowMs: NOW, control: false });
     expect(taken.error?.code).toBe(ErrorCodes.PAYLOAD_TOO_LARGE);
+    expect(taken.origin.requestId).toBe('r-1');
+    // Field 2 (sensor_id) first, then the request id: not looked for past the first field.
+    const late = new Uint8Array([0x12, 1, 0x73, 0x0a, 3, 0x72, 0x2d, 0x32]);
+    expect(takeFrame('s', late, { maxBytes: 4, limits: DEFAULT_FRAME_LIMITS, nowMs: NOW, control: false }).origin.requestId).toBe('');
   });
 });
