@@ -161,6 +161,8 @@ function simdFits(length: number, blockLen: number): boolean {
   return length >= SIMD_MIN_ELEMENTS && blockLen >= MIN_BLOCK;
 }
 
+const ABSMAX = new Float32Array(1);
+
 /**
  * Index of the first NaN or +-Infinity in `src`; -1 when every value is finite. Where the SIMD kernels
  * run, max |x| first (NaN and Infinity survive the max), at ~copy speed: the element by element scan
@@ -169,9 +171,10 @@ function simdFits(length: number, blockLen: number): boolean {
 export function firstNonFinite(src: Float32Array): number {
   const simd = activeSimd();
   if (simd !== null && simdFits(src.length, src.length)) {
-    const absmax = new Float32Array(1);
-    simd.int8AbsMax(src, 1, src.length, absmax);
-    if (absmax[0] < Infinity) return -1;
+    // int8AbsMax keeps the larger of what the array holds and what it finds: start from 0.
+    ABSMAX[0] = 0;
+    simd.int8AbsMax(src, 1, src.length, ABSMAX);
+    if (ABSMAX[0] < Infinity) return -1;
   }
   return scanNonFinite(src);
 }

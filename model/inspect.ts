@@ -3,7 +3,7 @@
  * need about each (the tensors crossing it, FLOPs and weight bytes on either side).
  */
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import { DataType, dtypeBytes, dtypeName, loadModelFile, tensorByteSize } from './onnx/index.ts';
+import { DataType, dtypeBytes, dtypeName, loadModelFile, tensorByteSize, type ModelFile } from './onnx/index.ts';
 import { analyzeGraph, findCutPoints, requiredNodes } from './graph.ts';
 import { nodeFlops } from './flops.ts';
 import { resolveShapes } from './resolve-shapes.ts';
@@ -78,7 +78,12 @@ export interface InspectOptions {
 interface Side { flops: number; paramBytes: number }
 
 export async function inspectModel(path: string, options: InspectOptions = {}): Promise<ModelInspection> {
-  const file = loadModelFile(path);
+  return inspectModelFile(loadModelFile(path), options);
+}
+
+/** inspectModel on a file already loaded (a caller that needs the file too reads and parses it once). */
+export async function inspectModelFile(file: ModelFile, options: InspectOptions = {}): Promise<ModelInspection> {
+  const { path } = file;
   const view = analyzeGraph(file.model.graph, path);
   const shapes = await resolveShapes(file, view, options.dims ?? {});
   const flops = view.nodes.map((node) => nodeFlops(node, (t) => shapes.get(t)?.shape));

@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import { inspectModel, type ModelInspection, type TensorDesc } from './inspect.ts';
+import { inspectModelFile, type ModelInspection, type TensorDesc } from './inspect.ts';
 import { modelFingerprint } from './fingerprint.ts';
 import { loadModelFile } from './onnx/index.ts';
 import type { RunStats } from './runner.ts';
@@ -50,7 +50,8 @@ export class ModelStore {
 
   /** Serves the model at `path` as `name`; `dims` are its symbolic dims (the model card's). */
   async add(name: string, path: string, dims: Record<string, number> = {}): Promise<ServedModel> {
-    const inspection = await inspectModel(path, { dims });
+    const file = loadModelFile(path);
+    const inspection = await inspectModelFile(file, { dims });
     const served: ServedModel = {
       name,
       path,
@@ -60,7 +61,7 @@ export class ModelStore {
       inputs: inspection.inputs,
       outputs: inspection.outputs,
       cuts: [INPUT_CUT, ...inspection.cutPoints.map((c) => c.name), OUTPUT_CUT],
-      fingerprint: modelFingerprint(loadModelFile(path)),
+      fingerprint: modelFingerprint(file),
     };
     this.#models.set(name, served);
     return served;
