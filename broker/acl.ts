@@ -31,7 +31,8 @@ const CONTROL_FRAMES = `${P}/control-frames/+`;
 export function permissionsFor(role: Role, id: string | undefined, powerTopics: readonly string[]): Permissions {
   switch (role) {
     case 'sensor':
-      return { publish: [`${P}/frames/${need(id, role)}`], retain: [], read: [`${P}/results/${need(id, role)}`] };
+      // Edges' announcements: a sensor waits for an edge that serves its model (client/edge-wait.ts).
+      return { publish: [`${P}/frames/${need(id, role)}`], retain: [], read: [`${P}/results/${need(id, role)}`, `${P}/nodes/edge/+`] };
     case 'edge':
       return {
         publish: [`${P}/results/+`, `${P}/tail/+`, `${P}/nodes/edge/${need(id, role)}`, `${P}/node-status/${need(id, role)}`],

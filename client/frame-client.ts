@@ -6,6 +6,7 @@
  */
 import { connectMqtt, endMqtt, subscribeAcrossReconnects, DynasplitError, ErrorCodes, silentLogger, wallClockMs, type Logger, type MqttClient, type MqttTls } from '../common/index.ts';
 import { encodeMessage, Frame, Result, topics, type FrameProperties } from '../schemas/index.ts';
+import { waitForEdge, type ServingEdge } from './edge-wait.ts';
 
 export interface FrameClientOptions {
   mqttUrl: string;
@@ -46,6 +47,11 @@ export interface FrameClient {
   send(frame: FrameProperties, options?: { timeoutMs?: number }): Promise<Sent>;
   /** send() and wait for the Result. */
   request(frame: FrameProperties, options?: { timeoutMs?: number }): Promise<Answer>;
+  /**
+   * Waits for an edge node that serves `model` (client/edge-wait.ts): a frame sent before any edge
+   * has subscribed is lost at the broker. Rejects with DYNASPLIT_ERR_NO_EDGES after `timeoutMs`.
+   */
+  waitForEdge(model: string, options: { timeoutMs: number }): Promise<ServingEdge>;
   stats(): FrameClientStats;
   /** Rejects what still waits with DYNASPLIT_ERR_CLOSED and disconnects; idempotent. */
   close(): Promise<void>;
@@ -61,9 +67,12 @@ export async function connectFrameClient(options: FrameClientOptions): Promise<F
   const runId = `${options.sensorId}-${Date.now().toString(36)}`;
   const pending = new Map<string, Pending>();
   const stats: FrameClientStats = { sent: 0, answered: 0, timedOut: 0, unmatched: 0, undecodable: 0 };
-  mqtt.on('message', (_topic, payload) => onResult(payload, { pending, stats, runId, logger }));
+  const resultsTopic = topics.results(options.sensorId);
+  mqtt.on('message', (topic, payload) => {
+    if (topic === resultsTopic) onResult(payload, { pending, stats, runId, logger });
+  });
   try {
-    await subscribeAcrossReconnects(mqtt, topics.results(options.sensorId), { qos: 1 });
+    await subscribeAcrossReconnects(mqtt, resultsTopic, { qos: 1 });
   } catch (err) {
     await mqtt.endAsync();
     throw err;
@@ -101,6 +110,7 @@ export async function connectFrameClient(options: FrameClientOptions): Promise<F
     sensorId: options.sensorId,
     send,
     request: async (frame, requestOptions) => (await send(frame, requestOptions)).answer,
+    waitForEdge: (model, { timeoutMs }) => waitForEdge(mqtt, model, timeoutMs, logger),
     stats: () => ({ ...stats }),
     close: () => (closing ??= closeClient(mqtt, pending, options.sensorId)),
   };

@@ -88,6 +88,7 @@ export async function startCloudWorker(partial: Partial<CloudWorkerOptions>, dep
     await runtime.close();
     throw err;
   }
+  runtime.announcer.serving();
   logger.info({ models: runtime.models.names(), transport: runtime.transport.kind, group: options.group }, 'cloud worker serving');
   const policies = followPolicies(runtime.models, { mqttUrl: options.mqttUrl, mqttTls: options.mqttTls, workerId: options.workerId }, logger);
   let closing: Promise<void> | undefined;

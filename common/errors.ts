@@ -52,6 +52,8 @@ export const ErrorCodes = {
   TIMEOUT: 'DYNASPLIT_ERR_TIMEOUT',
   /** No cloud worker is listening for the request. */
   NO_WORKERS: 'DYNASPLIT_ERR_NO_WORKERS',
+  /** No edge node serving the model announced itself within the time a sensor waits for one. */
+  NO_EDGES: 'DYNASPLIT_ERR_NO_EDGES',
   /** A broker or messaging server failed or the connection was lost. */
   TRANSPORT: 'DYNASPLIT_ERR_TRANSPORT',
   /** The metrics store cannot take writes as configured (database or bucket missing, no right to create it, token refused); the message names the fix. */

@@ -111,6 +111,8 @@ async function startServing(options: EdgeNodeOptions, runtime: NodeRuntime, deps
     throw err;
   }
   if (recovered) node.recover(recovered);
+  // Subscribed: a frame a sensor publishes from now on reaches an edge (docs/protocol.md).
+  runtime.announcer.serving();
   return node;
 }
 

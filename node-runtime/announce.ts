@@ -1,10 +1,12 @@
 /**
  * A node says what it is: a retained NodeAnnouncement (schemas/node.proto) on
  * `dynasplit/v1/nodes/ROLE/ID` with its class, device profile, models and cuts, energy source and
- * version, so the optimizer plans with the node's own knobs instead of guessing them. When the node
- * stops it is marked GONE: by a clean publish on close, and by its MQTT last will (MQTT 3.1.1
- * §3.1.2.5) when it dies without one. An edge node also publishes its policy status (NodeStatus)
- * through the same connection.
+ * version, so the optimizer plans with the node's own knobs instead of guessing them. It is STARTING
+ * until the node says it serves (`serving()`: its subscriptions are granted), then UP, so a sensor
+ * can wait for an edge before its first frame (client/frame-client.ts). When the node stops it is
+ * marked GONE: by a clean publish on close, and by its MQTT last will (MQTT 3.1.1 §3.1.2.5) when it
+ * dies without one. An edge node also publishes its policy status (NodeStatus) through the same
+ * connection.
  *
  * The announcement is no condition for serving: the connection is opened in the background, a node
  * without a reachable broker (a NATS-only worker) serves all the same, says so once in its log and
@@ -33,6 +35,8 @@ export interface AnnounceOptions {
 }
 
 export interface Announcer {
+  /** Announces the node UP (retained): it takes work now. Before, it is announced STARTING. */
+  serving(): void;
   /** Publishes (retained) the node's policy status; the latest is sent once connected. */
   publishStatus(status: NodeStatusProperties): void;
   /** Marks the node GONE (retained), clears its status, disconnects. Idempotent. */
@@ -61,10 +65,14 @@ export function startAnnouncer(options: AnnounceOptions, logger: Logger): Announ
   const statusTopic = topics.nodeStatus(options.nodeId);
   const retained = { qos: 1 as const, retain: true };
   let status: Buffer | undefined;
-  const publishUp = (c: MqttClient) => {
-    c.publish(topic, encode(announcementOf(options, NodeAnnouncement.State.UP)), retained, (err) => {
+  let state = NodeAnnouncement.State.STARTING;
+  const announce = (c: MqttClient) => {
+    c.publish(topic, encode(announcementOf(options, state)), retained, (err) => {
       if (err) logger.warn({ err: err.message }, 'node announcement not published');
     });
+  };
+  const publishUp = (c: MqttClient) => {
+    announce(c);
     if (status) c.publish(statusTopic, status, retained);
   };
   // Cloud accounts may use `<id>-<suffix>`; an edge's `<id>-a` is granted beside `<id>` and `<id>-t` (broker/client-ids.ts).
@@ -81,6 +89,11 @@ export function startAnnouncer(options: AnnounceOptions, logger: Logger): Announ
   });
   let closing: Promise<void> | undefined;
   return {
+    serving() {
+      if (state === NodeAnnouncement.State.UP) return;
+      state = NodeAnnouncement.State.UP;
+      if (connection.client) announce(connection.client);
+    },
     publishStatus(next) {
       status = Buffer.from(NodeStatus.encode(NodeStatus.create({ ...next, node_id: options.nodeId, node_class: options.nodeClass })).finish());
       connection.client?.publish(statusTopic, status, retained, (err) => {

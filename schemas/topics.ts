@@ -78,6 +78,8 @@ export const topics = {
   announcement: (role: NodeRole, nodeId: string) => `${MQTT_PREFIX}/nodes/${checkRole(role)}/${checkId('node', nodeId)}`,
   /** What the optimizer subscribes to: every node's announcement. */
   announcementsAll: () => `${MQTT_PREFIX}/nodes/+/+`,
+  /** What a sensor subscribes to while it waits for an edge (client/edge-wait.ts): the announcements of one role. */
+  announcementsOf: (role: NodeRole) => `${MQTT_PREFIX}/nodes/${checkRole(role)}/+`,
   /** The role and node id of an announcement topic, or undefined when the topic is not one. */
   nodeOfAnnouncement: (topic: string): { role: NodeRole; nodeId: string } | undefined => {
     const prefix = `${MQTT_PREFIX}/nodes/`;

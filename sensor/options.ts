@@ -33,6 +33,8 @@ export interface SensorOptions {
   sendEncoded: boolean;
   /** ms to wait for outstanding results after the last frame; default 10000 */
   drainMs: number;
+  /** ms to wait, before the first frame, for an edge node serving the model (client/edge-wait.ts); 0: send at once. Default 30000 */
+  waitForEdgeMs: number;
   /** default ~/.cache/dynasplit/models */
   modelCacheDir: string;
 }
@@ -48,6 +50,7 @@ export function defaultSensorOptions(): SensorOptions {
     seed: 1,
     sendEncoded: false,
     drainMs: 10_000,
+    waitForEdgeMs: 30_000,
     modelCacheDir: DEFAULT_MODEL_CACHE_DIR,
   };
 }
@@ -59,6 +62,9 @@ export function parseSensorOptions(partial: Partial<SensorOptions>): SensorOptio
   requirePositiveIntegers('sensor', options, ['count', 'drainMs']);
   if (!(options.rate > 0) || !Number.isFinite(options.rate)) throw new DynasplitError(ErrorCodes.BAD_ARGS, `sensor: rate must be a positive number of frames/s, got ${options.rate}`);
   if (!Number.isInteger(options.seed) || options.seed < 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'sensor: seed must be an integer >= 0');
+  if (!Number.isInteger(options.waitForEdgeMs) || options.waitForEdgeMs < 0) {
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, `sensor: the wait for an edge must be a whole number of ms >= 0 (0: do not wait), got ${options.waitForEdgeMs}`);
+  }
   if (options.sendEncoded && !options.imagesDir) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'sensor: sending encoded images needs an images directory');
   budgetSampler(options.budgets, { seed: options.seed }); // validates the spec now rather than mid-run
   return options;

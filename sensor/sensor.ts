@@ -33,6 +33,8 @@ export async function runSensor(partial: Partial<SensorOptions>, deps: SensorDep
     if (received.length === options.count) allAnswered();
   };
   try {
+    // A frame published before any edge has subscribed is lost at the broker.
+    if (options.waitForEdgeMs > 0) await client.waitForEdge(options.model, { timeoutMs: options.waitForEdgeMs });
     const started = performance.now();
     for (let i = 0; i < options.count; i++) {
       const due = started + (i * 1000) / options.rate;

@@ -309,11 +309,20 @@ export namespace dynasplit {
             /** State enum. */
             enum State {
 
-                /** UP value */
+                /**
+                 * Serving: an edge node has subscribed to the frames, a cloud worker to the tail requests. A
+                 * frame published once an edge is UP reaches an edge (docs/protocol.md, "Waiting for an edge").
+                 */
                 UP = 0,
 
                 /** GONE value */
-                GONE = 1
+                GONE = 1,
+
+                /**
+                 * Up but not taking work yet: models loading, sessions warming up, subscriptions not granted.
+                 * Announced from the node's start until it is UP (a node of an earlier release announces UP from its start).
+                 */
+                STARTING = 2
             }
         }
 

@@ -776,6 +776,10 @@ export const dynasplit = $root.dynasplit = (() => {
                     case 1:
                         message.state = 1;
                         break;
+                    case "STARTING":
+                    case 2:
+                        message.state = 2;
+                        break;
                     default:
                         if (typeof object.state === "number" && (object.state | 0) === object.state)
                             message.state = object.state;
@@ -887,13 +891,17 @@ export const dynasplit = $root.dynasplit = (() => {
              * State enum.
              * @name dynasplit.v1.NodeAnnouncement.State
              * @enum {number}
-             * @property {number} UP=0 UP value
+             * @property {number} UP=0 Serving: an edge node has subscribed to the frames, a cloud worker to the tail requests. A
+             * frame published once an edge is UP reaches an edge (docs/protocol.md, "Waiting for an edge").
              * @property {number} GONE=1 GONE value
+             * @property {number} STARTING=2 Up but not taking work yet: models loading, sessions warming up, subscriptions not granted.
+             * Announced from the node's start until it is UP (a node of an earlier release announces UP from its start).
              */
             NodeAnnouncement.State = (function() {
                 const valuesById = $Object.create(null), values = $Object.create(valuesById);
                 values[valuesById[0] = "UP"] = 0;
                 values[valuesById[1] = "GONE"] = 1;
+                values[valuesById[2] = "STARTING"] = 2;
                 return values;
             })();
 

@@ -30,9 +30,14 @@ describe('startAnnouncer', () => {
       mqttUrl: broker.url, role: 'edge', nodeId, nodeClass: 'pi', profile, models: [{ name: 'm', cuts: ['input', 'c1', 'output'] }], energySource: 'modelled',
     }, silentLogger());
     const topic = topics.announcement('edge', nodeId);
+    const { STARTING, UP } = dynasplit.v1.NodeAnnouncement.State;
     await vi.waitFor(() => expect(seen.has(topic)).toBe(true));
+    // Announced from its start, but not taking work until it says it serves.
+    expect(NodeAnnouncement.decode(seen.get(topic)!)).toMatchObject({ node_id: nodeId, state: STARTING });
+    announcer.serving();
+    await vi.waitFor(() => expect(NodeAnnouncement.decode(seen.get(topic)!).state).toBe(UP));
     const up = NodeAnnouncement.decode(seen.get(topic)!);
-    expect(up).toMatchObject({ node_id: nodeId, role: 'edge', node_class: 'pi', state: dynasplit.v1.NodeAnnouncement.State.UP, energy_source: 'modelled' });
+    expect(up).toMatchObject({ node_id: nodeId, role: 'edge', node_class: 'pi', state: UP, energy_source: 'modelled' });
     expect(JSON.parse(up.profile_json)).toEqual(profile);
     expect(up.models.map((m) => [m.name, m.cuts])).toEqual([['m', ['input', 'c1', 'output']]]);
     expect(up.software_version).toMatch(/^\d+\.\d+\.\d+/);
@@ -59,6 +64,8 @@ describe('startAnnouncer', () => {
     const announcer = startAnnouncer({
       mqttUrl: broker.url, role: 'cloud', nodeId, nodeClass: 'cloud', profile: loadProfile('gpu-server'), models: [{ name: 'm', cuts: ['input', 'output'] }], energySource: 'modelled',
     }, silentLogger());
+    // Serving before its connection is made: its first announcement is UP, and so is every one after a reconnection.
+    announcer.serving();
     const topic = topics.announcement('cloud', nodeId);
     const states: number[] = [];
     watcher.on('message', (t, payload) => {
