@@ -207,6 +207,7 @@ async function startAedes(store: SessionStore, shared: SharedSubscriptions, auth
     connectTimeout: opts.connectTimeoutMs,
     // A backstop only: ./outgoing-bound.ts keeps aedes from ever waiting for 'drain'.
     drainTimeout: opts.drainTimeoutMs,
+    keepaliveLimit: opts.maxKeepaliveS ?? 0,
   });
   ack.use(aedes);
   shared.listen(aedes);
@@ -260,6 +261,8 @@ function remoteAddressOf(client: Client): string | undefined {
 
 /** aedes' error for a connection without CONNECT after connectTimeout (lib/client.js constructor). */
 const CONNECT_TIMEOUT_MESSAGE = 'connect did not arrive in time';
+/** aedes' CONNACK return code (and error's errorCode) for a keepalive over its keepaliveLimit, or 0 under one. */
+const KEEPALIVE_REFUSED = 6;
 
 type PublishCheck = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) => void;
 
@@ -312,6 +315,9 @@ function watchClients(aedes: Aedes, logger: Logger, counters: { published: numbe
       const account = (err.details as Pick<PacketSizeViolation, 'account'> | undefined)?.account;
       logger.warn({ clientId: client.id ?? undefined, remoteAddress: remoteAddressOf(client), username: account?.username, role: account?.role, err },
         'packet over the limit; connection closed');
+    } else if ((err as { errorCode?: number }).errorCode === KEEPALIVE_REFUSED) {
+      logger.warn({ clientId: client.id ?? undefined, remoteAddress: remoteAddressOf(client) },
+        'connection refused: its keepalive is 0 or over the broker\'s maxKeepaliveS (--max-keepalive)');
     } else if (err.message === CONNECT_TIMEOUT_MESSAGE) {
       logger.info({ remoteAddress: remoteAddressOf(client) }, 'connection closed: no CONNECT within connectTimeoutMs');
     } else {

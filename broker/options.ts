@@ -106,6 +106,13 @@ export interface BrokerOptions {
    */
   drainTimeoutMs: number;
   /**
+   * s; default undefined = any keepalive. The longest keepalive a client may ask for in its CONNECT;
+   * keepalive 0 (never ping) is refused too, with CONNACK 6 (aedes' code; MQTT 3.1.1 has none for
+   * it), as Mosquitto's `max_keepalive` refuses it. A client that stops sending mid-packet is then
+   * closed after 1.5 times its keepalive instead of holding what it sent for good (docs/security.md).
+   */
+  maxKeepaliveS?: number;
+  /**
    * Port of the MQTT-over-TLS listener (conventionally 8883); default undefined = none; 0 = an
    * ephemeral port. Needs `certFile` and `keyFile`.
    */
@@ -148,6 +155,7 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<BrokerOptions> = Object.freeze({
   connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
   maxQueueBytes: undefined,
   drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
+  maxKeepaliveS: undefined,
   tlsPort: undefined,
   certFile: undefined,
   keyFile: undefined,
@@ -193,6 +201,8 @@ function checkLimits(options: BrokerOptions): void {
   checkInteger('connectTimeoutMs', options.connectTimeoutMs, 100, 600_000);
   if (options.maxQueueBytes !== undefined) checkInteger('maxQueueBytes', options.maxQueueBytes, options.maxPacketBytes, 2 ** 32);
   checkInteger('drainTimeoutMs', options.drainTimeoutMs, 100, 600_000);
+  // MQTT's keepalive is a 16-bit count of seconds (MQTT 3.1.1 §3.1.2.10).
+  if (options.maxKeepaliveS !== undefined) checkInteger('maxKeepaliveS', options.maxKeepaliveS, 1, 65_535);
 }
 
 /**

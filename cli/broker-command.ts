@@ -55,6 +55,10 @@ export const brokerCommand: Command = {
       type: 'string', value: 'MS',
       description: `disconnect a client whose queued bytes make no progress for this long (env DYNASPLIT_BROKER_DRAIN_TIMEOUT_MS; default ${DEFAULT_DRAIN_TIMEOUT_MS})`,
     },
+    'max-keepalive': {
+      type: 'string', value: 'S',
+      description: 'refuse a client whose keepalive is 0 or over S seconds, as Mosquitto\'s max_keepalive (env DYNASPLIT_BROKER_MAX_KEEPALIVE_S; default: any)',
+    },
     'tls-port': { type: 'string', value: 'PORT', description: 'also serve MQTT over TLS on this port, e.g. 8883; needs --cert and --key (env DYNASPLIT_BROKER_TLS_PORT)' },
     cert: { type: 'string', value: 'FILE', description: 'PEM certificate chain of the TLS listener (env DYNASPLIT_BROKER_CERT)' },
     key: { type: 'string', value: 'FILE', description: 'PEM private key of the TLS listener (env DYNASPLIT_BROKER_KEY)' },
@@ -122,6 +126,7 @@ export function brokerOptionsFrom(args: CommandArgs, env: Env): Partial<BrokerOp
     connectTimeoutMs: optionalInt(args, 'connect-timeout-ms', env, 'DYNASPLIT_BROKER_CONNECT_TIMEOUT_MS'),
     maxQueueBytes: maxQueueMb === undefined ? undefined : maxQueueMb * MIB,
     drainTimeoutMs: optionalInt(args, 'drain-timeout-ms', env, 'DYNASPLIT_BROKER_DRAIN_TIMEOUT_MS'),
+    maxKeepaliveS: optionalInt(args, 'max-keepalive', env, 'DYNASPLIT_BROKER_MAX_KEEPALIVE_S'),
     tlsPort: args.values['tls-port'] !== undefined ? intOption(args, 'tls-port', 0) : envInt(env, 'DYNASPLIT_BROKER_TLS_PORT'),
     certFile: stringOption(args, 'cert') ?? envString(env, 'DYNASPLIT_BROKER_CERT'),
     keyFile: stringOption(args, 'key') ?? envString(env, 'DYNASPLIT_BROKER_KEY'),

@@ -38,6 +38,8 @@ describe('parseBrokerOptions', () => {
     expect(badArgs({ host: '' })).toMatch(/host/);
     expect(badArgs({ port: 65_536 })).toMatch(/port must be an integer from 0 to 65535/);
     expect(badArgs({ port: 1.5 })).toMatch(/port/);
+    expect(badArgs({ maxKeepaliveS: 0 })).toMatch(/maxKeepaliveS must be an integer from 1 to 65535/);
+    expect(badArgs({ maxKeepaliveS: 65_536 })).toMatch(/maxKeepaliveS/);
     expect(badArgs({ wsPort: -1 })).toMatch(/wsPort/);
     expect(badArgs({ port: 1883, wsPort: 1883 })).toMatch(/wsPort must differ from port/);
     expect(badArgs({ maxPacketBytes: 100 })).toMatch(/maxPacketBytes/);
