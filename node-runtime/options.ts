@@ -5,7 +5,7 @@
 import { DynasplitError, ErrorCodes, requirePositiveIntegers, type MqttTls } from '../common/index.ts';
 import { INFERENCE_THREADS, type InferenceThread } from '../model/index.ts';
 import { checkModelName } from '../schemas/index.ts';
-import type { NatsAuth } from '../transport/index.ts';
+import { checkNatsUrl, type NatsAuth } from '../transport/index.ts';
 
 export const ENERGY_METERS = ['modelled', 'rapl', 'mqtt'] as const;
 
@@ -62,6 +62,7 @@ export function checkNodeOptions(component: string, options: NodeOptions): void 
     if (!Number.isInteger(value) || value < 1) throw bad(`dim ${dim} must be an integer >= 1, got ${value}`);
   }
   if (options.transport !== 'mqtt' && options.transport !== 'nats') throw bad(`transport must be mqtt or nats, got '${options.transport}'`);
+  if (options.transport === 'nats') checkNatsUrl(options.natsUrl, `${component}: the NATS URL (--nats, DYNASPLIT_NATS_URL)`);
   requirePositiveIntegers(component, options, ['memoryBudgetMb']);
   if (!Number.isInteger(options.threads) || options.threads < 0) throw bad('threads must be an integer >= 0');
   if (options.inferenceThread !== undefined && !INFERENCE_THREADS.includes(options.inferenceThread)) {

@@ -4,6 +4,7 @@
  */
 export type { RequestOptions, Serving, ServeOptions, TailHandler, TensorTransport } from './tensor-transport.ts';
 export { createNatsTransport } from './nats-transport.ts';
+export { checkNatsUrl } from './nats-url.ts';
 export { connectLater } from './connect-later.ts';
 export type { ConnectLaterOptions } from './connect-later.ts';
 export type { NatsAuth, NatsTransportOptions } from './nats-transport.ts';
