@@ -6,7 +6,7 @@
  * a no-op when it exists) when the user may; otherwise, and for everything else that writing again
  * cannot fix, the answer is one DYNASPLIT_ERR_METRICS_STORE error naming the command that fixes it.
  */
-import { DynasplitError, ErrorCodes, type Logger } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, messageWithCauses, type Logger } from '../common/index.ts';
 import type { ResolvedInfluxOptions } from './influx-options.ts';
 
 /** An InfluxQL identifier in double quotes (InfluxQL spec, identifiers). */
@@ -63,7 +63,7 @@ async function call(options: ResolvedInfluxOptions, path: string, params: Record
     const response = await fetch(url, { method: 'POST', headers, body, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
     return { status: response.status, body: await response.text() };
   } catch (cause) {
-    throw new DynasplitError(ErrorCodes.TRANSPORT, `metrics store: InfluxDB at ${options.url} cannot be reached: ${(cause as Error).message}`, {
+    throw new DynasplitError(ErrorCodes.TRANSPORT, `metrics store: InfluxDB at ${options.url} cannot be reached: ${messageWithCauses(cause)}`, {
       cause, retryable: true, details: { url: options.url },
     });
   }

@@ -120,7 +120,9 @@ describe('InfluxDB 1.x set-up', () => {
     const { lines, logger } = logged();
     const s = store(open, { url: 'http://127.0.0.1:9', logger, closeTimeoutMs: 100 });
     await s.ready();
-    expect(lines.some((l) => l.msg === 'metrics store not reachable; points are buffered until it is')).toBe(true);
+    const line = lines.find((l) => l.msg === 'metrics store not reachable; points are buffered until it is');
+    // The cause is named, not only fetch's own "fetch failed": port 9 is one fetch refuses to dial.
+    expect(line?.err).toBe('metrics store: InfluxDB at http://127.0.0.1:9 cannot be reached: fetch failed: bad port');
   });
 });
 
