@@ -163,9 +163,10 @@ function cardText({ card, source }: LoadedCard, image: ImageInput | undefined): 
   const size = (s: number | readonly number[] | undefined) => (s === undefined ? 'model size' : Array.isArray(s) ? s.join('x') : String(s));
   const output = card.output.kind === 'raw' ? 'raw: every output as it is'
     : `classification: top-${card.output.topK}${card.output.labels ? ` labelled by ${card.output.labels}` : ''}`;
-  const input = image === undefined ? 'tensors only (the model takes no 3-channel image, and the card describes none)'
+  const p = image?.preprocess;
+  const input = p === undefined ? 'tensors only (the model takes no RGB or grayscale image, and the card describes none)'
     : `resize ${i.resize === undefined ? 'to cover the crop' : size(i.resize)}, ` +
-      `crop ${size(i.crop)}, ${i.layout} ${i.colorOrder}, scale ${i.scale.toPrecision(4)}, mean [${i.mean.join(', ')}], std [${i.std.join(', ')}]`;
+      `crop ${size(i.crop)}, ${i.layout} ${p.channels === 1 ? 'grayscale' : i.colorOrder}, scale ${i.scale.toPrecision(4)}, mean [${p.mean?.join(', ')}], std [${p.std?.join(', ')}]`;
   return `card: ${source ?? '(none: the default card)'}; input: ${input}; output: ${output}`;
 }
 

@@ -1,6 +1,7 @@
 /**
  * JPEG/PNG to model input: decode, resize, centre crop, scale, normalise per channel and lay out as
- * float32 NCHW or NHWC in RGB or BGR order. By default the shorter side is resized to cover the
+ * float32 NCHW or NHWC in RGB or BGR order, or as one grayscale channel (PIL's luma, as torchvision's
+ * Grayscale computes it on a PIL image). By default the shorter side is resized to cover the
  * target and the rest centre-cropped, with ImageNet statistics (torchvision's Resize + CenterCrop +
  * Normalize at the model's own size); `resize` gives torchvision's Resize(256) + CenterCrop(224).
  * Decoding and resizing are libvips through sharp.
@@ -34,7 +35,9 @@ export interface PreprocessOptions {
    * cover height x width.
    */
   resize?: number | readonly [number, number];
-  /** Per channel, in the model's channel order; default ImageNet's. */
+  /** 3 (RGB, default) or 1 (grayscale). */
+  channels?: 1 | 3;
+  /** Per channel, in the model's channel order; default ImageNet's for RGB, mean 0 and std 1 for grayscale. */
   mean?: readonly number[];
   std?: readonly number[];
   /** Pixel values (0..255) are multiplied by this before the mean and std apply; default 1/255. */
@@ -45,7 +48,7 @@ export interface PreprocessOptions {
   colorOrder?: ColorOrder;
 }
 
-/** Returns the data of a [1, 3, height, width] (NCHW) or [1, height, width, 3] (NHWC) float32 tensor. */
+/** Returns the data of a [1, C, height, width] (NCHW) or [1, height, width, C] (NHWC) float32 tensor, C = options.channels. */
 export async function preprocessImage(bytes: Uint8Array, options: PreprocessOptions): Promise<Float32Array> {
   const { height, width } = options;
   refuseImpossiblePng(bytes);
@@ -61,7 +64,7 @@ export async function preprocessImage(bytes: Uint8Array, options: PreprocessOpti
   if (pixels.length !== plane * 3) {
     throw new DynasplitError(ErrorCodes.BAD_FRAME, `image decoded to ${pixels.length} bytes, expected ${plane * 3} (RGB)`);
   }
-  return normalise(pixels, plane, options);
+  return options.channels === 1 ? normaliseGray(pixels, plane, options) : normalise(pixels, plane, options);
 }
 
 /** The resize and centre crop, as sharp operations. */
@@ -103,6 +106,23 @@ function normalise(pixels: Buffer, plane: number, options: PreprocessOptions): F
     const base = nhwc ? c : c * plane;
     const stride = nhwc ? 3 : 1;
     for (let i = 0; i < plane; i++) out[base + i * stride] = pixels[i * 3 + source] * k - offset;
+  }
+  return out;
+}
+
+/**
+ * Interleaved RGB bytes to one normalised float32 channel. The luma is PIL's `convert('L')`, ITU-R
+ * 601-2 in 16-bit fixed point ((19595 R + 38470 G + 7471 B + 2^15) >> 16): a model trained on
+ * torchvision's Grayscale of PIL images sees the same values. A gray source (R = G = B) keeps its value.
+ * NCHW and NHWC are one layout for a single channel.
+ */
+function normaliseGray(pixels: Buffer, plane: number, options: PreprocessOptions): Float32Array {
+  const k = (options.scale ?? UNIT_SCALE) / (options.std?.[0] ?? 1);
+  const offset = (options.mean?.[0] ?? 0) / (options.std?.[0] ?? 1);
+  const out = new Float32Array(plane);
+  for (let i = 0; i < plane; i++) {
+    const luma = (pixels[i * 3] * 19595 + pixels[i * 3 + 1] * 38470 + pixels[i * 3 + 2] * 7471 + 0x8000) >> 16;
+    out[i] = luma * k - offset;
   }
   return out;
 }

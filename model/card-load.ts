@@ -15,7 +15,7 @@ export interface LoadedCard {
   labels?: string[];
   /**
    * The card file has an `input` section: the model must then have the image input it describes.
-   * Without one, a model whose input is no 3-channel image takes tensor frames only (card-use.ts).
+   * Without one, a model whose input is no RGB or grayscale image takes tensor frames only (card-use.ts).
    */
   describesInput?: boolean;
 }

@@ -5,7 +5,7 @@
  */
 import type * as ort from 'onnxruntime-node';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import type { PreprocessOptions } from '../image/index.ts';
+import { IMAGENET_MEAN, IMAGENET_STD, type PreprocessOptions } from '../image/index.ts';
 import { asPair, type CardInput } from './card.ts';
 import type { LoadedCard } from './card-load.ts';
 import type { ModelInspection, TensorDesc } from './inspect.ts';
@@ -14,7 +14,7 @@ import { topK, type Prediction } from './topk.ts';
 export interface ImageInput {
   /** The model input the image becomes. */
   tensor: string;
-  /** Its shape: [1, 3, H, W] (NCHW) or [1, H, W, 3] (NHWC). */
+  /** Its shape: [1, C, H, W] (NCHW) or [1, H, W, C] (NHWC), C 3 (RGB) or 1 (grayscale). */
   shape: number[];
   preprocess: PreprocessOptions;
 }
@@ -31,20 +31,20 @@ function cardError(loaded: LoadedCard, field: string, message: string): Dynaspli
   return new DynasplitError(ErrorCodes.BAD_MODEL_CARD, `${file}: ${field} ${message}`, { details: { file, field } });
 }
 
-/** Whether an input can be fed an RGB image in `layout`: float32, 4-D, 3 channels. */
-function isImageInput(desc: TensorDesc, layout: CardInput['layout']): boolean {
+/** The channels of an image `desc` takes in `layout`: 3 (RGB) or 1 (grayscale); undefined when it is no float32 4-D image input. */
+function imageChannels(desc: TensorDesc, layout: CardInput['layout']): 1 | 3 | undefined {
   const channels = layout === 'NHWC' ? desc.shape[3] : desc.shape[1];
-  return desc.dtype === 'float32' && desc.shape.length === 4 && channels === 3;
+  return desc.dtype === 'float32' && desc.shape.length === 4 && (channels === 1 || channels === 3) ? channels : undefined;
 }
 
 /**
  * The input an image feeds, or undefined for a model that takes no image: its first input is not a
- * 3-channel float32 image and its card does not describe one (no `input` section, or no card). Such a
- * model is served to frames that carry tensors (a sensor's readings, a grayscale or a feature
+ * float32 RGB or grayscale image and its card does not describe one (no `input` section, or no
+ * card). Such a model is served to frames that carry tensors (a sensor's readings, a feature
  * vector). A card that describes its input must fit the model (imageInputFor's errors).
  */
 export function imageInputOf(loaded: LoadedCard, inputs: readonly TensorDesc[]): ImageInput | undefined {
-  if (!loaded.describesInput && !isImageInput(inputs[0], loaded.card.input.layout)) return undefined;
+  if (!loaded.describesInput && imageChannels(inputs[0], loaded.card.input.layout) === undefined) return undefined;
   return imageInputFor(loaded, inputs);
 }
 
@@ -54,8 +54,15 @@ export function imageInputFor(loaded: LoadedCard, inputs: readonly TensorDesc[])
   const desc = spec.tensor === undefined ? inputs[0] : inputs.find((i) => i.name === spec.tensor);
   if (!desc) throw cardError(loaded, 'input.tensor', `names no input of the model (inputs: ${inputs.map((i) => i.name).join(', ')})`);
   const { shape } = desc;
-  if (!isImageInput(desc, spec.layout)) {
-    throw cardError(loaded, 'input.layout', `is ${spec.layout}, but input '${desc.name}' is ${desc.dtype}[${shape.join(', ')}], not a float32 ${spec.layout} image with 3 channels`);
+  const channels = imageChannels(desc, spec.layout);
+  if (channels === undefined) {
+    throw cardError(loaded, 'input.layout', `is ${spec.layout}, but input '${desc.name}' is ${desc.dtype}[${shape.join(', ')}], not a float32 ${spec.layout} image with 3 channels (RGB) or 1 (grayscale)`);
+  }
+  for (const field of ['mean', 'std'] as const) {
+    const given = spec[field];
+    if (given && given.length !== channels) {
+      throw cardError(loaded, `input.${field}`, `has ${given.length} numbers, but input '${desc.name}' has ${channels} channel${channels === 1 ? '' : 's'}: one number per channel`);
+    }
   }
   const [height, width] = spec.layout === 'NHWC' ? [shape[1], shape[2]] : [shape[2], shape[3]];
   if (spec.crop !== undefined) {
@@ -66,7 +73,10 @@ export function imageInputFor(loaded: LoadedCard, inputs: readonly TensorDesc[])
     tensor: desc.name,
     shape,
     preprocess: {
-      height, width, resize: spec.resize, mean: spec.mean, std: spec.std, scale: spec.scale, layout: spec.layout, colorOrder: spec.colorOrder,
+      height, width, channels, resize: spec.resize, scale: spec.scale, layout: spec.layout, colorOrder: spec.colorOrder,
+      // ImageNet's statistics unless the card gives its own; a grayscale input has no such default (the scaled pixels).
+      mean: spec.mean ?? (channels === 3 ? IMAGENET_MEAN : [0]),
+      std: spec.std ?? (channels === 3 ? IMAGENET_STD : [1]),
     },
   };
 }

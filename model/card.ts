@@ -7,7 +7,7 @@
  * field or a wrong value is a DYNASPLIT_ERR_BAD_MODEL_CARD naming the field.
  */
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import { IMAGENET_MEAN, IMAGENET_STD, UNIT_SCALE, type ColorOrder, type ImageLayout } from '../image/index.ts';
+import { UNIT_SCALE, type ColorOrder, type ImageLayout } from '../image/index.ts';
 
 /** [height, width], pixels. */
 export type Size2 = readonly [number, number];
@@ -19,9 +19,12 @@ export interface CardInput {
   resize?: number | Size2;
   /** Centre crop, N or [height, width]; it must be the model input's size; default that size. */
   crop?: number | Size2;
-  /** Per channel, in the model's channel order. */
-  mean: readonly number[];
-  std: readonly number[];
+  /**
+   * Per channel, in the model's channel order: 3 numbers for an RGB input, 1 for a grayscale one.
+   * Default: ImageNet's for RGB, none (mean 0, std 1: the scaled pixels) for grayscale.
+   */
+  mean?: readonly number[];
+  std?: readonly number[];
   /** Multiplies 0..255 pixel values before mean/std. */
   scale: number;
   layout: ImageLayout;
@@ -61,11 +64,14 @@ export const DEFAULT_TOP_K = 5;
 /** The card of a model that has none: ImageNet preprocessing at the model's size, top-5 classes. */
 export const DEFAULT_CARD: ModelCard = Object.freeze({
   dims: {},
-  input: { mean: IMAGENET_MEAN, std: IMAGENET_STD, scale: UNIT_SCALE, layout: 'NCHW', colorOrder: 'RGB' },
+  input: { scale: UNIT_SCALE, layout: 'NCHW', colorOrder: 'RGB' },
   output: { kind: 'classification', topK: DEFAULT_TOP_K },
 }) as ModelCard;
 
 type Json = Record<string, unknown>;
+
+/** Channels an image input may have: grayscale or RGB. */
+const CHANNEL_COUNTS = [1, 3] as const;
 
 /** Validates a parsed card (`source` names it in errors); missing fields take the default card's. */
 export function parseModelCard(value: unknown, source: string): ModelCard {
@@ -89,12 +95,15 @@ function parseInput(at: Fields, value: unknown): CardInput {
   if (value === undefined) return d;
   const o = at.object(value, 'input', ['tensor', 'resize', 'crop', 'mean', 'std', 'scale', 'layout', 'colorOrder']);
   const input: CardInput = {
-    mean: o.mean === undefined ? d.mean : at.numbers(o.mean, 'input.mean', 3),
-    std: o.std === undefined ? d.std : at.numbers(o.std, 'input.std', 3, true),
     scale: o.scale === undefined ? d.scale : at.positive(o.scale, 'input.scale'),
     layout: o.layout === undefined ? d.layout : at.oneOf(o.layout, 'input.layout', ['NCHW', 'NHWC']),
     colorOrder: o.colorOrder === undefined ? d.colorOrder : at.oneOf(o.colorOrder, 'input.colorOrder', ['RGB', 'BGR']),
   };
+  if (o.mean !== undefined) input.mean = at.numbers(o.mean, 'input.mean', CHANNEL_COUNTS);
+  if (o.std !== undefined) input.std = at.numbers(o.std, 'input.std', CHANNEL_COUNTS, true);
+  if (input.mean && input.std && input.mean.length !== input.std.length) {
+    at.fail('input.std', `has ${input.std.length} numbers and input.mean ${input.mean.length}: one per channel each`);
+  }
   if (o.tensor !== undefined) input.tensor = at.string(o.tensor, 'input.tensor');
   if (o.resize !== undefined) input.resize = at.size(o.resize, 'input.resize');
   if (o.crop !== undefined) input.crop = at.size(o.crop, 'input.crop');
@@ -162,9 +171,9 @@ class Fields {
     return v as number;
   }
 
-  numbers(v: unknown, field: string, length: number, positive = false): number[] {
-    const ok = Array.isArray(v) && v.length === length && v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0));
-    if (!ok) this.fail(field, `must be ${length} ${positive ? 'positive ' : ''}numbers, got ${JSON.stringify(v)}`);
+  numbers(v: unknown, field: string, lengths: readonly number[], positive = false): number[] {
+    const ok = Array.isArray(v) && lengths.includes(v.length) && v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0));
+    if (!ok) this.fail(field, `must be ${lengths.join(' or ')} ${positive ? 'positive ' : ''}numbers (one per channel), got ${JSON.stringify(v)}`);
     return v as number[];
   }
 

@@ -15,6 +15,8 @@ For each fixture NAME this writes NAME.onnx and NAME.expected.json:
                      nodes), counted by onnx; torchParams: of the torch module's parameters and buffers
                      (more where the exporter folded batch norm into convolutions)
   probe              torch's outputs on a deterministic input: x[i] = sin(0.01 * i) (flat index)
+  imageProbe         for some: torch's outputs on images written beside the model (NAME.KIND.png),
+                     preprocessed by torchvision as a training script would
 and, for some, the model card a user would write beside it (NAME.card.json, docs/models.md).
 
 paddle-ocr-cls.* is not made here: it is a Paddle2ONNX export committed as it was shipped
@@ -142,6 +144,38 @@ class TabularMlp(nn.Module):
         return self.net(x)
 
 
+class GrayCnn(nn.Module):
+    """A grayscale classifier (a thermal camera's, a digit reader's): one input channel, 28x28."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(1, 8, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, 1, 1), nn.ReLU(),
+                                 nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def gray_images(fx, module):
+    """Two 28x28 PNGs, one in colour and one gray, and torch's logits for each as a user's training
+    code would feed them: torchvision's Grayscale, ToTensor and Normalize on the PIL image."""
+    from PIL import Image
+    import torchvision.transforms as T
+    mean, std = fx['card']['input']['mean'], fx['card']['input']['std']
+    to_input = T.Compose([T.Grayscale(), T.ToTensor(), T.Normalize(mean, std)])
+    images = {
+        'color': Image.frombytes('RGB', (28, 28), bytes((i * 37 + (i // 3) * 11) % 256 for i in range(28 * 28 * 3))),
+        'gray': Image.frombytes('L', (28, 28), bytes((i * 53 + (i // 28) * 7) % 256 for i in range(28 * 28))),
+    }
+    logits = {}
+    for kind, image in images.items():
+        file = f"{fx['name']}.{kind}.png"
+        image.save(os.path.join(OUT, file))
+        with torch.no_grad():
+            logits[file] = [round(float(v), 7) for v in module(to_input(image).unsqueeze(0)).flatten()]
+    return logits
+
+
 def tiny_vit():
     # torchvision's own ViT: its class token is expanded to the batch (the Shape/Where/Expand subgraph).
     vit = torchvision.models.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2,
@@ -239,6 +273,10 @@ FIXTURES = [
     dict(name='tabular-mlp', module=TabularMlp, inputs=[('readings', [1, 10], {0: 'batch'})],
          outputs=[('logits', {0: 'batch'})], dims={}, export=dict(opset_version=17, do_constant_folding=True),
          card={'output': {'kind': 'classification', 'topK': 3}}),
+    dict(name='gray-cnn', module=GrayCnn, inputs=[('input', [1, 1, 28, 28], {0: 'batch'})],
+         outputs=[('logits', {0: 'batch'})], dims={}, export=dict(opset_version=17, do_constant_folding=True),
+         card={'input': {'mean': [0.1307], 'std': [0.3081]}, 'output': {'kind': 'classification', 'topK': 3}},
+         images=gray_images),
     dict(name='masked-cnn', module=MaskedCnn, inputs=[('input', [1, 3, 32, 32], {0: 'batch'})],
          outputs=[('logits', {0: 'batch'})], dims={}, export=dict(opset_version=17, do_constant_folding=True)),
 ]
@@ -273,6 +311,9 @@ def export(fx):
         'torchShapes': torch_shapes(module, fx['hooks'](module), args, model) if 'hooks' in fx else {},
         'probe': {n: [round(float(v), 7) for v in o.flatten()] for (n, _), o in zip(fx['outputs'], outs)},
     }
+    if 'images' in fx:
+        # Images beside the model, and torch's logits for each as its training code feeds them.
+        record['imageProbe'] = fx['images'](fx, module)
     with open(os.path.join(OUT, fx['name'] + '.expected.json'), 'w') as f:
         json.dump(record, f, indent=1)
         f.write('\n')

@@ -40,7 +40,7 @@ export async function imageInputs(dir: string, model: SensorModel, sendEncoded: 
   const { image } = model;
   if (!image) {
     const [first] = model.inputs;
-    throw new DynasplitError(ErrorCodes.BAD_ARGS, `the model takes no image: its input '${first.name}' is ${first.dtype}[${first.shape.join(', ')}], not a 3-channel image; send tensors (leave out the images directory)`);
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, `the model takes no image: its input '${first.name}' is ${first.dtype}[${first.shape.join(', ')}], not an RGB or grayscale image; send tensors (leave out the images directory)`);
   }
   if (files.length === 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, `no .jpg/.jpeg/.png files in ${dir}`);
   // Seeded synthetic tensors for every input but the image's.

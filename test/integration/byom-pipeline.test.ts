@@ -35,13 +35,15 @@ interface Expected {
   inputs: { name: string; shape: number[] }[];
   outputs: { name: string; shape: number[] }[];
   probe: Record<string, number[]>;
+  /** Torch's outputs for images beside the model, preprocessed by torchvision as a training script would. */
+  imageProbe?: Record<string, number[]>;
 }
 const expectedOf = (name: string): Expected => JSON.parse(readFileSync(join(FIXTURES, `${name}.expected.json`), 'utf8')) as Expected;
 /** The fixture script's deterministic input: x[i] = sin(0.01 i) over the flat index. */
 const probeInput = (shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(0.01 * i));
 
 /** Served under their fixture names with the card beside them; the dynamic-dims model with --dim instead of its card's dims. */
-const SERVED = ['resnet-tiny', 'vit-tiny-torchvision', 'mlp-constant-weights', 'two-inputs', 'two-outputs', 'fcn-dynamic-hw', 'masked-cnn', 'tabular-mlp'];
+const SERVED = ['resnet-tiny', 'vit-tiny-torchvision', 'mlp-constant-weights', 'two-inputs', 'two-outputs', 'fcn-dynamic-hw', 'masked-cnn', 'tabular-mlp', 'gray-cnn'];
 const RAW = new Set(['two-outputs', 'fcn-dynamic-hw']);
 /** A Paddle2ONNX export, served with its card (and its dims) beside it; no exporter's expected.json. */
 const PADDLE = 'paddle-ocr-cls';
@@ -183,6 +185,33 @@ describe(`${PADDLE}, a Paddle2ONNX export, served through the pipeline with its 
       expectClose(r.top_k.map((p) => p.score ?? 0), want.map((p) => p.score), `${turn}@${cut} scores`);
       // What the classifier is for: the upright line is "0", the turned one "180".
       expect(r.top_k[0].label, `${turn}@${cut}`).toBe(turn);
+    }
+  });
+});
+
+describe('gray-cnn, a grayscale model, served through the pipeline with its card', () => {
+  it('answers a colour and a gray PNG as torch answers torchvision\'s Grayscale of them: edge-only, split at a middle cut, cloud-only', async () => {
+    const model = 'gray-cnn';
+    const { imageProbe } = expectedOf(model);
+    const inspection = await inspectModel(join(FIXTURES, `${model}.onnx`));
+    const middle = inspection.cutPoints[Math.floor(inspection.cutPoints.length / 2)].name;
+    const sent = Object.keys(imageProbe!).flatMap((file) => ['output', middle, 'input'].map((cut) => ({ file, cut, id: unique(`${file}@${cut}`) })));
+    const start = sink.all.length;
+    for (const { file, cut, id } of sent) {
+      await sink.publishFrame(SENSOR, {
+        request_id: id, sensor_id: SENSOR, model, budget_ms: 30_000, capture_at_ms: Date.now(), image: { data: readFileSync(join(FIXTURES, file)) },
+        configuration: configuration({ cut, codec: cut === 'output' ? '' : 'fp32' }),
+      });
+    }
+    await sink.waitFor(start + sent.length);
+    for (const { file, cut, id } of sent) {
+      const [r] = sink.byId.get(id)!;
+      expect(r.error?.code ?? '', r.error?.message ?? '').toBe('');
+      expect(r.configuration?.cut).toBe(cut);
+      const want = topK(Float32Array.from(imageProbe![file]), 3);
+      expect(r.top_k.map((p) => p.index), `${file}@${cut}`).toEqual(want.map((p) => p.index));
+      // A pixel's luma one level off moves these scores by more than this.
+      expectClose(r.top_k.map((p) => p.score ?? 0), want.map((p) => p.score), `${file}@${cut} scores`);
     }
   });
 });

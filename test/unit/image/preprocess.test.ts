@@ -24,6 +24,22 @@ describe('preprocessImage', () => {
     expect(data[0]).toBeCloseTo((10 / 255 - IMAGENET_MEAN[0]) / IMAGENET_STD[0], 1);
   });
 
+  it('grayscale: PIL\'s luma of each pixel, scaled and normalised, one channel in either layout', async () => {
+    // PIL's convert('L'): (19595 R + 38470 G + 7471 B + 2^15) >> 16, e.g. pure red is 76, (200, 100, 50) is 124.
+    for (const [rgb, luma] of [[[255, 0, 0], 76], [[0, 255, 0], 150], [[0, 0, 255], 29], [[200, 100, 50], 124], [[255, 255, 255], 255]] as const) {
+      const data = await preprocessImage(await solid(rgb[0], rgb[1], rgb[2], 'png', 8, 8), { height: 4, width: 4, channels: 1 });
+      expect(data).toHaveLength(16);
+      // Within float32's rounding of luma / 255, and far from luma ± 1 (0.0039 away).
+      expect(data.every((v) => Math.abs(v - luma / 255) < 1e-6), `${rgb} -> ${luma}: ${data[0] * 255}`).toBe(true);
+    }
+    const png = await solid(200, 100, 50, 'png', 8, 8);
+    const normalised = await preprocessImage(png, { height: 4, width: 4, channels: 1, mean: [0.5], std: [0.25], layout: 'NHWC' });
+    expect(normalised[0]).toBeCloseTo((124 / 255 - 0.5) / 0.25, 6);
+    // A gray image keeps its values.
+    const gray = await sharp(Buffer.from(Array.from({ length: 16 }, (_, i) => i * 16)), { raw: { width: 4, height: 4, channels: 1 } }).png().toBuffer();
+    expect(Array.from(await preprocessImage(gray, { height: 4, width: 4, channels: 1, scale: 1 }))).toEqual(Array.from({ length: 16 }, (_, i) => i * 16));
+  });
+
   it('a file that is not an image is a coded error', async () => {
     await expect(preprocessImage(new Uint8Array([0xff, 0xd8, 1, 2, 3]), { height: 4, width: 4 }))
       .rejects.toMatchObject({ code: 'DYNASPLIT_ERR_BAD_FRAME' });

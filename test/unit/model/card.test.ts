@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { IMAGENET_MEAN, UNIT_SCALE } from '../../../image/index.ts';
+import { IMAGENET_MEAN, IMAGENET_STD, UNIT_SCALE } from '../../../image/index.ts';
 import {
   cardPath, checkCard, DEFAULT_CARD, imageInputFor, interpretOutputs, loadModelCard, parseModelCard, type TensorDesc,
 } from '../../../model/index.ts';
@@ -18,7 +18,10 @@ const bad = (value: unknown, field: string) =>
 describe('model card: parse and validate', () => {
   it('an empty card is the default card: ImageNet preprocessing at the model size, top-5 classes', () => {
     expect(parseModelCard({}, 'm.card.json')).toEqual(DEFAULT_CARD);
-    expect(DEFAULT_CARD.input).toMatchObject({ mean: IMAGENET_MEAN, scale: UNIT_SCALE, layout: 'NCHW', colorOrder: 'RGB' });
+    expect(DEFAULT_CARD.input).toMatchObject({ scale: UNIT_SCALE, layout: 'NCHW', colorOrder: 'RGB' });
+    // The statistics follow the input: ImageNet's for an RGB one, none for a grayscale one.
+    expect(imageInputFor({ card: DEFAULT_CARD }, [tensor('x', [1, 3, 8, 8])]).preprocess).toMatchObject({ channels: 3, mean: IMAGENET_MEAN, std: IMAGENET_STD });
+    expect(imageInputFor({ card: DEFAULT_CARD }, [tensor('x', [1, 1, 8, 8])]).preprocess).toMatchObject({ channels: 1, mean: [0], std: [1] });
   });
 
   it('reads every field', () => {
@@ -39,6 +42,7 @@ describe('model card: parse and validate', () => {
     bad({ dims: { height: 0 } }, 'dims.height');
     bad({ dims: { height: 2.5 } }, 'dims.height');
     bad({ input: { mean: [0.5, 0.5] } }, 'input.mean');
+    bad({ input: { mean: [0.5], std: [0.2, 0.2, 0.2] } }, 'input.std');
     bad({ input: { std: [1, 0, 1] } }, 'input.std');
     bad({ input: { layout: 'CHW' } }, 'input.layout');
     bad({ input: { colorOrder: 'rgb' } }, 'input.colorOrder');
@@ -84,6 +88,18 @@ describe('model card: applied to its model', () => {
     expect(nchw).toMatchObject({ tensor: 'x', shape: [1, 3, 224, 224], preprocess: { height: 224, width: 224, resize: 256, layout: 'NCHW' } });
     const nhwc = imageInputFor({ card: { ...DEFAULT_CARD, input: { ...DEFAULT_CARD.input, layout: 'NHWC', tensor: 'img' } } }, [tensor('meta', [1, 4]), tensor('img', [1, 48, 64, 3])]);
     expect(nhwc.preprocess).toMatchObject({ height: 48, width: 64, layout: 'NHWC' });
+  });
+
+  it('a grayscale input: one channel, in either layout, with one mean and std', () => {
+    const gray = { card: parseModelCard({ input: { mean: [0.1307], std: [0.3081] } }, 'g.card.json') };
+    expect(imageInputFor(gray, [tensor('x', [1, 1, 28, 28])])).toMatchObject({ shape: [1, 1, 28, 28], preprocess: { channels: 1, height: 28, width: 28, mean: [0.1307], std: [0.3081] } });
+    const nhwc = { card: parseModelCard({ input: { layout: 'NHWC' } }, 'g.card.json') };
+    expect(imageInputFor(nhwc, [tensor('x', [1, 28, 28, 1])]).preprocess).toMatchObject({ channels: 1, layout: 'NHWC' });
+    // One number per channel: three for a grayscale input, or one for an RGB input, do not fit.
+    const field = (f: string) => expect.objectContaining({ code: 'DYNASPLIT_ERR_BAD_MODEL_CARD', details: expect.objectContaining({ field: f }) });
+    expect(() => imageInputFor({ card: parseModelCard({ input: { mean: [0, 0, 0] } }, 'g') }, [tensor('x', [1, 1, 28, 28])])).toThrow(field('input.mean'));
+    expect(() => imageInputFor(gray, [tensor('x', [1, 3, 28, 28])])).toThrow(field('input.mean'));
+    expect(() => imageInputFor({ card: DEFAULT_CARD }, [tensor('x', [1, 2, 28, 28])])).toThrow(/not a float32 NCHW image with 3 channels \(RGB\) or 1 \(grayscale\)/);
   });
 
   it('refuses a card that does not fit the model', () => {
