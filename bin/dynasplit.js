@@ -21,11 +21,12 @@ process.exitCode = await main(process.argv.slice(2));
  * `npx dynasplit ...` runs this under `npm exec` and `sh -c`: a SIGTERM to npx ends npm and the shell
  * but is not passed on, which would leave this process serving under PID 1 (or a subreaper). The
  * launcher going away is taken as the signal it did not forward: the command stops as on SIGTERM.
- * Started by PID 1 itself (systemd, a container's init), there is no launcher to watch.
+ * Started by PID 1 itself (systemd, a container's init), there is no launcher to watch; with
+ * DYNASPLIT_DETACHED=1 (`nohup ... &` from a shell that then exits) it is not watched either.
  */
 function stopWhenOrphaned() {
   const launcher = process.ppid;
-  if (launcher <= 1) return;
+  if (launcher <= 1 || process.env.DYNASPLIT_DETACHED === '1') return;
   const watch = setInterval(() => {
     if (process.ppid === launcher) return;
     clearInterval(watch);

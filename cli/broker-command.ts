@@ -8,7 +8,7 @@ import {
   startBroker, type BrokerOptions,
 } from '../broker/index.ts';
 import { DynasplitError, ErrorCodes, LOG_FORMATS, rootLogger, type LogFormat, type Logger } from '../common/index.ts';
-import { intOption, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
+import { intOption, numeric, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
 
 const MIB = 1024 * 1024;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -258,7 +258,7 @@ function optionalInt(args: CommandArgs, flag: string, env: Env, name: string): n
 function envInt(env: Env, name: string): number | undefined {
   const raw = envString(env, name);
   if (raw === undefined) return undefined;
-  const value = Number(raw);
+  const value = numeric(raw);
   if (!Number.isInteger(value) || value < 0) {
     throw new DynasplitError(ErrorCodes.BAD_ARGS, `${name} must be a non-negative integer, got '${raw}'`);
   }

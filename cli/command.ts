@@ -119,10 +119,15 @@ export function commandHelp(command: Command): string {
 }
 
 /** Reads a string option that must be a positive integer. */
+/** A flag's or variable's text as a number: NaN for blank text, which Number() would read as 0. */
+export function numeric(raw: unknown): number {
+  return typeof raw === 'string' && raw.trim() === '' ? Number.NaN : Number(raw);
+}
+
 export function intOption(args: CommandArgs, name: string, fallback: number): number {
   const raw = args.values[name];
   if (raw === undefined) return fallback;
-  const value = Number(raw);
+  const value = numeric(raw);
   if (!Number.isInteger(value) || value < 0) {
     throw new DynasplitError(ErrorCodes.BAD_ARGS, `--${name} must be a non-negative integer, got '${String(raw)}'`);
   }

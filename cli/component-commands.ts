@@ -6,7 +6,7 @@ import { parseDimArgs } from '../model/index.ts';
 import { parseCardSpecs, type NodeOptions } from '../node-runtime/index.ts';
 import { runSensor } from '../sensor/index.ts';
 import { BUDGET_SPECS } from '../workload/index.ts';
-import { intOption, stringOption, type Command, type CommandArgs } from './command.ts';
+import { intOption, numeric, stringOption, type Command, type CommandArgs } from './command.ts';
 import {
   ENERGY_OPTION, energyMeterFlag, METRICS_OPTION, metricsStoreFlag, MQTT_TLS_OPTIONS, mqttTlsFlags, NATS_AUTH_OPTIONS, natsAuthFlags, PROFILE_OPTION,
   flagOrEnv, LOG_LEVEL_OPTION, loggerFor, MODEL_OPTION, modelCacheDir, modelsFlag, MQTT_OPTION, mqttUrlFlag, NATS_OPTION, numberFlag,
@@ -120,7 +120,7 @@ function limitsFlag(args: CommandArgs): Record<string, number> | undefined {
   if (!Array.isArray(raw) || raw.length === 0) return undefined;
   return Object.fromEntries(raw.map(String).map((entry) => {
     const [name, value] = entry.split('=');
-    const n = Number(value);
+    const n = numeric(value);
     if (!name || value === undefined || !Number.isFinite(n)) throw new DynasplitError(ErrorCodes.BAD_ARGS, `--limit takes NAME=NUMBER, got '${entry}'`);
     return [name, n];
   }));

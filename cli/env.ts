@@ -10,7 +10,7 @@ import { createMetricsStore, parseInfluxEnv, type MetricsStore } from '../metric
 import { parseModelSpec } from '../node-runtime/index.ts';
 import type { NatsAuth } from '../transport/index.ts';
 import type { CommandArgs, OptionSpec } from './command.ts';
-import { stringOption } from './command.ts';
+import { numeric, stringOption } from './command.ts';
 
 export const LOG_LEVEL_OPTION: OptionSpec = { type: 'string', value: 'LEVEL', description: 'log level: fatal, error, warn, info, debug, silent (env DYNASPLIT_LOG_LEVEL)', default: 'info' };
 export const MQTT_OPTION: OptionSpec = { type: 'string', value: 'URL', description: 'MQTT broker (env DYNASPLIT_MQTT_URL; default mqtt://127.0.0.1:1883)' };
@@ -29,7 +29,7 @@ export function flagOrEnv(args: CommandArgs, flag: string, env: string): string 
 export function numberFlag(args: CommandArgs, flag: string, env?: string): number | undefined {
   const raw = env ? flagOrEnv(args, flag, env) : stringOption(args, flag);
   if (raw === undefined) return undefined;
-  const value = Number(raw);
+  const value = numeric(raw);
   if (!Number.isFinite(value)) throw new DynasplitError(ErrorCodes.BAD_ARGS, `--${flag} must be a number, got '${raw}'`);
   return value;
 }

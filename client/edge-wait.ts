@@ -16,8 +16,8 @@ export interface ServingEdge {
   edgeClass: string;
 }
 
-/** The edge an announcement says is serving `model` now, or undefined (another model, starting, gone, unreadable, another topic). */
-export function servingEdge(topic: string, payload: Uint8Array, model: string): ServingEdge | undefined {
+/** An edge an announcement says is serving now, with the models it serves; undefined when starting, gone, unreadable or no edge's. */
+export function upEdge(topic: string, payload: Uint8Array): (ServingEdge & { models: string[] }) | undefined {
   const node = topics.nodeOfAnnouncement(topic);
   if (node?.role !== 'edge' || payload.length === 0) return undefined;
   let announced: NodeAnnouncement;
@@ -27,7 +27,13 @@ export function servingEdge(topic: string, payload: Uint8Array, model: string): 
     return undefined;
   }
   if (announced.state !== dynasplit.v1.NodeAnnouncement.State.UP || announced.node_id !== node.nodeId) return undefined;
-  return announced.models.some((m) => m.name === model) ? { edgeId: node.nodeId, edgeClass: announced.node_class } : undefined;
+  return { edgeId: node.nodeId, edgeClass: announced.node_class, models: announced.models.map((m) => m.name ?? '') };
+}
+
+/** The edge an announcement says is serving `model` now, or undefined (another model, starting, gone, unreadable, another topic). */
+export function servingEdge(topic: string, payload: Uint8Array, model: string): ServingEdge | undefined {
+  const edge = upEdge(topic, payload);
+  return edge?.models.includes(model) ? { edgeId: edge.edgeId, edgeClass: edge.edgeClass } : undefined;
 }
 
 /**
@@ -44,12 +50,16 @@ export function waitForEdge(mqtt: MqttClient, model: string, timeoutMs: number, 
       waited = true;
       logger.warn({ model, timeoutMs }, 'no edge node serves the model yet: waiting for one to announce itself');
     }, NOTICE_MS);
-    const timer = setTimeout(() => finish(new DynasplitError(ErrorCodes.NO_EDGES,
-      `no edge node serving '${model}' announced itself on ${filter} within ${timeoutMs} ms: start one (it announces itself once it serves), `
-      + 'check that this account may read that topic, or send without waiting (sensor --wait-for-edge 0)', { retryable: true, details: { model, timeoutMs } })), timeoutMs);
+    // Edges up that serve other models, by id: a model name mistyped on one side says so in the error.
+    const others = new Map<string, string[]>();
+    const timer = setTimeout(() => finish(noEdges(model, filter, timeoutMs, others)), timeoutMs);
     const onMessage = (topic: string, payload: Buffer) => {
-      const edge = servingEdge(topic, payload, model);
-      if (edge) finish(edge);
+      const node = topics.nodeOfAnnouncement(topic);
+      if (node?.role !== 'edge') return;
+      const edge = upEdge(topic, payload);
+      if (edge?.models.includes(model)) finish({ edgeId: edge.edgeId, edgeClass: edge.edgeClass });
+      else if (edge) others.set(edge.edgeId, edge.models);
+      else others.delete(node.nodeId);
     };
     let done = false;
     function finish(outcome: ServingEdge | Error): void {
@@ -71,4 +81,14 @@ export function waitForEdge(mqtt: MqttClient, model: string, timeoutMs: number, 
       }
     }, (err: Error) => finish(err));
   });
+}
+
+function noEdges(model: string, filter: string, timeoutMs: number, others: ReadonlyMap<string, string[]>): DynasplitError {
+  const up = [...others].slice(0, 5).map(([id, models]) => `${id} (${models.join(', ')})`).join(', ');
+  const why = others.size > 0
+    ? `edge nodes are up, but serve other models: ${up}${others.size > 5 ? `, and ${others.size - 5} more` : ''}. Check the model name on both sides`
+    : 'start one (it announces itself once it serves); or this account may not read that topic (Mosquitto accepts such a subscription '
+      + 'and delivers nothing: regenerate its acl_file with `dynasplit broker mosquitto-acl`)';
+  return new DynasplitError(ErrorCodes.NO_EDGES, `no edge node serving '${model}' announced itself on ${filter} within ${timeoutMs} ms: ${why}; `
+    + 'or send without waiting (sensor --wait-for-edge 0)', { retryable: true, details: { model, timeoutMs, otherEdges: [...others.keys()] } });
 }

@@ -10,7 +10,7 @@ export { keepTrying, type KeepTrying, type KeepTryingOptions } from './keep-tryi
 export { checkMqttUrl, connectMqtt, subscribeAcrossReconnects, END_GRACE_MS, endMqtt, loadMqttTls, logConnection, MQTT_SCHEMES, redactUrl } from './mqtt.ts';
 export { packageVersion } from './version.ts';
 export type { MqttClient, MqttConnectOptions, MqttTls } from './mqtt.ts';
-export { stripUndefined, requirePositiveIntegers } from './options.ts';
+export { MAX_TIMER_MS, stripUndefined, requirePositiveIntegers } from './options.ts';
 export { Limiter, type Slot } from './limiter.ts';
 export { flushLogRepeats, LOG_FORMATS, silentLogger, rootLogger } from './log.ts';
 export type { LogFormat, Logger, RootLoggerOptions } from './log.ts';

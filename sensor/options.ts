@@ -1,5 +1,5 @@
 /** Sensor options: one place, with defaults and units, validated by parseSensorOptions. */
-import { DynasplitError, ErrorCodes, requirePositiveIntegers, stripUndefined, type MqttTls } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, MAX_TIMER_MS, requirePositiveIntegers, stripUndefined, type MqttTls } from '../common/index.ts';
 import { DEFAULT_MODEL_CACHE_DIR } from '../model/index.ts';
 import { checkId, checkModelName } from '../schemas/index.ts';
 import { budgetSampler } from '../workload/index.ts';
@@ -62,8 +62,9 @@ export function parseSensorOptions(partial: Partial<SensorOptions>): SensorOptio
   requirePositiveIntegers('sensor', options, ['count', 'drainMs']);
   if (!(options.rate > 0) || !Number.isFinite(options.rate)) throw new DynasplitError(ErrorCodes.BAD_ARGS, `sensor: rate must be a positive number of frames/s, got ${options.rate}`);
   if (!Number.isInteger(options.seed) || options.seed < 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'sensor: seed must be an integer >= 0');
-  if (!Number.isInteger(options.waitForEdgeMs) || options.waitForEdgeMs < 0) {
-    throw new DynasplitError(ErrorCodes.BAD_ARGS, `sensor: the wait for an edge must be a whole number of ms >= 0 (0: do not wait), got ${options.waitForEdgeMs}`);
+  if (!Number.isInteger(options.waitForEdgeMs) || options.waitForEdgeMs < 0 || options.waitForEdgeMs > MAX_TIMER_MS) {
+    throw new DynasplitError(ErrorCodes.BAD_ARGS,
+      `sensor: the wait for an edge must be a whole number of ms from 0 (do not wait) to ${MAX_TIMER_MS}, got ${options.waitForEdgeMs}`);
   }
   if (options.sendEncoded && !options.imagesDir) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'sensor: sending encoded images needs an images directory');
   budgetSampler(options.budgets, { seed: options.seed }); // validates the spec now rather than mid-run
