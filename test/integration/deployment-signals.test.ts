@@ -6,9 +6,10 @@
  * went away (bin/dynasplit.js).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it, onTestFinished, vi } from 'vitest';
 import { freePort, startMosquitto, type RunningServer } from '../../local-servers/index.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -100,3 +101,33 @@ it('SIGTERM to npx ends the broker, a cloud worker and an edge node: nothing of 
   expect(commands[1]!.output()).toMatch(/cloud worker closed/);
   expect(commands[2]!.output()).toMatch(/edge node closed/);
 }, 120_000);
+
+it('a node whose launcher exits stops, unless DYNASPLIT_DETACHED=1 says it runs on by itself', async () => {
+  // Two brokers started in the background by shells that exit once the broker listens: the node outlives its launcher.
+  const launch = async (detached: boolean) => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'dynasplit-detached-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const log = join(dir, 'broker.log');
+    const env = { ...process.env, ...(detached ? { DYNASPLIT_DETACHED: '1' } : {}) };
+    // The shell waits on its stdin, so the node starts with the shell as its launcher.
+    const shell = spawn('sh', ['-c', `node bin/dynasplit.js broker --host 127.0.0.1 --port ${port} >${log} 2>&1 & echo $!; read _`],
+      { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'inherit'] });
+    started.push(shell);
+    let out = '';
+    shell.stdout!.on('data', (c: Buffer) => void (out += c.toString()));
+    await vi.waitFor(() => expect(existsSync(log) && readFileSync(log, 'utf8')).toMatch(/broker listening/), { timeout: 30_000, interval: 50 });
+    const exited = new Promise((resolve) => shell.on('exit', resolve));
+    shell.stdin!.end();
+    await exited;
+    const pid = Number(out.trim());
+    seen.add(pid);
+    return pid;
+  };
+  const [watched, detached] = await Promise.all([launch(false), launch(true)]);
+  // The watched one notices within its 250 ms watch; the detached one, whose shell exited as early, is still there then.
+  await vi.waitFor(() => expect(alive(watched), 'the watched node to stop').toBe(false), { timeout: 30_000, interval: 50 });
+  expect(alive(detached)).toBe(true);
+  process.kill(detached, 'SIGTERM');
+  await vi.waitFor(() => expect(alive(detached)).toBe(false), { timeout: 30_000, interval: 50 });
+}, 60_000);
