@@ -74,12 +74,14 @@ export function waitForEdge(mqtt: MqttClient, model: string, timeoutMs: number, 
       resolve(outcome);
     }
     mqtt.on('message', onMessage);
+    const forbidden = () => new DynasplitError(ErrorCodes.FORBIDDEN, `the broker refused a subscription to ${filter}: this account may not read the `
+      + 'edges\' announcements; grant it, or send without waiting (sensor --wait-for-edge 0)', { details: { filter } });
+    // A SUBACK of 0x80 resolves the subscription in some MQTT.js versions and rejects it (its packet attached) in others.
     mqtt.subscribeAsync(filter, { qos: 1 }).then((granted) => {
-      if (granted.some((grant) => grant.qos === 128)) {
-        finish(new DynasplitError(ErrorCodes.FORBIDDEN, `the broker refused a subscription to ${filter}: this account may not read the edges' announcements; `
-          + 'grant it, or send without waiting (sensor --wait-for-edge 0)', { details: { filter } }));
-      }
-    }, (err: Error) => finish(err));
+      if (granted.some((grant) => grant.qos === 0x80)) finish(forbidden());
+    }, (err: Error & { packet?: { granted?: number[] } }) => finish(err.packet?.granted?.includes(0x80)
+      ? forbidden()
+      : new DynasplitError(ErrorCodes.TRANSPORT, `cannot subscribe to ${filter}: ${err.message}`, { cause: err, retryable: true })));
   });
 }
 

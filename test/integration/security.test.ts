@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { hashPassword, mosquittoAcl, parseUsersConfig, startBroker, type BrokerHandle } from '../../broker/index.ts';
-import { connectMqtt, isDynasplitError, type MqttClient, type MqttConnectOptions } from '../../common/index.ts';
+import { waitForEdge } from '../../client/index.ts';
+import { connectMqtt, isDynasplitError, silentLogger, type MqttClient, type MqttConnectOptions } from '../../common/index.ts';
 import { createTestPki, type TestPki } from '../helpers/certs.ts';
 import { freePort, startMosquitto, type RunningServer } from '../../local-servers/index.ts';
 import { granted } from '../helpers/suback.ts';
@@ -31,6 +32,7 @@ beforeAll(async () => {
       { username: 'cam-2', passwordHash: await hash('cam-2-pw'), role: 'sensor' },
       { username: 'edge-1', certificateCn: 'edge-1.cert', role: 'edge' },
       { username: 'opt', passwordHash: await hash('opt-pw'), role: 'optimizer' },
+      { username: 'plug', passwordHash: await hash('plug-pw'), role: 'meter' },
     ],
   };
   writeFileSync(join(dir, 'users.json'), JSON.stringify(usersJson));
@@ -120,6 +122,18 @@ describe('MQTT over TLS (aedes broker)', () => {
     // Credentials in the URL work like the options.
     const ok = await connect(broker.url.replace('mqtt://', 'mqtt://cam-2:cam-2-pw@'));
     expect(await granted(ok, 'dynasplit/v1/results/cam-2')).toBe(1);
+  });
+});
+
+describe('waiting for an edge under the ACL (aedes broker)', () => {
+  it('a sensor account may read the edges\' announcements; an account that may not is refused at once, not after its wait', async () => {
+    const camera = await connect(broker.url.replace('mqtt://', 'mqtt://cam-1:cam-1-pw@'));
+    expect(await granted(camera, 'dynasplit/v1/nodes/edge/+')).toBe(1);
+    expect(await granted(camera, 'dynasplit/v1/nodes/cloud/+')).toBe(0x80);
+    const plug = await connect(broker.url.replace('mqtt://', 'mqtt://plug:plug-pw@'));
+    await expect(waitForEdge(plug, 'm', 60_000, silentLogger())).rejects.toMatchObject({
+      code: 'DYNASPLIT_ERR_FORBIDDEN', message: expect.stringContaining('may not read the edges\' announcements'),
+    });
   });
 });
 
