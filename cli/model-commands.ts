@@ -192,7 +192,7 @@ function verifyText(r: VerifyReport): string {
   const codecs = r.cuts.find((c) => c.codecs.length > 0)?.codecs.map((c) => c.codec) ?? [];
   // A cut whose tensor is not float32: no codec applies, and the pipeline does not split there.
   const codecCells = (c: VerifyReport['cuts'][number]) => (c.codecs.length > 0
-    ? c.codecs.map((k) => `${(k.top1Agreement * 100).toFixed(0)}% ${k.relL2.toExponential(1)}`)
+    ? c.codecs.map((k) => `${k.top1Agreement === null ? 'n/a' : `${(k.top1Agreement * 100).toFixed(0)}%`} ${k.relL2.toExponential(1)}`)
     : codecs.map(() => `n/a (${c.dtype})`));
   const rows = r.cuts.map((c) => [c.cut, c.fp32MaxRelErr.toExponential(1), c.fp32Ok ? 'ok' : c.outputs.find((o) => o.verdict !== 'ok')!.verdict.toUpperCase(),
     ...codecCells(c)]);

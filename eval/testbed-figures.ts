@@ -7,6 +7,7 @@
 import { DynasplitError, ErrorCodes, median } from '../common/index.ts';
 import { frontToPolicy, paretoFront, poolRow, type Aggregate, type PoolRow } from '../pareto/index.ts';
 import type { Configuration, DecisionRule } from '../policy/index.ts';
+import type { Answer } from '../model/index.ts';
 import type { PolicyProperties, ResultProperties } from '../schemas/index.ts';
 import { budgetDistribution } from './budgets.ts';
 import { simulate } from './simulate.ts';
@@ -21,7 +22,7 @@ export type TestbedRecord = RequestOutcome;
  * A successful Result as a record: accuracy is 1 when its top-1 class (`answerClass`: model/ resultClass,
  * whatever the card) is the unsplit fp32 model's answer on the same input.
  */
-export function recordOf(result: ResultProperties, budgetMs: number, referenceClass: number, answerClass: number | undefined): TestbedRecord {
+export function recordOf(result: ResultProperties, budgetMs: number, referenceClass: Answer, answerClass: Answer): TestbedRecord {
   const latencyMs = result.latency?.end_to_end_ms ?? 0;
   return {
     budgetMs, latencyMs, energyJ: result.energy?.joules ?? 0, accuracy: answerClass === referenceClass ? 1 : 0,

@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { CODEC_NAMES, decodeTensorBytes, encodeTensorBytes, tensorError, type CodecName } from '../codec/index.ts';
 import { seededTensor } from '../common/index.ts';
 import { inspectModel, type TensorDesc } from './inspect.ts';
-import { argmax } from './reference.ts';
+import { answerKind, answerOf } from './reference.ts';
 import { openSession, type ModelSession, type RunnerOptions } from './runner.ts';
 import { zeroArray } from './shape-probe.ts';
 import { splitModelFile } from './split-file.ts';
@@ -22,8 +22,12 @@ export type { OutputCheck, Verdict } from './verify-compare.ts';
 
 export interface CodecReport {
   codec: CodecName;
-  /** Share of inputs whose top-1 class (argmax of the first output) equals the full model's. */
-  top1Agreement: number;
+  /**
+   * Share of inputs whose answer from the first output equals the full model's (model/reference.ts
+   * answerKind): its top-1 class for float scores, its every value for an integer output; null for
+   * an output of one float, which is not judged (outputRelErr says how far it moved).
+   */
+  top1Agreement: number | null;
   /** Largest element error of the decoded cut tensors, over all inputs. */
   maxAbs: number;
   /** Mean relative L2 error of the decoded cut tensors. */
@@ -148,7 +152,7 @@ async function verifyCut(
 ): Promise<CutReport> {
   const judge = new OutputJudge(expected, floors);
   const scales = outputScales(expected);
-  const acc = codecs.map((codec) => ({ codec, agree: 0, maxAbs: 0, relL2: 0, outputRelErr: 0, wireBytes: 0 }));
+  const acc = codecs.map((codec) => ({ codec, agree: 0, judged: true, maxAbs: 0, relL2: 0, outputRelErr: 0, wireBytes: 0 }));
   for (const [i, x] of samples.entries()) {
     const crossing = head ? await head.run(pick(head, x)) : x;
     judge.add(await tail.run(pick(tail, crossing)), expected[i]);
@@ -159,7 +163,10 @@ async function verifyCut(
       a.wireBytes = coded.wireBytes;
       const out = await tail.run(pick(tail, coded.feeds));
       const first = tail.outputNames[0];
-      if (argmax(out[first].data as Float32Array) === argmax(expected[i][first].data as Float32Array)) a.agree++;
+      const want = expected[i][first];
+      const kind = answerKind(want.type, want.data.length);
+      if (kind === 'none') a.judged = false;
+      else if (answerOf(kind, out[first].data as ArrayLike<number>) === answerOf(kind, want.data as ArrayLike<number>)) a.agree++;
       for (const name of tail.outputNames) {
         a.outputRelErr = Math.max(a.outputRelErr, maxAbsDiff(out[name], expected[i][name]) / (scales.get(name) || 1));
       }
@@ -176,7 +183,7 @@ async function verifyCut(
     fp32Ok: outputs.every((o) => o.verdict === 'ok'),
     outputs,
     codecs: acc.map((a) => ({
-      codec: a.codec, top1Agreement: a.agree / samples.length, maxAbs: a.maxAbs, relL2: a.relL2, outputRelErr: a.outputRelErr, wireBytes: a.wireBytes,
+      codec: a.codec, top1Agreement: a.judged ? a.agree / samples.length : null, maxAbs: a.maxAbs, relL2: a.relL2, outputRelErr: a.outputRelErr, wireBytes: a.wireBytes,
     })),
   };
 }

@@ -17,7 +17,10 @@
  */
 import { DynasplitError, ErrorCodes, silentLogger, stripUndefined, type Logger } from '../common/index.ts';
 import { profileByName, type DeviceProfile } from '../hardware/index.ts';
-import { checkCard, cutRefusal, DEFAULT_MODEL_CACHE_DIR, inspectModel, loadModelCard, referenceClassesOf, resolveModel, resultClass, type ModelInspection } from '../model/index.ts';
+import {
+  answerKindOf, checkCard, cutRefusal, DEFAULT_MODEL_CACHE_DIR, inspectModel, loadModelCard, referenceClassesOf, resolveModel, resultClass, type Answer, type AnswerKind,
+  type ModelInspection,
+} from '../model/index.ts';
 import { CLOUD_ONLY_CUT, EDGE_ONLY_CUT, type Configuration } from '../policy/index.ts';
 import { connectFrameClient, type FrameClient } from '../client/index.ts';
 import { Result } from '../schemas/index.ts';
@@ -122,7 +125,7 @@ export async function measureConfigurations(partial: Partial<MeasureOptions> & P
   const loaded = loadModelCard(path, { path: options.card, dims: options.dims });
   const inspection = await inspectModel(path, { dims: loaded.card.dims });
   checkCard(loaded, inspection);
-  // The output whose top-1 class is compared: a classification card's tensor, else (raw) the first.
+  // The output whose answer is compared (model/reference.ts answerKind): a classification card's tensor, else (raw) the first.
   const output = loaded.card.output.kind === 'classification' ? loaded.card.output.tensor : undefined;
   const edge = typeof options.edge === 'string' ? await profileByName(options.edge) : options.edge;
   const cloud = typeof options.cloud === 'string' ? await profileByName(options.cloud) : options.cloud;
@@ -138,7 +141,7 @@ export async function measureConfigurations(partial: Partial<MeasureOptions> & P
   const inputs = syntheticFrames(inspection.inputs, options.seed);
   const reference = await referenceClassesOf(path, inspection.inputs, inputs.map((x) => x.data), output);
   logger.info({ model: options.model, configurations: all.length, chosen, strategy: options.search?.strategy }, 'profiling');
-  const run = await measureAll(plan, options, { inputs, reference, output }, deps, logger);
+  const run = await measureAll(plan, options, { inputs, reference, output, kind: answerKindOf(inspection.outputs, output) }, deps, logger);
   const measured = run.measured.filter((m) => m.rows.length > 0);
   const report: MeasureReport = {
     model: options.model,
@@ -198,7 +201,7 @@ function spaceOf(inspection: ModelInspection, edge: DeviceProfile, cloud: Device
   return buildSpace(cuts, knobs, profileCheck(edge));
 }
 
-interface Inputs { inputs: SyntheticFrame[]; reference: number[]; output?: string }
+interface Inputs { inputs: SyntheticFrame[]; reference: Answer[]; output?: string; kind: AnswerKind }
 /** What to measure: a list, or a search over the space that decides as the runs come in. */
 type Plan = Configuration[] | { space: Space; budget: number; strategy: SearchStrategy; seed: number };
 interface RunOutcome { measured: Measured[]; errors: Record<string, number>; failed: MeasureReport['failed']; requests: number; aborted: boolean }
@@ -261,7 +264,7 @@ async function measureOne(config: Configuration, run: RunContext): Promise<{ row
     run.progress(1);
     const verdict = judge(answer, config);
     if (!verdict) {
-      if (r >= options.warmup) rows.push(rowOf(options.model, config, answer, resultClass(answer, inputs.output) === inputs.reference[input] ? 1 : 0));
+      if (r >= options.warmup) rows.push(rowOf(options.model, config, answer, resultClass(answer, inputs.output, inputs.kind) === inputs.reference[input] ? 1 : 0));
       continue;
     }
     out.errors[verdict.code] = (out.errors[verdict.code] ?? 0) + 1;

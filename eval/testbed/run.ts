@@ -15,7 +15,9 @@ import { connectMqtt, createProgress, DynasplitError, ErrorCodes, isDynasplitErr
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
 import { HOST_PROFILE, loadProfile, processHost, type DeviceProfile } from '../../hardware/index.ts';
 import type { MetricsStore } from '../../metrics/index.ts';
-import { checkCard, DEFAULT_MODEL_CACHE_DIR, inspectModel, loadModelCard, referenceClassesOf, resolveModel, resultClass } from '../../model/index.ts';
+import {
+  answerKindOf, checkCard, DEFAULT_MODEL_CACHE_DIR, inspectModel, loadModelCard, referenceClassesOf, resolveModel, resultClass, type Answer, type AnswerKind,
+} from '../../model/index.ts';
 import { measureConfigurations } from '../../optimizer/index.ts';
 import { writePool, type PoolRow } from '../../pareto/index.ts';
 import { encodePolicy } from '../../policy/index.ts';
@@ -86,11 +88,12 @@ interface Prepared {
   path: string;
   ctx: PlanContext;
   plan: TestbedPlan;
-  /** Seeded frames' inputs (every input of the model in each), cycled by both phases, and the unsplit model's top-1 class on each. */
+  /** Seeded frames' inputs (every input of the model in each), cycled by both phases, and the unsplit model's answer on each. */
   inputs: SyntheticFrame[];
-  reference: number[];
-  /** The output whose top-1 class is compared: the card's classification tensor, else (raw) the first. */
+  reference: Answer[];
+  /** The output whose answer is compared: the card's classification tensor, else (raw) the first; and how (answerKindOf). */
   output?: string;
+  answerKind: AnswerKind;
   /** Estimated ms of phase 1 per group of the plan, and of phase 2. */
   groupMs: number[];
   measureMs: number;
@@ -158,7 +161,7 @@ async function prepare(
   const predicted = poolTable(predictedPool(plan, ctx, devices.host, name), { model: name });
   const live = strategyPlans(options.strategies, predicted, { edgeClass: 'default', source: 'modelled' });
   const liveMs = liveCostMs(live, predicted, budgetSequence(options.budgets, predicted, options.seed, options.requests));
-  return { name, path, ctx, plan, inputs, reference, output, groupMs, measureMs: groupMs.reduce((a, b) => a + b, 0), liveMs };
+  return { name, path, ctx, plan, inputs, reference, output, answerKind: answerKindOf(inspection.outputs, output), groupMs, measureMs: groupMs.reduce((a, b) => a + b, 0), liveMs };
 }
 
 function estimateText(prepared: Prepared[], options: TestbedOptions): string {
@@ -268,7 +271,7 @@ interface MeasuredPhase { rows: PoolRow[]; errors: Record<string, number>; unmea
 
 /** Phase 2 (live strategies) and 3 (the oracle over the pool), and the figures of all. */
 async function strategyPhase(
-  model: Prepared, measured: MeasuredPhase, pipeline: Pipeline, data: { inputs: SyntheticFrame[]; reference: number[] }, options: TestbedOptions, deps: TestbedDeps,
+  model: Prepared, measured: MeasuredPhase, pipeline: Pipeline, data: { inputs: SyntheticFrame[]; reference: Answer[] }, options: TestbedOptions, deps: TestbedDeps,
 ): Promise<TestbedResults | undefined> {
   const { rows } = measured;
   // The policy says where its figures come from when the runs agree on it (schemas/pipeline.proto Policy.source).
@@ -308,7 +311,7 @@ async function strategyPhase(
 interface RunContext {
   model: Prepared;
   budgets: number[];
-  data: { inputs: SyntheticFrame[]; reference: number[] };
+  data: { inputs: SyntheticFrame[]; reference: Answer[] };
   pipeline: Pipeline;
   publisher: MqttClient;
   progress: { add(ms: number): void };
@@ -342,7 +345,7 @@ async function runStrategy(plan: Exclude<StrategyPlan, { kind: 'oracle' }>, run:
         out.run.failures[code] = (out.run.failures[code] ?? 0) + 1;
         continue;
       }
-      out.records.push(recordOf(result, budgetMs, run.data.reference[input], resultClass(result, run.model.output)));
+      out.records.push(recordOf(result, budgetMs, run.data.reference[input], resultClass(result, run.model.output, run.model.answerKind)));
       out.latencySources.push(result.latency?.source ?? '');
       out.energySources.push(result.energy?.source ?? '');
       if (!frame.configuration) out.run.unforced++;
