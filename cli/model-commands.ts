@@ -68,8 +68,16 @@ const inspect: Command = {
     const card = cardFor(path, args);
     const report = await inspectModel(path, { dims: card.card.dims });
     const fit = cardFit(card, report);
+    // The input side stands on its own: a default card that does not fit the outputs still reads the image input right.
+    const image = ((): ImageInput | undefined => {
+      try {
+        return imageInputOf(card, report.inputs);
+      } catch {
+        return undefined;
+      }
+    })();
     print(io, args, { ...report, card, ...(fit ? { cardDoesNotFit: fit } : {}) }, () =>
-      `${inspectText(report)}\n${cardText(card, fit ? undefined : imageInputOf(card, report.inputs))}\n${fit ? `the default card does not fit this model: ${fit}\n` : ''}`);
+      `${inspectText(report)}\n${cardText(card, image)}\n${fit ? `the default card does not fit this model: ${fit}\n` : ''}`);
     return 0;
   },
 };

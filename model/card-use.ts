@@ -89,7 +89,12 @@ export function checkCard(loaded: LoadedCard, inspection: Pick<ModelInspection, 
   const desc = out.tensor === undefined ? inspection.outputs[0] : inspection.outputs.find((o) => o.name === out.tensor);
   if (!desc) throw cardError(loaded, 'output.tensor', `names no output of the model (outputs: ${inspection.outputs.map((o) => o.name).join(', ')})`);
   const classes = desc.shape.slice(1).reduce((a, b) => a * b, 1);
-  if (desc.dtype !== 'float32') throw cardError(loaded, 'output.kind', `is "classification", but output '${desc.name}' is ${desc.dtype}; use "raw"`);
+  if (desc.dtype !== 'float32') {
+    // A model that outputs its class index (an ArgMax in the graph) often outputs the scores too.
+    const scores = inspection.outputs.find((o) => o.dtype === 'float32' && o.shape.slice(1).reduce((a, b) => a * b, 1) >= 2);
+    const instead = scores ? `, or name its scores: "output": { "tensor": "${scores.name}" }` : '';
+    throw cardError(loaded, 'output.kind', `is "classification", but output '${desc.name}' is ${desc.dtype}; use "raw"${instead}`);
+  }
   if (loaded.labels && loaded.labels.length !== classes) {
     throw cardError(loaded, 'output.labels', `has ${loaded.labels.length} labels for the ${classes} classes of output '${desc.name}'`);
   }

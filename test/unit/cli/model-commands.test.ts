@@ -6,6 +6,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { main } from '../../../cli/main.ts';
 import type { Io } from '../../../cli/command.ts';
+import { DataType, writeModelFile } from '../../../model/onnx/index.ts';
+import { floatValue, model, node } from '../../helpers/onnx.ts';
 
 const zoo = inject('zooDir');
 const scratch = mkdtempSync(join(tmpdir(), 'dynasplit-cli-'));
@@ -109,4 +111,20 @@ describe('the dynasplit bin', () => {
     const { stdout } = await promisify(execFile)(process.execPath, [join(import.meta.dirname, '../../../bin/dynasplit.js'), 'model', 'inspect', join(zoo, 'vit-tiny.onnx'), '--json']);
     expect(JSON.parse(stdout).cutPoints.length).toBeGreaterThan(8);
   });
+
+  it('inspect of a model that outputs its class index: the image input read right, and the card told to name the scores', async () => {
+    const path = join(scratch, 'index-first.onnx');
+    writeModelFile(path, model([
+      node('ReduceMean', ['x'], ['logits'], [{ name: 'axes', type: 7, ints: [2, 3] }, { name: 'keepdims', type: 2, i: 0 }]),
+      node('ArgMax', ['logits'], ['cls'], [{ name: 'axis', type: 2, i: 1 }, { name: 'keepdims', type: 2, i: 0 }]),
+    ], {
+      inputs: [floatValue('x', [1, 3, 8, 8])],
+      outputs: [{ name: 'cls', type: { tensor_type: { elem_type: DataType.INT64, shape: { dim: [{ dim_value: 1 }] } } } }, floatValue('logits', [1, 3])],
+    }));
+    const { code, out } = await run('model', 'inspect', path);
+    expect(code).toBe(0);
+    expect(out).toMatch(/input: resize to cover the crop, crop model size, NCHW RGB/);
+    expect(out).toMatch(/the default card does not fit this model: .*output 'cls' is int64; use "raw", or name its scores: "output": \{ "tensor": "logits" \}/);
+  });
 });
+
