@@ -31,12 +31,25 @@ export interface SensorOptions {
   imagesDir?: string;
   /** Send images encoded (the edge decodes them) instead of preprocessed tensors; default false */
   sendEncoded: boolean;
-  /** ms to wait for outstanding results after the last frame; default 10000 */
-  drainMs: number;
+  /**
+   * ms to wait for outstanding results after the last frame; default 10000, or longer when a frame's
+   * budget is: the largest budget sent plus 5000 (an edge answers a frame by its budget's end, with a
+   * result of its own when the cloud does not answer in time).
+   */
+  drainMs?: number;
   /** ms to wait, before the first frame, for an edge node serving the model (client/edge-wait.ts); 0: send at once. Default 30000 */
   waitForEdgeMs: number;
   /** default ~/.cache/dynasplit/models */
   modelCacheDir: string;
+}
+
+/** ms the sensor waits for results after its last frame at least, and beyond the largest budget it sent. */
+export const DRAIN_MS = 10_000;
+export const DRAIN_AFTER_BUDGET_MS = 5_000;
+
+/** The wait for results after the last frame: the option, else DRAIN_MS or the largest budget sent plus DRAIN_AFTER_BUDGET_MS. */
+export function drainMsFor(drainMs: number | undefined, longestBudgetMs: number): number {
+  return drainMs ?? Math.min(MAX_TIMER_MS, Math.max(DRAIN_MS, Math.ceil(longestBudgetMs) + DRAIN_AFTER_BUDGET_MS));
 }
 
 export function defaultSensorOptions(): SensorOptions {
@@ -49,7 +62,6 @@ export function defaultSensorOptions(): SensorOptions {
     budgets: 'uniform:5:50',
     seed: 1,
     sendEncoded: false,
-    drainMs: 10_000,
     waitForEdgeMs: 30_000,
     modelCacheDir: DEFAULT_MODEL_CACHE_DIR,
   };
@@ -59,7 +71,7 @@ export function parseSensorOptions(partial: Partial<SensorOptions>): SensorOptio
   const options = { ...defaultSensorOptions(), ...stripUndefined(partial) };
   checkId('sensor', options.sensorId);
   checkModelName(options.model);
-  requirePositiveIntegers('sensor', options, ['count', 'drainMs']);
+  requirePositiveIntegers('sensor', options, options.drainMs === undefined ? ['count'] : ['count', 'drainMs']);
   if (!(options.rate > 0) || !Number.isFinite(options.rate)) throw new DynasplitError(ErrorCodes.BAD_ARGS, `sensor: rate must be a positive number of frames/s, got ${options.rate}`);
   if (!Number.isInteger(options.seed) || options.seed < 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'sensor: seed must be an integer >= 0');
   if (!Number.isInteger(options.waitForEdgeMs) || options.waitForEdgeMs < 0 || options.waitForEdgeMs > MAX_TIMER_MS) {

@@ -7,7 +7,7 @@ import { silentLogger, type Logger } from '../common/index.ts';
 import { checkCard, imageInputOf, inspectModel, loadModelCard, requireFloatInputs, resolveModel } from '../model/index.ts';
 import { budgetSampler } from '../workload/index.ts';
 import { imageInputs, syntheticSource, type InputSource } from './inputs.ts';
-import { parseSensorOptions, type SensorOptions } from './options.ts';
+import { drainMsFor, parseSensorOptions, type SensorOptions } from './options.ts';
 import { summarizeRun, type Received, type RunSummary } from './summary.ts';
 
 export interface SensorDeps {
@@ -22,9 +22,10 @@ export async function runSensor(partial: Partial<SensorOptions>, deps: SensorDep
   const inputs = await inputSource(options);
   const budgets = budgetSampler(options.budgets, { seed: options.seed });
   const received: Received[] = [];
-  // No per-request timeout: every frame waits until drainMs after the last one went out.
+  // No per-request timeout: every frame waits until the drain after the last one went out ends.
   const client = await connectFrameClient({ mqttUrl: options.mqttUrl, sensorId: options.sensorId, mqttTls: options.mqttTls, timeoutMs: Infinity, logger });
   let sent = 0;
+  let longestBudgetMs = 0;
   let allAnswered: () => void = () => undefined;
   const done = new Promise<void>((resolve) => { allAnswered = resolve; });
   const collect = ({ result, roundTripMs }: Answer) => {
@@ -40,13 +41,15 @@ export async function runSensor(partial: Partial<SensorOptions>, deps: SensorDep
       const due = started + (i * 1000) / options.rate;
       const wait = due - performance.now();
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-      const { answer } = await client.send({ model: options.model, budget_ms: budgets(), ...inputs(i) });
+      const budgetMs = budgets();
+      longestBudgetMs = Math.max(longestBudgetMs, budgetMs);
+      const { answer } = await client.send({ model: options.model, budget_ms: budgetMs, ...inputs(i) });
       answer.then(collect, () => undefined);
       sent++;
       deps.onProgress?.(sent, received.length, options.count);
     }
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([done, new Promise((resolve) => { timer = setTimeout(resolve, options.drainMs); })]);
+    await Promise.race([done, new Promise((resolve) => { timer = setTimeout(resolve, drainMsFor(options.drainMs, longestBudgetMs)); })]);
     clearTimeout(timer);
   } finally {
     await client.close();
