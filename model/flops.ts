@@ -1,8 +1,9 @@
 /**
  * Floating-point operation counts per node, from the shapes of its inputs and outputs. A multiply-add
  * counts as 2 FLOPs (the convention of most papers, so VGG16 at 224x224 is ~31 GFLOPs). Data-movement
- * operators (reshape, transpose, gather, ...) count 0; an operator not listed counts one FLOP per output
- * element, an estimate that is right for element-wise operators.
+ * operators (reshape, transpose, gather, ...) count 0; recurrent layers (LSTM, GRU, RNN) their matrix
+ * products over every step; an operator not listed counts one FLOP per output element, an estimate
+ * that is right for element-wise operators.
  */
 import type { NodeProto } from './onnx/index.ts';
 
@@ -54,6 +55,17 @@ export function nodeFlops(node: NodeProto, shapeOf: ShapeOf): number {
     case 'MatMul': {
       const a = input(0);
       return a ? 2 * outElems * a[a.length - 1] : outElems;
+    }
+    case 'LSTM':
+    case 'GRU':
+    case 'RNN': {
+      // X [seq, batch, input] (or [batch, seq, input]), W [directions, gates x hidden, input], R [directions, gates x hidden, hidden]
+      const [x, w, r] = [input(0), input(1), input(2)];
+      if (!x || !w || !r || x.length < 3 || w.length < 3 || r.length < 3) return outElems;
+      const steps = x[0] * x[1];
+      const [directions, gateRows, inputSize] = w;
+      // Each step, each direction: the input's and the state's matrix products, and ~4 FLOPs per gate element (activations, products).
+      return steps * directions * (2 * gateRows * (inputSize + r[2]) + 4 * gateRows);
     }
     case 'MaxPool':
     case 'AveragePool':
