@@ -173,7 +173,7 @@ function cardText({ card, source }: LoadedCard, image: ImageInput | undefined): 
     : `classification: top-${card.output.topK}${card.output.labels ? ` labelled by ${card.output.labels}` : ''}`;
   const p = image?.preprocess;
   const input = p === undefined ? 'tensors only (the model takes no RGB or grayscale image, and the card describes none)'
-    : `resize ${i.resize === undefined ? 'to cover the crop' : size(i.resize)}, ` +
+    : `resize ${i.resize === undefined ? 'to cover the crop' : size(i.resize)} (${i.interpolation ?? 'bilinear'}), ` +
       `crop ${size(i.crop)}, ${i.layout} ${p.channels === 1 ? 'grayscale' : i.colorOrder}, scale ${i.scale.toPrecision(4)}, mean [${p.mean?.join(', ')}], std [${p.std?.join(', ')}]`;
   return `card: ${source ?? '(none: the default card)'}; input: ${input}; output: ${output}`;
 }

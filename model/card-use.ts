@@ -73,7 +73,7 @@ export function imageInputFor(loaded: LoadedCard, inputs: readonly TensorDesc[])
     tensor: desc.name,
     shape,
     preprocess: {
-      height, width, channels, resize: spec.resize, scale: spec.scale, layout: spec.layout, colorOrder: spec.colorOrder,
+      height, width, channels, resize: spec.resize, interpolation: spec.interpolation, scale: spec.scale, layout: spec.layout, colorOrder: spec.colorOrder,
       // ImageNet's statistics unless the card gives its own; a grayscale input has no such default (the scaled pixels).
       mean: spec.mean ?? (channels === 3 ? IMAGENET_MEAN : [0]),
       std: spec.std ?? (channels === 3 ? IMAGENET_STD : [1]),

@@ -7,7 +7,7 @@
  * field or a wrong value is a DYNASPLIT_ERR_BAD_MODEL_CARD naming the field.
  */
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import { UNIT_SCALE, type ColorOrder, type ImageLayout } from '../image/index.ts';
+import { INTERPOLATIONS, UNIT_SCALE, type ColorOrder, type ImageLayout, type Interpolation } from '../image/index.ts';
 
 /** [height, width], pixels. */
 export type Size2 = readonly [number, number];
@@ -19,6 +19,8 @@ export interface CardInput {
   resize?: number | Size2;
   /** Centre crop, N or [height, width]; it must be the model input's size; default that size. */
   crop?: number | Size2;
+  /** How the resize samples: torchvision's InterpolationMode name; default 'bilinear', as torchvision's Resize. */
+  interpolation?: Interpolation;
   /**
    * Per channel, in the model's channel order: 3 numbers for an RGB input, 1 for a grayscale one.
    * Default: ImageNet's for RGB, none (mean 0, std 1: the scaled pixels) for grayscale.
@@ -93,7 +95,7 @@ function parseDims(at: Fields, value: unknown): Record<string, number> {
 function parseInput(at: Fields, value: unknown): CardInput {
   const d = DEFAULT_CARD.input;
   if (value === undefined) return d;
-  const o = at.object(value, 'input', ['tensor', 'resize', 'crop', 'mean', 'std', 'scale', 'layout', 'colorOrder']);
+  const o = at.object(value, 'input', ['tensor', 'resize', 'crop', 'interpolation', 'mean', 'std', 'scale', 'layout', 'colorOrder']);
   const input: CardInput = {
     scale: o.scale === undefined ? d.scale : at.positive(o.scale, 'input.scale'),
     layout: o.layout === undefined ? d.layout : at.oneOf(o.layout, 'input.layout', ['NCHW', 'NHWC']),
@@ -107,6 +109,7 @@ function parseInput(at: Fields, value: unknown): CardInput {
   if (o.tensor !== undefined) input.tensor = at.string(o.tensor, 'input.tensor');
   if (o.resize !== undefined) input.resize = at.size(o.resize, 'input.resize');
   if (o.crop !== undefined) input.crop = at.size(o.crop, 'input.crop');
+  if (o.interpolation !== undefined) input.interpolation = at.oneOf(o.interpolation, 'input.interpolation', INTERPOLATIONS);
   if (typeof input.resize === 'object' && input.crop !== undefined) {
     const [ch, cw] = asPair(input.crop);
     if (input.resize[0] < ch || input.resize[1] < cw) at.fail('input.resize', `[${input.resize.join(', ')}] is smaller than the crop [${ch}, ${cw}]`);

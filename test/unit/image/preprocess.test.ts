@@ -40,6 +40,18 @@ describe('preprocessImage', () => {
     expect(Array.from(await preprocessImage(gray, { height: 4, width: 4, channels: 1, scale: 1 }))).toEqual(Array.from({ length: 16 }, (_, i) => i * 16));
   });
 
+  it('resizes bilinearly unless told otherwise, as torchvision\'s Resize does (libvips\' linear kernel, not sharp\'s default Lanczos 3)', async () => {
+    const image = await coordinates(97, 61).then((png) => sharp(png).modulate({ hue: 40 }).png().toBuffer());
+    const raw = (kernel: 'linear' | 'lanczos3' | 'nearest') => sharp(image).resize({ width: 24, height: 16, fit: 'fill', kernel }).removeAlpha().raw().toBuffer();
+    const ours = async (interpolation?: 'bilinear' | 'lanczos' | 'nearest') => Array.from(await preprocessImage(image,
+      { height: 16, width: 24, resize: [16, 24], scale: 1, mean: [0, 0, 0], std: [1, 1, 1], layout: 'NHWC', interpolation }));
+    const [linear, lanczos, nearest] = await Promise.all([raw('linear'), raw('lanczos3'), raw('nearest')]);
+    expect(Array.from(linear)).not.toEqual(Array.from(lanczos));
+    expect(await ours()).toEqual(Array.from(linear));
+    expect(await ours('lanczos')).toEqual(Array.from(lanczos));
+    expect(await ours('nearest')).toEqual(Array.from(nearest));
+  });
+
   it('a file that is not an image is a coded error', async () => {
     await expect(preprocessImage(new Uint8Array([0xff, 0xd8, 1, 2, 3]), { height: 4, width: 4 }))
       .rejects.toMatchObject({ code: 'DYNASPLIT_ERR_BAD_FRAME' });

@@ -27,11 +27,11 @@ describe('model card: parse and validate', () => {
   it('reads every field', () => {
     const card = parseModelCard({
       dims: { height: 480, width: 640 },
-      input: { tensor: 'image', resize: 256, crop: [224, 224], mean: [0, 0, 0], std: [1, 1, 1], scale: 1, layout: 'NHWC', colorOrder: 'BGR' },
+      input: { tensor: 'image', resize: 256, crop: [224, 224], interpolation: 'bicubic', mean: [0, 0, 0], std: [1, 1, 1], scale: 1, layout: 'NHWC', colorOrder: 'BGR' },
       output: { kind: 'classification', tensor: 'logits', topK: 3, labels: 'labels.txt' },
     }, 'm.card.json');
     expect(card.dims).toEqual({ height: 480, width: 640 });
-    expect(card.input).toEqual({ tensor: 'image', resize: 256, crop: [224, 224], mean: [0, 0, 0], std: [1, 1, 1], scale: 1, layout: 'NHWC', colorOrder: 'BGR' });
+    expect(card.input).toEqual({ tensor: 'image', resize: 256, crop: [224, 224], interpolation: 'bicubic', mean: [0, 0, 0], std: [1, 1, 1], scale: 1, layout: 'NHWC', colorOrder: 'BGR' });
     expect(card.output).toEqual({ kind: 'classification', tensor: 'logits', topK: 3, labels: 'labels.txt' });
     expect(parseModelCard({ output: { kind: 'raw' } }, 'x').output).toEqual({ kind: 'raw' });
   });
@@ -46,6 +46,7 @@ describe('model card: parse and validate', () => {
     bad({ input: { std: [1, 0, 1] } }, 'input.std');
     bad({ input: { layout: 'CHW' } }, 'input.layout');
     bad({ input: { colorOrder: 'rgb' } }, 'input.colorOrder');
+    bad({ input: { interpolation: 'cubic' } }, 'input.interpolation');
     bad({ input: { resize: [256] } }, 'input.resize');
     bad({ input: { resize: 200, crop: 224 } }, 'input.resize');
     bad({ input: { scale: -1 } }, 'input.scale');
