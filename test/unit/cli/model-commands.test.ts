@@ -123,7 +123,7 @@ describe('the dynasplit bin', () => {
     }));
     const { code, out } = await run('model', 'inspect', path);
     expect(code).toBe(0);
-    expect(out).toMatch(/input: resize to cover the crop, crop model size, NCHW RGB/);
+    expect(out).toMatch(/input: resize to cover the crop \(bilinear\), crop model size, NCHW RGB/);
     expect(out).toMatch(/the default card does not fit this model: .*output 'cls' is int64; use "raw", or name its scores: "output": \{ "tensor": "logits" \}/);
   });
 });
