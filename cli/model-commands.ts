@@ -189,6 +189,7 @@ function inspectText(r: ModelInspection): string {
     `inputs: ${r.inputs.map(tensor).join(', ')}`,
     `outputs: ${r.outputs.map(tensor).join(', ')}`,
     ...(r.defaultedBatch.length > 0 ? [`batch dim ${r.defaultedBatch.join(', ')} taken as 1: sizes are per sample`] : []),
+    ...(r.noCutsReason ? [r.noCutsReason] : []),
     table(['cut', 'shape', 'dtype', 'bytes', 'GFLOPs before', 'GFLOPs after', 'weights before', 'weights after'],
       [row(r.input), ...r.cutPoints.map(row), row(r.output)]),
     ...(r.nonFloatCutPoints.length > 0 ? ['not float32, so not for the pipeline (it sends float32 tensors): ' +

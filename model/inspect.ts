@@ -4,7 +4,7 @@
  */
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { DataType, dtypeBytes, dtypeName, loadModelFile, tensorByteSize, type ModelFile } from './onnx/index.ts';
-import { analyzeGraph, findCutPoints, requiredNodes } from './graph.ts';
+import { analyzeGraph, findCutPoints, requiredNodes, type GraphView } from './graph.ts';
 import { nodeFlops } from './flops.ts';
 import { resolveShapes } from './resolve-shapes.ts';
 import { INPUT_CUT, OUTPUT_CUT } from './split.ts';
@@ -65,6 +65,8 @@ export interface ModelInspection {
   nonFloatCutPoints: CutPointInfo[];
   /** The edge-only cut: only the results cross the link. */
   output: CutPointInfo;
+  /** Where the model has no cut point at all and the likely cause is known: why (noCutsReason). */
+  noCutsReason?: string;
 }
 
 export interface InspectOptions {
@@ -136,7 +138,23 @@ export async function inspectModelFile(file: ModelFile, options: InspectOptions 
     cutPoints: cuts.filter((c) => c.dtype === 'float32'),
     nonFloatCutPoints: cuts.filter((c) => c.dtype !== 'float32'),
     output: describe(OUTPUT_CUT, outputs, all, none),
+    ...(cuts.length === 0 ? withReason(noCutsReason(view)) : {}),
   };
+}
+
+const withReason = (reason: string | undefined) => (reason ? { noCutsReason: reason } : {});
+
+/**
+ * Why no single tensor separates a model, when the cause is the usual one: a later layer reads the
+ * shape of an input (a resize back to the input's size, as torchvision's segmentation models and
+ * F.interpolate(size=x.shape[-2:]) export it), so the input's shape crosses beside any cut tensor.
+ */
+export function noCutsReason(view: GraphView): string | undefined {
+  const reader = view.nodes.find((n) => (n.op_type === 'Shape' || n.op_type === 'Size') && view.inputs.includes(n.input[0]));
+  if (!reader) return undefined;
+  return `no single tensor separates this model: a later layer reads the shape of input '${reader.input[0]}' ('${reader.output[0]}', `
+    + 'as a resize to the input\'s size does), so it would cross beside any cut. Export with the sizes fixed or a scale factor '
+    + '(F.interpolate(x, scale_factor=...)); until then the model runs edge-only or cloud-only';
 }
 
 /**

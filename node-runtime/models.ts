@@ -6,7 +6,7 @@
  * (DYNASPLIT_ERR_UNRESOLVED_DIM naming the dim, DYNASPLIT_ERR_BAD_MODEL_CARD naming the field).
  */
 import { basename } from 'node:path';
-import { DynasplitError, ErrorCodes } from '../common/index.ts';
+import { DynasplitError, ErrorCodes, silentLogger, type Logger } from '../common/index.ts';
 import {
   checkCard, DEFAULT_CARD, imageInputOf, loadModelCard, requireFloatInputs, resolveModel, type ImageInput, type LoadedCard, type ModelStore, type TensorDesc,
 } from '../model/index.ts';
@@ -49,7 +49,7 @@ export interface AddModelsOptions {
 }
 
 /** Adds every model to the store with its card; throws (coded) on the first that cannot be served. */
-export async function addModels(store: ModelStore, options: AddModelsOptions): Promise<ModelCards> {
+export async function addModels(store: ModelStore, options: AddModelsOptions, logger: Logger = silentLogger()): Promise<ModelCards> {
   const cards = new ModelCards();
   for (const [name, spec] of Object.entries(options.models)) {
     const path = await resolveModel(spec, { cacheDir: options.modelCacheDir });
@@ -59,6 +59,10 @@ export async function addModels(store: ModelStore, options: AddModelsOptions): P
     requireFloatInputs(path, served.inputs);
     checkCard(loaded, served.inspection);
     cards.set(name, { loaded, image: imageInputOf(loaded, served.inputs) });
+    const { cutPoints, noCutsReason } = served.inspection;
+    if (cutPoints.length === 0) {
+      logger.warn({ model: name, reason: noCutsReason }, 'the model has no cut point the pipeline can split at: it runs edge-only or cloud-only');
+    }
   }
   return cards;
 }

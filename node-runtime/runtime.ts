@@ -69,7 +69,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions, deps: NodeRu
     for (const step of undo.splice(0).reverse()) await step();
   };
   try {
-    const cards = await addModels(models, options);
+    const cards = await addModels(models, options, logger);
     const hardware = await startNodeHardware({
       profile: options.profile, energyMeter: options.energyMeter, powerMeterUrl: options.mqttUrl, powerMeterTopic: options.powerMeterTopic,
       sysfsRoot: options.sysfsRoot, host: deps.host, logger,
