@@ -100,9 +100,14 @@ const split: Command = {
     if (!cut) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'missing --at CUT (see: dynasplit model inspect FILE)');
     const path = await resolve(args, io);
     const out = stringOption(args, 'out') ?? '.';
+    const { dims } = cardFor(path, args).card;
+    // The cut tensor's rank, for parts whose file declares no shape there (ONNX's checker wants one);
+    // unknown where the model cannot be inspected as it is (an open dim): the parts then go without.
+    const inspection = await inspectModel(path, { dims }).catch(() => undefined);
+    const cutRank = inspection && [...inspection.cutPoints, ...inspection.nonFloatCutPoints].find((c) => c.name === cut)?.shape.length;
     const started = performance.now();
     prepareOutDir(io, out);
-    const files = splitModelFile(path, cut, out, { dims: cardFor(path, args).card.dims });
+    const files = splitModelFile(path, cut, out, { dims, cutRank });
     const ms = performance.now() - started;
     print(io, args, { ...files, ms }, () =>
       `${files.headPath ?? '(no head: cloud-only)'}\n${files.tailPath ?? '(no tail: edge-only)'}\nsplit in ${ms.toFixed(1)} ms (measured)\n`);

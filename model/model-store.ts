@@ -142,7 +142,8 @@ export class ModelStore {
     let files = this.#splits.get(key);
     if (!files) {
       const dir = join(this.#options.workDir, safeName(served.name), safeName(cut));
-      files = splitModelFile(served.path, cut, dir);
+      const rank = [...served.inspection.cutPoints, ...served.inspection.nonFloatCutPoints].find((c) => c.name === cut)?.shape.length;
+      files = splitModelFile(served.path, cut, dir, { cutRank: rank });
       this.#splits.set(key, files);
     }
     return (part === 'head' ? files.headPath : files.tailPath)!;

@@ -27,6 +27,8 @@ export interface SplitFileOptions {
    * among them (DYNASPLIT_ERR_UNRESOLVED_DIM otherwise). Without, the parts keep the model's dims.
    */
   dims?: Record<string, number>;
+  /** The cut tensor's rank, from an inspection, for parts whose file declares no shape there (splitModel). */
+  cutRank?: number;
 }
 
 export function splitModelFile(path: string, cut: string, outDir: string, options: SplitFileOptions = {}): SplitFiles {
@@ -37,7 +39,7 @@ export function splitModelFile(path: string, cut: string, outDir: string, option
     bindInputDims(path, view.inputs, tensorInfos(model.graph, view), options.dims);
     model = fixDims(model, options.dims);
   }
-  const parts = splitModel(model, cut, path);
+  const parts = splitModel(model, cut, path, options.cutRank);
   mkdirSync(outDir, { recursive: true });
   const weights = linkExternalData(file.model, file.dir, outDir);
   const write = (name: string, part: ModelProto | undefined) => {

@@ -20,7 +20,13 @@ export interface SplitModels {
   tail?: ModelProto;
 }
 
-export function splitModel(model: ModelProto, cut: string, source = '<model>'): SplitModels {
+/**
+ * `cutRank`: the cut tensor's rank where the file declares no shape for it (an inspection's probed
+ * shape has it): the parts then declare that many dims of unknown size, as ONNX's checker and other
+ * runtimes want a graph input's and output's shape. Without either, the shape is left out
+ * (onnxruntime needs none).
+ */
+export function splitModel(model: ModelProto, cut: string, source = '<model>', cutRank?: number): SplitModels {
   const view = analyzeGraph(model.graph, source);
   if (cut === INPUT_CUT) return { cut, tail: model };
   if (cut === OUTPUT_CUT) return { cut, head: model };
@@ -37,7 +43,7 @@ export function splitModel(model: ModelProto, cut: string, source = '<model>'): 
       `${source}: the element type of '${cut}' cannot be inferred; add value_info for it to the model`,
       { details: { file: source, cut } });
   }
-  const cutValue = valueInfo(cut, cutInfo);
+  const cutValue = valueInfo(cut, cutInfo, cutRank);
   const headNodes = requiredNodes(view, [cut]);
   const tailNodes = requiredNodes(view, view.outputs, new Set([cut]));
   const head = subModel(model, view, headNodes, model.graph.input, [cutValue], `${graphName(model)}_head`);
@@ -49,8 +55,9 @@ function graphName(model: ModelProto): string {
   return model.graph.name || 'graph';
 }
 
-function valueInfo(name: string, info: TensorInfo): ValueInfoProto {
-  const dim = info.shape?.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d }));
+function valueInfo(name: string, info: TensorInfo, rank?: number): ValueInfoProto {
+  const dim = info.shape?.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d }))
+    ?? (rank === undefined ? undefined : Array.from({ length: rank }, () => ({})));
   return { name, type: { tensor_type: { elem_type: info.dtype, ...(dim ? { shape: { dim } } : {}) } } };
 }
 

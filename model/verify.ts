@@ -89,7 +89,7 @@ export async function verifyModel(path: string, options: VerifyOptions = {}): Pr
   const count = options.inputs ?? 8;
   const codecs = options.codecs ?? CODEC_NAMES;
   // Every cut point, the ones the pipeline cannot use too (model split takes them).
-  const cuts = [inspection.input, ...inspection.cutPoints, ...inspection.nonFloatCutPoints].map((c) => ({ name: c.name, dtype: c.dtype }));
+  const cuts = [inspection.input, ...inspection.cutPoints, ...inspection.nonFloatCutPoints].map((c) => ({ name: c.name, dtype: c.dtype, rank: c.shape.length }));
   const samples = seededInputs(inspection.inputs, count, options.seed ?? 1);
   const expected = await runFull(path, samples, { threads: options.threads });
   // The same inputs without onnxruntime's graph optimisations: how much the full model's own
@@ -98,9 +98,9 @@ export async function verifyModel(path: string, options: VerifyOptions = {}): Pr
   const dir = mkdtempSync(join(tmpdir(), 'dynasplit-verify-'));
   const reports: CutReport[] = [];
   try {
-    for (const [k, { name: cut, dtype }] of cuts.entries()) {
+    for (const [k, { name: cut, dtype, rank }] of cuts.entries()) {
       options.onCut?.(k, cuts.length, cut);
-      const files = splitModelFile(path, cut, join(dir, String(k)));
+      const files = splitModelFile(path, cut, join(dir, String(k)), { cutRank: rank });
       const label = (part: string) => `${path} (${part} at '${cut}')`;
       const head = files.headPath ? await openSession(files.headPath, { threads: options.threads, label: label('head') }) : undefined;
       const tail = await openSession(files.tailPath!, { threads: options.threads, label: label('tail') });
