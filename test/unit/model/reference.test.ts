@@ -28,6 +28,8 @@ describe('the answer a Result gives', () => {
 
   it('is not judged for a single float (a regression, a sigmoid), and undefined for a Result without an answer, never class 0', () => {
     expect(resultClass({ outputs: [raw('y', [0.73])] }, undefined, 'none')).toBeUndefined();
+    // Under the default classification card too: its class 0 would never equal the reference's undefined.
+    expect(resultClass({ class_index: 0, top_k: [{ index: 0, score: 1 }] }, undefined, 'none')).toBeUndefined();
     expect(resultClass({ error: { code: 'DYNASPLIT_ERR_BAD_INPUT' } }, undefined, 'top1')).toBeUndefined();
     expect(resultClass({}, undefined, 'exact')).toBeUndefined();
   });
