@@ -1,8 +1,8 @@
 /**
  * What each request cost and how well it did, on the way out: the edge's energy from its meter plus
  * the cloud's share from the worker's reply, one RequestMetric (and a LinkMetric when a tensor
- * crossed the link) per answered request, and, on a sampled share of requests, top-1 agreement with
- * the unsplit model. Nothing here delays the result to the sensor, nor the requests behind it.
+ * crossed the link) per answered request, and, on a sampled share of requests, agreement with the
+ * unsplit model (judged by the answer's kind, as verify and profiling judge it: answerKind). Nothing here delays the result to the sensor, nor the requests behind it.
  *
  * The unsplit model's answer is the edge's tail over the cut tensor exactly as its head computed it
  * (head + tail is the unsplit model; only the codec and the cloud stand between it and the result):
@@ -18,9 +18,9 @@
 import { ErrorCodes, isDynasplitError, type Logger } from '../common/index.ts';
 import type { EnergyMark, NodeHardware } from '../hardware/index.ts';
 import type { FigureSource, MetricsStore } from '../metrics/index.ts';
-import { argmax, type ModelStore } from '../model/index.ts';
+import { answerKind, answerOf, resultClass, type ModelStore } from '../model/index.ts';
 import type { Entry } from '../policy/index.ts';
-import type { ConfigurationProperties, ResultProperties } from '../schemas/index.ts';
+import type { ResultProperties } from '../schemas/index.ts';
 import { hostThreads, type Outcome } from './execute.ts';
 import type { Admitted } from './frames.ts';
 
@@ -78,12 +78,12 @@ export class Accounting {
     if (outcome?.tensorBytes && (!outcome.edgeFallback || outcome.fallbackCode === 'DYNASPLIT_ERR_TIMEOUT')) {
       this.metrics.writeLink({ timeMs: metric.timeMs, edgeId: this.options.edgeId, bytes: outcome.tensorBytes, transferMs: outcome.transferMs, rttMs: outcome.roundTripMs });
     }
-    // Agreement is of top-1 classes: a raw result (no top_k) has none.
-    if (!req || metric.errorCode || !result.top_k?.length || !sampled(result.request_id ?? '', this.options.agreementSampleRate)) {
+    const answered = (result.top_k?.length ?? 0) > 0 || (result.outputs?.length ?? 0) > 0;
+    if (!req || metric.errorCode || !answered || !sampled(result.request_id ?? '', this.options.agreementSampleRate)) {
       this.metrics.writeRequest(metric);
       return;
     }
-    this.#agreement(req, result.configuration ?? {}, outcome, result.class_index ?? -1)
+    this.#agreement(req, result, outcome)
       .then((agree) => this.metrics!.writeRequest(agree === undefined ? metric : { ...metric, top1Agreement: agree ? 1 : 0 }))
       .catch((err) => {
         this.logger.warn({ err: (err as Error).message }, 'agreement check failed');
@@ -91,8 +91,12 @@ export class Accounting {
       });
   }
 
-  /** Top-1 agreement of the result with the unsplit model; undefined when the check found no room. */
-  async #agreement(req: Admitted, config: ConfigurationProperties, outcome: Outcome | undefined, classIndex: number): Promise<boolean | undefined> {
+  /**
+   * Whether the result gives the unsplit model's answer: its top-1 class, or for a raw card its first
+   * output's answer; undefined when the check found no room or the output is not judged (one float).
+   */
+  async #agreement(req: Admitted, result: ResultProperties, outcome: Outcome | undefined): Promise<boolean | undefined> {
+    const config = result.configuration ?? {};
     // The edge computed the result itself (edge-only, or its tail after a fallback) from the exact cut
     // tensor: that is the unsplit model's answer.
     if (!outcome?.cutTensors) return true;
@@ -105,8 +109,11 @@ export class Accounting {
       });
     if (!outputs) return undefined;
     const { output } = req.card.loaded.card;
-    const logits = outputs[(output.kind === 'classification' ? output.tensor : undefined) ?? Object.keys(outputs)[0]];
-    return argmax(logits.data as Float32Array) === classIndex;
+    const named = output.kind === 'classification' ? output.tensor : undefined;
+    const reference = outputs[named ?? Object.keys(outputs)[0]];
+    const kind = answerKind(reference.type, reference.size);
+    if (kind === 'none') return undefined;
+    return answerOf(kind, reference.data as ArrayLike<number | bigint>) === resultClass(result, named, kind);
   }
 }
 

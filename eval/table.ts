@@ -47,8 +47,16 @@ export function poolTable(rows: readonly PoolRow[], options: TableOptions = {}):
   const model = selectModel(rows, options.model);
   const floor = options.accuracyFloor;
   if (floor !== undefined && !(floor >= 0 && floor <= 1)) throw new DynasplitError(ErrorCodes.BAD_ARGS, `accuracy floor must be within 0..1, got ${floor}`);
-  const aggregates = aggregatePool(rows).filter((a) => a.model === model && (floor === undefined || (options.accuracyOf?.(a) ?? a.accuracy) >= floor || a.baseline !== ''));
-  if (aggregates.length === 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, floor === undefined ? 'the pool holds no runs' : `no configuration of the pool reaches accuracy ${floor}`);
+  const accuracyOf = (a: Aggregate): number => options.accuracyOf?.(a) ?? a.accuracy;
+  const ofModel = aggregatePool(rows).filter((a) => a.model === model);
+  // Baselines stay whatever their accuracy, but a floor that no configuration reaches, baselines
+  // included, is a mistake (a pool whose accuracy is 0 throughout), not a choice among baselines.
+  if (floor !== undefined && !ofModel.some((a) => accuracyOf(a) >= floor)) {
+    const best = Math.max(...ofModel.map(accuracyOf));
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, `no configuration of the pool reaches accuracy ${floor} (the best reaches ${Number.isFinite(best) ? best.toFixed(3) : 'none'})`);
+  }
+  const aggregates = ofModel.filter((a) => floor === undefined || accuracyOf(a) >= floor || a.baseline !== '');
+  if (aggregates.length === 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'the pool holds no runs');
   const id = new Map(aggregates.map((a, i) => [a.configuration.name, i]));
   const lists: number[][] = aggregates.map(() => []);
   const n = rows.length;

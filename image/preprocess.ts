@@ -95,10 +95,17 @@ async function resized(image: Sharp, bytes: Uint8Array, options: PreprocessOptio
   if (rh < height || rw < width) {
     throw new DynasplitError(ErrorCodes.BAD_FRAME, `image resized to ${rw} x ${rh} is smaller than the ${width} x ${height} crop`);
   }
-  // torchvision CenterCrop: top = round((h - crop_h) / 2), left likewise.
-  const top = Math.round((rh - height) / 2);
-  const left = Math.round((rw - width) / 2);
+  // torchvision CenterCrop: top = int(round((h - crop_h) / 2.0)), left likewise, with Python's round:
+  // half to even, so an odd margin of 5 puts 2 rows above, not 3.
+  const top = halfToEven((rh - height) / 2);
+  const left = halfToEven((rw - width) / 2);
   return image.resize({ width: rw, height: rh, fit: 'fill', kernel }).extract({ left, top, width, height });
+}
+
+/** Python's round(): halves go to the even neighbour. */
+export function halfToEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** Interleaved RGB bytes to normalised float32 in the model's layout and channel order. */

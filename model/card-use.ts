@@ -95,6 +95,11 @@ export function checkCard(loaded: LoadedCard, inspection: Pick<ModelInspection, 
     const instead = scores ? `, or name its scores: "output": { "tensor": "${scores.name}" }` : '';
     throw cardError(loaded, 'output.kind', `is "classification", but output '${desc.name}' is ${desc.dtype}; use "raw"${instead}`);
   }
+  if (classes < 2) {
+    // The top-1 of one value is always class 0: a regression or sigmoid output is no classification.
+    const how = loaded.source === undefined ? ' (a card file beside the model, NAME.card.json)' : '';
+    throw cardError(loaded, 'output.kind', `is "classification", but output '${desc.name}' holds ${classes} value${classes === 1 ? '' : 's'} per sample, no classes to rank; use "raw"${how}: "output": { "kind": "raw" }`);
+  }
   if (loaded.labels && loaded.labels.length !== classes) {
     throw cardError(loaded, 'output.labels', `has ${loaded.labels.length} labels for the ${classes} classes of output '${desc.name}'`);
   }

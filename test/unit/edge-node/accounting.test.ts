@@ -9,7 +9,8 @@ import type { Outcome } from '../../../edge-node/execute.ts';
 import type { Admitted } from '../../../edge-node/frames.ts';
 import { createModelledMeter, idlePowerW, loadProfile, modelledJoules, type NodeHardware } from '../../../hardware/index.ts';
 import { EmbeddedMetricsStore, type RequestMetric } from '../../../metrics/index.ts';
-import { argmax, ModelStore, SessionCache } from '../../../model/index.ts';
+import { encodeTensor } from '../../../codec/index.ts';
+import { argmax, DEFAULT_CARD, ModelStore, SessionCache } from '../../../model/index.ts';
 import { defaultServedCard } from '../../../node-runtime/index.ts';
 import { configuration, type Entry } from '../../../policy/index.ts';
 
@@ -122,6 +123,32 @@ describe('edge accounting: top-1 agreement on sampled requests', () => {
       expect(points.sort((x, y) => x.timeMs - y.timeMs).map((p) => p.top1Agreement)).toEqual([1, 0, 1]);
       // One session more, the tail's in a worker thread (the event loop keeps serving while it runs), shared by both checks.
       expect(sessions.stats()).toMatchObject({ loads: loads + 1, workerSessions: 1, evictions: 0 });
+    } finally {
+      models.removeParts();
+      await sessions.close();
+    }
+  });
+
+  it('judges a raw card\'s result by its first output, as verify and profiling do', async () => {
+    const { sessions, models, req, cutTensors } = await rig();
+    try {
+      const points: RequestMetric[] = [];
+      const metrics = new (class extends EmbeddedMetricsStore {
+        override writeRequest(m: RequestMetric): void { points.push(m); super.writeRequest(m); }
+      })();
+      const hardware = { meter: createModelledMeter({ profile: RPI }) } as unknown as NodeHardware;
+      const a = new Accounting(hardware, metrics, models, { ...options, agreementSampleRate: 1 }, silentLogger());
+      const raw = { ...req, card: { ...req.card, loaded: { card: { ...DEFAULT_CARD, output: { kind: 'raw' } } } } } as unknown as Admitted;
+      const [name, logits] = Object.entries(await models.runAll('vgg16-tiny', 'tail', cut, cutTensors))[0];
+      const values = logits.data as Float32Array;
+      // The same logits, and the same logits shifted by one class (another top-1).
+      const shifted = Float32Array.from(values, (_, i) => values[(i + values.length - 1) % values.length]);
+      const result = (i: number, data: Float32Array) => ({ request_id: `r${i}`, model: 'vgg16-tiny', completed_at_ms: 1_000 + i,
+        outputs: [encodeTensor({ name, shape: [...logits.dims], data }, 'fp32')], configuration: configuration({ cut, codec: 'fp32' }) });
+      a.record(result(1, values), raw, outcome({ workerId: 'w', cutTensors }));
+      a.record(result(2, shifted), raw, outcome({ workerId: 'w', cutTensors }));
+      await vi.waitFor(() => expect(points).toHaveLength(2));
+      expect(points.sort((x, y) => x.timeMs - y.timeMs).map((p) => p.top1Agreement)).toEqual([1, 0]);
     } finally {
       models.removeParts();
       await sessions.close();

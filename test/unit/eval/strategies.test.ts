@@ -50,6 +50,13 @@ describe('strategies on a hand-made pool', () => {
     expect(() => poolTable(handPool(), { accuracyFloor: 1.5 })).toThrow(/within 0..1/);
   });
 
+  it('a floor that no configuration reaches, baselines included, is refused rather than leaving the baselines alone', () => {
+    // A model whose answers are never judged the same (accuracy 0 throughout): the floor is a mistake.
+    const zero = handPool().map((r) => ({ ...r, accuracy: 0 }));
+    expect(() => poolTable(zero, { accuracyFloor: 0.5 })).toThrow(/no configuration of the pool reaches accuracy 0.5 \(the best reaches 0.000\)/);
+    expect(poolTable(zero, { accuracyFloor: 0 }).names.length).toBe(poolTable(zero).names.length);
+  });
+
   it('cloud-only takes the fastest configuration marked cloud-only; static-min-latency the least median latency', () => {
     expect(chooser('cloud-only')(10)).toBe('cloud-only/fp32');
     expect(chooser('static-min-latency')(10)).toBe('cloud-only/fp32');

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { imageFormat, IMAGENET_MEAN, IMAGENET_STD, preprocessImage } from '../../../image/index.ts';
+import { halfToEven } from '../../../image/preprocess.ts';
 
 const solid = (r: number, g: number, b: number, format: 'png' | 'jpeg', width = 40, height = 20) =>
   sharp({ create: { width, height, channels: 3, background: { r, g, b } } })[format]().toBuffer();
@@ -79,6 +80,15 @@ describe('preprocessImage with a model card\'s parameters', () => {
       expect(data[plane + y * 224 + x]).toBe(y + 16);
       expect(data[2 * plane + y * 224 + x]).toBe(7);
     }
+  });
+
+  it('an odd margin rounds half to even, as Python\'s round in torchvision\'s CenterCrop does', async () => {
+    // 37 x 28 kept as it is, crop 28 x 23: left = round(4.5) = 4, top = round(2.5) = 2 (not 5 and 3).
+    const data = await preprocessImage(await coordinates(37, 28), { height: 23, width: 28, resize: [28, 37], ...RAW });
+    const plane = 23 * 28;
+    expect([data[0], data[plane]]).toEqual([4, 2]);
+    expect([data[plane - 1], data[2 * plane - 1]]).toEqual([31, 24]);
+    expect([0.5, 1.5, 2.5, 4.5, 3, -0.5].map(halfToEven)).toEqual([0, 2, 2, 4, 3, -0]);
   });
 
   it('Resize(256) scales the shorter side to 256 before the crop (a 2:1 image of two halves)', async () => {

@@ -110,6 +110,10 @@ describe('model card: applied to its model', () => {
     expect(() => checkCard({ card: DEFAULT_CARD, labels: ['a', 'b'] }, { inputs: [tensor('x', [1, 3, 8, 8])], outputs })).toThrow(code);
     expect(() => checkCard({ card: { ...DEFAULT_CARD, output: { kind: 'classification', topK: 1, tensor: 'nope' } } }, { inputs: [tensor('x', [1, 3, 8, 8])], outputs })).toThrow(code);
     expect(() => checkCard({ card: DEFAULT_CARD, labels: ['a', 'b', 'c'] }, { inputs: [tensor('x', [1, 3, 8, 8])], outputs })).not.toThrow();
+    // One value per sample (a regression, a sigmoid): its top-1 would always be class 0.
+    expect(() => checkCard({ card: DEFAULT_CARD }, { inputs: [tensor('x', [1, 3, 8, 8])], outputs: [tensor('y', [1, 1])] }))
+      .toThrow(/\(default model card\): output.kind is "classification", but output 'y' holds 1 value per sample.*use "raw" \(a card file/);
+    expect(() => checkCard({ card: parseModelCard({ output: { kind: 'raw' } }, 'r') }, { inputs: [tensor('x', [1, 3, 8, 8])], outputs: [tensor('y', [1, 1])] })).not.toThrow();
   });
 
   it('classification: softmax top-k of the named output with labels; raw: every output as it is', () => {
