@@ -37,7 +37,8 @@ export function permissionsFor(role: Role, id: string | undefined, powerTopics: 
       return {
         publish: [`${P}/results/+`, `${P}/tail/+`, `${P}/nodes/edge/${need(id, role)}`, `${P}/node-status/${need(id, role)}`],
         retain: [`${P}/nodes/edge/${need(id, role)}`, `${P}/node-status/${need(id, role)}`],
-        read: [`${P}/frames/+`, CONTROL_FRAMES, POLICIES, `${P}/tail-replies/${need(id, role)}`, ...powerTopics],
+        // Nodes' announcements: over MQTT the edge knows which workers serve a model (transport/mqtt-workers.ts).
+        read: [`${P}/frames/+`, CONTROL_FRAMES, POLICIES, `${P}/tail-replies/${need(id, role)}`, `${P}/nodes/+/+`, ...powerTopics],
       };
     case 'cloud':
       // Policies: a worker loads the tails they name before the edges ask for them (cloud-worker/policy-tails.ts).

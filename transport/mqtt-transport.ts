@@ -7,8 +7,10 @@
  *
  * - Load sharing: workers subscribe through a shared subscription (`$share/<group>/...`), which
  *   Mosquitto and our aedes broker support; the broker hands each request to one member.
- * - No responders: MQTT cannot tell that nobody is subscribed, so such a request simply runs into
- *   its timeout (DYNASPLIT_ERR_TIMEOUT). It never rejects with DYNASPLIT_ERR_NO_WORKERS.
+ * - No responders: MQTT cannot tell that nobody is subscribed. The edge side reads the workers'
+ *   retained announcements (mqtt-workers.ts) and rejects with DYNASPLIT_ERR_NO_WORKERS at once when
+ *   no worker is UP for the model; where announcements are not heard (the broker withholds them, a
+ *   deployment without announcing workers), such a request runs into its timeout (DYNASPLIT_ERR_TIMEOUT).
  * - Size: no chunking. A PUBLISH carries up to 256 MB (remaining length, §2.2.3), but the broker's
  *   own limit applies (Mosquitto `max_packet_size`, unlimited by default; aedes 1.x sets none): a
  *   broker that refuses a packet drops it or closes the connection, which the edge sees as a
@@ -27,6 +29,7 @@ import {
   checkTailRequest, checkTimeout, closedError, decodeReply, decodeTailRequest, errorReply, InFlight, peekRequestId, PendingRequests,
   runHandler, timeoutError,
 } from './handling.ts';
+import { WorkerDirectory } from './mqtt-workers.ts';
 import type { RequestOptions, Serving, ServeOptions, TailHandler, TensorTransport } from './tensor-transport.ts';
 
 export interface MqttTransportOptions {
@@ -36,7 +39,11 @@ export interface MqttTransportOptions {
   client?: MqttClient;
   /** Default: "dynasplit-" and 12 random hex digits (22 characters: MQTT 3.1.1 §3.1.3.1 asks servers to accept 23). */
   clientId?: string;
-  /** Names this edge's reply topic (`topics.tailReplies(edgeId)`); default: a random id. */
+  /**
+   * Names this edge's reply topic (`topics.tailReplies(edgeId)`); default: a random id. Given, the
+   * transport is an edge's and reads the workers' announcements from the start (else from its first
+   * request), so its first requests already know when no worker serves their model.
+   */
   edgeId?: string;
   logger?: Logger;
   /** QoS of requests, replies and subscriptions; default 1 (at least once, §4.3.2). */
@@ -56,11 +63,12 @@ export async function createMqttTransport(options: MqttTransportOptions = {}): P
   const qos = options.qos ?? 1;
   if (qos !== 0 && qos !== 1) throw new DynasplitError(ErrorCodes.BAD_ARGS, `qos must be 0 or 1, got ${String(qos)}`);
   const edgeId = checkId('edge', options.edgeId ?? `edge-${randomUUID()}`);
-  if (options.client) return new MqttTransport(options.client, false, { logger, qos, edgeId });
+  const watchWorkers = options.edgeId !== undefined;
+  if (options.client) return new MqttTransport(options.client, false, { logger, qos, edgeId, watchWorkers });
   const url = options.url ?? DEFAULT_MQTT_URL;
   const clientId = options.clientId ?? `dynasplit-${randomBytes(6).toString('hex')}`;
   const client = await connectMqtt(url, { clientId, connectTimeoutMs: CONNECT_TIMEOUT_MS, ...options.tls, logger });
-  return new MqttTransport(client, true, { logger, qos, edgeId });
+  return new MqttTransport(client, true, { logger, qos, edgeId, watchWorkers });
 }
 
 interface Waiter {
@@ -86,17 +94,20 @@ class MqttTransport implements TensorTransport {
   readonly #waiters = new Map<string, Waiter>();
   readonly #pending = new PendingRequests();
   #replySubscription: Promise<void> | undefined;
+  readonly #workers = new WorkerDirectory();
+  #watchingWorkers = false;
   #serving: ActiveServing | undefined;
   #closing: Promise<void> | undefined;
   readonly #onMessage = (topic: string, payload: Buffer): void => this.#route(topic, payload);
 
-  constructor(client: MqttClient, ownsClient: boolean, options: { logger: Logger; qos: 0 | 1; edgeId: string }) {
+  constructor(client: MqttClient, ownsClient: boolean, options: { logger: Logger; qos: 0 | 1; edgeId: string; watchWorkers: boolean }) {
     this.#client = client;
     this.#ownsClient = ownsClient;
     this.#logger = options.logger;
     this.#qos = options.qos;
     this.#replyTopic = topics.tailReplies(options.edgeId);
     client.on('message', this.#onMessage);
+    if (options.watchWorkers) this.#watchWorkers();
   }
 
   request(request: TailRequestProperties, options: RequestOptions): Promise<TailReply> {
@@ -106,6 +117,13 @@ class MqttTransport implements TensorTransport {
       const topic = topics.tailRequests(request.model ?? '');
       // Fail fast while disconnected: the edge can run the tail itself instead of waiting.
       if (!this.#client.connected) throw new DynasplitError(ErrorCodes.TRANSPORT, 'MQTT client is not connected', { retryable: true });
+      this.#watchWorkers();
+      if (!this.#workers.mayServe(request.model ?? '')) {
+        const up = this.#workers.describe();
+        throw new DynasplitError(ErrorCodes.NO_WORKERS, `no cloud worker serves '${request.model ?? ''}' (workers up: ${up || 'none'})`, {
+          retryable: true, details: { topic },
+        });
+      }
       return this.#pending.run(this.#send(topic, request, options.timeoutMs));
     } catch (err) {
       return Promise.reject(err);
@@ -147,6 +165,16 @@ class MqttTransport implements TensorTransport {
     return this.#replySubscription;
   }
 
+  /** Subscribes once to the nodes' announcements (retained, so the broker sends what stands now). */
+  #watchWorkers(): void {
+    if (this.#watchingWorkers) return;
+    this.#watchingWorkers = true;
+    this.#subscribe([topics.announcementsAll()], true).catch((err: unknown) => {
+      // Without them every request goes out and an absent worker shows as a timeout, as before.
+      this.#logger.info({ err: (err as Error).message }, 'worker announcements not readable: a request no worker serves waits for its timeout');
+    });
+  }
+
   /**
    * `acrossReconnects`: serving subscribes again when the broker drops the connection before its
    * SUBACK; the reply topic does not wait for that (a request falls back now, and the next one
@@ -165,6 +193,7 @@ class MqttTransport implements TensorTransport {
 
   #route(topic: string, payload: Buffer): void {
     if (topic === this.#replyTopic) this.#onReply(payload);
+    else if (this.#workers.take(topic, payload)) return;
     else if (topic.startsWith(TAIL_PREFIX) && this.#serving) this.#serving.inFlight.track(this.#answer(this.#serving, payload, topic));
   }
 
@@ -255,8 +284,9 @@ class MqttTransport implements TensorTransport {
     this.#client.off('message', this.#onMessage);
     if (this.#ownsClient) {
       await endMqtt(this.#client).catch((err: unknown) => this.#logger.warn({ err }, 'MQTT disconnect failed'));
-    } else if (this.#replySubscription && this.#client.connected) {
-      await this.#client.unsubscribeAsync(this.#replyTopic).catch((err: unknown) => this.#logger.warn({ err }, 'unsubscribe failed'));
+    } else if (this.#client.connected) {
+      const filters = [...(this.#replySubscription ? [this.#replyTopic] : []), ...(this.#watchingWorkers ? [topics.announcementsAll()] : [])];
+      if (filters.length > 0) await this.#client.unsubscribeAsync(filters).catch((err: unknown) => this.#logger.warn({ err }, 'unsubscribe failed'));
     }
   }
 }

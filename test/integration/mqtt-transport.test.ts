@@ -5,10 +5,10 @@
  */
 import { connectAsync, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { startBroker } from '../../broker/index.ts';
 import { ErrorCodes } from '../../common/index.ts';
-import { TailRequest, topics, type TailRequest as TailRequestMessage } from '../../schemas/index.ts';
+import { NodeAnnouncement, TailRequest, topics, type TailRequest as TailRequestMessage } from '../../schemas/index.ts';
 import { createMqttTransport, type MqttTransportOptions } from '../../transport/index.ts';
 import { freePort, startMosquitto } from '../../local-servers/index.ts';
 import { describeTransportContract, makeRequest, uniqueName } from './transport-contract.ts';
@@ -123,6 +123,34 @@ describe.each([
     const edge = await transport({ client });
     await edge.close();
     expect(client.connected).toBe(true);
+  });
+
+  it('answers NO_WORKERS at once when the workers\' announcements show none UP for the model, and goes out where none are heard', async () => {
+    const [model, other, edgeId, workerId] = [uniqueName('m'), uniqueName('o'), uniqueName('edge'), uniqueName('worker')];
+    const retained = { qos: 1, retain: true } as const;
+    const announce = (role: 'edge' | 'cloud', id: string, state: number, models: string[]) => raw().publishAsync(topics.announcement(role, id),
+      Buffer.from(NodeAnnouncement.encode(NodeAnnouncement.create({ node_id: id, role, state, models: models.map((name) => ({ name, cuts: [] })) })).finish()), retained);
+    onTestFinished(async () => {
+      for (const [role, id] of [['edge', edgeId], ['cloud', workerId]] as const) await raw().publishAsync(topics.announcement(role, id), Buffer.alloc(0), retained);
+    });
+    const [edge, cloud] = await Promise.all([transport({ edgeId }), transport()]);
+    await cloud.serve(async (r) => ({ output: r.tensor }), { models: [model] });
+    let n = 0;
+    const ask = () => edge.request(makeRequest(model, `r${n++}`, new Float32Array([1])), { timeoutMs: 60_000 });
+    // No worker's announcement heard (a broker that withholds them, workers that do not announce): requests go out.
+    await announce('edge', edgeId, NodeAnnouncement.State.UP, [model]);
+    await expect(ask()).resolves.toMatchObject({ error: null });
+    const refused = (up: RegExp) => vi.waitFor(() => expect(ask()).rejects.toMatchObject({ code: ErrorCodes.NO_WORKERS, message: expect.stringMatching(up) }), { timeout: 10_000 });
+    // The workers announce themselves: none UP serves the model, so nobody would answer.
+    await announce('cloud', workerId, NodeAnnouncement.State.UP, [other]);
+    await refused(new RegExp(`no cloud worker serves '${model}' \\(workers up: ${workerId} \\(${other}\\)\\)`));
+    // STARTING: not subscribed yet. UP with the model: requests go out again. GONE (its last will): refused at once.
+    await announce('cloud', workerId, NodeAnnouncement.State.STARTING, [model]);
+    await refused(/workers up: none/);
+    await announce('cloud', workerId, NodeAnnouncement.State.UP, [model, other]);
+    await vi.waitFor(() => expect(ask()).resolves.toMatchObject({ error: null }), { timeout: 10_000 });
+    await announce('cloud', workerId, NodeAnnouncement.State.GONE, [model]);
+    await refused(/workers up: none/);
   });
 
   it('rejects with TRANSPORT when no broker listens, and with BAD_ARGS for a bad edge id', async () => {

@@ -1,7 +1,8 @@
-/** When no cloud worker answers in time, the edge completes the request itself and says so. */
+/** When no cloud worker answers (in time, or at all), the edge completes the request itself and says so. */
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it, vi } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../broker/index.ts';
+import { startCloudWorker } from '../../cloud-worker/index.ts';
 import { startEdgeNode, type EdgeNode } from '../../edge-node/index.ts';
 import { frame, inputs, referenceClasses, resultSink, type ResultSink } from '../helpers/pipeline.ts';
 
@@ -61,3 +62,36 @@ it('waiting for the cloud holds no compute slot: edge-only frames overtake a clo
   expect(order).toEqual(['slot-edge-0', 'slot-edge-1', 'slot-edge-2', 'slot-cloud']);
   expect(sink.byId.get('slot-cloud')![0].edge_fallback).toBe(true);
 });
+
+it('over MQTT, once the workers announce themselves, a request no worker is UP for falls back at once (NO_WORKERS), not after its budget', async () => {
+  const worker = await startCloudWorker({ workerId: 'brief-worker', mqttUrl: broker.url, models: { [MODEL]: join(zoo, `${MODEL}.onnx`) }, threads: 1 });
+  const [x] = inputs(SHAPE, 1, 11);
+  let n = 0;
+  const send = async (budgetMs: number) => {
+    const id = `gone-${n++}`;
+    const before = sink.all.length;
+    await sink.publishFrame('s-slots', { ...frame(id, 's-slots', MODEL, SHAPE, x, budgetMs), configuration: { cut: 'input' } });
+    await sink.waitFor(before + 1);
+    return sink.byId.get(id)![0];
+  };
+  const causes = () => pick(single.stats().fallbackCauses);
+  // STARTING, then UP: the worker answers.
+  await vi.waitFor(async () => expect((await send(4000)).worker_id).toBe('brief-worker'), { timeout: 30_000 });
+  await worker.close();
+  const before = causes();
+  // Its GONE reaches the edge: the next requests are not sent to a topic nobody reads.
+  await vi.waitFor(async () => {
+    await send(4000);
+    expect(causes().noWorkers).toBeGreaterThan(before.noWorkers);
+  }, { timeout: 30_000 });
+  const settled = causes();
+  // A whole minute of budget: it would wait that long for a reply that cannot come.
+  const last = await send(60_000);
+  expect(last).toMatchObject({ edge_fallback: true, worker_id: '' });
+  expect(last.class_index).toBe((await referenceClasses(join(zoo, `${MODEL}.onnx`), SHAPE, [x]))[0]);
+  expect(causes()).toEqual({ timeout: settled.timeout, noWorkers: settled.noWorkers + 1 });
+});
+
+function pick(c: Record<string, number>) {
+  return { timeout: c.DYNASPLIT_ERR_TIMEOUT ?? 0, noWorkers: c.DYNASPLIT_ERR_NO_WORKERS ?? 0 };
+}

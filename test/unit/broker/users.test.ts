@@ -148,7 +148,7 @@ describe('permissions per role', () => {
     expect(acl).toContain('user cam-1\ntopic write dynasplit/v1/frames/cam-1\ntopic read dynasplit/v1/results/cam-1\n');
     expect(acl).toContain('user edge-1\ntopic write dynasplit/v1/results/+\ntopic write dynasplit/v1/tail/+\n'
       + 'topic write dynasplit/v1/nodes/edge/edge-1\ntopic write dynasplit/v1/node-status/edge-1\ntopic read dynasplit/v1/frames/+\n'
-      + 'topic read dynasplit/v1/control-frames/+\ntopic read dynasplit/v1/policy/+/+\ntopic read dynasplit/v1/tail-replies/edge-1\ntopic read tele/#\n');
+      + 'topic read dynasplit/v1/control-frames/+\ntopic read dynasplit/v1/policy/+/+\ntopic read dynasplit/v1/tail-replies/edge-1\ntopic read dynasplit/v1/nodes/+/+\ntopic read tele/#\n');
     expect(acl).toContain('user edge-1.local\n');
     expect(acl).toContain('user opt\ntopic readwrite dynasplit/v1/policy/+/+\n');
     expect(acl).toContain('topic write dynasplit/v1/control-frames/+\n');
