@@ -74,11 +74,16 @@ export function budgetSequence(budgets: string | readonly number[], table: PoolT
 /**
  * A live strategy's figures: its records taken as a pool of one run each, tallied as the simulation
  * tallies drawn runs (stats.ts), so every figure means what it means there. `baselineEnergyJ`: the
- * mean energy of the live cloud-only runs of the same budgets, or null.
+ * mean energy of the live cloud-only runs of the same budgets, or null. `failed`: requests sent that
+ * got no usable result; they count in `requests` and as budgets missed (a strategy whose requests
+ * expire must not look better than one that answers late), and in no other figure.
  */
-export function liveFigures(model: string, records: readonly TestbedRecord[], baselineEnergyJ: number | null): StrategyReport {
+export function liveFigures(model: string, records: readonly TestbedRecord[], baselineEnergyJ: number | null, failed = 0): StrategyReport {
   if (records.length === 0) {
-    return { requests: 0, meanEnergyJ: NaN, medianEnergyJ: NaN, budgetMetRate: NaN, meanLatencyMs: NaN, p95LatencyMs: NaN, meanAccuracy: NaN, savingsVsCloudOnly: null, configurations: {} };
+    return {
+      requests: failed, meanEnergyJ: NaN, medianEnergyJ: NaN, budgetMetRate: failed > 0 ? 0 : NaN, meanLatencyMs: NaN, p95LatencyMs: NaN, meanAccuracy: NaN,
+      savingsVsCloudOnly: null, configurations: {},
+    };
   }
   const rows = records.map((r) => poolRow({ model, configuration: r.configuration, latencyMs: r.latencyMs, energyJ: r.energyJ, accuracy: r.accuracy }));
   const table = poolTable(rows, { model });
@@ -88,7 +93,9 @@ export function liveFigures(model: string, records: readonly TestbedRecord[], ba
     tally.choose(ids.get(r.configuration)!, row);
     tally.finish(r.latencyMs, r.budgetMs);
   });
-  return tally.report({ energy: rowOrder(table, table.energyJ), latency: rowOrder(table, table.latencyMs) }, baselineEnergyJ);
+  const report = tally.report({ energy: rowOrder(table, table.energyJ), latency: rowOrder(table, table.latencyMs) }, baselineEnergyJ);
+  if (failed === 0) return report;
+  return { ...report, requests: report.requests + failed, budgetMetRate: (report.budgetMetRate * report.requests) / (report.requests + failed) };
 }
 
 /**
@@ -256,7 +263,7 @@ export interface StrategyRun {
   unforced: number;
   /** Requests whose tail the edge ran itself (the cloud missed the deadline or failed). */
   fallbacks: number;
-  /** Requests with no usable result, by code: not in `records` nor in the figures. */
+  /** Requests with no usable result, by code: not in `records`; in the figures only as budgets missed (liveFigures). */
   failures: Record<string, number>;
   /** Policy: results whose configuration is the pool's own decision for the budget (the edge decides on what is left of it). */
   matchesPoolDecision?: number;
@@ -304,7 +311,7 @@ export function testbedResults(
       energy.push(...oracle.runs.map((r) => r.energySource));
     } else if (live[plan.name]) {
       const run = live[plan.name];
-      strategies[plan.name] = liveFigures(meta.model, run.records, baseline);
+      strategies[plan.name] = liveFigures(meta.model, run.records, baseline, Object.values(run.run.failures).reduce((a, b) => a + b, 0));
       records[plan.name] = run.records;
       testbed[plan.name] = run.run;
       latency.push(...run.latencySources);

@@ -72,6 +72,10 @@ describe('testbed figures', () => {
     expect(r.savingsVsCloudOnly).toBeCloseTo(1 - r.meanEnergyJ / 2.0, 12);
     expect(liveFigures('m', records, null).savingsVsCloudOnly).toBeNull();
     expect(liveFigures('m', [], 2).requests).toBe(0);
+    // Requests that got no usable result (expired, refused) are budgets missed, and in no mean.
+    const failing = liveFigures('m', records, 2.0, 4);
+    expect(failing).toMatchObject({ requests: 8, budgetMetRate: r.budgetMetRate / 2, meanEnergyJ: r.meanEnergyJ, meanAccuracy: 0.75 });
+    expect(liveFigures('m', [], 2, 3)).toMatchObject({ requests: 3, budgetMetRate: 0 });
   });
 
   it('computes the oracle as eval simulate does on the pool and budgets, with one record per request', () => {
