@@ -140,6 +140,20 @@ export function stringOption(args: CommandArgs, name: string): string | undefine
 }
 
 /**
+ * `--model NAME` of a command that talks to nodes serving the model (sensor, profile): the name, its
+ * file given apart with `--model-file`. The nodes' own `--model NAME=FILE` form is refused with how
+ * to say it here, rather than as a name with invalid characters.
+ */
+export function servedModelName(args: CommandArgs): string | undefined {
+  const name = stringOption(args, 'model');
+  const eq = name?.indexOf('=') ?? -1;
+  if (name !== undefined && eq > 0) {
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, `--model takes the model's name as the nodes serve it; give its file apart: --model ${name.slice(0, eq)} --model-file ${name.slice(eq + 1)}`);
+  }
+  return name;
+}
+
+/**
  * The folder a command writes into (`--out DIR`), made ready before any work: created with its
  * parents when missing (said on stderr, so a mistyped path does not go unnoticed) and checked for
  * writing. What cannot be written there is DYNASPLIT_ERR_BAD_ARGS naming the flag, now, rather than

@@ -6,7 +6,7 @@ import { parseDimArgs } from '../model/index.ts';
 import { parseCardSpecs, type NodeOptions } from '../node-runtime/index.ts';
 import { runSensor } from '../sensor/index.ts';
 import { BUDGET_SPECS } from '../workload/index.ts';
-import { intOption, numeric, stringOption, type Command, type CommandArgs } from './command.ts';
+import { intOption, numeric, servedModelName, stringOption, type Command, type CommandArgs } from './command.ts';
 import {
   ENERGY_OPTION, energyMeterFlag, METRICS_OPTION, metricsStoreFlag, MQTT_TLS_OPTIONS, mqttTlsFlags, NATS_AUTH_OPTIONS, natsAuthFlags, PROFILE_OPTION,
   flagOrEnv, LOG_LEVEL_OPTION, loggerFor, MODEL_OPTION, modelCacheDir, modelsFlag, MQTT_OPTION, mqttUrlFlag, NATS_OPTION, numberFlag,
@@ -182,7 +182,7 @@ const sensor: Command = {
       sensorId: flagOrEnv(args, 'id', 'DYNASPLIT_SENSOR_ID'),
       mqttUrl,
       mqttTls: await mqttTlsFlags(args),
-      model: stringOption(args, 'model'),
+      model: servedModelName(args),
       modelSource: stringOption(args, 'model-file'),
       card: stringOption(args, 'card'),
       dims: parseDimArgs(args.values.dim),

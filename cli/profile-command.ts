@@ -14,7 +14,7 @@ import { measureConfigurations, type MeasureReport } from '../optimizer/index.ts
 import { startEdgeNode } from '../edge-node/index.ts';
 import { parseDimArgs } from '../model/index.ts';
 import { DEFAULT_MQTT_URL } from '../transport/index.ts';
-import { intOption, prepareOutFile, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
+import { intOption, prepareOutFile, servedModelName, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
 import { LOG_LEVEL_OPTION, loggerFor, modelCacheDir, MQTT_OPTION, mqttUrlFlag, numberFlag } from './env.ts';
 import { table } from './format.ts';
 import { interruptedLine, INTERRUPTED_EXIT, onInterrupt, partialPath } from './interrupt.ts';
@@ -60,6 +60,7 @@ export const profileCommand: Command = {
     'Exits 1 when a chosen configuration has no recorded run (the pool is written all the same). Ctrl-C stops at the next\n' +
     'run, writes the runs measured so far to POOL with .partial before its extension and exits 130. docs/optimizer.md.',
   async run(args, io) {
+    servedModelName(args);
     const model = required(args, 'model');
     const out = prepareOutFile(io, required(args, 'out'));
     const edge = required(args, 'edge');

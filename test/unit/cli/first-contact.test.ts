@@ -85,6 +85,17 @@ describe('dynasplit first contact', () => {
     expect(oneErrorLine(run)).toMatch(/^error DYNASPLIT_ERR_BAD_ARGS: DYNASPLIT_MQTT_URL must be a URL with a scheme.*mqtt:\/\/broker\.local:1883/);
   });
 
+  it('answers the nodes\' --model NAME=FILE given to a command that takes the name and the file apart', async () => {
+    const [sensor, profile] = await Promise.all([
+      dynasplit(['sensor', '--model', 'mine=models/mine.onnx', '--mqtt', 'mqtt://127.0.0.1:1']),
+      dynasplit(['optimizer', 'profile', '--model', 'mine=models/mine.onnx', '--out', 'never.csv']),
+    ]);
+    for (const run of [sensor, profile]) {
+      expect(run.code).toBe(2);
+      expect(oneErrorLine(run)).toBe("error DYNASPLIT_ERR_BAD_ARGS: --model takes the model's name as the nodes serve it; give its file apart: --model mine --model-file models/mine.onnx");
+    }
+  });
+
   it('refuses an unknown log format, from the flag or the environment', async () => {
     const [flag, env] = await Promise.all([
       dynasplit(['edge', '--log-format', 'xml']),
