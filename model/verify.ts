@@ -32,7 +32,11 @@ export interface CodecReport {
   maxAbs: number;
   /** Mean relative L2 error of the decoded cut tensors. */
   relL2: number;
-  /** Largest error of any output, relative to that output's scale. */
+  /**
+   * How far the codec moved the outputs, the largest over outputs and inputs: a float output's
+   * largest difference relative to its scale; an integer or bool output's share of values that
+   * changed (0..1: a difference of class indices means nothing).
+   */
   outputRelErr: number;
   /** Encoded protobuf message size of what crosses the cut, one sample. */
   wireBytes: number;
@@ -168,7 +172,7 @@ async function verifyCut(
       if (kind === 'none') a.judged = false;
       else if (answerOf(kind, out[first].data as ArrayLike<number>) === answerOf(kind, want.data as ArrayLike<number>)) a.agree++;
       for (const name of tail.outputNames) {
-        a.outputRelErr = Math.max(a.outputRelErr, maxAbsDiff(out[name], expected[i][name]) / (scales.get(name) || 1));
+        a.outputRelErr = Math.max(a.outputRelErr, outputError(out[name], expected[i][name], scales.get(name) || 1));
       }
     }
   }
@@ -186,6 +190,16 @@ async function verifyCut(
       codec: a.codec, top1Agreement: a.judged ? a.agree / samples.length : null, maxAbs: a.maxAbs, relL2: a.relL2, outputRelErr: a.outputRelErr, wireBytes: a.wireBytes,
     })),
   };
+}
+
+/** CodecReport.outputRelErr of one output on one input. */
+function outputError(got: ort.Tensor, want: ort.Tensor, scale: number): number {
+  if (want.type.startsWith('float')) return maxAbsDiff(got, want) / scale;
+  const [x, y] = [got.data as ArrayLike<number | bigint>, want.data as ArrayLike<number | bigint>];
+  if (x.length !== y.length || got.type !== want.type) return 1;
+  let changed = 0;
+  for (let i = 0; i < y.length; i++) if (x[i] !== y[i]) changed++;
+  return y.length === 0 ? 0 : changed / y.length;
 }
 
 /** The crossing tensors through a codec and back; tensors that are not float32 cross as they are. */

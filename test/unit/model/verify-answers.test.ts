@@ -43,6 +43,9 @@ describe('verify judges agreement by what the output is', () => {
     const by = Object.fromEntries(atT.codecs.map((c) => [c.codec, c.top1Agreement]));
     expect(by.fp32).toBe(1);
     expect(by.int8).toBeLessThan(0.5);
+    // How far the outputs moved: the share of index values that changed (here 1: one value, changed), not a difference of indices.
+    const moved = Object.fromEntries(atT.codecs.map((c) => [c.codec, c.outputRelErr]));
+    expect(moved).toEqual({ fp32: 0, int8: 1 });
     // The same model answering with its nine scores agrees as little under int8, by top-1.
     const scores = join(scratch, 'scores.onnx');
     indexModel(scores, 'scores');
