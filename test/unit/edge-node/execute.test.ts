@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../../broker/index.ts';
 import { DynasplitError, ErrorCodes, Limiter, wallClockMs, type Slot } from '../../../common/index.ts';
-import { cloudWaitMs, execute, type ExecuteContext } from '../../../edge-node/execute.ts';
+import { cloudWaitMs, execute, FINISH_MS, priorTailMs, TAIL_MARGIN, type ExecuteContext } from '../../../edge-node/execute.ts';
 import type { Admitted } from '../../../edge-node/frames.ts';
 import { defaultServedCard, startNodeRuntime, type NodeRuntime } from '../../../node-runtime/index.ts';
 import { configuration, EDGE_ONLY_CUT, type Entry } from '../../../policy/index.ts';
@@ -94,7 +94,8 @@ describe('execute', () => {
     // The node's clock frozen: the time left is exact.
     const roomy = context(300, () => now);
     await execute(admitted(now + 2_000), entryAt(cut), roomy.ctx);
-    expect(roomy.timeouts).toEqual([2_000 - 300]);
+    // The tail's estimate with its margin, and the time to publish the result, kept back.
+    expect(roomy.timeouts).toEqual([2_000 - 300 * TAIL_MARGIN - FINISH_MS]);
     const tight = context(1_980, () => now);
     await execute(admitted(now + 2_000), entryAt(cut), tight.ctx);
     expect(tight.timeouts).toEqual([50]);
@@ -109,8 +110,13 @@ describe('execute', () => {
     await execute(admitted(now + 2_000), entryAt(cut), slowEdge.ctx);
     expect(slowEdge.timeouts).toEqual([2_000]);
     expect(cloudWaitMs(561, 2_200, 5)).toBe(561);
-    expect(cloudWaitMs(3_000, 2_200, 5)).toBe(800);
+    expect(cloudWaitMs(3_000, 2_200, 5)).toBe(3_000 - 2_200 * TAIL_MARGIN - FINISH_MS);
+    // Where the margin does not fit but the tail does, only the tail is kept back.
+    expect(cloudWaitMs(2_400, 2_200, 5)).toBe(200);
     expect(cloudWaitMs(2_203, 2_200, 5)).toBe(5);
+    // Nothing measured yet: the head's time, scaled by the FLOPs on either side of the cut.
+    expect(priorTailMs(10, { head: 100, tail: 300 })).toBe(30);
+    expect(priorTailMs(10, { head: 0, tail: 300 })).toBe(0);
   });
 
   it('holds the cloud to the emulated clock: host time beyond a faster emulated device moves the deadline', async () => {
