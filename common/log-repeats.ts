@@ -2,8 +2,8 @@
  * Warnings that repeat (a sensor sending bad frames, a worker group gone) would print once per
  * request. The first of a kind is printed; later ones within the window are counted, and the window
  * closes with one summary line: "... (57 more like this in 10 s)". A kind is its level, component,
- * node, MQTT connection (`clientId`: a node's connections are lost one by one), error code and
- * message. Pure: the caller passes the clock and decides when windows close.
+ * node, MQTT connection (`clientId`: a node's connections are lost one by one), cloud worker
+ * (`worker`: each one that fails is named once), error code and message. Pure: the caller passes the clock and decides when windows close.
  */
 
 /** A pino log record as parsed from its JSON line. */
@@ -67,7 +67,7 @@ export class RepeatFilter {
 }
 
 function kindOf(record: LogRecord): string {
-  return JSON.stringify([record.level, record.component, record.node, record.clientId, codeOf(record), record.msg]);
+  return JSON.stringify([record.level, record.component, record.node, record.clientId, record.worker, codeOf(record), record.msg]);
 }
 
 /** The error code of a record: its own `code` field or its error's. */

@@ -341,7 +341,11 @@ class EdgeService {
       this.stats.result(result, outcome.fallbackCode);
       if (result.edge_fallback) {
         // An operator must see why the cloud gets no traffic (the repeat filter keeps one line per cause and window).
-        this.logger.warn({ model: req.model, cut: entry.configuration.cut, code: outcome.fallbackCode }, 'the cloud did not answer; the edge ran the tail');
+        // The worker that refused (a mismatched model, a failed tail) is named; a timeout names none.
+        this.logger.warn({
+          model: req.model, cut: entry.configuration.cut, code: outcome.fallbackCode, requestId: req.requestId,
+          worker: outcome.fallbackWorkerId || undefined, reason: outcome.fallbackMessage,
+        }, 'the cloud did not answer; the edge ran the tail');
       }
       this.#answer(sensorId, result, key);
       this.accounting.record(result, req, outcome);

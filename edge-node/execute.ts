@@ -51,8 +51,10 @@ export interface Outcome {
   tensorBytes: number;
   workerId: string;
   edgeFallback: boolean;
-  /** Why the cloud's answer was not used, when it was not. */
+  /** Why the cloud's answer was not used, when it was not: the code, its message, and the worker that said so ('' when none did). */
   fallbackCode?: string;
+  fallbackMessage?: string;
+  fallbackWorkerId?: string;
   /** The cloud worker's energy for this request and where it comes from ('' = not metered). */
   cloudEnergyJ: number;
   cloudEnergySource: string;
@@ -225,7 +227,8 @@ async function perform(req: Admitted, entry: Entry, ctx: ExecuteContext, held: S
     const tail = await onEdge(() => compute('tail', head.out));
     ctx.recordTail(req.model, cut, tail.ms);
     return local(tail.out, head.ms + tail.ms, {
-      reconfigureMs, unemulatedMs: edgeUnemulatedMs, waitMs, edgeFallback: true, fallbackCode: err.code, encodeMs, transferMs: waited, roundTripMs: waited, tensorBytes,
+      reconfigureMs, unemulatedMs: edgeUnemulatedMs, waitMs, edgeFallback: true, fallbackCode: err.code, fallbackMessage: err.message,
+      fallbackWorkerId: typeof err.details.workerId === 'string' ? err.details.workerId : '', encodeMs, transferMs: waited, roundTripMs: waited, tensorBytes,
     });
   }
 }
@@ -271,7 +274,7 @@ function replyOutputs(reply: TailReply, names: string[]): Record<string, ort.Ten
 }
 
 /** What an outcome the edge computed itself says besides its outputs (the cloud's fields are all 0 or ''). */
-type LocalFields = Pick<Outcome, 'reconfigureMs' | 'unemulatedMs' | 'waitMs' | 'edgeFallback' | 'fallbackCode'>
+type LocalFields = Pick<Outcome, 'reconfigureMs' | 'unemulatedMs' | 'waitMs' | 'edgeFallback' | 'fallbackCode' | 'fallbackMessage' | 'fallbackWorkerId'>
   & Partial<Pick<Outcome, 'encodeMs' | 'transferMs' | 'roundTripMs' | 'tensorBytes'>>;
 
 /**
@@ -282,6 +285,6 @@ function local(outputs: Record<string, ort.Tensor>, computeMs: number, f: LocalF
   return {
     outputs, edgeComputeMs: computeMs, encodeMs: f.encodeMs ?? 0, transferMs: f.transferMs ?? 0, roundTripMs: f.roundTripMs ?? 0, unemulatedMs: f.unemulatedMs,
     cloudQueueMs: 0, cloudDecodeMs: 0, cloudEncodeMs: 0, cloudComputeMs: 0, reconfigureMs: f.reconfigureMs, waitMs: f.waitMs, tensorBytes: f.tensorBytes ?? 0,
-    workerId: '', edgeFallback: f.edgeFallback, fallbackCode: f.fallbackCode, cloudEnergyJ: 0, cloudEnergySource: '', cloudLatencySource: '',
+    workerId: '', edgeFallback: f.edgeFallback, fallbackCode: f.fallbackCode, fallbackMessage: f.fallbackMessage, fallbackWorkerId: f.fallbackWorkerId, cloudEnergyJ: 0, cloudEnergySource: '', cloudLatencySource: '',
   };
 }

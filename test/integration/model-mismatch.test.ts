@@ -72,6 +72,9 @@ describe('edge and cloud serving different files under one model name', () => {
     expect(cloud.stats().errors[ErrorCodes.MODEL_MISMATCH]).toBe(cuts.length);
     // The operator sees why the cloud gets no traffic: one line per cause (repeats are counted).
     const fallbacks = edgeLog.map((l) => JSON.parse(l) as { msg: string; code?: string }).filter((l) => l.msg === 'the cloud did not answer; the edge ran the tail');
-    expect(fallbacks[0]).toMatchObject({ code: ErrorCodes.MODEL_MISMATCH });
+    // It names the worker that refused, the request, and the worker's reason.
+    expect(fallbacks[0]).toMatchObject({
+      code: ErrorCodes.MODEL_MISMATCH, worker: pipeline.cloud.workerId, requestId: expect.stringMatching(/^r-/), reason: expect.stringMatching(/fingerprint/),
+    });
   });
 });

@@ -34,6 +34,10 @@ describe('RepeatFilter', () => {
     expect(filter.admit({ ...base, msg: 'other', err: { code: 'A' } }, 0)).toBe(true);
     expect(filter.admit({ ...base, clientId: 'e1-a', err: { code: 'A' } }, 0)).toBe(true);
     expect(filter.admit({ ...base, clientId: 'e1-a', err: { code: 'A' } }, 0)).toBe(false);
+    // Each cloud worker that fails is named once per window.
+    expect(filter.admit({ ...base, worker: 'w1', err: { code: 'A' } }, 0)).toBe(true);
+    expect(filter.admit({ ...base, worker: 'w2', err: { code: 'A' } }, 0)).toBe(true);
+    expect(filter.admit({ ...base, worker: 'w2', err: { code: 'A' } }, 0)).toBe(false);
     expect(filter.admit({ ...base, err: { code: 'A' } }, 0)).toBe(false);
     for (let i = 0; i < 3; i++) {
       expect(filter.admit({ level: 30, msg: 'served' }, 0)).toBe(true);
