@@ -237,8 +237,15 @@ class Optimizer {
     });
     const failing = failingConfigurations(failures);
     const points = front(withoutFailing(estimates, failing));
-    // Versions grow across optimizer restarts too (edge nodes ignore older ones): seconds since the epoch, at least +1.
-    const version = Math.max(state.version + 1, Math.floor(Date.now() / 1000));
+    // Versions grow across optimizer restarts too (edge nodes ignore older ones): seconds since the epoch,
+    // at least +1, and above what the class's edges hold (an earlier optimizer's clock ahead of this one's).
+    const held = this.directory.appliedVersion(state.model, state.edgeClass);
+    const clock = Math.floor(Date.now() / 1000);
+    const version = Math.max(state.version + 1, clock, held + 1);
+    if (held >= clock && state.version < held) {
+      this.logger.warn({ model: state.model, class: state.edgeClass, held, clockVersion: clock },
+        'the edges hold a policy numbered ahead of this optimizer\'s clock (another optimizer\'s clock, or this one\'s set back): numbering above it');
+    }
     const policy = policyFor(points, { model: state.model, edgeClass: state.edgeClass, version, rule: o.rule });
     const change = choiceChange(state.current, policy);
     const publish = change > o.hysteresis;

@@ -91,6 +91,19 @@ export class NodeDirectory {
     return [...new Set(this.nodes('edge').map((n) => n.nodeClass))].sort();
   }
 
+  /**
+   * The newest policy version in force on the edge nodes of a class for a model (0 when none): they
+   * ignore a policy numbered at or below it, whoever published it. (A refused one is not in force.)
+   */
+  appliedVersion(model: string, edgeClass: string): number {
+    let newest = 0;
+    for (const s of this.#status.values()) {
+      if (s.node_class !== edgeClass) continue;
+      for (const p of s.policies) if (p.model === model) newest = Math.max(newest, p.applied_version ?? 0);
+    }
+    return newest;
+  }
+
   /** Refusals the edge nodes report: the last policy each could not run, while it has applied none newer. */
   refusals(): NodeRefusalProperties[] {
     return [...this.#status.values()].flatMap((s) => s.policies
