@@ -47,7 +47,7 @@ export const optimizerRunCommand: Command = {
         'optimizer run needs the metrics the edge nodes write: use --metrics influxdb (an embedded store only sees its own process; `dynasplit demo --optimize` runs the optimizer in-process)');
     }
     const metrics = metricsStoreFlag(args, logger);
-    await metrics.ready(); // a store that cannot take writes stops the command here, with the fix in one line
+    await metrics.ready({ read: true }); // a store that cannot take writes or be read stops the command here, with the fix in one line
     const rule = stringOption(args, 'rule');
     const optimizer = await startOptimizer({
       mqttUrl,

@@ -6,6 +6,7 @@
  */
 import { DynasplitError, ErrorCodes, messageWithCauses } from '../common/index.ts';
 import type { ResolvedInfluxOptions } from './influx-options.ts';
+import { storeProblem } from './influx-setup.ts';
 import type { ConfigStats, LinkQuery, LinkSample, LinkSamplesQuery, LinkStats, WindowQuery } from './metrics-store.ts';
 import { LINK, REQUEST } from './schema.ts';
 import { bandwidthMbps, LINK_SAMPLES_LIMIT, sourceLabel } from './stats.ts';
@@ -124,16 +125,29 @@ export async function runQueries(options: ResolvedInfluxOptions, statements: str
     url.searchParams.set('p', options.password ?? '');
   }
   let body: QueryResponse;
+  let status: number;
+  let text: string;
   try {
     const response = await fetch(url, { headers, signal: AbortSignal.timeout(options.requestTimeoutMs) });
-    const text = await response.text();
-    body = (text ? JSON.parse(text) : {}) as QueryResponse;
-    if (!response.ok) throw new Error(`${response.status} ${body.error ?? text.slice(0, 200)}`);
+    status = response.status;
+    text = await response.text();
   } catch (cause) {
-    throw new DynasplitError(ErrorCodes.TRANSPORT, `InfluxDB query failed: ${messageWithCauses(cause)}`, { cause, retryable: true });
+    throw new DynasplitError(ErrorCodes.TRANSPORT, `InfluxDB query failed: ${messageWithCauses(cause)}`, { cause, retryable: true, details: { url: options.url } });
+  }
+  try {
+    body = (text ? JSON.parse(text) : {}) as QueryResponse;
+  } catch {
+    body = { error: text.slice(0, 200) };
+  }
+  // Credentials, rights or a missing database: asking again will not help, and the fix is named.
+  const problem = storeProblem(options, status, body.error ?? text, 'read');
+  if (problem) throw problem;
+  if (status < 200 || status >= 300) {
+    throw new DynasplitError(ErrorCodes.TRANSPORT, `InfluxDB query failed: ${status} ${body.error ?? text.slice(0, 200)}`, { retryable: true, details: { url: options.url, status } });
   }
   const results = body.results ?? [];
   const failed = results.find((r) => r.error) ?? (body.error ? { error: body.error } : undefined);
+  if (failed && /database not found/.test(failed.error ?? '')) throw storeProblem(options, 404, failed.error!, 'read')!;
   if (failed) throw new DynasplitError(ErrorCodes.TRANSPORT, `InfluxQL error: ${failed.error}`, { details: { statements } });
   return statements.map((_, i) => results.find((r) => (r.statement_id ?? 0) === i)?.series ?? []);
 }

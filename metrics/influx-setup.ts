@@ -20,25 +20,32 @@ function target(options: ResolvedInfluxOptions): string {
 }
 
 /**
- * The coded error for an HTTP answer that writing again cannot fix (401, 403, 404), with the fix;
- * undefined for any other status. Used by the start-up probe and by the writer (a database dropped
- * while the node runs).
+ * The coded error for an HTTP answer that writing (or, with `access` 'read', querying) again cannot
+ * fix (401, 403, 404), with the fix; undefined for any other status. Used by the start-up probe, by
+ * the writer (a database dropped while the node runs) and by queries (the optimizer's reads).
  */
-export function storeProblem(options: ResolvedInfluxOptions, status: number, body: string): DynasplitError | undefined {
+export function storeProblem(options: ResolvedInfluxOptions, status: number, body: string, access: 'write' | 'read' = 'write'): DynasplitError | undefined {
   const server = body.trim().slice(0, 200);
   const v1 = options.api === 'v1';
   const who = options.username ? `user "${options.username}"` : 'these credentials';
   const create = v1
     ? `CREATE DATABASE ${identifier(options.database!)} (as an admin, e.g. influx -execute 'CREATE DATABASE ${identifier(options.database!)}')`
     : `influx bucket create --name ${options.bucket} --org ${options.org}`;
+  const read = access === 'read';
+  // InfluxDB 1.x answers any unknown path with a plain "404 page not found": a 2.x write API there is no bucket missing.
+  const noV2Api = !v1 && status === 404 && /^404 page not found/.test(server);
   const problems: Record<number, { what: string; fix: string }> = {
     401: v1
       ? { what: `InfluxDB refused ${who} (401)`, fix: 'set INFLUX_USERNAME and INFLUX_PASSWORD (or INFLUX_TOKEN) to a user of this server' }
-      : { what: 'InfluxDB refused the token (401)', fix: `set INFLUX_TOKEN to a token with write access to bucket ${options.bucket}` },
+      : { what: 'InfluxDB refused the token (401)', fix: `set INFLUX_TOKEN to a token with ${access} access to bucket ${options.bucket}` },
     403: v1
-      ? { what: `${who} may not write to ${target(options)} (403)`, fix: `GRANT WRITE ON ${identifier(options.database!)} TO ${identifier(options.username ?? 'USER')}` }
-      : { what: `the token may not write to ${target(options)} (403)`, fix: `give the token write access: influx auth create --org ${options.org} --write-bucket BUCKET_ID` },
-    404: { what: `${target(options)} does not exist (404)`, fix: create },
+      ? { what: `${who} may not ${access} ${read ? 'from' : 'to'} ${target(options)} (403)`, fix: `GRANT ${read ? 'READ' : 'WRITE'} ON ${identifier(options.database!)} TO ${identifier(options.username ?? 'USER')}` }
+      : { what: `the token may not ${access} ${read ? 'from' : 'to'} ${target(options)} (403)`, fix: `give the token ${access} access: influx auth create --org ${options.org} --${access}-bucket BUCKET_ID` },
+    404: noV2Api
+      ? { what: `the server has no InfluxDB 2.x write API (404 page not found): an InfluxDB 1.x`, fix: 'set INFLUX_API=v1 and INFLUX_DB (with INFLUX_USERNAME and INFLUX_PASSWORD where it checks them)' }
+      : read && !v1
+        ? { what: `InfluxQL queries of bucket "${options.bucket}" are not mapped (404)`, fix: `map it for InfluxQL: influx v1 dbrp create --db ${options.queryDatabase} --rp autogen --bucket-id BUCKET_ID --default` }
+        : { what: `${target(options)} does not exist (404)`, fix: create },
   };
   const problem = problems[status];
   if (!problem) return undefined;

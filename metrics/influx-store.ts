@@ -42,12 +42,15 @@ export class InfluxMetricsStore implements MetricsStore {
    * answer (said in one warning; points wait in the buffer). Rejects with DYNASPLIT_ERR_METRICS_STORE,
    * naming the fix, when it cannot take writes as configured: a component should stop at start then.
    */
-  async ready(): Promise<void> {
+  async ready(options: { read?: boolean } = {}): Promise<void> {
     try {
       await this.setUp;
+      // A query of the window the optimizer reads first: refused rights show now, not in every round.
+      if (options.read) await runQueries(this.options, [linkStatsQuery({ sinceMs: Date.now() - 1_000 })]);
     } catch (err) {
       if (isDynasplitError(err, ErrorCodes.METRICS_STORE)) throw err;
-      this.logger.warn({ url: this.options.url, err: (err as Error).message }, 'metrics store not reachable; points are buffered until it is');
+      this.logger.warn({ url: this.options.url, code: (err as { code?: string }).code, err: (err as Error).message },
+        options.read ? 'metrics store not reachable; reads are tried again each round' : 'metrics store not reachable; points are buffered until it is');
     }
   }
 

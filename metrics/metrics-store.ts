@@ -163,8 +163,10 @@ export interface MetricsStore {
    * Resolves once the store takes writes, or waits for a server that is down (points buffered);
    * rejects with DYNASPLIT_ERR_METRICS_STORE, naming the fix, when it cannot take writes as configured
    * (influx-setup.ts). Components await it at start, so a store that cannot work stops them there.
+   * `read`: the component reads the store too (the optimizer): a query is tried as well, and one
+   * refused as configured (rights, credentials, a missing database) rejects the same way.
    */
-  ready(): Promise<void>;
+  ready(options?: { read?: boolean }): Promise<void>;
   /** Flushes, then releases timers and connections. Idempotent. */
   close(): Promise<void>;
 }

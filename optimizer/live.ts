@@ -92,7 +92,7 @@ export async function startOptimizer(partial: Partial<OptimizerOptions>, deps: O
       try {
         await live.round();
       } catch (err) {
-        logger.error({ err: (err as Error).message }, 'optimizer round failed');
+        logger.error({ code: (err as { code?: string }).code, err: (err as Error).message }, 'optimizer round failed');
       }
       if (!stopped) loop();
     }, options.intervalMs);

@@ -100,6 +100,25 @@ describe('InfluxDB 1.x set-up', () => {
     await expect(s.ready()).rejects.toMatchObject({ code: ErrorCodes.METRICS_STORE, details: { status: 401 } });
   });
 
+  it('a reader (the optimizer) without the right to read: ready({ read }) names GRANT READ; queries are the same coded error', async () => {
+    const user = uniqueName('writer');
+    await influxQl(secured, `CREATE USER "${user}" WITH PASSWORD 'pw'`, true);
+    await influxQl(secured, `GRANT WRITE ON "${secured.database}" TO "${user}"`, true);
+    const s = store(secured, { database: secured.database, username: user, password: 'pw' });
+    await s.ready(); // it may write: a node that only writes starts
+    const refused = expect.objectContaining({ code: ErrorCodes.METRICS_STORE, retryable: false, message: expect.stringContaining(`GRANT READ ON "${secured.database}" TO "${user}"`) });
+    await expect(s.ready({ read: true })).rejects.toEqual(refused);
+    await expect(s.configurationStats({ model: 'm', sinceMs: 0 })).rejects.toEqual(refused);
+  });
+
+  it('the 2.x write API against an InfluxDB 1.x: the error says to set INFLUX_API=v1, not to create a bucket', async () => {
+    const s = createMetricsStore('influxdb', { url: open.url, api: 'v2', token: 't', org: 'o', bucket: 'dynasplit' });
+    onTestFinished(() => s.close());
+    const err = await s.ready().then(() => undefined, (e: unknown) => e);
+    expect(err).toMatchObject({ code: ErrorCodes.METRICS_STORE });
+    expect((err as Error).message).toMatch(/no InfluxDB 2\.x write API.*fix: set INFLUX_API=v1/);
+  });
+
   it('a database dropped while the node runs: one error line, then points dropped and counted', async () => {
     const database = uniqueName('dropped');
     const { lines, logger } = logged();
