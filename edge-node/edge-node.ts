@@ -4,7 +4,7 @@
  * Every frame that reaches it is answered exactly once: a result, an edge-completed result, or a
  * coded error (malformed frames included), and the node keeps serving.
  */
-import { connectMqtt, holdAcks, DynasplitError, endMqtt, settlesWithin, subscribeAcrossReconnects, ErrorCodes, isDynasplitError, silentLogger, Limiter, RateLimiter, wallClockMs, type AckHolder, type Logger, type MqttClient, type Slot } from '../common/index.ts';
+import { connectMqtt, holdAcks, DynasplitError, endMqtt, settlesWithin, subscribeAcrossReconnects, ErrorCodes, isDynasplitError, silentLogger, Limiter, RateLimiter, wallClockAt, wallClockMs, type AckHolder, type Logger, type MqttClient, type Slot } from '../common/index.ts';
 import type { IPublishPacket } from 'mqtt';
 import type { DeviceProfile, NodeHardware } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
@@ -22,7 +22,7 @@ import { parseEdgeOptions, type EdgeNodeInput, type EdgeNodeOptions } from './op
 import { capabilitiesOf } from './policy-check.ts';
 import { PolicyStore } from './policy-store.ts';
 import { RequestLog, type Recovered } from './request-log.ts';
-import { errorResult, successResult } from './results.ts';
+import { clockAheadMs, errorResult, successResult } from './results.ts';
 import { refuseIfInUse, stateIdentity } from './state-dir.ts';
 import { EdgeStats } from './stats.ts';
 
@@ -323,6 +323,11 @@ class EdgeService {
       // Queueing: until the frame gets its compute slot; the waits after it come with the outcome (Outcome.waitMs).
       const queueMs = performance.now() - arrivedAt;
       const req = await admit(frame, sensorId, this.models, wallClockMs(), this.cards);
+      const aheadMs = clockAheadMs(req.captureAtMs, wallClockAt(arrivedAt));
+      if (aheadMs > 0) {
+        this.logger.warn({ sensorId, aheadMs: Math.round(aheadMs) },
+          'a sensor stamps its frames ahead of this node\'s clock: their end-to-end latency counts from their arrival here (a lower bound); synchronise the clocks (NTP)');
+      }
       const mark = this.accounting.start();
       const started = performance.now();
       const policy = this.policies.get(req.model);

@@ -160,6 +160,12 @@ export function checkFrameNumbers(frame: Frame, limits: FrameLimits, nowMs: numb
     }
   };
   within('budget_ms', frame.budget_ms, 0, limits.maxBudgetMs, true);
+  if (frame.capture_at_ms > nowMs + limits.maxClockSkewMs && Number.isFinite(frame.capture_at_ms)) {
+    const ahead = frame.capture_at_ms - nowMs;
+    throw new DynasplitError(ErrorCodes.FIELD_LIMIT,
+      `capture_at_ms is ${frame.capture_at_ms}, ${(ahead / 1000).toFixed(1)} s ahead of this edge node's clock (at most ${limits.maxClockSkewMs / 1000} s is taken): the sensor's clock is ahead; synchronise the clocks (NTP)`,
+      { details: { field: 'capture_at_ms', limit: nowMs + limits.maxClockSkewMs, aheadMs: ahead } });
+  }
   within('capture_at_ms', frame.capture_at_ms, 0, nowMs + limits.maxClockSkewMs, true);
   within('accuracy_floor', frame.accuracy_floor, 0, 1);
   const c = frame.configuration;

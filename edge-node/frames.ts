@@ -105,7 +105,7 @@ export async function admit(frame: Frame, sensorId: string, models: ModelStore, 
   const deadlineAtMs = frame.capture_at_ms + frame.budget_ms;
   if (deadlineAtMs <= nowMs) {
     throw new DynasplitError(ErrorCodes.EXPIRED,
-      `budget of ${frame.budget_ms} ms had run out ${(nowMs - deadlineAtMs).toFixed(1)} ms before the edge node came to start the frame (its way here, its wait in the queue or a restart took it)`,
+      `budget of ${frame.budget_ms} ms had run out ${(nowMs - deadlineAtMs).toFixed(1)} ms before the edge node came to start the frame (its way here, its wait in the queue or a restart took it; or the sensor's clock is behind this node's by that much)`,
       { details: { budgetMs: frame.budget_ms } });
   }
   const forced = frame.configuration?.cut ? forcedEntry(frame.configuration, served) : undefined;

@@ -24,13 +24,27 @@ export interface Measured {
   latencySource: string;
 }
 
+/**
+ * ms by which a frame's capture stamp lies ahead of this node's clock at its arrival, beyond what two
+ * processes' readings of one clock differ by (CLOCK_SLACK_MS); 0 when it does not.
+ */
+export function clockAheadMs(captureAtMs: number, arrivedAtWallMs: number): number {
+  const ahead = captureAtMs - arrivedAtWallMs;
+  return ahead > CLOCK_SLACK_MS ? ahead : 0;
+}
+
+/** ms of capture stamps ahead of the node's clock taken as the same clock read by two processes. */
+export const CLOCK_SLACK_MS = 5;
+
 export function successResult(req: Admitted, entry: Entry, outcome: Outcome, measured: Measured, ctx: ResultContext): ResultProperties {
   // Against the capture stamp, on the clock the sensor stamps it with (FrameClient: wallClockMs).
   // Date.now() is up to 1 ms behind it and made sub-millisecond requests end before they began. Two
   // processes' readings of it may still differ by a fraction of a millisecond: neither is below 0.
   const sinceCapture = (wallMs: number) => Math.max(0, wallMs - req.captureAtMs);
   const completedAt = wallClockMs();
-  const endToEnd = sinceCapture(completedAt);
+  // A sensor whose clock runs ahead stamps frames in this node's future: the request took at least
+  // its time here (from the frame's arrival), never 0 (the edge warns of the skew: clockAheadMs).
+  const endToEnd = Math.max(sinceCapture(completedAt), completedAt - wallClockAt(measured.arrivedAt));
   const answer = interpretOutputs(withTopK(req.card.loaded, ctx.topK), outcome.outputs);
   return {
     request_id: req.requestId,

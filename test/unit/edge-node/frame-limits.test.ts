@@ -71,6 +71,11 @@ describe('checkFrameNumbers', () => {
       .toThrow(expect.objectContaining({ code: ErrorCodes.FIELD_LIMIT, details: expect.objectContaining({ field }) }));
   });
 
+  it('says a capture stamp far ahead is the sensor\'s clock', () => {
+    expect(() => checkFrameNumbers(Frame.create({ ...valid, capture_at_ms: NOW + 120_000 }), DEFAULT_FRAME_LIMITS, NOW))
+      .toThrow(/capture_at_ms is \d+, 120\.0 s ahead of this edge node's clock \(at most 60 s is taken\): the sensor's clock is ahead; synchronise the clocks/);
+  });
+
   it('passes the edges of each range', () => {
     expect(() => checkFrameNumbers(Frame.create({ ...valid, budget_ms: 3_600_000, capture_at_ms: NOW + 60_000, accuracy_floor: 1 }), DEFAULT_FRAME_LIMITS, NOW)).not.toThrow();
   });

@@ -4,8 +4,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { wallClockMs } from '../../../common/index.ts';
-import { successResult } from '../../../edge-node/results.ts';
+import { wallClockAt, wallClockMs } from '../../../common/index.ts';
+import { clockAheadMs, CLOCK_SLACK_MS, successResult } from '../../../edge-node/results.ts';
 import type { Admitted } from '../../../edge-node/frames.ts';
 import type { Outcome } from '../../../edge-node/execute.ts';
 import { DEFAULT_CARD } from '../../../model/index.ts';
@@ -31,7 +31,7 @@ const measured = { arrivedAt: performance.now(), queueMs: 0, outputsAt: performa
 describe('successResult', () => {
   it('times the result on the capture stamp\'s clock, to the sub-millisecond', () => {
     const capture = wallClockMs();
-    const result = successResult(admitted(capture), entry, outcome, measured, { edgeId: 'e', topK: 3 });
+    const result = successResult(admitted(capture), entry, outcome, { ...measured, arrivedAt: performance.now() }, { edgeId: 'e', topK: 3 });
     expect(result.completed_at_ms).toBeGreaterThanOrEqual(capture);
     // Not Date.now()'s whole milliseconds.
     expect(Number.isInteger(result.completed_at_ms)).toBe(false);
@@ -39,12 +39,26 @@ describe('successResult', () => {
     expect(result.class_index).toBe(1);
   });
 
-  it('never ends a request before its capture: a sensor clock a little ahead reads 0, not less', () => {
+  it('never ends a request before its capture: a sensor clock a little ahead reads its time here, not less', () => {
     // Another process's reading of the wall clock may run a fraction of a millisecond ahead of this one's.
-    const result = successResult(admitted(wallClockMs() + 0.6), entry, outcome, measured, { edgeId: 'e', topK: 3 });
-    expect(result.latency!.end_to_end_ms).toBe(0);
+    const arrivedAt = performance.now();
+    const result = successResult(admitted(wallClockMs() + 0.6), entry, outcome, { ...measured, arrivedAt }, { edgeId: 'e', topK: 3 });
+    expect(result.latency!.end_to_end_ms).toBe(result.completed_at_ms! - wallClockAt(arrivedAt));
+    expect(result.latency!.end_to_end_ms).toBeLessThan(0.6 + 50);
     expect(result.latency!.frame_ms).toBe(0);
     expect(result.budget_met).toBe(true);
+    expect(clockAheadMs(wallClockAt(arrivedAt) + 0.6, wallClockAt(arrivedAt))).toBe(0);
+  });
+
+  it('a sensor clock seconds ahead: the end-to-end latency is the request\'s time here (a lower bound), and the skew is told', () => {
+    // Arrived 40 ms ago on this node's clock, stamped 3 s in its future.
+    const arrivedAt = performance.now() - 40;
+    const capture = wallClockAt(arrivedAt) + 3_000;
+    const result = successResult(admitted(capture), entry, outcome, { ...measured, arrivedAt }, { edgeId: 'e', topK: 3 });
+    expect(result.latency!.end_to_end_ms).toBeGreaterThanOrEqual(40);
+    expect(result.latency!.end_to_end_ms).toBe(result.completed_at_ms! - wallClockAt(arrivedAt));
+    expect(clockAheadMs(capture, wallClockAt(arrivedAt))).toBe(3_000);
+    expect(clockAheadMs(wallClockAt(arrivedAt) + CLOCK_SLACK_MS - 0.5, wallClockAt(arrivedAt))).toBe(0);
   });
 
   it('counts every wait for a compute slot as queueing: the admission\'s and any later one', () => {
