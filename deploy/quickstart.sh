@@ -9,9 +9,17 @@ MODEL="${MODEL:-vgg16}"
 OUT="${OUT:-.}"
 export DYNASPLIT_METRICS=influxdb INFLUX_API=v1 INFLUX_URL="${INFLUX_URL:-http://127.0.0.1:8086}" INFLUX_DB="${INFLUX_DB:-dynasplit}"
 
+# Run as a plain script, the nodes it starts stop when it ends (Ctrl-C included).
+trap 'kill $nodes 2>/dev/null' EXIT
+trap 'exit 130' INT TERM
+
 npx dynasplit cloud --mqtt "$MQTT" --transport nats --nats "$NATS" --model "$MODEL" --profile host &
+nodes="$nodes $!"
 npx dynasplit edge --mqtt "$MQTT" --transport nats --nats "$NATS" --model "$MODEL" --profile host --id edge-1 &
+nodes="$nodes $!"
 npx dynasplit edge --mqtt "$MQTT" --transport nats --nats "$NATS" --model "$MODEL" --profile host --id edge-2 &
+nodes="$nodes $!"
 npx dynasplit sensor --mqtt "$MQTT" --model "$MODEL" --rate 10 --count "${COUNT:-200}" --budgets weibull:1.5:300 --json > "$OUT/explore.json"
 npx dynasplit optimizer run --mqtt "$MQTT" --model "$MODEL" &
+nodes="$nodes $!"
 npx dynasplit sensor --mqtt "$MQTT" --model "$MODEL" --rate 10 --count "${COUNT:-200}" --budgets weibull:1.5:300 --json > "$OUT/optimized.json"
