@@ -12,7 +12,7 @@
  * succeed again (failing.ts). After every round its status (OptimizerStatus) is published, retained,
  * and written to the metrics store for Grafana.
  */
-import { connectMqtt, endMqtt, silentLogger, subscribeAcrossReconnects, type Logger, type MqttClient } from '../common/index.ts';
+import { connectMqtt, endMqtt, settlesWithin, silentLogger, subscribeAcrossReconnects, type Logger, type MqttClient } from '../common/index.ts';
 import { profileByName, type DeviceProfile } from '../hardware/index.ts';
 import type { MetricsStore } from '../metrics/index.ts';
 import { inspectModel, resolveModel, type ModelInspection } from '../model/index.ts';
@@ -67,6 +67,8 @@ interface ClassState {
   current?: CompiledPolicy;
   last?: PolicyProperties;
   report?: RoundReport;
+  /** Whether the last round found request metrics; undefined before the first. */
+  hasData?: boolean;
 }
 
 interface Devices { edge: ClassDevices; cloud: ClassDevices; source: 'announced' | 'override' }
@@ -79,8 +81,11 @@ export async function startOptimizer(partial: Partial<OptimizerOptions>, deps: O
   const inspections = new Map<string, ModelInspection>();
   for (const [name, spec] of Object.entries(options.models)) inspections.set(name, await inspectModel(await resolveModel(spec, { cacheDir: options.modelCacheDir })));
   const directory = new NodeDirectory();
+  // Its status is retained while it runs: a clean stop clears it, and so does its last will.
+  const statusTopic = topics.optimizerStatus(options.optimizerId);
   const mqtt = await connectMqtt(options.mqttUrl, {
     clientId: options.optimizerId, ...options.mqttTls, logger,
+    will: { topic: statusTopic, payload: Buffer.alloc(0), qos: 1, retain: true },
     prepare: (client) => client.on('message', (topic, payload) => directory.handle(topic, payload, (err) => logger.warn({ topic, err: err.message }, 'node message ignored'))),
   });
   await subscribeAcrossReconnects(mqtt, [topics.announcementsAll(), topics.nodeStatusAll()], { qos: 1 });
@@ -106,6 +111,7 @@ export async function startOptimizer(partial: Partial<OptimizerOptions>, deps: O
     close: async () => {
       stopped = true;
       clearTimeout(timer);
+      if (mqtt.connected) await settlesWithin(mqtt.publishAsync(statusTopic, Buffer.alloc(0), { qos: 1, retain: true }).catch(() => undefined), 2_000);
       await endMqtt(mqtt);
     },
   };
@@ -120,6 +126,9 @@ class Optimizer {
   #waiting = '';
   #disagreeing = new Map<string, string>();
   #refusals = '';
+  #lastClasses = new Map<string, Devices>();
+  /** Why the last round failed ('' when it did not): the status's `waiting` says it. */
+  #failed = '';
   status: OptimizerStatusProperties = {};
 
   constructor(
@@ -142,6 +151,18 @@ class Optimizer {
   async round(): Promise<RoundReport[]> {
     const now = Date.now();
     this.#round++;
+    try {
+      return await this.#roundAt(now);
+    } catch (err) {
+      // The status says why nothing moves (a metrics store out of reach, refused reads) instead of freezing.
+      const e = err as { code?: string; message?: string };
+      this.#failed = `round ${this.#round} failed: ${e.code ?? 'error'} ${e.message ?? String(err)}`;
+      await this.#publishStatus(this.#lastClasses, now).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async #roundAt(now: number): Promise<RoundReport[]> {
     // The window's transfers are what the link does now: rtt and bandwidth fitted over their sizes. Once
     // no transfer has been seen for memoryMs (everything on the edge, as long as a bad measurement is
     // remembered) the estimate returns to the prior: offloading is tried again and a recovered link noticed.
@@ -150,6 +171,8 @@ class Optimizer {
     this.#linkState = linkForRound(this.#linkState, window, now, { prior, minSamples: this.options.minRuns, staleMs: this.options.memoryMs });
     this.#link = { bandwidthMbps: this.#linkState.estimate.bandwidthMbps, rttMs: this.#linkState.estimate.rttMs };
     const classes = this.#classes();
+    this.#lastClasses = classes;
+    this.#failed = '';
     const reports: RoundReport[] = [];
     for (const [edgeClass, devices] of classes) {
       for (const [model, inspection] of this.inspections) {
@@ -228,6 +251,13 @@ class Optimizer {
       this.metrics.configurationStats(query(o.windowMs)), this.metrics.configurationStats(query(o.memoryMs)), this.metrics.configurationFailures(query(o.memoryMs)),
     ]);
     const fresh = new Set(recent.filter((s) => s.count >= o.minRuns).map((s) => s.configuration));
+    const hasData = recent.length > 0 || remembered.length > 0;
+    if (hasData !== state.hasData) {
+      this.logger.info({ model: state.model, class: state.edgeClass, memoryMs: o.memoryMs }, hasData
+        ? 'request metrics arriving: planning from measured figures'
+        : 'no request metrics in the store for this model and class: planning from modelled figures (the edges must write to the store this optimizer reads)');
+      state.hasData = hasData;
+    }
     const estimates = estimate({
       configurations: state.configurations,
       stats: recent,
@@ -279,7 +309,7 @@ class Optimizer {
     }));
     this.status = {
       optimizer_id: this.options.optimizerId, round: this.#round, classes: rows, refusals,
-      disagreeing: [...this.#disagreeing.keys()], waiting: this.#waiting, updated_at_ms: now,
+      disagreeing: [...this.#disagreeing.keys()], waiting: this.#failed || this.#waiting, updated_at_ms: now,
     };
     for (const row of rows) {
       this.metrics.writeOptimizer({

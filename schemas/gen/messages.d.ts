@@ -957,7 +957,11 @@ export namespace dynasplit {
              */
             disagreeing: string[];
 
-            /** Why nothing is optimized yet (no announcement and no override), or "" when running. */
+            /**
+             * Why nothing is optimized (no announcement and no override; "round N failed: CODE message" when
+             * the last round failed, e.g. the metrics store out of reach), or "" when running. A stopped
+             * optimizer's status is cleared (an empty retained message, its last will included).
+             */
             waiting: string;
 
             /** OptimizerStatus updated_at_ms. */
@@ -1065,7 +1069,11 @@ export namespace dynasplit {
                  */
                 disagreeing?: (string[]|null);
 
-                /** Why nothing is optimized yet (no announcement and no override), or "" when running. */
+                /**
+                 * Why nothing is optimized (no announcement and no override; "round N failed: CODE message" when
+                 * the last round failed, e.g. the metrics store out of reach), or "" when running. A stopped
+                 * optimizer's status is cleared (an empty retained message, its last will included).
+                 */
                 waiting?: (string|null);
 
                 /** OptimizerStatus updated_at_ms */

@@ -2664,7 +2664,9 @@ export const dynasplit = $root.dynasplit = (() => {
              * @property {Array.<dynasplit.v1.NodeRefusal.$Properties>|null} [refusals] OptimizerStatus refusals
              * @property {Array.<string>|null} [disagreeing] Edge classes (and "cloud" for the workers) whose nodes announced different knobs or cuts: the
              * optimizer plans for what all of them can run, and reports them here.
-             * @property {string|null} [waiting] Why nothing is optimized yet (no announcement and no override), or "" when running.
+             * @property {string|null} [waiting] Why nothing is optimized (no announcement and no override; "round N failed: CODE message" when
+             * the last round failed, e.g. the metrics store out of reach), or "" when running. A stopped
+             * optimizer's status is cleared (an empty retained message, its last will included).
              * @property {number|null} [updated_at_ms] OptimizerStatus updated_at_ms
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
@@ -2742,7 +2744,9 @@ export const dynasplit = $root.dynasplit = (() => {
             OptimizerStatus.prototype.disagreeing = $util.emptyArray;
 
             /**
-             * Why nothing is optimized yet (no announcement and no override), or "" when running.
+             * Why nothing is optimized (no announcement and no override; "round N failed: CODE message" when
+             * the last round failed, e.g. the metrics store out of reach), or "" when running. A stopped
+             * optimizer's status is cleared (an empty retained message, its last will included).
              * @member {string} waiting
              * @memberof dynasplit.v1.OptimizerStatus
              * @instance
