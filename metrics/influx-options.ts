@@ -34,6 +34,12 @@ export interface InfluxStoreOptions {
   maxRetryDelayMs?: number;
   /** ms close() waits for unsent points before dropping (and counting) them. Default 10,000. */
   closeTimeoutMs?: number;
+  /**
+   * ms between tries of a store that refused writes as configured while the node ran (a database
+   * dropped, rights revoked): points meanwhile are dropped and counted; once the operator has fixed
+   * it, writes resume without a restart. Default 30,000.
+   */
+  brokenRetryMs?: number;
   logger?: Logger;
 }
 
@@ -44,6 +50,7 @@ export const INFLUX_DEFAULTS = {
   requestTimeoutMs: 10_000,
   maxRetryDelayMs: 5_000,
   closeTimeoutMs: 10_000,
+  brokenRetryMs: 30_000,
 } as const;
 
 type Defaulted = keyof typeof INFLUX_DEFAULTS;
@@ -74,7 +81,7 @@ export function resolveInfluxOptions(options: InfluxStoreOptions): ResolvedInflu
   } else {
     throw badArgs(`api must be 'v1' or 'v2', got ${String(resolved.api)}`);
   }
-  requirePositiveIntegers('influxdb metrics store', resolved, ['batchSize', 'flushIntervalMs', 'maxBufferedPoints', 'requestTimeoutMs', 'maxRetryDelayMs', 'closeTimeoutMs']);
+  requirePositiveIntegers('influxdb metrics store', resolved, ['batchSize', 'flushIntervalMs', 'maxBufferedPoints', 'requestTimeoutMs', 'maxRetryDelayMs', 'closeTimeoutMs', 'brokenRetryMs']);
   if (resolved.batchSize > resolved.maxBufferedPoints) throw badArgs('batchSize must not exceed maxBufferedPoints');
   return resolved;
 }

@@ -44,8 +44,14 @@ export class InfluxWriter {
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly interval: NodeJS.Timeout;
   private waiters: { seq: number; resolve: () => void }[] = [];
-  /** Set when the store cannot take writes as configured (influx-setup.ts): said once, then every point is dropped and counted. */
+  /**
+   * Set when the store cannot take writes as configured (influx-setup.ts): said once, then every point
+   * is dropped and counted until `brokenUntil`, when points are taken and sent again (a fixed store resumes).
+   */
   private broken: DynasplitError | undefined;
+  private brokenUntil = 0;
+  /** The last breakdown said in the log: a later one for the same reason is not said again. */
+  private saidBroken = '';
 
   constructor(private readonly options: ResolvedInfluxOptions, private readonly sink: LineSink, private readonly logger: Logger) {
     this.buffer = new RingBuffer(options.maxBufferedPoints);
@@ -66,6 +72,7 @@ export class InfluxWriter {
   }
 
   private append(entry: Entry): void {
+    if (this.broken && Date.now() >= this.brokenUntil) this.broken = undefined; // try the store again
     if (this.closed || this.broken) {
       this.dropped++;
       return;
@@ -174,6 +181,7 @@ export class InfluxWriter {
       this.written += lines.length;
       if (this.failing > 0) this.logger.info({ failures: this.failing, buffered: this.buffer.length }, 'metrics writes resumed');
       this.failing = 0;
+      this.saidBroken = '';
       this.warnedFull = false;
     } catch (err) {
       this.inFlight = [];
@@ -203,9 +211,13 @@ export class InfluxWriter {
    */
   private breakDown(err: DynasplitError, inFlight: number): void {
     this.broken = err;
+    this.brokenUntil = Date.now() + this.options.brokenRetryMs;
     const buffered = this.buffer.take(this.buffer.length).length;
     this.dropped += inFlight + buffered;
-    this.logger.error({ code: err.code, ...err.details }, `${err.message}; metrics are dropped from now on`);
+    if (err.message === this.saidBroken) return;
+    this.saidBroken = err.message;
+    this.logger.error({ code: err.code, ...err.details },
+      `${err.message}; metrics are dropped until it is fixed (tried again every ${every(this.options.brokenRetryMs)}, no restart needed)`);
   }
 
   /** The reason the store takes no writes, when it does not. */
@@ -247,3 +259,5 @@ export class InfluxWriter {
     if (this.waiters.length === 0) this.retryTimer.unref();
   }
 }
+
+const every = (ms: number): string => (ms >= 1_000 ? `${Math.round(ms / 1_000)} s` : `${ms} ms`);

@@ -6,7 +6,7 @@
  * error line, not one per batch.
  */
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { ErrorCodes, type Logger } from '../../common/index.ts';
 import { createMetricsStore, type InfluxStoreOptions, type MetricsStore } from '../../metrics/index.ts';
 import { requestMetric, uniqueName } from '../helpers/metrics-contract.ts';
@@ -119,10 +119,10 @@ describe('InfluxDB 1.x set-up', () => {
     expect((err as Error).message).toMatch(/no InfluxDB 2\.x write API.*fix: set INFLUX_API=v1/);
   });
 
-  it('a database dropped while the node runs: one error line, then points dropped and counted', async () => {
+  it('a database dropped while the node runs: one error line, points dropped and counted, and writes resume once it is back', async () => {
     const database = uniqueName('dropped');
     const { lines, logger } = logged();
-    const s = store(open, { database, logger });
+    const s = store(open, { database, logger, brokenRetryMs: 200 });
     await s.ready();
     s.writeRequest(requestMetric({ model: 'm' }));
     await s.flush();
@@ -133,6 +133,17 @@ describe('InfluxDB 1.x set-up', () => {
     }
     expect(s.stats()).toMatchObject({ written: 1, dropped: 30 });
     expect(lines.filter((l) => (l.level as number) >= 50)).toEqual([expect.objectContaining({ code: ErrorCodes.METRICS_STORE, status: 404 })]);
+    expect(lines.find((l) => (l.level as number) >= 50)!.msg).toMatch(/dropped until it is fixed \(tried again every 200 ms, no restart needed\)$/);
+    // The operator runs the fix the line names: the node's points are written again, without a restart.
+    await influxQl(open, `CREATE DATABASE "${database}"`);
+    await vi.waitFor(async () => {
+      s.writeRequest(requestMetric({ model: 'm', timeMs: Date.now() }));
+      await s.flush();
+      expect(s.stats().written).toBeGreaterThan(1);
+    }, { timeout: 10_000, interval: 100 });
+    expect(lines.some((l) => l.msg === 'metrics writes resumed')).toBe(true);
+    // Still one error line: the tries before the fix failed for the same reason and said nothing new.
+    expect(lines.filter((l) => (l.level as number) >= 50)).toHaveLength(1);
   });
 
   it('a server that is down at start is waited for, not an error', async () => {
