@@ -155,7 +155,8 @@ function requestMetric(r: ResultProperties, o: AccountingOptions) {
     edgeEnergyJ: r.energy?.edge_joules ?? 0,
     cloudEnergyJ: r.energy?.cloud_joules ?? 0,
     frequencyMhz: c.edge_frequency_mhz ?? 0,
-    threads: c.edge_threads ?? 0,
+    // The threads the edge ran with: the configuration's, else the node's (hostThreads), never 0.
+    threads: hostThreads(c.edge_threads, o.threads),
     accelerator: c.edge_accelerator ?? '',
     cloudMode: c.cloud_accelerator ?? '',
   };

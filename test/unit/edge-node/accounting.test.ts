@@ -121,6 +121,8 @@ describe('edge accounting: top-1 agreement on sampled requests', () => {
       a.record(result(3, classIndex), req, outcome({ edgeFallback: true }));
       await vi.waitFor(() => expect(points).toHaveLength(3));
       expect(points.sort((x, y) => x.timeMs - y.timeMs).map((p) => p.top1Agreement)).toEqual([1, 0, 1]);
+      // The threads the edge ran with (the node's, the configuration setting none), not the configuration's 0.
+      expect(points.map((p) => p.threads)).toEqual([1, 1, 1]);
       // One session more, the tail's in a worker thread (the event loop keeps serving while it runs), shared by both checks.
       expect(sessions.stats()).toMatchObject({ loads: loads + 1, workerSessions: 1, evictions: 0 });
     } finally {
