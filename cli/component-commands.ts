@@ -172,6 +172,7 @@ const sensor: Command = {
     seed: { type: 'string', value: 'N', description: 'seed of budgets and synthetic inputs (default 1)' },
     drain: { type: 'string', value: 'MS', description: 'wait this long for results after the last frame (default 10000, or the largest budget sent + 5000)' },
     'wait-for-edge': { type: 'string', value: 'MS', description: 'wait up to MS for an edge node serving the model before the first frame; 0: send at once (default 30000)' },
+    'persistent-session': { type: 'boolean', description: 'a persistent MQTT session (client id ID-session): results published while the broker restarts are not lost' },
     json: { type: 'boolean', description: 'print the summary as JSON on stdout' },
     'log-level': LOG_LEVEL_OPTION,
   },
@@ -194,6 +195,7 @@ const sensor: Command = {
       seed: args.values.seed === undefined ? undefined : intOption(args, 'seed', 1),
       waitForEdgeMs: numberFlag(args, 'wait-for-edge'),
       drainMs: numberFlag(args, 'drain'),
+      persistentSession: args.values['persistent-session'] === true,
       modelCacheDir: modelCacheDir(),
     }, { logger, onProgress: sensorProgress(io) });
     io.stdout(args.values.json ? `${JSON.stringify(summary, null, 2)}\n` : summaryText(summary));

@@ -15,8 +15,15 @@ export interface FrameClientOptions {
   /** ms to wait for a Result unless a request says otherwise; Infinity: until close(). */
   timeoutMs: number;
   mqttTls?: MqttTls;
-  /** default `<sensorId>-<pid>-<n>` */
+  /** default `<sensorId>-<pid>-<n>`; with persistentSession `<sensorId>-session` (a session is found again by its client id) */
   clientId?: string;
+  /**
+   * A persistent session (MQTT 3.1.1 clean=false): the broker keeps the result subscription and the
+   * QoS 1 results published while this client is away (a broker restarted with persistence, a dropped
+   * connection), and delivers them when it is back. Results of an earlier run queued for the session
+   * are told apart by their request ids and counted as unmatched. Default false.
+   */
+  persistentSession?: boolean;
   logger?: Logger;
 }
 
@@ -63,7 +70,8 @@ let clients = 0;
 
 export async function connectFrameClient(options: FrameClientOptions): Promise<FrameClient> {
   const logger = options.logger ?? silentLogger();
-  const mqtt = await connectMqtt(options.mqttUrl, { clientId: options.clientId ?? `${options.sensorId}-${process.pid}-${clients++}`, ...options.mqttTls, logger });
+  const clientId = options.clientId ?? (options.persistentSession ? `${options.sensorId}-session` : `${options.sensorId}-${process.pid}-${clients++}`);
+  const mqtt = await connectMqtt(options.mqttUrl, { clientId, clean: !options.persistentSession, ...options.mqttTls, logger });
   const runId = `${options.sensorId}-${Date.now().toString(36)}`;
   const pending = new Map<string, Pending>();
   const stats: FrameClientStats = { sent: 0, answered: 0, timedOut: 0, unmatched: 0, undecodable: 0 };

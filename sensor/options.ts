@@ -39,6 +39,8 @@ export interface SensorOptions {
   drainMs?: number;
   /** ms to wait, before the first frame, for an edge node serving the model (client/edge-wait.ts); 0: send at once. Default 30000 */
   waitForEdgeMs: number;
+  /** A persistent MQTT session (FrameClientOptions.persistentSession): results survive a broker restart. Default false */
+  persistentSession?: boolean;
   /** default ~/.cache/dynasplit/models */
   modelCacheDir: string;
 }

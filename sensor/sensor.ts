@@ -23,7 +23,9 @@ export async function runSensor(partial: Partial<SensorOptions>, deps: SensorDep
   const budgets = budgetSampler(options.budgets, { seed: options.seed });
   const received: Received[] = [];
   // No per-request timeout: every frame waits until the drain after the last one went out ends.
-  const client = await connectFrameClient({ mqttUrl: options.mqttUrl, sensorId: options.sensorId, mqttTls: options.mqttTls, timeoutMs: Infinity, logger });
+  const client = await connectFrameClient({
+    mqttUrl: options.mqttUrl, sensorId: options.sensorId, mqttTls: options.mqttTls, timeoutMs: Infinity, logger, persistentSession: options.persistentSession,
+  });
   let sent = 0;
   let longestBudgetMs = 0;
   let allAnswered: () => void = () => undefined;

@@ -2,6 +2,7 @@
  * The FrameClient against a real aedes broker, with a responder in place of the edge node that
  * answers, answers twice, stays silent, or sends garbage, as each frame's model asks.
  */
+import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../broker/index.ts';
 import { connectFrameClient } from '../../client/index.ts';
@@ -67,6 +68,22 @@ describe('FrameClient', () => {
       await vi.waitFor(() => expect(client.stats()).toMatchObject({ sent: 4, answered: 1, timedOut: 3, unmatched: 1, undecodable: 1 }));
     } finally {
       await client.close();
+    }
+  });
+
+  it('with a persistent session, the broker keeps the results published while the sensor is away', async () => {
+    const client = await connectFrameClient({ mqttUrl: broker.url, sensorId: SENSOR, timeoutMs: 10_000, persistentSession: true });
+    await client.request({ model: 'answer', budget_ms: 1 });
+    await client.close();
+    // Away: a result is published (as an edge answers after a broker restart); the session queues it.
+    await responder.publishAsync(topics.results(SENSOR), Buffer.from(Result.encode(Result.create({ request_id: 'while-away', class_index: 3 })).finish()), { qos: 1 });
+    const back = await connectAsync(broker.url, { protocolVersion: 4, clientId: `${SENSOR}-session`, clean: false });
+    try {
+      const received: string[] = [];
+      back.on('message', (_topic, payload) => received.push(Result.decode(payload).request_id));
+      await vi.waitFor(() => expect(received).toEqual(['while-away']));
+    } finally {
+      await back.endAsync();
     }
   });
 
