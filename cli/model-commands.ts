@@ -1,7 +1,7 @@
 /** `dynasplit model ...`: the model toolkit's commands. */
 import { DynasplitError, ErrorCodes, progressCallback as commonProgress } from '../common/index.ts';
 import {
-  checkCard, DEFAULT_MODEL_CACHE_DIR, generateModel, imageInputOf, inspectModel, loadModelCard, parseDimArgs, resolveModel, splitModelFile,
+  checkCard, DEFAULT_MODEL_CACHE_DIR, generateModel, imageInputOf, inspectModel, loadModelCard, parseDimArgs, resolveModel, shapesOf, splitModelFile,
   isZooModel, unknownZooModel, verifyModel, NOISE_FLOOR_MULTIPLE, ZOO_MODELS, type CutPointInfo, type ImageInput, type LoadedCard, type ModelInspection, type TensorDesc, type VerifyReport,
 } from '../model/index.ts';
 import { intOption, prepareOutDir, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
@@ -107,7 +107,7 @@ const split: Command = {
     const cutRank = inspection && [...inspection.cutPoints, ...inspection.nonFloatCutPoints].find((c) => c.name === cut)?.shape.length;
     const started = performance.now();
     prepareOutDir(io, out);
-    const files = splitModelFile(path, cut, out, { dims, cutRank });
+    const files = splitModelFile(path, cut, out, { dims, cutRank, inputShapes: inspection && shapesOf(inspection.inputs) });
     const ms = performance.now() - started;
     print(io, args, { ...files, ms }, () =>
       `${files.headPath ?? '(no head: cloud-only)'}\n${files.tailPath ?? '(no tail: edge-only)'}\nsplit in ${ms.toFixed(1)} ms (measured)\n`);

@@ -1,19 +1,22 @@
 /**
  * Pure analysis of an ONNX graph: topological order, constant folding of the "what depends on the
- * input" question, and single-tensor cut points.
+ * input" question (the shape of an input the file fixes included), and single-tensor cut points.
  *
  * A tensor `t` is a single-tensor cut point when the graph can be run as head(input) -> t and
  * tail(t) -> outputs with nothing but `t` (and weights) crossing between them: every value the tail
  * needs that depends on the input is `t` itself or is computed in the tail.
  */
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import type { GraphProto, NodeProto } from './onnx/index.ts';
+import { DataType, type GraphProto, type NodeProto } from './onnx/index.ts';
 
 /** Control-flow operators carry subgraphs whose captured values defeat single-tensor cuts. */
 const CONTROL_FLOW = new Set(['If', 'Loop', 'Scan', 'SequenceMap']);
 
 export interface GraphView {
-  /** Nodes that contribute to an output, in topological order. */
+  /**
+   * Nodes that contribute to an output, in topological order; a `Shape` or `Size` of an input whose
+   * dims the file fixes is the Constant it evaluates to (foldFixedShapes).
+   */
   nodes: NodeProto[];
   /** tensor -> index into `nodes` of the node that produces it. */
   producer: Map<string, number>;
@@ -25,12 +28,16 @@ export interface GraphView {
   constant: Set<string>;
 }
 
-export function analyzeGraph(graph: GraphProto, source = '<model>'): GraphView {
+/**
+ * `inputShapes`: the inputs' dims as bound for serving (an inspection's, its batch defaulted or given
+ * by a card): their reads are folded as where the file fixes them (foldFixedShapes).
+ */
+export function analyzeGraph(graph: GraphProto, source = '<model>', inputShapes?: Readonly<Record<string, readonly number[]>>): GraphView {
   refuseControlFlow(graph, source);
   const initializers = new Set(graph.initializer.map((t) => t.name));
   const inputs = graph.input.map((v) => v.name).filter((n) => !initializers.has(n));
   const outputs = graph.output.map((v) => v.name);
-  const sorted = topologicalOrder(graph.node, new Set([...inputs, ...initializers]), source);
+  const sorted = topologicalOrder(foldFixedShapes(graph, inputs, inputShapes), new Set([...inputs, ...initializers]), source);
   const nodes = pruneDead(sorted, outputs);
   const producer = new Map<string, number>();
   nodes.forEach((node, i) => node.output.forEach((t) => t && producer.set(t, i)));
@@ -46,6 +53,55 @@ export function analyzeGraph(graph: GraphProto, source = '<model>'): GraphView {
     if (node.input.every((t) => t === '' || constant.has(t))) node.output.forEach((t) => constant.add(t));
   }
   return { nodes, producer, inputs, outputs, initializers, constant };
+}
+
+/**
+ * The graph's nodes, with each `Shape` or `Size` of a graph input whose every dim the file fixes
+ * replaced by the Constant it evaluates to: onnxruntime refuses a feed of any other shape, so the value
+ * cannot differ. A resize back to the input's size (torchvision's segmentation models,
+ * F.interpolate(size=x.shape[-2:])) reads it at the end of the model; as a read of the input it would
+ * cross beside every cut, and such a model had none. An input with a symbolic dim keeps its reads,
+ * unless `bound` gives its dims as served (the parts made so serve those dims only, as the pipeline
+ * does: a frame of another shape is refused).
+ */
+export function foldFixedShapes(graph: GraphProto, inputs: readonly string[], bound: Readonly<Record<string, readonly number[]>> = {}): NodeProto[] {
+  const fixed = new Map<string, number[]>();
+  for (const v of graph.input) {
+    const dims = v.type?.tensor_type?.shape?.dim;
+    if (!inputs.includes(v.name) || !dims) continue;
+    const values = bound[v.name] && bound[v.name].length === dims.length
+      ? [...bound[v.name]]
+      : dims.map((d) => (d.dim_param ? 0 : Number(d.dim_value ?? 0)));
+    if (values.every((d) => d > 0)) fixed.set(v.name, values);
+  }
+  if (fixed.size === 0) return graph.node;
+  return graph.node.map((node) => {
+    const dims = fixed.get(node.input[0] ?? '');
+    if (!dims || (node.domain && node.domain !== 'ai.onnx')) return node;
+    if (node.op_type === 'Shape') return constantNode(node, shapeSlice(node, dims), [-1]);
+    if (node.op_type === 'Size') return constantNode(node, [dims.reduce((a, b) => a * b, 1)], []);
+    return node;
+  });
+}
+
+/** Shape-15's `start` and `end` (negative counts from the end; clamped to the rank). */
+function shapeSlice(node: NodeProto, dims: number[]): number[] {
+  const at = (name: string, fallback: number): number => {
+    const given = node.attribute?.find((a) => a.name === name)?.i;
+    if (given === undefined || given === null) return fallback;
+    const i = Number(given);
+    return Math.min(dims.length, Math.max(0, i < 0 ? i + dims.length : i));
+  };
+  return dims.slice(at('start', 0), at('end', dims.length));
+}
+
+/** An int64 Constant of `values` (`shape` [-1]: a vector of them; []: a scalar) in place of `node`. */
+function constantNode(node: NodeProto, values: number[], shape: number[]): NodeProto {
+  const dims = shape.length === 0 ? [] : [values.length];
+  return {
+    name: node.name, op_type: 'Constant', domain: '', input: [], output: [node.output[0]],
+    attribute: [{ name: 'value', type: 4, t: { name: '', dims, data_type: DataType.INT64, int64_data: values } }],
+  };
 }
 
 function refuseControlFlow(graph: GraphProto, source: string): void {

@@ -5,7 +5,7 @@ export { resolveModel, DEFAULT_MODEL_CACHE_DIR } from './resolve.ts';
 export type { ResolveOptions } from './resolve.ts';
 export { analyzeGraph, findCutPoints, requiredNodes } from './graph.ts';
 export type { GraphView } from './graph.ts';
-export { cutRefusal, inspectModel, requireFloatInputs } from './inspect.ts';
+export { cutRefusal, inspectModel, requireFloatInputs, shapesOf } from './inspect.ts';
 export type { CutPointInfo, ModelInspection, InspectOptions, TensorDesc } from './inspect.ts';
 export { parseDimArgs, bindInputDims, fixDims, DEFAULT_BATCH } from './dims.ts';
 export type { DimBindings } from './dims.ts';

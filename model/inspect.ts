@@ -79,6 +79,11 @@ export interface InspectOptions {
 
 interface Side { flops: number; paramBytes: number }
 
+/** Each input's dims as an inspection bound them: what splitModel needs to cut where the inspection did. */
+export function shapesOf(inputs: readonly TensorDesc[]): Record<string, number[]> {
+  return Object.fromEntries(inputs.map((i) => [i.name, i.shape]));
+}
+
 export async function inspectModel(path: string, options: InspectOptions = {}): Promise<ModelInspection> {
   return inspectModelFile(loadModelFile(path), options);
 }
@@ -86,8 +91,9 @@ export async function inspectModel(path: string, options: InspectOptions = {}): 
 /** inspectModel on a file already loaded (a caller that needs the file too reads and parses it once). */
 export async function inspectModelFile(file: ModelFile, options: InspectOptions = {}): Promise<ModelInspection> {
   const { path } = file;
-  const view = analyzeGraph(file.model.graph, path);
-  const shapes = await resolveShapes(file, view, options.dims ?? {});
+  const shapes = await resolveShapes(file, analyzeGraph(file.model.graph, path), options.dims ?? {});
+  // Cut points as served: a read of an input's shape is the constant its bound dims make it (graph.ts).
+  const view = analyzeGraph(file.model.graph, path, Object.fromEntries(shapes.bindings.inputShapes));
   const flops = view.nodes.map((node) => nodeFlops(node, (t) => shapes.get(t)?.shape));
   const weightBytes = new Map([...storedTensors(file.model.graph)].map(([name, t]) => [name, tensorByteSize(t)]));
   const sideCost = (nodes: number[]): Side => {

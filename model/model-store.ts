@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import { inspectModelFile, type ModelInspection, type TensorDesc } from './inspect.ts';
+import { inspectModelFile, shapesOf, type ModelInspection, type TensorDesc } from './inspect.ts';
 import { modelFingerprint } from './fingerprint.ts';
 import { loadModelFile } from './onnx/index.ts';
 import type { RunStats } from './runner.ts';
@@ -143,7 +143,7 @@ export class ModelStore {
     if (!files) {
       const dir = join(this.#options.workDir, safeName(served.name), safeName(cut));
       const rank = [...served.inspection.cutPoints, ...served.inspection.nonFloatCutPoints].find((c) => c.name === cut)?.shape.length;
-      files = splitModelFile(served.path, cut, dir, { cutRank: rank });
+      files = splitModelFile(served.path, cut, dir, { cutRank: rank, inputShapes: shapesOf(served.inspection.inputs) });
       this.#splits.set(key, files);
     }
     return (part === 'head' ? files.headPath : files.tailPath)!;

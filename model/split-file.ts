@@ -29,6 +29,8 @@ export interface SplitFileOptions {
   dims?: Record<string, number>;
   /** The cut tensor's rank, from an inspection, for parts whose file declares no shape there (splitModel). */
   cutRank?: number;
+  /** The inputs' dims as the inspection that named the cut bound them (splitModel, analyzeGraph). */
+  inputShapes?: Readonly<Record<string, readonly number[]>>;
 }
 
 export function splitModelFile(path: string, cut: string, outDir: string, options: SplitFileOptions = {}): SplitFiles {
@@ -39,7 +41,7 @@ export function splitModelFile(path: string, cut: string, outDir: string, option
     bindInputDims(path, view.inputs, tensorInfos(model.graph, view), options.dims);
     model = fixDims(model, options.dims);
   }
-  const parts = splitModel(model, cut, path, options.cutRank);
+  const parts = splitModel(model, cut, path, options.cutRank, options.inputShapes);
   mkdirSync(outDir, { recursive: true });
   const weights = linkExternalData(file.model, file.dir, outDir);
   const write = (name: string, part: ModelProto | undefined) => {

@@ -24,10 +24,13 @@ export interface SplitModels {
  * `cutRank`: the cut tensor's rank where the file declares no shape for it (an inspection's probed
  * shape has it): the parts then declare that many dims of unknown size, as ONNX's checker and other
  * runtimes want a graph input's and output's shape. Without either, the shape is left out
- * (onnxruntime needs none).
+ * (onnxruntime needs none). `inputShapes`: the inputs' dims as served (analyzeGraph), the ones the
+ * inspection that named the cut bound.
  */
-export function splitModel(model: ModelProto, cut: string, source = '<model>', cutRank?: number): SplitModels {
-  const view = analyzeGraph(model.graph, source);
+export function splitModel(
+  model: ModelProto, cut: string, source = '<model>', cutRank?: number, inputShapes?: Readonly<Record<string, readonly number[]>>,
+): SplitModels {
+  const view = analyzeGraph(model.graph, source, inputShapes);
   if (cut === INPUT_CUT) return { cut, tail: model };
   if (cut === OUTPUT_CUT) return { cut, head: model };
   const cuts = findCutPoints(view);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CODEC_NAMES, decodeTensorBytes, encodeTensorBytes, tensorError, type CodecName } from '../codec/index.ts';
 import { seededTensor } from '../common/index.ts';
-import { inspectModel, type TensorDesc } from './inspect.ts';
+import { inspectModel, shapesOf, type TensorDesc } from './inspect.ts';
 import { answerKind, answerOf } from './reference.ts';
 import { openSession, type ModelSession, type RunnerOptions } from './runner.ts';
 import { zeroArray } from './shape-probe.ts';
@@ -104,7 +104,7 @@ export async function verifyModel(path: string, options: VerifyOptions = {}): Pr
   try {
     for (const [k, { name: cut, dtype, rank }] of cuts.entries()) {
       options.onCut?.(k, cuts.length, cut);
-      const files = splitModelFile(path, cut, join(dir, String(k)), { cutRank: rank });
+      const files = splitModelFile(path, cut, join(dir, String(k)), { cutRank: rank, inputShapes: shapesOf(inspection.inputs) });
       const label = (part: string) => `${path} (${part} at '${cut}')`;
       const head = files.headPath ? await openSession(files.headPath, { threads: options.threads, label: label('head') }) : undefined;
       const tail = await openSession(files.tailPath!, { threads: options.threads, label: label('tail') });
