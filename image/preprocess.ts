@@ -64,7 +64,7 @@ export async function preprocessImage(bytes: Uint8Array, options: PreprocessOpti
   refuseImpossiblePng(bytes);
   let pixels: Buffer;
   try {
-    const image = sharp(bytes, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS }).removeAlpha().toColourspace('srgb');
+    const image = (await withoutAlpha(bytes)).removeAlpha().toColourspace('srgb');
     pixels = await (await resized(image, bytes, options)).raw().toBuffer();
   } catch (cause) {
     if (cause instanceof DynasplitError) throw cause;
@@ -75,6 +75,18 @@ export async function preprocessImage(bytes: Uint8Array, options: PreprocessOpti
     throw new DynasplitError(ErrorCodes.BAD_FRAME, `image decoded to ${pixels.length} bytes, expected ${plane * 3} (RGB)`);
   }
   return options.channels === 1 ? normaliseGray(pixels, plane, options) : normalise(pixels, plane, options);
+}
+
+/**
+ * The image to resize. One with an alpha channel loses it first, as PIL's convert('RGB') drops it
+ * before torchvision resizes: libvips resizes such an image premultiplied by its alpha, which moves
+ * the colours of every pixel beside a (semi-)transparent one (measured: 2.6/255 on average).
+ */
+async function withoutAlpha(bytes: Uint8Array): Promise<Sharp> {
+  const decoded = sharp(bytes, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS });
+  if (!(await decoded.metadata()).hasAlpha) return decoded;
+  const { data, info } = await decoded.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels as 1 | 2 | 3 | 4 } });
 }
 
 /** The resize and centre crop, as sharp operations. */

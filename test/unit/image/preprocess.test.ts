@@ -53,6 +53,21 @@ describe('preprocessImage', () => {
     expect(await ours('nearest')).toEqual(Array.from(nearest));
   });
 
+  it('drops an alpha channel before the resize, as PIL\'s convert(\'RGB\') does (libvips would resize premultiplied)', async () => {
+    const [w, h] = [37, 29];
+    const rgba = Buffer.alloc(w * h * 4);
+    for (let i = 0; i < w * h; i++) rgba.set([(i * 7) % 256, (i * 13) % 256, (i * 29) % 256, i % 3 === 0 ? 0 : i % 3 === 1 ? 128 : 255], i * 4);
+    const png = await sharp(rgba, { raw: { width: w, height: h, channels: 4 } }).png().toBuffer();
+    const rgb = Buffer.alloc(w * h * 3);
+    for (let i = 0; i < w * h; i++) rgb.set(rgba.subarray(i * 4, i * 4 + 3), i * 3);
+    const fill = { width: 16, height: 12, fit: 'fill', kernel: 'linear' } as const;
+    const expected = await sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).resize(fill).raw().toBuffer();
+    const premultiplied = await sharp(png).resize(fill).removeAlpha().raw().toBuffer();
+    expect(Array.from(premultiplied)).not.toEqual(Array.from(expected));
+    const ours = await preprocessImage(png, { height: 12, width: 16, resize: [12, 16], layout: 'NHWC', ...RAW });
+    expect(Array.from(ours)).toEqual(Array.from(expected));
+  });
+
   it('a file that is not an image is a coded error', async () => {
     await expect(preprocessImage(new Uint8Array([0xff, 0xd8, 1, 2, 3]), { height: 4, width: 4 }))
       .rejects.toMatchObject({ code: 'DYNASPLIT_ERR_BAD_FRAME' });
