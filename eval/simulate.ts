@@ -10,7 +10,7 @@ import { type PoolRow } from '../pareto/index.ts';
 import { budgetDistribution, type Budgets } from './budgets.ts';
 import { Arrivals, checkQueueOptions, QueueSystem, type QueueOptions } from './queueing.ts';
 import { outcome, RequestSample, rowOrder, Tally, type RequestOutcome, type StrategyReport } from './stats.ts';
-import { cloudOnlyBaseline, createStrategies, createStrategy, type DrawContext, type SimRequest, type StrategyName } from './strategies.ts';
+import { cloudOnlyBaseline, createStrategies, type DrawContext, type SimRequest } from './strategies.ts';
 import { drawIndex, drawKey, poolTable, requestKey, type PoolTable, type TableOptions } from './table.ts';
 
 /** Most requests between two progress steps. */
@@ -140,7 +140,7 @@ function setup(options: SimulateOptions, seed: number) {
   const table = poolTable(options.rows, { model: options.model, edgeShare: options.edgeShare, accuracyFloor: options.accuracyFloor, accuracyOf: options.accuracyOf });
   const scheduled = scheduleTable(options, table);
   // The baselines are known without measuring a sample, and the oracle's hindsight is the whole pool's.
-  const strategies = createStrategies(options.strategies, scheduled).map((s) => (WHOLE_POOL.has(s.name) ? createStrategy(s.name as StrategyName, table) : s));
+  const strategies = createStrategies(options.strategies, scheduled, (name) => (WHOLE_POOL.has(name) ? table : scheduled));
   const dupes = options.strategies.filter((s, i) => options.strategies.indexOf(s) !== i);
   if (dupes.length > 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, `strategy listed twice: ${dupes.join(', ')}`);
   const { next, requests } = budgetStream(options, table, seed);

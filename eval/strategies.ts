@@ -35,14 +35,15 @@ export const STRATEGY_NAMES = [
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 /** The strategies named, in the order given; BAD_ARGS for an unknown name, listing the valid ones. */
-export function createStrategies(names: readonly string[], table: PoolTable): Strategy[] {
+/** `tableOf`: the table a strategy chooses from (by default `table` for all). */
+export function createStrategies(names: readonly string[], table: PoolTable, tableOf: (name: StrategyName) => PoolTable = () => table): Strategy[] {
   const unknown = names.filter((n) => !(STRATEGY_NAMES as readonly string[]).includes(n));
   if (unknown.length > 0) {
     throw new DynasplitError(ErrorCodes.BAD_ARGS, `unknown strateg${unknown.length > 1 ? 'ies' : 'y'} ${unknown.map((n) => `'${n}'`).join(', ')}; ` +
       `strategies: ${STRATEGY_NAMES.join(', ')}`, { details: { unknown, valid: STRATEGY_NAMES } });
   }
   if (names.length === 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, `no strategies given; strategies: ${STRATEGY_NAMES.join(', ')}`);
-  return names.map((name) => createStrategy(name as StrategyName, table));
+  return names.map((name) => createStrategy(name as StrategyName, tableOf(name as StrategyName)));
 }
 
 export function createStrategy(name: StrategyName, table: PoolTable): Strategy {

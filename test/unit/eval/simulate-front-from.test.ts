@@ -51,6 +51,13 @@ describe('simulate --front-from: schedule from a sample, replay outcomes from th
     expect(report.strategies.oracle).toEqual(whole.strategies.oracle);
   });
 
+  it('takes the edge-only baseline from the pool when the sample has none', () => {
+    const sample = rows.filter((r) => r.configuration.startsWith('cut2/'));
+    const report = simulate({ rows, scheduleFrom: sample, budgets: 'weibull:2', requests: 500, strategies: ['edge-only', 'cloud-only', 'dynasplit'], seed: 2 });
+    expect(Object.keys(report.strategies['edge-only'].configurations)).toEqual(['output//']);
+    expect(Object.keys(report.strategies['cloud-only'].configurations)).toEqual(['input/fp32/cpu']);
+  });
+
   it('with the whole pool as the sample, gives the same report as without', () => {
     const a = simulate({ rows, scheduleFrom: rows, budgets: 'weibull:2', requests: 2000, strategies, seed: 5 });
     const b = simulate({ rows, budgets: 'weibull:2', requests: 2000, strategies, seed: 5 });
