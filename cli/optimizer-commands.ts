@@ -171,6 +171,9 @@ function importOptions(args: CommandArgs, file: string) {
     return value;
   };
   const source = stringOption(args, 'source') ?? '';
+  if (!['', 'measured', 'modelled', 'emulated'].includes(source)) {
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, `--source must be one of measured, modelled, emulated; got '${source}'`);
+  }
   return {
     configColumns: list(args, 'config-columns'),
     latencyColumn: required('latency-column'),

@@ -35,7 +35,9 @@ export interface PoolRow {
   baseline: Baseline;
 }
 
-type Kind = 'name' | 'text' | 'int' | 'required' | 'optional' | 'baseline';
+type Kind = 'name' | 'text' | 'int' | 'required' | 'optional' | 'fraction' | 'source' | 'baseline';
+/** Where a figure comes from (docs/metrics.md); '' when not said. */
+const SOURCES = ['', 'measured', 'emulated', 'modelled'] as const;
 /** Column, field, kind: 'required' numbers must be finite and >= 0; 'optional' ones may be empty. */
 const COLUMNS: readonly (readonly [string, keyof PoolRow, Kind])[] = [
   ['model', 'model', 'text'],
@@ -48,13 +50,13 @@ const COLUMNS: readonly (readonly [string, keyof PoolRow, Kind])[] = [
   ['cloud_accelerator', 'cloudAccelerator', 'text'],
   ['latency_ms', 'latencyMs', 'required'],
   ['energy_j', 'energyJ', 'required'],
-  ['accuracy', 'accuracy', 'optional'],
+  ['accuracy', 'accuracy', 'fraction'],
   ['edge_compute_ms', 'edgeComputeMs', 'optional'],
   ['transfer_ms', 'transferMs', 'optional'],
   ['cloud_compute_ms', 'cloudComputeMs', 'optional'],
   ['tensor_bytes', 'tensorBytes', 'optional'],
-  ['latency_source', 'latencySource', 'text'],
-  ['energy_source', 'energySource', 'text'],
+  ['latency_source', 'latencySource', 'source'],
+  ['energy_source', 'energySource', 'source'],
   ['baseline', 'baseline', 'baseline'],
 ];
 export const POOL_COLUMNS: readonly string[] = COLUMNS.map(([column]) => column);
@@ -78,7 +80,15 @@ export function readPool(text: string): PoolRow[] {
       details: { line: table.headerLine, missing },
     });
   }
-  return table.records.map((record) => parseRow(record, position));
+  return table.records.map((record) => {
+    // A row cut short (a truncated file, a copy interrupted) or run on would be read with empty or shifted cells.
+    if (record.fields.length !== table.header.length) {
+      throw new DynasplitError(ErrorCodes.BAD_ARGS,
+        `pool CSV line ${record.line}: ${record.fields.length} fields, the header has ${table.header.length} (a truncated or hand-edited file?)`,
+        { details: { line: record.line, fields: record.fields.length, columns: table.header.length } });
+    }
+    return parseRow(record, position);
+  });
 }
 
 function parseRow(record: CsvRecord, position: Map<string, number>): PoolRow {
@@ -100,15 +110,18 @@ function parseCell(cell: string, kind: Kind): string | number | undefined {
   if (kind === 'text') return cell;
   if (kind === 'name') return cell === '' ? undefined : cell;
   if (kind === 'baseline') return (BASELINES as readonly string[]).includes(cell) ? cell : undefined;
+  if (kind === 'source') return (SOURCES as readonly string[]).includes(cell) ? cell : undefined;
   if (cell === '') return kind === 'required' ? undefined : kind === 'int' ? 0 : NaN;
   const n = Number(cell);
-  if (!Number.isFinite(n) || n < 0 || (kind === 'int' && !Number.isInteger(n))) return undefined;
+  if (!Number.isFinite(n) || n < 0 || (kind === 'int' && !Number.isInteger(n)) || (kind === 'fraction' && n > 1)) return undefined;
   return n;
 }
 
 function describeKind(kind: Kind): string {
   if (kind === 'name') return 'must not be empty';
   if (kind === 'baseline') return `must be one of '', ${BASELINES.slice(1).join(', ')}`;
+  if (kind === 'source') return `must be one of '', ${SOURCES.slice(1).join(', ')}`;
+  if (kind === 'fraction') return 'must be empty or a number within 0..1';
   if (kind === 'int') return 'must be a non-negative integer';
   return kind === 'required' ? 'must be a non-negative number' : 'must be empty or a non-negative number';
 }

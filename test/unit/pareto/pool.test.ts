@@ -42,6 +42,11 @@ describe('measurement pool CSV', () => {
     expect(() => readPool(`${HEADER}\nm,,,,,,,,1,1,,,,,,,,`)).toThrow(/line 2: configuration must not be empty/);
     expect(() => readPool('model,configuration\n')).toThrow(expect.objectContaining({ details: expect.objectContaining({ line: 1 }) }));
     expect(() => readPool(`${HEADER}\n"m,c,,,,,,,1,1,,,,,,,,\n`)).toThrow(/line 2: quoted field never closed/);
+    // A row cut short (a truncated file) or run on; an accuracy beyond 1; a source no figure has.
+    expect(() => readPool(`${HEADER}\nm,c,,,,,,,1,1,,,,,,,,\nm,c,,,,,,,1,0.`)).toThrow(/line 3: 10 fields, the header has 18 \(a truncated or hand-edited file\?\)/);
+    expect(() => readPool(`${HEADER}\nm,c,,,,,,,1,1,,,,,,,,,`)).toThrow(/line 2: 19 fields, the header has 18/);
+    expect(() => readPool(`${HEADER}\nm,c,,,,,,,1,1,1.5,,,,,,,`)).toThrow(/line 2: accuracy must be empty or a number within 0..1, got '1.5'/);
+    expect(() => readPool(`${HEADER}\nm,c,,,,,,,1,1,,,,,,bogus,,`)).toThrow(/line 2: latency_source must be one of '', measured, emulated, modelled, got 'bogus'/);
   });
 });
 
