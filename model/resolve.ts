@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { extname, join } from 'node:path';
 import { generateModel, isZooModel, unknownZooModel, type GenerateOptions } from './zoo/index.ts';
+import { refuseDirectory } from './onnx/index.ts';
 
 /** Default home of generated zoo models (the CLI lets $DYNASPLIT_CACHE_DIR override it). */
 export const DEFAULT_MODEL_CACHE_DIR = join(homedir(), '.cache', 'dynasplit', 'models');
@@ -24,6 +25,7 @@ export interface ResolveOptions extends GenerateOptions {
 export async function resolveModel(nameOrPath: string, options: ResolveOptions): Promise<string> {
   if (!isZooModel(nameOrPath)) {
     if (looksLikeZooName(nameOrPath) && !existsSync(nameOrPath)) throw unknownZooModel(nameOrPath, true);
+    if (existsSync(nameOrPath)) refuseDirectory(nameOrPath);
     return nameOrPath;
   }
   const seed = options.seed ?? 0;

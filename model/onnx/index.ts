@@ -4,5 +4,5 @@ export type {
   OperatorSetId, StringEntry,
 } from './proto.ts';
 export { DataType, dtypeName, dtypeBytes, dataTypeFromName } from './dtypes.ts';
-export { loadModelFile, writeModelFile, externalRef, tensorByteSize, linkExternalData } from './model-file.ts';
+export { loadModelFile, refuseDirectory, writeModelFile, externalRef, tensorByteSize, linkExternalData } from './model-file.ts';
 export type { ModelFile, ExternalRef } from './model-file.ts';

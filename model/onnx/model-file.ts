@@ -39,10 +39,18 @@ export function loadModelFile(path: string): ModelFile {
   if (!existsSync(path)) {
     throw new DynasplitError(ErrorCodes.FILE_NOT_FOUND, `model file not found: ${path}`, { details: { file: path } });
   }
+  refuseDirectory(path);
   const model = decodeModel(readFileSync(path), path);
   const file = { path, dir: dirname(path), model };
   checkExternalData(file);
   return file;
+}
+
+/** A directory where a model file is expected: one coded line, not EISDIR. */
+export function refuseDirectory(path: string): void {
+  if (statSync(path).isDirectory()) {
+    throw new DynasplitError(ErrorCodes.FILE_NOT_FOUND, `${path} is a directory, not an .onnx model file; give the file in it`, { details: { file: path } });
+  }
 }
 
 /** Every external initializer must name a file inside the model's directory that is long enough. */

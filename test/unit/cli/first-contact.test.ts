@@ -96,6 +96,23 @@ describe('dynasplit first contact', () => {
     }
   });
 
+  it('answers a directory given as a model file in one coded line, whatever the command', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dynasplit-first-dir-'));
+    try {
+      const runs = await Promise.all([
+        dynasplit(['model', 'inspect', dir]),
+        dynasplit(['optimizer', 'space', '--model', dir]),
+        dynasplit(['edge', '--model', `m=${dir}`, '--mqtt', 'mqtt://127.0.0.1:1']),
+      ]);
+      for (const run of runs) {
+        expect(run.code).not.toBe(0);
+        expect(oneErrorLine(run)).toBe(`error DYNASPLIT_ERR_FILE_NOT_FOUND: ${dir} is a directory, not an .onnx model file; give the file in it`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses an unknown log format, from the flag or the environment', async () => {
     const [flag, env] = await Promise.all([
       dynasplit(['edge', '--log-format', 'xml']),
