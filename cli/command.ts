@@ -92,7 +92,11 @@ function parseArgsMessage(err: Error & { code?: string }, names: string[]): stri
     return `unknown option '${option}'${near ? ` (did you mean '--${near}'?)` : ''}`;
   }
   if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option && /argument missing/.test(err.message)) return `${option} needs a value`;
-  return err.message;
+  // A value starting with a dash (a negative number) is taken for an option: say how to pass it, on one line.
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option && /ambiguous/.test(err.message)) {
+    return `${option} got a value starting with '-'; write it as ${option}=VALUE if it is one`;
+  }
+  return err.message.replace(/\s*\n\s*/g, ' ');
 }
 
 function usageLine(command: Command): string {
@@ -128,8 +132,8 @@ export function intOption(args: CommandArgs, name: string, fallback: number): nu
   const raw = args.values[name];
   if (raw === undefined) return fallback;
   const value = numeric(raw);
-  if (!Number.isInteger(value) || value < 0) {
-    throw new DynasplitError(ErrorCodes.BAD_ARGS, `--${name} must be a non-negative integer, got '${String(raw)}'`);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, `--${name} must be a non-negative integer (at most ${Number.MAX_SAFE_INTEGER}), got '${String(raw)}'`);
   }
   return value;
 }

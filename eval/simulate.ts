@@ -5,6 +5,7 @@
  * configuration), counter-based (table.ts), so every strategy — the oracle too — sees the same run of
  * the same configuration, and only the configurations a strategy asks about are drawn.
  */
+import { totalmem } from 'node:os';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { type PoolRow } from '../pareto/index.ts';
 import { budgetDistribution, type Budgets } from './budgets.ts';
@@ -145,11 +146,26 @@ function setup(options: SimulateOptions, seed: number) {
   if (dupes.length > 0) throw new DynasplitError(ErrorCodes.BAD_ARGS, `strategy listed twice: ${dupes.join(', ')}`);
   const { next, requests } = budgetStream(options, table, seed);
   const queueing = options.queueing ? checkQueueOptions(options.queueing) : undefined;
+  if (queueing) checkQueueingMemory(requests, strategies.length);
   const tallies = strategies.map(() => new Tally(table, queueing ? requests : 0));
   // With queueing a request's latency is known when the cloud has served it: the system reports it to the tally.
   const systems = queueing ? tallies.map((t) => new QueueSystem(table, queueing, (...a) => t.finish(...a))) : undefined;
   const arrivals = queueing ? new Arrivals(queueing, seed) : undefined;
   return { table, strategies, next, requests, tallies, systems, arrivals, sample: recordSample(options, requests, strategies.length, seed) };
+}
+
+/**
+ * With queueing each request's latency is kept, 8 bytes per request and strategy (stats.ts): refused
+ * at once where that would take more than half this machine's memory, rather than after minutes.
+ */
+function checkQueueingMemory(requests: number, strategies: number): void {
+  const bytes = 8 * requests * strategies;
+  const limit = totalmem() / 2;
+  if (bytes > limit) {
+    const gb = (b: number) => (b / 2 ** 30).toFixed(1);
+    throw new DynasplitError(ErrorCodes.BAD_ARGS,
+      `simulate: queueing keeps every request's latency, ${gb(bytes)} GiB for ${requests} requests and ${strategies} strategies; this machine has ${gb(2 * limit)} GiB: use fewer requests or strategies`);
+  }
 }
 
 const WHOLE_POOL = new Set(['cloud-only', 'edge-only', 'oracle']);

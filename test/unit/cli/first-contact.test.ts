@@ -96,6 +96,12 @@ describe('dynasplit first contact', () => {
     }
   });
 
+  it('says how to pass a negative value, in one line', async () => {
+    const run = await dynasplit(['eval', 'simulate', '--requests', '-5']);
+    expect(run.code).toBe(2);
+    expect(oneErrorLine(run)).toMatch(/^error DYNASPLIT_ERR_BAD_ARGS: --requests got a value starting with '-'; write it as --requests=VALUE if it is one; usage:/);
+  });
+
   it('answers a directory given as a model file in one coded line, whatever the command', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dynasplit-first-dir-'));
     try {

@@ -15,7 +15,12 @@ describe('numeric flags', () => {
 
   it('refuses an empty value instead of taking it as 0', () => {
     expect(() => numberFlag(args({ 'wait-for-edge': '' }), 'wait-for-edge')).toThrow(/--wait-for-edge must be a number, got ''/);
-    expect(() => intOption(args({ port: '' }), 'port', 1883)).toThrow(/--port must be a non-negative integer, got ''/);
+    expect(() => intOption(args({ port: '' }), 'port', 1883)).toThrow(/--port must be a non-negative integer \(at most \d+\), got ''/);
     expect(numberFlag(args({ rate: '2.5' }), 'rate')).toBe(2.5);
+  });
+
+  it('refuses an integer past exact range, which would be read as another', () => {
+    expect(() => intOption(args({ requests: '99999999999999999999' }), 'requests', 1)).toThrow(/--requests must be a non-negative integer \(at most 9007199254740991\)/);
+    expect(intOption(args({ requests: '9007199254740991' }), 'requests', 1)).toBe(Number.MAX_SAFE_INTEGER);
   });
 });

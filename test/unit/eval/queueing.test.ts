@@ -63,6 +63,9 @@ describe('queueing model', () => {
     const base = { rows: pool, budgets: 'uniform:20:120', requests: 5000, strategies: [...STRATEGY_NAMES], seed: 2 };
     const plain = simulate(base).strategies;
     const queued = simulate({ ...base, queueing: { edges: 8, workers: 1000, ratePerSecond: 1e-6 } }).strategies;
+    // Every request's latency is kept with queueing: more than the machine holds is refused before any work.
+    expect(() => simulate({ ...base, requests: 1e12, queueing: { edges: 2, workers: 1, ratePerSecond: 1 } }))
+      .toThrow(/queueing keeps every request's latency, \d+\.\d GiB for 1000000000000 requests and \d+ strategies; this machine has/);
     for (const name of STRATEGY_NAMES) {
       const { meanQueueWaitMs, meanEdgeWaitMs, meanLatencyMs, ...rest } = queued[name];
       expect(meanQueueWaitMs).toBe(0);
