@@ -83,8 +83,9 @@ const simulateCommand: Command = {
       return INTERRUPTED_EXIT;
     }
     progress?.done();
-    const output = records > 0 ? { ...report, meta: simulationMeta(args, rows, { pool: poolFile, budgets: spec, requests }) } : report;
-    io.stdout(args.values.json ? jsonText(output) : reportText(report, requests));
+    const meta = simulationMeta(args, rows, { pool: poolFile, budgets: spec, requests });
+    const output = records > 0 ? { ...report, meta } : report;
+    io.stdout(args.values.json ? jsonText(output) : reportText(report, requests, meta.sources));
     return 0;
   },
 };
@@ -141,7 +142,16 @@ function queueFlags(args: CommandArgs): QueueOptions | undefined {
 
 const pct = (x: number | null) => (x === null || Number.isNaN(x) ? 'n/a' : `${(x * 100).toFixed(1)}%`);
 
-function reportText(report: SimulationReport, requests: number): string {
+/** `latency emulated, energy modelled`: where the pool's figures come from, counted per run where they differ. */
+function sourcesLine(sources: Record<string, Record<string, number>>): string {
+  const one = (counts: Record<string, number>) => {
+    const named = Object.entries(counts).map(([source, n]) => [source || 'not said', n] as const);
+    return named.length === 1 ? named[0][0] : named.map(([source, n]) => `${source} ${formatCount(n)}`).join(', ');
+  };
+  return `figures replay the pool's runs: latency ${one(sources.latency)}, energy ${one(sources.energy)}, accuracy ${one(sources.accuracy)}`;
+}
+
+function reportText(report: SimulationReport, requests: number, sources: Record<string, Record<string, number>>): string {
   const entries = Object.entries(report.strategies);
   const queued = entries.some(([, r]) => r.meanQueueWaitMs !== undefined);
   const header = ['strategy', 'mean J', 'median J', 'met', 'mean ms', 'p95 ms', 'accuracy', 'vs cloud-only', ...(queued ? ['queue ms', 'edge wait ms'] : [])];
@@ -150,6 +160,7 @@ function reportText(report: SimulationReport, requests: number): string {
     ...(queued ? [r.meanQueueWaitMs!.toFixed(1), r.meanEdgeWaitMs!.toFixed(1)] : [])]);
   return [
     `${formatCount(requests)} requests; energy per request, budgets met, latency (mean, p95), accuracy, energy saved against cloud-only`,
+    sourcesLine(sources),
     '',
     table(header, rows),
     ...entries.map(([name, r]) => mixText(name, r)),

@@ -96,6 +96,12 @@ describe('dynasplit first contact', () => {
     }
   });
 
+  it('eval simulate says where the figures it replays come from', async () => {
+    const run = await dynasplit(['eval', 'simulate', '--pool', 'docs/results/testbed/pool-vgg16.csv', '--budgets', 'weibull:2', '--requests', '500']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.split('\n')[1]).toBe("figures replay the pool's runs: latency emulated, energy modelled, accuracy measured");
+  });
+
   it('says how to pass a negative value, in one line', async () => {
     const run = await dynasplit(['eval', 'simulate', '--requests', '-5']);
     expect(run.code).toBe(2);
