@@ -1,4 +1,6 @@
 /** `dynasplit model ...`: the model toolkit's commands. */
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { DynasplitError, ErrorCodes, progressCallback as commonProgress } from '../common/index.ts';
 import {
   checkCard, DEFAULT_MODEL_CACHE_DIR, generateModel, imageInputOf, inspectModel, loadModelCard, parseDimArgs, resolveModel, shapesOf, splitModelFile,
@@ -6,6 +8,7 @@ import {
 } from '../model/index.ts';
 import { intOption, prepareOutDir, stringOption, type Command, type CommandArgs, type Io } from './command.ts';
 import { modelCacheDir } from './env.ts';
+import { interruptedLine, INTERRUPTED_EXIT, onInterrupt } from './interrupt.ts';
 import { formatBytes, formatCount, table } from './format.ts';
 
 const JSON_OPTION = { type: 'boolean', description: 'print the result as JSON on stdout' } as const;
@@ -41,12 +44,32 @@ const gen: Command = {
     const out = stringOption(args, 'out') ?? '.';
     if (!isZooModel(name)) throw unknownZooModel(name);
     prepareOutDir(io, out);
-    const model = await generateModel(name, out, {
-      seed: intOption(args, 'seed', 0),
-      onProgress: progressCallback(io, `generating ${name}`, formatCount),
-    });
-    print(io, args, model, () => `${model.modelPath}\n${model.weightsPath}\n${formatCount(model.params)} parameters\n`);
-    return 0;
+    // Generated beside the output, then moved into place: a Ctrl-C leaves no half-written weights behind.
+    const staging = join(out, `.${name}.partial-${process.pid}`);
+    mkdirSync(staging, { recursive: true });
+    const interrupt = onInterrupt(io);
+    const progress = progressCallback(io, `generating ${name}`, formatCount);
+    try {
+      const made = await generateModel(name, staging, {
+        seed: intOption(args, 'seed', 0),
+        onProgress: (done, total) => {
+          if (interrupt.signal.aborted) throw new DynasplitError(ErrorCodes.CLOSED, 'interrupted');
+          progress(done, total);
+        },
+      });
+      const model = { ...made, modelPath: join(out, basename(made.modelPath)), weightsPath: join(out, basename(made.weightsPath)) };
+      renameSync(made.weightsPath, model.weightsPath);
+      renameSync(made.modelPath, model.modelPath);
+      print(io, args, model, () => `${model.modelPath}\n${model.weightsPath}\n${formatCount(model.params)} parameters\n`);
+      return 0;
+    } catch (err) {
+      if (!interrupt.signal.aborted) throw err;
+      io.stderr(interruptedLine([]));
+      return INTERRUPTED_EXIT;
+    } finally {
+      interrupt.dispose();
+      rmSync(staging, { recursive: true, force: true });
+    }
   },
 };
 

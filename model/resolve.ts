@@ -3,9 +3,9 @@
  * zoo models once into a cache directory. Generation writes into a temporary directory that is renamed
  * into place, so an interrupted run never leaves a half-written model behind.
  */
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { extname, join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { generateModel, isZooModel, unknownZooModel, type GenerateOptions } from './zoo/index.ts';
 import { refuseDirectory } from './onnx/index.ts';
 
@@ -33,6 +33,7 @@ export async function resolveModel(nameOrPath: string, options: ResolveOptions):
   const modelPath = join(dir, `${nameOrPath}.onnx`);
   if (existsSync(modelPath)) return modelPath;
   mkdirSync(options.cacheDir, { recursive: true });
+  removeAbandoned(options.cacheDir, `${basename(dir)}.tmp-`);
   const staging = `${dir}.tmp-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   try {
@@ -42,6 +43,27 @@ export async function resolveModel(nameOrPath: string, options: ResolveOptions):
     rmSync(staging, { recursive: true, force: true });
   }
   return modelPath;
+}
+
+/**
+ * Staging folders (`PREFIX<pid>`) of generations whose process is gone (interrupted, killed): a
+ * generation still running in another process keeps its own.
+ */
+function removeAbandoned(cacheDir: string, prefix: string): void {
+  for (const entry of readdirSync(cacheDir)) {
+    if (!entry.startsWith(prefix)) continue;
+    const pid = Number(entry.slice(prefix.length));
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) rmSync(join(cacheDir, entry), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // there, but another user's
+  }
 }
 
 function looksLikeZooName(word: string): boolean {

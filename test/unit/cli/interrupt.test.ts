@@ -4,7 +4,7 @@
  * code (130), the one closing line and what is left on disk are checked.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +49,20 @@ describe('Ctrl-C in a long command', () => {
     expect(run.stdout).toBe('');
     expect(lastLine(run.stderr)).toBe('interrupted: nothing written');
     expect(run.stderr).not.toMatch(/error|DYNASPLIT_ERR/);
+  }, 120_000);
+
+  it('model gen stopped mid-weights leaves no file in --out; a later generation into the cache removes an abandoned one\'s folder', async () => {
+    const out = join(scratch, 'gen');
+    const run = await interruptWhen(['model', 'gen', 'vgg16', '--out', out], /generating vgg16 .* [1-9]\d*%/);
+    expect(run.code, run.stderr).toBe(130);
+    expect(lastLine(run.stderr)).toBe('interrupted: nothing written');
+    expect(readdirSync(out)).toEqual([]);
+    // A cache generation killed outright leaves its staging folder; the next one into that cache removes it.
+    const cache = join(scratch, 'gen-cache');
+    mkdirSync(join(cache, 'vgg16-tiny-seed0.tmp-999999999'), { recursive: true });
+    const inspect = await interruptWhen(['model', 'inspect', 'vgg16-tiny'], /^$never/, cache);
+    expect(inspect.code, inspect.stderr).toBe(0);
+    expect(readdirSync(cache)).toEqual(['vgg16-tiny-seed0']);
   }, 120_000);
 
   it('eval report stopped between plots removes the plots it wrote and writes no report', async () => {
