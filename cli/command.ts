@@ -188,6 +188,9 @@ function makeDirs(dir: string): void {
 
 /** The folder of a file a command writes (`--out FILE`), made ready as prepareOutDir does. */
 export function prepareOutFile(io: Io, file: string, flag = 'out'): string {
+  if (existsSync(file) && statSync(file).isDirectory()) {
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, `--${flag} ${file} is a directory; give the path of a file to write`, { details: { file } });
+  }
   prepareOutDir(io, dirname(resolve(file)), flag, file);
   return file;
 }

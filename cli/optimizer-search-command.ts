@@ -17,7 +17,7 @@ export const searchCommand: Command = {
     strategy: { type: 'string', value: 'NAME', description: `search strategy: ${SEARCH_STRATEGIES.join(', ')}`, default: 'model' },
     seed: { type: 'string', value: 'S', description: 'seeds the search', default: '0' },
     model: { type: 'string', value: 'NAME', description: 'model whose runs to use (needed when the pool holds several)' },
-    out: { type: 'string', value: 'SAMPLE.csv', description: 'pool CSV of the runs of the configurations measured' },
+    out: { type: 'string', value: 'SAMPLE.csv', description: 'pool CSV of the runs of the configurations measured (required)' },
     json: { type: 'boolean', description: 'print the summary as JSON on stdout' },
   },
   details: 'The space is the one the pool\'s knobs span; a configuration of it the pool lacks is unmeasurable: it spends budget,\n' +
@@ -28,13 +28,13 @@ export const searchCommand: Command = {
     if (!poolFile) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'missing --pool POOL');
     const budgetSpec = stringOption(args, 'budget');
     if (!budgetSpec) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'missing --budget FRACTION|N');
-    const out = stringOption(args, 'out');
-    if (!out) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'missing --out SAMPLE.csv');
-    prepareOutFile(io, out);
     const strategy = stringOption(args, 'strategy') ?? 'model';
     if (!(SEARCH_STRATEGIES as readonly string[]).includes(strategy)) {
       throw new DynasplitError(ErrorCodes.BAD_ARGS, `unknown --strategy '${strategy}'; strategies: ${SEARCH_STRATEGIES.join(', ')}`);
     }
+    const out = stringOption(args, 'out');
+    if (!out) throw new DynasplitError(ErrorCodes.BAD_ARGS, 'missing --out SAMPLE.csv');
+    prepareOutFile(io, out);
     const rows = modelRows(readPool(readTextFile(poolFile)), stringOption(args, 'model'));
     const size = poolSpace(aggregatePool(rows)).space.size;
     const budget = budgetCount(budgetSpec, size);

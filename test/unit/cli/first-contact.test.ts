@@ -120,6 +120,10 @@ describe('dynasplit first contact', () => {
         expect(run.code).not.toBe(0);
         expect(oneErrorLine(run)).toBe(`error DYNASPLIT_ERR_FILE_NOT_FOUND: ${dir} is a directory, not an .onnx model file; give the file in it`);
       }
+      // A directory where a file is to be written: refused before any work.
+      const out = await dynasplit(['optimizer', 'search', '--pool', 'docs/results/testbed/pool-vgg16.csv', '--budget', '10', '--out', dir]);
+      expect(out.code).toBe(2);
+      expect(oneErrorLine(out)).toMatch(new RegExp(`^error DYNASPLIT_ERR_BAD_ARGS: --out ${dir} is a directory; give the path of a file to write`));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
