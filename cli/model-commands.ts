@@ -128,6 +128,11 @@ const split: Command = {
     // unknown where the model cannot be inspected as it is (an open dim): the parts then go without.
     const inspection = await inspectModel(path, { dims }).catch(() => undefined);
     const cutRank = inspection && [...inspection.cutPoints, ...inspection.nonFloatCutPoints].find((c) => c.name === cut)?.shape.length;
+    // A cut the inspection does not know is refused before the output directory is made.
+    if (inspection && cutRank === undefined && cut !== 'input' && cut !== 'output') {
+      const valid = ['input', ...[...inspection.cutPoints, ...inspection.nonFloatCutPoints].map((c) => c.name), 'output'];
+      throw new DynasplitError(ErrorCodes.UNKNOWN_CUT, `${path}: '${cut}' is not a single-tensor cut point; valid cuts: ${valid.join(', ')}`, { details: { file: path, cut } });
+    }
     const started = performance.now();
     prepareOutDir(io, out);
     const files = splitModelFile(path, cut, out, { dims, cutRank, inputShapes: inspection && shapesOf(inspection.inputs) });

@@ -68,7 +68,7 @@ function summaryText(s: ReturnType<typeof summaryOf>): string {
   return [
     `${s.model}: ${s.strategy} search (seed ${s.seed}) over a space of ${s.space} configurations, ${s.poolConfigurations} of them in the pool`,
     `budget ${s.budget}: measured ${s.measured}, unmeasurable ${s.unmeasurable} (not in the pool)`,
-    `front of the sample: ${s.front} configurations; exact front of the pool: ${s.exactFront}`,
+    `front of the sample: ${s.front} configuration${s.front === 1 ? '' : 's'}; exact front of the pool: ${s.exactFront}`,
     `hypervolume of the sample's front / the exact front's (normalized to the pool's range): ${s.hypervolumeRatio.toFixed(4)}`,
     `wrote the runs of the ${s.measured} measured configurations to ${s.out}`,
     ...(s.outsideSpace > 0 ? [`${s.outsideSpace} configuration(s) of the pool have no knob columns or repeat another's knobs: never measured`] : []),

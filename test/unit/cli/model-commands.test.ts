@@ -76,6 +76,11 @@ describe('dynasplit model', () => {
     const split = await run('model', 'split', join(scratch, 'gen', 'vit-tiny.onnx'), '--at', 'block1.out', '--out', join(scratch, 'parts'));
     expect(split.code).toBe(0);
     expect(existsSync(join(scratch, 'parts', 'head.onnx')) && existsSync(join(scratch, 'parts', 'tail.onnx'))).toBe(true);
+    // A cut the model lacks is refused, with the valid ones, before the output directory is made.
+    const unknown = await run('model', 'split', join(scratch, 'gen', 'vit-tiny.onnx'), '--at', 'nope', '--out', join(scratch, 'never'));
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toMatch(/DYNASPLIT_ERR_UNKNOWN_CUT: .*'nope' is not a single-tensor cut point; valid cuts: input, .*block1\.out.*, output/);
+    expect(existsSync(join(scratch, 'never'))).toBe(false);
     const verify = await run('model', 'verify', 'vit-tiny', '--inputs', '2', '--threads', '1');
     expect(verify.code).toBe(0);
     expect(verify.out).toContain('all splits agree with the full model');
