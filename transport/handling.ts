@@ -167,7 +167,7 @@ export function closedError(): DynasplitError {
 }
 
 export function timeoutError(what: string, timeoutMs: number, cause?: unknown): DynasplitError {
-  return new DynasplitError(ErrorCodes.TIMEOUT, `no reply to ${what} within ${timeoutMs} ms`, {
+  return new DynasplitError(ErrorCodes.TIMEOUT, `no reply to ${what} within ${Math.round(timeoutMs * 10) / 10} ms`, {
     retryable: true,
     cause,
     details: { timeoutMs },

@@ -95,12 +95,13 @@ const hugeTable = tableOf(fc.oneof({ weight: 5, arbitrary: anyString }, { weight
 // ---------------------------------------------------------------------------------------------
 // Pool files
 
-const COLUMN_KIND: Record<string, 'text' | 'name' | 'int' | 'required' | 'optional' | 'baseline'> = {
+const COLUMN_KIND: Record<string, 'text' | 'name' | 'int' | 'required' | 'optional' | 'fraction' | 'source' | 'baseline'> = {
   model: 'text', configuration: 'name', cut: 'text', codec: 'text', edge_frequency_mhz: 'int', edge_threads: 'int',
-  edge_accelerator: 'text', cloud_accelerator: 'text', latency_ms: 'required', energy_j: 'required', accuracy: 'optional',
+  edge_accelerator: 'text', cloud_accelerator: 'text', latency_ms: 'required', energy_j: 'required', accuracy: 'fraction',
   edge_compute_ms: 'optional', transfer_ms: 'optional', cloud_compute_ms: 'optional', tensor_bytes: 'optional',
-  latency_source: 'text', energy_source: 'text', baseline: 'baseline',
+  latency_source: 'source', energy_source: 'source', baseline: 'baseline',
 };
+const SOURCES = ['', 'measured', 'emulated', 'modelled'];
 /** Cells are mostly valid, so that a file of 18 columns and several rows is sometimes valid as a whole. */
 const mostly = (valid: fc.Arbitrary<string>, invalid: fc.Arbitrary<string>) =>
   fc.oneof({ weight: 40, arbitrary: valid }, { weight: 1, arbitrary: invalid });
@@ -112,6 +113,8 @@ const CELLS = {
   int: mostly(fc.constantFrom('', '0', '12', ' 7 ', '1e3'), fc.oneof(NOT_NUMBER, fc.constant('1.5'))),
   required: mostly(NUMBER, fc.oneof(NOT_NUMBER, fc.constant(''))),
   optional: mostly(fc.oneof(NUMBER, fc.constant('')), NOT_NUMBER),
+  fraction: mostly(fc.constantFrom('', '0', '0.5', ' 1 ', '1e-3', '-0'), fc.oneof(NOT_NUMBER, fc.constantFrom('1.5', '12'))),
+  source: mostly(fc.constantFrom(...SOURCES, ' measured '), fc.oneof(anyString, fc.constantFrom('Measured', 'mixed'))),
   baseline: mostly(fc.constantFrom('', 'cloud-only', 'edge-only'), fc.constantFrom('both', 'Cloud-only')),
 };
 
@@ -120,9 +123,10 @@ function validCell(kind: keyof typeof CELLS, cell: string): boolean {
   if (kind === 'text') return true;
   if (kind === 'name') return cell !== '';
   if (kind === 'baseline') return ['', 'cloud-only', 'edge-only'].includes(cell);
+  if (kind === 'source') return SOURCES.includes(cell);
   if (cell === '') return kind !== 'required';
   const n = Number(cell);
-  return Number.isFinite(n) && n >= 0 && (kind !== 'int' || Number.isInteger(n));
+  return Number.isFinite(n) && n >= 0 && (kind !== 'int' || Number.isInteger(n)) && (kind !== 'fraction' || n <= 1);
 }
 
 /** Pool files: the columns in any order, sometimes one missing or one extra, cells valid or not. */
@@ -156,7 +160,7 @@ const poolRow: fc.Arbitrary<PoolRow> = fc.record({
   edgeFrequencyMhz: fc.nat(), edgeThreads: fc.nat(256), edgeAccelerator: trimmed, cloudAccelerator: trimmed,
   latencyMs: nonNegative, energyJ: nonNegative, accuracy: fc.oneof(fc.constant(NaN), fc.double({ min: 0, max: 1, noNaN: true })),
   edgeComputeMs: optionalFigure, transferMs: optionalFigure, cloudComputeMs: optionalFigure, tensorBytes: optionalFigure,
-  latencySource: trimmed, energySource: trimmed, baseline: fc.constantFrom('' as const, 'cloud-only' as const, 'edge-only' as const),
+  latencySource: fc.constantFrom(...SOURCES), energySource: fc.constantFrom(...SOURCES), baseline: fc.constantFrom('' as const, 'cloud-only' as const, 'edge-only' as const),
 });
 
 /** Same rows, numbers compared so that NaN equals NaN and -0 equals 0 (the file cannot tell them apart). */

@@ -43,7 +43,8 @@ describe('successResult', () => {
     // Another process's reading of the wall clock may run a fraction of a millisecond ahead of this one's.
     const arrivedAt = performance.now();
     const result = successResult(admitted(wallClockMs() + 0.6), entry, outcome, { ...measured, arrivedAt }, { edgeId: 'e', topK: 3 });
-    expect(result.latency!.end_to_end_ms).toBe(result.completed_at_ms! - wallClockAt(arrivedAt));
+    // Within a millisecond: the wall clock of a performance.now() reading is read again here.
+    expect(Math.abs(result.latency!.end_to_end_ms! - (result.completed_at_ms! - wallClockAt(arrivedAt)))).toBeLessThan(1);
     expect(result.latency!.end_to_end_ms).toBeLessThan(0.6 + 50);
     expect(result.latency!.frame_ms).toBe(0);
     expect(result.budget_met).toBe(true);
@@ -55,8 +56,8 @@ describe('successResult', () => {
     const arrivedAt = performance.now() - 40;
     const capture = wallClockAt(arrivedAt) + 3_000;
     const result = successResult(admitted(capture), entry, outcome, { ...measured, arrivedAt }, { edgeId: 'e', topK: 3 });
-    expect(result.latency!.end_to_end_ms).toBeGreaterThanOrEqual(40);
-    expect(result.latency!.end_to_end_ms).toBe(result.completed_at_ms! - wallClockAt(arrivedAt));
+    expect(result.latency!.end_to_end_ms).toBeGreaterThanOrEqual(39);
+    expect(Math.abs(result.latency!.end_to_end_ms! - (result.completed_at_ms! - wallClockAt(arrivedAt)))).toBeLessThan(1);
     expect(clockAheadMs(capture, wallClockAt(arrivedAt))).toBe(3_000);
     expect(clockAheadMs(wallClockAt(arrivedAt) + CLOCK_SLACK_MS - 0.5, wallClockAt(arrivedAt))).toBe(0);
   });
