@@ -15,6 +15,9 @@ import { InfluxWriter } from './influx-writer.ts';
 import type {
   ConfigStats, LinkMetric, LinkQuery, LinkSample, LinkSamplesQuery, LinkStats, MetricsStore, MetricsStoreStats, OptimizerMetric, RequestMetric, WindowQuery, ConfigFailures } from './metrics-store.ts';
 
+/** ms a start waits for the store before it says that it waits. */
+const SLOW_START_MS = 2_000;
+
 export class InfluxMetricsStore implements MetricsStore {
   readonly kind = 'influxdb';
   private readonly options: ResolvedInfluxOptions;
@@ -43,6 +46,9 @@ export class InfluxMetricsStore implements MetricsStore {
    * naming the fix, when it cannot take writes as configured: a component should stop at start then.
    */
   async ready(options: { read?: boolean } = {}): Promise<void> {
+    // A server that takes the connection and never answers holds the start for a whole request timeout: say so meanwhile.
+    const slow = setTimeout(() => this.logger.info({ url: this.options.url, timeoutMs: this.options.requestTimeoutMs },
+      'waiting for the metrics store to answer'), SLOW_START_MS);
     try {
       await this.setUp;
       // A query of the window the optimizer reads first: refused rights show now, not in every round.
@@ -51,6 +57,8 @@ export class InfluxMetricsStore implements MetricsStore {
       if (isDynasplitError(err, ErrorCodes.METRICS_STORE)) throw err;
       this.logger.warn({ url: this.options.url, code: (err as { code?: string }).code, err: (err as Error).message },
         options.read ? 'metrics store not reachable; reads are tried again each round' : 'metrics store not reachable; points are buffered until it is');
+    } finally {
+      clearTimeout(slow);
     }
   }
 

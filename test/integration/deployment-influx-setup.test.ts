@@ -5,6 +5,7 @@
  * naming `CREATE DATABASE`; refused credentials likewise; a database dropped while running is one
  * error line, not one per batch.
  */
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { ErrorCodes, type Logger } from '../../common/index.ts';
@@ -144,6 +145,19 @@ describe('InfluxDB 1.x set-up', () => {
     expect(lines.some((l) => l.msg === 'metrics writes resumed')).toBe(true);
     // Still one error line: the tries before the fix failed for the same reason and said nothing new.
     expect(lines.filter((l) => (l.level as number) >= 50)).toHaveLength(1);
+  });
+
+  it('a server that takes the connection and never answers: the start says it waits, then goes on buffering', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => { sockets.forEach((c) => c.destroy()); silent.close(() => resolve()); }));
+    const { lines, logger } = logged();
+    const s = store(open, { url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, logger, requestTimeoutMs: 2_500, closeTimeoutMs: 100 });
+    await s.ready();
+    const said = lines.map((l) => l.msg);
+    expect(said.indexOf('waiting for the metrics store to answer')).toBeGreaterThanOrEqual(0);
+    expect(said.indexOf('waiting for the metrics store to answer')).toBeLessThan(said.indexOf('metrics store not reachable; points are buffered until it is'));
   });
 
   it('a server that is down at start is waited for, not an error', async () => {
