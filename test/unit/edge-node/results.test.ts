@@ -43,12 +43,13 @@ describe('successResult', () => {
     // Another process's reading of the wall clock may run a fraction of a millisecond ahead of this one's.
     const arrivedAt = performance.now();
     const result = successResult(admitted(wallClockMs() + 0.6), entry, outcome, { ...measured, arrivedAt }, { edgeId: 'e', topK: 3 });
-    // Within a millisecond: the wall clock of a performance.now() reading is read again here.
-    expect(Math.abs(result.latency!.end_to_end_ms! - (result.completed_at_ms! - wallClockAt(arrivedAt)))).toBeLessThan(1);
+    // Within 2 ms: the wall clock of a performance.now() reading is read again here, and its mapping moves a little.
+    expect(Math.abs(result.latency!.end_to_end_ms! - (result.completed_at_ms! - wallClockAt(arrivedAt)))).toBeLessThan(2);
     expect(result.latency!.end_to_end_ms).toBeLessThan(0.6 + 50);
     expect(result.latency!.frame_ms).toBe(0);
     expect(result.budget_met).toBe(true);
-    expect(clockAheadMs(wallClockAt(arrivedAt) + 0.6, wallClockAt(arrivedAt))).toBe(0);
+    const here = wallClockAt(arrivedAt);
+    expect(clockAheadMs(here + 0.6, here)).toBe(0);
   });
 
   it('a sensor clock seconds ahead: the end-to-end latency is the request\'s time here (a lower bound), and the skew is told', () => {
@@ -57,9 +58,11 @@ describe('successResult', () => {
     const capture = wallClockAt(arrivedAt) + 3_000;
     const result = successResult(admitted(capture), entry, outcome, { ...measured, arrivedAt }, { edgeId: 'e', topK: 3 });
     expect(result.latency!.end_to_end_ms).toBeGreaterThanOrEqual(39);
-    expect(Math.abs(result.latency!.end_to_end_ms! - (result.completed_at_ms! - wallClockAt(arrivedAt)))).toBeLessThan(1);
-    expect(clockAheadMs(capture, wallClockAt(arrivedAt))).toBe(3_000);
-    expect(clockAheadMs(wallClockAt(arrivedAt) + CLOCK_SLACK_MS - 0.5, wallClockAt(arrivedAt))).toBe(0);
+    expect(Math.abs(result.latency!.end_to_end_ms! - (result.completed_at_ms! - wallClockAt(arrivedAt)))).toBeLessThan(2);
+    // Pure: the stamp against the arrival's wall-clock time, read once here.
+    const at = wallClockAt(arrivedAt);
+    expect(clockAheadMs(at + 3_000, at)).toBeCloseTo(3_000, 6);
+    expect(clockAheadMs(at + CLOCK_SLACK_MS - 0.5, at)).toBe(0);
   });
 
   it('counts every wait for a compute slot as queueing: the admission\'s and any later one', () => {
