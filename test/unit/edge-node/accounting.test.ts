@@ -103,15 +103,20 @@ describe('edge accounting: top-1 agreement on sampled requests', () => {
     return { sessions, models, req, cutTensors, classIndex: argmax(logits.data as Float32Array) };
   }
 
+  /** Accounting that checks every request's agreement, and the request metrics it writes. */
+  function checkingEvery(store: ModelStore) {
+    const points: RequestMetric[] = [];
+    const metrics = new (class extends EmbeddedMetricsStore {
+      override writeRequest(m: RequestMetric): void { points.push(m); super.writeRequest(m); }
+    })();
+    const hardware = { meter: createModelledMeter({ profile: RPI }) } as unknown as NodeHardware;
+    return { a: new Accounting(hardware, metrics, store, { ...options, agreementSampleRate: 1 }, silentLogger()), points };
+  }
+
   it('compares with the edge\'s tail over the head\'s own cut tensor, in a worker-thread tail session (no whole-model session)', async () => {
     const { sessions, models, req, cutTensors, classIndex } = await rig();
     try {
-      const points: RequestMetric[] = [];
-      const metrics = new (class extends EmbeddedMetricsStore {
-        override writeRequest(m: RequestMetric): void { points.push(m); super.writeRequest(m); }
-      })();
-      const hardware = { meter: createModelledMeter({ profile: RPI }) } as unknown as NodeHardware;
-      const a = new Accounting(hardware, metrics, models, { ...options, agreementSampleRate: 1 }, silentLogger());
+      const { a, points } = checkingEvery(models);
       const loads = sessions.stats().loads;
       const result = (i: number, index: number) => ({ request_id: `r${i}`, model: 'vgg16-tiny', completed_at_ms: 1_000 + i, class_index: index,
         top_k: [{ index, score: 1 }], configuration: configuration({ cut, codec: 'fp32' }) });
@@ -134,12 +139,7 @@ describe('edge accounting: top-1 agreement on sampled requests', () => {
   it('judges a raw card\'s result by its first output, as verify and profiling do', async () => {
     const { sessions, models, req, cutTensors } = await rig();
     try {
-      const points: RequestMetric[] = [];
-      const metrics = new (class extends EmbeddedMetricsStore {
-        override writeRequest(m: RequestMetric): void { points.push(m); super.writeRequest(m); }
-      })();
-      const hardware = { meter: createModelledMeter({ profile: RPI }) } as unknown as NodeHardware;
-      const a = new Accounting(hardware, metrics, models, { ...options, agreementSampleRate: 1 }, silentLogger());
+      const { a, points } = checkingEvery(models);
       const raw = { ...req, card: { ...req.card, loaded: { card: { ...DEFAULT_CARD, output: { kind: 'raw' } } } } } as unknown as Admitted;
       const [name, logits] = Object.entries(await models.runAll('vgg16-tiny', 'tail', cut, cutTensors))[0];
       const values = logits.data as Float32Array;
@@ -167,12 +167,7 @@ describe('edge accounting: top-1 agreement on sampled requests', () => {
       for (const part of ['head', 'tail'] as const) (await store.session('vgg16-tiny', part, cut)).release();
       const before = tight.stats();
       expect(before.bytes).toBe(before.budgetBytes);
-      const points: RequestMetric[] = [];
-      const metrics = new (class extends EmbeddedMetricsStore {
-        override writeRequest(m: RequestMetric): void { points.push(m); super.writeRequest(m); }
-      })();
-      const hardware = { meter: createModelledMeter({ profile: RPI }) } as unknown as NodeHardware;
-      const a = new Accounting(hardware, metrics, store, { ...options, agreementSampleRate: 1 }, silentLogger());
+      const { a, points } = checkingEvery(store);
       a.record({ request_id: 'r1', model: 'vgg16-tiny', completed_at_ms: 1_000, class_index: classIndex, top_k: [{ index: classIndex, score: 1 }],
         configuration: configuration({ cut, codec: 'fp32' }) }, req, outcome({ workerId: 'w', cutTensors }));
       await vi.waitFor(() => expect(points).toHaveLength(1));
