@@ -64,8 +64,10 @@ export async function preprocessImage(bytes: Uint8Array, options: PreprocessOpti
   refuseImpossiblePng(bytes);
   let pixels: Buffer;
   try {
-    const image = (await withoutAlpha(bytes)).removeAlpha().toColourspace('srgb');
-    pixels = await (await resized(image, bytes, options)).raw().toBuffer();
+    const decoded = sharp(bytes, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS });
+    const meta = await decoded.metadata();
+    const image = (await withoutAlpha(decoded, meta.hasAlpha)).removeAlpha().toColourspace('srgb');
+    pixels = await resized(image, meta, options).raw().toBuffer();
   } catch (cause) {
     if (cause instanceof DynasplitError) throw cause;
     throw new DynasplitError(ErrorCodes.BAD_FRAME, `image cannot be decoded: ${(cause as Error).message}`, { cause });
@@ -82,22 +84,20 @@ export async function preprocessImage(bytes: Uint8Array, options: PreprocessOpti
  * before torchvision resizes: libvips resizes such an image premultiplied by its alpha, which moves
  * the colours of every pixel beside a (semi-)transparent one (measured: 2.6/255 on average).
  */
-async function withoutAlpha(bytes: Uint8Array): Promise<Sharp> {
-  const decoded = sharp(bytes, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS });
-  if (!(await decoded.metadata()).hasAlpha) return decoded;
+async function withoutAlpha(decoded: Sharp, hasAlpha: boolean): Promise<Sharp> {
+  if (!hasAlpha) return decoded;
   const { data, info } = await decoded.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   return sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels as 1 | 2 | 3 | 4 } });
 }
 
-/** The resize and centre crop, as sharp operations. */
-async function resized(image: Sharp, bytes: Uint8Array, options: PreprocessOptions): Promise<Sharp> {
+/** The resize and centre crop, as sharp operations; `meta`: the image's size as decoded. */
+function resized(image: Sharp, meta: { height?: number; width?: number }, options: PreprocessOptions): Sharp {
   const { height, width, resize } = options;
   const kernel = KERNELS[options.interpolation ?? 'bilinear'];
   if (resize === undefined) return image.resize({ width, height, fit: 'cover', position: 'centre', kernel });
   let rh: number;
   let rw: number;
   if (typeof resize === 'number') {
-    const meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
     const [h, w] = [meta.height ?? 0, meta.width ?? 0];
     // torchvision Resize(int): the shorter side becomes `resize`, the longer int(resize * long / short).
     [rh, rw] = h <= w ? [resize, Math.floor((resize * w) / h)] : [Math.floor((resize * h) / w), resize];

@@ -3,7 +3,7 @@
  * need about each (the tensors crossing it, FLOPs and weight bytes on either side).
  */
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
-import { DataType, dtypeBytes, dtypeName, loadModelFile, tensorByteSize, type ModelFile } from './onnx/index.ts';
+import { DataType, dtypeBytes, dtypeName, loadModelFile, tensorByteSize, type ModelFile, type NodeProto } from './onnx/index.ts';
 import { analyzeGraph, findCutPoints, requiredNodes, type GraphView } from './graph.ts';
 import { nodeFlops } from './flops.ts';
 import { resolveShapes } from './resolve-shapes.ts';
@@ -91,9 +91,10 @@ export async function inspectModel(path: string, options: InspectOptions = {}): 
 /** inspectModel on a file already loaded (a caller that needs the file too reads and parses it once). */
 export async function inspectModelFile(file: ModelFile, options: InspectOptions = {}): Promise<ModelInspection> {
   const { path } = file;
-  const shapes = await resolveShapes(file, analyzeGraph(file.model.graph, path), options.dims ?? {});
+  const plain = analyzeGraph(file.model.graph, path);
+  const shapes = await resolveShapes(file, plain, options.dims ?? {});
   // Cut points as served: a read of an input's shape is the constant its bound dims make it (graph.ts).
-  const view = analyzeGraph(file.model.graph, path, Object.fromEntries(shapes.bindings.inputShapes));
+  const view = inputShapeReader(plain) ? analyzeGraph(file.model.graph, path, Object.fromEntries(shapes.bindings.inputShapes)) : plain;
   const flops = view.nodes.map((node) => nodeFlops(node, (t) => shapes.get(t)?.shape));
   const weightBytes = new Map([...storedTensors(file.model.graph)].map(([name, t]) => [name, tensorByteSize(t)]));
   const sideCost = (nodes: number[]): Side => {
@@ -156,11 +157,16 @@ const withReason = (reason: string | undefined) => (reason ? { noCutsReason: rea
  * F.interpolate(size=x.shape[-2:]) export it), so the input's shape crosses beside any cut tensor.
  */
 export function noCutsReason(view: GraphView): string | undefined {
-  const reader = view.nodes.find((n) => (n.op_type === 'Shape' || n.op_type === 'Size') && view.inputs.includes(n.input[0]));
+  const reader = inputShapeReader(view);
   if (!reader) return undefined;
   return `no single tensor separates this model: a later layer reads the shape of input '${reader.input[0]}' ('${reader.output[0]}', `
     + 'as a resize to the input\'s size does), so it would cross beside any cut. Export with the sizes fixed or a scale factor '
     + '(F.interpolate(x, scale_factor=...)); until then the model runs edge-only or cloud-only';
+}
+
+/** A node that reads the shape of a graph input (Shape or Size), if any. */
+function inputShapeReader(view: GraphView): NodeProto | undefined {
+  return view.nodes.find((n) => (n.op_type === 'Shape' || n.op_type === 'Size') && view.inputs.includes(n.input[0]));
 }
 
 /**
