@@ -4,7 +4,7 @@ import { basename, extname } from 'node:path';
 import { DynasplitError, ErrorCodes } from '../common/index.ts';
 import { listProfiles, loadProfile, profileKnobs } from '../hardware/index.ts';
 import { DEFAULT_MODEL_CACHE_DIR, inspectModel, resolveModel } from '../model/index.ts';
-import { aggregatePool, cutsFromInspection, describeSpace, importCsv, KNOB_FIELDS, memoryCheck, paretoFront, profileCheck, readPool, writePool, type Aggregate, type ImportResult, type KnobField, type KnobSet, type SpaceDescription, type ValidityCheck } from '../pareto/index.ts';
+import { aggregatePool, cutsFromInspection, FIGURE_SOURCES, describeSpace, importCsv, KNOB_FIELDS, memoryCheck, paretoFront, profileCheck, readPool, writePool, type Aggregate, type ImportResult, type KnobField, type KnobSet, type SpaceDescription, type ValidityCheck } from '../pareto/index.ts';
 import { intOption, prepareOutFile, stringOption, readTextFile, type Command, type CommandArgs, type Io } from './command.ts';
 import { modelCacheDir, numberFlag } from './env.ts';
 import { formatCount, table } from './format.ts';
@@ -171,8 +171,8 @@ function importOptions(args: CommandArgs, file: string) {
     return value;
   };
   const source = stringOption(args, 'source') ?? '';
-  if (!['', 'measured', 'modelled', 'emulated'].includes(source)) {
-    throw new DynasplitError(ErrorCodes.BAD_ARGS, `--source must be one of measured, modelled, emulated; got '${source}'`);
+  if (!(FIGURE_SOURCES as readonly string[]).includes(source)) {
+    throw new DynasplitError(ErrorCodes.BAD_ARGS, `--source must be one of ${FIGURE_SOURCES.slice(1).join(', ')}; got '${source}'`);
   }
   return {
     configColumns: list(args, 'config-columns'),

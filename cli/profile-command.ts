@@ -60,8 +60,7 @@ export const profileCommand: Command = {
     'Exits 1 when a chosen configuration has no recorded run (the pool is written all the same). Ctrl-C stops at the next\n' +
     'run, writes the runs measured so far to POOL with .partial before its extension and exits 130. docs/optimizer.md.',
   async run(args, io) {
-    servedModelName(args);
-    const model = required(args, 'model');
+    const model = servedModelName(args) ?? required(args, 'model');
     const out = prepareOutFile(io, required(args, 'out'));
     const edge = required(args, 'edge');
     const cloud = required(args, 'cloud');

@@ -14,7 +14,7 @@ export type { EdgeSetting, KnobSet, RuleCount, Space, SpaceCut, SpaceDescription
 export { knobsFromProfiles, profileCheck } from './device-knobs.ts';
 export { parseCsv, formatCsv, formatCsvField } from './csv.ts';
 export type { CsvRecord, CsvTable } from './csv.ts';
-export { aggregatePool, BASELINES, POOL_COLUMNS, poolRow, readPool, writePool } from './pool.ts';
+export { aggregatePool, BASELINES, FIGURE_SOURCES, POOL_COLUMNS, poolRow, readPool, writePool } from './pool.ts';
 export type { Aggregate, AggregateOptions, Baseline, PoolRow } from './pool.ts';
 export { importCsv, KNOB_FIELDS } from './import.ts';
 export type { ImportError, ImportOptions, ImportResult, KnobField } from './import.ts';

@@ -37,7 +37,7 @@ export interface PoolRow {
 
 type Kind = 'name' | 'text' | 'int' | 'required' | 'optional' | 'fraction' | 'source' | 'baseline';
 /** Where a figure comes from (docs/metrics.md); '' when not said. */
-const SOURCES = ['', 'measured', 'emulated', 'modelled'] as const;
+export const FIGURE_SOURCES = ['', 'measured', 'emulated', 'modelled'] as const;
 /** Column, field, kind: 'required' numbers must be finite and >= 0; 'optional' ones may be empty. */
 const COLUMNS: readonly (readonly [string, keyof PoolRow, Kind])[] = [
   ['model', 'model', 'text'],
@@ -110,7 +110,7 @@ function parseCell(cell: string, kind: Kind): string | number | undefined {
   if (kind === 'text') return cell;
   if (kind === 'name') return cell === '' ? undefined : cell;
   if (kind === 'baseline') return (BASELINES as readonly string[]).includes(cell) ? cell : undefined;
-  if (kind === 'source') return (SOURCES as readonly string[]).includes(cell) ? cell : undefined;
+  if (kind === 'source') return (FIGURE_SOURCES as readonly string[]).includes(cell) ? cell : undefined;
   if (cell === '') return kind === 'required' ? undefined : kind === 'int' ? 0 : NaN;
   const n = Number(cell);
   if (!Number.isFinite(n) || n < 0 || (kind === 'int' && !Number.isInteger(n)) || (kind === 'fraction' && n > 1)) return undefined;
@@ -120,7 +120,7 @@ function parseCell(cell: string, kind: Kind): string | number | undefined {
 function describeKind(kind: Kind): string {
   if (kind === 'name') return 'must not be empty';
   if (kind === 'baseline') return `must be one of '', ${BASELINES.slice(1).join(', ')}`;
-  if (kind === 'source') return `must be one of '', ${SOURCES.slice(1).join(', ')}`;
+  if (kind === 'source') return `must be one of '', ${FIGURE_SOURCES.slice(1).join(', ')}`;
   if (kind === 'fraction') return 'must be empty or a number within 0..1';
   if (kind === 'int') return 'must be a non-negative integer';
   return kind === 'required' ? 'must be a non-negative number' : 'must be empty or a non-negative number';
